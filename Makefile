@@ -1,0 +1,56 @@
+# Jiedui — `make run` starts the service with the demo district; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test test-sqlite test-postgres bench install translations extract browser clean
+
+run: install translations
+	$(BIN)/jiedui run --demo
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,postgres,redis,serve]'
+	touch $(STAMP)
+
+translations: $(CATALOGS)
+
+core/translations/%/LC_MESSAGES/messages.mo: core/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -q --use-fuzzy -d core/translations -l $* -i $< -o $@
+
+# Refresh the catalogs after changing UI strings (then translate the new entries).
+extract: $(STAMP)
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k N_ -o core/translations/messages.pot --omit-header --sort-by-file .
+	$(BIN)/pybabel update -q -i core/translations/messages.pot -d core/translations --omit-header --no-fuzzy-matching
+
+# Debian's chromium and a CJK font for the end-to-end tests (never `playwright install`).
+browser:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'WenQuanYi Micro Hei'; then \
+	  echo "installing chromium and fonts-wqy-microhei"; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; \
+	fi
+
+test: install translations browser test-sqlite test-postgres
+
+test-sqlite:
+	$(BIN)/pytest -q
+
+# The same suite against PostgreSQL when it answers (required when JIEDUI_REQUIRE_SERVICES=1).
+test-postgres:
+	@if $(BIN)/python -c "import psycopg2; psycopg2.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== PostgreSQL run"; JIEDUI_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not e2e"; \
+	elif [ -n "$$JIEDUI_REQUIRE_SERVICES" ]; then \
+	  echo "PostgreSQL is not answering on $(PG_TEST_URL) and JIEDUI_REQUIRE_SERVICES is set"; exit 1; \
+	else echo "== PostgreSQL not answering: skipped the PostgreSQL run"; fi
+
+bench: install translations
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

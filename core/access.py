@@ -1,0 +1,75 @@
+"""Who may see and change what. Every service and view asks here.
+
+Roles: ``admin`` (everything), ``coordinator`` (manages the villages of their
+scope: the district, one town), ``lawyer`` (reads their own villages),
+``village`` (reads their own village). ``actor=None`` is the operator on the
+server (CLI, jobs) and is trusted.
+"""
+from peewee import Expression
+
+from core.errors import PermissionDenied
+from core.i18n import N_
+from core.models import Pairing, Town, User, Village
+
+MANAGERS = ("admin", "coordinator")
+
+
+def village_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Village`` selecting the villages ``user`` may read."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "coordinator":
+        if user.village_id:
+            return Village.id == user.village_id
+        if user.town_id:
+            return Village.town == user.town_id
+        return True
+    if user.role == "lawyer" and user.lawyer_id:
+        paired = (Pairing.select(Pairing.village)
+                  .where((Pairing.lawyer == user.lawyer_id) & (Pairing.status == "active")))
+        return Village.id.in_(paired)
+    if user.role == "village" and user.village_id:
+        return Village.id == user.village_id
+    return False
+
+
+def town_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Town`` selecting the towns ``user`` may read."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "coordinator" and not user.town_id and not user.village_id:
+        return True
+    return Town.id.in_(Village.select(Village.town).where(village_filter(user)))
+
+
+def can_read_village(user: User | None, village: Village) -> bool:
+    return Village.select().where((Village.id == village.id) & village_filter(user)).exists()
+
+
+def can_manage_village(user: User | None, village: Village) -> bool:
+    if user is None or user.role == "admin":
+        return True
+    if user.role != "coordinator":
+        return False
+    if user.village_id:
+        return user.village_id == village.id
+    if user.town_id:
+        return user.town_id == village.town_id
+    return True
+
+
+def is_district_manager(user: User | None) -> bool:
+    """May change what belongs to the whole district (law firms, lawyers, towns)."""
+    return user is None or user.role == "admin" or (
+        user.role == "coordinator" and not user.town_id and not user.village_id)
+
+
+def require_manage_village(user: User | None, village: Village) -> None:
+    if not can_manage_village(user, village):
+        raise PermissionDenied(N_("You may not manage the pairing of %(village)s."),
+                               village=village.name)
+
+
+def require_district_manager(user: User | None) -> None:
+    if not is_district_manager(user):
+        raise PermissionDenied(N_("Only an administrator or a district coordinator may do this."))

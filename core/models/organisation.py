@@ -1,0 +1,83 @@
+"""Who is who: the district, its towns and villages, law firms, lawyers and users."""
+from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, TextField)
+
+from core.clock import now_utc
+from core.db import BaseModel
+
+
+class District(BaseModel):
+    code = CharField(unique=True)
+    name = CharField()
+
+
+class Town(BaseModel):
+    """A town (镇) or sub-district (街道) with its judicial office (司法所)."""
+    district = ForeignKeyField(District, backref="towns", on_delete="CASCADE")
+    code = CharField(unique=True)
+    name = CharField(index=True)
+    judicial_office = CharField(default="")
+    office_head = CharField(default="")
+    office_phone = CharField(default="")
+
+
+VILLAGE_KINDS = ("village", "community")
+
+
+class Village(BaseModel):
+    """A village (村) or residential community (社区); ``code`` is stable and public."""
+    town = ForeignKeyField(Town, backref="villages", on_delete="CASCADE")
+    code = CharField(unique=True)
+    name = CharField(index=True)
+    kind = CharField(default="village")
+
+
+class LawFirm(BaseModel):
+    name = CharField(unique=True)
+    address = CharField(default="")
+    phone = CharField(default="")
+
+
+class Lawyer(BaseModel):
+    name = CharField(index=True)
+    firm = ForeignKeyField(LawFirm, backref="lawyers", on_delete="RESTRICT")
+    licence_no = CharField(unique=True)  # 执业证号
+    phone = CharField(default="")
+    wechat = CharField(default="")
+    photo = CharField(default="")  # path under the instance folder, or empty
+    active = BooleanField(default=True)
+
+
+class Assistant(BaseModel):
+    """A lawyer's assistant (律师助理)."""
+    lawyer = ForeignKeyField(Lawyer, backref="assistants", on_delete="CASCADE")
+    name = CharField()
+    phone = CharField(default="")
+
+
+ROLES = ("admin", "coordinator", "lawyer", "village")
+
+
+class User(BaseModel):
+    """A login. The scope is the district (no town, no village), one town, or one village.
+
+    A lawyer user is linked to its ``Lawyer`` and sees that lawyer's villages.
+    """
+    username = CharField(unique=True)
+    password_hash = CharField()
+    display_name = CharField(default="")
+    role = CharField()
+    town = ForeignKeyField(Town, null=True, on_delete="SET NULL")
+    village = ForeignKeyField(Village, null=True, on_delete="SET NULL")
+    lawyer = ForeignKeyField(Lawyer, null=True, on_delete="SET NULL")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=now_utc)
+    last_login_at = DateTimeField(null=True)
+    note = TextField(default="")
+
+    @property
+    def scope(self) -> str:
+        if self.village_id:
+            return "village"
+        if self.town_id:
+            return "town"
+        return "district"

@@ -1,0 +1,59 @@
+"""Pairings (结对): one lawyer with one village for a term, and the village's WeChat group."""
+from peewee import (CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
+                    SQL, TextField)
+
+from core.clock import now_utc
+from core.db import BaseModel
+from core.models.organisation import Lawyer, Village
+
+HALF_DAYS = ("am", "pm")
+
+
+class Pairing(BaseModel):
+    lawyer = ForeignKeyField(Lawyer, backref="pairings", on_delete="RESTRICT")
+    village = ForeignKeyField(Village, backref="pairings", on_delete="CASCADE")
+    term_start = DateField()
+    term_end = DateField()
+    onsite_hours = CharField(default="")  # 驻点时间 as disclosed, e.g. "每月第一个周二上午"
+    preferred_weekday = IntegerField(null=True)  # 0 = Monday
+    preferred_half_day = CharField(null=True)  # "am" | "pm"
+    status = CharField(default="active")  # "active" | "ended"
+    ended_on = DateField(null=True)
+    end_reason = TextField(default="")
+    created_at = DateTimeField(default=now_utc)
+    updated_at = DateTimeField(default=now_utc)
+
+    class Meta:
+        # One village, one active lawyer: the database holds the rule too, so no
+        # path around the service (a second process, a raw insert) can break it.
+        constraints = [SQL("CHECK (term_end >= term_start)")]
+
+
+Pairing.add_index(Pairing.index(Pairing.village, unique=True, where=(Pairing.status == "active"),
+                                name="pairing_one_active_per_village"))
+
+
+GROUP_ROLES = (
+    "lawyer",            # 结对律师
+    "assistant",         # 律师助理
+    "village_committee",  # 村(居)两委
+    "mediation",         # 调委会
+    "party_member",      # 党员
+    "resident_rep",      # 居民代表
+    "judicial_office",   # 司法所工作人员
+)
+
+
+class WechatGroup(BaseModel):
+    """The pairing's service group, run under the lawyer's real name."""
+    pairing = ForeignKeyField(Pairing, backref="wechat_groups", unique=True, on_delete="CASCADE")
+    name = CharField()
+    admin_name = CharField(default="")
+    created_at = DateTimeField(default=now_utc)
+
+
+class WechatGroupMember(BaseModel):
+    group = ForeignKeyField(WechatGroup, backref="members", on_delete="CASCADE")
+    name = CharField()
+    role = CharField()
+    phone = CharField(default="")

@@ -1,0 +1,202 @@
+"""The ``jiedui`` command. Every command honours ``JIEDUI_INSTANCE`` and the other
+``JIEDUI_*`` settings; each calls a core service, so the CLI holds no rules."""
+import json
+import sys
+import threading
+
+import click
+
+from core.app import setup
+from core.config import load_settings
+from core.db import db
+from core.errors import JieduiError
+from core.i18n import gettext_for
+
+
+def _settings():
+    return load_settings()
+
+
+def _open(run_migrations=True):
+    settings = _settings()
+    setup(settings, run_migrations=run_migrations)
+    return settings
+
+
+def _fail(error: JieduiError):
+    raise click.ClickException(error.translate(gettext_for(_settings().locale)))
+
+
+@click.group()
+def cli():
+    """Jiedui (结对): lawyer–village pairing, tasks and calendars."""
+
+
+@cli.command()
+def init():
+    """Create the database, or bring its schema up to date (safe to repeat)."""
+    settings = _settings()
+    setup(settings)
+    from core.db import migrate
+    applied = migrate()
+    click.echo(f"database: {settings.database_url}")
+    click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Delete all existing data first.")
+def demo(reset):
+    """Load the demo district (131 villages in 8 towns, 3 firms, ~45 lawyers, one user of each role)."""
+    from core.demo import DEMO_LOGINS, load_demo
+    _open()
+    try:
+        summary = load_demo(reset=reset)
+    except JieduiError as error:
+        _fail(error)
+    click.echo(json.dumps(summary, ensure_ascii=False))
+    for role, (username, password) in DEMO_LOGINS.items():
+        click.echo(f"  {role:<12} {username} / {password}")
+
+
+@cli.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_(path):
+    """Load towns, villages, firms, lawyers and pairings from an .xlsx or .csv file
+    (layout: docs/import.md). A file with any bad row imports nothing."""
+    from core.importer import ImportFailed, import_file
+    settings = _open()
+    gettext = gettext_for(settings.locale)
+    try:
+        summary = import_file(path)
+    except ImportFailed as failed:
+        for problem in failed.problems:
+            click.echo(problem.describe(gettext), err=True)
+        raise click.ClickException(failed.translate(gettext))
+    except JieduiError as error:
+        _fail(error)
+    click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@cli.group()
+def user():
+    """Manage logins."""
+
+
+@user.command(name="add")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "lawyer",
+                                                          "village"]))
+@click.option("--town", "town_code", help="Town code: limits a coordinator to one town.")
+@click.option("--village", "village_code", help="Village code: for a village user.")
+@click.option("--lawyer", "lawyer_id", type=int, help="Lawyer id: for a lawyer user.")
+@click.option("--name", "display_name", default="")
+def user_add(username, password, role, town_code, village_code, lawyer_id, display_name):
+    """Create a user with a role and a scope."""
+    from core.models import Lawyer, Town, Village
+    from core.users import create_user
+    _open()
+    try:
+        town = Town.get_or_none(Town.code == town_code) if town_code else None
+        village = Village.get_or_none(Village.code == village_code) if village_code else None
+        lawyer = Lawyer.get_or_none(Lawyer.id == lawyer_id) if lawyer_id else None
+        for given, found, what in ((town_code, town, "town"), (village_code, village, "village"),
+                                   (lawyer_id, lawyer, "lawyer")):
+            if given and found is None:
+                raise click.ClickException(f"no {what} {given!r}")
+        created = create_user(username, password, role, display_name=display_name, town=town,
+                              village=village, lawyer=lawyer)
+    except JieduiError as error:
+        _fail(error)
+    click.echo(f"created {created.role} {created.username} (scope: {created.scope})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def stats(as_json):
+    """Counts of villages, towns, lawyers, firms and pairings."""
+    from core.stats import district_stats
+    _open()
+    numbers = district_stats()
+    if as_json:
+        click.echo(json.dumps(numbers, ensure_ascii=False))
+    else:
+        for key, value in numbers.items():
+            click.echo(f"{key:<20} {value}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def plugins(as_json):
+    """List the loaded plugins, their programmes and task types."""
+    from core.plugins import describe
+    report = describe()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo("plugins:")
+    for p in report["plugins"]:
+        click.echo(f"  {p['name']:<24} {p['module']}  hooks: {', '.join(p['hooks'])}")
+    click.echo("programmes:")
+    for p in report["programs"]:
+        click.echo(f"  {p['slug']:<24} {p['name']}  target {p['target']}  ({p['plugin']})")
+    click.echo("task types:")
+    for t in report["task_types"]:
+        click.echo(f"  {t['slug']:<24} {t['name']}  [{t['program']}]")
+
+
+@cli.command()
+@click.option("--workers", default=2, show_default=True)
+@click.option("--no-periodic", is_flag=True, help="Leave periodic jobs to another consumer.")
+def worker(workers, no_periodic):
+    """Run a huey consumer (Ctrl-C stops it after the running jobs)."""
+    from core.queue import huey
+    _open()
+    huey.create_consumer(workers=workers, worker_type="thread",
+                         periodic=not no_periodic).run()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Job consumer threads.")
+def run(host, port, workers):
+    """Run the web UI and a job consumer in one process (the embedded default)."""
+    from werkzeug.serving import make_server
+
+    from core.queue import huey
+    from web import create_app
+    _open()
+    app = create_app()
+    server = make_server(host, port, app, threaded=True)
+    web_thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+    web_thread.start()
+    click.echo(f"Jiedui is running at http://{host}:{port}/  (Ctrl-C stops it)")
+    try:
+        from core.demo import DEMO_LOGINS, demo_loaded
+        if demo_loaded():
+            click.echo("Demo logins (username / password):")
+            for role, (username, password) in DEMO_LOGINS.items():
+                click.echo(f"  {role:<12} {username} / {password}")
+    finally:
+        db.close()
+    # The consumer runs in the main thread: it owns the signal handlers, so Ctrl-C stops
+    # it gracefully; then the web server is shut down.
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    server.shutdown()
+    web_thread.join(timeout=5)
+    click.echo("Jiedui stopped.")
+
+
+def _load_plugin_commands():
+    from core.plugins import get_plugin_manager
+    get_plugin_manager().hook.register_commands(cli=cli)
+
+
+def main(argv=None):
+    _load_plugin_commands()
+    return cli.main(args=argv, prog_name="jiedui")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

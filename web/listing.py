@@ -1,0 +1,50 @@
+"""Search and pagination for every list, so all lists behave alike."""
+from dataclasses import dataclass
+
+from flask import current_app, request
+
+
+@dataclass
+class Page:
+    items: list
+    number: int
+    per_page: int
+    total: int
+    query: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def search_term(max_length: int = 50) -> str:
+    """The ``q`` parameter, trimmed and bounded: bad input gives an empty search, never an error."""
+    return (request.args.get("q") or "").strip()[:max_length]
+
+
+def page_number() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
+def paginate(query, *, per_page: int | None = None) -> Page:
+    """One page of a peewee ``query`` (already filtered and ordered)."""
+    per_page = per_page or current_app.config["PER_PAGE"]
+    total = query.count()
+    number = min(page_number(), max(1, -(-total // per_page)))
+    items = list(query.paginate(number, per_page))
+    return Page(items=items, number=number, per_page=per_page, total=total, query=search_term())
+
+
+def like(term: str) -> str:
+    """A LIKE pattern matching ``term`` anywhere, with the wildcards in it escaped."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
