@@ -9,7 +9,7 @@ from peewee import Expression
 
 from core.errors import PermissionDenied
 from core.i18n import N_
-from core.models import Pairing, Town, User, Village
+from core.models import ROLES, Lawyer, Pairing, Town, User, Village
 
 MANAGERS = ("admin", "coordinator")
 
@@ -73,3 +73,31 @@ def require_manage_village(user: User | None, village: Village) -> None:
 def require_district_manager(user: User | None) -> None:
     if not is_district_manager(user):
         raise PermissionDenied(N_("Only an administrator or a district coordinator may do this."))
+
+
+def can_read_lawyer(user: User | None, lawyer: Lawyer) -> bool:
+    """Managers read every lawyer (they pair them with villages); a lawyer reads only themself."""
+    if user is None or user.role in MANAGERS:
+        return True
+    return user.role == "lawyer" and user.lawyer_id == lawyer.id
+
+
+# Access rules on views. They only mark the view; the web app enforces the mark on
+# every request and refuses a view without one, so a forgotten rule fails closed.
+# Plugins mark their own views with these too (they cannot import web).
+def allow(*roles: str):
+    """Admit logged-in users with one of ``roles``; the view then checks the object's scope."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def mark(view):
+        view.access_rule = ("roles", tuple(roles))
+        return view
+    return mark
+
+
+def public(view):
+    """Admit anyone, logged in or not."""
+    view.access_rule = ("public", ())
+    return view

@@ -4,6 +4,7 @@ SQLite (the default) runs in WAL mode with foreign keys on and a busy timeout, s
 the web server and the job consumer can share one file. PostgreSQL is selected by
 a ``postgresql://`` URL.
 """
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import DatabaseProxy, Model, SqliteDatabase
@@ -54,3 +55,13 @@ def pending_migrations() -> list[str]:
     with db.connection_context():
         return [m.name for m in Runner(db.obj, directory=str(MIGRATIONS_DIR)).status()
                 if m.applied is None and m.path]
+
+
+@contextmanager
+def transaction():
+    """``db.atomic()`` whose plugin events wait for the commit and are dropped on rollback,
+    so plugins never hear of a change that did not happen. Nests (inner blocks are
+    savepoints; their events go out when the outermost block commits)."""
+    from core.plugins import deferred_notifications  # core.plugins needs no database
+    with deferred_notifications(), db.atomic():
+        yield

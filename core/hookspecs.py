@@ -1,7 +1,8 @@
 """The plugin contract. Every hook is documented in docs/plugins.md and tested.
 
 A plugin is a module or object with functions decorated ``@hookimpl`` (``from core
-import hookimpl``), installed under the entry-point group ``jiedui``.
+import hookimpl``), installed under the entry-point group ``jiedui``. A function may
+take fewer arguments than its hook, never others.
 
 Registration hooks receive a ``register`` callback: the host validates what the plugin
 hands over and names the plugin in any error. Event hooks are called after the change
@@ -16,34 +17,46 @@ hookimpl = pluggy.HookimplMarker("jiedui")
 
 @hookspec
 def register_programs(register):
-    """Register programmes: call ``register(Program(...))`` once for each."""
+    """Register programmes: call ``register(Program(...))`` once for each.
+
+    Called when the registry is first built; the slug must be unique across plugins."""
 
 
 @hookspec
 def register_task_types(register):
-    """Register task types: call ``register(TaskType(...))``; the programme must exist."""
+    """Register task types: call ``register(TaskType(...))``; the programme must exist
+    (registered by this or another plugin)."""
 
 
 @hookspec
 def register_metrics(register):
-    """Register progress metrics: call ``register(Metric(...))`` over registered task types."""
+    """Register progress metrics: call ``register(Metric(...))`` over registered task
+    types of the metric's programme."""
 
 
 @hookspec
 def register_schedules(register):
-    """Register recurring work: call ``register(Schedule(...))``; jobs create tasks on time."""
+    """Register recurring work: call ``register(Schedule(...))``; jobs create tasks of
+    the schedule's task type on time, for every unit of its scope."""
 
 
 @hookspec
 def register_blueprints(app):
-    """Add Flask blueprints (routes, templates) to the web application ``app``."""
+    """Add Flask blueprints (routes, templates) to the web application ``app``.
+
+    Called once by ``web.create_app()`` after the core blueprints."""
 
 
 @hookspec
 def register_commands(cli):
-    """Add click commands to the ``jiedui`` command group ``cli``."""
+    """Add click commands to the ``jiedui`` command group ``cli``; never replace one.
+
+    Called once when the ``jiedui`` command starts."""
 
 
 @hookspec
 def pairing_changed(pairing, change):
-    """A pairing was created (``"paired"``), updated (``"updated"``) or ended (``"ended"``)."""
+    """A pairing was created (``"paired"``), updated (``"updated"``) or ended (``"ended"``).
+
+    Called after the change is committed; a replacement sends ``"ended"`` for the old
+    pairing, then ``"paired"`` for the new one."""

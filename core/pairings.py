@@ -10,7 +10,7 @@ from peewee import IntegrityError
 
 from core.access import require_manage_village
 from core.clock import now_utc
-from core.db import db
+from core.db import db, transaction
 from core.errors import ConflictError, ValidationError
 from core.i18n import N_
 from core.models import (HALF_DAYS, Lawyer, Pairing, User, Village, WechatGroup,
@@ -95,10 +95,10 @@ def pair(actor: User | None, *, lawyer: Lawyer, village: Village, term_start: dt
     """Pair ``lawyer`` with ``village`` for a term; the village must have no active lawyer."""
     require_manage_village(actor, village)
     _check_terms(term_start, term_end, preferred_weekday, preferred_half_day)
-    with db.atomic():
+    with transaction():
         pairing = _insert_pairing(lawyer, village, term_start, term_end, onsite_hours,
                                   preferred_weekday, preferred_half_day)
-    notify("pairing_changed", pairing=pairing, change="paired")
+        notify("pairing_changed", pairing=pairing, change="paired")
     return pairing
 
 
@@ -117,9 +117,9 @@ def update_pairing(actor: User | None, pairing: Pairing, *, term_start: dt.date,
     pairing.preferred_weekday = preferred_weekday
     pairing.preferred_half_day = preferred_half_day or None
     pairing.updated_at = now_utc()
-    with db.atomic():
+    with transaction():
         pairing.save()
-    notify("pairing_changed", pairing=pairing, change="updated")
+        notify("pairing_changed", pairing=pairing, change="updated")
     return pairing
 
 
@@ -140,9 +140,9 @@ def end_pairing(actor: User | None, pairing: Pairing, *, ended_on: dt.date,
                 reason: str = "") -> Pairing:
     """End a pairing on ``ended_on``; the village is then without a lawyer."""
     require_manage_village(actor, pairing.village)
-    with db.atomic():
+    with transaction():
         _close(pairing, ended_on, reason)
-    notify("pairing_changed", pairing=pairing, change="ended")
+        notify("pairing_changed", pairing=pairing, change="ended")
     return pairing
 
 
@@ -164,11 +164,20 @@ def replace_lawyer(actor: User | None, pairing: Pairing, *, lawyer: Lawyer, on: 
         raise ValidationError(N_("The new lawyer must start after the current term starts "
                                  "(%(start)s)."), field="on",
                               start=pairing.term_start.isoformat())
-    with db.atomic():
+    with transaction():
         _close(pairing, on - dt.timedelta(days=1), reason)
         new = _insert_pairing(lawyer, village, on, new_end, pairing.onsite_hours,
                               pairing.preferred_weekday, pairing.preferred_half_day,
                               carry_from=pairing)
-    notify("pairing_changed", pairing=pairing, change="ended")
-    notify("pairing_changed", pairing=new, change="paired")
+        notify("pairing_changed", pairing=pairing, change="ended")
+        notify("pairing_changed", pairing=new, change="paired")
     return new
+
+
+def default_term_end(start: dt.date, years: int = 3) -> dt.date:
+    """The last day of a term of ``years`` years from ``start`` (2026-01-01 → 2028-12-31)."""
+    try:
+        anniversary = start.replace(year=start.year + years)
+    except ValueError:  # 29 February in a year that has none
+        anniversary = dt.date(start.year + years, 3, 1)
+    return anniversary - dt.timedelta(days=1)

@@ -2,7 +2,21 @@
 
 Loading is lazy (on first use) and idempotent. ``JIEDUI_LOAD_PLUGINS`` (a comma
 list of entry-point names) limits which plugins load; set to empty, none load.
+
+The public contract (docs/plugins.md):
+
+- ``get_plugin_manager()`` / ``get_registry()``: the loaded plugins, and what they
+  registered, checked; a broken plugin raises ``PluginError`` naming it.
+- ``register_plugin(obj, name)`` / ``unregister_plugin(name)``: an in-process plugin
+  (tests, embedding), checked at once like an installed one.
+- ``call_setup_hook(hook_name, **kwargs)``: ``register_blueprints`` and
+  ``register_commands``; an error names the plugin and stops the start.
+- ``notify(hook_name, **kwargs)``: event hooks; a failing plugin is logged and
+  recorded in ``plugin_errors``, the others still run. Inside
+  ``deferred_notifications()`` they wait for the commit (dropped on rollback).
+- ``reset()`` / ``reset_registry()``: forget what was loaded (tests).
 """
+import difflib
 import logging
 import os
 import threading
@@ -11,6 +25,8 @@ from importlib.metadata import entry_points
 import pluggy
 
 from core import hookspecs
+from core.clock import now_utc
+from core.config import _plugin_list
 from core.registry import Metric, PluginError, Program, Registry, Schedule, TaskType
 
 log = logging.getLogger(__name__)
@@ -23,92 +39,205 @@ REGISTRATIONS = {
     "register_metrics": (Metric, "metrics", "metric"),
     "register_schedules": (Schedule, "schedules", "schedule"),
 }
+MAX_ERRORS = 100
 
 _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
 _registry: Registry | None = None
 # Failures of event hooks, newest last, for administrators to see (bounded).
 plugin_errors: list[dict] = []
+# Command name -> plugin that added it, so a plugin cannot replace another's command.
+_command_owners: dict[str, str] = {}
 
 
-def _wanted(environ=None) -> set[str] | None:
-    value = (os.environ if environ is None else environ).get("JIEDUI_LOAD_PLUGINS")
-    if value is None:
-        return None
-    return {name.strip() for name in value.split(",") if name.strip()}
+# --- loading -------------------------------------------------------------------------
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    wanted = _plugin_list(os.environ.get("JIEDUI_LOAD_PLUGINS"))
+    installed = {}
+    for ep in entry_points(group=GROUP):
+        if ep.name in installed and installed[ep.name].value != ep.value:
+            raise PluginError(f"plugin {ep.name!r} is installed twice: {ep.value!r} and "
+                              f"{installed[ep.name].value!r}")
+        installed[ep.name] = ep  # the same entry point seen twice (e.g. editable) is one
+    unknown = set(wanted or ()) - set(installed)
+    if unknown:
+        raise PluginError(f"JIEDUI_LOAD_PLUGINS names plugins that are not installed: "
+                          f"{', '.join(sorted(unknown))} (installed: "
+                          f"{', '.join(sorted(installed)) or 'none'})")
+    for name, ep in sorted(installed.items()):
+        if wanted is None or name in wanted:
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(f"plugin {name!r} could not be loaded from {ep.value!r}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            _register(pm, plugin, name)
+
+
+def _register(pm: pluggy.PluginManager, plugin, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:  # a hook's arguments do not match its spec
+        # pluggy's first line repeats the plugin's name; keep the rest, on one line
+        detail = "; ".join(str(exc).splitlines()[1:]) or str(exc)
+        raise PluginError(f"plugin {name!r}: {detail}") from exc
+    except ValueError as exc:  # the name or the object is registered already
+        raise PluginError(f"plugin {name!r} cannot be registered: "
+                          f"{str(exc).splitlines()[0]}") from exc
+    # The host calls each implementation itself (to name and isolate failures), so a
+    # wrapper would silently never run: refuse it.
+    for hook in pm.get_hookcallers(plugin) or ():
+        for impl in hook.get_hookimpls():
+            if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                pm.unregister(name=name)
+                raise PluginError(f"plugin {name!r}: {hook.name} must be a plain @hookimpl, "
+                                  f"not a wrapper")
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """pluggy's ``check_pending``, with the plugin's name and the hook it probably meant."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin)
+        unknown = [hook for hook in vars(pm.hook) if not hook.startswith("_")
+                   and not getattr(pm.hook, hook).has_spec()
+                   and any(impl.plugin is exc.plugin
+                           for impl in getattr(pm.hook, hook).get_hookimpls())]
+        hook = unknown[0] if unknown else "?"
+        close = difflib.get_close_matches(hook, _hook_names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PluginError(f"plugin {name!r} implements unknown hook {hook!r}{hint}") from exc
+
+
+def _hook_names() -> list[str]:
+    return [name for name in dir(hookspecs)
+            if hasattr(getattr(hookspecs, name), f"{GROUP}_spec")]
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
+    """The manager with the installed plugins loaded and checked (built on first use)."""
     global _pm
     with _lock:
         if _pm is None:
             pm = pluggy.PluginManager(GROUP)
             pm.add_hookspecs(hookspecs)
-            wanted = _wanted()
-            for ep in entry_points(group=GROUP):
-                if (wanted is None or ep.name in wanted) and pm.get_plugin(ep.name) is None:
-                    pm.register(ep.load(), name=ep.name)
-            pm.check_pending()  # a misspelt hook name fails loudly here
+            _load_entry_points(pm)
+            _check_pending(pm)  # a misspelt hook name fails loudly here
             _pm = pm
         return _pm
 
 
+def register_plugin(plugin, name: str) -> None:
+    """Register an in-process plugin (a module, class or object with ``@hookimpl``
+    functions) and check it as if it were installed: a misspelt hook or wrong
+    arguments raise ``PluginError`` and leave nothing registered."""
+    pm = get_plugin_manager()
+    with _lock:
+        _register(pm, plugin, name)
+        try:
+            _check_pending(pm)
+        except PluginError:
+            pm.unregister(name=name)
+            raise
+        reset_registry()
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered by name (nothing happens if there is none)."""
+    with _lock:
+        if _pm is not None and _pm.get_plugin(name) is not None:
+            _pm.unregister(name=name)
+        reset_registry()
+
+
 def reset() -> None:
-    """Forget the loaded plugins and registry (tests, and after registering a plugin)."""
+    """Forget the loaded plugins, the registry and the recorded errors (tests)."""
     global _pm, _registry
     with _lock:
         _pm, _registry = None, None
+        plugin_errors.clear()
 
+
+def reset_registry() -> None:
+    """Forget the registry only: it is built again, from the plugins now registered."""
+    global _registry
+    with _lock:
+        _registry = None
+
+
+def _implementations(hook_name: str) -> list:
+    """The plugins' implementations of a hook in pluggy's call order: last registered
+    first, ``tryfirst``/``trylast`` honoured."""
+    return list(reversed(getattr(get_plugin_manager().hook, hook_name).get_hookimpls()))
+
+
+def _call(impl, **kwargs):
+    return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+# --- registration hooks ----------------------------------------------------------------
 
 def _call_register(registry: Registry, hook_name: str) -> None:
     cls, attr, kind = REGISTRATIONS[hook_name]
     table = getattr(registry, attr)
-    for impl in getattr(get_plugin_manager().hook, hook_name).get_hookimpls():
+    for impl in _implementations(hook_name):
         plugin = impl.plugin_name
+        open_ = [True]
 
-        def register(value, plugin=plugin):
+        def register(value, plugin=plugin, open_=open_):
+            if not open_[0]:
+                raise PluginError(f"plugin {plugin!r}: register() of {hook_name} was "
+                                  f"called after the hook returned")
             if not isinstance(value, cls):
                 raise PluginError(f"plugin {plugin!r}: {hook_name} expects {cls.__name__}, "
                                   f"got {type(value).__name__}")
             if value.slug in table:
                 other = registry.owners[(kind, value.slug)]
-                raise PluginError(f"plugin {plugin!r}: {kind} {value.slug!r} is already "
-                                  f"registered by plugin {other!r}")
+                raise PluginError(f"plugin {plugin!r}: {kind} {value.slug!r} is registered "
+                                  f"by plugin {other!r} too (a slug belongs to one plugin)")
             table[value.slug] = value
             registry.owners[(kind, value.slug)] = plugin
 
         try:
-            impl.function(register=register)
+            _call(impl, register=register)
         except PluginError:
             raise
-        except (ValueError, TypeError) as exc:
-            raise PluginError(f"plugin {plugin!r}: {exc}") from exc
+        except Exception as exc:  # an invalid value object, or a bug in the plugin
+            raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {exc}") from exc
+        finally:
+            open_[0] = False
 
 
 def _check_references(registry: Registry) -> None:
-    def owner(kind, slug):
-        return registry.owners[(kind, slug)]
+    def fail(kind, slug, problem):
+        raise PluginError(f"plugin {registry.owners[(kind, slug)]!r}: {kind} {slug!r} {problem}")
 
-    for t in registry.task_types.values():
-        if t.program not in registry.programs:
-            raise PluginError(f"plugin {owner('task type', t.slug)!r}: task type {t.slug!r} "
-                              f"names unknown programme {t.program!r}")
+    programs, task_types = registry.programs, registry.task_types
+    for t in task_types.values():
+        if t.program not in programs:
+            fail("task type", t.slug, f"names unknown programme {t.program!r}")
     for m in registry.metrics.values():
-        if m.program not in registry.programs:
-            raise PluginError(f"plugin {owner('metric', m.slug)!r}: metric {m.slug!r} names "
-                              f"unknown programme {m.program!r}")
+        if m.program not in programs:
+            fail("metric", m.slug, f"names unknown programme {m.program!r}")
         for slug in m.task_types:
-            if slug not in registry.task_types:
-                raise PluginError(f"plugin {owner('metric', m.slug)!r}: metric {m.slug!r} "
-                                  f"counts unknown task type {slug!r}")
-            if m.distinct_field and m.distinct_field not in registry.task_types[slug].field_names:
-                raise PluginError(f"plugin {owner('metric', m.slug)!r}: metric {m.slug!r} "
-                                  f"counts distinct {m.distinct_field!r}, which task type "
-                                  f"{slug!r} has no field for")
+            if slug not in task_types:
+                fail("metric", m.slug, f"counts unknown task type {slug!r}")
+            if task_types[slug].program != m.program:
+                fail("metric", m.slug, f"counts task type {slug!r} of another programme "
+                                       f"({task_types[slug].program!r})")
+            if m.distinct_field and m.distinct_field not in task_types[slug].field_names:
+                fail("metric", m.slug, f"counts distinct {m.distinct_field!r}, which task "
+                                       f"type {slug!r} has no field for")
     for s in registry.schedules.values():
-        if s.task_type not in registry.task_types:
-            raise PluginError(f"plugin {owner('schedule', s.slug)!r}: schedule {s.slug!r} "
-                              f"creates unknown task type {s.task_type!r}")
+        if s.program not in programs:
+            fail("schedule", s.slug, f"names unknown programme {s.program!r}")
+        if s.task_type not in task_types:
+            fail("schedule", s.slug, f"creates unknown task type {s.task_type!r}")
+        if task_types[s.task_type].program != s.program:
+            fail("schedule", s.slug, f"creates task type {s.task_type!r} of another "
+                                     f"programme ({task_types[s.task_type].program!r})")
 
 
 def get_registry() -> Registry:
@@ -124,36 +253,113 @@ def get_registry() -> Registry:
         return _registry
 
 
+# --- setup and event hooks -------------------------------------------------------------
+
+def call_setup_hook(hook_name: str, **kwargs) -> None:
+    """Call ``register_blueprints(app=...)`` or ``register_commands(cli=...)`` on every
+    plugin. A failing plugin stops the start with a ``PluginError`` naming it."""
+    get_registry()  # a broken registration also stops the start, not the first page using it
+    for impl in _implementations(hook_name):
+        commands_before = dict(getattr(kwargs.get("cli"), "commands", {}))
+        try:
+            _call(impl, **kwargs)
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        if hook_name == "register_commands":
+            _claim_commands(impl.plugin_name, commands_before, kwargs["cli"].commands)
+
+
+def _claim_commands(plugin: str, before: dict, after: dict) -> None:
+    """A plugin may add commands, never replace one of the core's or another plugin's."""
+    for name, command in after.items():
+        if name in before and before[name] is not command \
+                and _command_owners.get(name) != plugin:
+            owner = _command_owners.get(name)
+            after[name] = before[name]  # put the original back: the error may be caught
+            raise PluginError(f"plugin {plugin!r} replaced the command {name!r} of "
+                              f"{'plugin ' + repr(owner) if owner else 'jiedui'}")
+        if name not in before:
+            _command_owners[name] = plugin
+
+
 def notify(hook_name: str, **kwargs) -> None:
     """Call an event hook on every plugin; a failing plugin is logged, not raised."""
-    for impl in getattr(get_plugin_manager().hook, hook_name).get_hookimpls():
+    held = getattr(_held_events, "calls", None)
+    if held is not None:  # inside deferred_notifications(): wait for the commit
+        held.append((hook_name, kwargs))
+        return
+    for impl in _implementations(hook_name):
         try:
-            impl.function(**{name: kwargs[name] for name in impl.argnames})
+            _call(impl, **kwargs)
         except Exception as exc:  # one plugin must not stop the others or the change
             log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
-            plugin_errors.append({"plugin": impl.plugin_name, "hook": hook_name,
-                                  "error": f"{type(exc).__name__}: {exc}"})
-            del plugin_errors[:-100]
+            with _lock:
+                plugin_errors.append({"plugin": impl.plugin_name, "hook": hook_name,
+                                      "error": f"{type(exc).__name__}: {exc}",
+                                      "at": now_utc().isoformat()})
+                del plugin_errors[:-MAX_ERRORS]
+
+
+_held_events = threading.local()
+
+
+class deferred_notifications:
+    """``with deferred_notifications(), db.atomic(): ...`` holds the event hooks raised
+    in the block and sends them when it ends without an error, after the commit; when
+    it fails they are dropped, so plugins never hear of changes that were rolled back
+    (the importer pairs many villages in one transaction). Nests; per thread."""
+
+    def __enter__(self):
+        self.outer = getattr(_held_events, "calls", None)
+        self.calls = _held_events.calls = []
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        _held_events.calls = self.outer
+        if exc_type is None:
+            for hook_name, kwargs in self.calls:
+                notify(hook_name, **kwargs)  # to the enclosing block, if any
+        return False
+
+
+# --- description -----------------------------------------------------------------------
+
+def _module_of(plugin) -> str:
+    if hasattr(plugin, "__name__"):  # a module or a class
+        return plugin.__name__
+    kind = type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def describe() -> dict:
     """The loaded plugins and what each registered, for ``jiedui plugins``."""
     pm, registry = get_plugin_manager(), get_registry()
-    plugins = []
-    for name, plugin in sorted(pm.list_name_plugin()):
-        hooks = sorted(impl.name for impl in pm.get_hookcallers(plugin) or ())
-        plugins.append({"name": name, "module": getattr(plugin, "__name__", repr(plugin)),
-                        "hooks": hooks})
+
+    def owner(kind, slug):
+        return registry.owners[(kind, slug)]
+
+    plugins = [{"name": name, "module": _module_of(plugin),
+                "hooks": sorted(hook.name for hook in pm.get_hookcallers(plugin) or ())}
+               for name, plugin in sorted(pm.list_name_plugin())]
     return {
         "plugins": plugins,
-        "programs": [{"slug": p.slug, "name": p.name, "target": p.target,
-                      "plugin": registry.owners[("programme", p.slug)]}
+        "programs": [{"slug": p.slug, "name": p.name, "name_en": p.name_en, "target": p.target,
+                      "order": p.order, "plugin": owner("programme", p.slug)}
                      for p in sorted(registry.programs.values(), key=lambda p: (p.order, p.slug))],
         "task_types": [{"slug": t.slug, "program": t.program, "name": t.name,
-                        "plugin": registry.owners[("task type", t.slug)]}
+                        "fields": t.field_names, "subject_field": t.subject_field,
+                        "sensitive_fields": list(t.sensitive_fields),
+                        "plugin": owner("task type", t.slug)}
                        for t in registry.task_types.values()],
-        "metrics": [{"slug": m.slug, "program": m.program, "name": m.name, "target": m.target}
+        "metrics": [{"slug": m.slug, "program": m.program, "name": m.name,
+                     "task_types": list(m.task_types), "distinct_field": m.distinct_field,
+                     "target": m.target, "plugin": owner("metric", m.slug)}
                     for m in registry.metrics.values()],
-        "schedules": [{"slug": s.slug, "program": s.program, "scope": s.scope, "cron": s.cron}
+        "schedules": [{"slug": s.slug, "program": s.program, "name": s.name,
+                       "task_type": s.task_type, "scope": s.scope, "cron": s.cron,
+                       "plugin": owner("schedule", s.slug)}
                       for s in registry.schedules.values()],
     }

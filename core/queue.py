@@ -27,9 +27,13 @@ huey = make_huey(settings)
 
 @huey.on_startup()
 def _open_database():
-    """Each consumer process opens the same database as the web."""
+    """Each consumer process opens the same database as the web. ``jiedui run`` and
+    ``jiedui worker`` have opened it already: initialising it again from a worker thread
+    would swap the database under the web server's open connections."""
     from core.app import setup
-    setup(settings)
+    from core.db import db
+    if db.obj is None:
+        setup(settings)
 
 
 # Register the jobs (they import ``huey`` from here).

@@ -1,4 +1,8 @@
-"""What plugins register: frozen value objects, each checked when it is created."""
+"""What plugins register: frozen value objects, each checked when it is created.
+
+A value object that breaks a rule raises ``ValueError``; the plugin manager turns it
+into a ``PluginError`` that names the plugin (see docs/plugins.md, "Value objects").
+"""
 import re
 from dataclasses import dataclass, field
 
@@ -10,7 +14,7 @@ CRON_KEYS = ("minute", "hour", "day", "month", "day_of_week")
 
 
 class PluginError(JieduiError):
-    """A plugin handed over something invalid. The message names the plugin."""
+    """A plugin is broken or handed over something invalid. The message names the plugin."""
 
 
 def _check(condition: bool, message: str) -> None:
@@ -18,9 +22,29 @@ def _check(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int in Python
+
+
 def _check_slug(kind: str, slug) -> None:
     _check(isinstance(slug, str) and bool(SLUG.match(slug)),
-           f"{kind} slug {slug!r} must be lower-case letters, digits and '_' (at most 48)")
+           f"{kind} slug {slug!r} must be lower-case letters, digits and '_', "
+           f"starting with a letter (at most 48)")
+
+
+def _check_name(kind: str, slug: str, name) -> None:
+    _check(isinstance(name, str) and name.strip() != "", f"{kind} {slug!r} needs a name")
+
+
+def _check_target(kind: str, slug: str, target) -> None:
+    _check(_is_int(target) and target > 0, f"{kind} {slug!r}: target must be a positive integer")
+
+
+def _names_tuple(kind: str, slug: str, what: str, value) -> tuple[str, ...]:
+    """A tuple of names; a bare string is refused (it would be read letter by letter)."""
+    _check(not isinstance(value, str) and all(isinstance(v, str) for v in value),
+           f"{kind} {slug!r}: {what} must be a tuple of names, not {value!r}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -31,14 +55,15 @@ class Program:
     name_en: str = ""
     description: str = ""
     target: int = 100
-    order: int = 100
+    order: int = 100          # position in lists: lower first
 
     def __post_init__(self):
         _check_slug("programme", self.slug)
-        _check(isinstance(self.name, str) and self.name.strip() != "",
-               f"programme {self.slug!r} needs a name")
-        _check(isinstance(self.target, int) and self.target > 0,
-               f"programme {self.slug!r}: target must be a positive integer")
+        _check_name("programme", self.slug, self.name)
+        _check(isinstance(self.name_en, str) and isinstance(self.description, str),
+               f"programme {self.slug!r}: name_en and description must be text")
+        _check_target("programme", self.slug, self.target)
+        _check(_is_int(self.order), f"programme {self.slug!r}: order must be an integer")
 
 
 @dataclass(frozen=True)
@@ -61,20 +86,26 @@ class TaskType:
         from wtforms import Form  # plugins define forms with WTForms
 
         _check_slug("task type", self.slug)
-        _check(isinstance(self.name, str) and self.name.strip() != "",
-               f"task type {self.slug!r} needs a name")
+        _check_slug("programme", self.program)
+        _check_name("task type", self.slug, self.name)
         _check(isinstance(self.form, type) and issubclass(self.form, Form),
-               f"task type {self.slug!r}: form must be a WTForms Form class")
-        object.__setattr__(self, "sensitive_fields", tuple(self.sensitive_fields))
+               f"task type {self.slug!r}: form must be a WTForms Form class, "
+               f"not {self.form!r}")
+        object.__setattr__(self, "sensitive_fields", _names_tuple(
+            "task type", self.slug, "sensitive_fields", self.sensitive_fields))
         names = set(self.field_names)
         for name in filter(None, (self.subject_field, *self.sensitive_fields)):
             _check(name in names, f"task type {self.slug!r}: the form has no field {name!r}")
+        _check(self.template is None or isinstance(self.template, str),
+               f"task type {self.slug!r}: template must be a template name")
 
     @property
     def field_names(self) -> list[str]:
+        """The form's fields, in the order the form declares them."""
         from wtforms.fields.core import UnboundField
-        return [name for name in dir(self.form)
-                if isinstance(getattr(self.form, name, None), UnboundField)]
+        fields = [(getattr(self.form, name), name) for name in dir(self.form)
+                  if isinstance(getattr(self.form, name, None), UnboundField)]
+        return [name for field, name in sorted(fields, key=lambda f: f[0].creation_counter)]
 
 
 @dataclass(frozen=True)
@@ -90,10 +121,14 @@ class Metric:
 
     def __post_init__(self):
         _check_slug("metric", self.slug)
-        object.__setattr__(self, "task_types", tuple(self.task_types))
+        _check_slug("programme", self.program)
+        _check_name("metric", self.slug, self.name)
+        object.__setattr__(self, "task_types", _names_tuple(
+            "metric", self.slug, "task_types", self.task_types))
         _check(len(self.task_types) > 0, f"metric {self.slug!r} counts no task type")
-        _check(isinstance(self.target, int) and self.target > 0,
-               f"metric {self.slug!r}: target must be a positive integer")
+        _check(self.distinct_field is None or isinstance(self.distinct_field, str),
+               f"metric {self.slug!r}: distinct_field must be a field name")
+        _check_target("metric", self.slug, self.target)
 
 
 @dataclass(frozen=True)
@@ -109,9 +144,25 @@ class Schedule:
 
     def __post_init__(self):
         _check_slug("schedule", self.slug)
-        _check(self.scope in SCOPES, f"schedule {self.slug!r}: scope must be one of {SCOPES}")
-        _check(bool(self.cron) and set(self.cron) <= set(CRON_KEYS),
-               f"schedule {self.slug!r}: cron takes {', '.join(CRON_KEYS)}")
+        _check_slug("programme", self.program)
+        _check_name("schedule", self.slug, self.name)
+        _check_slug("task type", self.task_type)
+        _check(self.scope in SCOPES, f"schedule {self.slug!r}: scope must be one of "
+                                     f"{', '.join(SCOPES)}, not {self.scope!r}")
+        _check(isinstance(self.cron, dict) and bool(self.cron) and set(self.cron) <= set(CRON_KEYS),
+               f"schedule {self.slug!r}: cron is a dict with some of the keys "
+               f"{', '.join(CRON_KEYS)}, not {self.cron!r}")
+        _check_cron(self.slug, self.cron)
+
+
+def _check_cron(slug: str, cron: dict) -> None:
+    """Each value in huey's crontab syntax ('*', '*/15', '1-5', '0,30', or an int)."""
+    from huey import crontab
+
+    try:
+        crontab(**cron, strict=True)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"schedule {slug!r}: cron {cron!r} is not valid ({exc})") from exc
 
 
 @dataclass

@@ -15,7 +15,7 @@ PLATFORMS = [("douyin", "抖音"), ("wechat_channels", "微信视频号"), ("kua
 
 
 class VideoForm(Form):
-    title = StringField("视频标题", validators=[DataRequired(), ])
+    title = StringField("视频标题", validators=[DataRequired()])
     legal_topic = StringField("法律主题", validators=[DataRequired()])
     platform = SelectField("发布平台", choices=PLATFORMS, validators=[DataRequired()])
     link = URLField("链接", validators=[DataRequired(), URL()])
