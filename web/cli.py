@@ -1,8 +1,10 @@
 """The ``jiedui`` command. Every command honours ``JIEDUI_INSTANCE`` and the other
 ``JIEDUI_*`` settings; each calls a core service, so the CLI holds no rules."""
 import json
+import logging
 import sys
 import threading
+from urllib.parse import urlsplit
 
 import click
 
@@ -39,35 +41,51 @@ def init():
     setup(settings)
     from core.db import migrate
     applied = migrate()
-    click.echo(f"database: {settings.database_url}")
+    click.echo(f"database: {_describe_database(settings.database_url)}")
     click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
 
 
 @cli.command()
 @click.option("--reset", is_flag=True, help="Delete all existing data first.")
 def demo(reset):
-    """Load the demo district (131 villages in 8 towns, 3 firms, ~45 lawyers, one user of each role)."""
-    from core.demo import DEMO_LOGINS, load_demo
+    """Load the demo district: 131 villages in 8 towns, 3 firms, 45 lawyers, all paired,
+    and one login of each role."""
+    from core.demo import load_demo
     _open()
     try:
         summary = load_demo(reset=reset)
     except JieduiError as error:
         _fail(error)
-    click.echo(json.dumps(summary, ensure_ascii=False))
+    _echo_demo_summary(summary)
+    _echo_demo_logins()
+
+
+def _echo_demo_summary(summary: dict) -> None:
+    click.echo(f"Loaded the demo district {summary['district']} in {summary['seconds']} s: "
+               f"{summary['towns']} towns, {summary['villages']} villages and communities, "
+               f"{summary['firms']} law firms, {summary['lawyers']} lawyers, "
+               f"{summary['pairings']} pairings (term {summary['term']}).")
+
+
+def _echo_demo_logins() -> None:
+    from core.demo import DEMO_LOGINS
+    click.echo("Demo logins (username / password):")
     for role, (username, password) in DEMO_LOGINS.items():
-        click.echo(f"  {role:<12} {username} / {password}")
+        click.echo(f"  {role:<18} {username} / {password}")
 
 
 @cli.command(name="import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_(path):
+@click.option("--district-name", help="Name of the district, if the database has none yet "
+              "(default: 本区).")
+def import_(path, district_name):
     """Load towns, villages, firms, lawyers and pairings from an .xlsx or .csv file
     (layout: docs/import.md). A file with any bad row imports nothing."""
     from core.importer import ImportFailed, import_file
     settings = _open()
     gettext = gettext_for(settings.locale)
     try:
-        summary = import_file(path)
+        summary = import_file(path, district_name=district_name)
     except ImportFailed as failed:
         for problem in failed.problems:
             click.echo(problem.describe(gettext), err=True)
@@ -150,52 +168,121 @@ def plugins(as_json):
 @click.option("--no-periodic", is_flag=True, help="Leave periodic jobs to another consumer.")
 def worker(workers, no_periodic):
     """Run a huey consumer (Ctrl-C stops it after the running jobs)."""
-    from core.queue import huey
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _open()
-    huey.create_consumer(workers=workers, worker_type="thread",
-                         periodic=not no_periodic).run()
+    _run_consumer(workers, periodic=not no_periodic)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Job consumer threads.")
-def run(host, port, workers):
+@click.option("--demo", "with_demo", is_flag=True,
+              help="Load the demo district when the database is empty.")
+def run(host, port, workers, with_demo):
     """Run the web UI and a job consumer in one process (the embedded default)."""
     from werkzeug.serving import make_server
 
-    from core.queue import huey
     from web import create_app
-    _open()
+    settings = _open()
+    if with_demo:
+        _load_demo_if_empty()
     app = create_app()
+    # Bind the port now (werkzeug says so and exits when it is taken), serve later.
     server = make_server(host, port, app, threaded=True)
     web_thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
-    web_thread.start()
-    click.echo(f"Jiedui is running at http://{host}:{port}/  (Ctrl-C stops it)")
+
+    def serve():
+        web_thread.start()
+        _echo_banner(settings, host, server.server_port)
+
+    logging.getLogger("huey").setLevel(logging.WARNING)  # keep the banner in view
     try:
-        from core.demo import DEMO_LOGINS, demo_loaded
-        if demo_loaded():
-            click.echo("Demo logins (username / password):")
-            for role, (username, password) in DEMO_LOGINS.items():
-                click.echo(f"  {role:<12} {username} / {password}")
+        _run_consumer(workers, periodic=True, on_started=serve)
     finally:
-        db.close()
-    # The consumer runs in the main thread: it owns the signal handlers, so Ctrl-C stops
-    # it gracefully; then the web server is shut down.
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
-    server.shutdown()
-    web_thread.join(timeout=5)
+        if web_thread.is_alive():
+            server.shutdown()
+            web_thread.join(timeout=5)
+        server.server_close()
     click.echo("Jiedui stopped.")
 
 
+def _run_consumer(workers: int, periodic: bool, on_started=None) -> None:
+    """Run a huey consumer in the main thread: it owns the signal handlers, so Ctrl-C
+    (SIGINT) stops it after the running jobs, SIGTERM at once. ``on_started`` is called
+    once those handlers are in place (``jiedui run`` starts the web server there, so a
+    Ctrl-C can never fall between the two)."""
+    from huey.consumer import Consumer
+
+    from core.queue import huey
+
+    class ConsumerThen(Consumer):
+        def start(self):
+            super().start()
+            if on_started is not None:
+                on_started()
+
+    consumer = ConsumerThen(huey, workers=workers, worker_type="thread", periodic=periodic)
+    try:
+        consumer.run()
+    except KeyboardInterrupt:
+        # Ctrl-C came before the consumer installed its handler: its threads may have
+        # started, so tell them to stop (they are daemons: nothing waits for them).
+        consumer.stop_flag.set()
+
+
+def _load_demo_if_empty() -> None:
+    from core.demo import has_data, load_demo
+    try:
+        if has_data():
+            click.echo("The database already holds data: using it (the demo is not reloaded).")
+            return
+        click.echo("The database is empty: loading the demo district ...")
+        _echo_demo_summary(load_demo())
+    finally:
+        db.close()
+
+
+def _describe_database(url: str) -> str:
+    """The SQLite file, or the server and database name (never the password)."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
+
+
+def _echo_banner(settings, host: str, port: int) -> None:
+    from core.demo import demo_loaded
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    rule = "-" * 64
+    click.echo(rule)
+    click.echo(f"Jiedui is running: open http://{shown_host}:{port}/ in a browser.")
+    if shown_host != host:
+        click.echo(f"(listening on all interfaces, port {port})")
+    click.echo(f"Database: {_describe_database(settings.database_url)}")
+    try:
+        if demo_loaded():
+            _echo_demo_logins()
+    finally:
+        db.close()
+    click.echo("Press Ctrl-C to stop (the web server and the job consumer stop together).")
+    click.echo(rule)
+
+
 def _load_plugin_commands():
-    from core.plugins import get_plugin_manager
-    get_plugin_manager().hook.register_commands(cli=cli)
+    from core.plugins import call_setup_hook
+    call_setup_hook("register_commands", cli=cli)
 
 
 def main(argv=None):
-    _load_plugin_commands()
-    return cli.main(args=argv, prog_name="jiedui")
+    from core.registry import PluginError
+    try:
+        _load_plugin_commands()
+        return cli.main(args=argv, prog_name="jiedui")
+    except PluginError as error:  # a broken plugin: say which, without a traceback
+        click.echo(f"Error: {error}", err=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,362 @@
+"""The demo district: 131 villages and communities in 8 towns, 3 law firms, 45 lawyers,
+every village paired for a three-year term, one login of each role.
+
+Everything is made up (names, phones, licence numbers) but shaped like the real thing,
+and the same on every load: one ``random.Random`` with a fixed seed draws it all.
+Pairings go through ``core.pairings.pair`` so the demo obeys the same rules as the UI.
+"""
+import datetime as dt
+import random
+import time
+
+from peewee import chunked, sort_models
+
+from core import clock
+from core.db import BaseModel, db, transaction
+from core.errors import ConflictError
+from core.i18n import N_
+from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairing, Town,
+                         User, Village, WechatGroup, WechatGroupMember)
+from core.pairings import pair
+from core.users import create_user
+
+SEED = 20231231  # the programme's full-coverage deadline
+DISTRICT_CODE = "310117"
+DISTRICT_NAME = "清溪区"
+
+# role -> (username, password); printed by `jiedui demo` and `jiedui run`.
+DEMO_LOGINS = {
+    "admin": ("admin", "admin1234"),
+    "coordinator": ("coordinator", "coord1234"),
+    "town coordinator": ("town", "town1234"),
+    "lawyer": ("lawyer", "lawyer1234"),
+    "village": ("village", "village1234"),
+}
+
+# code, name, number of villages and communities, share of communities.
+# Sub-districts (街道) are mostly urban communities; towns (镇) mostly villages.
+TOWNS = [
+    ("310117001", "清溪街道", 12, 0.85),
+    ("310117002", "永丰街道", 9, 1.0),
+    ("310117101", "石湖镇", 22, 0.2),
+    ("310117102", "泖塘镇", 19, 0.15),
+    ("310117103", "枫林镇", 17, 0.2),
+    ("310117104", "荷泾镇", 20, 0.2),
+    ("310117105", "柳港镇", 16, 0.25),
+    ("310117106", "云岭镇", 16, 0.2),
+]
+
+FIRMS = [
+    ("上海清溪律师事务所", "清溪区人民北路168号3楼", 18),
+    ("上海恒诚律师事务所", "清溪区荣乐东路2366号12楼", 15),
+    ("上海泖滨律师事务所", "清溪区石湖镇泖亭路55号", 12),
+]
+
+SURNAMES = [
+    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
+    ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"),
+    ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"), ("胡", "hu"), ("郭", "guo"),
+    ("何", "he"), ("高", "gao"), ("林", "lin"), ("罗", "luo"), ("郑", "zheng"),
+    ("梁", "liang"), ("谢", "xie"), ("宋", "song"), ("唐", "tang"), ("许", "xu"),
+    ("韩", "han"), ("冯", "feng"), ("邓", "deng"), ("曹", "cao"), ("彭", "peng"),
+    ("曾", "zeng"), ("田", "tian"), ("董", "dong"), ("袁", "yuan"), ("潘", "pan"),
+    ("蒋", "jiang"), ("蔡", "cai"), ("杜", "du"), ("叶", "ye"), ("程", "cheng"),
+    ("苏", "su"), ("魏", "wei"), ("丁", "ding"), ("沈", "shen"), ("姚", "yao"),
+    ("陆", "lu"), ("顾", "gu"), ("钱", "qian"), ("金", "jin"), ("范", "fan"),
+    ("戴", "dai"), ("严", "yan"), ("倪", "ni"), ("施", "shi"), ("俞", "yu"),
+    ("龚", "gong"), ("夏", "xia"),
+]
+
+GIVEN_NAMES = [
+    ("明", "ming"), ("伟", "wei"), ("芳", "fang"), ("敏", "min"), ("静", "jing"),
+    ("磊", "lei"), ("洋", "yang"), ("勇", "yong"), ("杰", "jie"), ("涛", "tao"),
+    ("超", "chao"), ("婷", "ting"), ("琳", "lin"), ("斌", "bin"), ("鹏", "peng"),
+    ("辉", "hui"), ("颖", "ying"), ("倩", "qian"), ("燕", "yan"), ("峰", "feng"),
+    ("建华", "jianhua"), ("志强", "zhiqiang"), ("晓东", "xiaodong"), ("海燕", "haiyan"),
+    ("文博", "wenbo"), ("思远", "siyuan"), ("雨婷", "yuting"), ("子涵", "zihan"),
+    ("俊杰", "junjie"), ("佳怡", "jiayi"), ("欣怡", "xinyi"), ("浩然", "haoran"),
+    ("宇航", "yuhang"), ("丽华", "lihua"), ("国庆", "guoqing"), ("建国", "jianguo"),
+    ("秀英", "xiuying"), ("桂芳", "guifang"), ("玉兰", "yulan"), ("卫东", "weidong"),
+    ("红梅", "hongmei"), ("晓燕", "xiaoyan"), ("立新", "lixin"), ("永刚", "yonggang"),
+    ("春华", "chunhua"), ("雅琴", "yaqin"), ("振宇", "zhenyu"), ("嘉伟", "jiawei"),
+    ("慧敏", "huimin"), ("一鸣", "yiming"), ("梦瑶", "mengyao"), ("天宇", "tianyu"),
+    ("晨阳", "chenyang"), ("诗雨", "shiyu"), ("家豪", "jiahao"), ("明轩", "mingxuan"),
+    ("静怡", "jingyi"), ("文静", "wenjing"), ("志明", "zhiming"), ("海峰", "haifeng"),
+    ("丽娟", "lijuan"), ("美玲", "meiling"), ("晓峰", "xiaofeng"), ("建平", "jianping"),
+    ("金华", "jinhua"), ("伟民", "weimin"), ("雪芬", "xuefen"), ("菊英", "juying"),
+    ("根宝", "genbao"), ("福林", "fulin"), ("国平", "guoping"), ("玉琴", "yuqin"),
+]
+
+# Village names: a first syllable and a water-town landmark (浜, 泾, 桥 …) plus 村.
+VILLAGE_FIRST = "东西南北新大长黄石杨柳张陈沈金马高徐胡周曹钱朱花桃荷梅竹松枫莲泖横塘湖唐顾"
+VILLAGE_SECOND = "浜桥泾塘港湾庄巷河埭圩墩宅溪浦荡泽庙汇角"
+# Community names: two auspicious or leafy syllables plus 社区.
+COMMUNITY_FIRST = "锦嘉华翠兴永和康福瑞祥春文明乐安泰荣丰云景绿阳金"
+COMMUNITY_SECOND = "苑园里庭城湾轩居华馨悦都润林晖汇"
+
+MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150",
+                   "151", "152", "155", "156", "157", "158", "159", "180", "181", "182",
+                   "183", "186", "187", "188", "189")
+ORDINALS = ("一", "二", "三", "四")  # 第四个 exists in every month
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五")
+HOURS = {"am": ("上午", ("9:00-12:00", "8:30-11:30")),
+         "pm": ("下午", ("13:30-16:30", "14:00-17:00"))}
+# The village side of a WeChat group: role -> (fewest, most) members.
+GROUP_SIDE = (("village_committee", 2, 2), ("mediation", 1, 1), ("party_member", 1, 2),
+              ("resident_rep", 1, 2))
+
+REFUSE_MESSAGE = N_("The database already holds data. Use --reset to delete everything "
+                    "and load the demo district.")
+
+
+class _Draw:
+    """The demo's random source: people, phones and ids, never the same one twice."""
+
+    def __init__(self, seed=SEED):
+        self.rng = random.Random(seed)
+        self.used = set()
+
+    def _unique(self, make):
+        while True:
+            value = make()
+            if value not in self.used:
+                self.used.add(value)
+                return value
+
+    def person(self) -> tuple[str, str]:
+        """A name and its pinyin; names repeat in a real district, so these may too."""
+        surname, given = self.rng.choice(SURNAMES), self.rng.choice(GIVEN_NAMES)
+        return surname[0] + given[0], surname[1] + given[1]
+
+    def unique_person(self) -> tuple[str, str]:
+        return self._unique(self.person)
+
+    def mobile(self) -> str:
+        return self._unique(lambda: self.rng.choice(MOBILE_PREFIXES)
+                            + f"{self.rng.randrange(10 ** 8):08d}")
+
+    def landline(self) -> str:
+        return self._unique(lambda: f"021-57{self.rng.randrange(10 ** 6):06d}")
+
+    def licence_no(self) -> str:
+        """执业证号, 17 digits: category, area (3101), first year, kind, sex, serial."""
+        return self._unique(lambda: f"13101{self.rng.randint(2005, 2021)}1"
+                            f"{self.rng.randint(0, 1)}{self.rng.randrange(10 ** 6):06d}")
+
+    def wechat(self, pinyin: str) -> str:
+        """A WeChat id: starts with a letter, 6 to 20 letters, digits and underscores."""
+        patterns = ("{p}", "{p}{y}", "{p}_law", "lawyer_{p}", "{p}{n}")
+
+        def make():
+            text = self.rng.choice(patterns).format(p=pinyin, y=self.rng.randint(70, 99),
+                                                    n=self.rng.randint(100, 999))
+            return text if len(text) >= 6 else f"{text}{self.rng.randint(1000, 9999)}"
+        return self._unique(make)
+
+    def place(self, first: str, second: str, suffix: str) -> str:
+        """A place name, unique in the district (so group names are unique too)."""
+        def make():
+            a, b = self.rng.choice(first), self.rng.choice(second)
+            while b == a:
+                b = self.rng.choice(second)
+            return a + b + suffix
+        return self._unique(make)
+
+
+def has_data() -> bool:
+    """True when the database holds anything the demo would overwrite or collide with."""
+    return any(model.select().exists()
+               for model in (Village, User, Town, LawFirm, Lawyer, District))
+
+
+def demo_loaded() -> bool:
+    """True when the demo district and its logins are in the database."""
+    return (District.select().where(District.code == DISTRICT_CODE).exists()
+            and User.select().where(User.username == DEMO_LOGINS["admin"][0]).exists())
+
+
+def delete_everything() -> None:
+    """Delete every row of every model (core and loaded plugins), children first."""
+    from core.plugins import get_plugin_manager
+    get_plugin_manager()  # plugin modules, and so their models, are imported
+    existing = set(db.get_tables())
+    models = [m for m in sort_models(_all_models()) if m._meta.table_name in existing]
+    for model in reversed(models):
+        model.delete().execute()
+
+
+def _all_models():
+    found, pending = set(ALL_MODELS), list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        found.add(model)
+        pending.extend(model.__subclasses__())
+    return found
+
+
+def load_demo(reset: bool = False) -> dict:
+    """Load the demo district; with ``reset`` delete all data first (both or neither).
+
+    Refuses (ConflictError) when the database holds data and ``reset`` is not given.
+    """
+    started = time.perf_counter()
+    with transaction():  # plugins hear of the pairings once they are committed
+        if reset:
+            delete_everything()
+        elif has_data():
+            raise ConflictError(REFUSE_MESSAGE)
+        summary = _build(_Draw())
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def _build(draw: _Draw) -> dict:
+    district = District.create(code=DISTRICT_CODE, name=DISTRICT_NAME)
+    towns = _towns(draw, district)
+    villages = _villages(draw, towns)
+    lawyers = _lawyers(draw)
+    term_start, term_end = _term()
+    assignments = _assign(draw, lawyers, villages)
+    for lawyer, village, slot in assignments:
+        pair(None, lawyer=lawyer, village=village, term_start=term_start, term_end=term_end,
+             **slot)
+    members = _village_side_of_groups(draw, towns)
+    demo_lawyer = assignments[0][0]
+    _users(towns[0], demo_lawyer, assignments[0][1])
+    return {
+        "district": district.name, "towns": len(towns), "villages": len(villages),
+        "communities": sum(v.kind == "community" for v in villages), "firms": len(FIRMS),
+        "lawyers": len(lawyers), "pairings": len(assignments), "group_members": members,
+        "users": len(DEMO_LOGINS), "term": f"{term_start.isoformat()}..{term_end.isoformat()}",
+    }
+
+
+def _term() -> tuple[dt.date, dt.date]:
+    """Three calendar years: this one and the next two."""
+    year = clock.today().year
+    return dt.date(year, 1, 1), dt.date(year + 2, 12, 31)
+
+
+def _towns(draw: _Draw, district: District) -> list[Town]:
+    rows = []
+    for code, name, _count, _share in TOWNS:
+        head, _pinyin = draw.unique_person()
+        rows.append(dict(district=district.id, code=code, name=name,
+                         judicial_office=f"{name}司法所", office_head=head,
+                         office_phone=draw.landline()))
+    Town.insert_many(rows).execute()
+    return list(Town.select().where(Town.district == district).order_by(Town.code))
+
+
+def _villages(draw: _Draw, towns: list[Town]) -> list[Village]:
+    """Communities are numbered from 001, villages from 201, as residents' and villagers'
+    committees are in the official codes."""
+    # A village named like another town (柳港村 in 泖塘镇) would confuse: keep those out.
+    draw.used.update(f"{town.name[:2]}村" for town in towns)
+    rows = []
+    for town, (_code, _name, count, share) in zip(towns, TOWNS):
+        communities = round(count * share)
+        for n in range(communities):
+            name = draw.place(COMMUNITY_FIRST, COMMUNITY_SECOND, "社区")
+            rows.append(dict(town=town.id, code=f"{town.code}-{n + 1:03d}", name=name,
+                             kind="community"))
+        for n in range(count - communities):
+            name = draw.place(VILLAGE_FIRST, VILLAGE_SECOND, "村")
+            rows.append(dict(town=town.id, code=f"{town.code}-{n + 201:03d}", name=name,
+                             kind="village"))
+    for batch in chunked(rows, 100):
+        Village.insert_many(batch).execute()
+    return list(Village.select().join(Town).order_by(Town.code, Village.code))
+
+
+def _lawyers(draw: _Draw) -> list[Lawyer]:
+    firm_rows = [dict(name=name, address=address, phone=draw.landline())
+                 for name, address, _count in FIRMS]
+    LawFirm.insert_many(firm_rows).execute()
+    firms = {f.name: f for f in LawFirm.select()}
+    rows = []
+    for firm_name, _address, count in FIRMS:
+        for _ in range(count):
+            name, pinyin = draw.unique_person()
+            rows.append(dict(name=name, firm=firms[firm_name].id, licence_no=draw.licence_no(),
+                             phone=draw.mobile(), wechat=draw.wechat(pinyin)))
+    Lawyer.insert_many(rows).execute()
+    lawyers = list(Lawyer.select().order_by(Lawyer.id))
+    # About a third of the lawyers have an assistant (律师助理), a few have two.
+    assistants = []
+    for lawyer in lawyers:
+        for _ in range(draw.rng.choices((0, 1, 2), weights=(6, 3, 1))[0]):
+            assistants.append(dict(lawyer=lawyer.id, name=draw.person()[0],
+                                   phone=draw.mobile()))
+    Assistant.insert_many(assistants).execute()
+    return lawyers
+
+
+def _village_counts(draw: _Draw, lawyers: int, villages: int) -> list[int]:
+    """How many villages each lawyer serves: 1 to 5, adding up to ``villages``."""
+    counts = [1] * lawyers
+    for _ in range(villages - lawyers):
+        counts[draw.rng.choice([i for i, c in enumerate(counts) if c < 5])] += 1
+    return counts
+
+
+def _slots(draw: _Draw, count: int) -> list[dict]:
+    """Distinct monthly on-site sessions for one lawyer's villages, e.g.
+    每月第二个周三上午 9:00-12:00 (12 half-days a year per village)."""
+    triples = [(o, w, h) for o in range(len(ORDINALS)) for w in range(len(WEEKDAYS))
+               for h in HOURS]
+    slots = []
+    for ordinal, weekday, half in draw.rng.sample(triples, count):
+        label, hours = HOURS[half]
+        text = f"每月第{ORDINALS[ordinal]}个{WEEKDAYS[weekday]}{label} {draw.rng.choice(hours)}"
+        slots.append(dict(onsite_hours=text, preferred_weekday=weekday,
+                          preferred_half_day=half))
+    return slots
+
+
+def _assign(draw: _Draw, lawyers: list[Lawyer], villages: list[Village]):
+    """(lawyer, village, on-site slot) for every village. A lawyer serves neighbouring
+    villages: runs of villages in code order. The lawyer with the most villages comes
+    first and is the demo lawyer login."""
+    counts = _village_counts(draw, len(lawyers), len(villages))
+    order = list(range(len(lawyers)))
+    draw.rng.shuffle(order)
+    order.sort(key=lambda i: counts[i] < max(counts))  # stable: one busiest lawyer first
+    assignments, position = [], 0
+    for i in order:
+        for slot in _slots(draw, counts[i]):
+            assignments.append((lawyers[i], villages[position], slot))
+            position += 1
+    return assignments
+
+
+def _village_side_of_groups(draw: _Draw, towns: list[Town]) -> int:
+    """Add the village committees, mediators, party members, resident representatives and
+    one judicial-office worker of the town to every WeChat group."""
+    office_staff = {t.id: (draw.person()[0], draw.mobile()) for t in towns}
+    groups = (WechatGroup.select(WechatGroup.id, Village.town)
+              .join(Pairing).join(Village).order_by(WechatGroup.id).tuples())
+    rows = []
+    for group_id, town_id in groups:
+        for role, fewest, most in GROUP_SIDE:
+            for _ in range(draw.rng.randint(fewest, most)):
+                phone = draw.mobile() if role in ("village_committee", "mediation") else ""
+                rows.append(dict(group=group_id, name=draw.person()[0], role=role, phone=phone))
+        staff_name, staff_phone = office_staff[town_id]
+        rows.append(dict(group=group_id, name=staff_name, role="judicial_office",
+                         phone=staff_phone))
+    for batch in chunked(rows, 200):
+        WechatGroupMember.insert_many(batch).execute()
+    return len(rows)
+
+
+def _users(town: Town, lawyer: Lawyer, village: Village) -> None:
+    def login(role):
+        return DEMO_LOGINS[role]
+    create_user(*login("admin"), "admin", display_name="系统管理员")
+    create_user(*login("coordinator"), "coordinator", display_name="区司法局结对办")
+    create_user(*login("town coordinator"), "coordinator", town=town,
+                display_name=f"{town.judicial_office} {town.office_head}")
+    create_user(*login("lawyer"), "lawyer", lawyer=lawyer, display_name=lawyer.name)
+    create_user(*login("village"), "village", village=village,
+                display_name=f"{village.name}{'居委会' if village.kind == 'community' else '村委会'}")

@@ -1,0 +1,161 @@
+"""The real ``jiedui`` console script, run as a person would, each in its own instance
+folder (always SQLite: the child's environment drops the database and queue URLs)."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core.config import load_settings
+from core.demo import DEMO_LOGINS
+from core.jobs import ping
+from core.queue import make_huey
+
+JIEDUI = str(Path(sys.executable).parent / "jiedui")
+
+
+def child_env(instance: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
+    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="cli-test-key",
+               JIEDUI_LOCALE="en", PYTHONUNBUFFERED="1")
+    return env
+
+
+def jiedui(instance: Path, *args, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run([JIEDUI, *args], env=child_env(instance), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def count_users(instance: Path) -> int:
+    with sqlite3.connect(instance / "jiedui.db") as connection:
+        return connection.execute('SELECT count(*) FROM "user"').fetchone()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float, process: subprocess.Popen) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"jiedui run exited early:\n{process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {timeout} s")
+
+
+def test_demo_then_stats_shows_full_coverage(tmp_path):
+    loaded = jiedui(tmp_path, "demo")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "131 villages" in loaded.stdout and "Demo logins" in loaded.stdout
+
+    stats = jiedui(tmp_path, "stats", "--json")
+    assert stats.returncode == 0, stats.stderr
+    numbers = json.loads(stats.stdout)
+    assert (numbers["villages"], numbers["active_pairings"], numbers["unpaired_villages"]) == \
+        (131, 131, 0)
+    assert (numbers["towns"], numbers["firms"]) == (8, 3)
+
+    again = jiedui(tmp_path, "demo")
+    assert again.returncode != 0 and "--reset" in again.stderr
+    reset = jiedui(tmp_path, "demo", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    assert json.loads(jiedui(tmp_path, "stats", "--json").stdout)["villages"] == 131
+
+
+def test_init_twice_is_fine(tmp_path):
+    first, second = jiedui(tmp_path, "init"), jiedui(tmp_path, "init")
+    assert first.returncode == 0 and "0001_initial" in first.stdout
+    assert second.returncode == 0 and "up to date" in second.stdout
+
+
+def test_user_add_refuses_a_bad_password_and_creates_nothing(tmp_path):
+    refused = jiedui(tmp_path, "user", "add", "--username", "wang", "--password", "short",
+                     "--role", "coordinator")
+    assert refused.returncode != 0
+    assert "password needs at least 8 characters" in refused.stderr
+    assert count_users(tmp_path) == 0
+
+    digits_only = jiedui(tmp_path, "user", "add", "--username", "wang", "--password",
+                         "12345678", "--role", "coordinator")
+    assert digits_only.returncode != 0 and "letters" in digits_only.stderr
+    assert count_users(tmp_path) == 0
+
+    created = jiedui(tmp_path, "user", "add", "--username", "wang", "--password",
+                     "good-pass-1", "--role", "coordinator")
+    assert created.returncode == 0, created.stderr
+    assert "created coordinator wang (scope: district)" in created.stdout
+    assert count_users(tmp_path) == 1
+
+
+def test_user_add_refuses_an_unknown_village(tmp_path):
+    refused = jiedui(tmp_path, "user", "add", "--username", "cun", "--password", "good-pass-1",
+                     "--role", "village", "--village", "no-such-code")
+    assert refused.returncode != 0 and "no-such-code" in refused.stderr
+    assert count_users(tmp_path) == 0
+
+
+def enqueue_ping(instance: Path, value: str) -> str:
+    """Send ``ping`` to the consumer of ``instance`` through a huey of our own."""
+    settings = load_settings({"JIEDUI_INSTANCE": str(instance), "JIEDUI_SECRET_KEY": "x"})
+    remote_ping = make_huey(settings).task()(ping)  # same task name: core.jobs.ping
+    return remote_ping(value).get(blocking=True, timeout=20)
+
+
+def start_run(instance: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen([JIEDUI, "run", "--demo", "--port", str(port)],
+                            env=child_env(instance), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def stop_with_ctrl_c(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"jiedui run did not stop within 10 s of Ctrl-C:\n{output}")
+    assert process.returncode == 0, output
+    return output
+
+
+def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path):
+    port = free_port()
+    process = start_run(tmp_path, port)
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/login", 30, process) == 200
+        assert enqueue_ping(tmp_path, "from-the-test") == "from-the-test"  # consumer runs
+    finally:
+        output = stop_with_ctrl_c(process)
+    assert "loading the demo district" in output
+    assert f"http://127.0.0.1:{port}/" in output
+    for username, password in DEMO_LOGINS.values():
+        assert f"{username} / {password}" in output
+    assert "Jiedui stopped." in output
+    with pytest.raises(OSError):  # the web server is gone with the process
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
+
+    # Running it again reuses the data.
+    process = start_run(tmp_path, port)
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/login", 30, process) == 200
+    finally:
+        output = stop_with_ctrl_c(process)
+    assert "already holds data" in output
+    numbers = json.loads(jiedui(tmp_path, "stats", "--json").stdout)
+    assert (numbers["villages"], numbers["active_pairings"]) == (131, 131)

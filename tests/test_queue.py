@@ -1,0 +1,90 @@
+"""The job queue: huey from JIEDUI_QUEUE_URL, and a real `jiedui worker` running a job
+enqueued from another process, on SQLite and on Redis."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from huey import RedisHuey, SqliteHuey
+
+from core.config import load_settings
+from core.jobs import ping
+from core.queue import make_huey
+
+JIEDUI = str(Path(sys.executable).parent / "jiedui")
+REDIS_URL = "redis://127.0.0.1:6379/15"  # db 15: the tests' own, flushed before and after
+
+
+def settings_for(instance: Path, queue_url: str | None = None):
+    environ = {"JIEDUI_INSTANCE": str(instance), "JIEDUI_SECRET_KEY": "queue-test-key"}
+    if queue_url:
+        environ["JIEDUI_QUEUE_URL"] = queue_url
+    return load_settings(environ)
+
+
+def test_make_huey_picks_sqlite_by_default_and_redis_by_url(tmp_path):
+    default = make_huey(settings_for(tmp_path))
+    assert isinstance(default, SqliteHuey)
+    assert default.storage.filename == str(tmp_path / "queue.db")
+    assert isinstance(make_huey(settings_for(tmp_path, f"sqlite:///{tmp_path}/q.db")), SqliteHuey)
+    assert isinstance(make_huey(settings_for(tmp_path, REDIS_URL)), RedisHuey)
+
+
+def test_make_huey_refuses_an_unknown_queue_url(tmp_path):
+    with pytest.raises(ValueError, match="JIEDUI_QUEUE_URL"):
+        make_huey(settings_for(tmp_path, "amqp://127.0.0.1/"))
+
+
+def run_ping_through_a_worker(instance: Path, queue_url: str) -> str:
+    """Start `jiedui worker`, enqueue ``ping`` from here through a huey of our own on the
+    same queue (tasks are addressed by name: core.jobs.ping), wait for the result."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_TEST_DATABASE_URL")}
+    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_QUEUE_URL=queue_url,
+               JIEDUI_SECRET_KEY="queue-test-key")
+    worker = subprocess.Popen([JIEDUI, "worker", "--workers", "1"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        remote_ping = make_huey(settings_for(instance, queue_url)).task()(ping)
+        result = remote_ping("through-the-queue").get(blocking=True, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGINT)  # graceful: finish the running job, then exit
+        try:
+            output, _ = worker.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+            pytest.fail(f"jiedui worker did not stop on Ctrl-C:\n{output}")
+    assert worker.returncode == 0, output
+    assert "core.jobs.ping" in output  # the worker logs what it runs
+    return result
+
+
+def test_a_sqlite_queue_worker_runs_a_job_from_another_process(tmp_path):
+    assert run_ping_through_a_worker(tmp_path, f"sqlite:///{tmp_path}/queue.db") == \
+        "through-the-queue"
+
+
+@pytest.fixture
+def redis_db15():
+    import redis
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        if os.environ.get("JIEDUI_REQUIRE_SERVICES"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379 and "
+                        "JIEDUI_REQUIRE_SERVICES is set")
+        pytest.skip("Redis is not answering on 127.0.0.1:6379")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.mark.services
+def test_a_redis_queue_worker_runs_a_job_from_another_process(tmp_path, redis_db15):
+    assert run_ping_through_a_worker(tmp_path, REDIS_URL) == "through-the-queue"
