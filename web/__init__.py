@@ -1,6 +1,7 @@
 """The Flask application: ``create_app()`` builds it; one blueprint per area."""
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -14,6 +15,14 @@ LANGUAGES = ("zh_CN", "en")
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+
+
+ROLE_LABELS = {"admin": _l("Administrator"), "coordinator": _l("Coordinator"),
+               "lawyer": _l("Lawyer"), "village": _l("Village user")}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
 
 
 def _select_locale():
@@ -45,16 +54,18 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label)
     _init_login(app)
     _init_database_per_request(app)
+    _init_security_headers(app)
+    _init_error_pages(app)
 
     from web import auth, coverage, firms, lawyers, pairings, towns, villages
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms):
         app.register_blueprint(module.bp)
 
-    from core.plugins import get_plugin_manager
-    get_plugin_manager().hook.register_blueprints(app=app)
+    from core.plugins import call_setup_hook
+    call_setup_hook("register_blueprints", app=app)
     return app
 
 
@@ -67,12 +78,70 @@ def _init_login(app: Flask) -> None:
     login_manager.user_loader(LoginUser.load)
 
 
+def _refuse_nul_bytes():
+    """No field ever holds a NUL; PostgreSQL would refuse it deep inside a query (a 500)."""
+    from flask import abort
+    if any("\x00" in value for values in (request.args, request.form)
+           for value in values.values()):
+        abort(400)
+
+
 def _init_database_per_request(app: Flask) -> None:
+    from web.access import enforce_access_rule
+
     @app.before_request
     def _connect():
         db.connect(reuse_if_open=True)
+
+    app.before_request(_refuse_nul_bytes)
+    app.before_request(enforce_access_rule)
 
     @app.teardown_request
     def _close(exc):
         if not db.is_closed():
             db.close()
+
+
+# No inline script or style anywhere: htmx is loaded from /static and configured by <meta>.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _init_error_pages(app: Flask) -> None:
+    from flask_babel import gettext
+    from werkzeug.exceptions import HTTPException
+
+    from core.errors import JieduiError, NotFound, PermissionDenied
+    from core.i18n import N_
+    from web.render import render
+
+    titles = {400: N_("Bad request"), 403: N_("You may not open this page"),
+              404: N_("Not found"), 405: N_("Not allowed"), 422: N_("Cannot be done"),
+              500: N_("Something went wrong")}
+
+    def page(status, detail=""):
+        return render("error.html", "_error.html", status=status,
+                      title=gettext(titles.get(status, "Error")), detail=detail)
+
+    @app.errorhandler(HTTPException)
+    def _http(error):
+        if error.code in (301, 302, 303, 307, 308) or error.code not in titles:
+            return error
+        return page(error.code)
+
+    @app.errorhandler(JieduiError)
+    def _domain(error):
+        status = 404 if isinstance(error, NotFound) else 403 if isinstance(
+            error, PermissionDenied) else 422
+        return page(status, error.translate(gettext))

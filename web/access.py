@@ -1,32 +1,39 @@
-"""Every view declares who may reach it; a test walks ``app.url_map`` to make sure.
-
-``@allow("admin", "coordinator")`` admits those roles (then the view checks the scope
-of the object through ``core.access``); ``@public`` admits anyone, logged in or not.
+"""Every view declares who may reach it (``core.access.allow`` / ``public``); this module
+enforces the declaration before each request. A view without one is refused (403), so a
+forgotten rule fails closed, and a test walks ``app.url_map`` to find any.
 """
-from functools import wraps
-
-from flask import abort
+from flask import abort, current_app, request
 from flask_login import current_user
 
+from core.access import allow, public
 
-def allow(*roles: str):
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from flask import current_app
-                return current_app.login_manager.unauthorized()
-            if current_user.user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-        wrapper.access_rule = ("roles", roles)
-        return wrapper
-    return decorate
+__all__ = ["allow", "public", "actor", "enforce_access_rule"]
+
+# Endpoints served by Flask itself.
+BUILTIN_PUBLIC = {"static"}
 
 
-def public(view):
-    view.access_rule = ("public", ())
-    return view
+def rule_of(endpoint: str | None):
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "access_rule", None)
+
+
+def enforce_access_rule():
+    """``before_request``: admit the request or answer 302 to the login page / 403."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in BUILTIN_PUBLIC:
+        return None  # 404 and 405 are answered by Flask
+    rule = rule_of(endpoint)
+    if rule is None:
+        abort(403)
+    kind, roles = rule
+    if kind == "public":
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if current_user.user.role not in roles:
+        abort(403)
+    return None
 
 
 def actor():

@@ -1,12 +1,39 @@
-"""Placeholder: replaced by the coverage views."""
-from flask import Blueprint
+"""The coordinator's start page: the coverage of the villages in their scope."""
+from flask import Blueprint, redirect, request, url_for
 
-from web.access import allow
+from core.coverage import coverage
+from web.access import actor, allow
+from web.render import render
 
 bp = Blueprint("coverage", __name__, url_prefix="")
+
+
+def _own_page(user):
+    """Lawyers and villages start on their own page, not on the district's coverage."""
+    if user.role == "lawyer":
+        if user.lawyer_id:
+            return url_for("lawyers.detail", lawyer_id=user.lawyer_id)
+        return url_for("villages.index")
+    if user.role == "village":
+        if user.village_id:
+            return url_for("villages.detail", code=user.village.code)
+        return url_for("villages.index")
+    return None
+
+
+def _filters() -> dict:
+    town = (request.args.get("town") or "").strip()[:50]
+    return {"town": town or None, "unpaired": request.args.get("unpaired") == "1"}
 
 
 @bp.route("/")
 @allow("admin", "coordinator", "lawyer", "village")
 def index():
-    return "coverage"
+    user = actor()
+    elsewhere = _own_page(user)
+    if elsewhere:
+        return redirect(elsewhere)
+    filters = _filters()
+    data = coverage(user, town_code=filters["town"], only_unpaired=filters["unpaired"])
+    return render("coverage/index.html", "coverage/_coverage.html", coverage=data,
+                  filters=filters)

@@ -1,12 +1,51 @@
-"""Placeholder: replaced by the firms views."""
-from flask import Blueprint
+"""Law firms: the searchable, paged list and one firm's page with its lawyers.
 
-from web.access import allow
+As for lawyers, active pairings are counted only over villages of the reader's scope.
+"""
+from flask import Blueprint, abort
+from peewee import JOIN, fn
+
+from core.access import village_filter
+from core.models import LawFirm, Lawyer, Pairing, User, Village
+from web.access import actor, allow
+from web.lawyers import lawyers_with_counts
+from web.listing import paginate, search_term
+from web.render import render
 
 bp = Blueprint("firms", __name__, url_prefix="/firms")
 
 
+def firms_with_counts(user: User):
+    """Firms with ``lawyer_count`` and ``pairing_count`` (active pairings with villages
+    ``user`` may read) — one grouped query."""
+    return (LawFirm.select(LawFirm, fn.COUNT(Lawyer.id.distinct()).alias("lawyer_count"),
+                           fn.COUNT(Village.id.distinct()).alias("pairing_count"))
+            .join(Lawyer, JOIN.LEFT_OUTER)
+            .join(Pairing, JOIN.LEFT_OUTER,
+                  on=(Pairing.lawyer == Lawyer.id) & (Pairing.status == "active"))
+            .join(Village, JOIN.LEFT_OUTER,
+                  on=(Village.id == Pairing.village) & village_filter(user))
+            .group_by(LawFirm.id))
+
+
 @bp.route("/")
-@allow("admin", "coordinator", "lawyer", "village")
+@allow("admin", "coordinator")
 def index():
-    return "firms"
+    query = firms_with_counts(actor())
+    term = search_term()
+    if term:
+        query = query.where(LawFirm.name.contains(term))
+    page = paginate(query.order_by(LawFirm.name, LawFirm.id))
+    return render("firms/index.html", "firms/_results.html", listing=page)
+
+
+@bp.route("/<int:firm_id>")
+@allow("admin", "coordinator")
+def detail(firm_id):
+    user = actor()
+    firm = firms_with_counts(user).where(LawFirm.id == firm_id).first()
+    if firm is None:
+        abort(404)
+    lawyers = list(lawyers_with_counts(user).where(Lawyer.firm == firm.id)
+                   .order_by(Lawyer.name, Lawyer.id))
+    return render("firms/detail.html", firm=firm, lawyers=lawyers)

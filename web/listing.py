@@ -25,9 +25,16 @@ class Page:
         return self.number < self.pages
 
 
+def query_text(name: str, max_length: int = 50) -> str:
+    """A text parameter of the query string, trimmed, bounded and without control
+    characters (PostgreSQL refuses a NUL in a string): bad input never gives an error."""
+    value = "".join(ch for ch in request.args.get(name) or "" if ch.isprintable())
+    return value.strip()[:max_length]
+
+
 def search_term(max_length: int = 50) -> str:
     """The ``q`` parameter, trimmed and bounded: bad input gives an empty search, never an error."""
-    return (request.args.get("q") or "").strip()[:max_length]
+    return query_text("q", max_length)
 
 
 def page_number() -> int:
@@ -43,8 +50,3 @@ def paginate(query, *, per_page: int | None = None) -> Page:
     items = list(query.paginate(number, per_page))
     return Page(items=items, number=number, per_page=per_page, total=total, query=search_term())
 
-
-def like(term: str) -> str:
-    """A LIKE pattern matching ``term`` anywhere, with the wildcards in it escaped."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

@@ -5,7 +5,7 @@ from flask_htmx import HTMX
 htmx = HTMX()
 
 
-def render(page: str, fragment: str | None = None, *, trigger: str | dict | None = None,
+def render(page: str, fragment: str | None = None, /, *, trigger: str | dict | None = None,
            status: int = 200, **context):
     """Render ``page`` (which includes ``fragment``), or ``fragment`` alone when the request
     comes from HTMX. Always ``Vary: HX-Request``, so no cache serves one for the other.
