@@ -22,12 +22,12 @@ $(STAMP): pyproject.toml
 translations: $(CATALOGS)
 
 core/translations/%/LC_MESSAGES/messages.mo: core/translations/%/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile -q --use-fuzzy -d core/translations -l $* -i $< -o $@
+	$(BIN)/pybabel compile --use-fuzzy -d core/translations -l $* -i $< -o $@
 
 # Refresh the catalogs after changing UI strings (then translate the new entries).
 extract: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k N_ -o core/translations/messages.pot --omit-header --sort-by-file .
-	$(BIN)/pybabel update -q -i core/translations/messages.pot -d core/translations --omit-header --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o core/translations/messages.pot --omit-header --sort-by-file core web plugins
+	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
 
 # Debian's chromium and a CJK font for the end-to-end tests (never `playwright install`).
 browser:
