@@ -1,0 +1,103 @@
+"""Benchmarks: `make bench` (or `python -m bench`). Each compares against a baseline in the
+same run and reports the ratio, because absolute times on a shared machine are noise.
+
+Uses a temporary instance with the demo district; set JIEDUI_BENCH_DATABASE_URL to run
+against PostgreSQL instead of SQLite.
+"""
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ["JIEDUI_INSTANCE"] = tempfile.mkdtemp(prefix="jiedui-bench-")
+os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
+
+from core.db import db, migrate, open_database  # noqa: E402
+from core.models import ALL_MODELS, Lawyer, User, Village  # noqa: E402
+
+ROUNDS = 30
+
+
+def timed(fn, rounds=ROUNDS) -> float:
+    """Median seconds of ``rounds`` calls, after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def naive_coverage(user):
+    """The obvious loop a view might write: one query per village for its lawyer and firm."""
+    from core.access import village_filter
+    from core.pairings import active_pairing
+    rows = []
+    for village in Village.select().where(village_filter(user)).order_by(Village.code):
+        pairing = active_pairing(village)
+        lawyer = pairing.lawyer if pairing else None
+        rows.append((village.town.name, village.name, lawyer and lawyer.name,
+                     lawyer and lawyer.firm.name))
+    return rows
+
+
+def bench_coverage(coordinator):
+    from core.coverage import coverage
+    baseline = timed(lambda: naive_coverage(coordinator))
+    measured = timed(lambda: coverage(coordinator))
+    return "coverage(): one query vs a query per village", baseline, measured
+
+
+def bench_coverage_page(client):
+    baseline = timed(lambda: client.get("/login"))
+    measured = timed(lambda: client.get("/"))
+    return "coverage page (131 villages) vs the login page", baseline, measured
+
+
+def bench_lawyer_list(client):
+    baseline = timed(lambda: client.get("/login"))
+    measured = timed(lambda: client.get("/lawyers/"))
+    return "lawyer list (25 of 45, with counts) vs the login page", baseline, measured
+
+
+def main():
+    url = os.environ.get("JIEDUI_BENCH_DATABASE_URL")
+    database = open_database(url or f"sqlite:///{os.environ['JIEDUI_INSTANCE']}/bench.db")
+    if url:
+        with db.connection_context():
+            database.drop_tables(ALL_MODELS, cascade=True)
+            database.execute_sql("DROP TABLE IF EXISTS schema_migration")
+    migrate()
+    from core import users
+    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    from core.demo import DEMO_LOGINS, load_demo
+    started = time.perf_counter()
+    with db.connection_context():
+        load_demo()
+    print(f"demo district loaded in {time.perf_counter() - started:.2f} s "
+          f"({'PostgreSQL' if url else 'SQLite'})")
+
+    from web import create_app
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    username, password = DEMO_LOGINS["coordinator"]
+    client.post("/login", data={"username": username, "password": password})
+    for path in ("/", "/lawyers/"):  # measure the real pages, not a redirect to the login
+        assert client.get(path).status_code == 200, path
+    with db.connection_context():
+        coordinator = User.get(User.username == username)
+        results = [bench_coverage(coordinator)]
+        assert Lawyer.select().count() > 25
+    results += [bench_coverage_page(client), bench_lawyer_list(client)]
+
+    print(f"{'benchmark':<58} {'baseline ms':>11} {'measured ms':>11} {'ratio':>7}")
+    for name, baseline, measured in results:
+        print(f"{name:<58} {baseline * 1000:>11.2f} {measured * 1000:>11.2f} "
+              f"{measured / baseline:>7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
