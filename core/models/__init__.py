@@ -1,12 +1,16 @@
 """All models, importable from one place: ``from core.models import Village``."""
 from core.models.organisation import (ROLES, VILLAGE_KINDS, Assistant, District, LawFirm,
                                       Lawyer, Town, User, Village)
+from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, Event,
+                                  FeedSnapshot, FeedToken, Holiday, PlanRun, Shortfall)
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
-              WechatGroup, WechatGroupMember]
+              WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
+              Shortfall]
 
-__all__ = ["ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
+__all__ = ["EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "Event", "FeedSnapshot",
+           "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",
            "WechatGroup", "WechatGroupMember"]

@@ -1,0 +1,99 @@
+"""The calendar: workdays, planned events, feeds and planning runs.
+
+Instants are naive UTC (``core.clock``); dates are district dates.
+"""
+from peewee import (BlobField, CharField, DateField, DateTimeField, ForeignKeyField,
+                    IntegerField, TextField)
+from peewee import JSONField
+
+from core.clock import now_utc
+from core.db import BaseModel
+from core.models.organisation import Lawyer, Town, User, Village
+from core.models.pairing import Pairing
+
+EVENT_KINDS = ("session", "publicity", "task")  # 坐班, 法制宣传, programme task
+EVENT_STATUSES = ("planned", "held", "cancelled")
+HOLIDAY_KINDS = ("off", "workday")  # a day off on a weekday; a make-up workday (调休补班)
+
+
+class Holiday(BaseModel):
+    """An exception to the Monday–Friday week: a day off, or a weekend workday."""
+    day = DateField(unique=True)
+    kind = CharField()
+    name = CharField(default="")
+    source = CharField(default="official")  # "official" (holidays package) | "manual"
+    note = TextField(default="")
+
+
+class Event(BaseModel):
+    """Something in a lawyer's calendar. ``uid`` never changes; ``sequence`` grows with
+    every change; a removed event is ``cancelled``, never deleted (feeds must say so).
+
+    ``plan_key`` names the planner's slot ("<village code>:<year>:session:<nn>"), so
+    re-planning finds the same event and moves or reassigns it instead of adding one.
+    """
+    uid = CharField(unique=True)
+    kind = CharField()
+    plan_key = CharField(null=True, unique=True)
+    village = ForeignKeyField(Village, null=True, backref="events", on_delete="CASCADE")
+    pairing = ForeignKeyField(Pairing, null=True, backref="events", on_delete="SET NULL")
+    lawyer = ForeignKeyField(Lawyer, null=True, backref="events", on_delete="SET NULL")
+    starts_at = DateTimeField(index=True)  # UTC
+    ends_at = DateTimeField()  # UTC
+    status = CharField(default="planned", index=True)
+    sequence = IntegerField(default=0)
+    title = CharField(default="")
+    description = TextField(default="")
+    held_start = DateTimeField(null=True)  # UTC, as recorded
+    held_end = DateTimeField(null=True)
+    cancel_reason = TextField(default="")
+    created_at = DateTimeField(default=now_utc)
+    updated_at = DateTimeField(default=now_utc)  # LAST-MODIFIED
+
+    class Meta:
+        indexes = ((("lawyer", "starts_at"), False),)  # a lawyer's day, for double-booking
+
+
+class FeedToken(BaseModel):
+    """A secret feed URL for one device or app. Only the SHA-256 of the token is kept."""
+    user = ForeignKeyField(User, backref="feed_tokens", on_delete="CASCADE")
+    label = CharField()
+    token_hash = CharField(unique=True)
+    created_at = DateTimeField(default=now_utc)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+    last_client = CharField(default="")  # the User-Agent of the last fetch
+
+
+class FeedSnapshot(BaseModel):
+    """A rendered feed, served as stored. ``key``: "lawyer:<id>", "town:<code>",
+    "district", "village:<code>"."""
+    key = CharField(unique=True)
+    body = BlobField()
+    etag = CharField()
+    generated_at = DateTimeField(default=now_utc)
+
+
+class PlanRun(BaseModel):
+    """One planning of a year (from the CLI or a job), with progress for the UI."""
+    year = IntegerField()
+    town = ForeignKeyField(Town, null=True, on_delete="SET NULL")
+    status = CharField(default="queued")  # queued | running | done | failed
+    done = IntegerField(default=0)
+    total = IntegerField(default=0)
+    summary = JSONField(default=dict)
+    started_at = DateTimeField(default=now_utc)
+    finished_at = DateTimeField(null=True)
+
+
+class Shortfall(BaseModel):
+    """What the plan of a year could not place for a pairing, and why (never dropped)."""
+    pairing = ForeignKeyField(Pairing, backref="shortfalls", on_delete="CASCADE")
+    year = IntegerField()
+    kind = CharField()  # session | publicity
+    required = IntegerField()
+    planned = IntegerField()
+    reason = TextField(default="")
+
+    class Meta:
+        indexes = ((("pairing", "year", "kind"), True),)
