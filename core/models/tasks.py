@@ -1,0 +1,68 @@
+"""Programme work: tasks, the work log they write, and the audit log."""
+from peewee import (CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
+                    JSONField, TextField)
+
+from core.clock import now_utc
+from core.db import BaseModel
+from core.models.calendar import Event
+from core.models.organisation import Lawyer, Town, User, Village
+
+TASK_STATUSES = ("open", "in_progress", "done", "cancelled")  # "overdue" is derived
+TASK_LEVELS = ("village", "town", "district")
+WORK_MODES = ("onsite", "phone", "wechat", "network", "fax", "other")
+
+
+class Task(BaseModel):
+    """A piece of programme work. ``program`` and ``task_type`` are plugin slugs; ``data``
+    holds the task type's form, validated by its WTForms form; ``subject`` is the value of
+    the task type's subject field (the household, the school …), copied out of ``data`` so
+    that progress counts distinct subjects in one SQL aggregation on any database."""
+    program = CharField(index=True)
+    task_type = CharField()
+    level = CharField(default="village")
+    village = ForeignKeyField(Village, null=True, backref="tasks", on_delete="CASCADE")
+    town = ForeignKeyField(Town, null=True, backref="tasks", on_delete="CASCADE")
+    assignee = ForeignKeyField(Lawyer, null=True, backref="tasks", on_delete="SET NULL")
+    assigned_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    title = CharField(default="")
+    due_on = DateField(null=True, index=True)
+    event = ForeignKeyField(Event, null=True, on_delete="SET NULL")  # when scheduled
+    status = CharField(default="open", index=True)
+    data = JSONField(default=dict)
+    subject = CharField(null=True)
+    schedule_key = CharField(null=True, unique=True)  # set by a Schedule: one task per period
+    completed_at = DateTimeField(null=True)
+    completed_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    cancel_reason = TextField(default="")
+    created_at = DateTimeField(default=now_utc)
+    updated_at = DateTimeField(default=now_utc)
+
+    class Meta:
+        indexes = ((("program", "status"), False), (("assignee", "status"), False))
+
+
+class WorkLog(BaseModel):
+    """工作日志: one service, with its time, content, mode and result (DOMAIN 五.2)."""
+    lawyer = ForeignKeyField(Lawyer, backref="work_logs", on_delete="CASCADE")
+    village = ForeignKeyField(Village, null=True, backref="work_logs", on_delete="SET NULL")
+    occurred_at = DateTimeField(index=True)  # UTC
+    duration_minutes = IntegerField(default=0)
+    mode = CharField(default="onsite")
+    content = TextField()
+    result = TextField(default="")
+    task = ForeignKeyField(Task, null=True, backref="work_logs", on_delete="SET NULL")
+    event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=now_utc)
+
+
+class AuditLog(BaseModel):
+    """Who did or read what, when, from where. Written by services; never edited."""
+    at = DateTimeField(default=now_utc, index=True)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    username = CharField(default="")  # kept when the user is gone
+    action = CharField()  # e.g. "task.view_sensitive", "pairing.end"
+    object_type = CharField(default="")
+    object_id = CharField(default="")
+    detail = JSONField(default=dict)
+    address = CharField(default="")
