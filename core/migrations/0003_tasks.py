@@ -1,4 +1,4 @@
-"""Programme work: tasks, the work log, the audit log."""
+"""Programme work: tasks, the work log, the audit log, programme targets."""
 from peewee import *
 
 
@@ -41,6 +41,16 @@ def up(migrator, db):
             database = db
             table_name = 'audit_log'
     db.create_tables([AuditLog])
+
+    class ProgramTarget(Model):
+        metric = CharField()
+        year = IntegerField()
+        target = IntegerField()
+        class Meta:
+            database = db
+            table_name = 'program_target'
+            indexes = ((('metric', 'year'), True),)
+    db.create_tables([ProgramTarget])
 
     class Task(Model):
         program = CharField(index=True)
@@ -89,4 +99,5 @@ def up(migrator, db):
 def down(migrator, db):
     migrator.migrate(migrator.drop_table('work_log'))
     migrator.migrate(migrator.drop_table('task'))
+    migrator.migrate(migrator.drop_table('program_target'))
     migrator.migrate(migrator.drop_table('audit_log'))

@@ -3,16 +3,16 @@ from core.models.organisation import (ROLES, VILLAGE_KINDS, Assistant, District,
                                       Lawyer, Town, User, Village)
 from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, Event,
                                   FeedSnapshot, FeedToken, Holiday, PlanRun, Shortfall)
-from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog, Task,
-                               WorkLog)
+from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog, ProgramTarget,
+                               Task, WorkLog)
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
-              Shortfall, Task, WorkLog, AuditLog]
+              Shortfall, Task, WorkLog, AuditLog, ProgramTarget]
 
-__all__ = ["TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "Task", "WorkLog",
+__all__ = ["TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
            "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "Event", "FeedSnapshot",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",

@@ -66,3 +66,14 @@ class AuditLog(BaseModel):
     object_id = CharField(default="")
     detail = JSONField(default=dict)
     address = CharField(default="")
+
+
+class ProgramTarget(BaseModel):
+    """A district's target for a programme metric in a year, overriding the plugin's
+    default (100)."""
+    metric = CharField()
+    year = IntegerField()
+    target = IntegerField()
+
+    class Meta:
+        indexes = ((("metric", "year"), True),)
