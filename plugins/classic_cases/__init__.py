@@ -1,0 +1,1 @@
+"""Programme plugin classic_cases (being written)."""

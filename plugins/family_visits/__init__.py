@@ -1,0 +1,1 @@
+"""Programme plugin family_visits (being written)."""

@@ -1,0 +1,1 @@
+"""Programme plugin key_populations (being written)."""

@@ -1,0 +1,1 @@
+"""Programme plugin legal_aid (being written)."""

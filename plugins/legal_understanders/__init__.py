@@ -1,0 +1,1 @@
+"""Programme plugin legal_understanders (being written)."""

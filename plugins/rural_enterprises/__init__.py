@@ -1,0 +1,1 @@
+"""Programme plugin rural_enterprises (being written)."""

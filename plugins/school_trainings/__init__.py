@@ -1,0 +1,1 @@
+"""Programme plugin school_trainings (being written)."""

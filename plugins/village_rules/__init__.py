@@ -1,0 +1,1 @@
+"""Programme plugin village_rules (being written)."""
