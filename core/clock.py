@@ -22,3 +22,27 @@ def now_utc() -> dt.datetime:
 
 def today() -> dt.date:
     return dt.datetime.now(_zone).date()
+
+
+def utc_from_local(day: dt.date, time: dt.time) -> dt.datetime:
+    """The stored (naive UTC) form of a wall-clock time on a district date."""
+    return dt.datetime.combine(day, time, tzinfo=_zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def as_utc(instant: dt.datetime) -> dt.datetime:
+    """Naive UTC, as stored: an aware datetime is converted, a naive one is taken as UTC."""
+    if instant.tzinfo is not None:
+        return instant.astimezone(UTC).replace(tzinfo=None)
+    return instant
+
+
+def local_date(instant: dt.datetime) -> dt.date:
+    """The district date of a stored (naive UTC) instant."""
+    return instant.replace(tzinfo=UTC).astimezone(_zone).date()
+
+
+def to_local(instant: dt.datetime | None) -> dt.datetime | None:
+    """A stored (naive UTC) instant in the district's time zone."""
+    if instant is None:
+        return None
+    return instant.replace(tzinfo=UTC).astimezone(_zone)

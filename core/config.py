@@ -3,10 +3,27 @@
 Nothing here needs a running service: the defaults put the database, the job
 queue and the secret key in the instance folder.
 """
+import datetime as dt
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A ``JIEDUI_*`` setting that cannot be understood; the message names it."""
+
+
+@dataclass(frozen=True)
+class FeedAlarm:
+    """A reminder in the feeds: ``offset`` before the start, or, with ``at``, that many
+    days before the start's date at the clock time ``at`` (district time)."""
+    offset: dt.timedelta
+    at: dt.time | None = None
+
+
+DEFAULT_FEED_ALARMS = "-P1D@18:00,-PT1H"  # the day before at 18:00, and 1 hour before
 
 
 @dataclass(frozen=True)
@@ -19,6 +36,14 @@ class Settings:
     secret_key: str
     locale: str
     load_plugins: tuple[str, ...] | None  # None: every installed plugin
+    feed_alarms: tuple[FeedAlarm, ...] = ()
+    # Planning (core.planner): half-day slots in the district's zone, the shortest session,
+    # the travel gap between two villages on one day, the legal publicity days (month, day).
+    morning: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(12, 0))
+    afternoon: tuple[dt.time, dt.time] = (dt.time(14, 0), dt.time(17, 30))
+    min_session_hours: float = 3.5
+    travel_gap_minutes: int = 60
+    publicity_days: tuple[tuple[int, int], ...] = ()
 
     @property
     def queue_is_redis(self):
@@ -41,6 +66,50 @@ def _plugin_list(value: str | None) -> tuple[str, ...] | None:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
+_DURATION = re.compile(r"^(?P<sign>[-+]?)P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+                       r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$")
+_CLOCK = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
+
+
+def _duration(text: str) -> dt.timedelta | None:
+    match = _DURATION.match(text)
+    if not match or text.endswith(("P", "T")):
+        return None
+    parts = {name: int(value or 0) for name, value in match.groupdict().items() if name != "sign"}
+    value = dt.timedelta(**parts)
+    return -value if match["sign"] == "-" else value
+
+
+def parse_feed_alarms(value: str, name: str = "JIEDUI_FEED_ALARMS") -> tuple[FeedAlarm, ...]:
+    """``"-P1D@18:00,-PT1H"``: comma-separated reminders, each an ISO 8601 duration before
+    the start (``-PT1H``), or whole days before it at a clock time (``-P1D@18:00``).
+    An empty value turns reminders off."""
+    alarms = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        duration_text, _, clock_text = item.partition("@")
+        offset = _duration(duration_text.strip().upper())
+        if offset is None:
+            raise ConfigError(f"{name}: {item!r} is not a duration before the start such as "
+                              f"-PT1H (1 hour) or -P1D@18:00 (the day before at 18:00)")
+        if offset > dt.timedelta(0):
+            raise ConfigError(f"{name}: {item!r} is after the start; write it with a minus, "
+                              f"e.g. -{duration_text.strip().lstrip('+')}")
+        at = None
+        if clock_text:
+            clock = _CLOCK.match(clock_text.strip())
+            if not clock or int(clock["hour"]) > 23 or int(clock["minute"]) > 59:
+                raise ConfigError(f"{name}: {item!r} needs a clock time HH:MM after '@', "
+                                  f"e.g. -P1D@18:00")
+            if offset % dt.timedelta(days=1):
+                raise ConfigError(f"{name}: {item!r} combines a clock time with hours or "
+                                  f"minutes; use whole days, e.g. -P1D@18:00")
+            at = dt.time(int(clock["hour"]), int(clock["minute"]))
+        alarms.append(FeedAlarm(offset=offset, at=at))
+    return tuple(alarms)
+
+
 def load_settings(environ=None) -> Settings:
     env = os.environ if environ is None else environ
     instance = Path(env.get("JIEDUI_INSTANCE", "instance")).resolve()
@@ -54,4 +123,106 @@ def load_settings(environ=None) -> Settings:
         secret_key=env.get("JIEDUI_SECRET_KEY") or _secret_key(instance),
         locale=env.get("JIEDUI_LOCALE", "zh_CN"),
         load_plugins=_plugin_list(env.get("JIEDUI_LOAD_PLUGINS")),
+        feed_alarms=parse_feed_alarms(env.get("JIEDUI_FEED_ALARMS", DEFAULT_FEED_ALARMS)),
+        **planning_settings(env),
     )
+
+
+# --- planning (core.planner) ---------------------------------------------------------------
+
+DEFAULT_MORNING = "08:30-12:00"
+DEFAULT_AFTERNOON = "14:00-17:30"
+DEFAULT_MIN_SESSION_HOURS = "3.5"
+DEFAULT_TRAVEL_GAP_MINUTES = "60"
+# 3·15 consumer rights day, 4·15 national security education day, the Civil Code month
+# (May), 12·4 National Constitution Day.
+DEFAULT_PUBLICITY_DAYS = "03-15,04-15,05-01..05-31,12-04"
+_SLOT = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+
+
+def _hours(start: dt.time, end: dt.time) -> float:
+    return (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60
+
+
+def parse_slot(value: str, name: str) -> tuple[dt.time, dt.time]:
+    """``"08:30-12:00"``: a half-day on the district's wall clock."""
+    match = _SLOT.match(value.strip())
+    if not match:
+        raise ConfigError(f"{name}: {value!r} is not a time range such as 08:30-12:00")
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ConfigError(f"{name}: {value!r} has a time that does not exist")
+    start, end = dt.time(h1, m1), dt.time(h2, m2)
+    if end <= start:
+        raise ConfigError(f"{name}: {value!r} ends before it starts")
+    return start, end
+
+
+def _positive_number(value: str, name: str, kind=float, allow_zero=False):
+    try:
+        number = kind(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a {'whole ' if kind is int else ''}"
+                          f"number") from None
+    if number < 0 or (number == 0 and not allow_zero) or number != number:  # NaN
+        raise ConfigError(f"{name}: {value!r} must be {'zero or ' if allow_zero else ''}"
+                          f"more than zero")
+    return number
+
+
+def _month_day(text: str, name: str) -> dt.date:
+    match = _MONTH_DAY.match(text.strip())
+    try:
+        # 2000 is a leap year, so 02-29 is accepted (the planner skips it in other years)
+        return dt.date(2000, int(match[1]), int(match[2])) if match else None
+    except ValueError:
+        raise ConfigError(f"{name}: {text.strip()!r} is not a day of the year") from None
+
+
+def parse_publicity_days(value: str, name: str = "JIEDUI_PUBLICITY_DAYS"
+                         ) -> tuple[tuple[int, int], ...]:
+    """``"03-15,04-15,05-01..05-31,12-04"``: days (MM-DD) and ranges (MM-DD..MM-DD) within
+    one year, as sorted (month, day) pairs. Empty: no preferred days."""
+    days = set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        first_text, dots, last_text = item.partition("..")
+        first = _month_day(first_text, name)
+        last = _month_day(last_text, name) if dots else first
+        if first is None or last is None:
+            raise ConfigError(f"{name}: {item!r} is not a day MM-DD or a range "
+                              f"MM-DD..MM-DD, e.g. 03-15 or 05-01..05-31")
+        if last < first:
+            raise ConfigError(f"{name}: {item!r} ends before it starts (a range stays "
+                              f"within one year)")
+        day = first
+        while day <= last:
+            days.add((day.month, day.day))
+            day += dt.timedelta(days=1)
+    return tuple(sorted(days))
+
+
+def planning_settings(env) -> dict:
+    """The planning fields of ``Settings``, read from ``env`` and checked together: a
+    half-day slot must be long enough for a session, and the morning must end before the
+    afternoon starts."""
+    morning = parse_slot(env.get("JIEDUI_MORNING", DEFAULT_MORNING), "JIEDUI_MORNING")
+    afternoon = parse_slot(env.get("JIEDUI_AFTERNOON", DEFAULT_AFTERNOON), "JIEDUI_AFTERNOON")
+    min_hours = _positive_number(env.get("JIEDUI_MIN_SESSION_HOURS",
+                                         DEFAULT_MIN_SESSION_HOURS), "JIEDUI_MIN_SESSION_HOURS")
+    gap = _positive_number(env.get("JIEDUI_TRAVEL_GAP_MINUTES", DEFAULT_TRAVEL_GAP_MINUTES),
+                           "JIEDUI_TRAVEL_GAP_MINUTES", kind=int, allow_zero=True)
+    if afternoon[0] < morning[1]:
+        raise ConfigError(f"JIEDUI_AFTERNOON starts ({afternoon[0]:%H:%M}) before "
+                          f"JIEDUI_MORNING ends ({morning[1]:%H:%M})")
+    for name, (start, end) in (("JIEDUI_MORNING", morning), ("JIEDUI_AFTERNOON", afternoon)):
+        if _hours(start, end) < min_hours:
+            raise ConfigError(f"{name}: {start:%H:%M}-{end:%H:%M} is shorter than "
+                              f"JIEDUI_MIN_SESSION_HOURS ({min_hours:g} hours), so no session "
+                              f"planned in it would count")
+    return dict(morning=morning, afternoon=afternoon, min_session_hours=min_hours,
+                travel_gap_minutes=gap,
+                publicity_days=parse_publicity_days(env.get("JIEDUI_PUBLICITY_DAYS",
+                                                            DEFAULT_PUBLICITY_DAYS)))

@@ -43,10 +43,14 @@ def page_number() -> int:
 
 
 def paginate(query, *, per_page: int | None = None) -> Page:
-    """One page of a peewee ``query`` (already filtered and ordered)."""
+    """One page of a peewee ``query`` (already filtered and ordered), or of a list of rows
+    a core function computed."""
     per_page = per_page or current_app.config["PER_PAGE"]
-    total = query.count()
+    total = len(query) if isinstance(query, list) else query.count()
     number = min(page_number(), max(1, -(-total // per_page)))
-    items = list(query.paginate(number, per_page))
+    if isinstance(query, list):
+        items = query[(number - 1) * per_page:number * per_page]
+    else:
+        items = list(query.paginate(number, per_page))
     return Page(items=items, number=number, per_page=per_page, total=total, query=search_term())
 

@@ -1,0 +1,252 @@
+"""Read-only calendar queries for the views: whose calendar a user may open, which events it
+shows, how a month is laid out, which planning runs a user may see and start.
+
+Who sees which event is decided here (over ``core.access``), so the month grid, the agenda
+and an event's page cannot disagree. Dates are district dates (``core.clock.zone()``);
+instants are naive UTC as stored.
+"""
+import calendar as stdlib_calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+from peewee import JOIN
+
+from core import clock
+from core.access import MANAGERS, can_read_lawyer, can_read_village, is_district_manager
+from core.access import town_filter, village_filter
+from core.errors import NotFound
+from core.i18n import N_
+from core.models import Event, Lawyer, PlanRun, Town, User, Village
+from core.workdays import workdays_between
+
+NOT_FOUND = N_("There is no such calendar, or you may not open it.")
+
+
+# --- time ------------------------------------------------------------------------------------
+
+to_local = clock.to_local  # the views and templates read times through this module
+
+
+def _utc_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in district dates as a UTC instant range."""
+    return clock.utc_from_local(start, dt.time.min), clock.utc_from_local(end, dt.time.min)
+
+
+# --- whose calendar --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CalendarScope:
+    """The calendar being shown: one lawyer's, one village's, one town's or the district's."""
+    kind: str
+    lawyer: Lawyer | None = None
+    village: Village | None = None
+    town: Town | None = None
+
+    @property
+    def name(self) -> str:
+        subject = self.lawyer or self.village or self.town
+        return subject.name if subject is not None else ""
+
+    def events_clause(self):
+        """A WHERE clause on ``Event`` choosing this calendar's events."""
+        if self.kind == "lawyer":
+            return Event.lawyer == self.lawyer.id
+        if self.kind == "village":
+            return Event.village == self.village.id
+        if self.kind == "town":
+            return Event.village.in_(Village.select(Village.id).where(Village.town == self.town.id))
+        return True
+
+
+def _refuse():
+    raise NotFound(NOT_FOUND)
+
+
+def lawyer_scope(user: User, lawyer_id: int) -> CalendarScope:
+    """A lawyer's calendar: managers (who then see only the events of their villages) and
+    the lawyer themself. Another lawyer's calendar does not exist for a lawyer."""
+    lawyer = Lawyer.get_or_none(Lawyer.id == lawyer_id)
+    if lawyer is None or not can_read_lawyer(user, lawyer):
+        _refuse()
+    return CalendarScope("lawyer", lawyer=lawyer)
+
+
+def village_scope(user: User, code: str) -> CalendarScope:
+    """A village's calendar: whoever may read the village (its lawyer, its users, managers)."""
+    village = (Village.select(Village, Town).join(Town).where(Village.code == code).first()
+               if code.isprintable() else None)
+    if village is None or not can_read_village(user, village):
+        _refuse()
+    return CalendarScope("village", village=village, town=village.town)
+
+
+def town_scope(user: User, code: str) -> CalendarScope:
+    """A town's calendar: managers whose scope reaches the town."""
+    town = (Town.select().where((Town.code == code) & town_filter(user)).first()
+            if code.isprintable() and user.role in MANAGERS else None)
+    if town is None:
+        _refuse()
+    return CalendarScope("town", town=town)
+
+
+def district_scope(user: User) -> CalendarScope:
+    if user.role not in MANAGERS or not is_district_manager(user):
+        _refuse()
+    return CalendarScope("district")
+
+
+def default_scope(user: User) -> CalendarScope:
+    """The calendar ``/calendar/`` opens: a lawyer's own, a village user's village, a town
+    coordinator's town, the district for administrators and district coordinators."""
+    if user.role == "lawyer":
+        return lawyer_scope(user, user.lawyer_id or 0)
+    if user.village_id:
+        return village_scope(user, user.village.code)
+    if user.role in MANAGERS and user.town_id:
+        return town_scope(user, user.town.code)
+    return district_scope(user)
+
+
+# --- which events ----------------------------------------------------------------------------
+
+def event_filter(user: User | None):
+    """A WHERE clause on ``Event`` selecting the events ``user`` may read: those in the
+    villages they may read, and a lawyer's own events wherever they are."""
+    villages = village_filter(user)
+    if villages is True:
+        return True
+    clauses = []
+    if villages is not False:
+        clauses.append(Event.village.in_(Village.select(Village.id).where(villages)))
+    if user is not None and user.role == "lawyer" and user.lawyer_id:
+        clauses.append(Event.lawyer == user.lawyer_id)
+    if not clauses:
+        return False
+    return clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]
+
+
+def _events_with_relations():
+    return (Event.select(Event, Village, Town, Lawyer)
+            .join(Village, JOIN.LEFT_OUTER).join(Town, JOIN.LEFT_OUTER)
+            .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
+
+
+def events_in_range(user: User, scope: CalendarScope, start: dt.date, end: dt.date) -> list[Event]:
+    """The events of ``scope`` that ``user`` may read, starting on district dates
+    [start, end), in time order, each with its village, town and lawyer loaded."""
+    since, until = _utc_bounds(start, end)
+    return list(_events_with_relations()
+                .where((Event.starts_at >= since) & (Event.starts_at < until))
+                .where(scope.events_clause())
+                .where(event_filter(user))
+                .order_by(Event.starts_at, Event.id))
+
+
+def readable_event(user: User, event_id: int) -> Event:
+    """The event, with its village, town and lawyer; NotFound when missing or out of scope."""
+    event = (_events_with_relations().where((Event.id == event_id) & event_filter(user))
+             .first())
+    if event is None:
+        raise NotFound(N_("There is no such event, or you may not see it."))
+    return event
+
+
+# --- the month and the agenda ----------------------------------------------------------------
+
+@dataclass
+class Day:
+    date: dt.date
+    in_month: bool
+    workday: bool
+    exception: str | None = None  # "off" (a day off on a weekday), "workday" (make-up), None
+    holiday_name: str = ""
+    is_today: bool = False
+    events: list = field(default_factory=list)
+
+    @property
+    def makeup_workday(self) -> bool:
+        return self.exception == "workday"
+
+    @property
+    def holiday_off(self) -> bool:
+        """A day off by notice (a public holiday), not an ordinary weekend."""
+        return self.exception == "off" and (self.date.weekday() < 5 or bool(self.holiday_name))
+
+
+@dataclass
+class Month:
+    first: dt.date
+    weeks: list[list[Day]]
+
+    @property
+    def days(self) -> list[Day]:
+        return [day for week in self.weeks for day in week if day.in_month]
+
+    @property
+    def agenda(self) -> list[Day]:
+        """The days of the month that have events, for the list view."""
+        return [day for day in self.days if day.events]
+
+    @property
+    def event_count(self) -> int:
+        return sum(len(day.events) for day in self.days)
+
+    @property
+    def previous(self) -> dt.date:
+        return (self.first - dt.timedelta(days=1)).replace(day=1)
+
+    @property
+    def next(self) -> dt.date:
+        return (self.first + dt.timedelta(days=32)).replace(day=1)
+
+
+def month(user: User, scope: CalendarScope, first: dt.date) -> Month:
+    """The month of ``first`` in whole weeks, Monday first, each day with its events and
+    whether it is a workday (``core.workdays`` decides: days off, make-up workdays)."""
+    dates = stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    start, end = dates[0][0], dates[-1][-1]
+    calendar = workdays_between(start, end)
+    today = clock.today()
+    weeks = [[Day(date=day, in_month=day.month == first.month,
+                  workday=calendar.is_workday(day),
+                  exception=calendar.exceptions.get(day, (None, ""))[0],
+                  holiday_name=calendar.name(day), is_today=day == today)
+              for day in week] for week in dates]
+    by_date = {day.date: day for week in weeks for day in week}
+    for event in events_in_range(user, scope, start, end + dt.timedelta(days=1)):
+        by_date[clock.local_date(event.starts_at)].events.append(event)
+    return Month(first=first.replace(day=1), weeks=weeks)
+
+
+# --- planning runs ---------------------------------------------------------------------------
+
+def can_plan(user: User | None, town: Town | None) -> bool:
+    """Administrators and district coordinators plan the district or any town; a town
+    coordinator plans their own town only."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role != "coordinator" or user.village_id:
+        return False
+    if user.town_id:
+        return town is not None and town.id == user.town_id
+    return True
+
+
+def plannable_towns(user: User) -> list[Town]:
+    return [town for town in Town.select().order_by(Town.code) if can_plan(user, town)]
+
+
+def visible_runs(user: User):
+    """Planning runs ``user`` may follow: all for district managers, a town's for its
+    coordinator. Newest first."""
+    query = PlanRun.select(PlanRun, Town).join(Town, JOIN.LEFT_OUTER)
+    if not is_district_manager(user):
+        query = query.where(PlanRun.town == (user.town_id or 0))
+    return query.order_by(PlanRun.started_at.desc(), PlanRun.id.desc())
+
+
+def readable_run(user: User, run_id: int) -> PlanRun:
+    run = visible_runs(user).where(PlanRun.id == run_id).first()
+    if run is None:
+        raise NotFound(N_("There is no such planning run, or you may not see it."))
+    return run

@@ -1,0 +1,437 @@
+"""iCalendar feeds (RFC 5545): secret per-device tokens, rendering, published snapshots.
+
+A feed is named by a key: ``lawyer:<id>`` (a lawyer's events), ``town:<code>`` and
+``district`` (a coordinator's scope), ``village:<code>`` (public: sessions and publicity
+events only, nothing about people). Feeds are rendered into ``FeedSnapshot`` rows by a job
+(``publish``) whenever an event in them changes, and the web serves the stored bytes with
+their ETag, so a phone polling every few minutes costs one indexed read.
+
+Tokens are 256-bit random strings shown once; only their SHA-256 is stored.
+"""
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from icalendar import Alarm as ICalAlarm
+from icalendar import Calendar as ICalCalendar
+from icalendar import Event as ICalEvent
+from icalendar import Timezone as ICalTimezone
+from peewee import JOIN, IntegrityError
+
+from core import clock
+from core.config import FeedAlarm, load_settings
+from core.db import transaction
+from core.errors import NotFound, PermissionDenied, ValidationError
+from core.i18n import N_, gettext_for
+from core.models import (District, Event, FeedSnapshot, FeedToken, Lawyer, Pairing, Town, User,
+                         Village, WechatGroup)
+
+log = logging.getLogger(__name__)
+
+WINDOW_BACK = dt.timedelta(days=90)
+WINDOW_AHEAD = dt.timedelta(days=400)
+CANCELLED_KEPT = dt.timedelta(days=30)  # a cancellation stays visible this long (updated_at)
+REFRESH = dt.timedelta(hours=1)  # REFRESH-INTERVAL and X-PUBLISHED-TTL
+ZONE_FIRST_DATE = dt.date(2000, 1, 1)  # a compact VTIMEZONE: no history before 2000
+PRODID = "-//Jiedui//Lawyer-village pairing calendar//ZH"
+CALENDAR_PREFIX = "结对律师"  # calendar names: "结对律师 · 张明"
+# Category names are part of the programme's vocabulary (the plan's words), not UI text.
+KIND_CATEGORIES = {"session": "坐班", "publicity": "法制宣传"}
+PUBLIC_KINDS = ("session", "publicity")
+
+TOKEN_BYTES = 32  # 256 bits
+LABEL_MAX = 60
+CLIENT_MAX = 200  # the User-Agent kept on a token
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32)
+# A fetch within this interval by the same client does not write the token row again.
+USE_RECORD_INTERVAL = dt.timedelta(minutes=1)
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+def feed_key_for(user: User) -> str:
+    """The feed a user's tokens serve: a lawyer's own events, or a coordinator's scope."""
+    if user.role == "lawyer" and user.lawyer_id:
+        return f"lawyer:{user.lawyer_id}"
+    if user.role in ("coordinator", "admin"):
+        if user.village_id:
+            return f"village:{user.village.code}"
+        if user.town_id:
+            return f"town:{user.town.code}"
+        return "district"
+    raise ValidationError(N_("Only lawyers and coordinators have calendar feeds."))
+
+
+def _require_own(actor: User | None, user: User) -> None:
+    """Each user manages their own tokens; the operator (CLI) may act for anyone."""
+    if actor is not None and actor.id != user.id:
+        raise PermissionDenied(N_("You may only manage your own calendar feeds."))
+
+
+def create_token(actor: User | None, user: User, label: str) -> tuple[FeedToken, str]:
+    """A new secret feed URL for one of ``user``'s devices. Returns the row and the raw
+    token, which is never stored and cannot be shown again."""
+    _require_own(actor, user)
+    feed_key_for(user)  # refuses users without a feed
+    label = " ".join((label or "").split())
+    if not label:
+        raise ValidationError(N_("Name the device or app, e.g. iPhone or Outlook."),
+                              field="label")
+    if len(label) > LABEL_MAX:
+        raise ValidationError(N_("A device name has at most %(n)s characters."),
+                              field="label", n=LABEL_MAX)
+    if active_tokens(user).where(FeedToken.label == label).exists():
+        raise ValidationError(N_("You already have a feed named %(label)s; revoke it or "
+                                 "choose another name."), field="label", label=label)
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    token = FeedToken.create(user=user, label=label, token_hash=_hash(raw))
+    return token, raw
+
+
+def revoke_token(actor: User | None, token: FeedToken) -> None:
+    """The token's URL stops working at once. Revoking twice changes nothing."""
+    _require_own(actor, token.user)
+    if token.revoked_at is None:
+        token.revoked_at = clock.now_utc()
+        token.save(only=[FeedToken.revoked_at])
+
+
+def active_tokens(user: User):
+    return (FeedToken.select().where((FeedToken.user == user) & FeedToken.revoked_at.is_null())
+            .order_by(FeedToken.created_at, FeedToken.id))
+
+
+def find_token(raw: str) -> FeedToken | None:
+    """The live token for a raw token from a URL, or None (unknown, revoked, or its user
+    can no longer have a feed). The lookup is by SHA-256, so its timing says nothing about
+    how much of a guess was right."""
+    if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
+        return None
+    wanted = _hash(raw)
+    token = (FeedToken.select(FeedToken, User).join(User)
+             .where(FeedToken.token_hash == wanted).first())
+    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+        return None
+    if token.revoked_at is not None or not token.user.active:
+        return None
+    try:
+        feed_key_for(token.user)
+    except ValidationError:
+        return None
+    return token
+
+
+def record_use(token: FeedToken, client: str) -> None:
+    """Remember when and by what client (User-Agent) the token was last fetched."""
+    client = (client or "")[:CLIENT_MAX]
+    now = clock.now_utc()
+    recent = token.last_used_at is not None and now - token.last_used_at < USE_RECORD_INTERVAL
+    if recent and token.last_client == client:
+        return  # a client polling fast does not cost a write per fetch
+    token.last_used_at, token.last_client = now, client
+    token.save(only=[FeedToken.last_used_at, FeedToken.last_client])
+
+
+def feed_urls(raw: str, base_url: str) -> dict:
+    """The token's feed URL as the web address and as ``webcal://`` (which makes Apple
+    Calendar and Outlook offer to subscribe)."""
+    web = f"{base_url.rstrip('/')}/feeds/{raw}.ics"
+    parts = urlsplit(web)
+    return {"https": web, "webcal": urlunsplit(("webcal", *parts[1:]))}
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Feed:
+    """What a key selects: its calendar name, its events and how much it may say."""
+    name: str
+    where: object  # a WHERE clause on Event (joined with Village)
+    public: bool = False  # no descriptions: residents read it
+    alarms: bool = False  # reminders: for the lawyer who has to be there
+    show_lawyer: bool = False  # coordinators see who goes where
+
+
+def _resolve(key: str) -> _Feed:
+    kind, _, arg = key.partition(":")
+    if kind == "lawyer" and arg.isdigit():
+        lawyer = Lawyer.get_or_none(Lawyer.id == int(arg))
+        if lawyer is not None:
+            return _Feed(f"{CALENDAR_PREFIX} · {lawyer.name}", Event.lawyer == lawyer.id,
+                         alarms=True)
+    elif kind == "town" and arg:
+        town = Town.get_or_none(Town.code == arg)
+        if town is not None:
+            return _Feed(f"{CALENDAR_PREFIX} · {town.name}", Village.town == town.id,
+                         show_lawyer=True)
+    elif key == "district":
+        district = District.select().order_by(District.id).first()
+        name = district.name if district else ""
+        return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), Event.id.is_null(False),
+                     show_lawyer=True)
+    elif kind == "village" and arg:
+        village = Village.get_or_none(Village.code == arg)
+        if village is not None:
+            return _Feed(f"{CALENDAR_PREFIX} · {village.name}",
+                         (Event.village == village.id) & Event.kind.in_(PUBLIC_KINDS),
+                         public=True)
+    raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
+
+
+def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
+    """The feed's events in its window; a cancellation stays for CANCELLED_KEPT."""
+    in_window = Event.starts_at.between(now - WINDOW_BACK, now + WINDOW_AHEAD)
+    shown = (Event.status != "cancelled") | (Event.updated_at >= now - CANCELLED_KEPT)
+    return list(Event.select(Event, Village, Town, Lawyer)
+                .join(Village).join(Town)
+                .switch(Event).join(Lawyer, JOIN.LEFT_OUTER)
+                .where(in_window & shown & feed.where & Event.village.is_null(False))
+                .order_by(Event.starts_at, Event.id))
+
+
+def _groups_by_pairing(events: list[Event]) -> tuple[dict, dict]:
+    """WeChat group names by pairing id, and by village id for the village's active
+    pairing (for events that name no pairing) — one query."""
+    pairing_ids = {e.pairing_id for e in events if e.pairing_id}
+    village_ids = {e.village_id for e in events if not e.pairing_id}
+    if not pairing_ids and not village_ids:
+        return {}, {}
+    rows = (WechatGroup.select(WechatGroup.name, Pairing.id, Pairing.village, Pairing.status)
+            .join(Pairing)
+            .where(Pairing.id.in_(pairing_ids or [0])
+                   | (Pairing.village.in_(village_ids or [0]) & (Pairing.status == "active")))
+            .tuples())
+    by_pairing, by_village = {}, {}
+    for name, pairing_id, village_id, status in rows:
+        by_pairing[pairing_id] = name
+        if status == "active":
+            by_village[village_id] = name
+    return by_pairing, by_village
+
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant.replace(tzinfo=clock.UTC)
+
+
+def _times(event: Event) -> tuple[dt.datetime, dt.datetime]:
+    """When it happens: as recorded for a held event, as planned otherwise."""
+    if event.status == "held" and event.held_start and event.held_end:
+        return clock.to_local(event.held_start), clock.to_local(event.held_end)
+    return clock.to_local(event.starts_at), clock.to_local(event.ends_at)
+
+
+def _category(event: Event) -> str:
+    # A task's category is its programme's name; until tasks link to programmes the
+    # event's title carries it.
+    return KIND_CATEGORIES.get(event.kind) or event.title or event.kind
+
+
+def _summary(event: Event) -> str:
+    what = event.title if event.kind == "task" and event.title else _category(event)
+    return f"{what} · {event.village.name}"
+
+
+def _description(event: Event, group_name: str | None, gettext, show_lawyer: bool) -> str:
+    """The village's contacts for the lawyer and coordinators: the town's judicial office
+    and its phone, the WeChat group. Never a task's own description (it may name people)."""
+    town = event.village.town
+    lines = [f"{event.village.name}（{town.name}）"]
+    office = " · ".join(part for part in (town.judicial_office, town.office_head) if part)
+    if office:
+        lines.append(gettext("Judicial office: %(office)s") % {"office": office})
+    if town.office_phone:
+        lines.append(gettext("Phone: %(phone)s") % {"phone": town.office_phone})
+    if group_name:
+        lines.append(gettext("WeChat group: %(group)s") % {"group": group_name})
+    if show_lawyer and event.lawyer_id:
+        lawyer = " ".join(part for part in (event.lawyer.name, event.lawyer.phone) if part)
+        lines.append(gettext("Lawyer: %(lawyer)s") % {"lawyer": lawyer})
+    if event.status == "cancelled" and event.cancel_reason:
+        lines.append(gettext("Cancelled: %(reason)s") % {"reason": event.cancel_reason})
+    if event.kind != "task" and event.description:
+        lines += ["", event.description]
+    return "\n".join(lines)
+
+
+def alarm_trigger(alarm: FeedAlarm, start: dt.datetime) -> dt.timedelta:
+    """The alarm's offset from ``start`` (an aware district time): a plain duration, or
+    the clock time ``at`` on the day ``offset`` days before the start's date."""
+    if alarm.at is None:
+        return alarm.offset
+    day = start.date() + dt.timedelta(days=alarm.offset.days)
+    return dt.datetime.combine(day, alarm.at, tzinfo=start.tzinfo) - start
+
+
+def _alarms(event: Event, start: dt.datetime, summary: str, alarms) -> list[ICalAlarm]:
+    if event.status != "planned":
+        return []
+    triggers = sorted({alarm_trigger(alarm, start) for alarm in alarms})
+    return [ICalAlarm.new_display(summary, trigger) for trigger in triggers
+            if trigger <= dt.timedelta(0)]  # a clock time after the start reminds of nothing
+
+
+def _vevent(event: Event, feed: _Feed, groups, gettext, alarms) -> ICalEvent:
+    start, end = _times(event)
+    summary = _summary(event)
+    fields = dict(uid=event.uid, stamp=_utc(event.updated_at),
+                  last_modified=_utc(event.updated_at), created=_utc(event.created_at),
+                  sequence=event.sequence, start=start, end=end, summary=summary,
+                  location=event.village.name, categories=[_category(event)],
+                  status="CANCELLED" if event.status == "cancelled" else "CONFIRMED")
+    if not feed.public:
+        by_pairing, by_village = groups
+        group = by_pairing.get(event.pairing_id) or by_village.get(event.village_id)
+        fields["description"] = _description(event, group, gettext, feed.show_lawyer)
+    vevent = ICalEvent.new(**fields)
+    if feed.alarms:
+        for alarm in _alarms(event, start, summary, alarms):
+            vevent.add_component(alarm)
+    return vevent
+
+
+def render_feed(key: str, *, now: dt.datetime | None = None) -> bytes:
+    """The feed named ``key`` as iCalendar bytes (RFC 5545). The same data always gives
+    the same bytes (no generation time inside), so the ETag changes only with the content.
+    ``NotFound`` for a key that names nothing."""
+    feed = _resolve(key)
+    settings = load_settings()
+    now = now or clock.now_utc()
+    events = _events(feed, now)
+    groups = ({}, {}) if feed.public else _groups_by_pairing(events)
+    gettext = gettext_for(settings.locale)
+    zone_name = clock.zone().key
+    calendar = ICalCalendar.new(prodid=PRODID, calscale="GREGORIAN", method="PUBLISH",
+                                name=feed.name, uid=f"{key}@jiedui")
+    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    calendar.add("X-WR-TIMEZONE", zone_name)
+    for event in events:
+        calendar.add_component(_vevent(event, feed, groups, gettext, settings.feed_alarms))
+    calendar.add_missing_timezones(first_date=ZONE_FIRST_DATE)
+    if not events:
+        # RFC 5545 wants at least one component; the zone is the one an empty feed has.
+        calendar.add_component(ICalTimezone.from_tzid(zone_name, first_date=ZONE_FIRST_DATE))
+    return calendar.to_ical()
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()}"'
+
+
+def publish(key: str, *, now: dt.datetime | None = None) -> FeedSnapshot:
+    """Render the feed and store it. Idempotent: the same content keeps its ETag and
+    ``generated_at`` (which is the feed's Last-Modified)."""
+    body = render_feed(key, now=now)
+    etag = etag_of(body)
+    snapshot = FeedSnapshot.get_or_none(FeedSnapshot.key == key)
+    if snapshot is not None and snapshot.etag == etag:
+        return snapshot
+    generated_at = clock.now_utc().replace(microsecond=0)  # HTTP dates have whole seconds
+    if snapshot is None:
+        try:
+            with transaction():
+                return FeedSnapshot.create(key=key, body=body, etag=etag,
+                                           generated_at=generated_at)
+        except IntegrityError:  # another publisher stored it first: update theirs
+            snapshot = FeedSnapshot.get(FeedSnapshot.key == key)
+    (FeedSnapshot.update(body=body, etag=etag, generated_at=generated_at)
+     .where(FeedSnapshot.id == snapshot.id).execute())
+    return FeedSnapshot.get_by_id(snapshot.id)
+
+
+def snapshot_for(key: str) -> FeedSnapshot:
+    """The stored feed, rendered on the spot the first time it is asked for."""
+    snapshot = FeedSnapshot.get_or_none(FeedSnapshot.key == key)
+    return snapshot if snapshot is not None else publish(key)
+
+
+def publish_keys(keys) -> dict:
+    """Publish each feed; one that fails is logged and the others still go out.
+    Returns {key: "published" | "failed"}."""
+    results = {}
+    for key in sorted(set(keys)):
+        try:
+            publish(key)
+            results[key] = "published"
+        except Exception:  # noqa: BLE001 — one broken feed must not stop the rest
+            log.exception("could not publish the calendar feed %s", key)
+            results[key] = "failed"
+    return results
+
+
+def _lawyer_keys_holding(uids: set[str]) -> set[str]:
+    """Lawyer feeds whose stored snapshot lists one of ``uids``: an event handed to another
+    lawyer must leave the previous lawyer's feed too."""
+    keys = set()
+    rows = (FeedSnapshot.select(FeedSnapshot.key, FeedSnapshot.body)
+            .where(FeedSnapshot.key.startswith("lawyer:")).tuples())
+    for key, body in rows:
+        listed = set(re.findall(rb"\r\nUID:([^\r\n]*)", bytes(body)))
+        if listed & uids:
+            keys.add(key)
+    return keys
+
+
+def keys_for_events(event_ids) -> set[str]:
+    """Every feed the events appear in, or appeared in: the lawyer's, the town's, the
+    district's and (for sessions and publicity) the village's."""
+    events = list(Event.select(Event.id, Event.uid, Event.kind, Event.lawyer, Village.code,
+                               Town.code.alias("town_code"))
+                  .join(Village).join(Town)
+                  .where(Event.id.in_(list(event_ids)))
+                  .objects())
+    keys = set()
+    for event in events:
+        keys.add("district")
+        keys.add(f"town:{event.town_code}")
+        if event.lawyer_id:
+            keys.add(f"lawyer:{event.lawyer_id}")
+        if event.kind in PUBLIC_KINDS:
+            keys.add(f"village:{event.code}")
+    if events:
+        keys |= _lawyer_keys_holding({event.uid.encode() for event in events})
+    return keys
+
+
+def publish_events(event_ids) -> dict:
+    """The job's work: republish the feeds the events appear in."""
+    return publish_keys(keys_for_events(event_ids))
+
+
+def all_feed_keys() -> set[str]:
+    """Feeds worth keeping fresh: those already published, and every active token's."""
+    keys = {key for (key,) in FeedSnapshot.select(FeedSnapshot.key).tuples()}
+    users = (User.select().join(FeedToken)
+             .where(FeedToken.revoked_at.is_null() & User.active).distinct())
+    for user in users:
+        try:
+            keys.add(feed_key_for(user))
+        except ValidationError:
+            continue
+    return keys
+
+
+def publish_all() -> dict:
+    """Republish every feed: the window moves with the clock and contacts change without
+    an event changing. Unchanged feeds keep their ETag."""
+    return publish_keys(all_feed_keys())
+
+
+def publish_affected(event_ids) -> None:
+    """Ask the job queue to republish the feeds of these events (call after the commit)."""
+    ids = sorted({int(i) for i in event_ids})
+    if ids:
+        from core.jobs import publish_feeds  # core.jobs imports the queue
+        publish_feeds(ids)

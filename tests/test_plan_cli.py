@@ -1,0 +1,168 @@
+"""`jiedui plan` and `jiedui holidays`, run as a person would: the demo district planned
+as the issue's "done when" says, and the holiday commands (always SQLite, own instance)."""
+import datetime as dt
+import json
+import time
+
+import pytest
+from holidays.countries.china import ChinaStaticHolidays
+
+from core import clock
+from core.db import open_database
+from core.models import Event, Pairing, Village
+from tests.planning_support import assert_plan_sound
+from tests.test_cli import jiedui
+
+YEAR = dt.date.today().year  # the demo's pairings run from 1 January of this year
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("plan-demo")
+    loaded = jiedui(instance, "demo", timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    return instance
+
+
+def open_instance(instance):
+    """Read the child's database from here (the test's own connection is put back after)."""
+    database = open_database(f"sqlite:///{instance / 'jiedui.db'}")
+    database.connect(reuse_if_open=True)
+    return database
+
+
+def test_plan_the_demo_district_then_again_changes_nothing(demo):
+    started = time.monotonic()
+    first = jiedui(demo, "plan", "--year", str(YEAR), timeout=120)
+    seconds = time.monotonic() - started
+    assert first.returncode == 0, first.stderr
+    assert f"Planned {YEAR} for the whole district: 131 pairings in 131 villages" in first.stdout
+    assert "1834 created" in first.stdout
+    assert "Shortfalls: none" in first.stdout
+    assert seconds < 30, f"planning the demo district took {seconds:.1f} s"
+    print(f"\nplanning the demo district ({YEAR}) took {seconds:.2f} s with the command's start")
+
+    database = open_instance(demo)
+    try:
+        _assert_every_village_has_its_quota_inside_its_term()
+        assert_plan_sound(YEAR)
+        before = {e.uid: (e.starts_at, e.sequence) for e in Event.select()}
+    finally:
+        database.close()
+
+    again = jiedui(demo, "plan", "--year", str(YEAR), timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 0 moved, 0 reassigned, 0 cancelled, 1834 unchanged" in again.stdout
+    database = open_instance(demo)
+    try:
+        assert {e.uid: (e.starts_at, e.sequence) for e in Event.select()} == before
+    finally:
+        database.close()
+
+
+def _assert_every_village_has_its_quota_inside_its_term():
+    villages = list(Village.select())
+    assert len(villages) == 131
+    for village in villages:
+        pairing = Pairing.get((Pairing.village == village) & (Pairing.status == "active"))
+        events = [e for e in Event.select().where((Event.village == village)
+                                                  & (Event.status != "cancelled"))
+                  if pairing.term_start <= clock.local_date(e.starts_at) <= pairing.term_end]
+        sessions = [e for e in events if e.kind == "session"
+                    and e.ends_at - e.starts_at >= dt.timedelta(hours=3.5)]
+        assert len(sessions) >= 12, village.code
+        assert len([e for e in events if e.kind == "publicity"]) >= 2, village.code
+
+
+def test_plan_one_town_as_json(demo):
+    result = jiedui(demo, "plan", "--year", str(YEAR), "--town", "310117001", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["villages"], summary["pairings"], summary["shortfalls"]) == (12, 12, [])
+    assert summary["official"] is (YEAR in ChinaStaticHolidays.special_public_holidays)
+
+
+def test_plan_a_year_without_official_data_says_it_is_an_estimate(demo):
+    result = jiedui(demo, "plan", "--year", "2035")
+    assert result.returncode == 0, result.stderr
+    assert "no official holiday data for 2035" in result.stderr
+    assert "planned on an estimate" in result.stderr
+    assert "Holidays of 2035: an estimate" in result.stdout
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """``cli(*args)`` runs the ``jiedui`` command in this process on an instance of its own
+    (quicker than a child; the demo test above runs the real console script)."""
+    from click.testing import CliRunner
+
+    from web.cli import cli as jiedui_cli
+    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("JIEDUI_LOCALE", "en")
+    monkeypatch.delenv("JIEDUI_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(jiedui_cli, [str(a) for a in args])
+    from core.db import db
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--year", YEAR, "--town", "nowhere"], "no town 'nowhere'"),
+    (["--year", "1900"], "The year must be between 2000 and 2100."),
+    ([], "Missing option '--year'"),
+])
+def test_plan_refuses_bad_input(cli, args, words):
+    result = cli("plan", *args)
+    assert result.exit_code != 0
+    assert words in result.stderr
+
+
+def test_holidays_sync_and_list(cli):
+    first = cli("holidays", "sync", "--year", 2026)
+    assert first.exit_code == 0, first.output
+    assert "Synced 2026: 28 days written." in first.stdout
+    again = cli("holidays", "sync", "--year", 2026)
+    assert "0 days written (already up to date)" in again.stdout
+    listed = cli("holidays", "list", "--year", 2026)
+    assert "2026-01-04 Sun  workday official 调休补班" in listed.stdout
+    assert "2026-10-01 Thu  off     official 国庆节" in listed.stdout
+    assert "28 days; 2026 is official." in listed.stdout
+    estimate = cli("holidays", "sync", "--year", 2035)
+    assert "no official holiday data for 2035" in estimate.stdout
+
+
+def test_holidays_import_all_or_nothing(cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,kind,name\n2035-02-01,off,春节\n2035-02-30,off,春节\n", encoding="utf-8")
+    refused = cli("holidays", "import", bad)
+    assert refused.exit_code == 1
+    assert "Line 3: 2035-02-30 is not a date (YYYY-MM-DD)." in refused.stderr
+    good = tmp_path / "notice.csv"
+    good.write_text("date,kind,name\n2035-02-01,off,春节\n2035-02-03,workday,调休补班\n",
+                    encoding="utf-8")
+    imported = cli("holidays", "import", good)
+    assert imported.exit_code == 0, imported.output
+    assert "Imported 2 days" in imported.stdout
+    listed = cli("holidays", "list", "--year", 2035)
+    assert listed.stdout.splitlines() == ["2035-02-01 Thu  off     manual   春节",
+                                          "2035-02-03 Sat  workday manual   调休补班",
+                                          "2 days; 2035 is official."]
+
+
+def test_plan_prints_each_shortfall_with_its_reason(cli, tmp_path):
+    """A pairing whose term is a weekend cannot be planned: the summary says so."""
+    from core.models import District, LawFirm, Lawyer, Town
+    from core.pairings import pair
+    assert cli("init").exit_code == 0
+    district = District.create(code="1", name="区")
+    town = Town.create(district=district, code="T", name="镇")
+    village = Village.create(town=town, code="V1", name="一村")
+    lawyer = Lawyer.create(name="张明", firm=LawFirm.create(name="所"), licence_no="1")
+    pair(None, lawyer=lawyer, village=village, term_start=dt.date(2026, 3, 7),
+         term_end=dt.date(2026, 3, 8))
+    result = cli("plan", "--year", 2026)
+    assert result.exit_code == 0, result.output
+    assert "Shortfalls (2):" in result.stdout
+    assert ("一村 (V1, 张明): session 0 of 1 planned. The term has no workday in some months."
+            in result.stdout)

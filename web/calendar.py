@@ -1,0 +1,502 @@
+"""The calendar: month and agenda views, an event's page with its forms (move, record that it
+took place, cancel), the district's quota, planning runs and the holiday table.
+
+Who sees which calendar and event is decided in ``core.calendar_views``; every change goes
+through ``core.events`` / ``core.workdays`` / ``core.jobs``. A change answers with the
+refreshed fragment and ``HX-Trigger: calendarChanged`` (the calendar listens for it); a rule
+the core refuses comes back as its translated message next to the form, status 422, nothing
+written. Without HTMX the forms post normally and are redirected back with a message.
+"""
+import datetime as dt
+import re
+import tempfile
+from functools import partial
+from pathlib import Path
+
+from babel.dates import format_skeleton
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
+from wtforms.validators import InputRequired, Length, Optional
+
+from core import calendar_views as views
+from core import clock
+from core import events as event_service
+from core import jobs, planner, workdays
+from core.access import town_filter
+from core.errors import JieduiError, NotFound, PermissionDenied
+from core.models import HOLIDAY_KINDS, Town
+from web.access import actor, allow
+from web.listing import paginate, query_text, search_term
+from web.render import htmx, render
+
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+
+EVERYONE = ("admin", "coordinator", "lawyer", "village")
+EDITORS = ("admin", "coordinator", "lawyer")
+CHANGED = "calendarChanged"
+HOLIDAYS_CHANGED = "holidaysChanged"
+MAX_IMPORT_BYTES = 64 * 1024
+DAY_LIMIT = 6  # events shown in a day of a town's or the district's month; the rest in the agenda
+
+KIND_LABELS = {"session": _l("On-site session"), "publicity": _l("Legal publicity"),
+               "task": _l("Programme task")}
+STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
+HOLIDAY_LABELS = {"off": _l("Day off"), "workday": _l("Make-up workday")}
+SOURCE_LABELS = {"official": _l("Official notice"), "estimate": _l("Estimate"),
+                 "manual": _l("Entered by an administrator")}
+RUN_LABELS = {"queued": _l("Waiting"), "running": _l("Planning…"), "done": _l("Done"),
+              "failed": _l("Failed")}
+WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+
+
+@bp.context_processor
+def _labels():
+    return dict(kind_labels=KIND_LABELS, status_labels=STATUS_LABELS,
+                holiday_labels=HOLIDAY_LABELS, source_labels=SOURCE_LABELS,
+                run_labels=RUN_LABELS, weekdays=WEEKDAYS, local=views.to_local,
+                today=clock.today())
+
+
+def _attach_error(form: FlaskForm, error: JieduiError) -> None:
+    """Show the core's message next to the field it names, else above the form."""
+    message = error.translate(_)
+    field = getattr(error, "field", None)
+    if field and field in form:
+        form[field].errors = [*form[field].errors, message]
+    else:
+        form.form_errors.append(message)
+
+
+def _year_param(default: int) -> int:
+    value = query_text("year", 4)
+    return int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else default
+
+
+# --- month and agenda ------------------------------------------------------------------------
+
+def _month_param() -> dt.date:
+    """``?month=YYYY-MM``; anything else shows this month."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", query_text("month", 7))
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return dt.date(year, month, 1)
+    return clock.today().replace(day=1)
+
+
+def _view_param() -> str:
+    return "agenda" if request.args.get("view") == "agenda" else "month"
+
+
+def calendar_url(scope: views.CalendarScope, first: dt.date | None = None,
+                 view: str | None = None) -> str:
+    """The address of ``scope``'s calendar for a month and view (defaults dropped)."""
+    args = dict(month=first.strftime("%Y-%m") if first else None,
+                view=view if view == "agenda" else None)
+    if scope.kind == "lawyer":
+        return url_for("calendar.lawyer_calendar", lawyer_id=scope.lawyer.id, **args)
+    if scope.kind == "village":
+        return url_for("calendar.village_calendar", code=scope.village.code, **args)
+    if scope.kind == "town":
+        return url_for("calendar.town_calendar", code=scope.town.code, **args)
+    return url_for("calendar.index", **args)
+
+
+def _heading(scope: views.CalendarScope) -> str:
+    if scope.kind == "district":
+        return _("District calendar")
+    return _("Calendar of %(name)s", name=scope.name)
+
+
+def _show(scope: views.CalendarScope):
+    first, view = _month_param(), _view_param()
+    month = views.month(actor(), scope, first)
+    return render("calendar/index.html", "calendar/_calendar.html", scope=scope, cal=month,
+                  view=view, link=partial(calendar_url, scope), heading=_heading(scope),
+                  month_title=format_skeleton("yMMMM", first, locale=get_locale()),
+                  zone_name=str(clock.zone()),
+                  show_lawyer=scope.kind != "lawyer", show_village=scope.kind != "village",
+                  day_limit=DAY_LIMIT if scope.kind in ("town", "district") else None)
+
+
+@bp.route("/")
+@allow(*EVERYONE)
+def index():
+    """One's own calendar: a lawyer's, a village's, a town coordinator's town, the district."""
+    return _show(views.default_scope(actor()))
+
+
+@bp.route("/lawyer/<int:lawyer_id>")
+@allow("admin", "coordinator", "lawyer")
+def lawyer_calendar(lawyer_id):
+    return _show(views.lawyer_scope(actor(), lawyer_id))
+
+
+@bp.route("/village/<code>")
+@allow(*EVERYONE)
+def village_calendar(code):
+    return _show(views.village_scope(actor(), code))
+
+
+@bp.route("/town/<code>")
+@allow("admin", "coordinator")
+def town_calendar(code):
+    return _show(views.town_scope(actor(), code))
+
+
+# --- one event: move, record that it took place, cancel --------------------------------------
+
+def _required_date(label):
+    return DateField(label, validators=[InputRequired(message=_l("Enter a date."))])
+
+
+def _required_time(label):
+    return TimeField(label, validators=[InputRequired(message=_l("Enter a time."))])
+
+
+class MoveForm(FlaskForm):
+    day = _required_date(_l("New day"))
+    half_day = SelectField(_l("When"), default="custom", choices=[
+        SelectChoice("am", _l("Morning session")), SelectChoice("pm", _l("Afternoon session")),
+        SelectChoice("custom", _l("At these times"))])
+    start = TimeField(_l("Starts"), validators=[Optional()])
+    end = TimeField(_l("Ends"), validators=[Optional()])
+
+    def instants(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """The new (UTC) start and end, or None with a field error."""
+        if self.half_day.data in ("am", "pm"):
+            return event_service.session_times(self.day.data, self.half_day.data)
+        if self.start.data is None or self.end.data is None:
+            self.start.errors = [*self.start.errors,
+                                 _("Choose morning or afternoon, or enter both times.")]
+            return None
+        return (clock.utc_from_local(self.day.data, self.start.data),
+                clock.utc_from_local(self.day.data, self.end.data))
+
+
+class HeldForm(FlaskForm):
+    day = _required_date(_l("Day"))
+    start = _required_time(_l("Started"))
+    end = _required_time(_l("Ended"))
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 2},
+                           validators=[Optional(), Length(max=500)])
+
+
+def _fresh_event_forms(event) -> dict:
+    """The forms filled with the planned times (the recorded ones, once held)."""
+    start, end = views.to_local(event.starts_at), views.to_local(event.ends_at)
+    held_start = views.to_local(event.held_start) or start
+    held_end = views.to_local(event.held_end) or end
+    return {"move": MoveForm(formdata=None, prefix="move", day=start.date(),
+                             start=start.time(), end=end.time()),
+            "held": HeldForm(formdata=None, prefix="held", day=held_start.date(),
+                             start=held_start.time(), end=held_end.time()),
+            "cancel": CancelForm(formdata=None, prefix="cancel")}
+
+
+def _forms_offered(event) -> tuple[str, ...]:
+    """A planned event can be moved, recorded or cancelled; a held one's times corrected."""
+    if not event_service.can_edit_event(actor(), event):
+        return ()
+    return {"planned": ("move", "held", "cancel"), "held": ("held",)}.get(event.status, ())
+
+
+def _event_page(event, *, bound: dict | None = None, status: int = 200,
+                trigger: str | None = None, notice: str | None = None):
+    offered = _forms_offered(event)
+    forms = {name: form for name, form in _fresh_event_forms(event).items() if name in offered}
+    alerts = []
+    for name, form in (bound or {}).items():
+        if name in forms:
+            forms[name] = form
+        else:  # e.g. cancelling an event that took place: its form is not offered
+            alerts += [message for errors in form.errors.values() for message in errors]
+            alerts += form.form_errors
+    return render("calendar/event.html", "calendar/_event.html", status=status,
+                  trigger=trigger, event=event, forms=forms, alerts=alerts,
+                  opened=next(iter(bound), None) if bound else None, notice=notice)
+
+
+def _editable_event(event_id: int):
+    event = views.readable_event(actor(), event_id)
+    if not event_service.can_edit_event(actor(), event):
+        abort(403)
+    return event
+
+
+def _event_changed(event_id: int, message: str):
+    event = views.readable_event(actor(), event_id)  # reloaded, with what the change wrote
+    if htmx:
+        return _event_page(event, trigger=CHANGED, notice=message)
+    flash(message, "success")
+    return redirect(url_for("calendar.event", event_id=event_id))
+
+
+def _event_action(event_id: int, name: str, form_class, change):
+    """Validate the form, ask the core to ``change(event, form)``; 422 with the message."""
+    event = _editable_event(event_id)
+    form = form_class(prefix=name)
+    if form.validate():
+        try:
+            message = change(event, form)
+        except (PermissionDenied, NotFound):
+            raise
+        except JieduiError as error:
+            _attach_error(form, error)
+        else:
+            if message is not None:
+                return _event_changed(event.id, message)
+    return _event_page(event, bound={name: form}, status=422)
+
+
+@bp.route("/events/<int:event_id>")
+@allow(*EVERYONE)
+def event(event_id):
+    return _event_page(views.readable_event(actor(), event_id))
+
+
+@bp.route("/events/<int:event_id>/move", methods=["POST"])
+@allow(*EDITORS)
+def move(event_id):
+    def change(event, form):
+        instants = form.instants()
+        if instants is None:
+            return None
+        moved = event_service.move_event(actor(), event, starts_at=instants[0],
+                                         ends_at=instants[1])
+        start = views.to_local(moved.starts_at)
+        return _("Moved to %(day)s at %(time)s.", day=start.date().isoformat(),
+                 time=start.strftime("%H:%M"))
+    return _event_action(event_id, "move", MoveForm, change)
+
+
+@bp.route("/events/<int:event_id>/held", methods=["POST"])
+@allow(*EDITORS)
+def record_held(event_id):
+    def change(event, form):
+        day = form.day.data
+        event_service.record_held(actor(), event,
+                                  start=clock.utc_from_local(day, form.start.data),
+                                  end=clock.utc_from_local(day, form.end.data))
+        return _("Recorded as held on %(day)s.", day=day.isoformat())
+    return _event_action(event_id, "held", HeldForm, change)
+
+
+@bp.route("/events/<int:event_id>/cancel", methods=["POST"])
+@allow(*EDITORS)
+def cancel(event_id):
+    def change(event, form):
+        event_service.cancel_event(actor(), event, reason=form.reason.data or "")
+        return _("The event is cancelled.")
+    return _event_action(event_id, "cancel", CancelForm, change)
+
+
+# --- the district's quota --------------------------------------------------------------------
+
+def _row_matches(row, term: str) -> bool:
+    return term in row.village.name or term in row.village.code or term in row.lawyer.name
+
+
+QUOTA_COUNTS = ("required_sessions", "planned_sessions", "held_sessions", "remaining_sessions",
+                "required_publicity", "planned_publicity", "held_publicity",
+                "remaining_publicity")
+
+
+def _quota_totals(rows) -> dict:
+    totals = {name: sum(getattr(row, name) for row in rows) for name in QUOTA_COUNTS}
+    totals.update(pairings=len(rows), short=sum(1 for row in rows if row.shortfall))
+    return totals
+
+
+def _quota_note(row) -> str:
+    """What a partial term owes, in the reader's language."""
+    if row.note is None:
+        return ""
+    message, params = row.note
+    return _(message, **params)
+
+
+@bp.route("/quota")
+@allow("admin", "coordinator")
+def quota():
+    user, today = actor(), clock.today()
+    year, town_code, term = _year_param(today.year), query_text("town"), search_term()
+    rows = planner.quota_status(user, year)
+    if town_code:
+        rows = [row for row in rows if row.village.town.code == town_code]
+    totals = _quota_totals(rows)
+    if term:
+        rows = [row for row in rows if _row_matches(row, term)]
+    towns = [(town.code, town.name) for town in
+             Town.select().where(town_filter(user)).order_by(Town.code)]
+    return render("calendar/quota.html", "calendar/_quota.html", listing=paginate(rows),
+                  totals=totals, year=year, town_code=town_code, towns=towns,
+                  years=range(today.year - 1, today.year + 3), note=_quota_note,
+                  estimate=not workdays.has_official_data(year))
+
+
+# --- planning --------------------------------------------------------------------------------
+
+def _plan_form_town(user):
+    """The town chosen in the plan form (None: the whole district); 403 outside the scope."""
+    code = (request.form.get("town") or "").strip()[:50]
+    town = Town.get_or_none(Town.code == code) if code else None
+    if (code and town is None) or not views.can_plan(user, town):
+        abort(403)
+    return town
+
+
+@bp.route("/plan")
+@allow("admin", "coordinator")
+def plan():
+    user, today = actor(), clock.today()
+    year = _year_param(today.year + 1 if today.month == 12 else today.year)
+    towns = views.plannable_towns(user)
+    if not towns and not views.can_plan(user, None):
+        abort(403)
+    years = range(today.year, today.year + 3)
+    return render("calendar/plan.html", year=year, years=years,
+                  towns=towns, whole_district=views.can_plan(user, None),
+                  runs=list(views.visible_runs(user).limit(10)),
+                  estimate_years=[y for y in years if not workdays.has_official_data(y)])
+
+
+@bp.route("/plan", methods=["POST"])
+@allow("admin", "coordinator")
+def start_plan():
+    user = actor()
+    town = _plan_form_town(user)
+    year = request.form.get("year", "")
+    if not (year.isdigit() and 2000 <= int(year) <= 2100):
+        abort(400)
+    run = jobs.start_plan_run(int(year), town=town)
+    if not htmx:
+        return redirect(url_for("calendar.plan_run", run_id=run.id))
+    return _run_fragment(views.readable_run(user, run.id), trigger="planRunStarted")
+
+
+def _run_fragment(run, trigger=None):
+    return render("calendar/run.html", "calendar/_run.html", run=run, trigger=trigger,
+                  estimate=not workdays.has_official_data(run.year))
+
+
+@bp.route("/plan/runs/<int:run_id>")
+@allow("admin", "coordinator")
+def plan_run(run_id):
+    return _run_fragment(views.readable_run(actor(), run_id))
+
+
+# --- holidays --------------------------------------------------------------------------------
+
+class HolidayForm(FlaskForm):
+    day = _required_date(_l("Date"))
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(kind, HOLIDAY_LABELS[kind])
+                                            for kind in HOLIDAY_KINDS])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)],
+                       description=_l("e.g. Spring Festival, or the notice it comes from"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), description=_l("One line per day: date,kind,name — "
+                                                    "kind is off or workday"))
+
+
+def _holidays_page(year: int, *, bound: dict | None = None, status: int = 200,
+                   trigger: str | None = None, notice: str | None = None,
+                   alerts: tuple[str, ...] = ()):
+    forms = {"add": HolidayForm(formdata=None, prefix="add"),
+             "import": ImportForm(formdata=None, prefix="import")}
+    forms.update(bound or {})
+    return render("calendar/holidays.html", "calendar/_holidays.html", status=status,
+                  trigger=trigger, year=year, holidays=workdays.holidays_of(year),
+                  estimate=not workdays.has_official_data(year), forms=forms,
+                  editable=actor().role == "admin", notice=notice, alerts=alerts)
+
+
+def _holidays_changed(year: int, message: str):
+    if htmx:
+        return _holidays_page(year, trigger=HOLIDAYS_CHANGED, notice=message)
+    flash(message, "success")
+    return redirect(url_for("calendar.holidays", year=year))
+
+
+@bp.route("/holidays")
+@allow("admin", "coordinator")
+def holidays():
+    return _holidays_page(_year_param(clock.today().year))
+
+
+@bp.route("/holidays", methods=["POST"])
+@allow("admin")
+def add_holiday():
+    form = HolidayForm(prefix="add")
+    day = form.day.data
+    year = day.year if day and 2000 <= day.year <= 2100 else clock.today().year
+    if form.validate():
+        try:
+            workdays.add_holiday(actor(), form.day.data, form.kind.data,
+                                 name=(form.name.data or "").strip())
+        except (PermissionDenied, NotFound):
+            raise
+        except JieduiError as error:
+            _attach_error(form, error)
+        else:
+            return _holidays_changed(year, _("%(day)s was added.", day=form.day.data.isoformat()))
+    return _holidays_page(year, bound={"add": form}, status=422)
+
+
+@bp.route("/holidays/<day>/delete", methods=["POST"])
+@allow("admin")
+def delete_holiday(day):
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    try:
+        workdays.remove_holiday(actor(), date)
+    except (PermissionDenied, NotFound):
+        raise
+    except JieduiError as error:
+        return _holidays_page(date.year, status=422, alerts=(error.translate(_),))
+    return _holidays_changed(date.year, _("%(day)s was removed.", day=date.isoformat()))
+
+
+@bp.route("/holidays/import", methods=["POST"])
+@allow("admin")
+def import_holidays():
+    form = ImportForm(prefix="import")
+    year = _year_param(clock.today().year)
+    upload = form.file.data
+    data = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
+    if not data:
+        form.file.errors = [_("Choose a CSV file.")]
+    elif len(data) > MAX_IMPORT_BYTES:
+        form.file.errors = [_("The file is too large (at most 64 KB).")]
+    else:
+        try:
+            count = _import_csv(data)
+        except (PermissionDenied, NotFound):
+            raise
+        except JieduiError as error:
+            _attach_error(form, error)
+        else:
+            return _holidays_changed(year, ngettext("%(num)s day was imported.",
+                                                    "%(num)s days were imported.", count))
+    return _holidays_page(year, bound={"import": form}, status=422)
+
+
+def _import_csv(data: bytes) -> int:
+    """``core.workdays.import_holidays`` reads a path: hand it the upload in a scratch file."""
+    with tempfile.TemporaryDirectory(prefix="jiedui-holidays-") as folder:
+        path = Path(folder) / "holidays.csv"
+        path.write_bytes(data)
+        return workdays.import_holidays(path, actor=actor())

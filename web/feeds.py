@@ -1,0 +1,148 @@
+"""Calendar feeds over HTTP, and the "my calendar feeds" page.
+
+``/feeds/<token>.ics`` and ``/v/<village code>/calendar.ics`` serve the stored snapshot
+(``core.feeds``) with ``ETag``/``Last-Modified`` and answer ``304`` to a client that has it
+already. A wrong or revoked token gets the same bare 404 as any unknown URL would, so a
+guess learns nothing. The page lets each lawyer or coordinator name a token per device,
+shows its URL once (https, webcal, QR code) and revokes it.
+"""
+import base64
+import datetime as dt
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.http import http_date, is_resource_modified
+from wtforms import StringField
+
+from core import clock
+from core import feeds as service
+from core.errors import JieduiError, NotFound
+from core.models import FeedSnapshot, FeedToken, Village
+from web.access import actor, allow, public
+from web.render import htmx, render
+
+bp = Blueprint("feeds", __name__)
+
+FEED_USERS = ("admin", "coordinator", "lawyer")
+CHANGED = "feedTokensChanged"
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+PRIVATE_CACHE = "private, max-age=300"
+PUBLIC_CACHE = "public, max-age=300"
+
+
+# --- the feeds -------------------------------------------------------------------------------
+
+def _not_found() -> Response:
+    """The same few bytes for an unknown and a revoked token (and an unknown village)."""
+    return Response("Not found\n", status=404, mimetype="text/plain")
+
+
+def _serve(snapshot: FeedSnapshot, cache_control: str) -> Response:
+    last_modified = snapshot.generated_at.replace(tzinfo=dt.timezone.utc, microsecond=0)
+    headers = {"ETag": snapshot.etag, "Last-Modified": http_date(last_modified),
+               "Cache-Control": cache_control}
+    unchanged = not is_resource_modified(request.environ, etag=snapshot.etag.strip('"'),
+                                         last_modified=last_modified)
+    if unchanged:
+        return Response(status=304, headers=headers)
+    return Response(bytes(snapshot.body), status=200, headers=headers,
+                    content_type=CALENDAR_TYPE)
+
+
+@bp.route("/feeds/<token>.ics")
+@public  # the secret token is the credential (calendar apps cannot log in)
+def token_feed(token):
+    found = service.find_token(token)
+    if found is None:
+        return _not_found()
+    try:
+        snapshot = service.snapshot_for(service.feed_key_for(found.user))
+    except NotFound:  # e.g. the coordinator's town is gone
+        return _not_found()
+    service.record_use(found, request.headers.get("User-Agent", ""))
+    return _serve(snapshot, PRIVATE_CACHE)
+
+
+@bp.route("/v/<code>/calendar.ics")
+@public  # a village's on-site sessions and publicity events are published to residents
+def village_feed(code):
+    if not Village.select().where(Village.code == code).exists():
+        return _not_found()
+    return _serve(service.snapshot_for(f"village:{code}"), PUBLIC_CACHE)
+
+
+# --- my calendar feeds -----------------------------------------------------------------------
+
+class TokenForm(FlaskForm):
+    label = StringField(_l("Device or app"), description=_l("e.g. iPhone, Outlook"))
+
+
+
+def _qr_data_uri(text: str) -> str:
+    """An SVG QR code as a data: URI: an <img> needs no inline style (the CSP allows
+    img-src data:)."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode("ascii")
+
+
+def _scope_text(user) -> str:
+    key = service.feed_key_for(user)
+    if key.startswith("lawyer:"):
+        return _("Your sessions and publicity events in your villages.")
+    if key.startswith("town:"):
+        return _("The events of every village of %(town)s.", town=user.town.name)
+    if key.startswith("village:"):
+        return _("The sessions and publicity events of %(village)s.", village=user.village.name)
+    return _("The events of every village of the district.")
+
+
+def _page(form=None, created=None, status=200, trigger=None):
+    user = actor()
+    return render("feeds/tokens.html", "feeds/_tokens.html", status=status, trigger=trigger,
+                  form=form or TokenForm(), tokens=list(service.active_tokens(user)),
+                  created=created, scope=_scope_text(user), local=clock.to_local)
+
+
+def _created(token, raw: str) -> dict:
+    base_url = current_app.config["JIEDUI_SETTINGS"].base_url
+    urls = service.feed_urls(raw, base_url)
+    return {"token": token, "urls": urls, "qr": _qr_data_uri(urls["webcal"])}
+
+
+@bp.route("/calendar/feeds")
+@allow(*FEED_USERS)
+def tokens():
+    return _page()
+
+
+@bp.route("/calendar/feeds", methods=["POST"])
+@allow(*FEED_USERS)
+def create():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(form, status=422)
+    try:
+        token, raw = service.create_token(actor(), actor(), form.label.data or "")
+    except JieduiError as error:
+        form.label.errors = [error.translate(_)]
+        return _page(form, status=422)
+    # The URL is shown in this answer only: no redirect, since the raw token is not kept.
+    return _page(TokenForm(formdata=None), created=_created(token, raw), trigger=CHANGED)
+
+
+@bp.route("/calendar/feeds/<int:token_id>/revoke", methods=["POST"])
+@allow(*FEED_USERS)
+def revoke(token_id):
+    user = actor()
+    token = FeedToken.get_or_none((FeedToken.id == token_id) & (FeedToken.user == user))
+    if token is None:  # someone else's token: not there
+        abort(404)
+    service.revoke_token(user, token)
+    if htmx:
+        return _page(trigger=CHANGED)
+    flash(_("The feed %(label)s no longer works.", label=token.label))
+    return redirect(url_for("feeds.tokens"))
