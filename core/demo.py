@@ -1,5 +1,6 @@
 """The demo district: 131 villages and communities in 8 towns, 3 law firms, 45 lawyers,
-every village paired for a three-year term, one login of each role.
+every village paired for a three-year term, one login of each role, and a spread of
+programme tasks for every installed programme (``core.demo_tasks``).
 
 Everything is made up (names, phones, licence numbers) but shaped like the real thing,
 and the same on every load: one ``random.Random`` with a fixed seed draws it all.
@@ -13,6 +14,7 @@ from peewee import chunked, sort_models
 
 from core import clock
 from core.db import BaseModel, db, transaction
+from core.demo_tasks import load_demo_tasks
 from core.errors import ConflictError
 from core.i18n import N_
 from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairing, Town,
@@ -194,8 +196,9 @@ def _all_models():
     return found
 
 
-def load_demo(reset: bool = False) -> dict:
+def load_demo(reset: bool = False, *, tasks: bool = True) -> dict:
     """Load the demo district; with ``reset`` delete all data first (both or neither).
+    ``tasks=False`` leaves out the programme tasks (tests of the district alone).
 
     Refuses (ConflictError) when the database holds data and ``reset`` is not given.
     """
@@ -205,12 +208,12 @@ def load_demo(reset: bool = False) -> dict:
             delete_everything()
         elif has_data():
             raise ConflictError(REFUSE_MESSAGE)
-        summary = _build(_Draw())
+        summary = _build(_Draw(), tasks=tasks)
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
 
-def _build(draw: _Draw) -> dict:
+def _build(draw: _Draw, tasks: bool = True) -> dict:
     district = District.create(code=DISTRICT_CODE, name=DISTRICT_NAME)
     towns = _towns(draw, district)
     villages = _villages(draw, towns)
@@ -222,12 +225,18 @@ def _build(draw: _Draw) -> dict:
              **slot)
     members = _village_side_of_groups(draw, towns)
     demo_lawyer = assignments[0][0]
-    _users(towns[0], demo_lawyer, assignments[0][1])
+    coordinator, lawyer_user = _users(towns[0], demo_lawyer, assignments[0][1])
+    work = {"tasks": 0, "tasks_done": 0}
+    if tasks:
+        work = load_demo_tasks(f"{SEED}:tasks", towns,
+                               [(village, lawyer) for lawyer, village, _slot in assignments],
+                               coordinator, lawyer_user)
     return {
         "district": district.name, "towns": len(towns), "villages": len(villages),
         "communities": sum(v.kind == "community" for v in villages), "firms": len(FIRMS),
         "lawyers": len(lawyers), "pairings": len(assignments), "group_members": members,
         "users": len(DEMO_LOGINS), "term": f"{term_start.isoformat()}..{term_end.isoformat()}",
+        **work,
     }
 
 
@@ -350,13 +359,16 @@ def _village_side_of_groups(draw: _Draw, towns: list[Town]) -> int:
     return len(rows)
 
 
-def _users(town: Town, lawyer: Lawyer, village: Village) -> None:
+def _users(town: Town, lawyer: Lawyer, village: Village) -> tuple[User, User]:
+    """The demo logins; returns the district coordinator and the lawyer."""
     def login(role):
         return DEMO_LOGINS[role]
     create_user(*login("admin"), "admin", display_name="系统管理员")
-    create_user(*login("coordinator"), "coordinator", display_name="区司法局结对办")
+    coordinator = create_user(*login("coordinator"), "coordinator", display_name="区司法局结对办")
     create_user(*login("town coordinator"), "coordinator", town=town,
                 display_name=f"{town.judicial_office} {town.office_head}")
-    create_user(*login("lawyer"), "lawyer", lawyer=lawyer, display_name=lawyer.name)
+    lawyer_user = create_user(*login("lawyer"), "lawyer", lawyer=lawyer,
+                              display_name=lawyer.name)
     create_user(*login("village"), "village", village=village,
                 display_name=f"{village.name}{'居委会' if village.kind == 'community' else '村委会'}")
+    return coordinator, lawyer_user

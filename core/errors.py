@@ -18,11 +18,15 @@ class JieduiError(Exception):
 
 
 class ValidationError(JieduiError):
-    """The input breaks a rule; nothing was written. ``field`` names the input, if one."""
+    """The input breaks a rule; nothing was written. ``field`` names the input, if one;
+    ``errors`` maps each bad field of a form to its messages (already translated by the
+    form), for a form shown again with the messages next to its fields."""
 
-    def __init__(self, message: str, field: str | None = None, **params):
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, list[str]] | None = None, **params):
         super().__init__(message, **params)
         self.field = field
+        self.errors = dict(errors or {})
 
 
 class ConflictError(JieduiError):

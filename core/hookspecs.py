@@ -60,3 +60,11 @@ def pairing_changed(pairing, change):
 
     Called after the change is committed; a replacement sends ``"ended"`` for the old
     pairing, then ``"paired"`` for the new one."""
+
+
+@hookspec
+def task_completed(task):
+    """A programme task was completed (``core.tasks.complete_task``).
+
+    ``task`` is the ``core.models.Task``, status ``"done"``, with the validated form data in
+    ``task.data`` and the counted subject in ``task.subject``. Called after the commit."""

@@ -24,9 +24,10 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from core import hookspecs
+from core import default_plugins, hookspecs
 from core.clock import now_utc
 from core.config import _plugin_list
+from core.default_plugins import CORE_PLUGIN
 from core.registry import Metric, PluginError, Program, Registry, Schedule, TaskType
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if _pm is None:
             pm = pluggy.PluginManager(GROUP)
             pm.add_hookspecs(hookspecs)
+            _register(pm, default_plugins, CORE_PLUGIN)  # the core's own, before any plugin
             _load_entry_points(pm)
             _check_pending(pm)  # a misspelt hook name fails loudly here
             _pm = pm
@@ -230,6 +232,14 @@ def _check_references(registry: Registry) -> None:
             if m.distinct_field and m.distinct_field not in task_types[slug].field_names:
                 fail("metric", m.slug, f"counts distinct {m.distinct_field!r}, which task "
                                        f"type {slug!r} has no field for")
+            # Progress counts distinct Task.subject, the copy of the subject field: any
+            # other field could not be counted in SQL on every database.
+            subject = task_types[slug].subject_field
+            if m.distinct_field and m.distinct_field != subject:
+                has = f"counts subjects by {subject!r}" if subject else "has no subject_field"
+                fail("metric", m.slug, f"counts distinct {m.distinct_field!r}, but task type "
+                                       f"{slug!r} {has}: distinct_field must be the "
+                                       f"subject_field of each task type it counts")
     for s in registry.schedules.values():
         if s.program not in programs:
             fail("schedule", s.slug, f"names unknown programme {s.program!r}")

@@ -3,7 +3,9 @@
 A value object that breaks a rule raises ``ValueError``; the plugin manager turns it
 into a ``PluginError`` that names the plugin (see docs/plugins.md, "Value objects").
 """
+import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import JieduiError
@@ -72,7 +74,9 @@ class TaskType:
 
     ``subject_field`` names the form field that identifies the counted subject (the
     household, the school, ...); ``sensitive_fields`` are shown only to the assignee and
-    coordinators, never in feeds, and every read is audited.
+    coordinators, never in feeds, and every read is audited. ``example(rng)`` returns
+    valid form data (a dict of field -> value) for demos and tests, varied by the
+    ``random.Random`` it is given.
     """
     slug: str
     program: str
@@ -81,6 +85,7 @@ class TaskType:
     subject_field: str | None = None
     sensitive_fields: tuple[str, ...] = ()
     template: str | None = None
+    example: Callable[[random.Random], dict] | None = None
 
     def __post_init__(self):
         from wtforms import Form  # plugins define forms with WTForms
@@ -98,6 +103,8 @@ class TaskType:
             _check(name in names, f"task type {self.slug!r}: the form has no field {name!r}")
         _check(self.template is None or isinstance(self.template, str),
                f"task type {self.slug!r}: template must be a template name")
+        _check(self.example is None or callable(self.example),
+               f"task type {self.slug!r}: example must be a function of a random.Random")
 
     @property
     def field_names(self) -> list[str]:

@@ -28,3 +28,25 @@ def district_stats() -> dict:
     query = Select(columns=[subquery.alias(name) for name, subquery in columns.items()])
     row = query.bind(db).dicts().get()
     return {name: int(row[name] or 0) for name in columns}
+
+
+def program_stats(year: int | None = None) -> dict[str, dict]:
+    """``{programme slug: {"done", "target"}}`` for the district year (default: this year),
+    for ``jiedui stats --json``'s ``programs``.
+
+    A programme is counted by its headline metric (``core.progress.headline``: the first
+    metric its plugin registers), not by the sum of its metrics: a programme's target of
+    100 is about one thing (households, cases …), and summing would count an enterprise
+    visited and then health-checked twice. A programme without a metric shows 0 toward
+    its own target. Two queries, however many programmes."""
+    from core.plugins import get_registry
+    from core.progress import headline, progress
+    registry = get_registry()
+    measured = progress(year)
+    result = {}
+    for program in sorted(registry.programs.values(), key=lambda p: (p.order, p.slug)):
+        metric = headline(program.slug)
+        row = measured.get(metric.slug) if metric is not None else None
+        result[program.slug] = ({"done": row["done"], "target": row["target"]} if row
+                                else {"done": 0, "target": program.target})
+    return result

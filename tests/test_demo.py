@@ -1,24 +1,45 @@
-"""The demo district: the programme's shape (131 villages, all paired), its logins, and
+"""The demo district: the programme's shape (131 villages, all paired), its logins, its
+programme tasks (every installed programme, done with the plugins' example data), and
 that it never overwrites real data unless told to. Also the district numbers (core.stats)."""
 import datetime as dt
 import re
+import time
 from collections import Counter
 
 import pytest
 
-from core import clock
+from peewee import JOIN
+from wtforms import Form, StringField
+from wtforms.validators import DataRequired
+
+from core import clock, hookimpl, plugins
 from core.demo import DEMO_LOGINS, demo_loaded, load_demo
 from core.errors import ConflictError
-from core.models import (Assistant, District, LawFirm, Lawyer, Pairing, Town, User, Village,
-                         WechatGroup, WechatGroupMember)
+from core.models import (Assistant, District, LawFirm, Lawyer, Pairing, Task, Town, User,
+                         Village, WechatGroup, WechatGroupMember, WorkLog)
 from core.pairings import default_group_name, end_pairing
-from core.stats import district_stats
+from core.plugins import get_registry
+from core.progress import week_start, year_bounds
+from core.registry import Metric, Program, TaskType
+from core.stats import district_stats, program_stats
+from core.tasks import (OPEN_STATUSES, overdue_filter, subject_of, task_type_for,
+                        tasks_visible_to, validate_task_data)
 from core.users import authenticate, create_user
 
 
 @pytest.fixture
 def demo(database):
-    return load_demo()
+    """The demo as ``jiedui demo`` loads it: the district and every programme's tasks."""
+    started = time.process_time()
+    summary = load_demo()
+    summary["cpu_seconds"] = time.process_time() - started
+    return summary
+
+
+@pytest.fixture
+def demo_district(database):
+    """The district and its logins without the programme tasks (quicker)."""
+    return load_demo(tasks=False)
 
 
 def test_demo_has_the_programmes_numbers(demo):
@@ -30,10 +51,12 @@ def test_demo_has_the_programmes_numbers(demo):
     assert numbers["villages"] == 131 and numbers["active_pairings"] == 131
     assert numbers["unpaired_villages"] == 0
     assert demo["villages"] == 131 and demo["pairings"] == 131
-    assert demo["seconds"] < 10  # bulk inserts: a regression to row-by-row shows here
+    # Bulk inserts for the district; tasks through the services. CPU time, not wall time:
+    # concurrent test runs share the machine. (`jiedui demo` takes about 4 s when idle.)
+    assert demo["cpu_seconds"] < 8
 
 
-def test_every_village_is_paired_for_this_year_and_the_next_two(demo):
+def test_every_village_is_paired_for_this_year_and_the_next_two(demo_district):
     today = clock.today()
     start, end = dt.date(today.year, 1, 1), dt.date(today.year + 2, 12, 31)
     for pairing in Pairing.select():
@@ -48,7 +71,7 @@ def test_every_village_is_paired_for_this_year_and_the_next_two(demo):
     assert len(per_lawyer) == Lawyer.select().count()  # nobody idle
 
 
-def test_towns_villages_and_lawyers_look_real(demo):
+def test_towns_villages_and_lawyers_look_real(demo_district):
     towns = list(Town.select())
     assert all(t.name.endswith(("镇", "街道")) for t in towns)
     assert any(t.name.endswith("镇") for t in towns) and any(t.name.endswith("街道") for t in towns)
@@ -80,7 +103,7 @@ def test_towns_villages_and_lawyers_look_real(demo):
     assert Assistant.select().count() > 0
 
 
-def test_every_wechat_group_has_the_lawyer_and_the_village_side(demo):
+def test_every_wechat_group_has_the_lawyer_and_the_village_side(demo_district):
     roles_needed = {"lawyer", "village_committee", "mediation", "party_member",
                     "resident_rep", "judicial_office"}
     groups = list(WechatGroup.select())
@@ -97,7 +120,7 @@ def test_every_wechat_group_has_the_lawyer_and_the_village_side(demo):
         assert roles["assistant"] == pairing.lawyer.assistants.count()
 
 
-def test_every_demo_login_authenticates_with_its_role_and_scope(demo):
+def test_every_demo_login_authenticates_with_its_role_and_scope(demo_district):
     users = {role: authenticate(username, password)
              for role, (username, password) in DEMO_LOGINS.items()}
     assert all(users.values()), users
@@ -134,7 +157,7 @@ def test_demo_refuses_when_villages_exist(district):
 
 
 def test_reset_replaces_everything_with_the_same_demo(district):
-    load_demo(reset=True)
+    load_demo(reset=True, tasks=False)
     assert demo_loaded()
     assert not District.select().where(District.name == "示范区").exists()
     assert User.select().count() == len(DEMO_LOGINS)
@@ -142,7 +165,7 @@ def test_reset_replaces_everything_with_the_same_demo(district):
     first = sorted(Village.select(Village.code, Village.name).tuples())
     lawyers = sorted(Lawyer.select(Lawyer.name, Lawyer.licence_no).tuples())
 
-    load_demo(reset=True)  # deterministic: the same district again
+    load_demo(reset=True, tasks=False)  # deterministic: the same district again
     assert sorted(Village.select(Village.code, Village.name).tuples()) == first
     assert sorted(Lawyer.select(Lawyer.name, Lawyer.licence_no).tuples()) == lawyers
 
@@ -167,3 +190,124 @@ def test_stats_count_unpaired_villages_and_ended_pairings(district):
     end_pairing(None, district.pairings[0], ended_on=dt.date(2026, 6, 30))
     numbers = district_stats()
     assert (numbers["active_pairings"], numbers["unpaired_villages"]) == (3, 3)
+
+
+# --- the programme tasks -------------------------------------------------------------------
+
+def demo_tasks_snapshot() -> list[tuple]:
+    query = (Task.select(Task.program, Task.task_type, Task.status, Task.subject, Task.due_on,
+                         Task.created_at, Task.completed_at, Village.code, Lawyer.name)
+             .join(Village, JOIN.LEFT_OUTER).switch(Task).join(Lawyer, JOIN.LEFT_OUTER))
+    return sorted(query.tuples(), key=repr)
+
+
+def test_demo_has_done_and_open_tasks_of_every_programme(demo):
+    registry = get_registry()
+    assert {t.program for t in registry.task_types.values() if t.example} == \
+        set(registry.programs)  # every installed programme brings examples
+    statuses = Counter(Task.select(Task.program, Task.status).tuples())
+    for program in registry.programs:
+        assert statuses[(program, "done")] > 0, program
+        assert statuses[(program, "open")] + statuses[(program, "in_progress")] > 0, program
+    overall = Counter(status for (_program, status), n in statuses.items() for _ in range(n))
+    assert set(overall) == {"open", "in_progress", "done", "cancelled"}
+    assert 0.55 <= overall["done"] / sum(overall.values()) <= 0.85
+    assert Task.select().where(overdue_filter()).exists()
+    assert demo["tasks_done"] == overall["done"]
+    assert demo["tasks"] <= sum(overall.values())  # plugins assign follow-ups on top
+
+    for slug, counts in program_stats().items():
+        assert counts["done"] > 0 and counts["done"] <= 1.1 * counts["target"], (slug, counts)
+
+
+def test_every_done_demo_task_validates_and_wrote_its_work_log(demo):
+    done = list(Task.select().where(Task.status == "done"))
+    logs = {log.task_id: log for log in WorkLog.select()}
+    for task in done:
+        kind = task_type_for(task)
+        clean, errors = validate_task_data(kind, task.data)
+        assert errors == {}, (task.task_type, task.data, errors)
+        assert task.subject == subject_of(kind, clean)
+        if task.assignee_id:
+            log = logs[task.id]
+            assert (log.lawyer_id, log.village_id) == (task.assignee_id, task.village_id)
+            assert log.occurred_at == task.completed_at and log.duration_minutes > 0
+
+
+def test_demo_work_is_spread_over_this_year_up_to_now(demo):
+    start, _end = year_bounds(clock.today().year)
+    now = clock.now_utc()
+    done = list(Task.select().where(Task.status == "done"))
+    for task in done:
+        assert start <= task.created_at <= task.completed_at <= now
+    weeks = {week_start(clock.local_date(task.completed_at)) for task in done}
+    weeks_so_far = (clock.today() - dt.date(clock.today().year, 1, 1)).days // 7 + 1
+    assert len(weeks) >= min(weeks_so_far, 10)  # the weekly trend is not one spike
+    assert all(start <= task.created_at <= now for task in Task.select())
+
+
+def test_demo_logins_see_tasks_of_their_own(demo):
+    lawyer = authenticate(*DEMO_LOGINS["lawyer"])
+    mine = (tasks_visible_to(lawyer)
+            .where((Task.assignee == lawyer.lawyer_id) & (Task.status.in_(OPEN_STATUSES))))
+    assert {task.program for task in mine} == set(get_registry().programs)
+    town = authenticate(*DEMO_LOGINS["town coordinator"])
+    assert 0 < tasks_visible_to(town).count() < Task.select().count()
+
+
+def test_demo_tasks_are_the_same_on_every_load(database, monkeypatch):
+    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "family_visits,publicity_videos")
+    plugins.reset()
+    load_demo()
+    first = demo_tasks_snapshot()
+    assert {row[0] for row in first} == {"family_visits", "publicity_videos"}
+    load_demo(reset=True)
+    assert demo_tasks_snapshot() == first
+    assert WorkLog.select().count() == Task.select().where(
+        (Task.status == "done") & Task.assignee.is_null(False)).count()
+
+
+class ExamplesGoneWrong:
+    """A programme whose examples raise or do not validate, and one with no example."""
+
+    @hookimpl
+    def register_programs(self, register):
+        register(Program(slug="test_broken", name="示例出错"))
+        register(Program(slug="test_no_example", name="没有示例"))
+
+    @hookimpl
+    def register_task_types(self, register):
+        def raises(rng):
+            raise RuntimeError("example bug")
+
+        register(TaskType(slug="test_raises", program="test_broken", name="出错",
+                          form=NamedForm, example=raises))
+        register(TaskType(slug="test_invalid", program="test_broken", name="无效",
+                          form=NamedForm, example=lambda rng: {"name": ""}))
+        register(TaskType(slug="test_plain", program="test_no_example", name="无示例",
+                          form=NamedForm))
+
+    @hookimpl
+    def register_metrics(self, register):
+        register(Metric(slug="test_broken_done", program="test_broken", name="完成",
+                        task_types=("test_raises", "test_invalid")))
+
+
+class NamedForm(Form):
+    name = StringField("名称", validators=[DataRequired()])
+
+
+def test_a_plugin_with_broken_examples_does_not_stop_the_demo(database, monkeypatch, caplog):
+    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "publicity_videos")
+    plugins.reset()
+    plugins.register_plugin(ExamplesGoneWrong(), name="test-examples")
+    try:
+        summary = load_demo()
+    finally:
+        plugins.unregister_plugin("test-examples")
+    done = Counter(p for p, in Task.select(Task.program).where(Task.status == "done").tuples())
+    assert done["publicity_videos"] > 0 and done["test_broken"] == 0
+    assert not Task.select().where(Task.program == "test_no_example").exists()
+    assert summary["tasks_done"] == done["publicity_videos"]
+    logged = caplog.text
+    assert "test_raises" in logged and "example bug" in logged and "test_invalid" in logged

@@ -1,1 +1,94 @@
-"""Programme plugin legal_aid (being written)."""
+"""Programme 2: handle 100+ legal-aid cases (办理100+法援案件).
+
+Counts cases (metric ``aid_cases``): distinct case numbers of done ``aid_case`` tasks, so
+a case reported again at a later stage counts once. A case records the applicant (受援人,
+sensitive), the vulnerable groups they belong to, whether it is early intervention in a
+non-litigation dispute or litigation agency, its stage and its outcome.
+"""
+from wtforms import Form, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core import hookimpl
+from core.registry import Metric, Program, TaskType
+
+PROGRAM = "legal_aid"
+GROUPS = [("elderly", "老年人"), ("women", "妇女"), ("minors", "未成年人"),
+          ("disabled", "残疾人"), ("migrant_workers", "农民工"),
+          ("poverty", "经济困难群众（低保、特困）"), ("veterans", "军人军属、退役军人"),
+          ("other", "其他")]
+KINDS = [("non_litigation", "非诉纠纷（提前介入）"), ("litigation", "诉讼代理")]
+STAGES = [("intake", "受理"), ("mediation", "调解"), ("agency", "代理"), ("closed", "结案")]
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class AidCaseForm(Form):
+    case_number = StringField("案件编号", filters=[strip], validators=[
+        DataRequired(message="请填写法律援助案件编号"),
+        Length(max=64, message="案件编号不超过64个字符")])
+    applicant = StringField("受援人姓名", filters=[strip], validators=[
+        DataRequired(message="请填写受援人姓名"), Length(max=50, message="受援人姓名不超过50个字")])
+    groups = SelectMultipleField("受援人所属群体", choices=GROUPS, validators=[
+        DataRequired(message="请至少选择一个受援人所属群体")],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        invalid_choice_message="受援人所属群体不在可选范围内")
+    matter = StringField("案由", filters=[strip], validators=[
+        DataRequired(message="请填写案由（如：追索劳动报酬、赡养纠纷）"),
+        Length(max=100, message="案由不超过100个字")])
+    kind = SelectField("办理方式", choices=KINDS,
+                       invalid_choice_message="请选择办理方式：非诉纠纷或诉讼代理")
+    stage = SelectField("办理阶段", choices=STAGES,
+                        invalid_choice_message="请选择办理阶段：受理、调解、代理或结案")
+    outcome = TextAreaField("办理结果", filters=[strip], validators=[
+        Length(max=1000, message="办理结果不超过1000个字")])
+
+    def validate_outcome(self, field):
+        if self.stage.data == "closed" and not field.data:
+            raise ValidationError("结案的案件请填写办理结果")
+
+
+MATTERS = ["追索劳动报酬", "工伤赔偿", "赡养纠纷", "抚养费纠纷", "离婚纠纷", "交通事故损害赔偿",
+           "土地承包经营权纠纷", "宅基地纠纷", "民间借贷纠纷", "人身损害赔偿"]
+OUTCOMES = ["经调解双方达成协议，受援人获赔{n}元。", "一审判决支持受援人诉讼请求，判赔{n}元。",
+            "对方当庭履行，受援人获付劳动报酬{n}元。", "达成和解，对方分期支付{n}元。"]
+NAMES = ["王桂兰", "李志强", "张秀英", "刘德明", "陈玉梅", "杨国庆", "黄春花", "赵永刚",
+         "吴丽娟", "周卫东", "徐红霞", "孙金龙", "马淑珍", "朱宏伟", "胡小燕", "郭文斌"]
+
+
+def example(rng) -> dict:
+    stage = rng.choice([v for v, _ in STAGES])
+    data = {
+        "case_number": f"（{rng.choice((2024, 2025))}）法援字第{rng.randint(1, 999):03d}号",
+        "applicant": rng.choice(NAMES),
+        "groups": rng.sample([v for v, _ in GROUPS[:-1]], rng.choice((1, 1, 2))),
+        "matter": rng.choice(MATTERS),
+        "kind": rng.choice([v for v, _ in KINDS]),
+        "stage": stage,
+    }
+    if stage == "closed":
+        data["outcome"] = rng.choice(OUTCOMES).format(n=rng.randrange(3000, 200000, 500))
+    return data
+
+
+@hookimpl
+def register_programs(register):
+    register(Program(slug=PROGRAM, name="办理100+法援案件", name_en="Handle 100+ legal-aid cases",
+                     description="通过提前介入非诉纠纷和代理诉讼纠纷，为老年人、妇女、未成年人、"
+                                 "残疾人、农民工等弱势群体提供法律援助，应援尽援。",
+                     order=2))
+
+
+@hookimpl
+def register_task_types(register):
+    register(TaskType(slug="aid_case", program=PROGRAM, name="法律援助案件", form=AidCaseForm,
+                      subject_field="case_number", sensitive_fields=("applicant",),
+                      example=example))
+
+
+@hookimpl
+def register_metrics(register):
+    register(Metric(slug="aid_cases", program=PROGRAM, name="已办理法援案件",
+                    task_types=("aid_case",), distinct_field="case_number"))

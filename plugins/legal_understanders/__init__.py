@@ -1,1 +1,113 @@
-"""Programme plugin legal_understanders (being written)."""
+"""Programme 8: train 100+ "legal understanders" (培养100+法律明白人).
+
+The register of people trained: one task of type ``understander_training`` records one
+person's attendance at a training session — who they are, the roles they take on among
+the plan's six (explainer, mediator, messenger of public opinion, organiser, supervisor,
+legal-aid guide) and the session (date, hours, content).
+
+What it counts: ``people_trained`` is the number of distinct people (the person's name is
+the subject) with a done training; a person who attends several sessions counts once.
+
+No field is sensitive: a legal understander is an adult who takes on a public role in the
+village (the roster is posted so residents know whom to ask), unlike the people in family
+disputes or the minors of other programmes. Minors are never registered here.
+"""
+import datetime as dt
+
+from wtforms import (DateField, FloatField, Form, SelectField, SelectMultipleField,
+                     StringField)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
+                                ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core import hookimpl
+from core.clock import today
+from core.registry import Metric, Program, TaskType
+
+PROGRAM = "legal_understanders"
+# The plan's six duties (六.8): 法律法规"讲解员"、矛盾纠纷"调解员"、社情民意"传递员"、
+# 法治活动"组织员"、法治创建"监督员"、法律援助"引导员".
+ROLES = [("explainer", "法律法规讲解员"), ("mediator", "矛盾纠纷调解员"),
+         ("messenger", "社情民意传递员"), ("organiser", "法治活动组织员"),
+         ("supervisor", "法治创建监督员"), ("aid_guide", "法律援助引导员")]
+GENDERS = [("male", "男"), ("female", "女")]
+IDENTITIES = [("cadre", "村（居）两委干部"), ("group_leader", "村（居）民小组长"),
+              ("party_member", "党员"), ("mediator", "人民调解员"), ("grid_worker", "网格员"),
+              ("representative", "村（居）民代表"), ("villager", "村（居）民"), ("other", "其他")]
+MAX_HOURS = 24
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def parsed(form, field):
+    """Stop at a value that is not a number: its own message says so, a range would not."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+def not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError("培训日期不能晚于今天：请在培训结束后填写")
+
+
+class UnderstanderTrainingForm(Form):
+    name = StringField("姓名", filters=[strip], validators=[
+        DataRequired("请填写法律明白人姓名"), Length(max=50, message="姓名不超过50个字")])
+    gender = SelectField("性别", choices=GENDERS, invalid_choice_message="请选择性别")
+    identity = SelectField("身份", choices=IDENTITIES,
+                           invalid_choice_message="请从列表中选择身份")
+    roles = SelectMultipleField("履职角色", choices=ROLES, validators=[
+        DataRequired("请至少选择一项履职角色")],
+        invalid_choice_message="履职角色不在可选范围内，请重新选择",
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    trained_on = DateField("培训日期", validators=[InputRequired("请填写培训日期"), not_in_future],
+                           invalid_value_message="培训日期格式应为 年-月-日，如 2024-05-20")
+    hours = FloatField("培训时长（小时）", validators=[
+        InputRequired("请填写培训时长"), parsed,
+        NumberRange(min=0.5, max=MAX_HOURS, message=f"培训时长应在0.5到{MAX_HOURS}小时之间")],
+        invalid_value_message="培训时长应为数字，如 2 或 1.5")
+    course = StringField("培训内容", filters=[strip], validators=[
+        DataRequired("请填写培训内容，如：民法典婚姻家庭编"),
+        Length(max=200, message="培训内容不超过200个字")])
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ["建国", "秀英", "志强", "桂兰", "德明", "玉梅", "国庆", "春花", "永刚", "丽娟",
+         "卫东", "红霞", "金龙", "淑珍", "宏伟", "小燕", "文斌", "海燕", "正华", "明"]
+COURSES = ["民法典婚姻家庭编", "人民调解实务", "土地承包与宅基地法律政策", "法律援助申请指引",
+           "反家庭暴力法", "未成年人保护法", "村民委员会组织法与村务公开", "信访工作条例"]
+
+
+def example(rng) -> dict:
+    """One person's attendance at a session of the last year."""
+    identity = rng.choice([value for value, _ in IDENTITIES])
+    roles = rng.sample([value for value, _ in ROLES], rng.randint(1, 3))
+    if identity == "mediator" and "mediator" not in roles:
+        roles.append("mediator")
+    return {"name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+            "gender": rng.choice(GENDERS)[0], "identity": identity, "roles": roles,
+            "trained_on": (today() - dt.timedelta(days=rng.randint(1, 300))).isoformat(),
+            "hours": rng.choice((1, 1.5, 2, 2.5, 3, 4, 6)), "course": rng.choice(COURSES)}
+
+
+@hookimpl
+def register_programs(register):
+    register(Program(slug=PROGRAM, name="培养100+法律明白人",
+                     name_en='Train 100+ "legal understanders"',
+                     description="探索“律师+法律明白人”工作模式，培育法律明白人履行讲解员、调解员、"
+                                 "传递员、组织员、监督员、引导员职责。",
+                     order=8))
+
+
+@hookimpl
+def register_task_types(register):
+    register(TaskType(slug="understander_training", program=PROGRAM, name="法律明白人培训",
+                      form=UnderstanderTrainingForm, subject_field="name", example=example))
+
+
+@hookimpl
+def register_metrics(register):
+    register(Metric(slug="people_trained", program=PROGRAM, name="已培养法律明白人",
+                    task_types=("understander_training",), distinct_field="name"))

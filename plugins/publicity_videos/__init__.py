@@ -1,26 +1,101 @@
 """Programme 10: publish 100+ legal-education videos (普法视频).
 
+Short videos for the whole population: explaining points of law, analysing hot topics and
+typical cases (以案释法、以案普法). One task of type ``publish_video`` reports one published
+video: its title, what kind of content it is, its legal topic, the platform and link, the
+publication date and its views.
+
+What it counts: ``videos_published`` is the number of distinct links of done tasks — the
+link identifies one published video, so a video reported twice counts once.
+
 A complete programme plugin in one file: it uses only the public hooks, exactly as a
 package installed from elsewhere would (see docs/plugins.md).
 """
+import datetime as dt
+
 from wtforms import Form, IntegerField, SelectField, StringField, URLField
 from wtforms.fields import DateField
-from wtforms.validators import URL, DataRequired, NumberRange, Optional
+from wtforms.validators import (URL, DataRequired, InputRequired, Length, NumberRange, Optional,
+                                StopValidation, ValidationError)
 
 from core import hookimpl
+from core.clock import today
 from core.registry import Metric, Program, TaskType
 
 PLATFORMS = [("douyin", "抖音"), ("wechat_channels", "微信视频号"), ("kuaishou", "快手"),
              ("bilibili", "哔哩哔哩"), ("other", "其他")]
+# The plan's three kinds of content: points of law, hot topics, typical cases.
+KINDS = [("legal_point", "法律知识点解读"), ("hot_topic", "社会热点解读"),
+         ("typical_case", "典型案例剖析")]
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def parsed(form, field):
+    """Stop at a value that is not a number: its own message says so, a range would not."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+def not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError("发布日期不能晚于今天：请在视频发布后填写")
 
 
 class VideoForm(Form):
-    title = StringField("视频标题", validators=[DataRequired()])
-    legal_topic = StringField("法律主题", validators=[DataRequired()])
-    platform = SelectField("发布平台", choices=PLATFORMS, validators=[DataRequired()])
-    link = URLField("链接", validators=[DataRequired(), URL()])
-    published_on = DateField("发布日期", validators=[DataRequired()])
-    views = IntegerField("播放量", validators=[Optional(), NumberRange(min=0)])
+    title = StringField("视频标题", filters=[strip], validators=[
+        DataRequired("请填写视频标题"), Length(max=100, message="视频标题不超过100个字")])
+    kind = SelectField("内容类型", choices=KINDS,
+                       invalid_choice_message="请选择内容类型：法律知识点、社会热点或典型案例")
+    legal_topic = StringField("法律主题", filters=[strip], validators=[
+        DataRequired("请填写法律主题，如：民法典·婚姻家庭"),
+        Length(max=100, message="法律主题不超过100个字")])
+    platform = SelectField("发布平台", choices=PLATFORMS,
+                           invalid_choice_message="请从列表中选择发布平台")
+    link = URLField("链接", filters=[strip], validators=[
+        DataRequired("请填写视频链接"),
+        URL(message="链接应为完整网址，如 https://v.douyin.com/abc123/"),
+        Length(max=255, message="链接不超过255个字符")])
+    published_on = DateField("发布日期", validators=[InputRequired("请填写发布日期"), not_in_future],
+                             invalid_value_message="发布日期格式应为 年-月-日，如 2024-05-20")
+    views = IntegerField("播放量", validators=[
+        Optional(), parsed, NumberRange(min=0, message="播放量不能为负数")],
+        invalid_value_message="播放量应为整数")
+
+
+TOPICS = [  # (title, kind, legal topic)
+    ("彩礼能不能要回来？", "legal_point", "民法典·婚姻家庭"),
+    ("老人被“保健品”骗了钱怎么办", "typical_case", "防范养老诈骗"),
+    ("外嫁女的土地补偿款该不该分", "hot_topic", "农村集体经济组织成员权益"),
+    ("高空抛物，谁来担责", "legal_point", "民法典·侵权责任"),
+    ("农民工讨薪的正确打开方式", "typical_case", "保障农民工工资支付条例"),
+    ("电动车不戴头盔会被罚吗", "hot_topic", "道路交通安全法"),
+    ("遗嘱怎么写才有效", "legal_point", "民法典·继承"),
+    ("孩子沉迷网络游戏，家长能做什么", "hot_topic", "未成年人保护法"),
+    ("宅基地能不能卖给城里人", "legal_point", "土地管理法"),
+    ("邻居装摄像头对着我家门口，合法吗", "typical_case", "民法典·人格权"),
+    ("借钱不还，打官司要准备哪些证据", "legal_point", "民间借贷"),
+    ("遭遇家暴，如何申请人身安全保护令", "typical_case", "反家庭暴力法"),
+]
+LINKS = {"douyin": "https://v.douyin.com/{code}/",
+         "wechat_channels": "https://channels.weixin.qq.com/finder/{code}",
+         "kuaishou": "https://v.kuaishou.com/{code}",
+         "bilibili": "https://www.bilibili.com/video/BV{code}",
+         "other": "https://www.example.gov.cn/pfsp/{code}.html"}
+
+
+def example(rng) -> dict:
+    """A video published in the last half year, with a platform-shaped link."""
+    title, kind, topic = rng.choice(TOPICS)
+    platform = rng.choice([value for value, _ in PLATFORMS])
+    code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789")
+                   for _ in range(10))
+    return {"title": title, "kind": kind, "legal_topic": topic, "platform": platform,
+            "link": LINKS[platform].format(code=code),
+            "published_on": (today() - dt.timedelta(days=rng.randint(1, 180))).isoformat(),
+            "views": int(rng.lognormvariate(7, 1.2))}
 
 
 @hookimpl
@@ -34,7 +109,7 @@ def register_programs(register):
 @hookimpl
 def register_task_types(register):
     register(TaskType(slug="publish_video", program="publicity_videos", name="发布普法视频",
-                      form=VideoForm, subject_field="link"))
+                      form=VideoForm, subject_field="link", example=example))
 
 
 @hookimpl

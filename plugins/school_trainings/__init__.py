@@ -1,1 +1,122 @@
-"""Programme plugin school_trainings (being written)."""
+"""Programme 6: hold 100+ school trainings (开展100+学校培训).
+
+Legal education for pupils and students (self-protection, bullying, online safety …),
+in forms they enjoy. One task of type ``school_training`` is one training held at a
+school; its form records the school, the date, who attended and how many, the topics and
+the format.
+
+What it counts: ``trainings_held`` is the number of done trainings. A school visited again
+on another day is a second training (the plan counts trainings, not schools), so the
+metric counts tasks, not distinct schools; the school is still the task's subject, so
+lists and ledgers can group trainings by school.
+"""
+import datetime as dt
+
+from wtforms import Form, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.fields import DateField
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
+                                ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core import hookimpl
+from core.clock import today
+from core.registry import Metric, Program, TaskType
+
+AUDIENCES = [("primary", "小学生"), ("junior", "初中生"), ("senior", "高中生"),
+             ("vocational", "职业学校学生"), ("special", "特殊教育学校学生"),
+             ("teachers", "教师"), ("parents", "家长")]
+TOPICS = [("bullying", "校园欺凌防治"), ("self_protection", "自我保护"),
+          ("online_safety", "网络安全与防诈骗"), ("drugs", "禁毒"),
+          ("traffic", "交通安全"), ("civil_code", "民法典"),
+          ("minors", "未成年人保护法"), ("crime_prevention", "预防未成年人犯罪"),
+          ("sexual_assault", "防性侵"), ("drowning", "防溺水")]
+FORMATS = [("lecture", "法治讲座"), ("mock_trial", "模拟法庭"), ("class_meeting", "主题班会"),
+           ("quiz", "法律知识竞赛"), ("drama", "法治情景剧"), ("case_talk", "以案释法"),
+           ("other", "其他")]
+MAX_AUDIENCE = 10000  # a whole school at most; more is a typing error
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def parsed(form, field):
+    """Stop at a value that is not a number: its own message says so, a range would not."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+def _not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError("培训日期不能晚于今天：请在培训结束后填写")
+
+
+def _checkboxes(label, choices, required_message):
+    """A multi-select shown as check boxes."""
+    return SelectMultipleField(label, choices=choices,
+                               validators=[DataRequired(required_message)],
+                               invalid_choice_message=f"{label}不在可选范围内，请重新选择",
+                               widget=ListWidget(prefix_label=False),
+                               option_widget=CheckboxInput())
+
+
+class SchoolTrainingForm(Form):
+    school = StringField("学校名称", filters=[_strip], validators=[
+        DataRequired("请填写学校名称"), Length(max=100, message="学校名称不超过100个字")])
+    held_on = DateField("培训日期", validators=[InputRequired("请填写培训日期"), _not_in_future],
+                        invalid_value_message="培训日期格式应为 年-月-日，如 2024-05-20")
+    audience = _checkboxes("培训对象", AUDIENCES, "请至少选择一类培训对象")
+    audience_size = IntegerField("参加人数", validators=[
+        InputRequired("请填写参加人数"), parsed,
+        NumberRange(min=1, max=MAX_AUDIENCE, message=f"参加人数应为1到{MAX_AUDIENCE}之间的整数")],
+        invalid_value_message="参加人数应为整数")
+    topics = _checkboxes("培训主题", TOPICS, "请至少选择一个培训主题")
+    format = SelectField("培训形式", choices=FORMATS,
+                         invalid_choice_message="请从列表中选择培训形式")
+    speaker = StringField("主讲人", filters=[_strip], validators=[
+        Length(max=50, message="主讲人姓名不超过50个字")])
+
+
+SCHOOL_PLACES = ["东湖镇", "西山街道", "城关镇", "南岭镇", "北塘街道", "新桥镇", "青石镇", "区"]
+SCHOOL_KINDS = [("中心小学", "primary"), ("实验小学", "primary"), ("第二小学", "primary"),
+                ("初级中学", "junior"), ("第一中学", "senior"), ("实验中学", "junior"),
+                ("职业技术学校", "vocational"), ("九年一贯制学校", "primary")]
+SPEAKERS = ["张明", "李华", "王芳", "赵强", "陈静", "刘洋", "周律师", "吴律师"]
+
+
+def example(rng):
+    """A realistic training report: a school of the district, in the last half year."""
+    kind, stage = rng.choice(SCHOOL_KINDS)
+    audience = [stage] + rng.sample(["teachers", "parents"], rng.randint(0, 1))
+    size = rng.randint(30, 60) if stage != "vocational" and rng.random() < 0.3 \
+        else rng.randint(80, 900)
+    return {
+        "school": rng.choice(SCHOOL_PLACES) + kind,
+        "held_on": (today() - dt.timedelta(days=rng.randint(1, 180))).isoformat(),
+        "audience": audience,
+        "audience_size": size,
+        "topics": rng.sample([value for value, _ in TOPICS], rng.randint(1, 3)),
+        "format": rng.choice(FORMATS[:-1])[0],
+        "speaker": rng.choice(SPEAKERS),
+    }
+
+
+@hookimpl
+def register_programs(register):
+    register(Program(slug="school_trainings", name="开展100+学校培训",
+                     name_en="Hold 100+ school trainings",
+                     description="开展形式多样、师生喜闻乐见的普法活动，提高青少年的法治意识和"
+                                 "自我保护意识。",
+                     order=6))
+
+
+@hookimpl
+def register_task_types(register):
+    register(TaskType(slug="school_training", program="school_trainings", name="学校法治培训",
+                      form=SchoolTrainingForm, subject_field="school", example=example))
+
+
+@hookimpl
+def register_metrics(register):
+    register(Metric(slug="trainings_held", program="school_trainings", name="已开展培训",
+                    task_types=("school_training",)))

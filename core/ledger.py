@@ -1,0 +1,157 @@
+"""The ledger (台账) of a programme as an .xlsx workbook: one exporter for every programme.
+
+One sheet per task type of the programme (in the order registered), one row per task.
+The columns are the task type's form fields, headed by the form's own labels (the
+plugin's words), then where and by whom: village, town, lawyer, status, due date,
+completion time. Choice fields show their choice's label, ticked boxes "yes".
+
+Sensitive fields are written only when the exporting user may see them for that task
+(``core.tasks.can_see_sensitive``), otherwise masked; every export is audited.
+"""
+import datetime as dt
+import io
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+from core import clock
+from core.audit import record
+from core.errors import NotFound
+from core.i18n import N_, gettext_for
+from core.models import Lawyer, Task, Town, User, Village
+from core.plugins import get_registry
+from core.tasks import MASK, STATUS_LABELS, build_form, can_see_sensitive, is_overdue
+
+FIXED_HEADERS = (N_("Village"), N_("Town"), N_("Lawyer"), N_("Status"), N_("Due"),
+                 N_("Completed"))
+SHEET_TITLE_BAD = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def headers(task_type) -> list[str]:
+    """The ledger's column headers for a task type: its form's labels, then the fixed ones
+    (untranslated msgids; ``export_ledger`` translates them)."""
+    form = build_form(task_type)
+    return [field.label.text for field in form] + list(FIXED_HEADERS)
+
+
+def _names(model, ids) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(model.select(model.id, model.name).where(model.id.in_(ids)).tuples())
+
+
+def _cell(field, value, yes: str, no: str):
+    """A stored (JSON) value as the form shows it: choices by their label, dates as dates."""
+    from wtforms.fields import BooleanField, DateField, DateTimeField
+    if value is None or value == "":
+        return None
+    if isinstance(field, BooleanField):
+        return yes if value else no
+    choices = _choice_labels(field)
+    if choices:
+        if isinstance(value, list):
+            return ", ".join(str(choices.get(str(v), v)) for v in value)
+        return str(choices.get(str(value), value))
+    if isinstance(value, str) and isinstance(field, DateTimeField | DateField):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+            return parsed if isinstance(field, DateTimeField) else parsed.date()
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return value
+
+
+def _choice_labels(field) -> dict[str, str]:
+    """value -> label of a choice field (tuples, SelectChoice, groups: as the form has them)."""
+    if getattr(field, "choices", None) is None:
+        return {}
+    labels = {}
+    for choice in field.iter_choices():
+        value, label = (choice.value, choice.label) if hasattr(choice, "value") \
+            else (choice[0], choice[1])
+        labels[str(value)] = str(label)
+    return labels
+
+
+def _local(instant: dt.datetime | None) -> dt.datetime | None:
+    if instant is None:
+        return None
+    return clock.to_local(instant).replace(tzinfo=None)
+
+
+def _status(task: Task, gettext, today: dt.date) -> str:
+    status = "overdue" if is_overdue(task, today) else task.status
+    return gettext(STATUS_LABELS.get(status, status))
+
+
+def _sheet_title(name: str, taken: set[str]) -> str:
+    title = name.translate(SHEET_TITLE_BAD).strip()[:31] or "sheet"
+    base, n = title, 2
+    while title in taken:
+        title = f"{base[:28]}-{n}"
+        n += 1
+    taken.add(title)
+    return title
+
+
+def export_ledger(program_slug: str, tasks, *, user: User | None = None,
+                  address: str = "", locale: str = "zh_CN") -> bytes:
+    """The .xlsx ledger of ``tasks`` (any iterable of Task; those of other programmes are
+    left out) as bytes. ``user`` is who exports (None: the operator): sensitive fields are
+    masked ("***") on the rows they may not see, and the export is audited."""
+    registry = get_registry()
+    if program_slug not in registry.programs:
+        raise NotFound(N_("There is no programme %(program)s (is its plugin loaded?)."),
+                       program=program_slug)
+    gettext = gettext_for(locale)
+    tasks = [t for t in tasks if t.program == program_slug]
+    villages = _names(Village, (t.village_id for t in tasks))
+    towns = _names(Town, (t.town_id for t in tasks))
+    lawyers = _names(Lawyer, (t.assignee_id for t in tasks))
+    today = clock.today()
+    yes, no = gettext(N_("yes")), gettext(N_("no"))
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    taken: set[str] = set()
+    masked = shown = 0
+    for kind in (k for k in registry.task_types.values() if k.program == program_slug):
+        sheet = workbook.create_sheet(_sheet_title(kind.name, taken))
+        form = build_form(kind, locale=locale)
+        fields = list(form)
+        sheet.append([f.label.text for f in fields] + [gettext(h) for h in FIXED_HEADERS])
+        for task in (t for t in tasks if t.task_type == kind.slug):
+            data = task.data or {}
+            hidden = set()
+            if not can_see_sensitive(user, task):
+                hidden = {name for name in kind.sensitive_fields if data.get(name)}
+            masked += bool(hidden)
+            shown += bool(not hidden and any(data.get(n) for n in kind.sensitive_fields))
+            values = [MASK if f.name in hidden else _cell(f, data.get(f.name), yes, no)
+                      for f in fields]
+            sheet.append(values + [villages.get(task.village_id), towns.get(task.town_id),
+                                   lawyers.get(task.assignee_id), _status(task, gettext, today),
+                                   task.due_on, _local(task.completed_at)])
+        _fit_columns(sheet)
+    if not workbook.worksheets:  # a programme without task types: an empty, valid workbook
+        workbook.create_sheet(_sheet_title(registry.programs[program_slug].name, taken))
+    record(user, "ledger.export", address=address,
+           detail={"program": program_slug, "tasks": len(tasks),
+                   "rows_with_sensitive_shown": shown, "rows_with_sensitive_masked": masked})
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _fit_columns(sheet) -> None:
+    """Column widths from the headers (Chinese characters are about two wide)."""
+    sheet.freeze_panes = "A2"
+    for index, cell in enumerate(sheet[1], start=1):
+        text = str(cell.value or "")
+        width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, width + 4))

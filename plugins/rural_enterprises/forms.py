@@ -1,0 +1,112 @@
+"""Forms of programme 4: every form starts with the enterprise served (the subject)."""
+from wtforms import (DateField, Form, IntegerField, SelectMultipleField, StringField,
+                     TextAreaField)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                StopValidation, ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+# The plan's six difficulties (生存难、发展难、融资难、用工难、纠纷处理难、知识产权保护难),
+# plus compliance, which the legal health check also covers.
+DIFFICULTIES = [("survival", "生存"), ("development", "发展"), ("financing", "融资"),
+                ("hiring", "用工"), ("disputes", "纠纷处理"), ("ip", "知识产权保护")]
+RISK_POINTS = DIFFICULTIES + [("compliance", "合规管理")]
+
+# GB 32100-2015: 18 characters from this alphabet (no I, O, Z, S, V), the last a check.
+CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def code_check_char(first17: str) -> str:
+    total = sum(CODE_ALPHABET.index(c) * w for c, w in zip(first17, CODE_WEIGHTS))
+    return CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def readable(form, field):
+    """Stop at "not a number": a range message on top of it would only confuse."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+def upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
+def checkboxes(label: str, choices: list) -> SelectMultipleField:
+    """A multi-select shown as a list of checkboxes; none ticked is allowed."""
+    return SelectMultipleField(label, choices=choices, validators=[Optional()],
+                               widget=ListWidget(prefix_label=False),
+                               option_widget=CheckboxInput(),
+                               invalid_choice_message=f"{label}不在可选范围内")
+
+
+class EnterpriseForm(Form):
+    """The enterprise served; its unified social credit code is optional."""
+    enterprise = StringField("企业名称", filters=[strip], validators=[
+        DataRequired(message="请填写企业名称"), Length(max=100, message="企业名称不超过100个字")])
+    credit_code = StringField("统一社会信用代码（选填）", filters=[strip, upper],
+                              validators=[Optional()])
+
+    def validate_credit_code(self, field):
+        code = field.data
+        if len(code) != 18:
+            raise ValidationError("统一社会信用代码应为18位")
+        if any(c not in CODE_ALPHABET for c in code):
+            raise ValidationError("统一社会信用代码只含数字和大写字母（不含I、O、Z、S、V）")
+        if code_check_char(code[:17]) != code[17]:
+            raise ValidationError("统一社会信用代码校验位不正确，请核对")
+
+
+class EnterpriseVisitForm(EnterpriseForm):
+    difficulties = checkboxes("企业反映的困难", DIFFICULTIES)
+    services = TextAreaField("提供的法律服务", filters=[strip], validators=[
+        DataRequired(message="请填写走访中提供的法律服务"),
+        Length(max=1000, message="法律服务内容不超过1000个字")])
+
+
+def attendance(label: str):
+    return IntegerField(label, validators=[
+        InputRequired(message=f"请填写{label}"), readable,
+        NumberRange(min=1, max=10000, message=f"{label}应为1到10000之间的整数")],
+        invalid_value_message=f"{label}应为整数")
+
+
+class EnterpriseForumForm(EnterpriseForm):
+    topic = StringField("座谈主题", filters=[strip], validators=[
+        DataRequired(message="请填写座谈主题"), Length(max=100, message="座谈主题不超过100个字")])
+    participants = attendance("参加人数")
+    summary = TextAreaField("座谈纪要", filters=[strip], validators=[
+        DataRequired(message="请填写座谈纪要"), Length(max=2000, message="座谈纪要不超过2000个字")])
+
+
+class EnterpriseTrainingForm(EnterpriseForm):
+    topic = StringField("培训主题", filters=[strip], validators=[
+        DataRequired(message="请填写培训主题"), Length(max=100, message="培训主题不超过100个字")])
+    attendees = attendance("参训人数")
+    content = TextAreaField("培训内容", filters=[strip], validators=[
+        DataRequired(message="请填写培训内容"), Length(max=2000, message="培训内容不超过2000个字")])
+
+
+class LegalHealthCheckForm(EnterpriseForm):
+    """法律体检: the risk points found, and how and when their rectification is followed up."""
+    risk_points = checkboxes("发现的风险点", RISK_POINTS)
+    advice = TextAreaField("整改建议", filters=[strip], validators=[
+        Length(max=2000, message="整改建议不超过2000个字")])
+    follow_up_on = DateField("整改跟进日期", validators=[Optional()],
+                             invalid_value_message="整改跟进日期格式应为 年-月-日")
+
+    def validate(self, extra_validators=None):
+        # Optional() ends a field's own checks when it is empty, so the rule that found
+        # risks need advice and a follow-up date is checked here, across fields.
+        valid = super().validate(extra_validators)
+        if self.risk_points.data and not self.risk_points.errors:
+            if not self.advice.data:
+                self.advice.errors.append("发现风险点时请填写整改建议")
+                valid = False
+            if self.follow_up_on.data is None and not self.follow_up_on.errors:
+                self.follow_up_on.errors.append("发现风险点时请填写整改跟进日期")
+                valid = False
+        return valid

@@ -1,0 +1,204 @@
+"""Programme pages: the ten programmes' progress at a glance, one programme's metrics with
+breakdowns and a weekly trend (server-drawn SVG, no JS), its ledger as .xlsx, and the
+targets per metric and year.
+
+Progress is counted by ``core.progress`` in the viewer's scope (a town's coordinator sees
+their town's share). The ledger holds the tasks the viewer may see; coordinators and
+administrators download it (the core masks sensitive fields outside their scope and
+audits every export). Lawyers read the progress pages; village users do not.
+"""
+import datetime as dt
+from urllib.parse import quote
+
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import InputRequired, NumberRange
+
+from core import clock
+from core import progress as service
+from core.access import is_district_manager
+from core.errors import ValidationError
+from core.ledger import export_ledger
+from core.models import Task
+from core.plugins import get_registry
+from core.tasks import tasks_visible_to
+from web.access import actor, allow
+from web.render import render
+
+bp = Blueprint("programs", __name__, url_prefix="/programmes")
+
+READERS = ("admin", "coordinator", "lawyer")
+MANAGERS = ("admin", "coordinator")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _year() -> int:
+    value = request.args.get("year", "")
+    year = int(value) if value.isdigit() else clock.today().year
+    return year if 2000 <= year <= 2100 else clock.today().year
+
+
+def _program_or_404(slug: str):
+    program = get_registry().programs.get(slug)
+    if program is None:
+        abort(404)
+    return program
+
+
+def _ordered_programs():
+    return sorted(get_registry().programs.values(), key=lambda p: (p.order, p.slug))
+
+
+def percent(done: int, target: int) -> int:
+    """Share of the target reached, 0–100 (a bar never overflows; the numbers say more)."""
+    return min(100, round(100 * done / target)) if target else 0
+
+
+def _dashboard(year: int, user) -> list[dict]:
+    """Each programme with its metrics' progress (one aggregation for all of them)."""
+    by_program: dict[str, list] = {}
+    for slug, metric in service.progress(year, user=user).items():
+        by_program.setdefault(metric["program"], []).append({"slug": slug, **metric})
+    return [{"program": program, "metrics": by_program.get(program.slug, [])}
+            for program in _ordered_programs()]
+
+
+@bp.route("/")
+@allow(*READERS)
+def index():
+    """All programmes at a glance. HTMX asks for the panel alone (the coverage page loads
+    it with ``?compact=1``)."""
+    year = _year()
+    return render("programs/index.html", "programs/_dashboard.html", year=year,
+                  programs=_dashboard(year, actor()), percent=percent,
+                  compact=request.args.get("compact") == "1")
+
+
+# --- the trend chart -----------------------------------------------------------------------
+
+CHART = {"width": 640, "height": 220, "left": 40, "right": 10, "top": 12, "bottom": 34}
+
+
+def _nice_max(value: int) -> int:
+    """A round top for the y axis, at least 1, so the ticks are whole numbers."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if value <= step * 4:
+            return step * 4
+    return -(-value // 1000) * 1000
+
+
+def trend_chart(points: list[tuple[dt.date, int]]) -> dict:
+    """Bar geometry for a weekly trend: the SVG template only draws what this computes."""
+    c = CHART
+    plot_w = c["width"] - c["left"] - c["right"]
+    plot_h = c["height"] - c["top"] - c["bottom"]
+    top = _nice_max(max((count for _, count in points), default=0))
+    slot = plot_w / max(1, len(points))
+    bars = []
+    for i, (week, count) in enumerate(points):
+        height = plot_h * count / top
+        bars.append({"x": round(c["left"] + i * slot + slot * 0.15, 1),
+                     "y": round(c["top"] + plot_h - height, 1),
+                     "width": round(slot * 0.7, 1), "height": round(height, 1),
+                     "count": count, "week": week,
+                     "label_x": round(c["left"] + i * slot + slot / 2, 1),
+                     "show_label": len(points) <= 13 or i % 2 == 0})
+    ticks = [{"value": top * k // 4, "y": round(c["top"] + plot_h - plot_h * k / 4, 1)}
+             for k in range(5)]
+    return {**c, "bars": bars, "ticks": ticks, "base_y": c["top"] + plot_h,
+            "right_x": c["width"] - c["right"], "total": sum(n for _, n in points)}
+
+
+# --- one programme ---------------------------------------------------------------------------
+
+class TargetForm(FlaskForm):
+    year = IntegerField(_l("Year"), validators=[
+        InputRequired(message=_l("Enter a year.")),
+        NumberRange(min=2000, max=2100, message=_l("A year between 2000 and 2100."))])
+    target = IntegerField(_l("Target"), validators=[
+        InputRequired(message=_l("Enter the target.")),
+        NumberRange(min=1, max=100000, message=_l("A whole number from 1 to 100000."))])
+
+
+def _target_forms(metrics: list[dict], year: int) -> dict:
+    return {m["slug"]: TargetForm(formdata=None, prefix=f"target-{m['slug']}",
+                                  year=year, target=m["target"])
+            for m in metrics}
+
+
+def _detail_page(program, year: int, *, bound: dict | None = None, status: int = 200):
+    user = actor()
+    metrics = service.program_progress(program.slug, year, user=user)
+    for metric in metrics:
+        metric["by_town"] = service.breakdown(metric["slug"], "town", year, user=user)
+        metric["by_lawyer"] = service.breakdown(metric["slug"], "lawyer", year, user=user)
+        metric["trend"] = trend_chart(service.weekly_trend(metric["slug"], user=user))
+    forms = _target_forms(metrics, year) if is_district_manager(user) else {}
+    forms.update(bound or {})
+    return render("programs/detail.html", status=status, program=program, year=year,
+                  metrics=metrics, percent=percent, forms=forms,
+                  may_export=user.role in MANAGERS)
+
+
+@bp.route("/<slug>")
+@allow(*READERS)
+def detail(slug):
+    return _detail_page(_program_or_404(slug), _year())
+
+
+@bp.route("/<slug>/targets", methods=["POST"])
+@allow(*MANAGERS)
+def set_target(slug):
+    program = _program_or_404(slug)
+    if not is_district_manager(actor()):  # core.progress.set_target refuses them too
+        abort(403)
+    metric = request.form.get("metric", "")
+    metric_obj = get_registry().metrics.get(metric)
+    if metric_obj is None or metric_obj.program != program.slug:
+        abort(400)  # the page only offers this programme's metrics
+    form = TargetForm(prefix=f"target-{metric}")
+    if form.validate_on_submit():
+        try:
+            service.set_target(actor(), metric, form.year.data, form.target.data)
+        except ValidationError as error:  # PermissionDenied: the 403 page
+            form.target.errors = [*form.target.errors, error.translate(_)]
+        else:
+            flash(_("The target of %(metric)s for %(year)d is %(target)d.",
+                    metric=metric_obj.name, year=form.year.data, target=form.target.data),
+                  "success")
+            return redirect(url_for("programs.detail", slug=slug, year=form.year.data),
+                            code=303)
+    return _detail_page(program, form.year.data or _year(), bound={metric: form}, status=422)
+
+
+# --- the ledger --------------------------------------------------------------------------------
+
+def attachment(filename: str, fallback: str) -> str:
+    """Content-Disposition with a Chinese file name (RFC 5987 ``filename*``) and an ASCII
+    fallback for clients that do not read it."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.route("/<slug>/ledger.xlsx")
+@allow(*MANAGERS)
+def ledger(slug):
+    """The programme's ledger over the tasks in the user's scope (cancelled ones left out);
+    the core masks what the user may not see and audits the export."""
+    program = _program_or_404(slug)
+    user = actor()
+    tasks = (tasks_visible_to(user)
+             .where((Task.program == program.slug) & (Task.status != "cancelled"))
+             .order_by(Task.completed_at.asc(nulls="LAST"), Task.id))
+    body = export_ledger(program.slug, tasks, user=user, address=request.remote_addr or "",
+                         locale=str(get_locale() or "zh_CN"))
+    today = clock.today().isoformat()
+    response = make_response(body)
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = attachment(
+        f"{program.name}台账-{today}.xlsx", f"ledger-{program.slug}-{today}.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response
