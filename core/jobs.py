@@ -6,3 +6,229 @@ from core.queue import huey
 def ping(value: str = "pong") -> str:
     """A no-op job to check that a consumer is running (``jiedui worker --check``)."""
     return value
+
+
+# --- calendar feeds (core.feeds) -------------------------------------------------------------
+from contextlib import contextmanager  # noqa: E402
+
+from huey import crontab  # noqa: E402
+
+
+@contextmanager
+def _job_connection():
+    """A consumer thread opens its own connection and closes it after the job; in the
+    web process or in immediate mode the caller's open connection is reused and left open."""
+    from core.db import db
+    opened = db.is_closed()
+    if opened:
+        db.connect()
+    try:
+        yield
+    finally:
+        if opened and not db.is_closed():
+            db.close()
+
+
+@huey.task()
+def publish_feeds(event_ids: list[int]) -> dict:
+    """Republish the feeds these events appear in (``core.feeds.publish_affected``)."""
+    from core.feeds import publish_events
+    with _job_connection():
+        return publish_events(event_ids)
+
+
+@huey.periodic_task(crontab(minute="7"))
+def republish_all_feeds() -> dict:
+    """Hourly: the feeds' 90/400-day window moves with the clock, and village contacts
+    change without an event changing. Unchanged feeds keep their ETag (cheap for clients)."""
+    from core.feeds import publish_all
+    with _job_connection():
+        return publish_all()
+
+
+# --- planning (core.planner) -----------------------------------------------------------------
+import logging  # noqa: E402
+
+from core import clock  # noqa: E402
+
+log = logging.getLogger(__name__)
+PLANNING_LOCK = "jiedui-planning"  # one planning at a time: two would double-book lawyers
+
+
+def district_crontab(**fields):
+    """A crontab on the district's wall clock. huey runs with utc=True and hands periodic
+    tasks UTC timestamps; this converts them before matching."""
+    matches = crontab(**fields)
+
+    def validate(timestamp):
+        local = clock.to_local(timestamp)
+        return matches(local.replace(tzinfo=None))
+    return validate
+
+
+def year_is_planned(year: int) -> bool:
+    """Re-planning keeps a plan right; a year nobody planned yet is left to be planned."""
+    from core.models import Event, PlanRun
+    return (Event.select().where(Event.plan_key.contains(f":{year}:")).exists()
+            or PlanRun.select().where((PlanRun.year == year) & (PlanRun.status == "done"))
+            .exists())
+
+
+def execute_plan_run(run_id: int):
+    """Run a PlanRun: running → done (summary stored) or failed (the error stored);
+    ``done``/``total`` follow the villages as they are written."""
+    from core.errors import JieduiError
+    from core.models import PlanRun
+    from core.planner import plan_year
+    run = PlanRun.get_by_id(run_id)
+    PlanRun.update(status="running", started_at=clock.now_utc()).where(
+        PlanRun.id == run_id).execute()
+
+    def progress(done, total):  # the planner reports every few villages, as it commits
+        PlanRun.update(done=done, total=total).where(PlanRun.id == run_id).execute()
+
+    try:
+        summary = plan_year(run.year, town=run.town, progress=progress)
+    except Exception as exc:  # the run must say it failed, whatever the cause
+        log.exception("planning %s failed", run.year)
+        message = str(exc) if isinstance(exc, JieduiError) else f"{type(exc).__name__}: {exc}"
+        PlanRun.update(status="failed", summary={"error": message},
+                       finished_at=clock.now_utc()).where(PlanRun.id == run_id).execute()
+    else:
+        PlanRun.update(status="done", summary=summary, finished_at=clock.now_utc()).where(
+            PlanRun.id == run_id).execute()
+    return PlanRun.get_by_id(run_id)
+
+
+@huey.task(retries=10, retry_delay=30)
+@huey.lock_task(PLANNING_LOCK)
+def plan_run_job(run_id: int) -> str:
+    """Run the planning of a PlanRun (``start_plan_run``)."""
+    with _job_connection():
+        return execute_plan_run(run_id).status
+
+
+def start_plan_run(year: int, town=None):
+    """Create a PlanRun for ``year`` (of ``town``, or the district), queue it, return it."""
+    from core.models import PlanRun
+    from core.workdays import check_year
+    check_year(year)
+    run = PlanRun.create(year=year, town=town, status="queued", started_at=clock.now_utc())
+    plan_run_job(run.id)
+    return PlanRun.get_by_id(run.id)
+
+
+# Every night of December at 02:30, district time.
+PLAN_NEXT_YEAR_AT = district_crontab(minute="30", hour="2", month="12")
+
+
+@huey.periodic_task(PLAN_NEXT_YEAR_AT)
+@huey.lock_task(PLANNING_LOCK)
+def plan_next_year() -> str:
+    """Every night of December (district time): plan next year, so its calendar is in
+    the lawyers' phones before it starts (idempotent: later nights change nothing, or
+    what the published holidays or pairings changed)."""
+    from core.models import PlanRun
+    with _job_connection():
+        run = PlanRun.create(year=clock.today().year + 1, status="queued",
+                             started_at=clock.now_utc())
+        return execute_plan_run(run.id).status
+
+
+@huey.task(retries=10, retry_delay=30)
+@huey.lock_task(PLANNING_LOCK)
+def replan_year(year: int) -> dict | None:
+    """Re-plan a year the holidays of which changed (when it has been planned)."""
+    from core.planner import plan_year
+    with _job_connection():
+        if year_is_planned(year):
+            return plan_year(year)
+    return None
+
+
+@huey.task(retries=10, retry_delay=30)
+@huey.lock_task(PLANNING_LOCK)
+def replan_village(village_id: int, years: list[int]) -> list:
+    """Re-plan one village whose pairing changed, in the given years that are planned."""
+    from core.planner import plan_year
+    done = []
+    with _job_connection():
+        for year in years:
+            if year_is_planned(year):
+                done.append(plan_year(year, villages=[village_id]))
+    return done
+
+
+# --- schedules: programme work that recurs (core.registry.Schedule) ------------------------
+# Every registered Schedule is a huey periodic task named "schedule_<slug>", matched on the
+# district's wall clock (district_crontab). They are registered when this module is
+# imported (every process imports core.queue, so the scheduler and the workers agree);
+# sync_schedules() registers them again when the plugins change (tests, a reload).
+
+import datetime as dt  # noqa: E402
+
+_schedule_jobs: dict[str, tuple] = {}  # slug -> (Schedule, huey TaskWrapper)
+SCHEDULE_LOOKBACK_MINUTES = 24 * 60  # a job run late still names the firing it belongs to
+
+
+def last_firing(cron: dict, now_local: dt.datetime) -> dt.datetime:
+    """The minute (district time) at or before ``now_local`` when ``cron`` last fired,
+    looking back a day; else ``now_local``'s minute. A job delayed in the queue, or retried,
+    thus still creates the tasks of its own firing (and finds them already there)."""
+    matches = crontab(**cron)
+    minute = now_local.replace(second=0, microsecond=0, tzinfo=None)
+    for back in range(SCHEDULE_LOOKBACK_MINUTES):
+        moment = minute - dt.timedelta(minutes=back)
+        if matches(moment):
+            return moment
+    return minute
+
+
+def run_schedule(slug: str, now: dt.datetime | None = None) -> int:
+    """Create the tasks of the firing of schedule ``slug`` that ``now`` (naive UTC,
+    default the clock) belongs to; returns how many were created (0 on a second run)."""
+    from core.plugins import get_registry
+    from core.tasks import create_scheduled_tasks
+    schedule = get_registry().schedules.get(slug)
+    if schedule is None:
+        log.warning("schedule %r is no longer registered: nothing created", slug)
+        return 0
+    now = now or clock.now_utc()
+    local = clock.to_local(now)
+    with _job_connection():
+        return create_scheduled_tasks(schedule, last_firing(schedule.cron, local))
+
+
+def _schedule_job(slug: str):
+    def job() -> int:
+        return run_schedule(slug)
+    job.__doc__ = f"Create the tasks of schedule {slug!r} (core.registry.Schedule)."
+    return job
+
+
+def sync_schedules(registry=None) -> list[str]:
+    """Make huey's periodic tasks match the registered schedules: add the new ones, drop
+    the ones gone, re-register the changed ones. Returns the huey task names."""
+    if registry is None:
+        from core.plugins import get_registry
+        registry = get_registry()
+    for slug, (schedule, wrapper) in list(_schedule_jobs.items()):
+        if registry.schedules.get(slug) != schedule:
+            wrapper.unregister()
+            del _schedule_jobs[slug]
+    for slug, schedule in registry.schedules.items():
+        if slug not in _schedule_jobs:
+            wrapper = huey.periodic_task(district_crontab(**schedule.cron),
+                                         name=f"schedule_{slug}")(_schedule_job(slug))
+            _schedule_jobs[slug] = (schedule, wrapper)
+    return [f"schedule_{slug}" for slug in _schedule_jobs]
+
+
+def _register_schedules_at_import() -> None:
+    try:
+        sync_schedules()
+    except Exception:  # a broken plugin fails loudly where the registry is used; log it here
+        log.exception("the schedules of the plugins could not be registered with huey")
+
+
+_register_schedules_at_import()

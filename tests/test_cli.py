@@ -69,12 +69,30 @@ def test_demo_then_stats_shows_full_coverage(tmp_path):
     assert (numbers["villages"], numbers["active_pairings"], numbers["unpaired_villages"]) == \
         (131, 131, 0)
     assert (numbers["towns"], numbers["firms"]) == (8, 3)
+    # The demo's tasks: every programme is on its way to its target.
+    assert "programme tasks" in loaded.stdout
+    assert numbers["programs"] and all(0 < p["done"] <= 1.1 * p["target"]
+                                       for p in numbers["programs"].values())
 
     again = jiedui(tmp_path, "demo")
     assert again.returncode != 0 and "--reset" in again.stderr
     reset = jiedui(tmp_path, "demo", "--reset")
     assert reset.returncode == 0, reset.stderr
     assert json.loads(jiedui(tmp_path, "stats", "--json").stdout)["villages"] == 131
+
+
+def test_stats_json_gives_every_programme_its_done_count_and_target(tmp_path):
+    assert jiedui(tmp_path, "init").returncode == 0
+    stats = jiedui(tmp_path, "stats", "--json")
+    assert stats.returncode == 0, stats.stderr
+    programs = json.loads(stats.stdout)["programs"]
+    listed = json.loads(jiedui(tmp_path, "plugins", "--json").stdout)["programs"]
+    assert list(programs) == [p["slug"] for p in listed]  # every programme, in their order
+    assert len(programs) >= 10
+    assert all(p == {"done": 0, "target": 100} for p in programs.values())
+
+    text = jiedui(tmp_path, "stats")
+    assert text.returncode == 0 and "publicity_videos" in text.stdout and "0 / 100" in text.stdout
 
 
 def test_init_twice_is_fine(tmp_path):

@@ -278,7 +278,8 @@ def test_register_task_types_accepts_a_flask_wtf_form():
 # --- register_metrics ----------------------------------------------------------------
 
 def test_register_metrics_lists_the_metric():
-    plugin = registering(register_programs=[program()], register_task_types=[task_type()],
+    plugin = registering(register_programs=[program()],
+                         register_task_types=[task_type(subject_field="household")],
                          register_metrics=[metric(distinct_field="household", target=30)])
     with installed(("test-survey", plugin)):
         listed = {m["slug"]: m for m in describe()["metrics"]}["households_surveyed"]
@@ -304,6 +305,20 @@ def test_register_metrics_invalid_metric_names_the_plugin(fields, expected):
                          register_metrics=[metric(**fields)])
     message = registry_error(("test-bad", plugin))
     assert "plugin 'test-bad'" in message and expected in message
+
+
+@pytest.mark.parametrize("subject_field, expected", [
+    (None, "counts distinct 'household', but task type 'survey_visit' has no subject_field"),
+    ("notes", "counts distinct 'household', but task type 'survey_visit' counts subjects by "
+              "'notes': distinct_field must be the subject_field of each task type it counts"),
+])
+def test_register_metrics_distinct_field_must_be_the_subject_field(subject_field, expected):
+    """Progress counts distinct Task.subject (the subject field's value) in SQL."""
+    plugin = registering(register_programs=[program()],
+                         register_task_types=[task_type(subject_field=subject_field)],
+                         register_metrics=[metric(distinct_field="household")])
+    message = registry_error(("test-bad", plugin))
+    assert message.startswith("plugin 'test-bad'") and expected in message
 
 
 def test_register_metrics_error_names_the_metric_plugin_not_the_programme_plugin():
@@ -552,10 +567,61 @@ def test_pairing_changed_errors_are_kept_bounded_and_reset():
     assert plugin_errors == []
 
 
+# --- task_completed --------------------------------------------------------------------
+
+class CompletionRecorder:
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def task_completed(self, task):
+        self.calls.append((task.id, task.status, task.subject, db.in_transaction()))
+
+
+def test_task_completed_fires_after_commit_with_the_done_task(district):
+    from core.errors import ValidationError
+    from core.tasks import assign_task, complete_task
+    from tests.tasks_support import VisitsPlugin, visit_data
+
+    recorder = CompletionRecorder()
+    with installed(("test-visits", VisitsPlugin(schedules=False)), ("test-recorder", recorder)):
+        task = assign_task(None, program="test_visits", task_type="test_visit",
+                           village=district.villages[0])
+        with pytest.raises(ValidationError):
+            complete_task(None, task, visit_data(household=""))
+        assert recorder.calls == []  # nothing completed, nothing announced
+        complete_task(district.users.lawyer, task, visit_data(household="王家"))
+    assert recorder.calls == [(task.id, "done", "王家", False)]
+
+
+def test_task_completed_failing_plugin_stops_neither_others_nor_the_completion(district):
+    from core.models import Task, WorkLog
+    from core.tasks import assign_task, complete_task
+    from tests.tasks_support import VisitsPlugin, visit_data
+
+    class Failing:
+        @hookimpl
+        def task_completed(self, task):
+            raise RuntimeError("next stage could not be assigned")
+
+    before, after = CompletionRecorder(), CompletionRecorder()
+    with installed(("test-visits", VisitsPlugin(schedules=False)), ("test-after", after),
+                   ("test-failing", Failing()), ("test-before", before)):
+        task = assign_task(None, program="test_visits", task_type="test_visit",
+                           village=district.villages[0])
+        complete_task(None, task, visit_data())
+    assert before.calls == after.calls == [(task.id, "done", "王家", False)]
+    assert Task.get_by_id(task.id).status == "done" and WorkLog.select().count() == 1
+    assert [(e["plugin"], e["hook"]) for e in plugin_errors] == [("test-failing",
+                                                                   "task_completed")]
+
+
 # --- JIEDUI_LOAD_PLUGINS ---------------------------------------------------------------
 
 def _loaded_names():
-    return [name for name, _ in get_plugin_manager().list_name_plugin()]
+    """The plugins loaded from entry points (the core's own hookimpls are always there)."""
+    from core.default_plugins import CORE_PLUGIN
+    return [name for name, _ in get_plugin_manager().list_name_plugin() if name != CORE_PLUGIN]
 
 
 def test_load_plugins_unset_loads_every_installed_plugin():
@@ -677,9 +743,11 @@ def test_describe_lists_plugins_programmes_task_types_metrics_schedules():
     assert by_name["test-survey"]["module"] == "types.SimpleNamespace"
     assert by_name["test-survey"]["hooks"] == ["register_metrics", "register_programs",
                                                "register_schedules", "register_task_types"]
-    # programmes in their order (publicity_videos has order 10, the test one 100)
-    assert [p["slug"] for p in report["programs"]] == ["publicity_videos", "test_survey"]
-    videos = report["programs"][0]
+    # programmes in their order: the ten in-repo ones (order 1–10), then the test one (100)
+    slugs = [p["slug"] for p in report["programs"]]
+    assert len(slugs) == 11 and slugs[-2:] == ["publicity_videos", "test_survey"]
+    assert [p["order"] for p in report["programs"]] == sorted(p["order"] for p in report["programs"])
+    videos = report["programs"][-2]
     assert videos == {"slug": "publicity_videos", "name": "发布100+普法视频",
                       "name_en": "Publish 100+ legal-education videos", "target": 100,
                       "order": 10, "plugin": "publicity_videos"}

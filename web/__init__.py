@@ -61,7 +61,11 @@ def create_app(config: dict | None = None) -> Flask:
     _init_error_pages(app)
 
     from web import auth, coverage, firms, lawyers, pairings, towns, villages
-    for module in (auth, coverage, pairings, villages, towns, lawyers, firms):
+    from web import feeds
+    from web import calendar
+    from web import admin, programs, tasks
+    for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
+                   tasks, programs, admin):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook

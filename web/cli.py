@@ -49,7 +49,7 @@ def init():
 @click.option("--reset", is_flag=True, help="Delete all existing data first.")
 def demo(reset):
     """Load the demo district: 131 villages in 8 towns, 3 firms, 45 lawyers, all paired,
-    and one login of each role."""
+    one login of each role, and this year's tasks of every installed programme."""
     from core.demo import load_demo
     _open()
     try:
@@ -64,7 +64,8 @@ def _echo_demo_summary(summary: dict) -> None:
     click.echo(f"Loaded the demo district {summary['district']} in {summary['seconds']} s: "
                f"{summary['towns']} towns, {summary['villages']} villages and communities, "
                f"{summary['firms']} law firms, {summary['lawyers']} lawyers, "
-               f"{summary['pairings']} pairings (term {summary['term']}).")
+               f"{summary['pairings']} pairings (term {summary['term']}), "
+               f"{summary['tasks']} programme tasks ({summary['tasks_done']} done).")
 
 
 def _echo_demo_logins() -> None:
@@ -129,18 +130,51 @@ def user_add(username, password, role, town_code, village_code, lawyer_id, displ
     click.echo(f"created {created.role} {created.username} (scope: {created.scope})")
 
 
+@cli.command(name="feed-token")
+@click.option("--lawyer", "lawyer_id", type=int, required=True, help="Lawyer id.")
+@click.option("--label", required=True, help="The device or app, e.g. iPhone.")
+def feed_token(lawyer_id, label):
+    """Create a secret calendar feed URL for a lawyer's device and print it (once)."""
+    from core.feeds import create_token, feed_urls
+    from core.models import Lawyer, User
+    settings = _open()
+    lawyer = Lawyer.get_or_none(Lawyer.id == lawyer_id)
+    if lawyer is None:
+        raise click.ClickException(f"no lawyer with id {lawyer_id}")
+    user = (User.select().where((User.lawyer == lawyer) & (User.role == "lawyer") & User.active)
+            .order_by(User.id).first())
+    if user is None:
+        raise click.ClickException(
+            f"lawyer {lawyer.name} (id {lawyer.id}) has no login, and a feed belongs to a "
+            f"login: create one first with `jiedui user add --role lawyer --lawyer {lawyer.id} "
+            f"--username NAME --password PASSWORD`")
+    try:
+        token, raw = create_token(None, user, label)
+    except JieduiError as error:
+        _fail(error)
+    urls = feed_urls(raw, settings.base_url)
+    click.echo(f"Calendar feed \"{token.label}\" for {lawyer.name} (user {user.username}); "
+               f"shown only now, keep it secret:")
+    click.echo(f"  {urls['https']}")
+    click.echo(f"  {urls['webcal']}")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 def stats(as_json):
-    """Counts of villages, towns, lawyers, firms and pairings."""
-    from core.stats import district_stats
+    """Counts of villages, towns, lawyers, firms and pairings, and each programme's
+    progress this year (done toward its target)."""
+    from core.stats import district_stats, program_stats
     _open()
     numbers = district_stats()
+    programs = program_stats()
     if as_json:
-        click.echo(json.dumps(numbers, ensure_ascii=False))
-    else:
-        for key, value in numbers.items():
-            click.echo(f"{key:<20} {value}")
+        click.echo(json.dumps({**numbers, "programs": programs}, ensure_ascii=False))
+        return
+    for key, value in numbers.items():
+        click.echo(f"{key:<20} {value}")
+    for slug, counts in programs.items():
+        click.echo(f"{slug:<20} {counts['done']} / {counts['target']}")
 
 
 @cli.command()
@@ -161,6 +195,167 @@ def plugins(as_json):
     click.echo("task types:")
     for t in report["task_types"]:
         click.echo(f"  {t['slug']:<24} {t['name']}  [{t['program']}]")
+
+
+@cli.command(name="new-program")
+@click.argument("slug")
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              help="Folder to create (default: ./jiedui-<slug>); it must not exist.")
+@click.option("--name", help="The programme's name shown in the UI (Chinese first).")
+def new_program(slug, folder, name):
+    """Write a programme plugin package (hooks, a form, a metric, a test) for SLUG."""
+    from core.plugins import get_registry
+    from web.scaffold import ScaffoldError, new_program as scaffold
+    try:
+        made = scaffold(slug, folder, name=name, taken=set(get_registry().programs))
+    except ScaffoldError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"Created the plugin package {made}/ for the programme {slug}:")
+    for path in sorted(p for p in made.rglob("*") if p.is_file()):
+        click.echo(f"  {path.relative_to(made)}")
+    steps = [(f"pip install -e {made}", "registers the entry point"),
+             ("jiedui plugins", "lists the programme"),
+             (f"cd {made} && pytest", "runs the plugin's own tests")]
+    width = max(len(command) for command, _ in steps)
+    click.echo("Next, in Jiedui's environment:")
+    for command, why in steps:
+        click.echo(f"  {command:<{width}}  # {why}")
+
+
+@cli.command()
+@click.option("--year", type=int, required=True, help="The year to plan, e.g. 2026.")
+@click.option("--town", "town_code", help="Town code: plan only that town's villages.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def plan(year, town_code, as_json):
+    """Plan a year's on-site sessions and publicity events for every pairing (safe to
+    repeat: only what changed is moved, reassigned or cancelled)."""
+    from core.models import Town
+    from core.planner import plan_year
+    from core.workdays import has_official_data
+    settings = _open()
+    gettext = gettext_for(settings.locale)
+    town = Town.get_or_none(Town.code == town_code) if town_code else None
+    if town_code and town is None:
+        raise click.ClickException(f"no town {town_code!r}")
+    if 2000 <= year <= 2100 and not has_official_data(year):
+        click.echo(_estimate_note(year), err=True)
+    bar = _LazyProgressBar(f"Planning {year}")
+    try:
+        summary = plan_year(year, town=town, progress=bar.update)
+    except JieduiError as error:
+        _fail(error)
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        _echo_plan_summary(summary, town, gettext)
+
+
+def _estimate_note(year: int) -> str:
+    return (f"Note: there is no official holiday data for {year} (the State Council notice), "
+            f"so {year} is planned on an estimate of the public holidays, without make-up "
+            f"workdays. When the notice is published, enter it (`jiedui holidays import FILE` "
+            f"or the holidays page) and plan again.")
+
+
+class _LazyProgressBar:
+    """A click progress bar (on stderr) that learns its length from the first report."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.done = label, None, 0
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr,
+                                         show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _echo_plan_summary(summary: dict, town, gettext) -> None:
+    where = f"town {town.code} {town.name}" if town else "the whole district"
+    click.echo(f"Planned {summary['year']} for {where}: {summary['pairings']} pairings in "
+               f"{summary['villages']} villages, in {summary['seconds']} s.")
+    click.echo("Events: " + ", ".join(f"{summary[key]} {key}" for key in
+                                      ("created", "moved", "reassigned", "cancelled",
+                                       "unchanged")) + ".")
+    if not summary["official"]:
+        click.echo(f"Holidays of {summary['year']}: an estimate (no official data yet).")
+    shortfalls = summary["shortfalls"]
+    if not shortfalls:
+        click.echo("Shortfalls: none, every quota is planned.")
+        return
+    click.echo(f"Shortfalls ({len(shortfalls)}):")
+    for row in shortfalls:
+        reasons = " ".join(gettext(reason) for reason in row["reasons"])
+        click.echo(f"  {row['village']} ({row['village_code']}, {row['lawyer']}): {row['kind']} "
+                   f"{row['planned']} of {row['required']} planned. {reasons}")
+
+
+@cli.group()
+def holidays():
+    """Days off and make-up workdays (调休补班) of the planning calendar."""
+
+
+@holidays.command(name="sync")
+@click.option("--year", "years", type=int, multiple=True,
+              help="A year to sync (repeatable; default: this year and the next).")
+def holidays_sync(years):
+    """Fill the holidays from the `holidays` package (official where it has the State
+    Council notice, an estimate otherwise); days entered by hand are kept."""
+    from core import clock
+    from core.workdays import has_official_data, sync_official_holidays
+    _open()
+    years = sorted(set(years)) or [clock.today().year, clock.today().year + 1]
+    try:
+        written = sync_official_holidays(years)
+    except JieduiError as error:
+        _fail(error)
+    click.echo(f"Synced {', '.join(map(str, years))}: {written} days written"
+               f"{'' if written else ' (already up to date)'}.")
+    for year in years:
+        if not has_official_data(year):
+            click.echo(_estimate_note(year))
+
+
+@holidays.command(name="list")
+@click.option("--year", type=int, help="Default: this year.")
+def holidays_list(year):
+    """List the days off and make-up workdays of a year."""
+    from core import clock
+    from core.workdays import has_official_data, holidays_of
+    _open()
+    year = year or clock.today().year
+    try:
+        rows = holidays_of(year)
+    except JieduiError as error:
+        _fail(error)
+    for row in rows:
+        click.echo(f"{row.day.isoformat()} {row.day:%a}  {row.kind:<7} {row.source:<8} "
+                   f"{row.name}")
+    click.echo(f"{len(rows)} days; {year} is "
+               f"{'official' if has_official_data(year) else 'an estimate'}.")
+
+
+@holidays.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def holidays_import(path):
+    """Enter days from a CSV file `date,kind,name` (kind: off or workday), e.g. the State
+    Council notice of a year the package does not know yet. A bad line imports nothing."""
+    from core.workdays import import_holidays
+    _open()
+    try:
+        count = import_holidays(path)
+    except JieduiError as error:
+        _fail(error)
+    click.echo(f"Imported {count} days; the years they are in are planned again if they "
+               f"were planned before.")
 
 
 @cli.command()
