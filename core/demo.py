@@ -196,9 +196,11 @@ def _all_models():
     return found
 
 
-def load_demo(reset: bool = False, *, tasks: bool = True) -> dict:
+def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> dict:
     """Load the demo district; with ``reset`` delete all data first (both or neither).
-    ``tasks=False`` leaves out the programme tasks (tests of the district alone).
+    ``tasks=False`` leaves out the programme tasks (tests of the district alone);
+    ``plan=False`` leaves this year unplanned (with it, the sessions and publicity events
+    of this year are planned and most of those already past are recorded as held).
 
     Refuses (ConflictError) when the database holds data and ``reset`` is not given.
     """
@@ -209,8 +211,24 @@ def load_demo(reset: bool = False, *, tasks: bool = True) -> dict:
         elif has_data():
             raise ConflictError(REFUSE_MESSAGE)
         summary = _build(_Draw(), tasks=tasks)
+    if plan:
+        summary["events"] = _plan_this_year()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
+
+
+def _plan_this_year() -> int:
+    """Plan this year through the planner, then record nine in ten past events as held
+    (the others stay planned, so the quota page has something to chase)."""
+    from core.models import Event
+    from core.planner import plan_year
+    plan_year(clock.today().year)
+    now = clock.now_utc()
+    with transaction():
+        (Event.update(status="held", held_start=Event.starts_at, held_end=Event.ends_at)
+         .where((Event.starts_at < now) & (Event.status == "planned") & (Event.id % 10 != 0))
+         .execute())
+    return Event.select().count()
 
 
 def _build(draw: _Draw, tasks: bool = True) -> dict:

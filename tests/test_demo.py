@@ -53,7 +53,7 @@ def test_demo_has_the_programmes_numbers(demo):
     assert demo["villages"] == 131 and demo["pairings"] == 131
     # Bulk inserts for the district; tasks through the services. CPU time, not wall time:
     # concurrent test runs share the machine. (`jiedui demo` takes about 4 s when idle.)
-    assert demo["cpu_seconds"] < 8
+    assert demo["cpu_seconds"] < 12  # tasks of ten programmes and this year's plan included
 
 
 def test_every_village_is_paired_for_this_year_and_the_next_two(demo_district):

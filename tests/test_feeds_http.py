@@ -135,9 +135,15 @@ def test_unknown_village_feed_is_404(client, cal):
     assert FeedSnapshot.select().count() == 0
 
 
+
+@pytest.fixture
+def english(client):
+    """The page in English, so the assertions read the msgids (zh is the default)."""
+    client.set_cookie("lang", "en")
+
 # --- my calendar feeds page ------------------------------------------------------------------
 
-def test_page_lists_the_users_own_tokens(client, login, cal, district):
+def test_page_lists_the_users_own_tokens(english, client, login, cal, district):
     feeds.create_token(None, district.users.lawyer, "iPhone 15")
     feeds.create_token(None, district.users.town_coordinator, "Someone else's")
     login(district.users.lawyer)
@@ -146,7 +152,7 @@ def test_page_lists_the_users_own_tokens(client, login, cal, district):
     assert "Never" in page  # not fetched yet
 
 
-def test_creating_a_token_shows_its_urls_once_with_a_qr_code(client, login, cal, district, app):
+def test_creating_a_token_shows_its_urls_once_with_a_qr_code(english, client, login, cal, district, app):
     app.config["JIEDUI_SETTINGS"] = dataclasses.replace(app.config["JIEDUI_SETTINGS"],
                                                         base_url="https://jiedui.example.org")
     login(district.users.lawyer)
@@ -182,7 +188,7 @@ def test_htmx_create_answers_with_the_fragment(client, login, cal, district):
     assert 'id="feed-tokens"' in page and "<html" not in page and "webcal://" in page
 
 
-def test_a_blank_or_duplicate_name_is_refused_and_nothing_is_written(client, login, district):
+def test_a_blank_or_duplicate_name_is_refused_and_nothing_is_written(english, client, login, district):
     login(district.users.lawyer)
     blank = client.post("/calendar/feeds", data={"label": "   "})
     assert blank.status_code == 422 and "Name the device" in blank.get_data(as_text=True)
@@ -193,7 +199,7 @@ def test_a_blank_or_duplicate_name_is_refused_and_nothing_is_written(client, log
     assert FeedToken.select().count() == 1
 
 
-def test_revoking_stops_the_feed(client, login, cal, district):
+def test_revoking_stops_the_feed(english, client, login, cal, district):
     token, raw = feeds.create_token(None, district.users.lawyer, "iPhone 15")
     login(district.users.lawyer)
     page = client.get("/calendar/feeds").get_data(as_text=True)

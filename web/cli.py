@@ -47,13 +47,15 @@ def init():
 
 @cli.command()
 @click.option("--reset", is_flag=True, help="Delete all existing data first.")
-def demo(reset):
+@click.option("--no-plan", is_flag=True, help="Leave this year's calendar unplanned.")
+def demo(reset, no_plan):
     """Load the demo district: 131 villages in 8 towns, 3 firms, 45 lawyers, all paired,
-    one login of each role, and this year's tasks of every installed programme."""
+    one login of each role, this year's tasks of every installed programme, and this
+    year's planned sessions and publicity events (most past ones recorded as held)."""
     from core.demo import load_demo
     _open()
     try:
-        summary = load_demo(reset=reset)
+        summary = load_demo(reset=reset, plan=not no_plan)
     except JieduiError as error:
         _fail(error)
     _echo_demo_summary(summary)
@@ -65,7 +67,8 @@ def _echo_demo_summary(summary: dict) -> None:
                f"{summary['towns']} towns, {summary['villages']} villages and communities, "
                f"{summary['firms']} law firms, {summary['lawyers']} lawyers, "
                f"{summary['pairings']} pairings (term {summary['term']}), "
-               f"{summary['tasks']} programme tasks ({summary['tasks_done']} done).")
+               f"{summary['tasks']} programme tasks ({summary['tasks_done']} done)"
+               + (f", {summary['events']} calendar events." if "events" in summary else "."))
 
 
 def _echo_demo_logins() -> None:

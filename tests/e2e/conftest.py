@@ -35,6 +35,9 @@ def _wait_for(url: str, seconds: float) -> None:
             time.sleep(0.2)
 
 
+LIVE = {}  # what the running server was started with: its instance folder and environment
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """`jiedui run --demo` on a free port in a fresh instance (SQLite, huey on SQLite)."""
@@ -43,10 +46,13 @@ def live_server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("JIEDUI_") or k == "JIEDUI_REQUIRE_SERVICES"}
     env["JIEDUI_INSTANCE"] = str(instance)
+    env["JIEDUI_BASE_URL"] = f"http://127.0.0.1:{port}"
     jiedui = Path(sys.executable).parent / "jiedui"
+    log = (instance / "run.log").open("w")  # a file, not a pipe nobody reads (it would fill up)
     process = subprocess.Popen([str(jiedui), "run", "--demo", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+    LIVE.update(instance=instance, env=env, jiedui=jiedui)
     try:
         _wait_for(base + "/login", 60)
         yield base
@@ -56,6 +62,7 @@ def live_server(tmp_path_factory):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 @pytest.fixture(scope="session")
