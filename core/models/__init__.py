@@ -5,14 +5,21 @@ from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, Ev
                                   FeedSnapshot, FeedToken, Holiday, PlanRun, Shortfall)
 from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog, ProgramTarget,
                                Task, WorkLog)
+from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
+                                 Delivery, MajorMatter, MatterNote, Notification, Rating,
+                                 ReturnVisit)
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
-              Shortfall, Task, WorkLog, AuditLog, ProgramTarget]
+              Shortfall, Task, WorkLog, AuditLog, ProgramTarget,
+              CaseFile, Attachment, MajorMatter, MatterNote, Notification, Delivery,
+              ReturnVisit, Rating]
 
-__all__ = ["TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
+__all__ = ["MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
+           "MajorMatter", "MatterNote", "Notification", "Rating", "ReturnVisit",
+           "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
            "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "Event", "FeedSnapshot",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",

@@ -52,6 +52,7 @@ class WorkLog(BaseModel):
     result = TextField(default="")
     task = ForeignKeyField(Task, null=True, backref="work_logs", on_delete="SET NULL")
     event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
+    case_id = IntegerField(null=True, index=True)  # the CaseFile (一案一档) it belongs to
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=now_utc)
 

@@ -1,0 +1,125 @@
+"""The work systems' records (DOMAIN 五): case files and attachments, major-matter
+reports, notifications, return visits and residents' ratings."""
+from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
+                    IntegerField, JSONField, TextField)
+
+from core.clock import now_utc
+from core.db import BaseModel
+from core.models.organisation import Lawyer, User, Village
+from core.models.pairing import Pairing
+from core.models.tasks import Task, WorkLog
+
+MATTER_CATEGORIES = ("collective", "major_decision", "instability", "emergency", "stability")
+MATTER_STATUSES = ("reported", "acknowledged", "following", "closed")
+
+
+class CaseFile(BaseModel):
+    """一案一档: one file per legal matter, numbered per year ("2026-0001")."""
+    number = CharField(unique=True)
+    year = IntegerField()
+    title = CharField()
+    village = ForeignKeyField(Village, null=True, backref="case_files", on_delete="SET NULL")
+    lawyer = ForeignKeyField(Lawyer, backref="case_files", on_delete="RESTRICT")
+    category = CharField(default="")
+    opened_on = DateField()
+    closed_on = DateField(null=True)
+    status = CharField(default="open")  # open | closed
+    summary = TextField(default="")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=now_utc)
+
+
+class Attachment(BaseModel):
+    """A file of a case, stored under the instance folder by its SHA-256, never by a name
+    a user chose."""
+    case = ForeignKeyField(CaseFile, backref="attachments", on_delete="CASCADE")
+    filename = CharField()  # as uploaded, for display and download only
+    sha256 = CharField(index=True)
+    size = IntegerField()
+    mime = CharField()
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    uploaded_at = DateTimeField(default=now_utc)
+
+
+class MajorMatter(BaseModel):
+    """重大事项报告 (DOMAIN 五.3): reported by a lawyer, handled by the bureau."""
+    category = CharField()
+    title = CharField()
+    description = TextField(default="")
+    lawyer = ForeignKeyField(Lawyer, backref="major_matters", on_delete="RESTRICT")
+    village = ForeignKeyField(Village, null=True, on_delete="SET NULL")
+    work_log = ForeignKeyField(WorkLog, null=True, on_delete="SET NULL")
+    task = ForeignKeyField(Task, null=True, on_delete="SET NULL")
+    occurred_at = DateTimeField()  # UTC
+    reported_at = DateTimeField(default=now_utc)
+    deadline_at = DateTimeField()  # occurred_at + the category's reporting deadline
+    late = BooleanField(default=False)
+    status = CharField(default="reported", index=True)
+    acknowledged_at = DateTimeField(null=True)
+    acknowledged_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    resolution = TextField(default="")
+    closed_at = DateTimeField(null=True)
+    escalation_level = IntegerField(default=0)  # 0 none, 1 town coordinator, 2 district
+    escalated_at = DateTimeField(null=True)
+
+
+class MatterNote(BaseModel):
+    """A follow-up step on a major matter."""
+    matter = ForeignKeyField(MajorMatter, backref="notes", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    at = DateTimeField(default=now_utc)
+    text = TextField()
+
+
+class Notification(BaseModel):
+    """An in-app message (the inbox); e-mail and webhook copies are Deliveries."""
+    user = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
+    kind = CharField()
+    title = CharField()
+    body = TextField(default="")
+    link = CharField(default="")
+    dedupe_key = CharField(null=True, unique=True)  # a job run twice notifies once
+    created_at = DateTimeField(default=now_utc)
+    read_at = DateTimeField(null=True)
+
+
+class Delivery(BaseModel):
+    """One notification sent through one outside channel, retried until it goes."""
+    notification = ForeignKeyField(Notification, backref="deliveries", on_delete="CASCADE")
+    channel = CharField()  # email | webhook
+    status = CharField(default="pending", index=True)  # pending | sent | failed
+    attempts = IntegerField(default=0)
+    last_error = TextField(default="")
+    next_attempt_at = DateTimeField(default=now_utc)
+    sent_at = DateTimeField(null=True)
+
+
+class ReturnVisit(BaseModel):
+    """回访 (DOMAIN 五.4): the town coordinator asks the village about its lawyer."""
+    pairing = ForeignKeyField(Pairing, backref="return_visits", on_delete="CASCADE")
+    period = CharField()  # "2026Q4"
+    assignee = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    due_on = DateField()
+    status = CharField(default="open")  # open | done
+    contact = CharField(default="")  # whom in the village was asked
+    satisfaction = IntegerField(null=True)  # 1..5
+    comments = TextField(default="")
+    done_at = DateTimeField(null=True)
+    done_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("pairing", "period"), True),)
+
+
+class Rating(BaseModel):
+    """A resident's anonymous rating of the village's lawyer, one per device per quarter."""
+    pairing = ForeignKeyField(Pairing, backref="ratings", on_delete="CASCADE")
+    period = CharField()
+    device_hash = CharField()  # SHA-256 of a random cookie, never the address
+    score = IntegerField()
+    comment = TextField(default="")
+    created_at = DateTimeField(default=now_utc)
+    followed_up = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("pairing", "period", "device_hash"), True),)
