@@ -44,6 +44,10 @@ class Settings:
     min_session_hours: float = 3.5
     travel_gap_minutes: int = 60
     publicity_days: tuple[tuple[int, int], ...] = ()
+    # Return visits and residents' ratings (core.feedback): the months whose 1st opens a
+    # quarter's return visits, and the most ratings one village takes in an hour.
+    return_visit_months: tuple[int, ...] = (1, 4, 7, 10)
+    ratings_per_hour: int = 30
 
     @property
     def queue_is_redis(self):
@@ -125,6 +129,7 @@ def load_settings(environ=None) -> Settings:
         load_plugins=_plugin_list(env.get("JIEDUI_LOAD_PLUGINS")),
         feed_alarms=parse_feed_alarms(env.get("JIEDUI_FEED_ALARMS", DEFAULT_FEED_ALARMS)),
         **planning_settings(env),
+        **feedback_settings(env),
     )
 
 
@@ -226,3 +231,218 @@ def planning_settings(env) -> dict:
                 travel_gap_minutes=gap,
                 publicity_days=parse_publicity_days(env.get("JIEDUI_PUBLICITY_DAYS",
                                                             DEFAULT_PUBLICITY_DAYS)))
+
+
+# --- return visits and ratings (core.feedback) -----------------------------------------------
+
+DEFAULT_RETURN_VISIT_MONTHS = "1,4,7,10"
+DEFAULT_RATINGS_PER_HOUR = "30"
+
+
+def parse_months(value: str, name: str = "JIEDUI_RETURN_VISIT_MONTHS") -> tuple[int, ...]:
+    """``"1,4,7,10"``: the months (1-12) whose first day opens the return visits."""
+    months = set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if not item.isdigit() or not 1 <= int(item) <= 12:
+            raise ConfigError(f"{name}: {item!r} is not a month 1-12; write e.g. 1,4,7,10")
+        months.add(int(item))
+    if not months:
+        raise ConfigError(f"{name} names no month; write e.g. 1,4,7,10")
+    return tuple(sorted(months))
+
+
+def feedback_settings(env) -> dict:
+    return dict(
+        return_visit_months=parse_months(env.get("JIEDUI_RETURN_VISIT_MONTHS",
+                                                 DEFAULT_RETURN_VISIT_MONTHS)),
+        ratings_per_hour=_positive_number(env.get("JIEDUI_RATINGS_PER_HOUR",
+                                                  DEFAULT_RATINGS_PER_HOUR),
+                                          "JIEDUI_RATINGS_PER_HOUR", kind=int))
+
+
+# --- notifications (core.notify) and major matters (core.matters) --------------------------
+# Read when used (not part of Settings), so a change of the environment needs no restart of
+# the settings object and tests set them with monkeypatch.setenv.
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Outside channels of notifications. E-mail goes to the shared ``mail_to`` mailboxes
+    (users have no e-mail address); the webhook is a WeCom/DingTalk group robot."""
+    smtp_url: str = ""  # smtp://user:pass@host:port or smtps://…; empty: no e-mail
+    mail_from: str = ""
+    mail_to: tuple[str, ...] = ()
+    webhook_url: str = ""  # empty: no webhook
+    max_attempts: int = 8
+    retry_seconds: int = 60  # the first retry; each next one waits twice as long
+    timeout_seconds: float = 10.0
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return (("email",) if self.smtp_url else ()) + (("webhook",) if self.webhook_url else ())
+
+
+def notify_settings(environ=None) -> NotifySettings:
+    env = os.environ if environ is None else environ
+    smtp_url = env.get("JIEDUI_SMTP_URL", "").strip()
+    webhook_url = env.get("JIEDUI_WEBHOOK_URL", "").strip()
+    mail_to = tuple(a.strip() for a in env.get("JIEDUI_MAIL_TO", "").split(",") if a.strip())
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        raise ConfigError(f"JIEDUI_SMTP_URL: {smtp_url.split('@')[-1]!r} is not "
+                          f"smtp://user:password@host:port or smtps://…")
+    if smtp_url and not mail_to:
+        raise ConfigError("JIEDUI_SMTP_URL is set but JIEDUI_MAIL_TO is empty: name the "
+                          "mailbox(es) that receive the e-mail copies, e.g. office@example.org")
+    if webhook_url and not webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(f"JIEDUI_WEBHOOK_URL: {webhook_url!r} is not an http(s) URL")
+    return NotifySettings(
+        smtp_url=smtp_url, mail_to=mail_to, webhook_url=webhook_url,
+        mail_from=env.get("JIEDUI_MAIL_FROM", "").strip() or "jiedui@localhost",
+        max_attempts=_positive_number(env.get("JIEDUI_NOTIFY_MAX_ATTEMPTS", "8"),
+                                      "JIEDUI_NOTIFY_MAX_ATTEMPTS", kind=int),
+        retry_seconds=_positive_number(env.get("JIEDUI_NOTIFY_RETRY_SECONDS", "60"),
+                                       "JIEDUI_NOTIFY_RETRY_SECONDS", kind=int),
+        timeout_seconds=_positive_number(env.get("JIEDUI_NOTIFY_TIMEOUT_SECONDS", "10"),
+                                         "JIEDUI_NOTIFY_TIMEOUT_SECONDS"))
+
+
+DEFAULT_MATTER_DEADLINES = "collective=1h,emergency=1h"  # the other categories: 24h
+DEFAULT_MATTER_DEADLINE = dt.timedelta(hours=24)
+_SPAN = re.compile(r"^(\d+)\s*([hm])$")
+
+
+def parse_matter_deadlines(value: str, categories: tuple[str, ...],
+                           name: str = "JIEDUI_MATTER_DEADLINES") -> dict[str, dt.timedelta]:
+    """``"collective=1h,emergency=30m"``: the reporting deadline of each category (hours
+    or minutes after the matter happened); unnamed categories keep 24h."""
+    deadlines = dict.fromkeys(categories, DEFAULT_MATTER_DEADLINE)
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        category, _, span = (text.strip() for text in item.partition("="))
+        match = _SPAN.match(span.lower())
+        if category not in categories:
+            raise ConfigError(f"{name}: {category!r} is not a category; use one of "
+                              f"{', '.join(categories)}")
+        if not match or int(match[1]) == 0:
+            raise ConfigError(f"{name}: {item!r} needs a time after '=' such as 1h or 30m")
+        amount = int(match[1])
+        deadlines[category] = dt.timedelta(hours=amount) if match[2] == "h" \
+            else dt.timedelta(minutes=amount)
+    return deadlines
+
+
+def matter_settings(environ=None) -> tuple[dict[str, dt.timedelta], dt.timedelta]:
+    """(deadline per category, time after which an unacknowledged report escalates)."""
+    from core.models.records import MATTER_CATEGORIES
+    env = os.environ if environ is None else environ
+    deadlines = parse_matter_deadlines(env.get("JIEDUI_MATTER_DEADLINES",
+                                               DEFAULT_MATTER_DEADLINES), MATTER_CATEGORIES)
+    minutes = _positive_number(env.get("JIEDUI_ESCALATE_AFTER_MINUTES", "60"),
+                               "JIEDUI_ESCALATE_AFTER_MINUTES", kind=int)
+    return deadlines, dt.timedelta(minutes=minutes)
+
+
+# --- yearly assessment (core.assessment) ---------------------------------------------------
+# Read when used, like the notification settings above.
+
+ASSESSMENT_CRITERIA = ("sessions", "publicity", "worklog", "matters", "satisfaction", "tasks")
+DEFAULT_ASSESSMENT = ("sessions=30,publicity=15,worklog=15,matters=10,satisfaction=20,"
+                      "tasks=10;pass=60;excellent=85")
+# Yearly targets of the criteria without a quota of their own (pro rata for a partial term):
+# a work-log entry every other week, and about the ten programmes' 1000 tasks over 131 villages.
+DEFAULT_ASSESSMENT_TARGETS = "worklog=24,tasks=8"
+ASSESSMENT_TARGETS = ("worklog", "tasks")
+
+
+@dataclass(frozen=True)
+class AssessmentRules:
+    """How a pairing's year is scored: a weight per criterion (ASSESSMENT_CRITERIA order),
+    the pass and excellent lines on the 0..100 total, the yearly targets of work-log entries
+    and programme tasks."""
+    weights: tuple[tuple[str, float], ...]
+    pass_line: float
+    excellent_line: float
+    worklog_target: int
+    tasks_target: int
+
+
+def _key_values(value: str, name: str, separators: str) -> list[tuple[str, str, str]]:
+    """``a=1,b=2;c=3`` as (key, number text, item) in order; an item without '=' fails."""
+    items = [value]
+    for separator in separators:
+        items = [piece for item in items for piece in item.split(separator)]
+    pairs, seen = [], set()
+    for item in (piece.strip() for piece in items):
+        if not item:
+            continue
+        key, equals, number = (text.strip() for text in item.partition("="))
+        if not equals or not key:
+            raise ConfigError(f"{name}: {item!r} is not name=number, e.g. sessions=30")
+        if key in seen:
+            raise ConfigError(f"{name}: {key!r} is given twice")
+        seen.add(key)
+        pairs.append((key, number, item))
+    return pairs
+
+
+def parse_assessment(value: str, targets: str = DEFAULT_ASSESSMENT_TARGETS,
+                     name: str = "JIEDUI_ASSESSMENT",
+                     targets_name: str = "JIEDUI_ASSESSMENT_TARGETS") -> AssessmentRules:
+    """``"sessions=30,publicity=15,worklog=15,matters=10,satisfaction=20,tasks=10;pass=60;
+    excellent=85"``: every criterion's weight (0 leaves it out; the weights need not add up
+    to 100, the total is scaled to 0..100), then the pass and excellent lines (0..100)."""
+    weights, lines = {}, {"pass": 60.0, "excellent": 85.0}
+    for key, number, item in _key_values(value, name, ";,"):
+        if key not in ASSESSMENT_CRITERIA and key not in lines:
+            raise ConfigError(f"{name}: {key!r} is neither a criterion "
+                              f"({', '.join(ASSESSMENT_CRITERIA)}) nor pass or excellent")
+        amount = _positive_number(number, f"{name}: {key}", allow_zero=True)
+        if amount == float("inf"):
+            raise ConfigError(f"{name}: {item!r} is not a finite number")
+        if key in lines:
+            if amount > 100:
+                raise ConfigError(f"{name}: {item!r} must be a line between 0 and 100")
+            lines[key] = amount
+        else:
+            weights[key] = amount
+    missing = [c for c in ASSESSMENT_CRITERIA if c not in weights]
+    if missing:
+        raise ConfigError(f"{name}: no weight for {', '.join(missing)}; write e.g. "
+                          f"{missing[0]}=0 to leave a criterion out")
+    if not any(weights.values()):
+        raise ConfigError(f"{name}: every weight is zero; give at least one criterion a weight")
+    if lines["excellent"] < lines["pass"]:
+        raise ConfigError(f"{name}: excellent ({lines['excellent']:g}) is below pass "
+                          f"({lines['pass']:g})")
+    target = dict.fromkeys(ASSESSMENT_TARGETS, None)  # unnamed: the default (24, 8)
+    for key, number, _item in _key_values(targets, targets_name, ","):
+        if key not in target:
+            raise ConfigError(f"{targets_name}: {key!r} is not one of "
+                              f"{', '.join(ASSESSMENT_TARGETS)}")
+        target[key] = _positive_number(number, f"{targets_name}: {key}", kind=int)
+    return AssessmentRules(
+        weights=tuple((c, weights[c]) for c in ASSESSMENT_CRITERIA),
+        pass_line=lines["pass"], excellent_line=lines["excellent"],
+        worklog_target=target["worklog"] or 24, tasks_target=target["tasks"] or 8)
+
+
+def assessment_settings(environ=None) -> AssessmentRules:
+    env = os.environ if environ is None else environ
+    return parse_assessment(env.get("JIEDUI_ASSESSMENT", DEFAULT_ASSESSMENT),
+                            env.get("JIEDUI_ASSESSMENT_TARGETS", DEFAULT_ASSESSMENT_TARGETS))
+
+
+# --- uploads (core.cases) ------------------------------------------------------------------
+# Read when used, like the notification settings above.
+
+DEFAULT_MAX_UPLOAD_MB = "10"
+
+
+def max_upload_bytes(environ=None) -> int:
+    """``JIEDUI_MAX_UPLOAD_MB`` (default 10): the largest attachment of a case file."""
+    env = os.environ if environ is None else environ
+    megabytes = _positive_number(env.get("JIEDUI_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
+                                 "JIEDUI_MAX_UPLOAD_MB")
+    return int(megabytes * 1024 * 1024)

@@ -19,6 +19,7 @@ from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import Event, Lawyer, User, Village
+from core.worklog import log_held_event
 
 log = logging.getLogger(__name__)
 
@@ -194,13 +195,16 @@ def _check_session_length(event: Event, start: dt.datetime, end: dt.datetime) ->
                               field="ends_at", hours=f"{hours:g}")
 
 
-def _save_change(event: Event, **fields) -> Event:
+def _save_change(event: Event, *, then=None, **fields) -> Event:
+    """Save the changed fields; ``then(event)`` runs in the same transaction."""
     for name, value in fields.items():
         setattr(event, name, value)
     event.sequence += 1
     event.updated_at = clock.now_utc()
     with transaction():
         event.save()
+        if then is not None:
+            then(event)
     publish_changes([event.id])
     return event
 
@@ -244,7 +248,9 @@ def record_held(actor: User | None, event: Event, *, start: dt.datetime,
         raise ValidationError(N_("An on-site session must last at least %(hours)s hours; "
                                  "this one lasted %(actual)s."), field="end",
                               hours=f"{hours:g}", actual=_duration_text(end - start))
-    return _save_change(event, status="held", held_start=start, held_end=end)
+    # the held event is a service of the lawyer: it goes into the work log (once)
+    return _save_change(event, then=lambda held: log_held_event(actor, held), status="held",
+                        held_start=start, held_end=end)
 
 
 def _duration_text(delta: dt.timedelta) -> str:

@@ -68,3 +68,11 @@ def task_completed(task):
 
     ``task`` is the ``core.models.Task``, status ``"done"``, with the validated form data in
     ``task.data`` and the counted subject in ``task.subject``. Called after the commit."""
+
+
+@hookspec
+def major_matter_reported(matter):
+    """A lawyer reported a major matter (``core.matters.report_matter``).
+
+    ``matter`` is the ``core.models.MajorMatter`` (category, village, occurred_at,
+    deadline_at, ``late``). Called after the commit; the coordinators are notified already."""

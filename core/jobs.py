@@ -232,3 +232,65 @@ def _register_schedules_at_import() -> None:
 
 
 _register_schedules_at_import()
+
+
+# --- notifications and major matters (core.notify, core.matters) ---------------------------
+
+@huey.task()
+def send_deliveries() -> dict:
+    """Send the notification copies (e-mail, webhook) that are due (``core.notify``)."""
+    from core.notify import send_deliveries as send
+    with _job_connection():
+        return send()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def retry_deliveries() -> dict:
+    """Every minute: send what is due again (a failed attempt waits with backoff; a copy
+    queued inside a transaction is picked up here after the commit)."""
+    from core.notify import send_deliveries as send
+    with _job_connection():
+        return send()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def escalate_matters() -> int:
+    """Every minute: escalate unacknowledged major-matter reports (idempotent)."""
+    from core.matters import escalate_overdue
+    with _job_connection():
+        return len(escalate_overdue())
+
+
+# --- return visits (core.feedback) -------------------------------------------------------------
+
+def _return_visit_crontab():
+    """08:00 district time on the 1st of each JIEDUI_RETURN_VISIT_MONTHS month."""
+    from core.config import load_settings
+    months = ",".join(str(month) for month in load_settings().return_visit_months)
+    return district_crontab(minute="0", hour="8", day="1", month=months)
+
+
+OPEN_RETURN_VISITS_AT = _return_visit_crontab()
+
+
+@huey.periodic_task(OPEN_RETURN_VISITS_AT)
+def open_return_visits() -> int:
+    """At the start of each quarter: a return visit per active pairing for the town
+    coordinator (idempotent: a second run creates none)."""
+    from core.feedback import create_return_visits
+    with _job_connection():
+        return create_return_visits(clock.today())
+
+
+# --- early warning (core.assessment) ---------------------------------------------------------
+
+WARN_BEHIND_PACE_AT = district_crontab(minute="0", hour="8", day_of_week="1")  # Mondays
+
+
+@huey.periodic_task(WARN_BEHIND_PACE_AT)
+def warn_behind_pace() -> int:
+    """Mondays at 08:00 district time: tell each pairing's coordinators when its sessions or
+    publicity events are behind the pro-rata pace (once per pairing and week)."""
+    from core.assessment import send_pace_warnings
+    with _job_connection():
+        return send_pace_warnings()

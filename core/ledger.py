@@ -20,7 +20,8 @@ from core.errors import NotFound
 from core.i18n import N_, gettext_for
 from core.models import Lawyer, Task, Town, User, Village
 from core.plugins import get_registry
-from core.tasks import MASK, STATUS_LABELS, build_form, can_see_sensitive, is_overdue
+from core.tasks import (MASK, STATUS_LABELS, build_form, can_see_sensitive, choice_labels,
+                        is_overdue)
 
 FIXED_HEADERS = (N_("Village"), N_("Town"), N_("Lawyer"), N_("Status"), N_("Due"),
                  N_("Completed"))
@@ -48,7 +49,7 @@ def _cell(field, value, yes: str, no: str):
         return None
     if isinstance(field, BooleanField):
         return yes if value else no
-    choices = _choice_labels(field)
+    choices = choice_labels(field)
     if choices:
         if isinstance(value, list):
             return ", ".join(str(choices.get(str(v), v)) for v in value)
@@ -64,18 +65,6 @@ def _cell(field, value, yes: str, no: str):
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in value.items())
     return value
-
-
-def _choice_labels(field) -> dict[str, str]:
-    """value -> label of a choice field (tuples, SelectChoice, groups: as the form has them)."""
-    if getattr(field, "choices", None) is None:
-        return {}
-    labels = {}
-    for choice in field.iter_choices():
-        value, label = (choice.value, choice.label) if hasattr(choice, "value") \
-            else (choice[0], choice[1])
-        labels[str(value)] = str(label)
-    return labels
 
 
 def _local(instant: dt.datetime | None) -> dt.datetime | None:

@@ -29,10 +29,11 @@ from core.audit import record
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
-from core.models import (WORK_MODES, Event, Lawyer, Pairing, Task, Town, User, Village,
+from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
 from core.plugins import get_registry, notify
 from core.registry import Schedule, TaskType
+from core.worklog import check_work as _check_work  # one rule for every work-log entry
 
 MASK = "***"
 OPEN_STATUSES = ("open", "in_progress")
@@ -557,6 +558,14 @@ def _restore(form, data: dict) -> dict:
     return values
 
 
+def choice_labels(field) -> dict[str, str]:
+    """value -> label of a choice field as its form offers them (optgroups flattened); empty
+    for any other field. Keys are text: stored JSON may hold a value as a number."""
+    if getattr(field, "choices", None) is None:
+        return {}
+    return {str(choice.value): str(choice.label) for choice in field.iter_choices()}
+
+
 def validate_task_data(task_type, formdata, *, locale: str = "zh_CN") -> tuple[dict, dict]:
     """Validate ``formdata`` (a request's form or a dict) with the task type's form.
     Returns (clean data, JSON-safe: dates as ISO text, decimals as text; errors by field:
@@ -579,15 +588,6 @@ def subject_of(kind: TaskType, data: dict) -> str | None:
 
 
 # --- completing --------------------------------------------------------------------------
-
-def _check_work(mode: str, duration_minutes) -> None:
-    if mode not in WORK_MODES:
-        raise ValidationError(N_("Choose how the service was given."), field="mode")
-    if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int) \
-            or not 0 <= duration_minutes <= 24 * 60:
-        raise ValidationError(N_("The duration must be between 0 and %(max)s minutes."),
-                              field="duration_minutes", max=24 * 60)
-
 
 def _work_content(task: Task, kind: TaskType) -> str:
     parts = [task.title.strip(), kind.name]

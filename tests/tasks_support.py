@@ -5,10 +5,9 @@ import datetime as dt
 from contextlib import contextmanager
 
 import pytest
-from wtforms import (BooleanField, DecimalField, Form, IntegerField, SelectField,
+from wtforms import (BooleanField, DecimalField, Form, IntegerField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields import DateField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from core import hookimpl
@@ -26,7 +25,7 @@ class VisitForm(Form):
     members = IntegerField("家庭人数", validators=[DataRequired(), NumberRange(min=1, max=30)])
     visited_on = DateField("走访日期", validators=[DataRequired()])
     disputes = SelectMultipleField("矛盾类型", choices=DISPUTES, validators=[Optional()])
-    referral = SelectField("转介", choices=[("none", "无"), ("police", "派出所")])
+    referral = SelectField("转介", choices=[SelectChoice("none", "无"), SelectChoice("police", "派出所")])
     urgent = BooleanField("紧急")
     allowance = DecimalField("补助金额", places=2, validators=[Optional()])
     person = StringField("当事人姓名")

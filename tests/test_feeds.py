@@ -478,3 +478,24 @@ def test_planned_events_and_changes_reach_the_published_feeds(district):
     new = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == successor_key).body))
     assert not {e.uid for e in handed} & set(old)
     assert {e.uid for e in handed} <= set(new)
+
+
+def test_a_scheduled_programme_task_is_in_the_lawyer_feed_under_its_programme(district):
+    """schedule_task puts a task in the calendar; the feed names its programme as the
+    category (the ten programmes are installed plugins) and never its form data."""
+    from core.clock import utc_from_local
+    from core.models import Task
+    from core.tasks import assign_task, schedule_task
+    from core.workdays import is_workday
+    day = clock.today() + dt.timedelta(days=14)
+    while not is_workday(day):
+        day += dt.timedelta(days=1)
+    task = assign_task(None, program="family_visits", task_type="household_visit",
+                       village=district.villages[0], data={"household": "王某某"})
+    schedule_task(None, task, starts_at=utc_from_local(day, dt.time(14)),
+                  ends_at=utc_from_local(day, dt.time(17, 30)))
+    body = feeds.render_feed(f"lawyer:{district.lawyers[0].id}")
+    found = vevents(body)
+    event = found[Task.get_by_id(task.id).event.uid]
+    assert event.categories == ["走访100+家庭"]
+    assert "王某某" not in body.decode()

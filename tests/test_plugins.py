@@ -616,6 +616,35 @@ def test_task_completed_failing_plugin_stops_neither_others_nor_the_completion(d
                                                                    "task_completed")]
 
 
+# --- major_matter_reported ---------------------------------------------------------------
+
+def test_major_matter_reported_fires_after_commit_and_a_failure_stops_nothing(district):
+    from core.matters import report_matter
+    from core.models import MajorMatter
+
+    calls = []
+
+    class Recorder:
+        @hookimpl
+        def major_matter_reported(self, matter):
+            calls.append((matter.id, matter.category, matter.late, db.in_transaction()))
+
+    class Failing:
+        @hookimpl
+        def major_matter_reported(self, matter):
+            raise RuntimeError("pager gateway down")
+
+    occurred = dt.datetime(2026, 3, 2, 2, 0)
+    with installed(("test-recorder", Recorder()), ("test-failing", Failing())):
+        matter = report_matter(district.users.lawyer, category="emergency", title="Flood",
+                               occurred_at=occurred, village=district.villages[0],
+                               now=occurred + dt.timedelta(hours=2))
+    assert calls == [(matter.id, "emergency", True, False)]
+    assert MajorMatter.select().count() == 1  # the failing plugin did not undo the report
+    assert [(e["plugin"], e["hook"]) for e in plugin_errors] == [("test-failing",
+                                                                   "major_matter_reported")]
+
+
 # --- JIEDUI_LOAD_PLUGINS ---------------------------------------------------------------
 
 def _loaded_names():

@@ -24,10 +24,10 @@ def visit(**changes) -> dict:
 
 
 def test_every_category_of_the_plan_can_be_chosen():
-    assert [label for _, label in CATEGORIES] == ["农民工", "特困人员", "孤寡（独居）老人",
-                                                 "留守儿童", "未成年人"]
-    for value, _ in CATEGORIES:
-        assert form_errors(PersonVisitForm, visit(category=value)) == {}
+    assert [choice.label for choice in CATEGORIES] == ["农民工", "特困人员", "孤寡（独居）老人",
+                                                      "留守儿童", "未成年人"]
+    for choice in CATEGORIES:
+        assert form_errors(PersonVisitForm, visit(category=choice.value)) == {}
 
 
 @pytest.mark.parametrize("changes, field, message", [

@@ -23,10 +23,10 @@ def test_a_complete_attendance_is_valid():
 
 
 def test_the_six_roles_of_the_plan_can_be_chosen():
-    assert [label for _, label in ROLES] == [
+    assert [choice.label for choice in ROLES] == [
         "法律法规讲解员", "矛盾纠纷调解员", "社情民意传递员", "法治活动组织员", "法治创建监督员",
         "法律援助引导员"]
-    every_role = [value for value, _ in ROLES]
+    every_role = [choice.value for choice in ROLES]
     assert form_errors(UnderstanderTrainingForm, attendance(roles=every_role)) == {}
 
 

@@ -51,10 +51,10 @@ def test_complete_stage_reports_are_valid():
 
 
 def test_the_plans_issues_are_checkable_on_draft_and_review():
-    labels = [label for _, label in ISSUES]
+    labels = [choice.label for choice in ISSUES]
     assert labels[:5] == ["已嫁未迁女能否享受村集体福利", "再婚人员及其子女的分配",
                           "农转非人员的权益", "村规民约能否设定罚款", "农村人居环境整治"]
-    every_issue = [value for value, _ in ISSUES]
+    every_issue = [choice.value for choice in ISSUES]
     assert form_errors(DraftForm, draft(issues=every_issue)) == {}
     assert form_errors(ReviewForm, review(issues=every_issue)) == {}
     assert form_errors(DraftForm, draft(issues=["fines", "dowry"])) == \

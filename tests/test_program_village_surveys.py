@@ -36,9 +36,9 @@ def survey(**changes) -> dict:
 
 
 def test_the_village_is_chosen_among_the_districts_villages_by_town(villages):
-    assert village_choices() == [("T1V1", "东湖镇 · 东湖1村"), ("T1V2", "东湖镇 · 东湖2村"),
-                                 ("T1V3", "东湖镇 · 东湖3村"), ("T2V1", "西山街道 · 西山1村"),
-                                 ("T2V2", "西山街道 · 西山2村"), ("T2V3", "西山街道 · 西山3村")]
+    assert [(choice.value, choice.label) for choice in village_choices()] == [
+        ("T1V1", "东湖镇 · 东湖1村"), ("T1V2", "东湖镇 · 东湖2村"), ("T1V3", "东湖镇 · 东湖3村"),
+        ("T2V1", "西山街道 · 西山1村"), ("T2V2", "西山街道 · 西山2村"), ("T2V3", "西山街道 · 西山3村")]
     assert form_errors(VillageSurveyForm, SURVEY) == {}
 
 

@@ -64,8 +64,13 @@ def create_app(config: dict | None = None) -> Flask:
     from web import feeds
     from web import calendar
     from web import admin, programs, tasks
+    from web import matters
+    from web import public
+    from web import feedback
+    from web import assessment
+    from web import records
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
-                   tasks, programs, admin):
+                   tasks, programs, admin, public, feedback, matters, assessment, records):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook

@@ -82,7 +82,7 @@ class TokenForm(FlaskForm):
 
 
 
-def _qr_data_uri(text: str) -> str:
+def qr_data_uri(text: str) -> str:
     """An SVG QR code as a data: URI: an <img> needs no inline style (the CSP allows
     img-src data:)."""
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
@@ -110,7 +110,7 @@ def _page(form=None, created=None, status=200, trigger=None):
 def _created(token, raw: str) -> dict:
     base_url = current_app.config["JIEDUI_SETTINGS"].base_url
     urls = service.feed_urls(raw, base_url)
-    return {"token": token, "urls": urls, "qr": _qr_data_uri(urls["webcal"])}
+    return {"token": token, "urls": urls, "qr": qr_data_uri(urls["webcal"])}
 
 
 @bp.route("/calendar/feeds")

@@ -251,23 +251,6 @@ def _editable_task(task_id: int) -> Task:
     return task
 
 
-def _choice_labels(field) -> dict:
-    """value -> label of a choice field (choices as SelectChoice, tuples, plain values or
-    optgroups)."""
-    choices = getattr(field, "choices", None) or []
-    if isinstance(choices, dict):
-        choices = [choice for group in choices.values() for choice in group]
-    labels = {}
-    for choice in choices:
-        if isinstance(choice, SelectChoice):
-            labels[str(choice.value)] = choice.label
-        elif isinstance(choice, (tuple, list)):
-            labels[str(choice[0])] = choice[1]
-        else:
-            labels[str(choice)] = choice
-    return labels
-
-
 def data_rows(task: Task, data: dict) -> list[dict]:
     """The task's form data as (label, text) rows in the form's order, choice values shown
     by their labels. ``data`` comes from ``core.tasks.task_data_for`` (masked already)."""
@@ -279,7 +262,7 @@ def data_rows(task: Task, data: dict) -> list[dict]:
     for field in form:
         if field.name not in data:
             continue
-        value, labels = data[field.name], _choice_labels(field)
+        value, labels = data[field.name], service.choice_labels(field)
         masked = value == service.MASK
         if masked:
             text = value

@@ -190,7 +190,7 @@ def example_review(rng) -> dict:
 
 
 def example_publish(rng) -> dict:
-    channels = rng.sample([value for value, _ in CHANNELS[:-1]], rng.randint(1, 3))
+    channels = rng.sample([choice.value for choice in CHANNELS[:-1]], rng.randint(1, 3))
     data = {"title": _title(rng), "published_on": _past(rng, 60), "channels": channels}
     if "wechat" in channels:
         data["link"] = f"https://mp.weixin.qq.com/s/{rng.getrandbits(64):016x}"

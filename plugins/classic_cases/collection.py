@@ -57,7 +57,7 @@ def published_cases(year: int | None = None) -> list[PublishedCase]:
         if year is None or published_on.startswith(f"{year}-"):
             publications.setdefault(task.subject, (task, published_on))
     writeups = latest_writeups(publications)
-    types = dict(CASE_TYPES)
+    types = {choice.value: choice.label for choice in CASE_TYPES}
     cases = []
     for title, (task, published_on) in publications.items():
         writeup = writeups.get(title)

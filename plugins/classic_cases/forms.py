@@ -1,24 +1,26 @@
 """Forms of programme 9, one per stage of a classic case: write-up (撰写) → review (审核)
 → publish (发布). Every stage names the case by its title (the counted subject), so the
 workflow can carry it from one stage to the next."""
-from wtforms import (DateField, Form, RadioField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField, URLField)
+from wtforms import (DateField, Form, RadioField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField, TextAreaField, URLField)
 from wtforms.validators import (URL, DataRequired, InputRequired, Length, Optional,
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.clock import today
 
-CASE_TYPES = [("marriage_family", "婚姻家庭"), ("inheritance", "继承"),
-              ("support", "赡养抚养"), ("land_contract", "土地承包经营"),
-              ("homestead", "宅基地"), ("neighbours", "相邻关系"), ("labour", "劳动争议"),
-              ("loans", "民间借贷"), ("contract", "合同纠纷"), ("tort", "人身损害赔偿"),
-              ("village_affairs", "村务管理"), ("legal_aid", "法律援助"), ("other", "其他")]
-DECISIONS = [("approve", "审核通过"), ("revise", "退回修改")]
-YES_NO = [("yes", "是"), ("no", "否")]
-CHANNELS = [("bureau_site", "区司法局网站"), ("wechat", "微信公众号"),
-            ("collection", "经典案例汇编"), ("notice_board", "村（居）务公开栏"),
-            ("other", "其他")]
+CASE_TYPES = [SelectChoice("marriage_family", "婚姻家庭"), SelectChoice("inheritance", "继承"),
+              SelectChoice("support", "赡养抚养"), SelectChoice("land_contract", "土地承包经营"),
+              SelectChoice("homestead", "宅基地"), SelectChoice("neighbours", "相邻关系"),
+              SelectChoice("labour", "劳动争议"), SelectChoice("loans", "民间借贷"),
+              SelectChoice("contract", "合同纠纷"), SelectChoice("tort", "人身损害赔偿"),
+              SelectChoice("village_affairs", "村务管理"), SelectChoice("legal_aid", "法律援助"),
+              SelectChoice("other", "其他")]
+DECISIONS = [SelectChoice("approve", "审核通过"), SelectChoice("revise", "退回修改")]
+YES_NO = [SelectChoice("yes", "是"), SelectChoice("no", "否")]
+CHANNELS = [SelectChoice("bureau_site", "区司法局网站"), SelectChoice("wechat", "微信公众号"),
+            SelectChoice("collection", "经典案例汇编"),
+            SelectChoice("notice_board", "村（居）务公开栏"), SelectChoice("other", "其他")]
 
 
 def strip(value):

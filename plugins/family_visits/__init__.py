@@ -36,8 +36,8 @@ def person_name(rng) -> str:
 def example_visit(rng) -> dict:
     """A realistic household visit; a household with a dispute is registered in the ledger."""
     head = person_name(rng)
-    disputes = rng.sample([v for v, _ in DISPUTE_TYPES], rng.choice((0, 0, 1, 1, 2)))
-    risks = rng.sample([v for v, _ in RISK_SIGNS], rng.choice((0, 0, 0, 1)))
+    disputes = rng.sample([c.value for c in DISPUTE_TYPES], rng.choice((0, 0, 1, 1, 2)))
+    risks = rng.sample([c.value for c in RISK_SIGNS], rng.choice((0, 0, 0, 1)))
     spouse = rng.choice(SURNAMES) + rng.choice(GIVEN)
     data = {
         "household": head,

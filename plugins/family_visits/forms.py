@@ -1,16 +1,18 @@
 """Forms of programme 1: the household visit and the three screening reports."""
-from wtforms import (BooleanField, Form, IntegerField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+from wtforms import (BooleanField, Form, IntegerField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
-DISPUTE_TYPES = [("affair", "婚外情"), ("domestic_violence", "家庭暴力"),
-                 ("in_law_conflict", "婆媳矛盾严重"), ("long_separation", "因矛盾长期分居"),
-                 ("third_party", "第三者介入")]
-RISK_SIGNS = [("extreme_tendency", "有极端倾向"), ("mental_disorder", "有精神障碍")]
-REFERRALS = [("none", "无需移交"), ("police", "公安机关"), ("court", "人民法院"),
-             ("petition", "信访部门")]
+DISPUTE_TYPES = [SelectChoice("affair", "婚外情"), SelectChoice("domestic_violence", "家庭暴力"),
+                 SelectChoice("in_law_conflict", "婆媳矛盾严重"),
+                 SelectChoice("long_separation", "因矛盾长期分居"),
+                 SelectChoice("third_party", "第三者介入")]
+RISK_SIGNS = [SelectChoice("extreme_tendency", "有极端倾向"),
+              SelectChoice("mental_disorder", "有精神障碍")]
+REFERRALS = [SelectChoice("none", "无需移交"), SelectChoice("police", "公安机关"),
+             SelectChoice("court", "人民法院"), SelectChoice("petition", "信访部门")]
 
 
 def strip(value):

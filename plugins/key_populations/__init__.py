@@ -6,16 +6,16 @@ poverty, elderly living alone, left-behind child, minor), their needs and the le
 publicity given on the visit. Many of them are minors or otherwise vulnerable, so the
 person and their needs are always sensitive.
 """
-from wtforms import Form, SelectField, StringField, TextAreaField
+from wtforms import Form, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core import hookimpl
 from core.registry import Metric, Program, TaskType
 
 PROGRAM = "key_populations"
-CATEGORIES = [("migrant_worker", "农民工"), ("extreme_poverty", "特困人员"),
-              ("elderly_alone", "孤寡（独居）老人"), ("left_behind_child", "留守儿童"),
-              ("minor", "未成年人")]
+CATEGORIES = [SelectChoice("migrant_worker", "农民工"), SelectChoice("extreme_poverty", "特困人员"),
+              SelectChoice("elderly_alone", "孤寡（独居）老人"),
+              SelectChoice("left_behind_child", "留守儿童"), SelectChoice("minor", "未成年人")]
 
 
 def strip(value):
@@ -58,7 +58,7 @@ PUBLICITY = {
 
 
 def example(rng) -> dict:
-    category = rng.choice([v for v, _ in CATEGORIES])
+    category = rng.choice([c.value for c in CATEGORIES])
     person = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)  # 700 names: the demo can reach 100
     return {"person": person, "category": category,
             "needs": rng.choice(NEEDS[category]), "publicity": PUBLICITY[category]}

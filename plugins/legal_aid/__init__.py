@@ -5,7 +5,8 @@ a case reported again at a later stage counts once. A case records the applicant
 sensitive), the vulnerable groups they belong to, whether it is early intervention in a
 non-litigation dispute or litigation agency, its stage and its outcome.
 """
-from wtforms import Form, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (Form, SelectChoice, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -13,12 +14,15 @@ from core import hookimpl
 from core.registry import Metric, Program, TaskType
 
 PROGRAM = "legal_aid"
-GROUPS = [("elderly", "老年人"), ("women", "妇女"), ("minors", "未成年人"),
-          ("disabled", "残疾人"), ("migrant_workers", "农民工"),
-          ("poverty", "经济困难群众（低保、特困）"), ("veterans", "军人军属、退役军人"),
-          ("other", "其他")]
-KINDS = [("non_litigation", "非诉纠纷（提前介入）"), ("litigation", "诉讼代理")]
-STAGES = [("intake", "受理"), ("mediation", "调解"), ("agency", "代理"), ("closed", "结案")]
+GROUPS = [SelectChoice("elderly", "老年人"), SelectChoice("women", "妇女"),
+          SelectChoice("minors", "未成年人"), SelectChoice("disabled", "残疾人"),
+          SelectChoice("migrant_workers", "农民工"),
+          SelectChoice("poverty", "经济困难群众（低保、特困）"),
+          SelectChoice("veterans", "军人军属、退役军人"), SelectChoice("other", "其他")]
+KINDS = [SelectChoice("non_litigation", "非诉纠纷（提前介入）"),
+         SelectChoice("litigation", "诉讼代理")]
+STAGES = [SelectChoice("intake", "受理"), SelectChoice("mediation", "调解"),
+          SelectChoice("agency", "代理"), SelectChoice("closed", "结案")]
 
 
 def strip(value):
@@ -59,13 +63,13 @@ NAMES = ["王桂兰", "李志强", "张秀英", "刘德明", "陈玉梅", "杨�
 
 
 def example(rng) -> dict:
-    stage = rng.choice([v for v, _ in STAGES])
+    stage = rng.choice([c.value for c in STAGES])
     data = {
         "case_number": f"（{rng.choice((2024, 2025))}）法援字第{rng.randint(1, 999):03d}号",
         "applicant": rng.choice(NAMES),
-        "groups": rng.sample([v for v, _ in GROUPS[:-1]], rng.choice((1, 1, 2))),
+        "groups": rng.sample([c.value for c in GROUPS[:-1]], rng.choice((1, 1, 2))),
         "matter": rng.choice(MATTERS),
-        "kind": rng.choice([v for v, _ in KINDS]),
+        "kind": rng.choice([c.value for c in KINDS]),
         "stage": stage,
     }
     if stage == "closed":

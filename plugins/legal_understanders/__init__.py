@@ -14,8 +14,8 @@ disputes or the minors of other programmes. Minors are never registered here.
 """
 import datetime as dt
 
-from wtforms import (DateField, FloatField, Form, SelectField, SelectMultipleField,
-                     StringField)
+from wtforms import (DateField, FloatField, Form, SelectChoice, SelectField,
+                     SelectMultipleField, StringField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -27,13 +27,14 @@ from core.registry import Metric, Program, TaskType
 PROGRAM = "legal_understanders"
 # The plan's six duties (六.8): 法律法规"讲解员"、矛盾纠纷"调解员"、社情民意"传递员"、
 # 法治活动"组织员"、法治创建"监督员"、法律援助"引导员".
-ROLES = [("explainer", "法律法规讲解员"), ("mediator", "矛盾纠纷调解员"),
-         ("messenger", "社情民意传递员"), ("organiser", "法治活动组织员"),
-         ("supervisor", "法治创建监督员"), ("aid_guide", "法律援助引导员")]
-GENDERS = [("male", "男"), ("female", "女")]
-IDENTITIES = [("cadre", "村（居）两委干部"), ("group_leader", "村（居）民小组长"),
-              ("party_member", "党员"), ("mediator", "人民调解员"), ("grid_worker", "网格员"),
-              ("representative", "村（居）民代表"), ("villager", "村（居）民"), ("other", "其他")]
+ROLES = [SelectChoice("explainer", "法律法规讲解员"), SelectChoice("mediator", "矛盾纠纷调解员"),
+         SelectChoice("messenger", "社情民意传递员"), SelectChoice("organiser", "法治活动组织员"),
+         SelectChoice("supervisor", "法治创建监督员"), SelectChoice("aid_guide", "法律援助引导员")]
+GENDERS = [SelectChoice("male", "男"), SelectChoice("female", "女")]
+IDENTITIES = [SelectChoice("cadre", "村（居）两委干部"), SelectChoice("group_leader", "村（居）民小组长"),
+              SelectChoice("party_member", "党员"), SelectChoice("mediator", "人民调解员"),
+              SelectChoice("grid_worker", "网格员"), SelectChoice("representative", "村（居）民代表"),
+              SelectChoice("villager", "村（居）民"), SelectChoice("other", "其他")]
 MAX_HOURS = 24
 
 
@@ -82,12 +83,12 @@ COURSES = ["民法典婚姻家庭编", "人民调解实务", "土地承包与宅
 
 def example(rng) -> dict:
     """One person's attendance at a session of the last year."""
-    identity = rng.choice([value for value, _ in IDENTITIES])
-    roles = rng.sample([value for value, _ in ROLES], rng.randint(1, 3))
+    identity = rng.choice([choice.value for choice in IDENTITIES])
+    roles = rng.sample([choice.value for choice in ROLES], rng.randint(1, 3))
     if identity == "mediator" and "mediator" not in roles:
         roles.append("mediator")
     return {"name": rng.choice(SURNAMES) + rng.choice(GIVEN),
-            "gender": rng.choice(GENDERS)[0], "identity": identity, "roles": roles,
+            "gender": rng.choice(GENDERS).value, "identity": identity, "roles": roles,
             "trained_on": (today() - dt.timedelta(days=rng.randint(1, 300))).isoformat(),
             "hours": rng.choice((1, 1.5, 2, 2.5, 3, 4, 6)), "course": rng.choice(COURSES)}
 

@@ -13,7 +13,7 @@ package installed from elsewhere would (see docs/plugins.md).
 """
 import datetime as dt
 
-from wtforms import Form, IntegerField, SelectField, StringField, URLField
+from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.fields import DateField
 from wtforms.validators import (URL, DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation, ValidationError)
@@ -22,11 +22,12 @@ from core import hookimpl
 from core.clock import today
 from core.registry import Metric, Program, TaskType
 
-PLATFORMS = [("douyin", "抖音"), ("wechat_channels", "微信视频号"), ("kuaishou", "快手"),
-             ("bilibili", "哔哩哔哩"), ("other", "其他")]
+PLATFORMS = [SelectChoice("douyin", "抖音"), SelectChoice("wechat_channels", "微信视频号"),
+             SelectChoice("kuaishou", "快手"), SelectChoice("bilibili", "哔哩哔哩"),
+             SelectChoice("other", "其他")]
 # The plan's three kinds of content: points of law, hot topics, typical cases.
-KINDS = [("legal_point", "法律知识点解读"), ("hot_topic", "社会热点解读"),
-         ("typical_case", "典型案例剖析")]
+KINDS = [SelectChoice("legal_point", "法律知识点解读"), SelectChoice("hot_topic", "社会热点解读"),
+         SelectChoice("typical_case", "典型案例剖析")]
 
 
 def strip(value):
@@ -89,7 +90,7 @@ LINKS = {"douyin": "https://v.douyin.com/{code}/",
 def example(rng) -> dict:
     """A video published in the last half year, with a platform-shaped link."""
     title, kind, topic = rng.choice(TOPICS)
-    platform = rng.choice([value for value, _ in PLATFORMS])
+    platform = rng.choice([choice.value for choice in PLATFORMS])
     code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789")
                    for _ in range(10))
     return {"title": title, "kind": kind, "legal_topic": topic, "platform": platform,

@@ -44,7 +44,7 @@ def enterprise(rng) -> dict:
 
 def example_visit(rng) -> dict:
     return {**enterprise(rng), "services": rng.choice(SERVICES),
-            "difficulties": rng.sample([v for v, _ in DIFFICULTIES], rng.randint(0, 2))}
+            "difficulties": rng.sample([c.value for c in DIFFICULTIES], rng.randint(0, 2))}
 
 
 def example_forum(rng) -> dict:
@@ -60,7 +60,7 @@ def example_training(rng) -> dict:
 
 
 def example_health_check(rng) -> dict:
-    risks = rng.sample([v for v, _ in RISK_POINTS], rng.randint(0, 3))
+    risks = rng.sample([c.value for c in RISK_POINTS], rng.randint(0, 3))
     data = {**enterprise(rng), "risk_points": risks}
     if risks:
         data["advice"] = ADVICE

@@ -1,15 +1,16 @@
 """Forms of programme 4: every form starts with the enterprise served (the subject)."""
-from wtforms import (DateField, Form, IntegerField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (DateField, Form, IntegerField, SelectChoice, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 # The plan's six difficulties (生存难、发展难、融资难、用工难、纠纷处理难、知识产权保护难),
 # plus compliance, which the legal health check also covers.
-DIFFICULTIES = [("survival", "生存"), ("development", "发展"), ("financing", "融资"),
-                ("hiring", "用工"), ("disputes", "纠纷处理"), ("ip", "知识产权保护")]
-RISK_POINTS = DIFFICULTIES + [("compliance", "合规管理")]
+DIFFICULTIES = [SelectChoice("survival", "生存"), SelectChoice("development", "发展"),
+                SelectChoice("financing", "融资"), SelectChoice("hiring", "用工"),
+                SelectChoice("disputes", "纠纷处理"), SelectChoice("ip", "知识产权保护")]
+RISK_POINTS = DIFFICULTIES + [SelectChoice("compliance", "合规管理")]
 
 # GB 32100-2015: 18 characters from this alphabet (no I, O, Z, S, V), the last a check.
 CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -12,7 +12,8 @@ lists and ledgers can group trainings by school.
 """
 import datetime as dt
 
-from wtforms import Form, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import (Form, IntegerField, SelectChoice, SelectField, SelectMultipleField,
+                     StringField)
 from wtforms.fields import DateField
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
                                 ValidationError)
@@ -22,17 +23,20 @@ from core import hookimpl
 from core.clock import today
 from core.registry import Metric, Program, TaskType
 
-AUDIENCES = [("primary", "小学生"), ("junior", "初中生"), ("senior", "高中生"),
-             ("vocational", "职业学校学生"), ("special", "特殊教育学校学生"),
-             ("teachers", "教师"), ("parents", "家长")]
-TOPICS = [("bullying", "校园欺凌防治"), ("self_protection", "自我保护"),
-          ("online_safety", "网络安全与防诈骗"), ("drugs", "禁毒"),
-          ("traffic", "交通安全"), ("civil_code", "民法典"),
-          ("minors", "未成年人保护法"), ("crime_prevention", "预防未成年人犯罪"),
-          ("sexual_assault", "防性侵"), ("drowning", "防溺水")]
-FORMATS = [("lecture", "法治讲座"), ("mock_trial", "模拟法庭"), ("class_meeting", "主题班会"),
-           ("quiz", "法律知识竞赛"), ("drama", "法治情景剧"), ("case_talk", "以案释法"),
-           ("other", "其他")]
+AUDIENCES = [SelectChoice("primary", "小学生"), SelectChoice("junior", "初中生"),
+             SelectChoice("senior", "高中生"), SelectChoice("vocational", "职业学校学生"),
+             SelectChoice("special", "特殊教育学校学生"), SelectChoice("teachers", "教师"),
+             SelectChoice("parents", "家长")]
+TOPICS = [SelectChoice("bullying", "校园欺凌防治"), SelectChoice("self_protection", "自我保护"),
+          SelectChoice("online_safety", "网络安全与防诈骗"), SelectChoice("drugs", "禁毒"),
+          SelectChoice("traffic", "交通安全"), SelectChoice("civil_code", "民法典"),
+          SelectChoice("minors", "未成年人保护法"),
+          SelectChoice("crime_prevention", "预防未成年人犯罪"),
+          SelectChoice("sexual_assault", "防性侵"), SelectChoice("drowning", "防溺水")]
+FORMATS = [SelectChoice("lecture", "法治讲座"), SelectChoice("mock_trial", "模拟法庭"),
+           SelectChoice("class_meeting", "主题班会"), SelectChoice("quiz", "法律知识竞赛"),
+           SelectChoice("drama", "法治情景剧"), SelectChoice("case_talk", "以案释法"),
+           SelectChoice("other", "其他")]
 MAX_AUDIENCE = 10000  # a whole school at most; more is a typing error
 
 
@@ -95,8 +99,8 @@ def example(rng):
         "held_on": (today() - dt.timedelta(days=rng.randint(1, 180))).isoformat(),
         "audience": audience,
         "audience_size": size,
-        "topics": rng.sample([value for value, _ in TOPICS], rng.randint(1, 3)),
-        "format": rng.choice(FORMATS[:-1])[0],
+        "topics": rng.sample([choice.value for choice in TOPICS], rng.randint(1, 3)),
+        "format": rng.choice(FORMATS[:-1]).value,
         "speaker": rng.choice(SPEAKERS),
     }
 

@@ -89,7 +89,7 @@ def task_completed(task):
 # Places of made-up villages (东湖村, 后湾社区 …): enough of them for a demo's hundred rules.
 PLACE_FIRST = "东西南北新老上下前后"
 PLACE_SECOND = "湖山塘桥庄岗坪湾河林"
-ISSUE_VALUES = [value for value, _ in ISSUES]
+ISSUE_VALUES = [choice.value for choice in ISSUES]
 
 
 def _title(rng) -> str:
@@ -126,7 +126,7 @@ def example_review(rng) -> dict:
 
 
 def example_vote(rng) -> dict:
-    kind = rng.choice([value for value, _ in MEETING_KINDS])
+    kind = rng.choice([choice.value for choice in MEETING_KINDS])
     eligible = rng.randint(30, 60) if kind == "representatives" else rng.randint(200, 1500)
     attended = rng.randint(-(-eligible * 2 // 3) + 1, eligible)  # above every quorum
     in_favour = rng.randint(attended // 2 + 1, attended) if rng.random() < 0.9 \

@@ -2,7 +2,7 @@
 draft (起草) → legal review (合法性审查) → villagers' assembly vote (村民会议表决) →
 filing (备案). Every stage names the rules it is about (``title``, the counted subject),
 so the workflow can carry it from one stage to the next."""
-from wtforms import (DateField, Form, IntegerField, RadioField, SelectField,
+from wtforms import (DateField, Form, IntegerField, RadioField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
                                 ValidationError)
@@ -11,17 +11,19 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from core.clock import today
 
 # The questions the plan asks every revision to settle (DOMAIN.md 六.7).
-ISSUES = [("married_out_women", "已嫁未迁女能否享受村集体福利"),
-          ("remarriage", "再婚人员及其子女的分配"),
-          ("rural_to_urban", "农转非人员的权益"),
-          ("fines", "村规民约能否设定罚款"),
-          ("living_environment", "农村人居环境整治"),
-          ("other", "其他")]
-YES_NO = [("yes", "是"), ("no", "否")]
-MEETING_KINDS = [("villagers", "村民会议（本村18周岁以上村民过半数参加）"),
-                 ("households", "村民会议（本村三分之二以上的户的代表参加）"),
-                 ("representatives", "村民代表会议（经村民会议授权，三分之二以上组成人员参加）")]
-OUTCOMES = [("passed", "通过"), ("rejected", "未通过")]
+ISSUES = [SelectChoice("married_out_women", "已嫁未迁女能否享受村集体福利"),
+          SelectChoice("remarriage", "再婚人员及其子女的分配"),
+          SelectChoice("rural_to_urban", "农转非人员的权益"),
+          SelectChoice("fines", "村规民约能否设定罚款"),
+          SelectChoice("living_environment", "农村人居环境整治"),
+          SelectChoice("other", "其他")]
+YES_NO = [SelectChoice("yes", "是"), SelectChoice("no", "否")]
+MEETING_KINDS = [
+    SelectChoice("villagers", "村民会议（本村18周岁以上村民过半数参加）"),
+    SelectChoice("households", "村民会议（本村三分之二以上的户的代表参加）"),
+    SelectChoice("representatives", "村民代表会议（经村民会议授权，三分之二以上组成人员参加）")]
+OUTCOMES = [SelectChoice("passed", "通过"), SelectChoice("rejected", "未通过")]
+OUTCOME_LABELS = {choice.value: choice.label for choice in OUTCOMES}
 MAX_PEOPLE = 100000
 
 
@@ -154,7 +156,7 @@ class VoteForm(Form):
         expected = "passed" if vote_passes(attended, in_favour) else "rejected"
         if field.data != expected:
             raise ValidationError(
-                f"按实到和赞成人数，表决结果应为“{dict(OUTCOMES)[expected]}”"
+                f"按实到和赞成人数，表决结果应为“{OUTCOME_LABELS[expected]}”"
                 "（须经到会人员过半数同意）")
 
 

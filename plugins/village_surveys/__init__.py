@@ -9,7 +9,7 @@ stored as its code: the registry counts distinct values of a form field, and a v
 picked from a list cannot be spelt two ways, as a typed name could ("东湖村" and
 "东湖村委会" would count twice).
 """
-from wtforms import Form, SelectField, TextAreaField
+from wtforms import Form, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core import hookimpl
@@ -17,15 +17,17 @@ from core.models import Town, Village
 from core.registry import Metric, Program, TaskType
 
 PROGRAM = "village_surveys"
-RULES_STATUSES = [("sound", "已制定，内容合法、程序规范"), ("needs_revision", "已制定，需要修订完善"),
-                  ("missing", "尚未制定")]
+RULES_STATUSES = [SelectChoice("sound", "已制定，内容合法、程序规范"),
+                  SelectChoice("needs_revision", "已制定，需要修订完善"),
+                  SelectChoice("missing", "尚未制定")]
 
 
-def village_choices() -> list[tuple[str, str]]:
-    """Every village of the district, by town: (code, "镇街 · 村(居)"), read when a form is built."""
+def village_choices() -> list[SelectChoice]:
+    """Every village of the district, by town: code and "镇街 · 村(居)", read when a form is
+    built."""
     villages = (Village.select(Village.code, Village.name, Town.name.alias("town_name"))
                 .join(Town).order_by(Town.code, Village.code).objects())
-    return [(v.code, f"{v.town_name} · {v.name}") for v in villages]
+    return [SelectChoice(v.code, f"{v.town_name} · {v.name}") for v in villages]
 
 
 def strip(value):
@@ -63,12 +65,12 @@ FINDINGS = ["建议修订村规民约中集体收益分配条款，加强婚姻�
 
 def example(rng) -> dict:
     """A survey of one of the district's villages (the database must hold some)."""
-    codes = [code for code, _ in village_choices()]
+    codes = [choice.value for choice in village_choices()]
     return {"village": rng.choice(codes) if codes else "",
             "key_groups": rng.choice(KEY_GROUPS).format(
                 n=rng.randint(50, 600), m=rng.randint(3, 60), k=rng.randint(2, 30)),
             "legal_needs": rng.choice(NEEDS),
-            "rules_status": rng.choice([v for v, _ in RULES_STATUSES]),
+            "rules_status": rng.choice([c.value for c in RULES_STATUSES]),
             "legal_problems": rng.choice(PROBLEMS),
             "findings": rng.choice(FINDINGS)}
 

@@ -1,0 +1,465 @@
+"""The yearly assessment of a pairing (DOMAIN 五) and the early warning on its pace.
+
+Per pairing and year the records give six figures, each scored 0..1:
+
+- on-site sessions held, each lasting at least ``min_session_hours``, against the pro-rata
+  quota of the planner (``month_owners`` / ``quota_for_months``: what ``planner.required``
+  returns), capped at 1;
+- publicity events held against theirs;
+- work-log entries of the lawyer in the village against a yearly target, pro rata;
+- major matters reported: the share reported on time (1 when none was reported);
+- satisfaction: the average of the return visits' and of the residents' ratings (each an
+  average of 1..5 scores), scored (avg - 1) / 4; not scored when nobody gave one;
+- programme tasks done in the village against a yearly target, pro rata.
+
+The total is the weighted mean of the scored criteria on 0..100 (``JIEDUI_ASSESSMENT``),
+graded excellent / pass / fail. A whole table costs a fixed number of queries (one per kind
+of record), whether the district has 4 pairings or 131.
+"""
+import datetime as dt
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from core import clock
+from core.access import village_filter
+from core.config import assessment_settings, load_settings
+from core.i18n import N_, gettext_for
+from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
+                         Town, User, Village, WorkLog)
+from core.planner import month_owners, quota_for_months
+
+GRADES = {"excellent": N_("Excellent"), "pass": N_("Pass"), "fail": N_("Fail")}
+CRITERIA_LABELS = {"sessions": N_("On-site sessions"), "publicity": N_("Publicity events"),
+                   "worklog": N_("Work log"), "matters": N_("Major matters on time"),
+                   "satisfaction": N_("Satisfaction"), "tasks": N_("Programme tasks")}
+# The district table's columns (msgids: the caller translates them for export_assessment).
+EXPORT_HEADERS = (N_("Town"), N_("Village"), N_("Lawyer"), N_("Term"),
+                  N_("Sessions held"), N_("Sessions required"),
+                  N_("Publicity held"), N_("Publicity required"),
+                  N_("Work-log entries"), N_("Work-log target"),
+                  N_("Major matters"), N_("Reported on time"),
+                  N_("Return-visit satisfaction"), N_("Residents' rating"),
+                  N_("Tasks done"), N_("Task target"), N_("Total"), N_("Grade"))
+
+
+@dataclass
+class Figures:
+    """What the records say about one pairing's year."""
+    months: int = 0  # months of the year the pairing owns (planner.month_owners)
+    sessions_required: int = 0
+    sessions_held: int = 0  # held and long enough
+    sessions_too_short: int = 0  # held, but shorter than the minimum: not counted
+    publicity_required: int = 0
+    publicity_held: int = 0
+    worklog: int = 0
+    worklog_target: int = 0
+    matters: int = 0
+    matters_on_time: int = 0
+    visits: int = 0
+    visit_average: float | None = None
+    ratings: int = 0
+    rating_average: float | None = None
+    tasks_done: int = 0
+    tasks_target: int = 0
+
+    @property
+    def satisfaction(self) -> float | None:
+        """The mean of the two averages, so a flood of ratings does not drown the visits."""
+        averages = [a for a in (self.visit_average, self.rating_average) if a is not None]
+        return sum(averages) / len(averages) if averages else None
+
+
+@dataclass
+class AssessmentRow:
+    pairing: Pairing
+    village: Village
+    town: Town
+    lawyer: Lawyer
+    year: int
+    figures: Figures
+    scores: dict  # criterion -> 0..1, or None when it cannot be scored
+    total: float  # 0..100
+    grade: str  # excellent | pass | fail
+    details: dict = field(default_factory=dict)  # assessment_sheet only
+
+
+@dataclass
+class PaceRow:
+    pairing: Pairing
+    village: Village
+    town: Town
+    lawyer: Lawyer
+    sessions_held: int
+    sessions_due: int  # by now, pro rata
+    publicity_held: int
+    publicity_due: int
+
+    @property
+    def sessions_behind(self) -> bool:
+        return self.sessions_held < self.sessions_due
+
+    @property
+    def publicity_behind(self) -> bool:
+        return self.publicity_held < self.publicity_due
+
+
+# --- loading (one query per kind of record) ------------------------------------------------
+
+def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The year in stored (UTC) instants: from 1 January 00:00 district time."""
+    return (clock.utc_from_local(dt.date(year, 1, 1), dt.time()),
+            clock.utc_from_local(dt.date(year + 1, 1, 1), dt.time()))
+
+
+def _scope(user: User | None):
+    """The villages whose pairings ``user`` may assess. A lawyer: every village they were
+    paired with (their ended pairings too); the pairings are then narrowed to theirs."""
+    if user is not None and user.role == "lawyer":
+        return Village.id.in_(Pairing.select(Pairing.village)
+                              .where(Pairing.lawyer == user.lawyer_id))
+    return village_filter(user)
+
+
+def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False):
+    """{pairing id: (pairing, months owned)} for the pairings in scope that owe something in
+    ``year``. Every pairing of a village is loaded, so month ownership is the planner's."""
+    query = (Pairing.select(Pairing, Village, Town, Lawyer)
+             .join(Village).join(Town).switch(Pairing).join(Lawyer)
+             .where((Pairing.term_start <= dt.date(year, 12, 31))
+                    & (Pairing.term_end >= dt.date(year, 1, 1)) & _scope(user))
+             .order_by(Pairing.term_start, Pairing.id))
+    if pairing_ids is not None:
+        query = query.where(Pairing.village.in_(
+            Pairing.select(Pairing.village).where(Pairing.id.in_(list(pairing_ids)))))
+    by_village = defaultdict(list)
+    for pairing in query:
+        by_village[pairing.village_id].append(pairing)
+    owned = {}
+    for village_pairings in by_village.values():
+        owners = month_owners(village_pairings, year)
+        for pairing in village_pairings:
+            months = sum(1 for owner in owners.values() if owner.id == pairing.id)
+            if not months:
+                continue  # its month(s) belong to another pairing: it owes nothing
+            if user is not None and user.role == "lawyer" and pairing.lawyer_id != user.lawyer_id:
+                continue
+            if pairing_ids is not None and pairing.id not in pairing_ids:
+                continue
+            if active_only and pairing.status != "active":
+                continue
+            owned[pairing.id] = (pairing, months)
+    return owned
+
+
+def _owner(candidates: list[Pairing], day: dt.date) -> Pairing | None:
+    """The pairing a record of ``day`` belongs to: the one whose term covers the day, or the
+    only candidate (a log written a day after the term still belongs to it)."""
+    for pairing in candidates:
+        if pairing.term_start <= day <= pairing.term_end:
+            return pairing
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _held_events(year: int, pairing_ids, until: dt.datetime | None = None):
+    """{pairing id: [held events]} of kinds session and publicity begun in ``year``."""
+    start, end = _year_bounds(year)
+    if until is not None:
+        end = min(end, until)
+    events = defaultdict(list)
+    query = (Event.select(Event.id, Event.pairing, Event.kind, Event.starts_at, Event.ends_at,
+                          Event.held_start, Event.held_end, Event.title)
+             .where(Event.pairing.in_(pairing_ids) & (Event.status == "held")
+                    & Event.kind.in_(("session", "publicity"))
+                    & (Event.starts_at >= start) & (Event.starts_at < end))
+             .order_by(Event.starts_at))
+    for event in query:
+        events[event.pairing_id].append(event)
+    return events
+
+
+def held_hours(event: Event) -> float:
+    start = event.held_start or event.starts_at
+    finish = event.held_end or event.ends_at
+    return (finish - start).total_seconds() / 3600
+
+
+def _count_events(figures: Figures, events, min_hours: float) -> None:
+    for event in events:
+        if event.kind == "publicity":
+            figures.publicity_held += 1
+        elif held_hours(event) >= min_hours - 1e-9:
+            figures.sessions_held += 1
+        else:
+            figures.sessions_too_short += 1
+
+
+def _by_lawyer_village(owned) -> dict:
+    candidates = defaultdict(list)
+    for pairing, _months in owned.values():
+        candidates[(pairing.lawyer_id, pairing.village_id)].append(pairing)
+    return candidates
+
+
+def _by_village(owned) -> dict:
+    candidates = defaultdict(list)
+    for pairing, _months in owned.values():
+        candidates[pairing.village_id].append(pairing)
+    return candidates
+
+
+def _load_figures(year: int, owned) -> dict[int, Figures]:
+    settings = load_settings()
+    rules = assessment_settings()
+    ids = list(owned)
+    figures = {}
+    for pairing_id, (pairing, months) in owned.items():
+        sessions, publicity = quota_for_months(months)
+        figures[pairing_id] = Figures(
+            months=months, sessions_required=sessions, publicity_required=publicity,
+            worklog_target=math.ceil(rules.worklog_target * months / 12),
+            tasks_target=math.ceil(rules.tasks_target * months / 12))
+    if not ids:
+        return figures
+    for pairing_id, events in _held_events(year, ids).items():
+        _count_events(figures[pairing_id], events, settings.min_session_hours)
+    start, end = _year_bounds(year)
+    villages = list({pairing.village_id for pairing, _ in owned.values()})
+    pairs = _by_lawyer_village(owned)
+    logs = (WorkLog.select(WorkLog.lawyer, WorkLog.village, WorkLog.occurred_at)
+            .where(WorkLog.village.in_(villages) & (WorkLog.occurred_at >= start)
+                   & (WorkLog.occurred_at < end)).tuples())
+    for lawyer_id, village_id, occurred in logs:
+        pairing = _owner(pairs.get((lawyer_id, village_id), []), clock.local_date(occurred))
+        if pairing:
+            figures[pairing.id].worklog += 1
+    matters = (MajorMatter.select(MajorMatter.lawyer, MajorMatter.village,
+                                  MajorMatter.occurred_at, MajorMatter.late)
+               .where(MajorMatter.village.in_(villages) & (MajorMatter.occurred_at >= start)
+                      & (MajorMatter.occurred_at < end)).tuples())
+    for lawyer_id, village_id, occurred, late in matters:
+        pairing = _owner(pairs.get((lawyer_id, village_id), []), clock.local_date(occurred))
+        if pairing:
+            figures[pairing.id].matters += 1
+            figures[pairing.id].matters_on_time += 0 if late else 1
+    _load_feedback(year, ids, figures)
+    by_village = _by_village(owned)
+    tasks = (Task.select(Task.village, Task.completed_at)
+             .where(Task.village.in_(villages) & (Task.status == "done")
+                    & (Task.completed_at >= start) & (Task.completed_at < end)).tuples())
+    for village_id, completed in tasks:
+        pairing = _owner(by_village.get(village_id, []), clock.local_date(completed))
+        if pairing:
+            figures[pairing.id].tasks_done += 1
+    return figures
+
+
+def _load_feedback(year: int, ids, figures) -> None:
+    """Return visits done and residents' ratings of the year's quarters ("2026Q1"…)."""
+    period = ReturnVisit.period.startswith(f"{year}Q")
+    visits = (ReturnVisit.select(ReturnVisit.pairing, fn.COUNT(ReturnVisit.id),
+                                 fn.AVG(ReturnVisit.satisfaction))
+              .where(ReturnVisit.pairing.in_(ids) & (ReturnVisit.status == "done")
+                     & ReturnVisit.satisfaction.is_null(False) & period)
+              .group_by(ReturnVisit.pairing).tuples())
+    for pairing_id, count, average in visits:
+        figures[pairing_id].visits, figures[pairing_id].visit_average = count, float(average)
+    ratings = (Rating.select(Rating.pairing, fn.COUNT(Rating.id), fn.AVG(Rating.score))
+               .where(Rating.pairing.in_(ids) & Rating.period.startswith(f"{year}Q"))
+               .group_by(Rating.pairing).tuples())
+    for pairing_id, count, average in ratings:
+        figures[pairing_id].ratings, figures[pairing_id].rating_average = count, float(average)
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+def _ratio(done: int, target: int) -> float | None:
+    return min(done / target, 1.0) if target > 0 else None
+
+
+def scores(figures: Figures) -> dict[str, float | None]:
+    """Each criterion on 0..1; None: nothing to judge it by (no target, no satisfaction)."""
+    satisfaction = figures.satisfaction
+    return {
+        "sessions": _ratio(figures.sessions_held, figures.sessions_required),
+        "publicity": _ratio(figures.publicity_held, figures.publicity_required),
+        "worklog": _ratio(figures.worklog, figures.worklog_target),
+        # nothing to report is no fault
+        "matters": figures.matters_on_time / figures.matters if figures.matters else 1.0,
+        "satisfaction": (None if satisfaction is None
+                         else min(max((satisfaction - 1) / 4, 0.0), 1.0)),
+        "tasks": _ratio(figures.tasks_done, figures.tasks_target),
+    }
+
+
+def total(criterion_scores: dict, rules) -> float:
+    """The weighted mean of the scored criteria on 0..100: a criterion with nothing to
+    judge (no satisfaction given yet) neither helps nor hurts."""
+    weighted = [(weight, criterion_scores[name]) for name, weight in rules.weights
+                if weight > 0 and criterion_scores.get(name) is not None]
+    weights = sum(weight for weight, _ in weighted)
+    if not weights:
+        return 0.0
+    return round(100 * sum(weight * score for weight, score in weighted) / weights, 1)
+
+
+def grade(value: float, rules) -> str:
+    if value >= rules.excellent_line:
+        return "excellent"
+    return "pass" if value >= rules.pass_line else "fail"
+
+
+def _rows(year: int, owned) -> list[AssessmentRow]:
+    rules = assessment_settings()
+    figures = _load_figures(year, owned)
+    rows = []
+    for pairing_id, (pairing, _months) in owned.items():
+        criterion_scores = scores(figures[pairing_id])
+        value = total(criterion_scores, rules)
+        rows.append(AssessmentRow(
+            pairing=pairing, village=pairing.village, town=pairing.village.town,
+            lawyer=pairing.lawyer, year=year, figures=figures[pairing_id],
+            scores=criterion_scores, total=value, grade=grade(value, rules)))
+    rows.sort(key=lambda r: (r.town.code, r.village.code, r.pairing.term_start))
+    return rows
+
+
+def assess(year: int, *, user: User | None = None) -> list[AssessmentRow]:
+    """The district table: every pairing in ``user``'s scope that owes something in
+    ``year``, with its figures, scores, total and grade. A fixed number of queries."""
+    return _rows(year, _pairings(year, user))
+
+
+def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
+    """One pairing's assessment with the records behind it (held events, major matters,
+    return visits, tasks done); None when it owes nothing in ``year``. The caller checks
+    that the user may read it."""
+    owned = _pairings(year, None, pairing_ids={pairing.id})
+    if pairing.id not in owned:
+        return None
+    row = _rows(year, owned)[0]
+    start, end = _year_bounds(year)
+    min_hours = load_settings().min_session_hours
+    events = _held_events(year, [pairing.id]).get(pairing.id, [])
+    row.details = {
+        "events": [(event, held_hours(event),
+                    event.kind == "publicity" or held_hours(event) >= min_hours - 1e-9)
+                   for event in events],
+        "min_hours": min_hours,
+        "matters": list(MajorMatter.select().where(
+            (MajorMatter.lawyer == pairing.lawyer_id) & (MajorMatter.village == pairing.village_id)
+            & (MajorMatter.occurred_at >= start) & (MajorMatter.occurred_at < end))
+            .order_by(MajorMatter.occurred_at)),
+        "visits": list(ReturnVisit.select().where(
+            (ReturnVisit.pairing == pairing.id) & ReturnVisit.period.startswith(f"{year}Q"))
+            .order_by(ReturnVisit.period)),
+        "tasks": [task for task in Task.select().where(
+            (Task.village == pairing.village_id) & (Task.status == "done")
+            & (Task.completed_at >= start) & (Task.completed_at < end))
+            .order_by(Task.completed_at)
+            if pairing.term_start <= clock.local_date(task.completed_at) <= pairing.term_end],
+    }
+    return row
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def _average(value: float | None):
+    return round(value, 2) if value is not None else None
+
+
+def export_row(row: AssessmentRow, grade_label=str) -> list:
+    f = row.figures
+    return [row.town.name, row.village.name, row.lawyer.name,
+            f"{row.pairing.term_start.isoformat()} – {row.pairing.term_end.isoformat()}",
+            f.sessions_held, f.sessions_required, f.publicity_held, f.publicity_required,
+            f.worklog, f.worklog_target, f.matters, f.matters_on_time,
+            _average(f.visit_average), _average(f.rating_average),
+            f.tasks_done, f.tasks_target, row.total, grade_label(GRADES[row.grade])]
+
+
+def export_assessment(rows, headers, *, title: str = "Assessment", grade_label=str) -> bytes:
+    """The district table as an .xlsx workbook: one sheet, ``headers`` (translated by the
+    caller, in EXPORT_HEADERS order) then a row per pairing; ``grade_label`` translates the
+    grade's msgid."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append(export_row(row, grade_label))
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(str(header)) + 4)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- early warning ---------------------------------------------------------------------------
+
+def _elapsed_share(pairing: Pairing, year: int, today: dt.date) -> float:
+    """The share of the pairing's term within ``year`` that has passed by ``today``."""
+    first = max(pairing.term_start, dt.date(year, 1, 1))
+    last = min(pairing.term_end, dt.date(year, 12, 31))
+    if today < first or last < first:
+        return 0.0
+    return min((today - first).days + 1, (last - first).days + 1) / ((last - first).days + 1)
+
+
+def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[PaceRow]:
+    """Active pairings in scope whose held sessions or publicity events are behind the
+    pro-rata pace: fewer than required × the elapsed share of their term in the year,
+    rounded down (two queries, whatever the number of pairings)."""
+    owned = _pairings(year, user, active_only=True)
+    if not owned:
+        return []
+    min_hours = load_settings().min_session_hours
+    until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time())
+    events = _held_events(year, list(owned), until=until)
+    rows = []
+    for pairing_id, (pairing, months) in owned.items():
+        figures = Figures()
+        _count_events(figures, events.get(pairing_id, []), min_hours)
+        share = _elapsed_share(pairing, year, today)
+        sessions, publicity = quota_for_months(months)
+        row = PaceRow(pairing=pairing, village=pairing.village, town=pairing.village.town,
+                      lawyer=pairing.lawyer, sessions_held=figures.sessions_held,
+                      sessions_due=math.floor(sessions * share + 1e-9),
+                      publicity_held=figures.publicity_held,
+                      publicity_due=math.floor(publicity * share + 1e-9))
+        if row.sessions_behind or row.publicity_behind:
+            rows.append(row)
+    rows.sort(key=lambda r: (r.town.code, r.village.code))
+    return rows
+
+
+PACE_TITLE = N_("%(village)s is behind the pace of on-site work")
+PACE_BODY = N_("By %(date)s %(lawyer)s has held %(sessions)d of the %(sessions_due)d on-site "
+               "sessions and %(publicity)d of the %(publicity_due)d publicity events due so far.")
+
+
+def send_pace_warnings(today: dt.date | None = None) -> int:
+    """The weekly early warning: each pairing behind pace is notified to the coordinators of
+    its village, once per ISO week (a second run that week sends nothing new). Returns the
+    number of pairings warned about."""
+    from core.notify import coordinators_for, notify_users
+    today = today or clock.today()
+    iso_year, week, _ = today.isocalendar()
+    gettext = gettext_for(load_settings().locale)
+    rows = behind_pace(today.year, today)
+    for row in rows:
+        params = dict(village=row.village.name, lawyer=row.lawyer.name,
+                      date=today.isoformat(), sessions=row.sessions_held,
+                      sessions_due=row.sessions_due, publicity=row.publicity_held,
+                      publicity_due=row.publicity_due)
+        notify_users(coordinators_for(row.village), kind="pace",
+                     title=gettext(PACE_TITLE) % params, body=gettext(PACE_BODY) % params,
+                     link=f"/assessment/{row.pairing.id}?year={today.year}",
+                     dedupe_key=f"pace:{iso_year}-W{week:02d}:{row.pairing.id}")
+    return len(rows)

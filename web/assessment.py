@@ -1,0 +1,91 @@
+"""The yearly assessment: the district table (search, pages, .xlsx), one pairing's sheet,
+and the "behind pace" panel of the coverage page. ``core.assessment`` computes everything;
+the scope is the viewer's (a town's coordinator assesses their town)."""
+from flask import Blueprint, abort, make_response, request
+from flask_babel import gettext as _
+
+from core import clock
+from core.access import can_read_village
+from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
+                             assessment_sheet, behind_pace, export_assessment)
+from core.audit import record
+from core.config import assessment_settings
+from core.models import Pairing
+from web.access import actor, allow
+from web.listing import paginate, search_term
+from web.programs import XLSX, attachment
+from web.render import render
+
+bp = Blueprint("assessment", __name__, url_prefix="/assessment")
+
+MANAGERS = ("admin", "coordinator")
+
+
+def _year() -> int:
+    value = request.args.get("year", "")
+    year = int(value) if value.isdigit() else clock.today().year
+    return year if 2000 <= year <= 2100 else clock.today().year
+
+
+def _matching(rows, term: str):
+    """The rows whose village (name or code), town or lawyer contains ``term``."""
+    if not term:
+        return rows
+    needle = term.casefold()
+    return [row for row in rows
+            if any(needle in text.casefold() for text in
+                   (row.village.name, row.village.code, row.town.name, row.lawyer.name))]
+
+
+@bp.route("/")
+@allow(*MANAGERS)
+def index():
+    year = _year()
+    page = paginate(_matching(assess(year, user=actor()), search_term()))
+    return render("assessment/index.html", "assessment/_results.html", listing=page, year=year,
+                  rules=assessment_settings(), grades=GRADES)
+
+
+@bp.route("/export.xlsx")
+@allow(*MANAGERS)
+def export():
+    """The whole table in the viewer's scope (the search applies, the pages do not)."""
+    user, year = actor(), _year()
+    rows = _matching(assess(year, user=user), search_term())
+    body = export_assessment(rows, [_(header) for header in EXPORT_HEADERS],
+                             title=_("Assessment %(year)s", year=year), grade_label=_)
+    record(user, "assessment.export", detail={"year": year, "rows": len(rows)},
+           address=request.remote_addr or "")
+    response = make_response(body)
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = attachment(
+        f"{_('Assessment')}-{year}.xlsx", f"assessment-{year}.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _may_read(user, pairing: Pairing) -> bool:
+    if user.role == "lawyer":
+        return bool(user.lawyer_id) and pairing.lawyer_id == user.lawyer_id
+    return user.role in MANAGERS and can_read_village(user, pairing.village)
+
+
+@bp.route("/<int:pairing_id>")
+@allow("admin", "coordinator", "lawyer")
+def sheet(pairing_id):
+    pairing = Pairing.get_or_none(Pairing.id == pairing_id)
+    if pairing is None or not _may_read(actor(), pairing):
+        abort(404)
+    year = _year()
+    return render("assessment/sheet.html", year=year, pairing=pairing,
+                  row=assessment_sheet(pairing, year), rules=assessment_settings(),
+                  grades=GRADES, criteria=CRITERIA_LABELS)
+
+
+@bp.route("/behind")
+@allow(*MANAGERS)
+def behind():
+    """The coverage page's panel (loaded by HTMX): pairings behind the pace this year."""
+    today = clock.today()
+    return render("assessment/_behind.html", rows=behind_pace(today.year, today, actor()),
+                  year=today.year, today=today)
