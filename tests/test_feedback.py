@@ -224,6 +224,7 @@ def test_satisfaction_of_one_town_still_compares_with_the_district(answers):
 
 def test_coordinators_see_and_record_the_visits_of_their_scope(district, visit, login):
     client = login(district.users.town_coordinator)
+    client.set_cookie("lang", "en")  # assertions read the English msgids
     page = client.get("/feedback/visits").get_data(as_text=True)
     assert district.villages[0].name in page and district.villages[3].name not in page
     assert "2026Q2" in client.get("/feedback/visits?period=2026Q2&status=open").get_data(
@@ -254,6 +255,7 @@ def test_lawyers_cannot_open_the_feedback_pages(district, visit, login):
 def test_satisfaction_and_low_ratings_pages(answers, login):
     d = answers
     client = login(d.users.coordinator)
+    client.set_cookie("lang", "en")  # assertions read the English msgids
     assert client.get("/feedback/satisfaction").status_code == 200
     low = Rating.get(Rating.score == 1)  # in town 2
     page = client.get("/feedback/ratings").get_data(as_text=True)
@@ -272,6 +274,7 @@ def test_satisfaction_and_low_ratings_pages(answers, login):
 
 def test_residents_rate_from_the_public_page_once_a_quarter(district, client):
     hx = {"HX-Request": "true"}
+    client.set_cookie("lang", "en")  # assertions read the English msgids
     response = client.post("/v/T1V1/rate", data={"score": "5", "comment": "谢谢"}, headers=hx)
     assert response.status_code == 200 and "Thank you" in response.get_data(as_text=True)
     cookie = response.headers["Set-Cookie"]

@@ -214,6 +214,7 @@ def test_scopes_lawyer_own_coordinators_their_villages(district):
 
 def test_lawyer_reports_through_the_form_and_coordinator_handles_it(district, login):
     client = login(district.users.lawyer)
+    client.set_cookie("lang", "en")  # assertions read the English msgids
     page = client.get("/matters/new")
     assert page.status_code == 200 and b'name="occurred_at"' in page.data
     bad = client.post("/matters/new", data={"category": "collective", "title": "",

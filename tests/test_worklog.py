@@ -185,7 +185,7 @@ def test_a_refused_form_says_why_and_writes_nothing(district, clock_at, login):
         "duration_minutes": "60", "mode": "onsite", "content": "x"})
     assert response.status_code == 422
     assert "once it has happened" in response.get_data(as_text=True) or \
-        "发生" in response.get_data(as_text=True)
+        "服务完成后方可登记" in response.get_data(as_text=True)
     assert WorkLog.select().count() == 0
 
 

@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import (DateField, DateTimeLocalField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (DateField, DateTimeLocalField, IntegerField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import InputRequired, Optional
 
 from core import cases as case_service
@@ -94,10 +94,11 @@ class LogForm(FlaskForm):
 
 def _log_form(user) -> LogForm:
     form = LogForm()
-    form.village.choices = [(v.id, v.name) for v in _own_villages(user)]
-    form.mode.choices = _modes()
+    form.village.choices = [SelectChoice(v.id, v.name) for v in _own_villages(user)]
+    form.mode.choices = [SelectChoice(mode, label) for mode, label in _modes()]
     open_cases = (case_service.case_visible_to(user).where(CaseFile.status == "open"))
-    form.case.choices = [("", _("None"))] + [(c.id, f"{c.number} {c.title}") for c in open_cases]
+    form.case.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(c.id, f"{c.number} {c.title}") for c in open_cases]
     return form
 
 
@@ -192,7 +193,7 @@ class CaseForm(FlaskForm):
 
 def _case_form(user) -> CaseForm:
     form = CaseForm()
-    form.village.choices = [(v.id, f"{v.name} · {v.pairing.lawyer.name}")
+    form.village.choices = [SelectChoice(v.id, f"{v.name} · {v.pairing.lawyer.name}")
                             for v in _own_villages(user)]
     if form.opened_on.data is None and request.method == "GET":
         form.opened_on.data = clock.today()
