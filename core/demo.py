@@ -223,11 +223,14 @@ def _plan_this_year() -> int:
     from core.models import Event
     from core.planner import plan_year
     plan_year(clock.today().year)
-    now = clock.now_utc()
+    past = [event_id for (event_id,) in Event.select(Event.id)
+            .where((Event.starts_at < clock.now_utc()) & (Event.status == "planned"))
+            .order_by(Event.id).tuples()]
+    held = [event_id for n, event_id in enumerate(past) if n % 10]
     with transaction():
-        (Event.update(status="held", held_start=Event.starts_at, held_end=Event.ends_at)
-         .where((Event.starts_at < now) & (Event.status == "planned") & (Event.id % 10 != 0))
-         .execute())
+        for batch in range(0, len(held), 500):
+            (Event.update(status="held", held_start=Event.starts_at, held_end=Event.ends_at)
+             .where(Event.id.in_(held[batch:batch + 500])).execute())
     return Event.select().count()
 
 
