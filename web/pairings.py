@@ -5,9 +5,8 @@ coverage table listens for it); a rule the core refuses comes back as its transl
 message next to the form, with status 422, and nothing written. Without HTMX the forms
 post normally and are redirected back (PRG) with a flash message.
 """
-from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,7 +20,7 @@ from core.errors import JieduiError
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
 from web.access import actor, allow
-from web.render import htmx, render
+from web.render import back_to, htmx, render
 
 bp = Blueprint("pairings", __name__, url_prefix="/pairings")
 
@@ -211,11 +210,7 @@ def _panel(village: Village, *, bound: dict | None = None, status: int = 200,
 
 
 def _back_to(village: Village) -> str:
-    """Where a plain (non-HTMX) post returns: the page it came from, if it is ours."""
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return url_for("pairings.panel", code=village.code)
+    return back_to(url_for("pairings.panel", code=village.code))
 
 
 def _changed(village: Village, message: str):

@@ -1,5 +1,7 @@
 """One way to answer: the full page, or only its fragment for an HTMX request."""
-from flask import make_response, render_template
+from urllib.parse import urlsplit
+
+from flask import make_response, render_template, request
 from flask_htmx import HTMX
 
 htmx = HTMX()
@@ -19,3 +21,12 @@ def render(page: str, fragment: str | None = None, /, *, trigger: str | dict | N
         response.headers["HX-Trigger"] = trigger if isinstance(trigger, str) else json.dumps(
             trigger, ensure_ascii=False)
     return response
+
+
+def back_to(default: str) -> str:
+    """Where a plain (non-HTMX) form post returns: the page it came from, if that page is
+    on this site (never another host), else ``default``."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return default

@@ -11,7 +11,6 @@ tasks (``/tasks/mine``, and the list); village users the tasks of their village,
 ``core.tasks.task_data_for``). A task outside the user's scope answers 404.
 """
 import datetime as dt
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
@@ -36,7 +35,7 @@ from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, U
 from core.plugins import get_registry
 from web.access import actor, allow
 from web.listing import paginate, query_text, search_term
-from web.render import htmx, render
+from web.render import back_to, htmx, render
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -347,10 +346,7 @@ def _panel(task: Task, *, bound: dict | None = None, status: int = 200,
 
 
 def _back_to(task: Task) -> str:
-    referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return url_for("tasks.detail", task_id=task.id)
+    return back_to(url_for("tasks.detail", task_id=task.id))
 
 
 def _changed(task: Task, message: str):
