@@ -8,6 +8,7 @@ from wtforms.validators import (URL, DataRequired, InputRequired, Length, Option
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.clock import today
+from core.formkit import strip
 
 CASE_TYPES = [SelectChoice("marriage_family", "婚姻家庭"), SelectChoice("inheritance", "继承"),
               SelectChoice("support", "赡养抚养"), SelectChoice("land_contract", "土地承包经营"),
@@ -22,9 +23,6 @@ CHANNELS = [SelectChoice("bureau_site", "区司法局网站"), SelectChoice("wec
             SelectChoice("collection", "经典案例汇编"),
             SelectChoice("notice_board", "村（居）务公开栏"), SelectChoice("other", "其他")]
 
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def not_in_future(form, field):

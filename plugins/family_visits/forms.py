@@ -4,6 +4,7 @@ from wtforms import (BooleanField, Form, IntegerField, SelectChoice, SelectField
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
+from core.formkit import strip
 
 DISPUTE_TYPES = [SelectChoice("affair", "婚外情"), SelectChoice("domestic_violence", "家庭暴力"),
                  SelectChoice("in_law_conflict", "婆媳矛盾严重"),
@@ -14,9 +15,6 @@ RISK_SIGNS = [SelectChoice("extreme_tendency", "有极端倾向"),
 REFERRALS = [SelectChoice("none", "无需移交"), SelectChoice("police", "公安机关"),
              SelectChoice("court", "人民法院"), SelectChoice("petition", "信访部门")]
 
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def readable(form, field):

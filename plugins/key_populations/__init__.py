@@ -11,15 +11,13 @@ from wtforms.validators import DataRequired, Length
 
 from core import hookimpl
 from core.registry import Metric, Program, TaskType
+from core.formkit import strip
 
 PROGRAM = "key_populations"
 CATEGORIES = [SelectChoice("migrant_worker", "农民工"), SelectChoice("extreme_poverty", "特困人员"),
               SelectChoice("elderly_alone", "孤寡（独居）老人"),
               SelectChoice("left_behind_child", "留守儿童"), SelectChoice("minor", "未成年人")]
 
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class PersonVisitForm(Form):

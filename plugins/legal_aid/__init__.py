@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core import hookimpl
 from core.registry import Metric, Program, TaskType
+from core.formkit import strip
 
 PROGRAM = "legal_aid"
 GROUPS = [SelectChoice("elderly", "老年人"), SelectChoice("women", "妇女"),
@@ -24,9 +25,6 @@ KINDS = [SelectChoice("non_litigation", "非诉纠纷（提前介入）"),
 STAGES = [SelectChoice("intake", "受理"), SelectChoice("mediation", "调解"),
           SelectChoice("agency", "代理"), SelectChoice("closed", "结案")]
 
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class AidCaseForm(Form):

@@ -16,13 +16,13 @@ import datetime as dt
 
 from wtforms import (DateField, FloatField, Form, SelectChoice, SelectField,
                      SelectMultipleField, StringField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
-                                ValidationError)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core import hookimpl
 from core.clock import today
 from core.registry import Metric, Program, TaskType
+from core.formkit import strip, parsed
 
 PROGRAM = "legal_understanders"
 # The plan's six duties (六.8): 法律法规"讲解员"、矛盾纠纷"调解员"、社情民意"传递员"、
@@ -38,14 +38,6 @@ IDENTITIES = [SelectChoice("cadre", "村（居）两委干部"), SelectChoice("g
 MAX_HOURS = 24
 
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def parsed(form, field):
-    """Stop at a value that is not a number: its own message says so, a range would not."""
-    if field.process_errors:
-        raise StopValidation()
 
 
 def not_in_future(form, field):

@@ -16,11 +16,12 @@ import datetime as dt
 from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.fields import DateField
 from wtforms.validators import (URL, DataRequired, InputRequired, Length, NumberRange, Optional,
-                                StopValidation, ValidationError)
+                                ValidationError)
 
 from core import hookimpl
 from core.clock import today
 from core.registry import Metric, Program, TaskType
+from core.formkit import strip, parsed
 
 PLATFORMS = [SelectChoice("douyin", "抖音"), SelectChoice("wechat_channels", "微信视频号"),
              SelectChoice("kuaishou", "快手"), SelectChoice("bilibili", "哔哩哔哩"),
@@ -30,14 +31,6 @@ KINDS = [SelectChoice("legal_point", "法律知识点解读"), SelectChoice("hot
          SelectChoice("typical_case", "典型案例剖析")]
 
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def parsed(form, field):
-    """Stop at a value that is not a number: its own message says so, a range would not."""
-    if field.process_errors:
-        raise StopValidation()
 
 
 def not_in_future(form, field):

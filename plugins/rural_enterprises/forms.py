@@ -4,6 +4,7 @@ from wtforms import (DateField, Form, IntegerField, SelectChoice, SelectMultiple
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
+from core.formkit import strip
 
 # The plan's six difficulties (生存难、发展难、融资难、用工难、纠纷处理难、知识产权保护难),
 # plus compliance, which the legal health check also covers.
@@ -21,9 +22,6 @@ def code_check_char(first17: str) -> str:
     total = sum(CODE_ALPHABET.index(c) * w for c, w in zip(first17, CODE_WEIGHTS))
     return CODE_ALPHABET[(31 - total % 31) % 31]
 
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def readable(form, field):

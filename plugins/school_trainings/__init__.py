@@ -15,13 +15,13 @@ import datetime as dt
 from wtforms import (Form, IntegerField, SelectChoice, SelectField, SelectMultipleField,
                      StringField)
 from wtforms.fields import DateField
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
-                                ValidationError)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core import hookimpl
 from core.clock import today
 from core.registry import Metric, Program, TaskType
+from core.formkit import parsed
 
 AUDIENCES = [SelectChoice("primary", "小学生"), SelectChoice("junior", "初中生"),
              SelectChoice("senior", "高中生"), SelectChoice("vocational", "职业学校学生"),
@@ -43,11 +43,6 @@ MAX_AUDIENCE = 10000  # a whole school at most; more is a typing error
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
-
-def parsed(form, field):
-    """Stop at a value that is not a number: its own message says so, a range would not."""
-    if field.process_errors:
-        raise StopValidation()
 
 
 def _not_in_future(form, field):

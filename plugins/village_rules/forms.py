@@ -4,11 +4,11 @@ filing (备案). Every stage names the rules it is about (``title``, the counted
 so the workflow can carry it from one stage to the next."""
 from wtforms import (DateField, Form, IntegerField, RadioField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, StopValidation,
-                                ValidationError)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.clock import today
+from core.formkit import strip, parsed
 
 # The questions the plan asks every revision to settle (DOMAIN.md 六.7).
 ISSUES = [SelectChoice("married_out_women", "已嫁未迁女能否享受村集体福利"),
@@ -27,14 +27,6 @@ OUTCOME_LABELS = {choice.value: choice.label for choice in OUTCOMES}
 MAX_PEOPLE = 100000
 
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def parsed(form, field):
-    """Stop at a value that is not a number: its own message says so, a range would not."""
-    if field.process_errors:
-        raise StopValidation()
 
 
 def not_in_future(form, field):

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from core import hookimpl
 from core.models import Town, Village
 from core.registry import Metric, Program, TaskType
+from core.formkit import strip
 
 PROGRAM = "village_surveys"
 RULES_STATUSES = [SelectChoice("sound", "已制定，内容合法、程序规范"),
@@ -29,9 +30,6 @@ def village_choices() -> list[SelectChoice]:
                 .join(Town).order_by(Town.code, Village.code).objects())
     return [SelectChoice(v.code, f"{v.town_name} · {v.name}") for v in villages]
 
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def text(label: str, message: str, max_length: int = 2000) -> TextAreaField:
