@@ -8,6 +8,7 @@ from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog,
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
                                  Delivery, MajorMatter, MatterNote, Notification, Rating,
                                  ReturnVisit)
+from core.models.security import PROBLEM_SOURCES, LoginAttempt, Problem
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
 
@@ -15,9 +16,10 @@ ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
               Shortfall, Task, WorkLog, AuditLog, ProgramTarget,
               CaseFile, Attachment, MajorMatter, MatterNote, Notification, Delivery,
-              ReturnVisit, Rating]
+              ReturnVisit, Rating, LoginAttempt, Problem]
 
-__all__ = ["MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
+__all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem",
+           "MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
            "MajorMatter", "MatterNote", "Notification", "Rating", "ReturnVisit",
            "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
            "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "Event", "FeedSnapshot",

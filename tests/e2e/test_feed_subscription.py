@@ -5,6 +5,7 @@ import datetime as dt
 import re
 import sqlite3
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from zoneinfo import ZoneInfo
@@ -44,6 +45,21 @@ def _fetch(url, **headers):
         return error.code, dict(error.headers), error.read()
 
 
+def _revalidates(url: str, etag: str, attempts: int = 10) -> bool:
+    """A client holding the current ETag gets 304 with no body. The running consumer may
+    republish the feed between two fetches (an earlier test ended a pairing, which
+    re-plans): then the answer is the new feed under a new ETag, and the client holds that
+    one next."""
+    for _ in range(attempts):
+        status, headers, body = _fetch(url, **{"If-None-Match": etag})
+        if status == 304:
+            return body == b""
+        assert status == 200 and headers["ETag"] != etag, "same ETag, yet the body was sent"
+        etag = headers["ETag"]
+        time.sleep(1)
+    return False
+
+
 def test_lawyer_feed_opens_in_three_readers_and_revalidates(live_server):
     url = _new_feed_url(live_server)
     status, headers, body = _fetch(url)
@@ -67,7 +83,6 @@ def test_lawyer_feed_opens_in_three_readers_and_revalidates(live_server):
     assert {str(e["UID"]) for e in live} == {str(e["UID"]) for e in events
                                              if e.decoded("DTSTART").year == year}
 
-    status, _, again = _fetch(url, **{"If-None-Match": headers["ETag"]})
-    assert status == 304 and again == b""
+    assert _revalidates(url, headers["ETag"])
     unknown = url.rsplit("/", 1)[0] + "/" + "0" * 43 + ".ics"
     assert _fetch(unknown)[0] == 404

@@ -1,0 +1,31 @@
+"""Security and reliability records: login attempts (for rate limiting) and the problems
+reported to administrators (a failing plugin, notification channel, feed or job)."""
+from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
+
+from core.clock import now_utc
+from core.db import BaseModel
+
+PROBLEM_SOURCES = ("plugin", "notification", "feed", "job")
+
+
+class LoginAttempt(BaseModel):
+    """One try at logging in. Failures in a recent window, counted per account and per
+    address, decide whether the next try is refused (``core.logins``)."""
+    at = DateTimeField(default=now_utc, index=True)
+    username = CharField(index=True)  # as typed, stripped and lower-cased
+    address = CharField(index=True, default="")
+    succeeded = BooleanField(default=False)
+
+
+class Problem(BaseModel):
+    """Something failed in the background and an administrator should know. One row per
+    ``key`` (e.g. ``feed:lawyer:3``): a repeat bumps ``count`` and ``last_at`` instead of
+    piling up rows, and a problem that comes back after it was resolved is open again."""
+    key = CharField(unique=True)
+    source = CharField()  # one of PROBLEM_SOURCES
+    summary = CharField()
+    detail = TextField(default="")
+    first_at = DateTimeField(default=now_utc)
+    last_at = DateTimeField(default=now_utc, index=True)
+    count = IntegerField(default=1)
+    resolved_at = DateTimeField(null=True)
