@@ -446,3 +446,53 @@ def max_upload_bytes(environ=None) -> int:
     megabytes = _positive_number(env.get("JIEDUI_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
                                  "JIEDUI_MAX_UPLOAD_MB")
     return int(megabytes * 1024 * 1024)
+
+
+# --- login protection (core.logins) --------------------------------------------------------
+# Read when used, like the notification settings above.
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """How many failed logins in ``window`` refuse the next try: per account (counted since
+    its last success) and per client address."""
+    max_failures: int = 5
+    max_failures_per_address: int = 20
+    window: dt.timedelta = dt.timedelta(minutes=15)
+
+
+def login_settings(environ=None) -> LoginSettings:
+    env = os.environ if environ is None else environ
+    return LoginSettings(
+        max_failures=_positive_number(env.get("JIEDUI_LOGIN_MAX_FAILURES", "5"),
+                                      "JIEDUI_LOGIN_MAX_FAILURES", kind=int),
+        max_failures_per_address=_positive_number(
+            env.get("JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"),
+            "JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", kind=int),
+        window=dt.timedelta(minutes=_positive_number(
+            env.get("JIEDUI_LOGIN_WINDOW_MINUTES", "15"), "JIEDUI_LOGIN_WINDOW_MINUTES",
+            kind=int)))
+
+
+# --- database (core.db) ----------------------------------------------------------------------
+
+DEFAULT_DB_BUSY_TIMEOUT_MS = "10000"
+
+
+def db_busy_timeout_ms(environ=None) -> int:
+    """How long a SQLite write waits for another writer's lock before it gives up (the
+    web then answers 503 "database busy"); read when the database is opened."""
+    env = os.environ if environ is None else environ
+    return _positive_number(env.get("JIEDUI_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
+                            "JIEDUI_DB_BUSY_TIMEOUT_MS", kind=int, allow_zero=True)
+
+
+# --- the web behind a reverse proxy (web.create_app) ------------------------------------------
+
+def trusted_proxies(environ=None) -> int:
+    """How many reverse proxies stand in front of the web (nginx: 1). With N > 0 the
+    client's address is taken from the N-th last ``X-Forwarded-For`` entry, so login
+    throttling and the audit log see the client, not the proxy. 0 (the default) trusts no
+    header: a client could write any address into it."""
+    env = os.environ if environ is None else environ
+    return _positive_number(env.get("JIEDUI_TRUSTED_PROXIES", "0"), "JIEDUI_TRUSTED_PROXIES",
+                            kind=int, allow_zero=True)

@@ -39,3 +39,7 @@ class NotFound(JieduiError):
 
 class PermissionDenied(JieduiError):
     pass
+
+
+class TooManyAttempts(PermissionDenied):
+    """Refused because of too many recent failures (e.g. logins); try again later."""

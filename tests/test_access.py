@@ -55,6 +55,11 @@ def _manual_holiday(d) -> str:
     return "2027-03-12"
 
 
+def _problem(d) -> int:
+    from core.problems import report
+    return report("job", "job:access-test", "job access-test failed").id
+
+
 def _feed_token(d, user=None) -> tuple:
     """A feed token of the lawyer user: (id, raw token)."""
     from core.feeds import create_token
@@ -244,6 +249,24 @@ ROUTES = {
     "assessment.sheet": ("GET", lambda d: f"/assessment/{d.pairings[0].id}",
                          MANAGERS_IN_SCOPE | {"lawyer"}),
     "assessment.behind": ("GET", lambda d: "/assessment/behind", COORDINATORS),
+    "admin.audit_log": ("GET", lambda d: "/admin/audit", {"admin"}),
+    "admin.audit_export": ("GET", lambda d: "/admin/audit.xlsx", {"admin"}),
+    "admin.problem_list": ("GET", lambda d: "/admin/problems", {"admin"}),
+    "admin.problem_resolve": ("POST", lambda d: f"/admin/problems/{_problem(d)}/resolve", {"admin"}),
+    # users and accounts (the admin acts on another user, never on themselves)
+    "users.index": ("GET", lambda d: "/admin/users", {"admin"}),
+    "users.new": ("GET", lambda d: "/admin/users/new", {"admin"}),
+    "users.detail": ("GET", lambda d: f"/admin/users/{d.users.village.id}", {"admin"}),
+    "users.update": ("POST", lambda d: f"/admin/users/{d.users.village.id}", {"admin"}),
+    "users.disable": ("POST", lambda d: f"/admin/users/{d.users.village.id}/disable", {"admin"}),
+    "users.enable": ("POST", lambda d: f"/admin/users/{d.users.village.id}/enable", {"admin"}),
+    "users.end_sessions": ("POST", lambda d: f"/admin/users/{d.users.village.id}/end-sessions",
+                           {"admin"}),
+    "users.reset_password": ("POST", lambda d: f"/admin/users/{d.users.village.id}/password",
+                             {"admin"}),
+    "users.account": ("GET", lambda d: "/account", LOGGED_IN),
+    "users.change_password": ("POST", lambda d: "/account/password", LOGGED_IN),
+    "users.end_my_sessions": ("POST", lambda d: "/account/end-sessions", LOGGED_IN),
     # a plugin's own page (classic_cases): published cases are public material
     "classic_cases.collection_docx": ("GET", lambda d: "/programmes/classic_cases/collection.docx",
                                       COORDINATORS),

@@ -127,6 +127,46 @@ def test_user_add_refuses_an_unknown_village(tmp_path):
     assert count_users(tmp_path) == 0
 
 
+def user_row(instance: Path, username: str) -> tuple:
+    with sqlite3.connect(instance / "jiedui.db") as connection:
+        return connection.execute('SELECT password_hash, active, session_version FROM "user" '
+                                  'WHERE username = ?', (username,)).fetchone()
+
+
+def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
+    assert jiedui(tmp_path, "user", "add", "--username", "boss", "--password", "old-pass-1",
+                  "--role", "admin").returncode == 0
+    before = user_row(tmp_path, "boss")
+
+    def password(*lines):
+        return subprocess.run([JIEDUI, "user", "password", "boss"], env=child_env(tmp_path),
+                              input="\n".join(lines) + "\n", capture_output=True, text=True,
+                              timeout=60)
+
+    short = password("short1", "short1")
+    assert short.returncode != 0 and "at least 8 characters" in short.stderr
+    assert user_row(tmp_path, "boss") == before
+    changed = password("new-pass-22", "other-pass-3", "new-pass-22", "new-pass-22")
+    assert changed.returncode == 0, changed.stderr
+    assert "new-pass-22" not in changed.stdout  # hidden input is not echoed
+    after = user_row(tmp_path, "boss")
+    assert after[0] != before[0] and after[2] == before[2] + 1
+    nobody = subprocess.run([JIEDUI, "user", "password", "nobody", "--password", "x-pass-123"],
+                            env=child_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert nobody.returncode != 0 and "no user 'nobody'" in nobody.stderr
+
+
+def test_user_disable_and_enable(tmp_path):
+    assert jiedui(tmp_path, "user", "add", "--username", "wang", "--password", "good-pass-1",
+                  "--role", "coordinator").returncode == 0
+    disabled = jiedui(tmp_path, "user", "disable", "wang")
+    assert disabled.returncode == 0, disabled.stderr
+    assert user_row(tmp_path, "wang")[1:] == (0, 1)
+    enabled = jiedui(tmp_path, "user", "enable", "wang")
+    assert enabled.returncode == 0 and user_row(tmp_path, "wang")[1] == 1
+    assert jiedui(tmp_path, "user", "disable", "nobody").returncode != 0
+
+
 def enqueue_ping(instance: Path, value: str) -> str:
     """Send ``ping`` to the consumer of ``instance`` through a huey of our own."""
     settings = load_settings({"JIEDUI_INSTANCE": str(instance), "JIEDUI_SECRET_KEY": "x"})

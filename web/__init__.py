@@ -4,10 +4,11 @@ from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.app import setup
-from core.config import load_settings
-from core.db import db
+from core.config import load_settings, trusted_proxies
+from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
 from web.render import htmx
 
@@ -48,6 +49,10 @@ def create_app(config: dict | None = None) -> Flask:
         PER_PAGE=25,
     )
     app.config.update(config or {})
+    proxies = trusted_proxies()
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
+                                x_host=proxies)
     if not app.config.get("TESTING"):
         setup(settings, run_migrations=True)
 
@@ -69,8 +74,10 @@ def create_app(config: dict | None = None) -> Flask:
     from web import feedback
     from web import assessment
     from web import records
+    from web import users
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
-                   tasks, programs, admin, public, feedback, matters, assessment, records):
+                   tasks, programs, admin, public, feedback, matters, assessment, records,
+                   users):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook
@@ -100,15 +107,21 @@ def _init_database_per_request(app: Flask) -> None:
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
+        connect_alive()  # a connection the server ended (restart) is replaced
+
+    @app.before_request
+    def _audit_address():
+        from core.audit import request_address
+        request_address.set(request.remote_addr or "")
 
     app.before_request(_refuse_nul_bytes)
     app.before_request(enforce_access_rule)
 
     @app.teardown_request
     def _close(exc):
-        if not db.is_closed():
-            db.close()
+        from core.audit import request_address
+        request_address.set("")  # the thread may serve a job or a CLI call next
+        close_quietly()
 
 
 # No inline script or style anywhere: htmx is loaded from /static and configured by <meta>.
@@ -137,7 +150,8 @@ def _init_error_pages(app: Flask) -> None:
 
     titles = {400: N_("Bad request"), 403: N_("You may not open this page"),
               404: N_("Not found"), 405: N_("Not allowed"), 422: N_("Cannot be done"),
-              500: N_("Something went wrong")}
+              500: N_("Something went wrong"),
+              503: N_("The database is busy, please try again later")}
 
     def page(status, detail=""):
         return render("error.html", "_error.html", status=status,
@@ -148,6 +162,24 @@ def _init_error_pages(app: Flask) -> None:
         if error.code in (301, 302, 303, 307, 308) or error.code not in titles:
             return error
         return page(error.code)
+
+    def _database_unavailable(error):
+        """Locked past the busy timeout (SQLite) or the connection lost (PostgreSQL
+        restarted): the transaction was rolled back, so nothing was written; say so.
+        A query the database refused is a bug, not an outage: it stays a 500."""
+        if not is_unavailable(error):
+            raise error
+        app.logger.warning("database unavailable: %s", error)
+        close_quietly()  # the page below may read: let it open a fresh connection
+        response = page(503, gettext("Nothing was changed."))
+        response.headers["Retry-After"] = "5"
+        if htmx:  # into the page's alert area (base.html), leaving the form to send again
+            response.headers["HX-Retarget"] = "#alerts"
+            response.headers["HX-Reswap"] = "innerHTML"
+        return response
+
+    for error_class in UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, _database_unavailable)
 
     @app.errorhandler(JieduiError)
     def _domain(error):

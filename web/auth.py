@@ -7,8 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from core import logins
+from core.errors import PermissionDenied, TooManyAttempts
 from core.models import User
-from core.users import authenticate
 from web.access import allow, public
 from web.render import render
 
@@ -30,8 +31,23 @@ class LoginUser(UserMixin):
 
     @staticmethod
     def load(user_id):
+        """The logged-in user, or None (logged out) when the user is gone or disabled, or
+        their sessions were ended after this one began (another ``session_version``)."""
         user = User.get_or_none(User.id == int(user_id)) if str(user_id).isdigit() else None
-        return LoginUser(user) if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        if session.get(SESSION_VERSION) != user.session_version:
+            return None
+        return LoginUser(user)
+
+
+SESSION_VERSION = "session_version"
+
+
+def keep_session(user: User) -> None:
+    """Keep this session alive after the user's sessions were ended on purpose from it
+    (their own password change, "log out on all other devices")."""
+    session[SESSION_VERSION] = user.session_version
 
 
 class LoginForm(FlaskForm):
@@ -52,13 +68,17 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
+        try:
+            user = logins.attempt(form.username.data, form.password.data,
+                                  request.remote_addr or "")
+        except PermissionDenied as refused:  # the same words for every account
+            flash(refused.translate(_), "error")
+            status = 429 if isinstance(refused, TooManyAttempts) else 401
+        else:
             session.clear()  # a new session at login: nothing carried over from before
             login_user(LoginUser(user))
+            keep_session(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash(_("Wrong username or password."), "error")
-        status = 401
     return render("auth/login.html", form=form, status=status)
 
 

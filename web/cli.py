@@ -10,7 +10,7 @@ import click
 
 from core.app import setup
 from core.config import load_settings
-from core.db import db
+from core.db import UNAVAILABLE_ERRORS, db, is_unavailable
 from core.errors import JieduiError
 from core.i18n import gettext_for
 
@@ -116,7 +116,7 @@ def user():
 def user_add(username, password, role, town_code, village_code, lawyer_id, display_name):
     """Create a user with a role and a scope."""
     from core.models import Lawyer, Town, Village
-    from core.users import create_user
+    from core.users import add_user
     _open()
     try:
         town = Town.get_or_none(Town.code == town_code) if town_code else None
@@ -126,11 +126,59 @@ def user_add(username, password, role, town_code, village_code, lawyer_id, displ
                                    (lawyer_id, lawyer, "lawyer")):
             if given and found is None:
                 raise click.ClickException(f"no {what} {given!r}")
-        created = create_user(username, password, role, display_name=display_name, town=town,
-                              village=village, lawyer=lawyer)
+        created = add_user(None, username, password, role, display_name=display_name,
+                           town=town, village=village, lawyer=lawyer)
     except JieduiError as error:
         _fail(error)
     click.echo(f"created {created.role} {created.username} (scope: {created.scope})")
+
+
+def _existing_user(username: str):
+    from core.models import User
+    found = User.get_or_none(User.username == username.strip())
+    if found is None:
+        raise click.ClickException(f"no user {username!r}")
+    return found
+
+
+@user.command(name="password")
+@click.argument("username")
+@click.password_option("--password", prompt="New password",
+                       confirmation_prompt="Repeat the new password",
+                       help="Prompted for (hidden) when not given.")
+def user_password(username, password):
+    """Set a new password for USERNAME (e.g. an administrator locked out of the UI); the
+    user is logged out everywhere."""
+    from core.users import reset_password
+    _open()
+    try:
+        reset_password(None, _existing_user(username), password)
+    except JieduiError as error:
+        _fail(error)
+    click.echo(f"password of {username} changed; their sessions ended")
+
+
+@user.command(name="disable")
+@click.argument("username")
+def user_disable(username):
+    """Refuse USERNAME's logins and end their sessions and calendar feeds at once."""
+    from core.users import disable_user
+    _open()
+    try:
+        disable_user(None, _existing_user(username))
+    except JieduiError as error:
+        _fail(error)
+    click.echo(f"{username} is disabled")
+
+
+@user.command(name="enable")
+@click.argument("username")
+def user_enable(username):
+    """Let USERNAME log in again."""
+    from core.users import enable_user
+    _open()
+    enable_user(None, _existing_user(username))
+    click.echo(f"{username} is enabled")
 
 
 @cli.command(name="feed-token")
@@ -232,6 +280,7 @@ def new_program(slug, folder, name):
 def plan(year, town_code, as_json):
     """Plan a year's on-site sessions and publicity events for every pairing (safe to
     repeat: only what changed is moved, reassigned or cancelled)."""
+    from core.locks import planning_lock
     from core.models import Town
     from core.planner import plan_year
     from core.workdays import has_official_data
@@ -244,7 +293,8 @@ def plan(year, town_code, as_json):
         click.echo(_estimate_note(year), err=True)
     bar = _LazyProgressBar(f"Planning {year}")
     try:
-        summary = plan_year(year, town=town, progress=bar.update)
+        with planning_lock():  # a planning job running now would double-book lawyers
+            summary = plan_year(year, town=town, progress=bar.update)
     except JieduiError as error:
         _fail(error)
     finally:
@@ -359,6 +409,45 @@ def holidays_import(path):
         _fail(error)
     click.echo(f"Imported {count} days; the years they are in are planned again if they "
                f"were planned before.")
+
+
+@cli.command(name="backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup_(path):
+    """Write a backup of the database and the case files' attachments to PATH (.tar.gz),
+    consistent while the service runs."""
+    from core.backup import backup
+    _open(run_migrations=False)
+    try:
+        manifest = backup(path)
+    except JieduiError as error:
+        _fail(error)
+    rows = sum(manifest["tables"].values())
+    click.echo(f"Backup written to {path}: {manifest['dialect']} database, "
+               f"{len(manifest['tables'])} tables, {rows} rows, "
+               f"{manifest['attachments']} attachments.")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(path, yes):
+    """Replace the database and put back the attachments from a backup made by
+    `jiedui backup` (the archive is checked first; a bad one changes nothing)."""
+    from core.backup import inspect_archive, restore as restore_archive
+    settings = _open(run_migrations=False)
+    try:
+        manifest = inspect_archive(path)
+        if not yes:
+            click.confirm(f"Replace ALL the data of {_describe_database(settings.database_url)}"
+                          f" with the backup of {manifest['created_at']}?", abort=True)
+        restored = restore_archive(path)
+    except JieduiError as error:
+        _fail(error)
+    click.echo(f"Restored the backup of {restored['created_at']}: "
+               f"{sum(restored['tables'].values())} rows, {restored['attachments']} "
+               f"attachments" + (f"; migrated: {', '.join(restored['applied'])}."
+                                 if restored["applied"] else "."))
 
 
 @cli.command()
@@ -480,6 +569,14 @@ def main(argv=None):
         return cli.main(args=argv, prog_name="jiedui")
     except PluginError as error:  # a broken plugin: say which, without a traceback
         click.echo(f"Error: {error}", err=True)
+        return 1
+    except UNAVAILABLE_ERRORS as error:  # locked past the busy timeout, or unreachable
+        if not is_unavailable(error):
+            raise  # a query the database refused: a bug, with its traceback
+        # Its open transaction was rolled back; work committed before (a planning's
+        # earlier villages) stays, and running the command again finishes it.
+        click.echo(f"Error: the database is busy or unavailable "
+                   f"({str(error).strip().splitlines()[0]}); try again later.", err=True)
         return 1
 
 

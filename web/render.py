@@ -30,3 +30,15 @@ def back_to(default: str) -> str:
     if referrer.netloc == request.host and referrer.path.startswith("/"):
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
     return default
+
+
+def attach_error(form, error) -> None:
+    """Show a ``core.errors.JieduiError`` in ``form``: next to the field it names, else
+    above the form (in the user's language)."""
+    from flask_babel import gettext
+    message = error.translate(gettext)
+    field = form._fields.get(error.field) if getattr(error, "field", None) else None
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)

@@ -1,0 +1,309 @@
+"""User administration (``/admin/users``, administrators) and every user's own account
+(``/account``).
+
+The views call ``core.users``, which checks that the actor may do it and writes the audit
+log. A user's page is one panel: every form on it swaps the panel (HTMX) and answers with a
+notice, or, refused, with the core's message next to the form (422, nothing written).
+Without HTMX the forms post normally and come back with a flash message.
+"""
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from peewee import JOIN
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from core import clock
+from core.audit import entries_for
+from core import users as service
+from core.errors import JieduiError
+from core.models import ROLES, Lawyer, LawFirm, Town, User, Village
+from web import ROLE_LABELS, role_label
+from web.access import actor, allow
+from web.auth import keep_session
+from web.listing import paginate, query_text, search_term
+from web.render import attach_error, htmx, render
+
+bp = Blueprint("users", __name__)
+
+LOGGED_IN = ROLES
+CHANGED = "userChanged"
+STATUSES = {"active": _l("Active"), "disabled": _l("Disabled")}
+
+
+# --- forms -------------------------------------------------------------------------------
+
+def _optional_int(value):
+    return None if value in (None, "") else int(value)
+
+
+def _new_password(label):
+    return PasswordField(label, validators=[DataRequired(message=_l("Enter a password."))])
+
+
+def _repeat_password():
+    return PasswordField(_l("Repeat the password"), validators=[
+        EqualTo("password", message=_l("The two passwords differ."))])
+
+
+class UserForm(FlaskForm):
+    """Display name, role and scope: what an administrator edits of a user."""
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
+    town = SelectField(_l("Town"), coerce=_optional_int,
+                       description=_l("Coordinators only: limits them to one town."))
+    village = SelectField(_l("Village"), coerce=_optional_int,
+                          description=_l("Village users: their village. Coordinators: limits "
+                                         "them to one village."))
+    lawyer = SelectField(_l("Lawyer"), coerce=_optional_int,
+                         description=_l("Lawyer users: the lawyer they are."))
+
+    def scope(self) -> dict:
+        return dict(display_name=(self.display_name.data or "").strip(), role=self.role.data,
+                    town=Town.get_or_none(Town.id == self.town.data) if self.town.data else None,
+                    village=Village.get_or_none(Village.id == self.village.data)
+                    if self.village.data else None,
+                    lawyer=Lawyer.get_or_none(Lawyer.id == self.lawyer.data)
+                    if self.lawyer.data else None)
+
+
+class NewUserForm(UserForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(message=_l("Enter a username.")), Length(max=150)])
+    password = _new_password(_l("Password"))
+    confirm = _repeat_password()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password(_l("New password"))
+    confirm = _repeat_password()
+
+
+class OwnPasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password."))])
+    password = _new_password(_l("New password"))
+    confirm = _repeat_password()
+
+
+def _scope_choices(form: UserForm) -> UserForm:
+    """Fill the town, village and lawyer selects (villages grouped by town, lawyers by firm)."""
+    none = SelectChoice("", _("None"))
+    form.town.choices = [none] + [SelectChoice(t.id, t.name)
+                                  for t in Town.select().order_by(Town.code)]
+    villages = Village.select(Village, Town).join(Town).order_by(Town.code, Village.code)
+    form.village.choices = [none] + [SelectChoice(v.id, v.name, optgroup=v.town.name)
+                                     for v in villages]
+    lawyers = Lawyer.select(Lawyer, LawFirm).join(LawFirm).order_by(LawFirm.name, Lawyer.name)
+    form.lawyer.choices = [none] + [SelectChoice(lw.id, lw.name, optgroup=lw.firm.name)
+                                    for lw in lawyers]
+    return form
+
+
+# --- the list ------------------------------------------------------------------------------
+
+def _users_query(term: str, role: str, status: str):
+    query = (User.select(User, Town, Village, Lawyer)
+             .join_from(User, Town, on=(User.town == Town.id), join_type=JOIN.LEFT_OUTER)
+             .join_from(User, Village, on=(User.village == Village.id), join_type=JOIN.LEFT_OUTER)
+             .join_from(User, Lawyer, on=(User.lawyer == Lawyer.id), join_type=JOIN.LEFT_OUTER))
+    if term:
+        query = query.where(User.username.contains(term) | User.display_name.contains(term))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    if status in STATUSES:
+        query = query.where(User.active == (status == "active"))
+    return query.order_by(User.username)
+
+
+@bp.route("/admin/users")
+@allow("admin")
+def index():
+    role, status = query_text("role"), query_text("status")
+    page = paginate(_users_query(search_term(), role, status))
+    # (``status`` is render's HTTP status, so the filter goes by another name)
+    return render("users/index.html", "users/_results.html", listing=page, role=role,
+                  status_filter=status, roles=[(r, role_label(r)) for r in ROLES],
+                  statuses=list(STATUSES.items()), local=clock.to_local)
+
+
+# --- create ------------------------------------------------------------------------------
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@allow("admin")
+def new():
+    form = _scope_choices(NewUserForm())
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            try:
+                user = service.add_user(actor(), form.username.data, form.password.data,
+                                        **form.scope())
+            except JieduiError as error:
+                attach_error(form, error)
+            else:
+                flash(_("The user %(username)s was created.", username=user.username),
+                      "success")
+                return redirect(url_for("users.detail", user_id=user.id))
+        status = 422
+    return render("users/new.html", form=form, status=status,
+                  min_password_length=service.MIN_PASSWORD_LENGTH)
+
+
+# --- one user ------------------------------------------------------------------------------
+
+def _user(user_id: int) -> User:
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _edit_form(user: User) -> UserForm:
+    return _scope_choices(UserForm(formdata=None, prefix="edit", obj=None,
+                                   display_name=user.display_name, role=user.role,
+                                   town=user.town_id, village=user.village_id,
+                                   lawyer=user.lawyer_id))
+
+
+def _panel(user: User, *, edit: UserForm | None = None,
+           reset: ResetPasswordForm | None = None, errors: list[str] | None = None,
+           notice: str | None = None, status: int = 200, trigger: str | None = None):
+    return render("users/detail.html", "users/_panel.html", status=status, trigger=trigger,
+                  user=user, edit=edit or _edit_form(user),
+                  reset=reset or ResetPasswordForm(formdata=None, prefix="reset"),
+                  opened="edit" if edit else "reset" if reset else None,
+                  errors=errors or [], notice=notice, me=actor(),
+                  history=list(entries_for(user).limit(20)), local=clock.to_local)
+
+
+def _done(user: User, message: str):
+    """After a change: the refreshed panel (HTMX), or back to the user's page."""
+    if user.id == actor().id:
+        keep_session(user)  # e.g. an administrator who reset their own password
+    if htmx:
+        return _panel(user, notice=message, trigger=CHANGED)
+    flash(message, "success")
+    return redirect(url_for("users.detail", user_id=user.id))
+
+
+def _refused(user: User, error: JieduiError):
+    if htmx:
+        return _panel(user, errors=[error.translate(_)], status=422)
+    flash(error.translate(_), "error")
+    return redirect(url_for("users.detail", user_id=user.id))
+
+
+@bp.route("/admin/users/<int:user_id>")
+@allow("admin")
+def detail(user_id):
+    return _panel(_user(user_id))
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["POST"])
+@allow("admin")
+def update(user_id):
+    user = _user(user_id)
+    form = _scope_choices(UserForm(prefix="edit"))
+    if form.validate():
+        try:
+            service.update_user(actor(), user, **form.scope())
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            return _done(user, _("The changes to %(username)s were saved.",
+                                 username=user.username))
+    user = _user(user_id)  # as stored: the refused values stay in the form only
+    return _panel(user, edit=form, status=422)
+
+
+@bp.route("/admin/users/<int:user_id>/disable", methods=["POST"])
+@allow("admin")
+def disable(user_id):
+    user = _user(user_id)
+    try:
+        service.disable_user(actor(), user)
+    except JieduiError as error:
+        return _refused(user, error)
+    return _done(user, _("%(username)s is disabled and logged out everywhere.",
+                         username=user.username))
+
+
+@bp.route("/admin/users/<int:user_id>/enable", methods=["POST"])
+@allow("admin")
+def enable(user_id):
+    user = _user(user_id)
+    service.enable_user(actor(), user)
+    return _done(user, _("%(username)s can log in again.", username=user.username))
+
+
+@bp.route("/admin/users/<int:user_id>/end-sessions", methods=["POST"])
+@allow("admin")
+def end_sessions(user_id):
+    user = _user(user_id)
+    service.end_sessions(actor(), user)
+    return _done(user, _("%(username)s is logged out on every device.", username=user.username))
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
+@allow("admin")
+def reset_password(user_id):
+    user = _user(user_id)
+    form = ResetPasswordForm(prefix="reset")
+    if form.validate():
+        try:
+            service.reset_password(actor(), user, form.password.data)
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            return _done(user, _("The password of %(username)s was changed; they are logged "
+                                 "out everywhere.", username=user.username))
+    return _panel(user, reset=form, status=422)
+
+
+# --- my account ----------------------------------------------------------------------------
+
+def _account(form: OwnPasswordForm | None = None, notice: str | None = None,
+             status: int = 200):
+    return render("users/account.html", "users/_account.html", status=status,
+                  user=actor(), form=form or OwnPasswordForm(formdata=None),
+                  notice=notice, local=clock.to_local,
+                  min_password_length=service.MIN_PASSWORD_LENGTH)
+
+
+def _account_done(message: str):
+    keep_session(actor())  # this session goes on; the others ended
+    if htmx:
+        return _account(notice=message)
+    flash(message, "success")
+    return redirect(url_for("users.account"))
+
+
+@bp.route("/account")
+@allow(*LOGGED_IN)
+def account():
+    return _account()
+
+
+@bp.route("/account/password", methods=["POST"])
+@allow(*LOGGED_IN)
+def change_password():
+    form = OwnPasswordForm()
+    if form.validate():
+        try:
+            service.change_own_password(actor(), form.current.data, form.password.data)
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            return _account_done(_("Your password was changed. You are logged out on your "
+                                   "other devices."))
+    return _account(form, status=422)
+
+
+@bp.route("/account/end-sessions", methods=["POST"])
+@allow(*LOGGED_IN)
+def end_my_sessions():
+    user = actor()
+    service.end_sessions(user, user)
+    return _account_done(_("You are logged out on all other devices."))
