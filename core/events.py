@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from core import clock
 from core.access import can_manage_village, is_district_manager
+from core.audit import record
 from core.config import load_settings
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
@@ -195,18 +196,28 @@ def _check_session_length(event: Event, start: dt.datetime, end: dt.datetime) ->
                               field="ends_at", hours=f"{hours:g}")
 
 
-def _save_change(event: Event, *, then=None, **fields) -> Event:
-    """Save the changed fields; ``then(event)`` runs in the same transaction."""
+def _save_change(actor: User | None, action: str, event: Event, *, then=None,
+                 **fields) -> Event:
+    """Save the changed fields and audit the change as ``action``; ``then(event)`` runs in
+    the same transaction."""
+    before = {name: _audited(getattr(event, name)) for name in fields}
     for name, value in fields.items():
         setattr(event, name, value)
     event.sequence += 1
     event.updated_at = clock.now_utc()
     with transaction():
         event.save()
+        record(actor, action, obj=event,
+               detail={"before": before, "after": {n: _audited(v) for n, v in fields.items()}})
         if then is not None:
             then(event)
     publish_changes([event.id])
     return event
+
+
+def _audited(value):
+    """A field's value as the audit log's JSON keeps it."""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
 def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
@@ -227,7 +238,7 @@ def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
     _check_session_length(event, start, end)
     _check_plan_window(event, start)
     check_slot(event.lawyer if event.lawyer_id else None, start, end, exclude=event)
-    return _save_change(event, starts_at=start, ends_at=end)
+    return _save_change(actor, "event.move", event, starts_at=start, ends_at=end)
 
 
 def record_held(actor: User | None, event: Event, *, start: dt.datetime,
@@ -249,7 +260,8 @@ def record_held(actor: User | None, event: Event, *, start: dt.datetime,
                                  "this one lasted %(actual)s."), field="end",
                               hours=f"{hours:g}", actual=_duration_text(end - start))
     # the held event is a service of the lawyer: it goes into the work log (once)
-    return _save_change(event, then=lambda held: log_held_event(actor, held), status="held",
+    return _save_change(actor, "event.held", event,
+                        then=lambda held: log_held_event(actor, held), status="held",
                         held_start=start, held_end=end)
 
 
@@ -268,7 +280,8 @@ def cancel_event(actor: User | None, event: Event, *, reason: str) -> Event:
         raise ValidationError(N_("This event took place; it cannot be cancelled."))
     if event.status == "cancelled":
         raise ValidationError(N_("This event is cancelled already."))
-    return _save_change(event, status="cancelled", cancel_reason=reason)
+    return _save_change(actor, "event.cancel", event, status="cancelled",
+                        cancel_reason=reason)
 
 
 def publish_changes(event_ids) -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 from peewee import IntegrityError
 
 from core.access import require_manage_village
+from core.audit import record
 from core.clock import now_utc
 from core.db import db, transaction
 from core.errors import ConflictError, ValidationError
@@ -98,6 +99,7 @@ def pair(actor: User | None, *, lawyer: Lawyer, village: Village, term_start: dt
     with transaction():
         pairing = _insert_pairing(lawyer, village, term_start, term_end, onsite_hours,
                                   preferred_weekday, preferred_half_day)
+        record(actor, "pairing.pair", obj=pairing, detail=_terms(pairing))
         notify("pairing_changed", pairing=pairing, change="paired")
     return pairing
 
@@ -119,8 +121,19 @@ def update_pairing(actor: User | None, pairing: Pairing, *, term_start: dt.date,
     pairing.updated_at = now_utc()
     with transaction():
         pairing.save()
+        record(actor, "pairing.update", obj=pairing, detail=_terms(pairing))
         notify("pairing_changed", pairing=pairing, change="updated")
     return pairing
+
+
+def _terms(pairing: Pairing) -> dict:
+    """What an audit entry says about a pairing's arrangements."""
+    return {"lawyer": pairing.lawyer_id, "village": pairing.village_id,
+            "term_start": pairing.term_start.isoformat(),
+            "term_end": pairing.term_end.isoformat(),
+            "onsite_hours": pairing.onsite_hours,
+            "preferred_weekday": pairing.preferred_weekday,
+            "preferred_half_day": pairing.preferred_half_day}
 
 
 def _close(pairing: Pairing, ended_on: dt.date, reason: str) -> None:
@@ -142,6 +155,8 @@ def end_pairing(actor: User | None, pairing: Pairing, *, ended_on: dt.date,
     require_manage_village(actor, pairing.village)
     with transaction():
         _close(pairing, ended_on, reason)
+        record(actor, "pairing.end", obj=pairing,
+               detail={"ended_on": ended_on.isoformat(), "reason": reason or ""})
         notify("pairing_changed", pairing=pairing, change="ended")
     return pairing
 
@@ -169,6 +184,9 @@ def replace_lawyer(actor: User | None, pairing: Pairing, *, lawyer: Lawyer, on: 
         new = _insert_pairing(lawyer, village, on, new_end, pairing.onsite_hours,
                               pairing.preferred_weekday, pairing.preferred_half_day,
                               carry_from=pairing)
+        record(actor, "pairing.replace", obj=new,
+               detail={"replaced": pairing.id, "from_lawyer": pairing.lawyer_id,
+                       "reason": reason or "", **_terms(new)})
         notify("pairing_changed", pairing=pairing, change="ended")
         notify("pairing_changed", pairing=new, change="paired")
     return new

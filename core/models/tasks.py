@@ -68,6 +68,31 @@ class AuditLog(BaseModel):
     detail = JSONField(default=dict)
     address = CharField(default="")
 
+    # Append-only: an entry is inserted once and never changed or removed by the app, so
+    # the log can be trusted to say what happened. A whole-database reset (the demo's
+    # --reset, the tests' TRUNCATE) removes the rows below the model, on purpose.
+    def save(self, *args, force_insert: bool = False, **kwargs):
+        if self.get_id() is not None and not force_insert:
+            raise _append_only()
+        return super().save(*args, force_insert=force_insert, **kwargs)
+
+    @classmethod
+    def update(cls, *args, **kwargs):
+        raise _append_only()
+
+    @classmethod
+    def delete(cls):
+        raise _append_only()
+
+    def delete_instance(self, *args, **kwargs):
+        raise _append_only()
+
+
+def _append_only():
+    from core.errors import PermissionDenied
+    from core.i18n import N_
+    return PermissionDenied(N_("The audit log cannot be changed."))
+
 
 class ProgramTarget(BaseModel):
     """A district's target for a programme metric in a year, overriding the plugin's
