@@ -56,10 +56,12 @@ def district_coordinators() -> list[User]:
 # --- the inbox --------------------------------------------------------------------------
 
 def notify_users(users, *, kind: str, title: str, body: str = "", link: str = "",
-                 dedupe_key: str | None = None) -> list[Notification]:
+                 dedupe_key: str | None = None, outside: bool = True) -> list[Notification]:
     """Notify each user (once: duplicates in ``users`` are dropped). With ``dedupe_key``,
     a user already notified under that key is skipped, so a job run twice notifies once.
-    Returns the notifications created now. Sending the outside copies is queued."""
+    Returns the notifications created now. Sending the outside copies is queued; with
+    ``outside`` False there are none (``core.problems``: a failing channel must not be
+    told about itself through itself)."""
     created = []
     seen = set()
     now = clock.now_utc()  # one moment for the call: the outside copy finds its recipients by it
@@ -73,10 +75,10 @@ def notify_users(users, *, kind: str, title: str, body: str = "", link: str = ""
                                    dedupe_key=f"{dedupe_key}:u{user.id}" if dedupe_key else None)
             if notification is not None:
                 created.append(notification)
-        if created:
+        if created and outside:
             for channel in _channels():
                 Delivery.create(notification=created[0], channel=channel)
-    if created and not db.in_transaction():
+    if created and outside and not db.in_transaction():
         queue_sending()  # inside a caller's transaction the minute job sends it after commit
     return created
 
@@ -176,17 +178,38 @@ def _attempt(delivery: Delivery, now: dt.datetime, settings: NotifySettings) -> 
         SENDERS[delivery.channel](delivery.notification, settings)
     except Exception as exc:  # whatever the channel did, record it and try again later
         failed = attempts >= settings.max_attempts
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = without_secrets(f"{type(exc).__name__}: {exc}", settings)[:2000]
         log.warning("delivery %s (%s) attempt %s failed: %s", delivery.id, delivery.channel,
                     attempts, error)
         Delivery.update(attempts=attempts, last_error=error,
                         status="failed" if failed else "pending",
                         next_attempt_at=now + backoff(settings, attempts)).where(
             Delivery.id == delivery.id).execute()
+        _report_failure(delivery.channel, error, settings)
         return "failed" if failed else "retry"
     Delivery.update(attempts=attempts, status="sent", sent_at=clock.now_utc(),
                     last_error="").where(Delivery.id == delivery.id).execute()
     return "sent"
+
+
+def without_secrets(text: str, settings: NotifySettings) -> str:
+    """``text`` with the channels' secrets masked: the webhook URL (its key is in the
+    query) and the SMTP URL's password, whatever an error message quoted of them."""
+    secrets = [settings.webhook_url, urlsplit(settings.webhook_url).query,
+               settings.smtp_url, urlsplit(settings.smtp_url).password or ""]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _report_failure(channel: str, error: str, settings: NotifySettings) -> None:
+    """Tell the administrators a channel fails (core.problems: in the inbox only, never
+    through a channel). The error names no secret; the destination is named by its host."""
+    from core.problems import report
+    url = settings.webhook_url if channel == "webhook" else settings.smtp_url
+    host = urlsplit(url).hostname or ""
+    report("notification", f"notification:{channel}",
+           f"notification channel {channel} ({host}) failed: {error}"[:255], detail=error)
 
 
 def _recipients(notification: Notification) -> str:

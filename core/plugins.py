@@ -11,8 +11,9 @@ The public contract (docs/plugins.md):
   (tests, embedding), checked at once like an installed one.
 - ``call_setup_hook(hook_name, **kwargs)``: ``register_blueprints`` and
   ``register_commands``; an error names the plugin and stops the start.
-- ``notify(hook_name, **kwargs)``: event hooks; a failing plugin is logged and
-  recorded in ``plugin_errors``, the others still run. Inside
+- ``notify(hook_name, **kwargs)``: event hooks; a failing plugin is logged,
+  recorded in ``plugin_errors`` and reported as a Problem (``core.problems``), the
+  others still run. Inside
   ``deferred_notifications()`` they wait for the commit (dropped on rollback).
 - ``reset()`` / ``reset_registry()``: forget what was loaded (tests).
 """
@@ -311,6 +312,18 @@ def notify(hook_name: str, **kwargs) -> None:
                                       "error": f"{type(exc).__name__}: {exc}",
                                       "at": now_utc().isoformat()})
                 del plugin_errors[:-MAX_ERRORS]
+            _report_failure(impl.plugin_name, hook_name, exc)
+
+
+def _report_failure(plugin: str, hook_name: str, exc: Exception) -> None:
+    """A Problem for the administrators (core.problems). Event hooks run after the
+    caller's commit, so the report is not rolled back with anything; it never raises."""
+    import traceback
+
+    from core.problems import error_text, report
+    report("plugin", f"plugin:{plugin}:{hook_name}",
+           f"plugin {plugin!r} failed in {hook_name}: {error_text(exc)}",
+           detail="".join(traceback.format_exception(exc)))
 
 
 _held_events = threading.local()

@@ -1,12 +1,14 @@
 """The job queue: huey from ``JIEDUI_QUEUE_URL``.
 
 ``sqlite:///path`` (the default, in the instance folder) gives SqliteHuey;
-``redis://host:port/db`` gives RedisHuey for several consumers on several hosts.
+``redis://host:port/db`` gives (Priority)RedisHuey for several consumers on several hosts.
 The consumer is ``jiedui worker`` (or ``huey_consumer core.queue.huey``).
 """
+import traceback
 from urllib.parse import urlparse
 
-from huey import RedisHuey, SqliteHuey
+from huey import PriorityRedisHuey, SqliteHuey
+from huey.signals import SIGNAL_ERROR
 
 from core.config import Settings, load_settings
 
@@ -14,7 +16,7 @@ from core.config import Settings, load_settings
 def make_huey(settings: Settings):
     url = settings.queue_url
     if settings.queue_is_redis:
-        return RedisHuey("jiedui", url=url, utc=True)
+        return PriorityRedisHuey("jiedui", url=url, utc=True)  # job priorities (Redis >= 5)
     if url.startswith("sqlite:///"):
         return SqliteHuey("jiedui", filename=url[len("sqlite:///"):], utc=True)
     raise ValueError(f"JIEDUI_QUEUE_URL must be sqlite:///PATH or redis://HOST, not "
@@ -34,6 +36,19 @@ def _open_database():
     from core.db import db
     if db.obj is None:
         setup(settings)
+
+
+@huey.signal(SIGNAL_ERROR)
+def _report_failed_job(signal, task, exc=None):
+    """A job that raised is reported to the administrators (core.problems) once it will
+    not be retried any more; a retry that then succeeds is no problem. Runs in the
+    consumer (or, in immediate mode, the caller) after the job's own work ended."""
+    if getattr(task, "retries", 0):
+        return
+    from core.problems import error_text, report
+    error = error_text(exc) if exc is not None else "unknown error"
+    report("job", f"job:{task.name}", f"job {task.name} failed: {error}",
+           detail="".join(traceback.format_exception(exc)) if exc is not None else "")
 
 
 # Register the jobs (they import ``huey`` from here).

@@ -1,12 +1,38 @@
-"""Administration: the loaded plugins, what each registered, and the recent failures of
-their event hooks, so a failing plugin is seen (the others keep working)."""
-from flask import Blueprint
+"""Administration: the loaded plugins and what each registered; the audit log (read and
+exported, never changed: no route here writes to it); the problems reported by whatever
+failed in the background (plugins, notification channels, feeds, jobs)."""
+import datetime as dt
 
-from core import plugins
-from web.access import allow
-from web.render import render
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core import audit, clock, plugins, problems
+from core.errors import ValidationError
+from core.models import Problem
+from web.access import actor, allow
+from web.listing import paginate, query_text
+from web.programs import XLSX, attachment
+from web.render import htmx, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+EXPORT_HEADERS = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
+                  "object_type": _l("Object type"), "object_id": _l("Object id"),
+                  "address": _l("Address"), "detail": _l("Detail")}
+SOURCE_LABELS = {"plugin": _l("Plugin"), "notification": _l("Notification channel"),
+                 "feed": _l("Calendar feed"), "job": _l("Background job")}
+
+
+@bp.app_context_processor
+def _open_problem_count():
+    """The nav shows administrators how many problems are open (one count query)."""
+    def open_problem_count() -> int:
+        if not current_user.is_authenticated or current_user.user.role != "admin":
+            return 0
+        return problems.open_count()
+    return {"open_problem_count": open_problem_count}
 
 
 @bp.route("/plugins")
@@ -20,3 +46,85 @@ def plugin_list():
     errors = list(reversed(plugins.plugin_errors))  # newest first
     return render("admin/plugins.html", description=description, by_program=by_program,
                   errors=errors)
+
+
+# --- the audit log ---------------------------------------------------------------------------
+
+def _day(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(query_text(name, 10))
+    except ValueError:
+        return None  # a bad date filters nothing, never an error
+
+
+def _audit_filter() -> audit.AuditFilter:
+    """The filter from the query string; bad input is dropped, never an error."""
+    return audit.AuditFilter(
+        username=query_text("user", 50), action=query_text("action", 100),
+        object_type=query_text("type", 50), object_id=query_text("object", 40),
+        date_from=_day("from"), date_to=_day("to"), address=query_text("address", 60))
+
+
+def _filter_args(criteria: audit.AuditFilter) -> dict:
+    """The filter as query-string arguments, for the pager and the export link."""
+    return {"user": criteria.username or None, "action": criteria.action or None,
+            "type": criteria.object_type or None, "object": criteria.object_id or None,
+            "from": criteria.date_from.isoformat() if criteria.date_from else None,
+            "to": criteria.date_to.isoformat() if criteria.date_to else None,
+            "address": criteria.address or None}
+
+
+@bp.route("/audit")
+@allow("admin")
+def audit_log():
+    criteria = _audit_filter()
+    listing = paginate(audit.search(criteria))
+    return render("admin/audit.html", "admin/_audit_results.html", listing=listing,
+                  criteria=criteria, args=_filter_args(criteria),
+                  actions=audit.actions_present(), object_types=audit.object_types_present(),
+                  detail_text=audit.detail_text)
+
+
+@bp.route("/audit.xlsx")
+@allow("admin")
+def audit_export():
+    """Every entry the filter matches (the pages do not apply); the export is audited."""
+    body = audit.export_entries(
+        _audit_filter(), headers={key: str(text) for key, text in EXPORT_HEADERS.items()},
+        user=actor(), address=request.remote_addr or "")
+    stamp = clock.today().isoformat()
+    response = make_response(body)
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = attachment(
+        f"{_('Audit log')}-{stamp}.xlsx", f"audit-{stamp}.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- problems --------------------------------------------------------------------------------
+
+@bp.route("/problems")
+@allow("admin")
+def problem_list():
+    return render("admin/problems.html", open_problems=list(problems.open_problems()),
+                  resolved=list(problems.recently_resolved()), sources=SOURCE_LABELS)
+
+
+@bp.route("/problems/<int:problem_id>/resolve", methods=["POST"])
+@allow("admin")
+def problem_resolve(problem_id):
+    problem = Problem.get_or_none(Problem.id == problem_id)
+    if problem is None:
+        abort(404)
+    try:
+        problems.resolve(actor(), problem, address=request.remote_addr or "")
+        flash(_("The problem is marked resolved. It opens again if it happens again."),
+              "success")
+    except ValidationError as error:  # resolved meanwhile, e.g. in another tab
+        flash(error.translate(_), "error")
+    target = url_for("admin.problem_list")
+    if htmx:
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
