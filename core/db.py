@@ -7,7 +7,7 @@ a ``postgresql://`` URL.
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import DatabaseProxy, InterfaceError, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 from playhouse.migrations import Runner
 
@@ -18,9 +18,28 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 10_000,
     "synchronous": "normal",
-}
+}  # and busy_timeout: JIEDUI_DB_BUSY_TIMEOUT_MS (core.config.db_busy_timeout_ms)
+
+# What the driver raises when the database cannot be reached or is locked: the web answers
+# 503 (web._init_error_pages), the CLI prints one line — when ``is_unavailable`` says so.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+# sqlite3 raises OperationalError for a locked database and for a bad query alike; only
+# these are the database being unavailable (a bad query is a bug: it must stay a 500).
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def is_unavailable(error: Exception) -> bool:
+    """Whether ``error`` says the database is busy or unreachable (try again later), as
+    opposed to a query the database refused."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if is_sqlite():
+        message = str(error).lower()
+        return any(sign in message for sign in _SQLITE_UNAVAILABLE)
+    return True  # psycopg2's OperationalError: the connection or the server
 
 
 class BaseModel(Model):
@@ -29,12 +48,18 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-def open_database(url: str):
-    """Connect ``db`` to the database at ``url`` and return the concrete database."""
+def open_database(url: str, busy_timeout_ms: int | None = None):
+    """Connect ``db`` to the database at ``url`` and return the concrete database.
+    ``busy_timeout_ms`` (SQLite): how long a write waits for another writer; default
+    ``JIEDUI_DB_BUSY_TIMEOUT_MS``."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("sqlite:"):
-        database = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=10)
+        if busy_timeout_ms is None:
+            from core.config import db_busy_timeout_ms
+            busy_timeout_ms = db_busy_timeout_ms()
+        database = connect_url(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms},
+                               timeout=busy_timeout_ms / 1000)
     else:
         database = connect_url(url)
     db.initialize(database)
@@ -43,6 +68,44 @@ def open_database(url: str):
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
+
+
+def connect_alive() -> None:
+    """Open the connection, or make sure the one already open still answers: a server that
+    restarted (or ended our session) leaves a dead connection, which is replaced here
+    rather than failing the next request or job. Never inside a transaction."""
+    if not db.is_closed() and not db.in_transaction():
+        try:
+            db.execute_sql("SELECT 1")
+        except UNAVAILABLE_ERRORS:
+            close_quietly()
+    db.connect(reuse_if_open=True)
+
+
+def close_quietly() -> None:
+    """Close the connection even when it is dead or its transaction failed (its changes are
+    rolled back: the server ended the transaction, or SQLite rolls back on close)."""
+    try:
+        if not db.is_closed():
+            db.close()
+    except Exception:  # noqa: BLE001 — a dead connection may refuse even to close
+        # peewee keeps the connection as open: forget it, so the next use opens a new one
+        db.obj._state.reset()
+
+
+@contextmanager
+def connection():
+    """Use the open connection, or open one for the block and close it after: a consumer
+    thread has none between jobs, while the web process and huey's immediate mode (tests)
+    keep theirs open."""
+    opened = db.is_closed()
+    if opened:
+        db.connect()
+    try:
+        yield
+    finally:
+        if opened and not db.is_closed():
+            db.close()
 
 
 def migrate() -> list[str]:
@@ -63,5 +126,9 @@ def transaction():
     so plugins never hear of a change that did not happen. Nests (inner blocks are
     savepoints; their events go out when the outermost block commits)."""
     from core.plugins import deferred_notifications  # core.plugins needs no database
-    with deferred_notifications(), db.atomic():
+    # SQLite: BEGIN IMMEDIATE takes the write lock first, so a busy database waits for the
+    # busy timeout and then fails before anything is written (a deferred BEGIN can fail at
+    # once, mid-transaction, when another writer committed since it read).
+    atomic = db.atomic(lock_type="IMMEDIATE") if is_sqlite() else db.atomic()
+    with deferred_notifications(), atomic:
         yield

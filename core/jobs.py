@@ -9,24 +9,10 @@ def ping(value: str = "pong") -> str:
 
 
 # --- calendar feeds (core.feeds) -------------------------------------------------------------
-from contextlib import contextmanager  # noqa: E402
-
 from huey import crontab  # noqa: E402
 
 
-@contextmanager
-def _job_connection():
-    """A consumer thread opens its own connection and closes it after the job; in the
-    web process or in immediate mode the caller's open connection is reused and left open."""
-    from core.db import db
-    opened = db.is_closed()
-    if opened:
-        db.connect()
-    try:
-        yield
-    finally:
-        if opened and not db.is_closed():
-            db.close()
+from core.db import connection as _job_connection  # noqa: E402
 
 
 @huey.task()
@@ -53,6 +39,34 @@ from core import clock  # noqa: E402
 
 log = logging.getLogger(__name__)
 PLANNING_LOCK = "jiedui-planning"  # one planning at a time: two would double-book lawyers
+# Re-plans after a change wait behind other jobs: a bulk change (an import, the demo) queues
+# one per village, and notifications, feeds and the plans people asked for should not wait
+# for all of them. (huey: higher priority first; the default is 0.)
+BACKGROUND_PRIORITY = -10
+
+
+def planning_locked(job):
+    """Run ``job`` holding the planning lock (core.locks: a lock that dies with a killed
+    consumer, unlike huey's lock_task, whose key a killed consumer leaves behind for ever).
+    A lock held by another planning raises huey's TaskLockedException: huey retries the
+    job later. Holding the lock, no other PlanRun can be running, so one marked "running"
+    was left by a dead consumer and is marked failed first."""
+    from functools import wraps
+
+    from huey.exceptions import TaskLockedException
+
+    from core.locks import PlanningBusy, fail_running_runs, planning_lock
+
+    @wraps(job)
+    def locked(*args, **kwargs):
+        with _job_connection():
+            try:
+                with planning_lock():
+                    fail_running_runs()
+                    return job(*args, **kwargs)
+            except PlanningBusy as busy:
+                raise TaskLockedException(f"unable to acquire lock {PLANNING_LOCK}") from busy
+    return locked
 
 
 def district_crontab(**fields):
@@ -101,11 +115,20 @@ def execute_plan_run(run_id: int):
 
 
 @huey.task(retries=10, retry_delay=30)
-@huey.lock_task(PLANNING_LOCK)
+@planning_locked
 def plan_run_job(run_id: int) -> str:
     """Run the planning of a PlanRun (``start_plan_run``)."""
     with _job_connection():
         return execute_plan_run(run_id).status
+
+
+@huey.on_startup()
+def mark_interrupted_runs_at_start():
+    """A consumer starting after one was killed: the killed one's PlanRun says "running"
+    although nobody runs it (core.locks.mark_interrupted_runs)."""
+    from core.locks import mark_interrupted_runs
+    with _job_connection():
+        mark_interrupted_runs()
 
 
 def start_plan_run(year: int, town=None):
@@ -123,7 +146,7 @@ PLAN_NEXT_YEAR_AT = district_crontab(minute="30", hour="2", month="12")
 
 
 @huey.periodic_task(PLAN_NEXT_YEAR_AT)
-@huey.lock_task(PLANNING_LOCK)
+@planning_locked
 def plan_next_year() -> str:
     """Every night of December (district time): plan next year, so its calendar is in
     the lawyers' phones before it starts (idempotent: later nights change nothing, or
@@ -135,8 +158,8 @@ def plan_next_year() -> str:
         return execute_plan_run(run.id).status
 
 
-@huey.task(retries=10, retry_delay=30)
-@huey.lock_task(PLANNING_LOCK)
+@huey.task(retries=10, retry_delay=30, priority=BACKGROUND_PRIORITY)
+@planning_locked
 def replan_year(year: int) -> dict | None:
     """Re-plan a year the holidays of which changed (when it has been planned)."""
     from core.planner import plan_year
@@ -146,8 +169,8 @@ def replan_year(year: int) -> dict | None:
     return None
 
 
-@huey.task(retries=10, retry_delay=30)
-@huey.lock_task(PLANNING_LOCK)
+@huey.task(retries=10, retry_delay=30, priority=BACKGROUND_PRIORITY)
+@planning_locked
 def replan_village(village_id: int, years: list[int]) -> list:
     """Re-plan one village whose pairing changed, in the given years that are planned."""
     from core.planner import plan_year

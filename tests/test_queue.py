@@ -88,3 +88,22 @@ def redis_db15():
 @pytest.mark.services
 def test_a_redis_queue_worker_runs_a_job_from_another_process(tmp_path, redis_db15):
     assert run_ping_through_a_worker(tmp_path, REDIS_URL) == "through-the-queue"
+
+
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def test_a_background_replan_waits_behind_jobs_queued_after_it(tmp_path, queue):
+    """A bulk change queues one re-plan per village; a ping (or a notification) queued
+    after them is still taken first."""
+    from core.jobs import replan_village
+    from core.queue import huey
+    url = f"sqlite:///{tmp_path}/q.db" if queue == "sqlite" else REDIS_URL
+    other = make_huey(settings_for(tmp_path, url))
+    other.flush()
+    try:
+        for task in [replan_village.s(v, [2026]) for v in (1, 2, 3)] + [ping.s("first")]:
+            other.storage.enqueue(huey.serialize_task(task), task.priority)
+        # written and read with the app's own registry, as its producers and consumers do
+        order = [huey.deserialize_task(other.storage.dequeue()).name for _ in range(4)]
+    finally:
+        other.flush()
+    assert order == ["ping"] + ["replan_village"] * 3

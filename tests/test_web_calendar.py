@@ -3,7 +3,9 @@ quota, planning runs and the holiday table — HTMX fragments, 422 on refusal, s
 import datetime as dt
 import io
 import re
+import threading
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
@@ -468,10 +470,36 @@ def test_plan_page_starts_a_run_and_shows_its_summary(district, login):
     assert f'href="/calendar/plan/runs/{run.id}"' in listed
 
 
+@contextmanager
+def planning_in_progress():
+    """A planning holding the planning lock from its own thread and connection, as a
+    consumer's would (a run "running" without it is one whose consumer died)."""
+    from core.db import db
+    from core.locks import planning_lock
+    held, finish = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with planning_lock():
+                held.set()
+                finish.wait(30)
+        finally:
+            db.close()
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    try:
+        yield
+    finally:
+        finish.set()
+        holder.join()
+
+
 def test_progress_fragment_polls_until_the_run_is_done(district, login):
     run = PlanRun.create(year=2027, status="running", done=1, total=4)
     client = login(district.users.admin)
-    html = text(client.get(f"/calendar/plan/runs/{run.id}", headers=HX))
+    with planning_in_progress():
+        html = text(client.get(f"/calendar/plan/runs/{run.id}", headers=HX))
     assert 'hx-trigger="every 1s"' in html and 'value="1"' in html and 'max="4"' in html
     assert f'hx-get="/calendar/plan/runs/{run.id}"' in html
     run.status, run.done = "done", 4
@@ -483,6 +511,15 @@ def test_progress_fragment_polls_until_the_run_is_done(district, login):
     assert "every 1s" not in html and "Done" in html
     assert re.search(r"Events moved</dt><dd>1<", html) and "东湖1村" in html
     assert "The lawyer has no free half-day left in some months." in html
+
+
+def test_a_run_left_running_by_a_dead_consumer_shows_as_stopped(district, login):
+    run = PlanRun.create(year=2027, status="running", done=1, total=4)
+    client = login(district.users.admin)
+    html = text(client.get(f"/calendar/plan/runs/{run.id}", headers=HX))
+    assert "every 1s" not in html and "Planning stopped before the end" in html
+    assert "The job consumer stopped while planning" in html
+    assert PlanRun.get_by_id(run.id).status == "failed"
 
 
 def test_a_town_coordinator_plans_their_town_only(district, login):

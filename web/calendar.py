@@ -30,10 +30,11 @@ from core import events as event_service
 from core import jobs, planner, workdays
 from core.access import town_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
-from core.models import HOLIDAY_KINDS, Town
+from core.locks import mark_interrupted_runs
+from core.models import HOLIDAY_KINDS, PlanRun, Town
 from web.access import actor, allow
-from web.listing import paginate, query_text, search_term
-from web.render import htmx, render
+from web.listing import paginate, query_number, query_text, search_term, whole_number
+from web.render import attach_error, htmx, render
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -63,19 +64,8 @@ def _labels():
                 today=clock.today())
 
 
-def _attach_error(form: FlaskForm, error: JieduiError) -> None:
-    """Show the core's message next to the field it names, else above the form."""
-    message = error.translate(_)
-    field = getattr(error, "field", None)
-    if field and field in form:
-        form[field].errors = [*form[field].errors, message]
-    else:
-        form.form_errors.append(message)
-
-
 def _year_param(default: int) -> int:
-    value = query_text("year", 4)
-    return int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else default
+    return query_number("year", 2000, 2100) or default
 
 
 # --- month and agenda ------------------------------------------------------------------------
@@ -251,7 +241,7 @@ def _event_action(event_id: int, name: str, form_class, change):
         except (PermissionDenied, NotFound):
             raise
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             if message is not None:
                 return _event_changed(event.id, message)
@@ -366,8 +356,16 @@ def plan():
     years = range(today.year, today.year + 3)
     return render("calendar/plan.html", year=year, years=years,
                   towns=towns, whole_district=views.can_plan(user, None),
-                  runs=list(views.visible_runs(user).limit(10)),
+                  runs=_runs_checked(user),
                   estimate_years=[y for y in years if not workdays.has_official_data(y)])
+
+
+def _runs_checked(user):
+    """The latest runs; one still "running" whose consumer died says it failed."""
+    runs = list(views.visible_runs(user).limit(10))
+    if any(run.status == "running" for run in runs) and mark_interrupted_runs():
+        runs = list(views.visible_runs(user).limit(10))
+    return runs
 
 
 @bp.route("/plan", methods=["POST"])
@@ -375,16 +373,18 @@ def plan():
 def start_plan():
     user = actor()
     town = _plan_form_town(user)
-    year = request.form.get("year", "")
-    if not (year.isdigit() and 2000 <= int(year) <= 2100):
+    year = whole_number(request.form.get("year"), 2000, 2100)
+    if year is None:
         abort(400)
-    run = jobs.start_plan_run(int(year), town=town)
+    run = jobs.start_plan_run(year, town=town)
     if not htmx:
         return redirect(url_for("calendar.plan_run", run_id=run.id))
     return _run_fragment(views.readable_run(user, run.id), trigger="planRunStarted")
 
 
 def _run_fragment(run, trigger=None):
+    if run.status == "running" and mark_interrupted_runs():  # its consumer died
+        run = PlanRun.get_by_id(run.id)
     return render("calendar/run.html", "calendar/_run.html", run=run, trigger=trigger,
                   estimate=not workdays.has_official_data(run.year))
 
@@ -448,7 +448,7 @@ def add_holiday():
         except (PermissionDenied, NotFound):
             raise
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             return _holidays_changed(year, _("%(day)s was added.", day=form.day.data.isoformat()))
     return _holidays_page(year, bound={"add": form}, status=422)
@@ -487,7 +487,7 @@ def import_holidays():
         except (PermissionDenied, NotFound):
             raise
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             return _holidays_changed(year, ngettext("%(num)s day was imported.",
                                                     "%(num)s days were imported.", count))
