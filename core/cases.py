@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from peewee import JOIN, IntegrityError, fn
@@ -39,6 +40,10 @@ NOT_FOUND = N_("There is no such case file, or you may not open it.")
 ZIP_MAX_ENTRIES = 2000
 ZIP_MAX_RATIO = 100
 ZIP_MAX_UNPACKED = 200 * 1024 * 1024
+# A document may embed another (a spreadsheet in a Word file is a zip in a zip): those are
+# checked too, and a zip nested deeper than that is refused.
+ZIP_MAX_DEPTH = 2
+ZIP_MAGIC = b"PK\x03\x04"
 
 # Text may hold tabs, line and page breaks, but no other control character (binaries do).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -200,26 +205,58 @@ def _read_limited(stream, limit: int) -> bytes:
     return data
 
 
+def require_safe_zip(archive: zipfile.ZipFile, depth: int = 0) -> None:
+    """Refuse an Office document (a zip) with too many parts, a part whose name is a path
+    out of the archive, or parts that unpack to far more than they weigh (a zip bomb),
+    also in the zips it embeds. The sizes are those the archive declares: reading a part
+    stops at its declared size, so a part that lies fails its checksum instead of filling
+    the memory."""
+    entries = archive.infolist()
+    if len(entries) > ZIP_MAX_ENTRIES:
+        raise ValidationError(N_("The document holds too many parts."), field="file")
+    for entry in entries:
+        parts = entry.filename.replace("\\", "/").split("/")
+        if entry.filename.startswith("/") or ".." in parts or ":" in entry.filename:
+            raise ValidationError(N_("The document contains a file with a path that is "
+                                     "not allowed."), field="file")
+    unpacked = sum(entry.file_size for entry in entries)
+    packed = max(1, sum(entry.compress_size for entry in entries))
+    if unpacked > ZIP_MAX_UNPACKED or unpacked / packed > ZIP_MAX_RATIO:
+        raise ValidationError(N_("The document unpacks to far more than it weighs; it is "
+                                 "refused."), field="file")
+    for entry in entries:
+        inner = _embedded_zip(archive, entry)
+        if inner is None:
+            continue
+        if depth + 1 >= ZIP_MAX_DEPTH:
+            raise ValidationError(N_("The document holds archives within archives; it is "
+                                     "refused."), field="file")
+        with inner:
+            require_safe_zip(inner, depth + 1)
+
+
+def _embedded_zip(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> zipfile.ZipFile | None:
+    """The part as a zip when it is one (its size is bounded by the checks above); None
+    for any other part, and for a damaged one (testzip reports those)."""
+    try:
+        with archive.open(entry) as part:
+            if part.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+                return None
+        return zipfile.ZipFile(io.BytesIO(archive.read(entry)))
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
+            ValueError, zlib.error):
+        return None
+
+
 def _office_type(data: bytes) -> str | None:
     """DOCX or XLSX mime type of a safe Office zip; None when it is none of them."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError):
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError):
         return None
     with archive:
+        require_safe_zip(archive)
         entries = archive.infolist()
-        if len(entries) > ZIP_MAX_ENTRIES:
-            raise ValidationError(N_("The document holds too many parts."), field="file")
-        for entry in entries:
-            parts = entry.filename.replace("\\", "/").split("/")
-            if entry.filename.startswith("/") or ".." in parts or ":" in entry.filename:
-                raise ValidationError(N_("The document contains a file with a path that is "
-                                         "not allowed."), field="file")
-        unpacked = sum(entry.file_size for entry in entries)
-        packed = max(1, sum(entry.compress_size for entry in entries))
-        if unpacked > ZIP_MAX_UNPACKED or unpacked / packed > ZIP_MAX_RATIO:
-            raise ValidationError(N_("The document unpacks to far more than it weighs; it is "
-                                     "refused."), field="file")
         names = {entry.filename for entry in entries}
         if "[Content_Types].xml" not in names:
             return None

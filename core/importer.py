@@ -28,6 +28,9 @@ from core.pairings import active_pairing, pair, update_pairing
 DEFAULT_DISTRICT_NAME = "本区"
 DEFAULT_DISTRICT_CODE = "district"
 MAX_CELL_LENGTH = 255  # the database's CharField; PostgreSQL would refuse longer text
+# Tabs and line breaks may stay; no other control character belongs in a cell (and
+# PostgreSQL refuses a NUL in text).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -171,16 +174,34 @@ def _read_csv(path: Path) -> list[list]:
                              name=path.name, error=str(exc)) from exc
 
 
-def _read_xlsx(path: Path) -> list[list]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+def _require_safe_workbook(path: Path) -> None:
+    """The zip checks of uploaded Office files (core.cases): no zip bomb reaches openpyxl."""
+    from core.cases import require_safe_zip
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            require_safe_zip(archive)
+    except ValidationError as error:
+        raise UnreadableFile(error.message, **error.params) from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise UnreadableFile(N_("%(name)s could not be read as an Excel workbook (.xlsx)."),
                              name=path.name) from exc
+
+
+def _read_xlsx(path: Path) -> list[list]:
+    from openpyxl import load_workbook
+    _require_safe_workbook(path)
+    unreadable = UnreadableFile(N_("%(name)s could not be read as an Excel workbook (.xlsx)."),
+                                name=path.name)
+    # A damaged workbook fails anywhere inside openpyxl and its XML parser, with any kind
+    # of exception (KeyError, ParseError, TypeError...): each means "not a workbook".
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable from exc
     try:
         return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable from exc
     finally:
         workbook.close()
 
@@ -344,6 +365,9 @@ class RowChecker:
                 if len(text) > MAX_CELL_LENGTH:
                     raise ValidationError(N_("This text is longer than %(limit)s characters."),
                                           limit=MAX_CELL_LENGTH)
+                if CONTROL_CHARACTERS.search(text):
+                    raise ValidationError(N_("This cell holds a control character (such as "
+                                             "a NUL); type the text again."))
                 values[key] = PARSERS.get(key, str)(text)
             except ValidationError as error:
                 self.problem(number, error, key)

@@ -28,6 +28,7 @@ PACKAGE_SOURCES = ("official", "estimate")
 MAKE_UP_WORKDAY = "调休补班"  # the name of a weekend day worked in exchange for a day off
 # Accepted in the kind column of an import file, besides off|workday.
 KIND_ALIASES = {"off": "off", "workday": "workday", "休": "off", "班": "workday"}
+NAME_MAX = 100  # as the form allows; PostgreSQL refuses text longer than the column
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # a year outside is a typo, not a plan
 
 
@@ -220,7 +221,7 @@ def read_holiday_file(path) -> list[tuple[dt.date, str, str]]:
     try:
         with Path(path).open(encoding="utf-8-sig", newline="") as handle:
             lines = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError(N_("The holiday file cannot be read: %(error)s"), field="file",
                               error=str(exc)) from exc
     for number, cells in enumerate(lines, start=1):
@@ -257,7 +258,11 @@ def _holiday_line(number: int, cells: list[str]) -> tuple[dt.date, str, str]:
         raise ValidationError(N_("Line %(line)s: the year must be between %(first)s and "
                                  "%(last)s."), field="file", line=number, first=FIRST_YEAR,
                               last=LAST_YEAR)
-    return day, kind, cells[2] if len(cells) > 2 else ""
+    name = cells[2] if len(cells) > 2 else ""
+    if len(name) > NAME_MAX or not name.isprintable():  # PostgreSQL refuses a NUL
+        raise ValidationError(N_("Line %(line)s: the name must be at most %(max)s printable "
+                                 "characters."), field="file", line=number, max=NAME_MAX)
+    return day, kind, name
 
 
 def import_holidays(path, *, actor: User | None = None) -> int:

@@ -12,7 +12,7 @@ from core.audit import record
 from core.config import assessment_settings
 from core.models import Pairing
 from web.access import actor, allow
-from web.listing import paginate, search_term
+from web.listing import paginate, query_number, search_term
 from web.programs import XLSX, attachment
 from web.render import render
 
@@ -22,9 +22,7 @@ MANAGERS = ("admin", "coordinator")
 
 
 def _year() -> int:
-    value = request.args.get("year", "")
-    year = int(value) if value.isdigit() else clock.today().year
-    return year if 2000 <= year <= 2100 else clock.today().year
+    return query_number("year", 2000, 2100) or clock.today().year
 
 
 def _matching(rows, term: str):

@@ -32,14 +32,32 @@ def query_text(name: str, max_length: int = 50) -> str:
     return value.strip()[:max_length]
 
 
+# Ids are PostgreSQL serials; SQLite refuses any number beyond 64 bits (OverflowError).
+MAX_ID = 2 ** 31 - 1
+
+
+def whole_number(text, low: int = 0, high: int = MAX_ID) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``, else None. ASCII digits only:
+    "²" and "１２" pass ``str.isdigit()``, yet ``int("²")`` fails and no link sends them."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def query_number(name: str, low: int = 0, high: int = MAX_ID) -> int | None:
+    """A whole-number parameter of the query string; None when absent or bad."""
+    return whole_number(request.args.get(name), low, high)
+
+
 def search_term(max_length: int = 50) -> str:
     """The ``q`` parameter, trimmed and bounded: bad input gives an empty search, never an error."""
     return query_text("q", max_length)
 
 
 def page_number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return query_number("page", 1, 99_999) or 1
 
 
 def paginate(query, *, per_page: int | None = None) -> Page:

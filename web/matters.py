@@ -25,7 +25,7 @@ from core.models import (MATTER_CATEGORIES, MATTER_STATUSES, MajorMatter, Notifi
 from core.notify import inbox as inbox_of
 from core.notify import mark_read, unread_count
 from web.access import actor, allow
-from web.listing import paginate, query_text
+from web.listing import paginate, query_text, whole_number
 from web.render import render
 
 bp = Blueprint("matters", __name__)
@@ -68,9 +68,10 @@ def index():
 
 def _own(model, raw):
     """The work-log entry or task of the given id if it is the lawyer's; else None."""
-    if not (raw or "").isdigit():
+    row_id = whole_number(raw)
+    if row_id is None:
         return None
-    row = model.get_or_none(model.id == int(raw))
+    row = model.get_or_none(model.id == row_id)
     owner = row and (row.lawyer_id if model is WorkLog else row.assignee_id)
     return row if row is not None and owner == actor().lawyer_id else None
 
@@ -110,8 +111,8 @@ def new():
     form = request.form
     values = {name: form.get(name, "") for name in
               ("category", "title", "description", "occurred_at", "village", "work_log", "task")}
-    village = (Village.get_or_none(Village.id == int(values["village"]))
-               if values["village"].isdigit() else None)
+    village_id = whole_number(values["village"])
+    village = Village.get_or_none(Village.id == village_id) if village_id else None
     try:
         matter = service.report_matter(
             actor(), category=values["category"], title=values["title"],

@@ -20,7 +20,7 @@ from core.errors import JieduiError
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
 from web.access import actor, allow
-from web.render import back_to, htmx, render
+from web.render import attach_error, back_to, htmx, render
 
 bp = Blueprint("pairings", __name__, url_prefix="/pairings")
 
@@ -131,16 +131,6 @@ def _fresh_forms(current: Pairing | None) -> dict:
     return {"term": term, "end": end, "replace": replace}
 
 
-def _attach_error(form: FlaskForm, error: JieduiError) -> None:
-    """Show the core's message next to the field it names, else above the form."""
-    message = error.translate(_)
-    field = getattr(error, "field", None)
-    if field and field in form:
-        form[field].errors = [*form[field].errors, message]
-    else:
-        form.form_errors.append(message)
-
-
 # --- loading with scope checks -----------------------------------------------------------
 
 def _readable_village(code: str) -> Village:
@@ -243,7 +233,7 @@ def pair(code):
         try:
             service.pair(actor(), lawyer=lawyer, village=village, **form.arrangements())
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             return _changed(village, _("%(lawyer)s is now the lawyer of %(village)s.",
                                        lawyer=lawyer.name, village=village.name))
@@ -259,7 +249,7 @@ def update_term(pairing_id):
         try:
             service.update_pairing(actor(), pairing, **form.arrangements())
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             return _changed(pairing.village, _("The term and on-site hours of %(village)s "
                                                "were saved.", village=pairing.village.name))
@@ -276,7 +266,7 @@ def end(pairing_id):
             service.end_pairing(actor(), pairing, ended_on=form.ended_on.data,
                                 reason=(form.reason.data or "").strip())
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             return _changed(pairing.village, _("The pairing of %(village)s has ended; it has "
                                                "no lawyer now.", village=pairing.village.name))
@@ -296,7 +286,7 @@ def replace(pairing_id):
                                    term_end=form.term_end.data,
                                    reason=(form.reason.data or "").strip())
         except JieduiError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             return _changed(pairing.village, _("%(lawyer)s is the lawyer of %(village)s from "
                                                "%(date)s.", lawyer=lawyer.name,

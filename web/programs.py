@@ -27,6 +27,7 @@ from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
 from web.access import actor, allow
+from web.listing import query_number
 from web.render import render
 
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
@@ -37,9 +38,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year() -> int:
-    value = request.args.get("year", "")
-    year = int(value) if value.isdigit() else clock.today().year
-    return year if 2000 <= year <= 2100 else clock.today().year
+    return query_number("year", 2000, 2100) or clock.today().year
 
 
 def _program_or_404(slug: str):

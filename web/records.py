@@ -26,8 +26,8 @@ from core.errors import JieduiError, NotFound
 from core.models import WORK_MODES, Attachment, CaseFile, Lawyer, Pairing, Village
 from core.tasks import MODE_LABELS
 from web.access import actor, allow
-from web.listing import paginate, query_text, search_term
-from web.render import htmx, render
+from web.listing import paginate, query_number, query_text, search_term
+from web.render import attach_error, htmx, render
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -45,16 +45,6 @@ def _modes() -> list[tuple[str, str]]:
     return [(mode, _(MODE_LABELS[mode])) for mode in WORK_MODES]
 
 
-def _attach_error(form: FlaskForm, error: JieduiError) -> None:
-    """The core's message next to its field, or above the form."""
-    message = error.translate(_)
-    field = form._fields.get(error.field) if getattr(error, "field", None) else None
-    if field is not None:
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
-
-
 def _day(name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(query_text(name, 10))
@@ -63,8 +53,7 @@ def _day(name: str) -> dt.date | None:
 
 
 def _number(name: str) -> int | None:
-    value = query_text(name, 10)
-    return int(value) if value.isdigit() else None
+    return query_number(name)
 
 
 def _own_villages(user):
@@ -154,7 +143,7 @@ def log_new():
             duration_minutes=form.duration_minutes.data, mode=form.mode.data,
             content=form.content.data, result=form.result.data or "", case=case)
     except JieduiError as error:
-        _attach_error(form, error)
+        attach_error(form, error)
         return _log_page(form, status=422)
     flash(_("The service is logged."), "success")
     return redirect(url_for("records.log"), code=303)
@@ -237,7 +226,7 @@ def case_new():
                                       opened_on=form.opened_on.data,
                                       summary=form.summary.data or "")
     except JieduiError as error:
-        _attach_error(form, error)
+        attach_error(form, error)
         return render("records/case_new.html", form=form, status=422)
     flash(_("Case file %(number)s is opened.", number=case.number), "success")
     return redirect(url_for("records.case_detail", case_id=case.id), code=303)

@@ -34,8 +34,8 @@ from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, U
                          Village, WorkLog)
 from core.plugins import get_registry
 from web.access import actor, allow
-from web.listing import paginate, query_text, search_term
-from web.render import back_to, htmx, render
+from web.listing import paginate, query_number, query_text, search_term
+from web.render import attach_error, back_to, htmx, render
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -92,7 +92,6 @@ def _task_types_of(program_slug: str):
     return [t for t in get_registry().task_types.values() if t.program == program_slug]
 
 
-
 bp.add_app_template_filter(clock.to_local, "local_time")
 
 
@@ -138,10 +137,9 @@ def _messages(messages) -> list[str]:
 # --- the list ----------------------------------------------------------------------------
 
 def _filters() -> dict:
-    lawyer = query_text("lawyer", 10)
     return {"program": query_text("program"), "town": query_text("town"),
             "village": query_text("village"), "status": query_text("status", 20),
-            "lawyer": int(lawyer) if lawyer.isdigit() else None,
+            "lawyer": query_number("lawyer"),
             "overdue": request.args.get("overdue") == "1"}
 
 
@@ -356,21 +354,12 @@ def _changed(task: Task, message: str):
     return redirect(_back_to(task))
 
 
-def _attach_error(form: FlaskForm, error: JieduiError) -> None:
-    message = error.translate(_)
-    field = getattr(error, "field", None)
-    if field and field in form:
-        form[field].errors = [*form[field].errors, message]
-    else:
-        form.form_errors.append(message)
-
-
 def _refused(task: Task, name: str, form: FlaskForm | None, error: JieduiError | None = None):
     if form is None:  # a form-less action (start, reopen): the message stands above
         form = FlaskForm(formdata=None)
         form.form_errors.append(error.translate(_))
     elif error is not None:
-        _attach_error(form, error)
+        attach_error(form, error)
     return _panel(task, bound={name: form}, status=422)
 
 
@@ -645,7 +634,7 @@ def assign():
             town = Town.get(Town.code == form.town.data) if form.target.data == "town" else None
             created = service.assign_bulk(user, town=town, **common)
     except JieduiError as error:
-        _attach_error(form, error)
+        attach_error(form, error)
         return _assign_page(form, status=422)
     if len(created) == 1:
         flash(_("The task is assigned."), "success")
