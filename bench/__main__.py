@@ -62,6 +62,20 @@ def bench_lawyer_list(client):
     return "lawyer list (25 of 45, with counts) vs the login page", baseline, measured
 
 
+def bench_feed_render(lawyer_user):
+    """The demo lawyer's feed (a year of sessions and tasks), with the VTIMEZONE built
+    afresh each time (the baseline: icalendar's add_missing_timezones) and from the cache."""
+    from core.feeds import _timezone, feed_key_for, render_feed
+    key = feed_key_for(lawyer_user)
+
+    def uncached():
+        _timezone.cache_clear()
+        return render_feed(key)
+    baseline = timed(uncached)
+    measured = timed(lambda: render_feed(key))
+    return "lawyer feed render: cached VTIMEZONE vs built each time", baseline, measured
+
+
 def main():
     url = os.environ.get("JIEDUI_BENCH_DATABASE_URL")
     database = open_database(url or f"sqlite:///{os.environ['JIEDUI_INSTANCE']}/bench.db")
@@ -90,6 +104,7 @@ def main():
         coordinator = User.get(User.username == username)
         results = [bench_coverage(coordinator)]
         assert Lawyer.select().count() > 25
+        results.append(bench_feed_render(User.get(User.username == DEMO_LOGINS["lawyer"][0])))
     results += [bench_coverage_page(client), bench_lawyer_list(client)]
 
     print(f"{'benchmark':<58} {'baseline ms':>11} {'measured ms':>11} {'ratio':>7}")

@@ -9,6 +9,7 @@ their ETag, so a phone polling every few minutes costs one indexed read.
 Tokens are 256-bit random strings shown once; only their SHA-256 is stored.
 """
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -24,6 +25,7 @@ from icalendar import Timezone as ICalTimezone
 from peewee import JOIN, IntegrityError
 
 from core import clock
+from core.audit import record
 from core.config import FeedAlarm, load_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
@@ -93,7 +95,9 @@ def create_token(actor: User | None, user: User, label: str) -> tuple[FeedToken,
         raise ValidationError(N_("You already have a feed named %(label)s; revoke it or "
                                  "choose another name."), field="label", label=label)
     raw = secrets.token_urlsafe(TOKEN_BYTES)
-    token = FeedToken.create(user=user, label=label, token_hash=_hash(raw))
+    with transaction():
+        token = FeedToken.create(user=user, label=label, token_hash=_hash(raw))
+        record(actor, "feed_token.create", obj=token, detail={"user": user.id, "label": label})
     return token, raw
 
 
@@ -102,7 +106,10 @@ def revoke_token(actor: User | None, token: FeedToken) -> None:
     _require_own(actor, token.user)
     if token.revoked_at is None:
         token.revoked_at = clock.now_utc()
-        token.save(only=[FeedToken.revoked_at])
+        with transaction():
+            token.save(only=[FeedToken.revoked_at])
+            record(actor, "feed_token.revoke", obj=token,
+                   detail={"user": token.user_id, "label": token.label})
 
 
 def active_tokens(user: User):
@@ -331,11 +338,20 @@ def render_feed(key: str, *, now: dt.datetime | None = None) -> bytes:
     for event in events:
         calendar.add_component(_vevent(event, feed, groups, gettext, settings.feed_alarms,
                                        programmes))
-    calendar.add_missing_timezones(first_date=ZONE_FIRST_DATE)
+    # The zones the events use go first (what Calendar.add_missing_timezones does, from a
+    # cache: building a VTIMEZONE costs more than rendering a lawyer's whole year).
+    for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):
+        calendar.subcomponents.insert(position, _timezone(tzid))
     if not events:
         # RFC 5545 wants at least one component; the zone is the one an empty feed has.
-        calendar.add_component(ICalTimezone.from_tzid(zone_name, first_date=ZONE_FIRST_DATE))
+        calendar.add_component(_timezone(zone_name))
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=8)
+def _timezone(tzid: str) -> ICalTimezone:
+    """The VTIMEZONE of ``tzid`` from 2000 on; shared by every feed, which only serialise it."""
+    return ICalTimezone.from_tzid(tzid, first_date=ZONE_FIRST_DATE)
 
 
 # --- publishing ------------------------------------------------------------------------------
@@ -366,23 +382,44 @@ def publish(key: str, *, now: dt.datetime | None = None) -> FeedSnapshot:
 
 
 def snapshot_for(key: str) -> FeedSnapshot:
-    """The stored feed, rendered on the spot the first time it is asked for."""
+    """The stored feed, rendered on the spot the first time it is asked for. Once a feed
+    was published, its last good snapshot is served even while rendering it fails."""
     snapshot = FeedSnapshot.get_or_none(FeedSnapshot.key == key)
-    return snapshot if snapshot is not None else publish(key)
+    if snapshot is not None:
+        return snapshot
+    try:
+        return publish(key)
+    except NotFound:
+        raise
+    except Exception as exc:
+        _report_failure(key, exc)
+        raise
 
 
 def publish_keys(keys) -> dict:
-    """Publish each feed; one that fails is logged and the others still go out.
+    """Publish each feed; one that fails is logged and reported to the administrators
+    (its last good snapshot stays), and the others still go out.
     Returns {key: "published" | "failed"}."""
     results = {}
     for key in sorted(set(keys)):
         try:
             publish(key)
             results[key] = "published"
-        except Exception:  # noqa: BLE001 — one broken feed must not stop the rest
+        except Exception as exc:  # noqa: BLE001 — one broken feed must not stop the rest
             log.exception("could not publish the calendar feed %s", key)
+            if not isinstance(exc, NotFound):  # a feed of nothing (e.g. a gone town) is no fault
+                _report_failure(key, exc)
             results[key] = "failed"
     return results
+
+
+def _report_failure(key: str, exc: Exception) -> None:
+    import traceback
+
+    from core.problems import error_text, report
+    report("feed", f"feed:{key}", f"calendar feed {key} could not be rendered: "
+                                  f"{error_text(exc)}",
+           detail="".join(traceback.format_exception(exc)))
 
 
 def _lawyer_keys_holding(uids: set[str]) -> set[str]:
