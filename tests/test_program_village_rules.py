@@ -213,7 +213,7 @@ def test_a_bad_stage_report_writes_nothing_and_assigns_nothing(district):
 
 def test_each_village_counts_its_own_filed_rules(district):
     from core.tasks import assign_task
-    coordinator, lawyer_user = district.users.coordinator, district.users.lawyer
+    coordinator = district.users.coordinator
     for village, title in ((district.villages[0], TITLE),
                            (district.villages[0], TITLE),      # filed twice: once
                            (district.villages[1], "东湖2村村规民约（2024年修订）")):

@@ -1,7 +1,7 @@
 """The work systems' records (DOMAIN 五): case files and attachments, major-matter
 reports, notifications, return visits and residents' ratings."""
 from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, JSONField, TextField)
+                    IntegerField, TextField)
 
 from core.clock import now_utc
 from core.db import BaseModel
