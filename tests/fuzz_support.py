@@ -70,8 +70,15 @@ def fingerprint(exclude=(), only: dict | None = None) -> dict:
         where = f" WHERE {only[model]}" if only and model in only else ""
         rows = db.execute_sql(f'SELECT * FROM "{model._meta.table_name}"{where} '
                               "ORDER BY 1").fetchall()
-        result[model.__name__] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+        result[model.__name__] = (len(rows), hashlib.sha256(repr(
+            [tuple(map(_plain, row)) for row in rows]).encode()).hexdigest())
     return result
+
+
+def _plain(value):
+    """A column's value as its content: PostgreSQL hands ``bytea`` over as a memoryview,
+    whose repr is its memory address (a new one on every read)."""
+    return bytes(value) if isinstance(value, memoryview) else value
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
