@@ -259,6 +259,14 @@ def test_the_list_searches_filters_and_shows_status(district, logged_in):
     assert "Never" in admin.get("/admin/users?q=village").get_data(as_text=True)
 
 
+def test_the_role_filter_shows_the_filter_in_use_not_the_viewers_role(district, logged_in):
+    admin = logged_in(district.users.admin)
+    unfiltered = admin.get("/admin/users").get_data(as_text=True)
+    assert 'value="admin" selected' not in unfiltered  # "All roles" is what is shown
+    lawyers = admin.get("/admin/users?role=lawyer").get_data(as_text=True)
+    assert 'value="lawyer" selected' in lawyers and 'value="admin" selected' not in lawyers
+
+
 def test_nav_links_users_for_admins_and_my_account_for_everyone(district, logged_in):
     assert "/admin/users" in logged_in(district.users.admin).get("/").get_data(as_text=True)
     page = logged_in(district.users.village).get("/villages/").get_data(as_text=True)
