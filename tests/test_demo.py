@@ -3,7 +3,6 @@ programme tasks (every installed programme, done with the plugins' example data)
 that it never overwrites real data unless told to. Also the district numbers (core.stats)."""
 import datetime as dt
 import re
-import time
 from collections import Counter
 
 import pytest
@@ -30,10 +29,7 @@ from core.users import authenticate, create_user
 @pytest.fixture
 def demo(database):
     """The demo as ``jiedui demo`` loads it: the district and every programme's tasks."""
-    started = time.process_time()
-    summary = load_demo()
-    summary["cpu_seconds"] = time.process_time() - started
-    return summary
+    return load_demo()
 
 
 @pytest.fixture
@@ -51,9 +47,7 @@ def test_demo_has_the_programmes_numbers(demo):
     assert numbers["villages"] == 131 and numbers["active_pairings"] == 131
     assert numbers["unpaired_villages"] == 0
     assert demo["villages"] == 131 and demo["pairings"] == 131
-    # Bulk inserts for the district; tasks through the services. CPU time, not wall time:
-    # concurrent test runs share the machine. (`jiedui demo` takes about 4 s when idle.)
-    assert demo["cpu_seconds"] < 12  # tasks of ten programmes and this year's plan included
+    # How long loading takes is measured by `make bench` (bench/RESULTS.md), not here.
 
 
 def test_every_village_is_paired_for_this_year_and_the_next_two(demo_district):
