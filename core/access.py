@@ -42,6 +42,23 @@ def town_filter(user: User | None) -> Expression | bool:
     return Town.id.in_(Village.select(Village.town).where(village_filter(user)))
 
 
+def record_filter(user: User | None, model) -> Expression | bool:
+    """A WHERE clause on a lawyer's record (``model`` has ``lawyer`` and ``village``: work-log
+    entries, case files, major-matter reports): a lawyer reads their own records, a
+    coordinator those of the villages of their scope, a district coordinator all of them
+    (records with no village too)."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "lawyer" and user.lawyer_id:
+        return model.lawyer == user.lawyer_id
+    if user.role == "coordinator":
+        villages = village_filter(user)
+        if villages is True:
+            return True
+        return model.village.in_(Village.select(Village.id).where(villages))
+    return False
+
+
 def can_read_village(user: User | None, village: Village) -> bool:
     return Village.select().where((Village.id == village.id) & village_filter(user)).exists()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from peewee import JOIN, IntegrityError, fn
 
 from core import clock
-from core.access import can_manage_village, village_filter
+from core.access import can_manage_village, record_filter
 from core.audit import record
 from core.config import load_settings, max_upload_bytes
 from core.db import transaction
@@ -56,30 +56,16 @@ MIME_TEXT = "text/plain; charset=utf-8"
 
 # --- who may do what ---------------------------------------------------------------------
 
-def _scope(user: User | None):
-    """A WHERE clause on CaseFile for the cases ``user`` may read."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "coordinator":
-        villages = village_filter(user)
-        if villages is True:
-            return True
-        return CaseFile.village.in_(Village.select(Village.id).where(villages))
-    if user.role == "lawyer" and user.lawyer_id:
-        return CaseFile.lawyer == user.lawyer_id
-    return False
-
-
 def case_visible_to(user: User | None):
     """The case files ``user`` may read, with lawyer and village joined, newest first."""
     return (CaseFile.select(CaseFile, Lawyer, Village)
             .join(Lawyer).switch(CaseFile).join(Village, JOIN.LEFT_OUTER)
-            .where(_scope(user))
+            .where(record_filter(user, CaseFile))
             .order_by(CaseFile.opened_on.desc(), CaseFile.id.desc()))
 
 
 def can_read_case(user: User | None, case: CaseFile) -> bool:
-    return CaseFile.select().where((CaseFile.id == case.id) & _scope(user)).exists()
+    return CaseFile.select().where((CaseFile.id == case.id) & record_filter(user, CaseFile)).exists()
 
 
 def get_case(user: User | None, case_id: int) -> CaseFile:

@@ -10,7 +10,7 @@ notifies the town coordinators again, level 2 (after twice the time) the distric
 import datetime as dt
 
 from core import clock
-from core.access import can_manage_village, is_district_manager, village_filter
+from core.access import can_manage_village, is_district_manager, record_filter, village_filter
 from core.audit import record
 from core.config import load_settings, matter_settings
 from core.db import transaction
@@ -45,23 +45,10 @@ def link(matter: MajorMatter) -> str:
 
 # --- who may see and handle ----------------------------------------------------------------
 
-def matter_filter(user: User | None):
-    """A WHERE clause on ``MajorMatter``: lawyers their own reports; coordinators those of
-    the villages of their scope (district coordinators also those with no village)."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "lawyer" and user.lawyer_id:
-        return MajorMatter.lawyer == user.lawyer_id
-    if user.role == "coordinator":
-        in_scope = MajorMatter.village.in_(Village.select(Village.id).where(village_filter(user)))
-        if is_district_manager(user):
-            return in_scope | MajorMatter.village.is_null()
-        return in_scope
-    return False
-
-
 def matters_visible_to(user: User | None):
-    return MajorMatter.select().where(matter_filter(user))
+    """Lawyers their own reports; coordinators those of their villages (district
+    coordinators also those with no village)."""
+    return MajorMatter.select().where(record_filter(user, MajorMatter))
 
 
 def get_matter(user: User | None, matter_id) -> MajorMatter:

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from peewee import JOIN
 
 from core import clock
-from core.access import can_manage_village, village_filter
+from core.access import can_manage_village, record_filter
 from core.audit import record
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
@@ -137,25 +137,13 @@ def log_held_event(actor: User | None, event: Event) -> WorkLog | None:
 
 # --- reading -----------------------------------------------------------------------------
 
-def _scope(user: User | None):
-    """A WHERE clause on WorkLog for the entries ``user`` may read."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "coordinator":
-        villages = village_filter(user)
-        if villages is True:
-            return True  # district coordinators: entries without a village too
-        return WorkLog.village.in_(Village.select(Village.id).where(villages))
-    if user.role == "lawyer" and user.lawyer_id:
-        return WorkLog.lawyer == user.lawyer_id
-    return False
 
 
 def logs_visible_to(user: User | None):
     """The entries ``user`` may read, with lawyer and village joined, newest first."""
     return (WorkLog.select(WorkLog, Lawyer, Village)
             .join(Lawyer).switch(WorkLog).join(Village, JOIN.LEFT_OUTER)
-            .where(_scope(user))
+            .where(record_filter(user, WorkLog))
             .order_by(WorkLog.occurred_at.desc(), WorkLog.id.desc()))
 
 
