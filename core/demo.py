@@ -224,6 +224,7 @@ def _plan_this_year() -> int:
     (the others stay planned, so the quota page has something to chase)."""
     from core.models import Event
     from core.planner import plan_year
+    from core.worklog import log_held_events
     plan_year(clock.today().year)
     past = [event_id for (event_id,) in Event.select(Event.id)
             .where((Event.starts_at < clock.now_utc()) & (Event.status == "planned"))
@@ -233,6 +234,9 @@ def _plan_this_year() -> int:
         for batch in range(0, len(held), 500):
             (Event.update(status="held", held_start=Event.starts_at, held_end=Event.ends_at)
              .where(Event.id.in_(held[batch:batch + 500])).execute())
+        # as record_held does: a held event is a service of its lawyer, in the work log
+        for batch in range(0, len(held), 500):
+            log_held_events(None, Event.select().where(Event.id.in_(held[batch:batch + 500])))
     return Event.select().count()
 
 

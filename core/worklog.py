@@ -116,23 +116,48 @@ def log_service(actor: User | None, *, lawyer: Lawyer, village: Village,
     return entry
 
 
+def _held_times(event: Event) -> dict:
+    minutes = int((event.held_end - event.held_start).total_seconds() // 60)
+    return dict(occurred_at=event.held_start,
+                duration_minutes=max(0, min(minutes, MAX_DURATION)))
+
+
+def _held_entry(actor: User | None, event: Event) -> dict:
+    """The fields of the work-log entry a held event writes."""
+    return dict(lawyer=event.lawyer_id, village=event.village_id, mode="onsite",
+                content=HELD_CONTENT.get(event.kind) or event.title or event.kind,
+                event=event.id, created_by=actor, **_held_times(event))
+
+
+def _is_loggable(event: Event) -> bool:
+    return bool(event.lawyer_id) and event.status == "held" and event.held_start is not None
+
+
 def log_held_event(actor: User | None, event: Event) -> WorkLog | None:
     """The work-log entry of a held session or publicity event: one per event. Recording
     it again corrects the times of the entry it wrote; an entry a completed task wrote
     for the event stands for it, and none is added."""
-    if not event.lawyer_id or event.status != "held" or event.held_start is None:
+    if not _is_loggable(event):
         return None
-    minutes = int((event.held_end - event.held_start).total_seconds() // 60)
-    times = dict(occurred_at=event.held_start,
-                 duration_minutes=max(0, min(minutes, MAX_DURATION)))
     entry = WorkLog.select().where(WorkLog.event == event.id).order_by(WorkLog.id).first()
     if entry is not None:
         if entry.task_id is None:  # ours (a logged service never names an event)
-            WorkLog.update(**times).where(WorkLog.id == entry.id).execute()
+            WorkLog.update(**_held_times(event)).where(WorkLog.id == entry.id).execute()
         return entry
-    return WorkLog.create(lawyer=event.lawyer_id, village=event.village_id, mode="onsite",
-                          content=HELD_CONTENT.get(event.kind) or event.title or event.kind,
-                          event=event.id, created_by=actor, **times)
+    return WorkLog.create(**_held_entry(actor, event))
+
+
+def log_held_events(actor: User | None, events) -> int:
+    """``log_held_event`` for many events at once (a bulk load): adds the entries of the
+    held events that have none yet, in a few statements. Returns how many were added."""
+    events = [event for event in events if _is_loggable(event)]
+    logged = {event_id for (event_id,) in WorkLog.select(WorkLog.event)
+              .where(WorkLog.event.in_([event.id for event in events])).tuples()}
+    rows = [_held_entry(actor, event) for event in events if event.id not in logged]
+    with transaction():
+        for batch in range(0, len(rows), 500):
+            WorkLog.insert_many(rows[batch:batch + 500]).execute()
+    return len(rows)
 
 
 # --- reading -----------------------------------------------------------------------------

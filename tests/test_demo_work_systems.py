@@ -91,3 +91,19 @@ def test_the_work_systems_on_the_demo_district(demo, client):
     assert exported.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(exported.data)).active
     assert sheet.max_row - 1 >= 131
+
+
+def test_every_held_demo_event_is_in_its_lawyers_work_log(database, monkeypatch):
+    from core.models import Event
+    midyear = clock.utc_from_local(dt.date(clock.today().year, 7, 1), dt.time(12))
+    monkeypatch.setattr(clock, "now_utc", lambda: midyear)  # half the year is past
+    monkeypatch.setattr(clock, "today", lambda: clock.local_date(midyear))
+    load_demo(tasks=False)
+    held = list(Event.select().where(Event.status == "held"))
+    assert held, "the demo records past events of this year as held"
+    entries = {entry.event_id: entry for entry in WorkLog.select().where(WorkLog.event.is_null(False))}
+    for event in held:
+        entry = entries[event.id]
+        assert (entry.lawyer_id, entry.village_id, entry.mode) == (event.lawyer_id, event.village_id, "onsite")
+        assert clock.as_utc(entry.occurred_at) == clock.as_utc(event.held_start)
+    assert WorkLog.select().where(WorkLog.event.is_null(False)).count() == len(held)
