@@ -6,11 +6,15 @@ list of entry-point names) limits which plugins load; set to empty, none load.
 The public contract (docs/plugins.md):
 
 - ``get_plugin_manager()`` / ``get_registry()``: the loaded plugins, and what they
-  registered, checked; a broken plugin raises ``PluginError`` naming it.
+  registered, checked. A plugin that cannot be loaded raises ``PluginError`` naming it.
+  A plugin that fails in a registration or setup hook (raises, or hands over something
+  invalid) is disabled as a whole: nothing it registered is used and its event hooks
+  are not called; the error is logged, kept in ``Registry.disabled`` and reported as a
+  Problem, and the other programmes keep working.
 - ``register_plugin(obj, name)`` / ``unregister_plugin(name)``: an in-process plugin
   (tests, embedding), checked at once like an installed one.
 - ``call_setup_hook(hook_name, **kwargs)``: ``register_blueprints`` and
-  ``register_commands``; an error names the plugin and stops the start.
+  ``register_commands``; a failing plugin is disabled (as above), the others set up.
 - ``notify(hook_name, **kwargs)``: event hooks; a failing plugin is logged,
   recorded in ``plugin_errors`` and reported as a Problem (``core.problems``), the
   others still run. Inside
@@ -50,6 +54,8 @@ _registry: Registry | None = None
 plugin_errors: list[dict] = []
 # Command name -> plugin that added it, so a plugin cannot replace another's command.
 _command_owners: dict[str, str] = {}
+# Plugins that failed in a setup hook: name -> error (the registry leaves them out).
+_failed_setup: dict[str, str] = {}
 
 
 # --- loading -------------------------------------------------------------------------
@@ -152,6 +158,7 @@ def unregister_plugin(name: str) -> None:
     with _lock:
         if _pm is not None and _pm.get_plugin(name) is not None:
             _pm.unregister(name=name)
+        _failed_setup.pop(name, None)
         reset_registry()
 
 
@@ -161,6 +168,7 @@ def reset() -> None:
     with _lock:
         _pm, _registry = None, None
         plugin_errors.clear()
+        _failed_setup.clear()
 
 
 def reset_registry() -> None:
@@ -170,10 +178,15 @@ def reset_registry() -> None:
         _registry = None
 
 
-def _implementations(hook_name: str) -> list:
+def _implementations(hook_name: str, skip=None) -> list:
     """The plugins' implementations of a hook in pluggy's call order: last registered
-    first, ``tryfirst``/``trylast`` honoured."""
-    return list(reversed(getattr(get_plugin_manager().hook, hook_name).get_hookimpls()))
+    first, ``tryfirst``/``trylast`` honoured; without the disabled plugins (``skip``
+    while the registry is being built)."""
+    if skip is None:
+        skip = get_registry().disabled
+    return [impl for impl in
+            reversed(getattr(get_plugin_manager().hook, hook_name).get_hookimpls())
+            if impl.plugin_name not in skip]
 
 
 def _call(impl, **kwargs):
@@ -182,40 +195,52 @@ def _call(impl, **kwargs):
 
 # --- registration hooks ----------------------------------------------------------------
 
-def _call_register(registry: Registry, hook_name: str) -> None:
+def _call_register(registry: Registry, hook_name: str, skip) -> None:
     cls, attr, kind = REGISTRATIONS[hook_name]
     table = getattr(registry, attr)
-    for impl in _implementations(hook_name):
+    for impl in _implementations(hook_name, skip):
         plugin = impl.plugin_name
         open_ = [True]
 
         def register(value, plugin=plugin, open_=open_):
             if not open_[0]:
                 raise PluginError(f"plugin {plugin!r}: register() of {hook_name} was "
-                                  f"called after the hook returned")
+                                  f"called after the hook returned", plugin)
             if not isinstance(value, cls):
                 raise PluginError(f"plugin {plugin!r}: {hook_name} expects {cls.__name__}, "
-                                  f"got {type(value).__name__}")
+                                  f"got {type(value).__name__}", plugin)
             if value.slug in table:
                 other = registry.owners[(kind, value.slug)]
                 raise PluginError(f"plugin {plugin!r}: {kind} {value.slug!r} is registered "
-                                  f"by plugin {other!r} too (a slug belongs to one plugin)")
+                                  f"by plugin {other!r} too (a slug belongs to one plugin)",
+                                  _newer(plugin, other))
             table[value.slug] = value
             registry.owners[(kind, value.slug)] = plugin
 
         try:
             _call(impl, register=register)
-        except PluginError:
+        except PluginError as exc:
+            if exc.plugin is None:
+                exc.plugin = plugin
             raise
         except Exception as exc:  # an invalid value object, or a bug in the plugin
-            raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {exc}") from exc
+            raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {exc}",
+                              plugin) from exc
         finally:
             open_[0] = False
 
 
+def _newer(*plugins: str) -> str:
+    """Of plugins that claim one slug, the one registered last is at fault: a plugin
+    installed later cannot take a programme away from one that was there before."""
+    order = [name for name, _plugin in get_plugin_manager().list_name_plugin()]
+    return max(plugins, key=order.index)
+
+
 def _check_references(registry: Registry) -> None:
     def fail(kind, slug, problem):
-        raise PluginError(f"plugin {registry.owners[(kind, slug)]!r}: {kind} {slug!r} {problem}")
+        owner = registry.owners[(kind, slug)]
+        raise PluginError(f"plugin {owner!r}: {kind} {slug!r} {problem}", owner)
 
     programs, task_types = registry.programs, registry.task_types
     for t in task_types.values():
@@ -251,36 +276,69 @@ def _check_references(registry: Registry) -> None:
                                      f"programme ({task_types[s.task_type].program!r})")
 
 
+def _build_registry(disabled: dict[str, str]) -> Registry:
+    """The registry of every plugin but the disabled ones; a plugin's fault raises a
+    ``PluginError`` naming it (``.plugin``)."""
+    registry = Registry(disabled=dict(disabled))
+    for hook_name in REGISTRATIONS:  # programmes first: the others refer to them
+        _call_register(registry, hook_name, disabled)
+    _check_references(registry)
+    return registry
+
+
 def get_registry() -> Registry:
-    """Programmes, task types, metrics and schedules of the loaded plugins, checked."""
+    """Programmes, task types, metrics and schedules of the loaded plugins, checked.
+    A plugin at fault is disabled and the registry built again without it, so one
+    broken plugin never takes the other programmes down."""
     global _registry
     with _lock:
-        if _registry is None:
-            registry = Registry()
-            for hook_name in REGISTRATIONS:  # programmes first: the others refer to them
-                _call_register(registry, hook_name)
-            _check_references(registry)
-            _registry = registry
-        return _registry
+        if _registry is not None:
+            return _registry
+        disabled, failures = dict(_failed_setup), []
+        while True:
+            try:
+                registry = _build_registry(disabled)
+                break
+            except PluginError as exc:
+                if exc.plugin in (None, CORE_PLUGIN) or exc.plugin in disabled:
+                    raise  # the core itself is broken: nothing can run
+                disabled[exc.plugin] = str(exc)
+                failures.append(exc)
+        _registry = registry
+        for exc in failures:  # once the registry is set: reporting may use it
+            _disable(exc.plugin, "registration", exc)
+        return registry
+
+
+def _disable(plugin: str, hook_name: str, exc: Exception) -> None:
+    """Log, keep and report the failure that disables ``plugin``."""
+    log.error("plugin %r is disabled: %s", plugin, exc)
+    _record_error(plugin, hook_name, exc)
+    _report_failure(plugin, hook_name, exc)
 
 
 # --- setup and event hooks -------------------------------------------------------------
 
 def call_setup_hook(hook_name: str, **kwargs) -> None:
     """Call ``register_blueprints(app=...)`` or ``register_commands(cli=...)`` on every
-    plugin. A failing plugin stops the start with a ``PluginError`` naming it."""
-    get_registry()  # a broken registration also stops the start, not the first page using it
+    plugin. A plugin that fails is disabled (what it set up before failing stays, e.g.
+    a blueprint registered already) and the others are set up."""
     for impl in _implementations(hook_name):
         commands_before = dict(getattr(kwargs.get("cli"), "commands", {}))
         try:
             _call(impl, **kwargs)
-        except PluginError:
-            raise
+            if hook_name == "register_commands":
+                _claim_commands(impl.plugin_name, commands_before, kwargs["cli"].commands)
         except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                              f"{type(exc).__name__}: {exc}") from exc
-        if hook_name == "register_commands":
-            _claim_commands(impl.plugin_name, commands_before, kwargs["cli"].commands)
+            if impl.plugin_name == CORE_PLUGIN:
+                raise
+            error = exc if isinstance(exc, PluginError) else PluginError(
+                f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                f"{type(exc).__name__}: {exc}", impl.plugin_name)
+            with _lock:
+                _failed_setup[impl.plugin_name] = str(error)
+                reset_registry()  # built again without it
+            _disable(impl.plugin_name, hook_name, error)
 
 
 def _claim_commands(plugin: str, before: dict, after: dict) -> None:
@@ -307,12 +365,16 @@ def notify(hook_name: str, **kwargs) -> None:
             _call(impl, **kwargs)
         except Exception as exc:  # one plugin must not stop the others or the change
             log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
-            with _lock:
-                plugin_errors.append({"plugin": impl.plugin_name, "hook": hook_name,
-                                      "error": f"{type(exc).__name__}: {exc}",
-                                      "at": now_utc().isoformat()})
-                del plugin_errors[:-MAX_ERRORS]
+            _record_error(impl.plugin_name, hook_name, exc)
             _report_failure(impl.plugin_name, hook_name, exc)
+
+
+def _record_error(plugin: str, hook_name: str, exc: Exception) -> None:
+    error = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+    with _lock:
+        plugin_errors.append({"plugin": plugin, "hook": hook_name, "error": error,
+                              "at": now_utc().isoformat()})
+        del plugin_errors[:-MAX_ERRORS]
 
 
 def _report_failure(plugin: str, hook_name: str, exc: Exception) -> None:
@@ -385,4 +447,6 @@ def describe() -> dict:
                        "task_type": s.task_type, "scope": s.scope, "cron": s.cron,
                        "plugin": owner("schedule", s.slug)}
                       for s in registry.schedules.values()],
+        "disabled": [{"plugin": name, "error": error}
+                     for name, error in sorted(registry.disabled.items())],
     }

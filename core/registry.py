@@ -16,7 +16,12 @@ CRON_KEYS = ("minute", "hour", "day", "month", "day_of_week")
 
 
 class PluginError(JieduiError):
-    """A plugin is broken or handed over something invalid. The message names the plugin."""
+    """A plugin is broken or handed over something invalid. The message names the plugin;
+    ``plugin`` is its name when the error is that one plugin's fault."""
+
+    def __init__(self, message: str, plugin: str | None = None):
+        super().__init__(message)  # no %-parameters: the message is final
+        self.plugin = plugin
 
 
 def _check(condition: bool, message: str) -> None:
@@ -180,3 +185,5 @@ class Registry:
     metrics: dict[str, Metric] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, slug) -> plugin
+    # Plugins left out because they failed in a registration or setup hook: name -> error
+    disabled: dict[str, str] = field(default_factory=dict)

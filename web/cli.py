@@ -231,21 +231,34 @@ def stats(as_json):
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json):
-    """List the loaded plugins, their programmes and task types."""
+    """List the loaded plugins, their programmes and task types; exits with 1 when a
+    plugin is disabled (it failed in a registration or setup hook)."""
     from core.plugins import describe
     report = describe()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
-        return
+    else:
+        _print_plugins(report)
+    if report["disabled"]:
+        click.get_current_context().exit(1)
+
+
+def _print_plugins(report: dict) -> None:
+    disabled = {d["plugin"] for d in report["disabled"]}
     click.echo("plugins:")
     for p in report["plugins"]:
-        click.echo(f"  {p['name']:<24} {p['module']}  hooks: {', '.join(p['hooks'])}")
+        mark = "  [disabled]" if p["name"] in disabled else ""
+        click.echo(f"  {p['name']:<24} {p['module']}  hooks: {', '.join(p['hooks'])}{mark}")
     click.echo("programmes:")
     for p in report["programs"]:
         click.echo(f"  {p['slug']:<24} {p['name']}  target {p['target']}  ({p['plugin']})")
     click.echo("task types:")
     for t in report["task_types"]:
         click.echo(f"  {t['slug']:<24} {t['name']}  [{t['program']}]")
+    if report["disabled"]:
+        click.echo("disabled plugins (the others work without them):", err=True)
+        for d in report["disabled"]:
+            click.echo(f"  {d['plugin']:<24} {d['error']}", err=True)
 
 
 @cli.command(name="new-program")
