@@ -220,16 +220,25 @@ def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> 
 
 
 def _plan_this_year() -> int:
-    """Plan this year through the planner, then record nine in ten past events as held
-    (the others stay planned, so the quota page has something to chase)."""
+    """Plan this year through the planner, then record the past events as held, except
+    in one village in seven, which missed its last two sessions (the quota page and the
+    early warning then have a few pairings to chase, as in a real district)."""
     from core.models import Event
     from core.planner import plan_year
     from core.worklog import log_held_events
     plan_year(clock.today().year)
-    past = [event_id for (event_id,) in Event.select(Event.id)
-            .where((Event.starts_at < clock.now_utc()) & (Event.status == "planned"))
-            .order_by(Event.id).tuples()]
-    held = [event_id for n, event_id in enumerate(past) if n % 10]
+    past_by_village: dict[int, list[tuple[int, str]]] = {}
+    for event_id, village_id, kind in (Event.select(Event.id, Event.village, Event.kind)
+                                       .where((Event.starts_at < clock.now_utc())
+                                              & (Event.status == "planned"))
+                                       .order_by(Event.starts_at, Event.id).tuples()):
+        past_by_village.setdefault(village_id, []).append((event_id, kind))
+    held = []
+    for n, village_id in enumerate(sorted(past_by_village)):
+        events = past_by_village[village_id]
+        sessions = [event_id for event_id, kind in events if kind == "session"]
+        missed = set(sessions[-2:]) if n % 7 == 3 else set()
+        held.extend(event_id for event_id, _kind in events if event_id not in missed)
     with transaction():
         for batch in range(0, len(held), 500):
             (Event.update(status="held", held_start=Event.starts_at, held_end=Event.ends_at)

@@ -107,3 +107,15 @@ def test_every_held_demo_event_is_in_its_lawyers_work_log(database, monkeypatch)
         assert (entry.lawyer_id, entry.village_id, entry.mode) == (event.lawyer_id, event.village_id, "onsite")
         assert clock.as_utc(entry.occurred_at) == clock.as_utc(event.held_start)
     assert WorkLog.select().where(WorkLog.event.is_null(False)).count() == len(held)
+
+
+def test_a_few_demo_pairings_are_behind_pace_not_all(database, monkeypatch):
+    """The early warning of the demo has something to show, and is not a wall of red."""
+    from core.assessment import behind_pace
+    midyear = clock.utc_from_local(dt.date(clock.today().year, 7, 1), dt.time(12))
+    monkeypatch.setattr(clock, "now_utc", lambda: midyear)
+    monkeypatch.setattr(clock, "today", lambda: clock.local_date(midyear))
+    load_demo(tasks=False)
+    behind = behind_pace(midyear.year, clock.today())
+    assert 5 <= len(behind) <= 131 // 5
+    assert all(row.sessions_behind for row in behind)
