@@ -2,9 +2,11 @@
 
 A feed is named by a key: ``lawyer:<id>`` (a lawyer's events), ``town:<code>`` and
 ``district`` (a coordinator's scope), ``village:<code>`` (public: sessions and publicity
-events only, nothing about people). Feeds are rendered into ``FeedSnapshot`` rows by a job
-(``publish``) whenever an event in them changes, and the web serves the stored bytes with
-their ETag, so a phone polling every few minutes costs one indexed read.
+events only, nothing about people). The private feeds describe each event with the
+village's contacts: the judicial office and the village side of the WeChat group.
+Feeds are rendered into ``FeedSnapshot`` rows by a job (``publish``) whenever an event in
+them changes, and the web serves the stored bytes with their ETag, so a phone polling
+every few minutes costs one indexed read.
 
 Tokens are 256-bit random strings shown once; only their SHA-256 is stored.
 """
@@ -31,7 +33,8 @@ from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (District, Event, FeedSnapshot, FeedToken, Lawyer, Pairing, Town, User,
-                         Village, WechatGroup)
+                         Village, WechatGroup, WechatGroupMember)
+from core.models.pairing import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE
 
 log = logging.getLogger(__name__)
 
@@ -205,23 +208,45 @@ def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
                 .order_by(Event.starts_at, Event.id))
 
 
-def _groups_by_pairing(events: list[Event]) -> tuple[dict, dict]:
-    """WeChat group names by pairing id, and by village id for the village's active
-    pairing (for events that name no pairing) — one query."""
+@dataclass(frozen=True)
+class _Contacts:
+    """A pairing's WeChat group: its name and its village-side members (role, name, phone)
+    in the plan's role order."""
+    group: str
+    people: tuple = ()
+
+
+def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
+    """The WeChat group and its village-side people by pairing id, and by village id for
+    the village's active pairing (for events that name no pairing) — one query for the
+    whole feed, however many events it has."""
     pairing_ids = {e.pairing_id for e in events if e.pairing_id}
     village_ids = {e.village_id for e in events if not e.pairing_id}
     if not pairing_ids and not village_ids:
         return {}, {}
-    rows = (WechatGroup.select(WechatGroup.name, Pairing.id, Pairing.village, Pairing.status)
+    member = WechatGroupMember
+    rows = (WechatGroup.select(WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
+                               member.role, member.name, member.phone)
             .join(Pairing)
+            .switch(WechatGroup)
+            .join(member, JOIN.LEFT_OUTER,
+                  on=(member.group == WechatGroup.id) & member.role.not_in(LAWYER_SIDE))
             .where(Pairing.id.in_(pairing_ids or [0])
                    | (Pairing.village.in_(village_ids or [0]) & (Pairing.status == "active")))
+            .order_by(WechatGroup.id, member.id)
             .tuples())
+    groups, people = {}, {}
+    for group, pairing_id, village_id, status, role, name, phone in rows:
+        groups[pairing_id] = (group, village_id, status)
+        if role is not None:
+            people.setdefault(pairing_id, []).append((role, name, phone or ""))
+    order = {role: position for position, role in enumerate(GROUP_ROLES)}
     by_pairing, by_village = {}, {}
-    for name, pairing_id, village_id, status in rows:
-        by_pairing[pairing_id] = name
+    for pairing_id, (group, village_id, status) in groups.items():
+        members = sorted(people.get(pairing_id, []), key=lambda p: order.get(p[0], len(order)))
+        by_pairing[pairing_id] = _Contacts(group, tuple(members))
         if status == "active":
-            by_village[village_id] = name
+            by_village[village_id] = by_pairing[pairing_id]
     return by_pairing, by_village
 
 
@@ -260,9 +285,12 @@ def _summary(event: Event, programmes: dict[int, str]) -> str:
     return f"{what} · {event.village.name}"
 
 
-def _description(event: Event, group_name: str | None, gettext, show_lawyer: bool) -> str:
-    """The village's contacts for the lawyer and coordinators: the town's judicial office
-    and its phone, the WeChat group. Never a task's own description (it may name people)."""
+def _description(event: Event, contacts: _Contacts | None, gettext, show_lawyer: bool) -> str:
+    """The village's contacts, for the lawyer who goes there and the coordinators (private
+    feeds only: the public village feed has no description): the town's judicial office
+    and its phone, the WeChat group and the people of its village side (村(居)两委, the
+    mediation committee, ...) with their phones, so the lawyer can call ahead from the
+    calendar entry. Never a task's own description (it may name residents)."""
     town = event.village.town
     lines = [f"{event.village.name}（{town.name}）"]
     office = " · ".join(part for part in (town.judicial_office, town.office_head) if part)
@@ -270,8 +298,14 @@ def _description(event: Event, group_name: str | None, gettext, show_lawyer: boo
         lines.append(gettext("Judicial office: %(office)s") % {"office": office})
     if town.office_phone:
         lines.append(gettext("Phone: %(phone)s") % {"phone": town.office_phone})
-    if group_name:
-        lines.append(gettext("WeChat group: %(group)s") % {"group": group_name})
+    if contacts is not None and contacts.group:
+        lines.append(gettext("WeChat group: %(group)s") % {"group": contacts.group})
+    if contacts is not None:
+        for role, name, phone in contacts.people:
+            person = " ".join(part for part in (name, phone) if part)
+            lines.append(gettext("%(role)s: %(person)s")
+                         % {"role": gettext(GROUP_ROLE_NAMES.get(role, role)),
+                            "person": person})
     if show_lawyer and event.lawyer_id:
         lawyer = " ".join(part for part in (event.lawyer.name, event.lawyer.phone) if part)
         lines.append(gettext("Lawyer: %(lawyer)s") % {"lawyer": lawyer})
@@ -299,7 +333,7 @@ def _alarms(event: Event, start: dt.datetime, summary: str, alarms) -> list[ICal
             if trigger <= dt.timedelta(0)]  # a clock time after the start reminds of nothing
 
 
-def _vevent(event: Event, feed: _Feed, groups, gettext, alarms, programmes) -> ICalEvent:
+def _vevent(event: Event, feed: _Feed, contacts, gettext, alarms, programmes) -> ICalEvent:
     start, end = _times(event)
     summary = _summary(event, programmes)
     fields = dict(uid=event.uid, stamp=_utc(event.updated_at),
@@ -308,9 +342,9 @@ def _vevent(event: Event, feed: _Feed, groups, gettext, alarms, programmes) -> I
                   location=event.village.name, categories=[_category(event, programmes)],
                   status="CANCELLED" if event.status == "cancelled" else "CONFIRMED")
     if not feed.public:
-        by_pairing, by_village = groups
-        group = by_pairing.get(event.pairing_id) or by_village.get(event.village_id)
-        fields["description"] = _description(event, group, gettext, feed.show_lawyer)
+        by_pairing, by_village = contacts
+        found = by_pairing.get(event.pairing_id) or by_village.get(event.village_id)
+        fields["description"] = _description(event, found, gettext, feed.show_lawyer)
     vevent = ICalEvent.new(**fields)
     if feed.alarms:
         for alarm in _alarms(event, start, summary, alarms):
@@ -326,7 +360,7 @@ def render_feed(key: str, *, now: dt.datetime | None = None) -> bytes:
     settings = load_settings()
     now = now or clock.now_utc()
     events = _events(feed, now)
-    groups = ({}, {}) if feed.public else _groups_by_pairing(events)
+    contacts = ({}, {}) if feed.public else _contacts_by_pairing(events)
     programmes = _task_programmes(events)
     gettext = gettext_for(settings.locale)
     zone_name = clock.zone().key
@@ -336,7 +370,7 @@ def render_feed(key: str, *, now: dt.datetime | None = None) -> bytes:
     calendar.add("X-PUBLISHED-TTL", "PT1H")
     calendar.add("X-WR-TIMEZONE", zone_name)
     for event in events:
-        calendar.add_component(_vevent(event, feed, groups, gettext, settings.feed_alarms,
+        calendar.add_component(_vevent(event, feed, contacts, gettext, settings.feed_alarms,
                                        programmes))
     # The zones the events use go first (what Calendar.add_missing_timezones does, from a
     # cache: building a VTIMEZONE costs more than rendering a lawyer's whole year).

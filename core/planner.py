@@ -470,7 +470,7 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
     few in one transaction). Idempotent."""
     started = time.perf_counter()
     check_year(year)
-    sync_official_holidays([year])
+    sync_official_holidays([year], replan=False)  # this planning applies them
     settings = load_settings()
     plan = _YearPlan(year, clock.now_utc(), settings)
     scope, pairings = _scope(year, town, villages)

@@ -139,15 +139,18 @@ def _sync_year(year: int) -> int:
     return written
 
 
-def sync_official_holidays(years) -> int:
+def sync_official_holidays(years, *, replan: bool = True) -> int:
     """Fill ``Holiday`` from the package for ``years`` (official where it has the notice,
     an estimate otherwise); manual rows are kept. Idempotent: returns the rows written,
-    0 when nothing changed."""
-    written = 0
+    0 when nothing changed. The years whose rows changed are re-planned, as after an
+    administrator's change (``replan=False``: the caller plans the year itself)."""
+    written = {}
     with transaction():
         for year in sorted(set(years)):
-            written += _sync_year(check_year(year))
-    return written
+            written[year] = _sync_year(check_year(year))
+    if replan:
+        replan_years([year for year, rows in written.items() if rows])
+    return sum(written.values())
 
 
 def _ensure_synced(year: int) -> None:
@@ -157,7 +160,9 @@ def _ensure_synced(year: int) -> None:
         return
     if not _year_rows(year).where(Holiday.source.in_(PACKAGE_SOURCES)).exists() \
             and not _admin_entered(year):
-        sync_official_holidays([year])
+        # No re-plan: a year is synced before it is planned, so this one was never planned
+        # (and a planning asking for its workdays may hold the planning lock).
+        sync_official_holidays([year], replan=False)
 
 
 # --- administrators' changes -----------------------------------------------------------------

@@ -4,7 +4,7 @@ import uuid
 from types import SimpleNamespace
 
 from core import clock
-from core.models import Event, WechatGroup
+from core.models import Event, WechatGroup, WechatGroupMember
 
 SH = "Asia/Shanghai"
 
@@ -54,5 +54,13 @@ def calendar_district(district) -> SimpleNamespace:
         other_town=add_event(p3, start=at(day, 14, 0)),
     )
     group = WechatGroup.get(WechatGroup.pairing == p0)
+    # The village side of the group (the lawyer's side is there already), a member
+    # without a phone among them.
+    contacts = SimpleNamespace(
+        committee=WechatGroupMember.create(group=group, name="王主任", role="village_committee",
+                                           phone="13800001111"),
+        mediator=WechatGroupMember.create(group=group, name="赵调解", role="mediation",
+                                          phone="13800002222"),
+        party=WechatGroupMember.create(group=group, name="孙党员", role="party_member"))
     return SimpleNamespace(events=events, group=group, town=town, lawyer=p0.lawyer,
-                           village=p0.village, pairing=p0)
+                           village=p0.village, pairing=p0, contacts=contacts)

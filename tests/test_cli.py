@@ -116,8 +116,36 @@ def test_user_add_refuses_a_bad_password_and_creates_nothing(tmp_path):
     created = jiedui(tmp_path, "user", "add", "--username", "wang", "--password",
                      "good-pass-1", "--role", "coordinator")
     assert created.returncode == 0, created.stderr
-    assert "created coordinator wang (scope: district)" in created.stdout
+    assert "Created the login wang (Coordinator) for the whole district." in created.stdout
     assert count_users(tmp_path) == 1
+
+
+SAMPLE = Path(__file__).parent.parent / "samples" / "district.csv"
+
+
+def test_user_add_says_whom_a_login_is_for_in_the_configured_language(tmp_path):
+    assert jiedui(tmp_path, "import", str(SAMPLE)).returncode == 0
+    lawyer = jiedui(tmp_path, "user", "add", "--username", "zhou", "--password", "good-pass-1",
+                    "--role", "lawyer", "--lawyer", "1")
+    assert lawyer.returncode == 0, lawyer.stderr
+    assert lawyer.stdout.strip() == \
+        "Created the login zhou (Lawyer), linked to the lawyer 周文彬 (id 1)."
+
+    def in_chinese(*args):  # the default language; the other tests ask for English
+        env = {**child_env(tmp_path), "JIEDUI_LOCALE": "zh_CN"}
+        return subprocess.run([JIEDUI, *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+    town = in_chinese("user", "add", "--username", "li", "--password", "good-pass-1",
+                      "--role", "coordinator", "--town", "330199101")
+    assert town.returncode == 0, town.stderr
+    assert town.stdout.strip() == "已创建登录账号 li（协调员），范围：镇(街道) 青石镇（330199101）。"
+    lawyer = in_chinese("user", "add", "--username", "wu", "--password", "good-pass-1",
+                        "--role", "lawyer", "--lawyer", "2")
+    assert lawyer.stdout.strip() == "已创建登录账号 wu（律师），关联律师 吴佳怡（编号 2）。"
+    unknown = in_chinese("user", "add", "--username", "x", "--password", "good-pass-1",
+                         "--role", "lawyer", "--lawyer", "999")
+    assert unknown.returncode != 0 and "编号为 999 的律师不存在。" in unknown.stderr
+    assert count_users(tmp_path) == 3
 
 
 def test_user_add_refuses_an_unknown_village(tmp_path):

@@ -122,6 +122,10 @@ def test_event_properties_name_kind_place_and_contacts(cal):
     assert "0571-88886666" in description
     assert cal.group.name == f"{cal.village.name}结对律师服务微信群"
     assert cal.group.name in description
+    # the village side of the group, by role in the plan's order, with their phones
+    people = description.splitlines()[-3:]
+    assert people == ["村(居)两委：王主任 13800001111", "调委会：赵调解 13800002222", "党员：孙党员"]
+    assert cal.lawyer.name not in description  # the lawyer's own feed: not its own contact
 
     assert found[e.publicity.uid].categories == ["法制宣传"]
     assert found[e.publicity.uid]["SUMMARY"] == f"法制宣传 · {cal.village.name}"
@@ -239,6 +243,22 @@ def test_an_empty_feed_is_still_a_valid_calendar(district):
 
 # --- scopes ----------------------------------------------------------------------------------
 
+def test_contacts_cost_one_query_per_feed_not_one_per_event(cal, district):
+    from playhouse.test_utils import count_queries
+    key = f"town:{cal.town.code}"
+    feeds.render_feed(key)  # warm: the registry, the zone
+    with count_queries() as before:
+        feeds.render_feed(key)
+    for pairing in district.pairings[:3]:  # more events, of every pairing of the town
+        for days in range(40, 50):
+            add_event(pairing, start=at(local_day(days), 8, 30))
+    with count_queries() as after:
+        found = vevents(feeds.render_feed(key))
+    assert after.count == before.count
+    described = [str(e["DESCRIPTION"]) for e in found.values()]
+    assert sum("王主任 13800001111" in text for text in described) >= 14  # p0's old and new
+
+
 def test_town_and_district_feeds_hold_their_scope_and_name_the_lawyer(cal):
     e = cal.events
     town = vevents(feeds.render_feed(f"town:{cal.town.code}"))
@@ -266,7 +286,7 @@ def test_public_village_feed_says_nothing_private(cal, district):
     readable = "\n".join(line for line in unfolded if not line.startswith("UID:"))
     assert not re.search(r"\d{3,4}-?\d{7,8}|1\d{10}", readable)
     for private in (cal.lawyer.name, cal.town.judicial_office, "微信群", "村委会换届选举",
-                    "李某某", "陈所长"):
+                    "李某某", "陈所长", "王主任", "赵调解", "孙党员"):
         assert private not in text
     assert found[e.cancelled.uid]["STATUS"] == "CANCELLED"
 
@@ -431,7 +451,7 @@ def test_feed_token_command(tmp_path):
     assert "has no login" in no_login.stderr and "jiedui user add" in no_login.stderr
 
     unknown = run_jiedui(tmp_path, "feed-token", "--lawyer", "999", "--label", "iPhone")
-    assert unknown.returncode != 0 and "no lawyer with id 999" in unknown.stderr
+    assert unknown.returncode != 0 and "There is no lawyer with the id 999." in unknown.stderr
 
     assert run_jiedui(tmp_path, "user", "add", "--username", "zhou", "--password", PASSWORD,
                       "--role", "lawyer", "--lawyer", "1").returncode == 0

@@ -126,6 +126,7 @@ def test_public_village_feed_needs_no_login_and_holds_nothing_private(client, ca
     shown = "\n".join(line for line in body.splitlines() if not line.startswith("UID:"))
     assert not re.search(r"\d{3,4}-\d{7,8}|1\d{10}", shown)
     assert cal.lawyer.name not in body and "微信群" not in body
+    assert "王主任" not in body and "赵调解" not in body  # the village side of the group
     again = client.get(f"/v/{cal.village.code}/calendar.ics",
                        headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304

@@ -103,7 +103,7 @@ def cli(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--year", YEAR, "--town", "nowhere"], "no town 'nowhere'"),
+    (["--year", YEAR, "--town", "nowhere"], "There is no town with the code nowhere."),
     (["--year", "1900"], "The year must be between 2000 and 2100."),
     ([], "Missing option '--year'"),
 ])
@@ -145,8 +145,8 @@ def test_holidays_import_all_or_nothing(cli, tmp_path):
                                           "2 days; 2035 is official."]
 
 
-def test_plan_prints_each_shortfall_with_its_reason(cli, tmp_path):
-    """A pairing whose term is a weekend cannot be planned: the summary says so."""
+def _a_pairing_over_a_weekend(cli):
+    """A pairing whose term is a weekend: it cannot be planned."""
     from core.models import District, LawFirm, Lawyer, Town
     from core.pairings import pair
     assert cli("init").exit_code == 0
@@ -156,8 +156,34 @@ def test_plan_prints_each_shortfall_with_its_reason(cli, tmp_path):
     lawyer = Lawyer.create(name="张明", firm=LawFirm.create(name="所"), licence_no="1")
     pair(None, lawyer=lawyer, village=village, term_start=dt.date(2026, 3, 7),
          term_end=dt.date(2026, 3, 8))
+
+
+def test_plan_prints_each_shortfall_with_its_reason(cli, tmp_path):
+    """A pairing whose term is a weekend cannot be planned: the summary says so."""
+    _a_pairing_over_a_weekend(cli)
     result = cli("plan", "--year", 2026)
     assert result.exit_code == 0, result.output
     assert "Shortfalls (2):" in result.stdout
-    assert ("一村 (V1, 张明): session 0 of 1 planned. The term has no workday in some months."
-            in result.stdout)
+    assert ("一村 (V1, 张明), On-site session: 0 of 1 planned. The term has no workday in "
+            "some months." in result.stdout)
+
+
+def test_plan_speaks_the_configured_language(cli, monkeypatch):
+    """JIEDUI_LOCALE (zh_CN by default) is the language of the summary and of the errors."""
+    monkeypatch.setenv("JIEDUI_LOCALE", "zh_CN")
+    _a_pairing_over_a_weekend(cli)
+    result = cli("plan", "--year", 2026, "--town", "T")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("已完成镇(街道) T 镇 的 2026 年排期：1 个村(居)，")
+    assert lines[1] == "日程：新增 0，调整 0，改由新律师承担 0，取消 0，未变动 0。"
+    assert lines[2:] == ["缺口（2 项）：",
+                         "  一村（V1，张明）坐班：应排 1，已排 0。聘期内部分月份没有工作日。",
+                         "  一村（V1，张明）法制宣传：应排 1，已排 0。聘期内部分月份没有工作日。"]
+    assert "2026 年排期" in result.stderr  # the progress bar
+    refused = cli("plan", "--year", 2026, "--town", "nowhere")
+    assert refused.exit_code != 0
+    assert "编码为 nowhere 的镇(街道)不存在。" in refused.stderr
+    estimate = cli("plan", "--year", 2035)
+    assert "注意：2035 年尚无官方节假日数据" in estimate.stderr
+    assert "2035 年节假日：估算（尚无官方数据）。" in estimate.stdout

@@ -501,6 +501,7 @@ def test_progress_fragment_polls_until_the_run_is_done(district, login):
     with planning_in_progress():
         html = text(client.get(f"/calendar/plan/runs/{run.id}", headers=HX))
     assert 'hx-trigger="every 1s"' in html and 'value="1"' in html and 'max="4"' in html
+    assert "1 of 4 villages" in html  # the planner counts villages as it writes them
     assert f'hx-get="/calendar/plan/runs/{run.id}"' in html
     run.status, run.done = "done", 4
     run.summary = {"pairings": 4, "created": 3, "moved": 1, "cancelled": 2, "shortfalls": [

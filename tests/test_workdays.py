@@ -9,7 +9,7 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.models import Holiday
 from core.workdays import (add_holiday, has_official_data, holidays_of, import_holidays,
                            is_workday, remove_holiday, sync_official_holidays, workdays_between)
-from tests.planning_support import published  # noqa: F401 (fixture)
+from tests.planning_support import now, published  # noqa: F401 (fixtures)
 
 D = dt.date
 ESTIMATED = 2035  # far enough that the package has no notice for it yet
@@ -45,6 +45,32 @@ def test_a_stale_package_row_is_removed_and_a_changed_one_corrected(database):
     assert sync_official_holidays([2026]) == 2
     assert Holiday.get_or_none(Holiday.day == D(2026, 3, 3)) is None
     assert Holiday.get(Holiday.day == D(2026, 1, 1)).name == "元旦"
+
+
+def test_a_sync_that_makes_a_planned_day_a_day_off_re_plans_the_year(district, now, published,
+                                                                      monkeypatch):
+    """A newer package (a new notice) turns a planned session's day into a day off: the
+    sync re-plans the year (huey runs the job at once in the tests), as an administrator's
+    change does."""
+    import core.workdays
+    from core import clock
+    from core.models import Event
+    from core.planner import plan_year
+    plan_year(2026)
+    planned = (Event.select().where((Event.kind == "session") & (Event.status == "planned"))
+               .order_by(Event.starts_at).first())
+    day = clock.local_date(planned.starts_at)
+    assert is_workday(day)
+    package_days = core.workdays._package_days
+    monkeypatch.setattr(core.workdays, "_package_days",
+                        lambda year: {**package_days(year), day: ("off", "新通知")})
+    assert sync_official_holidays([2026]) == 1
+    assert not is_workday(day)
+    on_that_day = [e for e in Event.select().where(Event.status == "planned")
+                   if clock.local_date(e.starts_at) == day]
+    assert on_that_day == []
+    moved = Event.get_by_id(planned.id)
+    assert (moved.uid, moved.sequence) == (planned.uid, planned.sequence + 1)
 
 
 def test_official_data_through_2026_and_an_estimate_after(database):

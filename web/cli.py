@@ -11,8 +11,8 @@ import click
 from core.app import setup
 from core.config import load_settings
 from core.db import UNAVAILABLE_ERRORS, db, is_unavailable
-from core.errors import JieduiError
-from core.i18n import gettext_for
+from core.errors import JieduiError, NotFound
+from core.i18n import N_, gettext_for
 
 
 def _settings():
@@ -27,6 +27,30 @@ def _open(run_migrations=True):
 
 def _fail(error: JieduiError):
     raise click.ClickException(error.translate(gettext_for(_settings().locale)))
+
+
+def _town(code: str):
+    from core.models import Town
+    town = Town.get_or_none(Town.code == code)
+    if town is None:
+        _fail(NotFound(N_("There is no town with the code %(code)s."), code=code))
+    return town
+
+
+def _village(code: str):
+    from core.models import Village
+    village = Village.get_or_none(Village.code == code)
+    if village is None:
+        _fail(NotFound(N_("There is no village with the code %(code)s."), code=code))
+    return village
+
+
+def _lawyer(lawyer_id: int):
+    from core.models import Lawyer
+    lawyer = Lawyer.get_or_none(Lawyer.id == lawyer_id)
+    if lawyer is None:
+        _fail(NotFound(N_("There is no lawyer with the id %(id)s."), id=lawyer_id))
+    return lawyer
 
 
 @click.group()
@@ -115,22 +139,38 @@ def user():
 @click.option("--name", "display_name", default="")
 def user_add(username, password, role, town_code, village_code, lawyer_id, display_name):
     """Create a user with a role and a scope."""
-    from core.models import Lawyer, Town, Village
     from core.users import add_user
-    _open()
+    settings = _open()
+    town = _town(town_code) if town_code else None
+    village = _village(village_code) if village_code else None
+    lawyer = _lawyer(lawyer_id) if lawyer_id else None
     try:
-        town = Town.get_or_none(Town.code == town_code) if town_code else None
-        village = Village.get_or_none(Village.code == village_code) if village_code else None
-        lawyer = Lawyer.get_or_none(Lawyer.id == lawyer_id) if lawyer_id else None
-        for given, found, what in ((town_code, town, "town"), (village_code, village, "village"),
-                                   (lawyer_id, lawyer, "lawyer")):
-            if given and found is None:
-                raise click.ClickException(f"no {what} {given!r}")
         created = add_user(None, username, password, role, display_name=display_name,
                            town=town, village=village, lawyer=lawyer)
     except JieduiError as error:
         _fail(error)
-    click.echo(f"created {created.role} {created.username} (scope: {created.scope})")
+    click.echo(_created_text(created, gettext_for(settings.locale)))
+
+
+def _created_text(user, gettext) -> str:
+    """What was created: the login, its role, and whom or what it is for."""
+    from web import role_label  # outside a request, the label's msgid
+    values = {"username": user.username, "role": gettext(role_label(user.role))}
+    if user.lawyer_id:
+        message = gettext("Created the login %(username)s (%(role)s), linked to the lawyer "
+                          "%(lawyer)s (id %(id)s).")
+        values.update(lawyer=user.lawyer.name, id=user.lawyer_id)
+    elif user.village_id:
+        message = gettext("Created the login %(username)s (%(role)s) for the village "
+                          "%(name)s (%(code)s).")
+        values.update(name=user.village.name, code=user.village.code)
+    elif user.town_id:
+        message = gettext("Created the login %(username)s (%(role)s) for the town %(name)s "
+                          "(%(code)s).")
+        values.update(name=user.town.name, code=user.town.code)
+    else:
+        message = gettext("Created the login %(username)s (%(role)s) for the whole district.")
+    return message % values
 
 
 def _existing_user(username: str):
@@ -187,11 +227,9 @@ def user_enable(username):
 def feed_token(lawyer_id, label):
     """Create a secret calendar feed URL for a lawyer's device and print it (once)."""
     from core.feeds import create_token, feed_urls
-    from core.models import Lawyer, User
+    from core.models import User
     settings = _open()
-    lawyer = Lawyer.get_or_none(Lawyer.id == lawyer_id)
-    if lawyer is None:
-        raise click.ClickException(f"no lawyer with id {lawyer_id}")
+    lawyer = _lawyer(lawyer_id)
     user = (User.select().where((User.lawyer == lawyer) & (User.role == "lawyer") & User.active)
             .order_by(User.id).first())
     if user is None:
@@ -294,17 +332,14 @@ def plan(year, town_code, as_json):
     """Plan a year's on-site sessions and publicity events for every pairing (safe to
     repeat: only what changed is moved, reassigned or cancelled)."""
     from core.locks import planning_lock
-    from core.models import Town
     from core.planner import plan_year
     from core.workdays import has_official_data
     settings = _open()
     gettext = gettext_for(settings.locale)
-    town = Town.get_or_none(Town.code == town_code) if town_code else None
-    if town_code and town is None:
-        raise click.ClickException(f"no town {town_code!r}")
+    town = _town(town_code) if town_code else None
     if 2000 <= year <= 2100 and not has_official_data(year):
-        click.echo(_estimate_note(year), err=True)
-    bar = _LazyProgressBar(f"Planning {year}")
+        click.echo(_estimate_note(year, gettext), err=True)
+    bar = _LazyProgressBar(gettext("Planning %(year)s") % {"year": year})
     try:
         with planning_lock():  # a planning job running now would double-book lawyers
             summary = plan_year(year, town=town, progress=bar.update)
@@ -318,11 +353,12 @@ def plan(year, town_code, as_json):
         _echo_plan_summary(summary, town, gettext)
 
 
-def _estimate_note(year: int) -> str:
-    return (f"Note: there is no official holiday data for {year} (the State Council notice), "
-            f"so {year} is planned on an estimate of the public holidays, without make-up "
-            f"workdays. When the notice is published, enter it (`jiedui holidays import FILE` "
-            f"or the holidays page) and plan again.")
+def _estimate_note(year: int, gettext) -> str:
+    return gettext("Note: there is no official holiday data for %(year)s (the State Council "
+                   "notice), so %(year)s is planned on an estimate of the public holidays, "
+                   "without make-up workdays. When the notice is published, enter it "
+                   "(`jiedui holidays import FILE` or the holidays page) and plan "
+                   "again.") % {"year": year}
 
 
 class _LazyProgressBar:
@@ -345,23 +381,31 @@ class _LazyProgressBar:
 
 
 def _echo_plan_summary(summary: dict, town, gettext) -> None:
-    where = f"town {town.code} {town.name}" if town else "the whole district"
-    click.echo(f"Planned {summary['year']} for {where}: {summary['pairings']} pairings in "
-               f"{summary['villages']} villages, in {summary['seconds']} s.")
-    click.echo("Events: " + ", ".join(f"{summary[key]} {key}" for key in
-                                      ("created", "moved", "reassigned", "cancelled",
-                                       "unchanged")) + ".")
+    if town:
+        planned = gettext("Planned %(year)s for the town %(code)s %(town)s: %(pairings)s "
+                          "pairings in %(villages)s villages, in %(seconds)s s.")
+    else:
+        planned = gettext("Planned %(year)s for the whole district: %(pairings)s pairings in "
+                          "%(villages)s villages, in %(seconds)s s.")
+    click.echo(planned % dict(summary, code=town and town.code, town=town and town.name))
+    click.echo(gettext("Events: %(created)s created, %(moved)s moved, %(reassigned)s "
+                       "reassigned, %(cancelled)s cancelled, %(unchanged)s unchanged.")
+               % summary)
     if not summary["official"]:
-        click.echo(f"Holidays of {summary['year']}: an estimate (no official data yet).")
+        click.echo(gettext("Holidays of %(year)s: an estimate (no official data yet).")
+                   % summary)
     shortfalls = summary["shortfalls"]
     if not shortfalls:
-        click.echo("Shortfalls: none, every quota is planned.")
+        click.echo(gettext("Shortfalls: none, every quota is planned."))
         return
-    click.echo(f"Shortfalls ({len(shortfalls)}):")
+    from web.calendar import KIND_LABELS  # outside a request, a label is its msgid
+    click.echo(gettext("Shortfalls (%(count)s):") % {"count": len(shortfalls)})
     for row in shortfalls:
         reasons = " ".join(gettext(reason) for reason in row["reasons"])
-        click.echo(f"  {row['village']} ({row['village_code']}, {row['lawyer']}): {row['kind']} "
-                   f"{row['planned']} of {row['required']} planned. {reasons}")
+        kind = gettext(str(KIND_LABELS.get(row["kind"], row["kind"])))
+        click.echo("  " + gettext("%(village)s (%(code)s, %(lawyer)s), %(kind)s: %(planned)s "
+                                  "of %(required)s planned. %(reasons)s")
+                   % dict(row, code=row["village_code"], kind=kind, reasons=reasons))
 
 
 @cli.group()
@@ -374,10 +418,11 @@ def holidays():
               help="A year to sync (repeatable; default: this year and the next).")
 def holidays_sync(years):
     """Fill the holidays from the `holidays` package (official where it has the State
-    Council notice, an estimate otherwise); days entered by hand are kept."""
+    Council notice, an estimate otherwise); days entered by hand are kept. A year whose
+    days changed is planned again if it was planned before."""
     from core import clock
     from core.workdays import has_official_data, sync_official_holidays
-    _open()
+    gettext = gettext_for(_open().locale)
     years = sorted(set(years)) or [clock.today().year, clock.today().year + 1]
     try:
         written = sync_official_holidays(years)
@@ -387,7 +432,7 @@ def holidays_sync(years):
                f"{'' if written else ' (already up to date)'}.")
     for year in years:
         if not has_official_data(year):
-            click.echo(_estimate_note(year))
+            click.echo(_estimate_note(year, gettext))
 
 
 @holidays.command(name="list")

@@ -19,6 +19,7 @@ from core.access import can_manage_village, can_read_village
 from core.errors import JieduiError
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
+from core.models.pairing import GROUP_ROLE_NAMES
 from web.access import actor, allow
 from web.render import attach_error, back_to, htmx, render
 
@@ -28,15 +29,8 @@ CHANGED = "pairingChanged"
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
             _l("Saturday"), _l("Sunday"))
 HALF_DAYS = {"am": _l("Morning"), "pm": _l("Afternoon")}
-GROUP_ROLE_LABELS = {
-    "lawyer": _l("Paired lawyer"),
-    "assistant": _l("Lawyer's assistants"),
-    "village_committee": _l("Village committees"),
-    "mediation": _l("Mediation committee"),
-    "party_member": _l("Party members"),
-    "resident_rep": _l("Resident representatives"),
-    "judicial_office": _l("Judicial office staff"),
-}
+# the group roles' names (core.models.pairing), translated when shown
+GROUP_ROLE_LABELS = {role: _l(name) for role, name in GROUP_ROLE_NAMES.items()}
 
 
 # --- forms -------------------------------------------------------------------------------

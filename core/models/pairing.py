@@ -4,6 +4,7 @@ from peewee import (CharField, DateField, DateTimeField, ForeignKeyField, Intege
 
 from core.clock import now_utc
 from core.db import BaseModel
+from core.i18n import N_
 from core.models.organisation import Lawyer, Village
 
 HALF_DAYS = ("am", "pm")
@@ -42,6 +43,17 @@ GROUP_ROLES = (
     "resident_rep",      # 居民代表
     "judicial_office",   # 司法所工作人员
 )
+LAWYER_SIDE = ("lawyer", "assistant")  # the other roles are the village side of a group
+# The roles' names (msgids): translated by the web when shown, and by the feeds.
+GROUP_ROLE_NAMES = {
+    "lawyer": N_("Paired lawyer"),
+    "assistant": N_("Lawyer's assistants"),
+    "village_committee": N_("Village committees"),
+    "mediation": N_("Mediation committee"),
+    "party_member": N_("Party members"),
+    "resident_rep": N_("Resident representatives"),
+    "judicial_office": N_("Judicial office staff"),
+}
 
 
 class WechatGroup(BaseModel):
