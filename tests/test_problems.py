@@ -175,17 +175,23 @@ def test_secrets_are_masked_in_any_error_text():
 
 # --- a feed that cannot be rendered -----------------------------------------------------------
 
-class BrokenProgrammes:
-    """A programme plugin whose registration fails: the feeds holding a task event need
-    the programmes' names, so those cannot be rendered; the others can."""
+@pytest.fixture
+def broken_catalogue(monkeypatch):
+    """The programmes' names cannot be read (a fault injected where a task event's
+    CATEGORIES is looked up): the feeds holding a task event cannot be rendered, the
+    others can."""
+    def unreachable(events):
+        if any(event.kind == "task" for event in events):
+            raise RuntimeError("programme catalogue unreachable")
+        return {}
 
-    @hookimpl
-    def register_programs(self, register):
-        raise RuntimeError("programme catalogue unreachable")
+    def break_it():
+        monkeypatch.setattr(feeds, "_task_programmes", unreachable)
+    return break_it
 
 
 def test_a_feed_that_fails_is_a_problem_others_go_out_and_the_last_good_one_is_served(
-        client, district, no_channels, installed):
+        client, district, no_channels, broken_catalogue):
     cal = calendar_district(district)
     lawyer_key = f"lawyer:{cal.lawyer.id}"
     other_key = f"lawyer:{district.pairings[1].lawyer.id}"
@@ -197,7 +203,7 @@ def test_a_feed_that_fails_is_a_problem_others_go_out_and_the_last_good_one_is_s
 
     cal.events.task.title = "改过的标题"
     cal.events.task.save()
-    installed("test-broken-programmes", BrokenProgrammes())
+    broken_catalogue()
     results = feeds.publish_keys([lawyer_key, other_key, village_key])
     assert results == {lawyer_key: "failed", other_key: "published", village_key: "published"}
     problem = Problem.get(Problem.key == f"feed:{lawyer_key}")
@@ -207,9 +213,9 @@ def test_a_feed_that_fails_is_a_problem_others_go_out_and_the_last_good_one_is_s
     assert served.status_code == 200 and served.data == good  # the last good snapshot
 
 
-def test_a_feed_rendered_on_demand_that_fails_is_reported(district, no_channels, installed):
+def test_a_feed_rendered_on_demand_that_fails_is_reported(district, no_channels, broken_catalogue):
     calendar_district(district)
-    installed("test-broken-programmes", BrokenProgrammes())
+    broken_catalogue()
     with pytest.raises(Exception, match="programme catalogue unreachable"):
         feeds.snapshot_for("district")
     assert Problem.get(Problem.key == "feed:district").count == 1
