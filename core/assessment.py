@@ -17,7 +17,6 @@ graded excellent / pass / fail. A whole table costs a fixed number of queries (o
 of record), whether the district has 4 pairings or 131.
 """
 import datetime as dt
-import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -385,20 +384,11 @@ def export_assessment(rows, headers, *, title: str = "Assessment", grade_label=s
     """The district table as an .xlsx workbook: one sheet, ``headers`` (translated by the
     caller, in EXPORT_HEADERS order) then a row per pairing; ``grade_label`` translates the
     grade's msgid."""
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    sheet.append(list(headers))
-    for row in rows:
-        sheet.append(export_row(row, grade_label))
-    sheet.freeze_panes = "A2"
-    for index, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(str(header)) + 4)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    from core import spreadsheet
+    workbook = spreadsheet.workbook()
+    spreadsheet.add_sheet(workbook, title, headers,
+                          (export_row(row, grade_label) for row in rows))
+    return spreadsheet.to_bytes(workbook)
 
 
 # --- early warning ---------------------------------------------------------------------------
@@ -439,27 +429,63 @@ def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[Pac
     return rows
 
 
-PACE_TITLE = N_("%(village)s is behind the pace of on-site work")
-PACE_BODY = N_("By %(date)s %(lawyer)s has held %(sessions)d of the %(sessions_due)d on-site "
-               "sessions and %(publicity)d of the %(publicity_due)d publicity events due so far.")
+PACE_TITLE = N_("Pairings behind the pace of on-site work: %(count)d")
+PACE_BODY = N_("By %(date)s these pairings of your scope are behind the pro-rata pace of "
+               "on-site sessions or publicity events:")
+PACE_LINE = N_("%(village)s (%(town)s, %(lawyer)s): %(behind)s")
+PACE_SESSIONS = N_("sessions %(held)s of %(due)s due")
+PACE_PUBLICITY = N_("publicity %(held)s of %(due)s due")
+PACE_MORE = N_("… and %(more)d more: see the list.")
+PACE_LINK = "/assessment/behind"  # the viewer's pairings behind pace (web/assessment.py)
+DIGEST_LINES = 15  # a robot refuses long messages (WeCom: 2048 bytes); the link has them all
+
+
+def pace_digest(rows: list[PaceRow], today: dt.date, gettext) -> tuple[str, str]:
+    """The title and body of one coordinator's weekly warning: how many of their pairings
+    are behind pace, and the first DIGEST_LINES of them."""
+    lines = [gettext(PACE_BODY) % {"date": today.isoformat()}]
+    for row in rows[:DIGEST_LINES]:
+        behind = []
+        if row.sessions_behind:
+            behind.append(gettext(PACE_SESSIONS) % {"held": row.sessions_held,
+                                                    "due": row.sessions_due})
+        if row.publicity_behind:
+            behind.append(gettext(PACE_PUBLICITY) % {"held": row.publicity_held,
+                                                     "due": row.publicity_due})
+        lines.append("- " + gettext(PACE_LINE) % {
+            "village": row.village.name, "town": row.town.name, "lawyer": row.lawyer.name,
+            "behind": "; ".join(behind)})
+    if len(rows) > DIGEST_LINES:
+        lines.append(gettext(PACE_MORE) % {"more": len(rows) - DIGEST_LINES})
+    return gettext(PACE_TITLE) % {"count": len(rows)}, "\n".join(lines)
 
 
 def send_pace_warnings(today: dt.date | None = None) -> int:
-    """The weekly early warning: each pairing behind pace is notified to the coordinators of
-    its village, once per ISO week (a second run that week sends nothing new). Returns the
-    number of pairings warned about."""
-    from core.notify import coordinators_for, notify_users
+    """The weekly early warning: one digest per coordinator listing the pairings of their
+    scope that are behind pace (none when they have none), once per ISO week (a second run
+    that week sends nothing new). Coordinators of the same scope share one message; the
+    outside copy (e-mail, robot) goes once for each scope not already covered by a wider
+    one, so the shared channels get the district's list once. Returns the number of
+    pairings warned about."""
+    from core.access import can_manage_village
+    from core.notify import notify_users
     today = today or clock.today()
     iso_year, week, _ = today.isocalendar()
     gettext = gettext_for(load_settings().locale)
     rows = behind_pace(today.year, today)
-    for row in rows:
-        params = dict(village=row.village.name, lawyer=row.lawyer.name,
-                      date=today.isoformat(), sessions=row.sessions_held,
-                      sessions_due=row.sessions_due, publicity=row.publicity_held,
-                      publicity_due=row.publicity_due)
-        notify_users(coordinators_for(row.village), kind="pace",
-                     title=gettext(PACE_TITLE) % params, body=gettext(PACE_BODY) % params,
-                     link=f"/assessment/{row.pairing.id}?year={today.year}",
-                     dedupe_key=f"pace:{iso_year}-W{week:02d}:{row.pairing.id}")
+    coordinators = User.select().where((User.role == "coordinator") & User.active).order_by(
+        User.id)
+    scopes: dict[tuple[int, ...], list[User]] = defaultdict(list)
+    for user in coordinators:
+        mine = tuple(i for i, row in enumerate(rows) if can_manage_village(user, row.village))
+        if mine:
+            scopes[mine].append(user)
+    sent_outside: set[int] = set()
+    for scope in sorted(scopes, key=len, reverse=True):
+        title, body = pace_digest([rows[i] for i in scope], today, gettext)
+        outside = not set(scope) <= sent_outside
+        notify_users(scopes[scope], kind="pace", title=title, body=body, link=PACE_LINK,
+                     outside=outside, dedupe_key=f"pace:{iso_year}-W{week:02d}")
+        if outside:  # sent now, or earlier this week (the dedupe key held it back)
+            sent_outside.update(scope)
     return len(rows)

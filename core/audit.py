@@ -8,7 +8,6 @@ route changes it. Administrators read it through ``search`` (the page and the ex
 share it) and export it with ``export_entries``, which is itself audited.
 """
 import datetime as dt
-import io
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -111,25 +110,19 @@ def export_entries(criteria: AuditFilter, *, headers: dict[str, str] | None = No
     district's zone. ``headers`` maps each of ``EXPORT_COLUMNS`` to its (translated)
     heading. The export is audited ("audit.export") after the rows are read, so it does
     not list itself."""
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
+    from core import spreadsheet
     entries = list(search(criteria))
     headers = headers or {}
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "audit"
-    sheet.append([headers.get(column, column) for column in EXPORT_COLUMNS])
-    for entry in entries:
-        sheet.append([clock.to_local(entry.at).replace(tzinfo=None), entry.username,
-                      entry.action, entry.object_type, entry.object_id, entry.address,
-                      json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True)])
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = 60 if column == "detail" else 18
-    for cell in sheet["A"][1:]:
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    rows = ([clock.to_local(entry.at).replace(tzinfo=None), entry.username, entry.action,
+             entry.object_type, entry.object_id, entry.address,
+             json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True)]
+            for entry in entries)
+    workbook = spreadsheet.workbook()
+    spreadsheet.add_sheet(
+        workbook, "audit", [headers.get(column, column) for column in EXPORT_COLUMNS], rows,
+        widths={index: 60 if column == "detail" else 18
+                for index, column in enumerate(EXPORT_COLUMNS)},
+        formats={0: "yyyy-mm-dd hh:mm:ss"})
     record(user, "audit.export", address=address,
            detail={"entries": len(entries), "filter": criteria.as_detail()})
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheet.to_bytes(workbook)

@@ -81,16 +81,31 @@ def town_coordinator(town_id: int) -> User | None:
             .order_by(User.id).first())
 
 
-def create_return_visits(today: dt.date | None = None) -> int:
-    """A return visit of the quarter of ``today`` for every active pairing that has none
-    yet, due on the quarter's last day. Idempotent: returns how many were created."""
-    today = today or clock.today()
+def open_period(today: dt.date, months=None) -> str | None:
+    """The quarter whose return visits are open on ``today``: the quarter of ``today`` once
+    the 1st of one of ``months`` (default JIEDUI_RETURN_VISIT_MONTHS) in it has come; None
+    in a quarter none of the months opens (e.g. 1,7: visits in the first and third)."""
+    months = months or load_settings().return_visit_months
     period = period_of(today)
-    due_on = quarter_bounds(period)[1]
+    first = quarter_bounds(period)[0]
+    return period if any(first.month <= month <= today.month for month in months) else None
+
+
+def create_return_visits(today: dt.date | None = None, months=None) -> int:
+    """A return visit of the open quarter (``open_period``) for every active pairing whose
+    term has begun by ``today`` and runs into the quarter, and that has none yet, due on
+    the quarter's last day. Run daily, it catches up: a missed run, a fresh install, a
+    pairing started mid-quarter. Idempotent: returns how many were created."""
+    today = today or clock.today()
+    period = open_period(today, months)
+    if period is None:
+        return 0
+    first, due_on = quarter_bounds(period)
     existing = ReturnVisit.select(ReturnVisit.pairing).where(ReturnVisit.period == period)
     pairings = (Pairing.select(Pairing.id, Village.town)
                 .join(Village)
-                .where((Pairing.status == "active") & Pairing.id.not_in(existing))
+                .where((Pairing.status == "active") & (Pairing.term_start <= today)
+                       & (Pairing.term_end >= first) & Pairing.id.not_in(existing))
                 .order_by(Pairing.id).tuples())
     assignees: dict[int, User | None] = {}
     rows = []

@@ -286,20 +286,16 @@ def escalate_matters() -> int:
 
 # --- return visits (core.feedback) -------------------------------------------------------------
 
-def _return_visit_crontab():
-    """08:00 district time on the 1st of each JIEDUI_RETURN_VISIT_MONTHS month."""
-    from core.config import load_settings
-    months = ",".join(str(month) for month in load_settings().return_visit_months)
-    return district_crontab(minute="0", hour="8", day="1", month=months)
-
-
-OPEN_RETURN_VISITS_AT = _return_visit_crontab()
+# Daily at 08:00 district time, not only on the 1st of each JIEDUI_RETURN_VISIT_MONTHS
+# month: a consumer down that morning, a fresh install or a pairing started mid-quarter
+# would otherwise wait a whole quarter (core.feedback.open_period keeps the months' cadence).
+OPEN_RETURN_VISITS_AT = district_crontab(minute="0", hour="8")
 
 
 @huey.periodic_task(OPEN_RETURN_VISITS_AT)
 def open_return_visits() -> int:
-    """At the start of each quarter: a return visit per active pairing for the town
-    coordinator (idempotent: a second run creates none)."""
+    """Daily: the return visit of the open quarter of each active pairing that has none yet,
+    for the town coordinator (idempotent: a second run creates none)."""
     from core.feedback import create_return_visits
     with _job_connection():
         return create_return_visits(clock.today())

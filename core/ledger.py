@@ -7,14 +7,12 @@ completion time. Choice fields show their choice's label, ticked boxes "yes".
 
 Sensitive fields are written only when the exporting user may see them for that task
 (``core.tasks.can_see_sensitive``), otherwise masked; every export is audited.
+``hidden_fields`` and ``audit_export`` are that rule for a plugin's own register of its
+tasks (programme 1's households, plugins/family_visits/register.py).
 """
 import datetime as dt
-import io
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
-from core import clock
+from core import clock, spreadsheet
 from core.audit import record
 from core.errors import NotFound
 from core.i18n import N_, gettext_for
@@ -88,6 +86,26 @@ def _sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
+def hidden_fields(user: User | None, task: Task, kind) -> set[str]:
+    """The sensitive fields of ``task`` (of task type ``kind``) that hold something and that
+    ``user`` may not see (``core.tasks.can_see_sensitive``): a ledger writes ``MASK`` in
+    their cells. A plugin's own register of the same tasks applies the rule with this."""
+    if can_see_sensitive(user, task):
+        return set()
+    data = task.data or {}
+    return {name for name in kind.sensitive_fields if data.get(name)}
+
+
+def audit_export(user: User | None, program_slug: str, *, tasks: int, shown: int, masked: int,
+                 address: str = "", **detail) -> None:
+    """Audit an export of a programme's tasks (action ``ledger.export``): how many tasks,
+    how many rows showed sensitive fields and how many had them masked; ``detail`` adds what
+    a plugin's own register needs to say (e.g. which register)."""
+    record(user, "ledger.export", address=address,
+           detail={"program": program_slug, "tasks": tasks, **detail,
+                   "rows_with_sensitive_shown": shown, "rows_with_sensitive_masked": masked})
+
+
 def export_ledger(program_slug: str, tasks, *, user: User | None = None,
                   address: str = "", locale: str = "zh_CN") -> bytes:
     """The .xlsx ledger of ``tasks`` (any iterable of Task; those of other programmes are
@@ -105,42 +123,29 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
     today = clock.today()
     yes, no = gettext(N_("yes")), gettext(N_("no"))
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = spreadsheet.workbook()
     taken: set[str] = set()
     masked = shown = 0
     for kind in (k for k in registry.task_types.values() if k.program == program_slug):
-        sheet = workbook.create_sheet(_sheet_title(kind.name, taken))
         form = build_form(kind, locale=locale)
         fields = list(form)
-        sheet.append([f.label.text for f in fields] + [gettext(h) for h in FIXED_HEADERS])
+        rows = []
         for task in (t for t in tasks if t.task_type == kind.slug):
             data = task.data or {}
-            hidden = set()
-            if not can_see_sensitive(user, task):
-                hidden = {name for name in kind.sensitive_fields if data.get(name)}
+            hidden = hidden_fields(user, task, kind)
             masked += bool(hidden)
             shown += bool(not hidden and any(data.get(n) for n in kind.sensitive_fields))
             values = [MASK if f.name in hidden else _cell(f, data.get(f.name), yes, no)
                       for f in fields]
-            sheet.append(values + [villages.get(task.village_id), towns.get(task.town_id),
-                                   lawyers.get(task.assignee_id), _status(task, gettext, today),
-                                   task.due_on, _local(task.completed_at)])
-        _fit_columns(sheet)
+            rows.append(values + [villages.get(task.village_id), towns.get(task.town_id),
+                                  lawyers.get(task.assignee_id), _status(task, gettext, today),
+                                  task.due_on, _local(task.completed_at)])
+        spreadsheet.add_sheet(
+            workbook, _sheet_title(kind.name, taken),
+            [f.label.text for f in fields] + [gettext(h) for h in FIXED_HEADERS], rows)
     if not workbook.worksheets:  # a programme without task types: an empty, valid workbook
-        workbook.create_sheet(_sheet_title(registry.programs[program_slug].name, taken))
-    record(user, "ledger.export", address=address,
-           detail={"program": program_slug, "tasks": len(tasks),
-                   "rows_with_sensitive_shown": shown, "rows_with_sensitive_masked": masked})
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _fit_columns(sheet) -> None:
-    """Column widths from the headers (Chinese characters are about two wide)."""
-    sheet.freeze_panes = "A2"
-    for index, cell in enumerate(sheet[1], start=1):
-        text = str(cell.value or "")
-        width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, width + 4))
+        spreadsheet.add_sheet(workbook, _sheet_title(registry.programs[program_slug].name, taken),
+                              [])
+    audit_export(user, program_slug, tasks=len(tasks), shown=shown, masked=masked,
+                 address=address)
+    return spreadsheet.to_bytes(workbook)

@@ -10,13 +10,10 @@ Who reads what (``logs_visible_to``): administrators everything, coordinators th
 of the villages of their scope, lawyers their own entries, village users none.
 """
 import datetime as dt
-import io
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from peewee import JOIN
 
-from core import clock
+from core import clock, spreadsheet
 from core.access import can_manage_village, record_filter
 from core.audit import record
 from core.db import transaction
@@ -207,23 +204,16 @@ def export_logs(query, *, headers: dict[str, str] | None = None,
     headers, mode_labels = headers or {}, mode_labels or {}
     entries = list(query)
     numbers = case_numbers(entries)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "worklog"
-    sheet.append([headers.get(column, column) for column in EXPORT_COLUMNS])
-    for entry in entries:
-        local = clock.to_local(entry.occurred_at)
-        sheet.append([local.replace(tzinfo=None), entry.lawyer.name,
-                      entry.village.name if entry.village_id else "",
-                      mode_labels.get(entry.mode, entry.mode), entry.duration_minutes,
-                      entry.content, entry.result, numbers.get(entry.case_id, "")])
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = (
-            50 if column in ("content", "result") else 18)
-    for cell in sheet["A"][1:]:
-        cell.number_format = "yyyy-mm-dd hh:mm"
+    rows = ([clock.to_local(entry.occurred_at).replace(tzinfo=None), entry.lawyer.name,
+             entry.village.name if entry.village_id else "",
+             mode_labels.get(entry.mode, entry.mode), entry.duration_minutes,
+             entry.content, entry.result, numbers.get(entry.case_id, "")]
+            for entry in entries)
+    workbook = spreadsheet.workbook()
+    spreadsheet.add_sheet(
+        workbook, "worklog", [headers.get(column, column) for column in EXPORT_COLUMNS], rows,
+        widths={index: 50 if column in ("content", "result") else 18
+                for index, column in enumerate(EXPORT_COLUMNS)},
+        formats={0: "yyyy-mm-dd hh:mm"})
     record(user, "worklog.export", address=address, detail={"entries": len(entries)})
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheet.to_bytes(workbook)

@@ -9,16 +9,20 @@ import pytest
 from openpyxl import load_workbook
 from playhouse.test_utils import count_queries
 
-from core import clock
-from core.assessment import (EXPORT_HEADERS, assess, assessment_sheet, behind_pace,
-                             export_assessment, send_pace_warnings)
+from core import clock, notify
+from core.assessment import (DIGEST_LINES, EXPORT_HEADERS, PACE_MORE, PACE_TITLE, assess,
+                             assessment_sheet, behind_pace, export_assessment,
+                             send_pace_warnings)
 from core.config import ConfigError, assessment_settings, parse_assessment
-from core.models import (Event, MajorMatter, Notification, Pairing, Rating, ReturnVisit, Task,
-                         Village, WorkLog)
+from core.i18n import gettext_for
+from core.models import (Delivery, Event, MajorMatter, Notification, Pairing, Rating,
+                         ReturnVisit, Task, User, Village, WorkLog)
 from core.pairings import pair
 from tests.factories import make_lawyer
+from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 
 YEAR = 2026
+ZH = gettext_for("zh_CN")
 
 
 def at(day: dt.date, hour: int = 9) -> dt.datetime:
@@ -252,23 +256,57 @@ def test_behind_pace_ignores_ended_pairings_and_keeps_the_scope(district):
     assert behind_pace(YEAR, dt.date(YEAR, 1, 1)) == []  # nothing due on the first day
 
 
-def test_weekly_warning_notifies_coordinators_once_a_week(district):
+def test_weekly_warning_is_one_digest_per_coordinator_once_a_week(district):
     monday = dt.date(YEAR, 7, 6)
     assert send_pace_warnings(monday) == 4
     users = district.users
-    mine = Notification.select().where(Notification.user == users.town_coordinator.id)
-    assert mine.count() == 3  # the three pairings of town 1
-    assert Notification.select().where(
-        Notification.user == users.other_town_coordinator.id).count() == 1
-    assert Notification.select().where(Notification.user == users.coordinator.id).count() == 4
-    assert Notification.select().where(Notification.user == users.lawyer.id).count() == 0
-    first = mine.order_by(Notification.id).first()
-    assert first.kind == "pace" and first.link.startswith("/assessment/")
-    total = Notification.select().count()
+
+    def inbox(user):
+        return list(Notification.select().where(Notification.user == user.id))
+
+    [town1] = inbox(users.town_coordinator)  # one message for the three pairings of town 1
+    assert town1.kind == "pace" and town1.link == "/assessment/behind"
+    assert town1.title == ZH(PACE_TITLE) % {"count": 3}
+    assert [district.villages[i].name in town1.body for i in range(4)] == [
+        True, True, True, False]
+    [town2] = inbox(users.other_town_coordinator)
+    assert town2.title == ZH(PACE_TITLE) % {"count": 1}
+    assert district.villages[3].name in town2.body
+    [everything] = inbox(users.coordinator)
+    assert everything.title == ZH(PACE_TITLE) % {"count": 4}
+    assert inbox(users.lawyer) == [] and inbox(users.admin) == []
+    assert Notification.select().count() == 3
     send_pace_warnings(monday + dt.timedelta(days=2))  # the same ISO week: nothing new
-    assert Notification.select().count() == total
+    assert Notification.select().count() == 3
     send_pace_warnings(monday + dt.timedelta(days=7))  # next week: again
-    assert Notification.select().count() == 2 * total
+    assert Notification.select().count() == 6
+
+
+def test_the_digest_of_a_long_list_stays_short_and_links_to_all(district):
+    _more_pairings(district, DIGEST_LINES)  # these are on pace for February only
+    monday = dt.date(YEAR, 7, 6)
+    warned = send_pace_warnings(monday)
+    assert warned > DIGEST_LINES
+    digest = Notification.get(Notification.user == district.users.coordinator.id)
+    assert digest.title == ZH(PACE_TITLE) % {"count": warned}
+    assert digest.body.count("\n- ") == DIGEST_LINES
+    assert ZH(PACE_MORE) % {"more": warned - DIGEST_LINES} in digest.body
+
+
+def test_the_shared_channels_get_the_weekly_list_once(district, monkeypatch):
+    """E-mail and the group robot go to shared addresses: the district coordinator's digest
+    lists every pairing, so the towns' digests are not sent there again."""
+    monkeypatch.setenv("JIEDUI_WEBHOOK_URL", "http://127.0.0.1:9/robot")
+    monkeypatch.setattr(notify, "queue_sending", lambda: None)
+    send_pace_warnings(dt.date(YEAR, 7, 6))
+    [delivery] = Delivery.select()
+    assert delivery.notification.user_id == district.users.coordinator.id
+    send_pace_warnings(dt.date(YEAR, 7, 8))  # the same week
+    assert Delivery.select().count() == 1
+    # without a district coordinator, each town's digest goes out
+    User.update(active=False).where(User.id == district.users.coordinator.id).execute()
+    send_pace_warnings(dt.date(YEAR, 7, 13))
+    assert Delivery.select().count() == 3
 
 
 def test_weekly_job_runs_mondays_at_eight_district_time():
@@ -391,6 +429,10 @@ def test_behind_panel_on_the_coverage_page(district, login, monkeypatch):
     text = panel.get_data(as_text=True)
     assert panel.status_code == 200 and "<html" not in text
     assert district.villages[3].name in text and district.villages[0].name not in text
+    page = client.get("/assessment/behind")  # the weekly warning's link: a page of its own
+    assert page.status_code == 200
+    assert "<html" in page.get_data(as_text=True)
+    assert district.villages[3].name in page.get_data(as_text=True)
     assert login(district.users.lawyer).get("/assessment/behind").status_code == 403
 
 
@@ -400,4 +442,14 @@ def test_the_weekly_job_sends_the_warnings(district, monkeypatch):
     warn_behind_pace()  # huey runs in immediate mode in the tests
     assert Notification.select().where(
         Notification.user == district.users.coordinator.id, Notification.kind == "pace"
-    ).count() == 4
+    ).count() == 1
+
+
+def test_export_stores_text_as_text_never_as_a_formula(district):
+    for lawyer, text in zip(district.lawyers, TRICKY_TEXTS):
+        type(lawyer).update(name=text).where(type(lawyer).id == lawyer.id).execute()
+    for village, text in zip(district.villages, TRICKY_TEXTS[4:]):
+        Village.update(name=text).where(Village.id == village.id).execute()
+    texts = TRICKY_TEXTS[:len(district.lawyers)] + TRICKY_TEXTS[4:]
+    body = export_assessment(assess(YEAR), EXPORT_HEADERS)
+    assert_stored_as_text(body, texts)

@@ -12,6 +12,7 @@ from core import audit
 from core.audit import AuditFilter, record, search
 from core.errors import PermissionDenied
 from core.models import AuditLog
+from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 
 UTC_EVENING = dt.datetime(2026, 3, 1, 17, 0)  # 2026-03-02 01:00 in Shanghai
 
@@ -194,3 +195,10 @@ def test_a_whole_reset_still_empties_the_log(district):
     record(district.users.admin, "pairing.end")
     delete_everything()
     assert AuditLog.select().count() == 0
+
+
+def test_export_stores_text_as_text_never_as_a_formula(district):
+    ModelDelete(AuditLog).execute()
+    for text in TRICKY_TEXTS:
+        AuditLog.create(user=None, username=text, action="x", address=text)
+    assert_stored_as_text(audit.export_entries(AuditFilter()))

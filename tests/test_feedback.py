@@ -6,8 +6,9 @@ import pytest
 from core import feedback, jobs
 from core.config import ConfigError, parse_months
 from core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from core.models import Notification, Rating, ReturnVisit, User
-from core.pairings import end_pairing
+from core.models import Notification, Rating, ReturnVisit, User, Village
+from core.pairings import end_pairing, pair
+from tests.factories import make_lawyer
 
 D = dt.date
 T = dt.datetime
@@ -58,18 +59,57 @@ def test_next_quarter_skips_ended_pairings_and_towns_without_coordinator(distric
     assert visits[district.pairings[3].id].assignee is None
 
 
-def test_the_job_runs_at_the_start_of_each_quarter_district_time(district, monkeypatch):
+def test_the_job_runs_daily_at_eight_district_time(district, monkeypatch):
     validate = jobs.OPEN_RETURN_VISITS_AT
     assert validate(T(2026, 4, 1, 0, 0))  # 1 April 08:00 in Shanghai
-    assert validate(T(2026, 10, 1, 0, 0))  # 1 October
-    assert not validate(T(2026, 4, 2, 0, 0))  # 2 April
+    assert validate(T(2026, 4, 2, 0, 0))  # and every other day: it catches up
+    assert validate(T(2026, 2, 17, 0, 0))
     assert not validate(T(2026, 4, 1, 8, 0))  # 08:00 UTC is 16:00 district time
     assert not validate(T(2026, 3, 31, 16, 0))  # midnight of 1 April, district time
-    assert not validate(T(2026, 2, 1, 0, 0))  # 1 February
     monkeypatch.setattr(feedback.clock, "today", lambda: D(2026, 10, 1))
     jobs.open_return_visits()
     jobs.open_return_visits()
     assert ReturnVisit.select().where(ReturnVisit.period == "2026Q4").count() == 4
+
+
+def test_a_missed_first_day_is_caught_up_by_the_next_daily_run(district, monkeypatch):
+    """The consumer was down on 1 April (or Jiedui was installed in May): the next daily run
+    opens the quarter's visits, the run after it nothing more."""
+    monkeypatch.setattr(feedback.clock, "today", lambda: D(2026, 5, 20))
+    assert jobs.open_return_visits.call_local() == 4
+    assert jobs.open_return_visits.call_local() == 0
+    assert {v.period for v in ReturnVisit.select()} == {"2026Q2"}
+
+
+def test_a_pairing_started_mid_quarter_gets_its_visit_on_the_next_daily_run(district,
+                                                                            monkeypatch):
+    assert feedback.create_return_visits(D(2026, 4, 1)) == 4
+    village = Village.create(town=district.towns[0], code="NEW1", name="新结对村")
+    late = pair(None, lawyer=make_lawyer("新律师", district.firms[0]), village=village,
+                term_start=D(2026, 5, 15), term_end=D(2027, 5, 14))
+    assert feedback.create_return_visits(D(2026, 5, 14)) == 0  # the term has not begun
+    today = D(2026, 5, 15)
+    monkeypatch.setattr(feedback.clock, "today", lambda: today)
+    assert jobs.open_return_visits.call_local() == 1
+    assert jobs.open_return_visits.call_local() == 0
+    visit = ReturnVisit.get(ReturnVisit.pairing == late.id)
+    assert (visit.period, visit.due_on, visit.assignee_id) == (
+        "2026Q2", D(2026, 6, 30), district.users.town_coordinator.id)
+    assert ReturnVisit.select().count() == 5
+
+
+def test_the_months_keep_their_cadence():
+    """JIEDUI_RETURN_VISIT_MONTHS still says which quarters have visits, and from when."""
+    assert feedback.open_period(D(2026, 5, 20), (1, 4, 7, 10)) == "2026Q2"
+    assert feedback.open_period(D(2026, 5, 20), (1, 7)) is None  # no visits in Q2
+    assert feedback.open_period(D(2026, 9, 30), (1, 7)) == "2026Q3"
+    assert feedback.open_period(D(2026, 1, 31), (2, 5, 8, 11)) is None  # opens 1 February
+    assert feedback.open_period(D(2026, 3, 31), (2, 5, 8, 11)) == "2026Q1"
+
+
+def test_the_daily_run_creates_nothing_in_a_quarter_without_visits(district):
+    assert feedback.create_return_visits(D(2026, 5, 20), months=(1, 7)) == 0
+    assert feedback.create_return_visits(D(2026, 7, 2), months=(1, 7)) == 4
 
 
 @pytest.fixture

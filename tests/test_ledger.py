@@ -13,6 +13,7 @@ from core.ledger import FIXED_HEADERS, export_ledger, headers
 from core.models import AuditLog, Task
 from core.tasks import MASK, assign_task, complete_task, list_tasks
 from tests.tasks_support import PROGRAM, programme, visit_data  # noqa: F401 (fixture)
+from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 
 ZH = gettext_for("zh_CN")
 VISIT_LABELS = ["户主", "家庭人数", "走访日期", "矛盾类型", "转介", "紧急", "补助金额",
@@ -92,3 +93,13 @@ def test_ledger_of_an_unknown_programme_is_refused(district, programme):
 def test_empty_ledger_still_has_its_headers(district, programme):
     book = read(export_ledger(PROGRAM, []))
     assert rows(book["走访家庭"]) == [VISIT_LABELS + [ZH(h) for h in FIXED_HEADERS]]
+
+
+def test_ledger_stores_text_as_text_never_as_a_formula(district, programme):
+    tasks = []
+    for text in TRICKY_TEXTS:
+        task = assign_task(None, program=PROGRAM, task_type="test_review",
+                           village=district.villages[0])
+        complete_task(None, task, {"summary": text})
+        tasks.append(Task.get_by_id(task.id))
+    assert_stored_as_text(export_ledger(PROGRAM, tasks))

@@ -512,3 +512,16 @@ def test_a_task_type_with_its_own_template_is_drawn_with_it(district, login, app
         assert '<em class="own-error">请填写户主姓名</em>' in response.get_data(as_text=True)
     finally:
         unregister_plugin("test-own-template")
+
+
+# --- reporting a major matter from a task ----------------------------------------------------
+
+def test_the_assignee_may_report_a_major_matter_from_the_task_page(task, district, login):
+    link = f'href="/matters/new?task={task.id}"'
+    assert link in login(district.users.lawyer).get(f"/tasks/{task.id}").get_data(as_text=True)
+    for user in (district.users.town_coordinator, district.users.admin, district.users.village):
+        page = login(user).get(f"/tasks/{task.id}")
+        assert page.status_code == 200 and link not in page.get_data(as_text=True), user.username
+    service.reassign_task(None, task, district.lawyers[1])  # no longer the lawyer's
+    page = login(district.users.lawyer).get(f"/tasks/{task.id}")
+    assert link not in page.get_data(as_text=True)

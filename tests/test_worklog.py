@@ -2,6 +2,7 @@
 entries of their scope; held sessions write their entry once; the web list and export."""
 import datetime as dt
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -14,6 +15,7 @@ from core.pairings import pair
 from core.worklog import (EXPORT_COLUMNS, export_logs, filter_logs, log_service,
                           logs_visible_to)
 from tests.planning_support import make_event, now, published, utc  # noqa: F401 (fixtures)
+from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 
 NOW = dt.datetime(2026, 3, 10, 8, 0)  # 16:00 in the district
 
@@ -206,3 +208,36 @@ def test_an_ended_pairing_still_lets_the_lawyer_log_past_work(district, clock_at
          term_start=dt.date(2026, 3, 6), term_end=dt.date(2028, 12, 31))
     assert _log(district, occurred_at=utc(2026, 3, 4, 9)).village_id == district.villages[0].id
     assert clock.local_date(WorkLog.get().occurred_at) == dt.date(2026, 3, 4)
+
+
+def test_the_export_stores_text_as_text_never_as_a_formula(district, clock_at):
+    for n, text in enumerate(TRICKY_TEXTS):
+        _log(district, content=text, result=text, occurred_at=utc(2026, 3, 9, n))
+    assert_stored_as_text(export_logs(logs_visible_to(district.users.coordinator)))
+
+
+def test_a_lawyer_may_report_a_major_matter_from_their_own_entries(district, three_entries,
+                                                                   login):
+    mine = three_entries[0]
+    link = f'href="/matters/new?work_log={mine.id}"'
+    html = login(district.users.lawyer).get("/records/log").get_data(as_text=True)
+    assert link in html and html.count('href="/matters/new?work_log=') == 1  # theirs only
+    for user in (district.users.town_coordinator, district.users.admin):
+        html = login(user).get("/records/log").get_data(as_text=True)
+        assert "张明" in html and "/matters/new" not in html, user.username
+
+
+def _lawyer_filter(client) -> list[str]:
+    html = client.get("/records/log").get_data(as_text=True)
+    select = html[html.index('<select name="lawyer"'):]
+    return re.findall(r'<option value="\d+" ?>([^<]*)</option>', select[:select.index("</select>")])
+
+
+def test_a_town_coordinator_filters_by_the_lawyers_of_their_town_only(district, login):
+    from core.pairings import end_pairing
+    end_pairing(None, district.pairings[1], ended_on=dt.date(2026, 3, 5), reason="test")
+    names = [lawyer.name for lawyer in district.lawyers]
+    # town 1: 张明 and 王芳 paired now, 李华 before; 赵强 is town 2's
+    assert sorted(_lawyer_filter(login(district.users.town_coordinator))) == sorted(names[:3])
+    assert _lawyer_filter(login(district.users.other_town_coordinator)) == [names[3]]
+    assert sorted(_lawyer_filter(login(district.users.coordinator))) == sorted(names)

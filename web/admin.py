@@ -13,7 +13,7 @@ from core.errors import ValidationError
 from core.models import Problem
 from web.access import actor, allow
 from web.listing import paginate, query_text
-from web.programs import XLSX, attachment
+from web.programs import xlsx_response
 from web.render import htmx, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -93,12 +93,7 @@ def audit_export():
         _audit_filter(), headers={key: str(text) for key, text in EXPORT_HEADERS.items()},
         user=actor(), address=request.remote_addr or "")
     stamp = clock.today().isoformat()
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = attachment(
-        f"{_('Audit log')}-{stamp}.xlsx", f"audit-{stamp}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_response(body, f"{_('Audit log')}-{stamp}.xlsx", f"audit-{stamp}.xlsx")
 
 
 # --- problems --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The yearly assessment: the district table (search, pages, .xlsx), one pairing's sheet,
 and the "behind pace" panel of the coverage page. ``core.assessment`` computes everything;
 the scope is the viewer's (a town's coordinator assesses their town)."""
-from flask import Blueprint, abort, make_response, request
+from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 
 from core import clock
@@ -13,7 +13,7 @@ from core.config import assessment_settings
 from core.models import Pairing
 from web.access import actor, allow
 from web.listing import paginate, query_number, search_term
-from web.programs import XLSX, attachment
+from web.programs import xlsx_response
 from web.render import render
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
@@ -54,12 +54,7 @@ def export():
                              title=_("Assessment %(year)s", year=year), grade_label=_)
     record(user, "assessment.export", detail={"year": year, "rows": len(rows)},
            address=request.remote_addr or "")
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = attachment(
-        f"{_('Assessment')}-{year}.xlsx", f"assessment-{year}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_response(body, f"{_('Assessment')}-{year}.xlsx", f"assessment-{year}.xlsx")
 
 
 def _may_read(user, pairing: Pairing) -> bool:
@@ -83,7 +78,8 @@ def sheet(pairing_id):
 @bp.route("/behind")
 @allow(*MANAGERS)
 def behind():
-    """The coverage page's panel (loaded by HTMX): pairings behind the pace this year."""
+    """Pairings behind the pace this year: the coverage page's panel (loaded by HTMX), or a
+    page of its own, where the weekly warning links (core.assessment.PACE_LINK)."""
     today = clock.today()
-    return render("assessment/_behind.html", rows=behind_pace(today.year, today, actor()),
-                  year=today.year, today=today)
+    return render("assessment/behind.html", "assessment/_behind.html",
+                  rows=behind_pace(today.year, today, actor()), year=today.year, today=today)

@@ -182,6 +182,16 @@ def attachment(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
+def xlsx_response(body: bytes, filename: str, fallback: str):
+    """An .xlsx export (core.spreadsheet) as a download named ``filename`` (``fallback``:
+    its ASCII name), never cached: it holds what only this user may read."""
+    response = make_response(body)
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = attachment(filename, fallback)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/<slug>/ledger.xlsx")
 @allow(*MANAGERS)
 def ledger(slug):
@@ -195,9 +205,5 @@ def ledger(slug):
     body = export_ledger(program.slug, tasks, user=user, address=request.remote_addr or "",
                          locale=str(get_locale() or "zh_CN"))
     today = clock.today().isoformat()
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = attachment(
-        f"{program.name}台账-{today}.xlsx", f"ledger-{program.slug}-{today}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_response(body, f"{program.name}台账-{today}.xlsx",
+                         f"ledger-{program.slug}-{today}.xlsx")

@@ -6,7 +6,6 @@ call them and show the answer. A refusal comes back as the core's translated mes
 status 422 and nothing written; an object outside the user's scope answers 404.
 """
 import datetime as dt
-from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, send_file, url_for
 from flask_babel import gettext as _
@@ -27,13 +26,13 @@ from core.models import WORK_MODES, Attachment, CaseFile, Lawyer, Pairing, Villa
 from core.tasks import MODE_LABELS
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
+from web.programs import xlsx_response
 from web.render import attach_error, htmx, render
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
 MANAGERS = ("admin", "coordinator")
 WORKERS = ("admin", "coordinator", "lawyer")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_HEADERS = {"occurred_at": _l("Date and time"), "lawyer": _l("Lawyer"),
                   "village": _l("Village"), "mode": _l("Mode"),
                   "duration_minutes": _l("Minutes"), "content": _l("Content"),
@@ -110,9 +109,11 @@ def _log_page(form, status=200):
     villages = [(str(v.id), v.name) for v in Village.select(Village.id, Village.name)
                 .where(village_filter(user)).order_by(Village.code)]
     lawyers = []
-    if user.role in MANAGERS:
+    if user.role in MANAGERS:  # those paired (now or before) with a village of the scope
+        paired = (Pairing.select(Pairing.lawyer).join(Village)
+                  .where(village_filter(user)))
         lawyers = [(str(lw.id), lw.name) for lw in Lawyer.select(Lawyer.id, Lawyer.name)
-                   .where(Lawyer.active).order_by(Lawyer.name)]
+                   .where(Lawyer.id.in_(paired)).order_by(Lawyer.name, Lawyer.id)]
     return render("records/log.html", "records/_log_results.html", status=status,
                   listing=listing, filters=filters, form=form,
                   options={"villages": villages, "lawyers": lawyers, "modes": _modes()},
@@ -149,10 +150,6 @@ def log_new():
     return redirect(url_for("records.log"), code=303)
 
 
-def _attachment_header(filename: str, fallback: str) -> str:
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
 @bp.route("/log.xlsx")
 @allow(*MANAGERS)
 def log_export():
@@ -162,12 +159,7 @@ def log_export():
         headers={key: str(text) for key, text in EXPORT_HEADERS.items()},
         mode_labels=dict(_modes()), user=user, address=request.remote_addr or "")
     today = clock.today().isoformat()
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = _attachment_header(
-        f"工作日志-{today}.xlsx", f"worklog-{today}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return xlsx_response(body, f"工作日志-{today}.xlsx", f"worklog-{today}.xlsx")
 
 
 # --- case files ----------------------------------------------------------------------------
