@@ -3,6 +3,7 @@
 Form data is given as a browser would post it: strings, a list for a multi-select, "y"
 for a ticked checkbox (an unticked one is absent).
 """
+import datetime as dt
 import random
 
 from werkzeug.datastructures import MultiDict
@@ -54,12 +55,45 @@ def assign_and_complete(actor, completer, *, program, task_type, data, village=N
 
 def ledger_rows(program: str, sheet: str, user=None) -> list[list]:
     """The rows (header first) of one sheet of the programme's .xlsx ledger, as ``user``
-    exports it, read back with openpyxl."""
+    exports it (every task, in the order they were assigned), read back with openpyxl."""
     from io import BytesIO
 
     from openpyxl import load_workbook
 
     from core.ledger import export_ledger
     from core.models import Task
-    book = load_workbook(BytesIO(export_ledger(program, Task.select(), user=user)))
+    tasks = Task.select().order_by(Task.id)
+    book = load_workbook(BytesIO(export_ledger(program, tasks, user=user)))
     return [list(row) for row in book[sheet].iter_rows(values_only=True)]
+
+
+def date_cell(day: dt.date) -> dt.datetime:
+    """A date as openpyxl reads a date cell back: a datetime at midnight."""
+    return dt.datetime.combine(day, dt.time())
+
+
+def fixed_headers() -> list[str]:
+    """The ledger's columns after the form's labels, in Chinese: village, town, lawyer,
+    status, due date, completion time."""
+    from core.i18n import gettext_for
+    from core.ledger import FIXED_HEADERS
+    return [gettext_for("zh_CN")(header) for header in FIXED_HEADERS]
+
+
+def assert_ledger(program: str, sheet: str, labels: list[str], expected: list[list],
+                  user=None) -> None:
+    """One sheet of the programme's ledger reads back with exactly ``labels`` (the form's,
+    in its order) then the fixed columns as headers, and exactly the ``expected`` rows in
+    order: each the form's cells as the ledger shows them (choices by their label, dates as
+    dates), then village, town and lawyer; every task done, with its completion time.
+    A column or a row the exporter dropped (or added) fails it."""
+    from core.i18n import gettext_for
+    header, *rows = ledger_rows(program, sheet, user)
+    assert header == [*labels, *fixed_headers()]
+    width = len(labels)
+    assert [row[:width + 3] for row in rows] == [list(row) for row in expected]
+    for row in rows:
+        assert len(row) == len(header)
+        status, _due, completed = row[width + 3:]
+        assert status == gettext_for("zh_CN")("Done")
+        assert isinstance(completed, dt.datetime)

@@ -16,7 +16,8 @@ from core.plugins import call_setup_hook, get_registry
 from plugins.classic_cases import CASES as CASE_TEMPLATES
 from plugins.classic_cases.collection import DOCX_MIMETYPE, build_collection
 from plugins.classic_cases.forms import PublishForm, ReviewForm, WriteUpForm
-from tests.program_checks import assert_examples_valid, done, form_errors
+from tests.program_checks import (assert_examples_valid, assert_ledger, date_cell, done,
+                                  form_errors)
 
 DAY = dt.timedelta(days=1)
 STAGES = ("case_writeup", "case_review", "case_publish")
@@ -146,6 +147,36 @@ def test_a_case_sent_back_is_written_up_again_from_its_text(district):
     again = _next("case_writeup")
     assert again.data == writeup()  # the writer starts from the reviewed text
     assert done("cases_published") == 0
+
+
+def test_the_ledger_has_a_sheet_per_stage_with_every_report_under_the_forms_labels(district):
+    """A case sent back once by the review: two write-ups, two reviews, a publication."""
+    lawyer_user, title = district.users.lawyer, CASES[0][0]
+    sent_back = review(reviewed_on=past(4), anonymised="no", decision="revise",
+                       opinion="请将当事人姓名改为化名。")
+    _write_up(district)
+    _complete(lawyer_user, _next("case_review"), sent_back)
+    rewritten = writeup(facts=CASES[0][2] + "（已脱敏）")
+    _complete(lawyer_user, _next("case_writeup"), rewritten)
+    _complete(lawyer_user, _next("case_review"), review())
+    _complete(lawyer_user, _next("case_publish"), publish(channels=["bureau_site", "wechat"]))
+    coordinator, place = district.users.coordinator, ["东湖1村", "东湖镇", "张明"]
+    _, _, facts, points, outcome, lesson = CASES[0]
+    assert_ledger("classic_cases", "撰写经典案例",
+                  ["案例标题", "案件类型", "基本案情（当事人用化名，如张某）", "法律要点", "处理结果",
+                   "以案释法"], [
+                      [title, "土地承包经营", facts, points, outcome, lesson, *place],
+                      [title, "土地承包经营", rewritten["facts"], points, outcome, lesson, *place]],
+                  user=coordinator)
+    assert_ledger("classic_cases", "审核经典案例",
+                  ["案例标题", "审核日期", "当事人信息已脱敏", "审核结论", "审核意见"], [
+                      [title, date_cell(today() - 4 * DAY), "否", "退回修改", sent_back["opinion"],
+                       *place],
+                      [title, date_cell(today() - 3 * DAY), "是", "审核通过", "同意发布。", *place]],
+                  user=coordinator)
+    assert_ledger("classic_cases", "发布经典案例", ["案例标题", "发布日期", "发布渠道", "链接"], [
+        [title, date_cell(today() - 3 * DAY), "区司法局网站, 微信公众号",
+         "https://mp.weixin.qq.com/s/AbC123", *place]], user=coordinator)
 
 
 # --- the collection (汇编) --------------------------------------------------------------

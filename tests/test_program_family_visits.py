@@ -1,14 +1,15 @@
-"""Programme 1, 走访100+家庭: the household visit form, the screening schedules and the
-households-visited metric."""
+"""Programme 1, 走访100+家庭: the household visit form, the screening schedules, the
+households-visited metric, the ledger and the register of households (婚姻家庭矛盾纠纷台账)."""
 import datetime as dt
+import re
 
 import pytest
 
 from core import plugins
 from core.plugins import describe, get_registry
 from plugins.family_visits.forms import HouseholdVisitForm, ScreeningForm
-from tests.program_checks import (assert_examples_valid, assign_and_complete, done, form_errors,
-                                  ledger_rows)
+from tests.program_checks import (assert_examples_valid, assign_and_complete, date_cell, done,
+                                  fixed_headers, form_errors, ledger_rows)
 
 VISIT = {"household": "王建国", "address": "第三村民小组12号",
          "members": "户主王建国、妻子李秀英、儿子王磊", "dispute_types": ["in_law_conflict"],
@@ -232,8 +233,145 @@ def test_the_ledger_lists_the_visited_households_under_the_forms_labels(district
     assert header[:8] == ["户主姓名", "住址（村民小组、门牌号）", "家庭成员及矛盾当事人", "矛盾纠纷类型",
                           "风险苗头", "采取的措施（调解、疏导、普法等）", "移交部门",
                           "已逐户登记入婚姻家庭矛盾纠纷台账"]
-    assert row[:7] == ["王建国", VISIT["address"], VISIT["members"], "婆媳矛盾严重", None,
-                       VISIT["actions"], "无需移交"]
-    assert district.villages[0].name in row
+    assert header[8:] == fixed_headers() and len(row) == len(header)
+    assert row[:11] == ["王建国", VISIT["address"], VISIT["members"], "婆媳矛盾严重", None,
+                        VISIT["actions"], "无需移交", "是", "东湖1村", "东湖镇", "张明"]
     _, row = ledger_rows("family_visits", "走访家庭", users.village)  # no family's names
     assert row[:3] == ["***", "***", "***"]
+
+
+# --- the register of households (婚姻家庭矛盾纠纷台账) -------------------------------------
+
+REGISTER = "/programmes/family_visits/households.xlsx"
+REGISTER_HEADER = ["户主姓名", "住址（村民小组、门牌号）", "村(居)", "镇(街道)", "律师", "首次走访",
+                   "最近走访", "走访次数", "矛盾纠纷类型", "风险苗头", "移交部门", "最近一次采取的措施"]
+CALM = {"dispute_types": [], "risk_signs": [], "registered": None}  # nothing found: not registered
+
+
+def days_ago(n: int) -> dt.date:
+    from core.clock import today
+    return today() - dt.timedelta(days=n)
+
+
+def _visit(district, village, on: dt.date, *, assignee=None, **changes):
+    """A household visit in ``village`` done on day ``on`` (the time of its work-log entry),
+    recorded today."""
+    from werkzeug.datastructures import MultiDict
+
+    from core import clock
+    from core.tasks import assign_task, complete_task
+    task = assign_task(district.users.coordinator, program="family_visits",
+                       task_type="household_visit", village=village, assignee=assignee)
+    return complete_task(district.users.coordinator, task, MultiDict(visit(**changes)),
+                         occurred_at=clock.utc_from_local(on, dt.time(15, 30)))
+
+
+@pytest.fixture
+def households(district):
+    """王建国 of 东湖1村: registered at the second of three visits (the first found nothing),
+    the third by another lawyer;
+    陈海燕 of 东湖2村; another 王建国, of 西山1村 (town 2); 李秀英 visited, nothing found; an
+    open visit."""
+    from core.tasks import assign_task
+    v = district.villages
+    _visit(district, v[0], days_ago(40), address="", actions="了解家庭情况。", **CALM)
+    _visit(district, v[0], days_ago(30), dispute_types=["in_law_conflict", "domestic_violence"],
+           actions="联合村调委会调解。", address="第三村民小组12号")
+    _visit(district, v[0], days_ago(5), assignee=district.lawyers[1],
+           risk_signs=["extreme_tendency"], referral="police", dispute_types=["domestic_violence"],
+           address="", actions="移交派出所，发出家庭暴力告诫书。")
+    _visit(district, v[1], days_ago(20), household="陈海燕", address="第一村民小组3号",
+           dispute_types=["long_separation"], referral="court", actions="协助申请诉前调解。")
+    _visit(district, v[3], days_ago(10), address="", dispute_types=["affair"], actions="疏导。")
+    _visit(district, v[0], days_ago(8), household="李秀英", **CALM)
+    assign_task(district.users.coordinator, program="family_visits", task_type="household_visit",
+                village=v[0])
+
+
+def register_rows(user) -> list[list]:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from plugins.family_visits.register import export_register
+    book = load_workbook(BytesIO(export_register(user)))
+    assert book.sheetnames == ["婚姻家庭矛盾纠纷台账"]
+    header, *rows = [list(row) for row in book.active.iter_rows(values_only=True)]
+    assert header == REGISTER_HEADER
+    return rows
+
+
+WANG = ["王建国", "第三村民小组12号", "东湖1村", "东湖镇", "张明, 李华", date_cell(days_ago(40)),
+        date_cell(days_ago(5)), 3, "家庭暴力, 婆媳矛盾严重", "有极端倾向", "公安机关",
+        "移交派出所，发出家庭暴力告诫书。"]
+CHEN = ["陈海燕", "第一村民小组3号", "东湖2村", "东湖镇", "李华", date_cell(days_ago(20)),
+        date_cell(days_ago(20)), 1, "因矛盾长期分居", None, "人民法院", "协助申请诉前调解。"]
+WANG_WEST = ["王建国", None, "西山1村", "西山街道", "赵强", date_cell(days_ago(10)),
+             date_cell(days_ago(10)), 1, "婚外情", None, "无需移交", "疏导。"]
+
+
+def test_the_register_has_a_row_per_registered_household_over_all_its_visits(households,
+                                                                              district):
+    assert register_rows(district.users.coordinator) == [WANG, CHEN, WANG_WEST]
+
+
+def test_the_register_holds_the_coordinators_scope_only(households, district):
+    from core.models import AuditLog
+    users = district.users
+    assert register_rows(users.town_coordinator) == [WANG, CHEN]
+    assert register_rows(users.other_town_coordinator) == [WANG_WEST]
+    exports = AuditLog.select().where(AuditLog.action == "ledger.export").order_by(AuditLog.id)
+    assert [(e.username, e.detail) for e in exports] == [
+        ("coord-t1", {"program": "family_visits", "register": "households", "households": 2,
+                      "tasks": 4, "rows_with_sensitive_shown": 2,
+                      "rows_with_sensitive_masked": 0}),
+        ("coord-t2", {"program": "family_visits", "register": "households", "households": 1,
+                      "tasks": 1, "rows_with_sensitive_shown": 1,
+                      "rows_with_sensitive_masked": 0})]
+
+
+def test_the_register_masks_the_family_for_who_may_not_see_every_visit(households, district):
+    from core.models import AuditLog
+    users = district.users
+    assert register_rows(users.village) == [["***", "***", *WANG[2:]]]
+    # 张明 did two of 王建国's three visits: the third, 李华's, is not his to see
+    assert register_rows(users.lawyer) == [["***", "***", *WANG[2:]]]
+    last = AuditLog.select().where(AuditLog.action == "ledger.export") \
+        .order_by(AuditLog.id.desc()).first()
+    assert (last.username, last.detail["rows_with_sensitive_masked"],
+            last.detail["rows_with_sensitive_shown"]) == ("lawyer", 1, 0)
+
+
+def test_an_empty_register_still_has_its_headers(district):
+    assert register_rows(district.users.coordinator) == []
+
+
+def test_coordinators_download_the_register_from_the_programme_page(households, district,
+                                                                    login):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from core.models import AuditLog
+    for user, status in ((district.users.coordinator, 200), (district.users.town_coordinator, 200),
+                         (district.users.admin, 200), (district.users.lawyer, 403),
+                         (district.users.village, 403)):
+        client = login(user)
+        page = client.get("/programmes/family_visits")
+        assert page.status_code == (200 if user.role != "village" else 403)
+        assert (f'href="{REGISTER}"' in page.get_data(as_text=True)) is (status == 200)
+        response = client.get(REGISTER)
+        assert response.status_code == status, user.username
+    response = login(district.users.town_coordinator).get(REGISTER)
+    assert response.mimetype == \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    disposition = response.headers["Content-Disposition"]
+    assert re.search(r'^attachment; filename="households-family_visits-[\d-]+\.xlsx"; '
+                     r"filename\*=UTF-8''%E5%A9%9A.*%E5%8F%B0%E8%B4%A6", disposition)  # 婚…台账
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = list(load_workbook(BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert [list(row) for row in rows[1:]] == [WANG, CHEN]
+    last = AuditLog.select().where(AuditLog.action == "ledger.export") \
+        .order_by(AuditLog.id.desc()).first()
+    assert (last.username, last.address) == ("coord-t1", "127.0.0.1")
+

@@ -5,7 +5,8 @@ import datetime as dt
 from core.clock import today
 from core.plugins import get_registry
 from plugins.legal_understanders import ROLES, UnderstanderTrainingForm
-from tests.program_checks import assert_examples_valid, assign_and_complete, done, form_errors
+from tests.program_checks import (assert_examples_valid, assert_ledger, assign_and_complete,
+                                  date_cell, done, form_errors)
 
 DAY = dt.timedelta(days=1)
 
@@ -81,3 +82,25 @@ def test_a_person_trained_twice_counts_once(district):
         assign_and_complete(coordinator, lawyer, program="legal_understanders",
                             task_type="understander_training", village=village, data=data)
     assert done("people_trained") == 2
+
+
+def test_the_ledger_lists_each_attendance_under_the_forms_labels(district):
+    coordinator, lawyer = district.users.coordinator, district.users.lawyer
+    sessions = [attendance(),
+                attendance(name="李志强", gender="male", identity="grid_worker",
+                           roles=["explainer", "aid_guide"], hours="1",
+                           trained_on=(today() - 30 * DAY).isoformat(), course="法律援助申请指引")]
+    # the lawyer reports their village's session, the coordinator one in another town
+    for data, village, completer in ((sessions[0], district.villages[0], lawyer),
+                                     (sessions[1], district.villages[3], coordinator)):
+        assign_and_complete(coordinator, completer, program="legal_understanders",
+                            task_type="understander_training", village=village, data=data)
+    assert_ledger("legal_understanders", "法律明白人培训",
+                  ["姓名", "性别", "身份", "履职角色", "培训日期", "培训时长（小时）", "培训内容"], [
+                      ["王桂兰", "女", "人民调解员", "矛盾纠纷调解员, 社情民意传递员",
+                       date_cell(today() - 7 * DAY), 2.5, "人民调解实务",
+                       "东湖1村", "东湖镇", "张明"],
+                      ["李志强", "男", "网格员", "法律法规讲解员, 法律援助引导员",
+                       date_cell(today() - 30 * DAY), 1, "法律援助申请指引",
+                       "西山1村", "西山街道", "赵强"]],
+                  user=coordinator)

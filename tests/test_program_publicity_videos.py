@@ -5,7 +5,8 @@ import datetime as dt
 from core.clock import today
 from core.plugins import get_registry
 from plugins.publicity_videos import VideoForm
-from tests.program_checks import assert_examples_valid, assign_and_complete, done, form_errors
+from tests.program_checks import (assert_examples_valid, assert_ledger, assign_and_complete,
+                                  date_cell, done, form_errors)
 
 DAY = dt.timedelta(days=1)
 
@@ -73,3 +74,24 @@ def test_a_video_reported_twice_counts_once(district):
         assign_and_complete(coordinator, lawyer, program="publicity_videos",
                             task_type="publish_video", village=village, data=data)
     assert done("videos_published") == 2
+
+
+def test_the_ledger_lists_each_video_under_the_forms_labels(district):
+    coordinator, lawyer = district.users.coordinator, district.users.lawyer
+    videos = [video(), video(title="遭遇家暴，如何申请人身安全保护令", kind="typical_case",
+                             legal_topic="反家庭暴力法", platform="wechat_channels",
+                             link="https://channels.weixin.qq.com/finder/AbC123",
+                             published_on=(today() - 20 * DAY).isoformat(), views="")]
+    for data in videos:
+        assign_and_complete(coordinator, lawyer, program="publicity_videos",
+                            task_type="publish_video", village=district.villages[0], data=data)
+    place = ["东湖1村", "东湖镇", "张明"]
+    assert_ledger("publicity_videos", "发布普法视频",
+                  ["视频标题", "内容类型", "法律主题", "发布平台", "链接", "发布日期", "播放量"], [
+                      ["彩礼能不能要回来？", "法律知识点解读", "民法典·婚姻家庭", "抖音",
+                       "https://v.douyin.com/iRNBho6u/", date_cell(today() - 2 * DAY), 1532,
+                       *place],
+                      ["遭遇家暴，如何申请人身安全保护令", "典型案例剖析", "反家庭暴力法", "微信视频号",
+                       "https://channels.weixin.qq.com/finder/AbC123",
+                       date_cell(today() - 20 * DAY), None, *place]],  # views not given
+                  user=coordinator)

@@ -4,7 +4,8 @@ import datetime as dt
 from core.clock import today
 from core.plugins import get_registry
 from plugins.school_trainings import SchoolTrainingForm
-from tests.program_checks import assert_examples_valid, assign_and_complete, done, form_errors
+from tests.program_checks import (assert_examples_valid, assert_ledger, assign_and_complete,
+                                  date_cell, done, form_errors)
 
 DAY = dt.timedelta(days=1)
 
@@ -88,3 +89,22 @@ def test_open_trainings_do_not_count(district):
     assign_task(district.users.coordinator, program="school_trainings",
                 task_type="school_training", village=district.villages[0])
     assert done("trainings_held") == 0
+
+
+def test_the_ledger_lists_each_training_under_the_forms_labels(district):
+    coordinator, lawyer = district.users.coordinator, district.users.lawyer
+    first = training()
+    second = training(school="西山街道第一中学", held_on=(today() - 10 * DAY).isoformat(),
+                      audience=["senior"], audience_size="45", topics=["drugs"],
+                      format="mock_trial", speaker=None)  # no speaker: an empty cell
+    for data in (first, second):
+        assign_and_complete(coordinator, lawyer, program="school_trainings",
+                            task_type="school_training", village=district.villages[0], data=data)
+    place = ["东湖1村", "东湖镇", "张明"]
+    assert_ledger("school_trainings", "学校法治培训",
+                  ["学校名称", "培训日期", "培训对象", "参加人数", "培训主题", "培训形式", "主讲人"], [
+                      ["东湖镇中心小学", date_cell(today() - 3 * DAY),
+                       "小学生, 教师", 320, "校园欺凌防治, 自我保护", "法治讲座", "张明", *place],
+                      ["西山街道第一中学", date_cell(today() - 10 * DAY),
+                       "高中生", 45, "禁毒", "模拟法庭", None, *place]],
+                  user=coordinator)

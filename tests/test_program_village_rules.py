@@ -10,7 +10,8 @@ from core.models import Task
 from core.plugins import get_registry
 from plugins.village_rules.forms import (ISSUES, DraftForm, FilingForm, ReviewForm, VoteForm,
                                          has_quorum)
-from tests.program_checks import assert_examples_valid, done, form_errors
+from tests.program_checks import (assert_examples_valid, assert_ledger, date_cell, done,
+                                  form_errors)
 
 DAY = dt.timedelta(days=1)
 TITLE = "东湖1村村规民约（2024年修订）"
@@ -232,3 +233,42 @@ def test_when_the_lawyer_has_left_the_next_stage_goes_to_the_villages_new_lawyer
     Lawyer.update(active=False).where(Lawyer.id == district.lawyers[0].id).execute()
     _complete(coordinator, draft_task, draft())
     assert _next("rule_review").assignee_id == district.lawyers[2].id
+
+
+def test_the_ledger_has_a_sheet_per_stage_with_every_report_under_the_forms_labels(district):
+    """A revision sent back once by the review: two drafts, two reviews, a vote, a filing."""
+    lawyer_user = district.users.lawyer
+    redraft = draft(drafted_on=past(1), issues=["living_environment"],
+                    main_changes="已删除罚款条款；增加垃圾分类约定。", opinions="再次入户征求意见。")
+    refusal = review(reviewed_on=past(2), content_lawful="no", opinion="第十二条设定罚款，应予删除。")
+    _complete(lawyer_user, _start_revision(district), draft())
+    _complete(lawyer_user, _next("rule_review"), refusal)
+    _complete(lawyer_user, _next("rule_draft"), redraft)
+    for stage, data in (("rule_review", review()), ("rule_vote", vote()),
+                        ("rule_filing", filing())):
+        _complete(lawyer_user, _next(stage), data)
+    coordinator, place = district.users.coordinator, ["东湖1村", "东湖镇", "张明"]
+    issues = "已嫁未迁女能否享受村集体福利, 村规民约能否设定罚款"
+    assert_ledger("village_rules", "起草村规民约",
+                  ["村规民约名称", "草案完成日期", "涉及的重点问题", "主要修订内容", "征求意见情况"], [
+                      [TITLE, date_cell(today() - 3 * DAY), issues, draft()["main_changes"],
+                       draft()["opinions"], *place],
+                      [TITLE, date_cell(today() - DAY), "农村人居环境整治", redraft["main_changes"],
+                       redraft["opinions"], *place]], user=coordinator)
+    assert_ledger("village_rules", "村规民约合法性审查",
+                  ["村规民约名称", "审查日期", "已审查的重点问题",
+                   "内容合法（不与宪法、法律法规和国家政策相抵触）",
+                   "程序规范（已征求村民意见、经村党组织和村民委员会讨论）", "审查意见"], [
+                      [TITLE, date_cell(today() - 2 * DAY), "村规民约能否设定罚款", "否", "是",
+                       refusal["opinion"], *place],
+                      [TITLE, date_cell(today() - 3 * DAY), "村规民约能否设定罚款", "是", "是",
+                       "内容合法，程序规范。", *place]], user=coordinator)
+    assert_ledger("village_rules", "村民会议表决",
+                  ["村规民约名称", "表决日期", "会议形式", "应到人数（户数）", "实到人数（户数）",
+                   "赞成人数（户数）", "表决结果"], [
+                      [TITLE, date_cell(today() - 3 * DAY), "村民会议（本村18周岁以上村民过半数参加）",
+                       800, 520, 470, "通过", *place]], user=coordinator)
+    assert_ledger("village_rules", "村规民约备案",
+                  ["村规民约名称", "备案日期", "备案机关", "备案编号", "已向村（居）民公布"], [
+                      [TITLE, date_cell(today() - 3 * DAY), "东湖镇人民政府", "东湖备〔2024〕7号", "是",
+                       *place]], user=coordinator)

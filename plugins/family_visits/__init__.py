@@ -8,13 +8,24 @@ village's ledger (台账). The plan's screening cadence — weekly by village, m
 quarterly analysis by district (周排查、月排查、季度研判) — is three schedules, each
 creating a small screening report task on time. Household names, addresses, members and
 the screening reports are sensitive.
+
+Besides the programme's ledger (every visit, from the core), the plugin keeps the register
+of households (婚姻家庭矛盾纠纷台账, ``register.py``): one row per registered household —
+a household with a done visit whose "registered" box is ticked — with its village, town,
+lawyers, first and latest visit, number of visits, the dispute types, risk signs and
+referrals seen over all its visits and the latest actions. Admins and coordinators download
+it as .xlsx from a link next to the ledger on the programme's page
+(``/programmes/family_visits/households.xlsx``, template
+``templates/programs/family_visits/toolbar.html``), over their own scope; as in the
+ledger, names and addresses are masked for whoever may not see them and every export is
+audited.
 """
 from core import hookimpl
 from core.registry import Metric, Program, Schedule, TaskType
 
 from .forms import DISPUTE_TYPES, RISK_SIGNS, HouseholdVisitForm, ScreeningForm
+from .register import PROGRAM, bp
 
-PROGRAM = "family_visits"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = ["建国", "秀英", "桂兰", "志强", "海燕", "德明", "玉梅", "国庆", "春花", "永刚",
          "丽娟", "卫东", "红霞", "金龙", "淑珍", "宏伟", "小燕", "文斌", "凤英", "立新"]
@@ -104,3 +115,8 @@ def register_schedules(register):
     register(Schedule(slug="quarterly_district_analysis", program=PROGRAM, name="区季度研判",
                       task_type="district_analysis", scope="district",
                       cron={"minute": "0", "hour": "9", "day": "1", "month": "1,4,7,10"}))
+
+
+@hookimpl
+def register_blueprints(app):
+    app.register_blueprint(bp)  # the register of households, linked from the programme page

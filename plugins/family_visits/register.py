@@ -1,0 +1,175 @@
+"""The register of households (婚姻家庭矛盾纠纷台账) of programme 1, as an .xlsx download.
+
+The programme's ledger (core.ledger) lists every household visit. The plan also asks that
+every household showing a marriage or family dispute be registered case by case (逐案逐户
+登记): this register has one row per registered household — a household (the visit's
+subject, told apart per village as the metric does) with at least one done visit whose
+"registered" box is ticked — and sums up all its done visits: where (village, town), by
+whom (the lawyers, in the order they first visited), the first and latest visit (the day
+of the service as the lawyer logged it, else the day the visit was recorded), how many
+visits, every dispute type, risk sign and referral seen over the visits, and what was done
+at the latest visit.
+
+The core's rules hold as for the ledger: the register holds the visits ``user`` may read
+(``core.tasks.list_tasks``: a town's coordinator sees their town), the household's name
+and address are masked ("***") on a row unless ``user`` may see the sensitive fields of
+every visit in it (``core.ledger.hidden_fields``), and every export is audited
+(``core.ledger.audit_export``, action ``ledger.export`` with ``register: households``).
+Admins and coordinators download it from the programme's page
+(``GET /programmes/family_visits/households.xlsx``).
+"""
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from flask import Blueprint, make_response
+from flask_babel import get_locale
+from flask_login import current_user
+
+from core import clock, spreadsheet
+from core.access import allow
+from core.i18n import N_, gettext_for
+from core.ledger import audit_export, hidden_fields
+from core.models import Task, User, WorkLog
+from core.plugins import get_registry
+from core.tasks import MASK, build_form, choice_labels, list_tasks
+
+PROGRAM = "family_visits"
+VISIT = "household_visit"
+REGISTER_NAME = "婚姻家庭矛盾纠纷台账"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NO_REFERRAL = "none"
+SEPARATOR = ", "  # as the ledger joins the choices of a multiple choice
+
+
+@dataclass
+class Household:
+    """A registered household and its done visits, oldest first."""
+    name: str
+    village: str | None
+    town: str | None
+    place: tuple = ()  # town and village codes: the district's order
+    visits: list[Task] = field(default_factory=list)
+    visited_on: list[dt.date] = field(default_factory=list)  # a day per visit
+
+    def values(self, name: str) -> list:
+        """The values a field had over the visits (once each, a multiple choice's ticked
+        values one by one), oldest first."""
+        seen = []
+        for visit in self.visits:
+            value = (visit.data or {}).get(name)
+            seen.extend(value if isinstance(value, list) else [value] if value else [])
+        return list(dict.fromkeys(seen))
+
+    def latest_text(self, name: str) -> str | None:
+        """The latest visit's non-empty value of a text field."""
+        for visit in reversed(self.visits):
+            if (visit.data or {}).get(name):
+                return visit.data[name]
+        return None
+
+
+def _visit_days(visits: list[Task]) -> dict[int, dt.date]:
+    """The district day of each visit: the service's time in its work-log entry (the lawyer
+    may log a visit after the day), else when the visit was recorded done."""
+    days = {t.id: clock.to_local(t.completed_at).date() for t in visits if t.completed_at}
+    ids = [t.id for t in visits]
+    for start in range(0, len(ids), 500):  # well under any database's limit of parameters
+        logged = (WorkLog.select(WorkLog.task, WorkLog.occurred_at)
+                  .where(WorkLog.task.in_(ids[start:start + 500])).tuples())
+        days.update({task_id: clock.to_local(at).date() for task_id, at in logged})
+    return days
+
+
+def registered_households(user: User | None) -> list[Household]:
+    """The registered households among the done visits ``user`` may read, by town and
+    village (their codes), first visit and name."""
+    visits = list(list_tasks(user, program=PROGRAM, task_type=VISIT, status="done"))
+    days = _visit_days(visits)
+    visits.sort(key=lambda t: (days.get(t.id) or dt.date.min, t.completed_at or dt.datetime.min,
+                               t.id))
+    households: dict[tuple, Household] = {}
+    for visit in visits:
+        name = visit.subject or (visit.data or {}).get("household")
+        if not name:
+            continue
+        key = (visit.village_id, visit.town_id, name)
+        if key not in households:
+            village = visit.village if visit.village_id else None
+            town = visit.town if visit.town_id else None
+            households[key] = Household(
+                name=name, village=village.name if village else None,
+                town=town.name if town else None,
+                place=(town.code if town else "", village.code if village else ""))
+        households[key].visits.append(visit)
+        households[key].visited_on.append(days.get(visit.id))
+    registered = [h for h in households.values()
+                  if any((t.data or {}).get("registered") for t in h.visits)]
+    return sorted(registered, key=lambda h: (h.place, h.visited_on[0] or dt.date.min, h.name))
+
+
+def _labels(values: list[str], choices: dict[str, str]) -> str | None:
+    """Choice values by their labels, in the form's order."""
+    ordered = [label for value, label in choices.items() if value in values]
+    return SEPARATOR.join(ordered) or None
+
+
+def export_register(user: User | None, *, address: str = "", locale: str = "zh_CN") -> bytes:
+    """The register of households ``user`` may read as the bytes of an .xlsx file; the
+    household's name and address masked on the rows ``user`` may not see, the export
+    audited."""
+    gettext = gettext_for(locale)
+    kind = get_registry().task_types[VISIT]
+    form = build_form(kind, locale=locale)
+    disputes, risks = choice_labels(form.dispute_types), choice_labels(form.risk_signs)
+    referrals = choice_labels(form.referral)
+    headers = [form.household.label.text, form.address.label.text, gettext(N_("Village")),
+               gettext(N_("Town")), gettext(N_("Lawyer")), gettext(N_("First visit")),
+               gettext(N_("Latest visit")), gettext(N_("Visits")),
+               form.dispute_types.label.text, form.risk_signs.label.text,
+               form.referral.label.text, gettext(N_("Latest actions"))]
+    rows, shown, masked = [], 0, 0
+    households = registered_households(user)
+    for household in households:
+        hidden = any(hidden_fields(user, visit, kind) for visit in household.visits)
+        masked, shown = masked + hidden, shown + (not hidden)
+        lawyers = dict.fromkeys(t.assignee.name for t in household.visits if t.assignee_id)
+        referred = [v for v in household.values("referral") if v != NO_REFERRAL]
+        rows.append([
+            MASK if hidden else household.name,
+            MASK if hidden and household.latest_text("address") else
+            household.latest_text("address"),
+            household.village, household.town, SEPARATOR.join(lawyers) or None,
+            household.visited_on[0], household.visited_on[-1], len(household.visits),
+            _labels(household.values("dispute_types"), disputes),
+            _labels(household.values("risk_signs"), risks),
+            _labels(referred, referrals) or referrals.get(NO_REFERRAL),
+            household.latest_text("actions")])
+    book = spreadsheet.workbook()
+    spreadsheet.add_sheet(book, REGISTER_NAME, headers, rows)
+    audit_export(user, PROGRAM, tasks=sum(len(h.visits) for h in households), shown=shown,
+                 masked=masked, address=address, register="households",
+                 households=len(households))
+    return spreadsheet.to_bytes(book)
+
+
+# --- the download, linked from the programme's page ----------------------------------------
+
+bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/family_visits",
+               template_folder="templates")
+
+
+@bp.route("/households.xlsx")
+@allow("admin", "coordinator")
+def households_xlsx():
+    """The register over the coordinator's scope (as the programme's ledger)."""
+    body = export_register(current_user.user, locale=str(get_locale() or "zh_CN"))
+    today = clock.today().isoformat()
+    response = make_response(body)
+    response.headers["Content-Type"] = XLSX
+    # the Chinese name (RFC 5987) and an ASCII one for clients that do not read it
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="households-{PROGRAM}-{today}.xlsx"; '
+        f"filename*=UTF-8''{quote(f'{REGISTER_NAME}-{today}.xlsx')}")
+    response.headers["Cache-Control"] = "no-store"  # names of families in dispute
+    return response
