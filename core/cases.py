@@ -184,7 +184,7 @@ def require_upload_size(size: int, limit: int | None = None) -> None:
                               max=f"{limit / 1024 / 1024:g}")
 
 
-def _read_limited(stream, limit: int) -> bytes:
+def read_limited(stream, limit: int) -> bytes:
     """At most ``limit`` bytes; a longer file is refused without reading it all."""
     data = stream.read(limit + 1)
     require_upload_size(len(data), limit)
@@ -297,9 +297,13 @@ def stored_path(sha256: str) -> Path:
 
 
 def _store(data: bytes, sha256: str) -> None:
-    """Write the content once (the same content uploaded twice is one file); via a
-    temporary file and a rename, so a half-written file is never seen under its hash."""
-    path = stored_path(sha256)
+    store_once(data, stored_path(sha256))
+
+
+def store_once(data: bytes, path: Path) -> None:
+    """Write the content at ``path``, a name made of its hash (so the same content uploaded
+    twice is one file), once; via a temporary file and a rename, so a half-written file is
+    never seen under its hash. Lawyers' photos are stored this way too (core.lawyers)."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -317,7 +321,7 @@ def attach_file(actor: User | None, case: CaseFile, filename: str, stream) -> At
     """Check and store an uploaded file (``stream``: a binary file object) for ``case``."""
     _require_change(actor, case)
     name = clean_filename(filename)
-    data = _read_limited(stream, max_upload_bytes())
+    data = read_limited(stream, max_upload_bytes())
     if not data:
         raise ValidationError(N_("The file is empty."), field="file")
     mime = sniff_type(data)

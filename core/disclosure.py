@@ -17,6 +17,7 @@ from core.access import village_filter
 from core.config import load_settings
 from core.errors import NotFound
 from core.i18n import N_
+from core.lawyers import photo_version
 from core.models import (GROUP_ROLES, Event, LawFirm, Lawyer, Pairing, Town, User, Village,
                          WechatGroup, WechatGroupMember)
 
@@ -60,6 +61,7 @@ class PublicVillage:
     lawyer_name: str = ""
     firm_name: str = ""
     has_photo: bool = False  # the web serves it at the village's photo URL
+    photo_version: str = ""  # changes with the photo (core.lawyers.photo_version)
     phone: str = ""
     wechat: str = ""
     onsite_hours: str = ""
@@ -126,7 +128,8 @@ def public_village(code: str) -> PublicVillage:
     group = WechatGroup.get_or_none(WechatGroup.pairing == pairing)
     return PublicVillage(
         paired=True, **base, lawyer_name=lawyer.name, firm_name=lawyer.firm.name,
-        has_photo=photo_path(lawyer) is not None, phone=lawyer.phone, wechat=lawyer.wechat,
+        has_photo=photo_path(lawyer) is not None, photo_version=photo_version(lawyer),
+        phone=lawyer.phone, wechat=lawyer.wechat,
         onsite_hours=pairing.onsite_hours, term_start=pairing.term_start,
         term_end=pairing.term_end, group_name=group.name if group else "",
         next_events=next_events(village))
@@ -178,6 +181,7 @@ class DisclosureWarning:
     term_end: dt.date
     days_left: int  # negative once the term has ended
     missing: tuple[str, ...] = ()  # "photo", "phone", "wechat"
+    lawyer_id: int | None = None  # whose page fixes what is missing
 
 
 def _missing(lawyer: Lawyer, instance: Path) -> tuple[str, ...]:
@@ -205,7 +209,8 @@ def warnings(user: User | None, today: dt.date | None = None) -> list[Disclosure
         days_left = (pairing.term_end - today).days
         common = dict(village_code=pairing.village.code, village_name=pairing.village.name,
                       town_name=pairing.village.town.name, lawyer_name=pairing.lawyer.name,
-                      term_end=pairing.term_end, days_left=days_left)
+                      lawyer_id=pairing.lawyer_id, term_end=pairing.term_end,
+                      days_left=days_left)
         if days_left <= TERM_WARNING_DAYS:
             kind = "term_ended" if days_left < 0 else "term_ending"
             terms.append(DisclosureWarning(kind=kind, **common))

@@ -24,6 +24,7 @@ from core.errors import JieduiError, ValidationError
 from core.i18n import N_
 from core.models import District, LawFirm, Lawyer, Town, Village
 from core.pairings import active_pairing, pair, update_pairing
+from core.phones import clean_phone
 
 DEFAULT_DISTRICT_NAME = "本区"
 DEFAULT_DISTRICT_CODE = "district"
@@ -307,7 +308,8 @@ def parse_half_day(text: str) -> str:
 
 
 PARSERS = {"kind": parse_kind, "term_start": parse_date, "term_end": parse_date,
-           "preferred_weekday": parse_weekday, "preferred_half_day": parse_half_day}
+           "preferred_weekday": parse_weekday, "preferred_half_day": parse_half_day,
+           "lawyer_phone": clean_phone}  # the rule of every phone number (core.phones)
 
 
 @dataclass

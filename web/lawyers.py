@@ -1,16 +1,31 @@
-"""Lawyers: the searchable, paged list and one lawyer's page with all their villages.
+"""Lawyers: the searchable, paged list and one lawyer's page with all their villages, where
+the disclosed details (phone, WeChat, photo; name, firm and licence number for the district)
+are kept through ``core.lawyers``.
 
 Coordinators see every lawyer (they pair them with villages anywhere), but the villages
-shown or counted are only those of the coordinator's scope.
+shown or counted are only those of the coordinator's scope. Administrators and district
+coordinators change every detail, the lawyer their own phone, WeChat and photo; town
+coordinators only read. A refused value comes back next to its field with status 422 and
+nothing written; without HTMX the forms post normally and are redirected back (PRG).
 """
-from flask import Blueprint, abort
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from peewee import JOIN, fn
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import SelectChoice, SelectField, StringField, TelField
 
+from core import lawyers as service
 from core.access import can_read_lawyer, village_filter
+from core.disclosure import photo_path
+from core.errors import JieduiError, NotFound, PermissionDenied
+from core.formkit import strip
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from web.access import actor, allow
 from web.listing import paginate, search_term
-from web.render import render
+from web.render import attach_error, htmx, render
 
 bp = Blueprint("lawyers", __name__, url_prefix="/lawyers")
 
@@ -51,16 +66,166 @@ def _pairings_shown(user: User, lawyer: Lawyer) -> list[Pairing]:
     return list(query.order_by(Pairing.term_start.desc(), Village.code))
 
 
+# --- the details forms -----------------------------------------------------------------------
+
+class DetailsForm(FlaskForm):
+    """Every detail; a lawyer's own form keeps only the phone and WeChat (``_details_form``).
+    The rules are the core's: its refusal lands next to the field it names."""
+    name = StringField(_l("Name"), filters=[strip])
+    firm = SelectField(_l("Law firm"), coerce=lambda value: None if value in (None, "")
+                       else int(value))
+    licence_no = StringField(_l("Licence number"), filters=[strip])
+    phone = TelField(_l("Phone"), filters=[strip],
+                        description=_l("A mobile number, or a landline with its area code"))
+    wechat = StringField(_l("WeChat"), filters=[strip], description=_l("The WeChat ID"))
+
+
+class PhotoForm(FlaskForm):
+    file = FileField(_l("New photo"), render_kw={
+        "accept": ".jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp"})
+
+
+def _details_form(user: User, lawyer: Lawyer, *, bound: bool) -> DetailsForm | None:
+    """The form with the fields ``user`` may change (None: they change nothing); ``bound``
+    reads the submitted values, else it shows the stored ones."""
+    fields = service.editable_fields(user, lawyer)
+    if not fields:
+        return None
+    form = (DetailsForm(prefix="details") if bound else
+            DetailsForm(formdata=None, prefix="details", name=lawyer.name, firm=lawyer.firm_id,
+                        licence_no=lawyer.licence_no, phone=lawyer.phone, wechat=lawyer.wechat))
+    for name in list(form._fields):
+        if name != "csrf_token" and name not in fields:
+            delattr(form, name)
+    if "firm" in fields:
+        form.firm.choices = [SelectChoice(firm.id, firm.name)
+                             for firm in LawFirm.select().order_by(LawFirm.name)]
+    return form
+
+
+def _lawyer(lawyer_id: int) -> Lawyer:
+    """The lawyer with their firm, when ``actor()`` may read them; 404 otherwise (another
+    lawyer's page is not there for a lawyer)."""
+    lawyer = (Lawyer.select(Lawyer, LawFirm).join(LawFirm)
+              .where(Lawyer.id == lawyer_id).first())
+    if lawyer is None or not can_read_lawyer(actor(), lawyer):
+        abort(404)
+    return lawyer
+
+
+def _editable(lawyer_id: int) -> Lawyer:
+    lawyer = _lawyer(lawyer_id)
+    if not service.editable_fields(actor(), lawyer):
+        abort(403)
+    return lawyer
+
+
+def _page(lawyer: Lawyer, *, details: DetailsForm | None = None,
+          photo: PhotoForm | None = None, opened: str | None = None, status: int = 200,
+          notice: str | None = None, alerts: tuple[str, ...] = ()):
+    """The lawyer's page, or only its details section for HTMX; ``details``/``photo`` hold a
+    submitted form to show again with its errors."""
+    user = actor()
+    pairings = _pairings_shown(user, lawyer)
+    editable = bool(service.editable_fields(user, lawyer))
+    return render("lawyers/detail.html", "lawyers/_details.html", status=status, lawyer=lawyer,
+                  active=[p for p in pairings if p.status == "active"],
+                  past=[p for p in pairings if p.status != "active"],
+                  assistants=list(lawyer.assistants),
+                  has_photo=photo_path(lawyer) is not None,
+                  photo_version=service.photo_version(lawyer), editable=editable,
+                  details_form=details or _details_form(user, lawyer, bound=False),
+                  photo_form=photo or (PhotoForm(formdata=None, prefix="photo")
+                                       if editable else None),
+                  opened=opened, notice=notice, alerts=alerts,
+                  photo_max_mb=f"{service.photo_limit() / 1024 / 1024:g}")
+
+
+def _changed(lawyer: Lawyer, message: str):
+    if htmx:
+        return _page(lawyer, notice=message)
+    flash(message, "success")
+    return redirect(url_for("lawyers.detail", lawyer_id=lawyer.id), code=303)
+
+
+# --- views -----------------------------------------------------------------------------------
+
 @bp.route("/<int:lawyer_id>")
 @allow("admin", "coordinator", "lawyer")
 def detail(lawyer_id):
-    user = actor()
-    lawyer = (Lawyer.select(Lawyer, LawFirm).join(LawFirm)
-              .where(Lawyer.id == lawyer_id).first())
-    if lawyer is None or not can_read_lawyer(user, lawyer):  # another lawyer: not there
+    return _page(_lawyer(lawyer_id))
+
+
+@bp.route("/<int:lawyer_id>/details", methods=["POST"])
+@allow("admin", "coordinator", "lawyer")
+def update_details(lawyer_id):
+    lawyer = _editable(lawyer_id)
+    form = _details_form(actor(), lawyer, bound=True)
+    if form.validate():
+        changes = {name: field.data for name, field in form._fields.items()
+                   if name != "csrf_token"}
+        try:
+            service.update_details(actor(), lawyer, **changes)
+        except (PermissionDenied, NotFound):
+            raise
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            return _changed(lawyer, _("The details of %(name)s are saved.", name=lawyer.name))
+    lawyer = _lawyer(lawyer_id)  # as stored: the refused values stay in the form only
+    return _page(lawyer, details=form, opened="details", status=422)
+
+
+@bp.route("/<int:lawyer_id>/photo", methods=["POST"])
+@allow("admin", "coordinator", "lawyer")
+def upload_photo(lawyer_id):
+    lawyer = _editable(lawyer_id)
+    limit = service.photo_limit()
+    too_large = _("The file is larger than %(max)s MB.", max=f"{limit / 1024 / 1024:g}")
+    # refuse a body far over the limit before reading it; the core checks the file itself
+    request.max_content_length = limit + 1024 * 1024
+    if (request.content_length or 0) > request.max_content_length:
+        form = PhotoForm(formdata=None, prefix="photo")
+        form.file.errors = [too_large]
+        return _page(lawyer, photo=form, opened="photo", status=422)
+    try:
+        form = PhotoForm(prefix="photo")
+    except RequestEntityTooLarge:  # a body longer than it said
+        form = PhotoForm(formdata=None, prefix="photo")
+        form.file.errors = [too_large]
+        return _page(lawyer, photo=form, opened="photo", status=422)
+    upload = form.file.data
+    if not upload or not upload.filename:
+        form.file.errors = [_("Choose a photo to upload.")]
+    else:
+        try:
+            service.set_photo(actor(), lawyer, upload.stream)
+        except (PermissionDenied, NotFound):
+            raise
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            return _changed(lawyer, _("The photo of %(name)s is saved.", name=lawyer.name))
+    return _page(lawyer, photo=form, opened="photo", status=422)
+
+
+@bp.route("/<int:lawyer_id>/photo/remove", methods=["POST"])
+@allow("admin", "coordinator", "lawyer")
+def remove_photo(lawyer_id):
+    lawyer = _editable(lawyer_id)
+    service.remove_photo(actor(), lawyer)
+    return _changed(lawyer, _("The photo of %(name)s is removed.", name=lawyer.name))
+
+
+@bp.route("/<int:lawyer_id>/photo")
+@allow("admin", "coordinator", "lawyer")
+def photo(lawyer_id):
+    """The photo for those who may read the lawyer (a lawyer with no active pairing has no
+    public page to serve it)."""
+    path = photo_path(_lawyer(lawyer_id))
+    if path is None:
         abort(404)
-    pairings = _pairings_shown(user, lawyer)
-    return render("lawyers/detail.html", lawyer=lawyer,
-                  active=[p for p in pairings if p.status == "active"],
-                  past=[p for p in pairings if p.status != "active"],
-                  assistants=list(lawyer.assistants))
+    response = send_file(path, max_age=0)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -1,0 +1,245 @@
+"""A lawyer's details as disclosed to residents (信息公开, DOMAIN.md 五.6/五.7): name, law
+firm, licence number, phone, WeChat and photo.
+
+Who may change what: an administrator or a district coordinator (lawyers serve the whole
+district, ``core.access.is_district_manager``) every detail; the lawyer themself their phone,
+WeChat and photo. Town coordinators read lawyers but change nothing. Every change is audited
+with the values before and after.
+
+Photos are JPEG, PNG or WebP pictures, recognised by their content (never by their name, which
+is not kept), at most ``photo_limit()`` bytes, and stored like the case files' attachments
+(``core.cases.store_once``): ``<instance>/uploads/photos/<sha256[:2]>/<sha256>.<ext>``, so the
+backup carries them. ``Lawyer.photo`` holds that path relative to the instance folder; the
+public page (``core.disclosure.photo_path``) serves only such a path. A replaced or removed
+photo's file stays, as attachments do (it is no longer served).
+"""
+import hashlib
+import struct
+
+from peewee import IntegrityError
+
+from core.access import is_district_manager
+from core.audit import record
+from core.cases import read_limited, store_once, uploads_dir
+from core.config import load_settings, max_upload_bytes
+from core.db import transaction
+from core.errors import PermissionDenied, ValidationError
+from core.i18n import N_
+from core.models import LawFirm, Lawyer, User
+from core.phones import clean_phone
+
+CONTACT_FIELDS = ("phone", "wechat")  # the lawyer's own
+MANAGER_FIELDS = ("name", "firm", "licence_no")  # the district's
+NAME_MAX = 50
+LICENCE_MAX = 30
+WECHAT_MAX = 64
+PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone camera's picture; JIEDUI_MAX_UPLOAD_MB if smaller
+PHOTO_FOLDER = "photos"  # under the uploads folder
+PHOTO_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+MAX_SIDE = 20000  # pixels: a header claiming more is not a photo
+
+
+# --- who may do what -----------------------------------------------------------------------
+
+def editable_fields(user: User | None, lawyer: Lawyer) -> tuple[str, ...]:
+    """The details ``user`` may change (empty: none). The photo goes with the phone."""
+    if is_district_manager(user):
+        return MANAGER_FIELDS + CONTACT_FIELDS
+    if user.role == "lawyer" and user.lawyer_id == lawyer.id:
+        return CONTACT_FIELDS
+    return ()
+
+
+def can_change_photo(user: User | None, lawyer: Lawyer) -> bool:
+    return bool(editable_fields(user, lawyer))
+
+
+def _require_edit(actor: User | None, lawyer: Lawyer) -> tuple[str, ...]:
+    fields = editable_fields(actor, lawyer)
+    if not fields:
+        raise PermissionDenied(N_("Only an administrator, a district coordinator or the lawyer "
+                                  "themself may change a lawyer's details."))
+    return fields
+
+
+# --- details -------------------------------------------------------------------------------
+
+def _text(value, field: str, maximum: int, *, required: str | None = None) -> str:
+    text = " ".join(str(value or "").split())
+    if required and not text:
+        raise ValidationError(required, field=field)
+    if len(text) > maximum:
+        raise ValidationError(N_("At most %(max)s characters."), field=field, max=maximum)
+    return text
+
+
+def _firm(value) -> LawFirm:
+    if isinstance(value, LawFirm):
+        return value
+    firm = LawFirm.get_or_none(LawFirm.id == value) if isinstance(value, int) else None
+    if firm is None:
+        raise ValidationError(N_("Choose the law firm."), field="firm")
+    return firm
+
+
+def _wechat(value) -> str:
+    text = str(value or "").strip()
+    if len(text) > WECHAT_MAX:
+        raise ValidationError(N_("At most %(max)s characters."), field="wechat", max=WECHAT_MAX)
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ValidationError(N_("A WeChat ID has no spaces."), field="wechat")
+    return text
+
+
+def _cleaned(lawyer: Lawyer, changes: dict) -> dict:
+    """Each field checked, in the form's order, and brought to the form it is kept in."""
+    cleaners = {
+        "name": lambda v: _text(v, "name", NAME_MAX, required=N_("Enter the lawyer's name.")),
+        "firm": _firm,
+        "licence_no": lambda v: _text(v, "licence_no", LICENCE_MAX,
+                                      required=N_("Enter the licence number.")),
+        "phone": lambda v: clean_phone(v, field="phone"),
+        "wechat": _wechat,
+    }
+    values = {name: cleaners[name](changes[name]) for name in cleaners if name in changes}
+    licence = values.get("licence_no")
+    if licence and licence != lawyer.licence_no and Lawyer.select().where(
+            (Lawyer.licence_no == licence) & (Lawyer.id != lawyer.id)).exists():
+        raise ValidationError(N_("Another lawyer has the licence number %(licence)s."),
+                              field="licence_no", licence=licence)
+    return values
+
+
+def _audited(lawyer: Lawyer, name: str):
+    return lawyer.firm_id if name == "firm" else getattr(lawyer, name)
+
+
+def update_details(actor: User | None, lawyer: Lawyer, **changes) -> Lawyer:
+    """Change some of ``name``, ``firm`` (a LawFirm or its id), ``licence_no``, ``phone``
+    and ``wechat``. A lawyer may change only their own phone and WeChat. Empty phone or
+    WeChat: none is disclosed. Nothing is written when a value is refused."""
+    unknown = set(changes) - set(MANAGER_FIELDS + CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown lawyer fields {sorted(unknown)}")
+    allowed = _require_edit(actor, lawyer)
+    if set(changes) - set(allowed):
+        raise PermissionDenied(N_("You may change only your own phone, WeChat and photo."))
+    values = _cleaned(lawyer, changes)
+    before = {name: _audited(lawyer, name) for name in values}
+    for name, value in values.items():
+        setattr(lawyer, name, value)
+    after = {name: _audited(lawyer, name) for name in values}
+    changed = [name for name in values if before[name] != after[name]]
+    if not changed:
+        return lawyer
+    try:
+        with transaction():
+            lawyer.save()
+            record(actor, "lawyer.update", obj=lawyer,
+                   detail={"before": {n: before[n] for n in changed},
+                           "after": {n: after[n] for n in changed}})
+    except IntegrityError:  # the same licence number saved meanwhile by someone else
+        for name in changed:
+            setattr(lawyer, name, before[name] if name != "firm" else _firm(before[name]))
+        raise ValidationError(N_("Another lawyer has the licence number %(licence)s."),
+                              field="licence_no", licence=values.get("licence_no", "")) from None
+    return lawyer
+
+
+# --- photo ---------------------------------------------------------------------------------
+
+def photo_limit() -> int:
+    return min(PHOTO_MAX_BYTES, max_upload_bytes())
+
+
+def _png(data: bytes) -> bool:
+    """The signature, then the IHDR chunk with a plausible size."""
+    if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR" or len(data) < 33:
+        return False
+    width, height = struct.unpack(">II", data[16:24])
+    return 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE
+
+
+def _jpeg(data: bytes) -> bool:
+    """Start of image, then marker segments up to a frame header with a plausible size."""
+    if not data.startswith(b"\xff\xd8\xff"):
+        return False
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in (0xD8, 0xD9, 0xDA):  # another image start, the end or the scan: no frame
+            return False
+        (length,) = struct.unpack(">H", data[position + 2:position + 4])
+        if length < 2:
+            return False
+        if marker in JPEG_FRAMES:
+            if position + 9 > len(data):
+                return False
+            height, width = struct.unpack(">HH", data[position + 5:position + 9])
+            return 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE
+        position += 2 + length
+    return False
+
+
+def _webp(data: bytes) -> bool:
+    return (data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+            and data[12:16] in (b"VP8 ", b"VP8L", b"VP8X"))
+
+
+def sniff_photo(data: bytes) -> str:
+    """The suffix (".jpg", ".png", ".webp") of a picture, read from its content; refused
+    otherwise."""
+    for suffix, looks_like in ((".jpg", _jpeg), (".png", _png), (".webp", _webp)):
+        if looks_like(data):
+            return suffix
+    raise ValidationError(N_("This file is not a photo: upload a JPEG, PNG or WebP picture."),
+                          field="file")
+
+
+def set_photo(actor: User | None, lawyer: Lawyer, stream) -> Lawyer:
+    """Check and store an uploaded photo (``stream``: a binary file object) as the lawyer's.
+    The uploaded file's name plays no part."""
+    _require_edit(actor, lawyer)
+    data = read_limited(stream, photo_limit())
+    if not data:
+        raise ValidationError(N_("The file is empty."), field="file")
+    suffix = sniff_photo(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}{suffix}"
+    store_once(data, path)
+    relative = path.relative_to(load_settings().instance).as_posix()
+    if lawyer.photo == relative:
+        return lawyer
+    before = lawyer.photo
+    with transaction():
+        lawyer.photo = relative
+        lawyer.save()
+        record(actor, "lawyer.photo", obj=lawyer,
+               detail={"before": before, "after": relative, "sha256": sha256,
+                       "size": len(data)})
+    return lawyer
+
+
+def remove_photo(actor: User | None, lawyer: Lawyer) -> Lawyer:
+    """No photo is disclosed any more (removing none changes nothing)."""
+    _require_edit(actor, lawyer)
+    if not lawyer.photo:
+        return lawyer
+    before = lawyer.photo
+    with transaction():
+        lawyer.photo = ""
+        lawyer.save()
+        record(actor, "lawyer.photo", obj=lawyer, detail={"before": before, "after": ""})
+    return lawyer
+
+
+def photo_version(lawyer: Lawyer) -> str:
+    """Changes with the photo: a query parameter, so a browser fetches a new photo at once."""
+    return hashlib.sha256(lawyer.photo.encode()).hexdigest()[:12] if lawyer.photo else ""

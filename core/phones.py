@@ -1,0 +1,53 @@
+"""Phone numbers, as people in the district write them: one rule for every phone number a
+user types or imports (a lawyer's details, the importer's 律师电话 column).
+
+Accepted: a mobile number (13805710001, also +86 138 0571 0001), a landline with its area
+code (0571-88886666, (021) 5712 3456), a 400/800 service number, each optionally with an
+extension (0571-88886666转801, 0571-88886666-801, ext 801, #801). Spaces, hyphens and
+brackets may group the digits; full-width digits and signs (typed with a Chinese input
+method) are read as ASCII.
+The number is kept as written (trimmed), so "0571-88886666" stays readable.
+"""
+import re
+
+from core.errors import ValidationError
+from core.i18n import N_
+
+PHONE_MAX = 40
+FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－（）＃　", "0123456789+-()# ")
+_GROUPING = re.compile(r"[ \-()]")
+_EXTENSION = re.compile(r"(?:转|ext\.?|x|#)\s*([0-9]{1,6})$", re.IGNORECASE)
+_DASH_EXTENSION = re.compile(r"-[0-9]{1,6}$")
+_COUNTRY = re.compile(r"^(?:\+86|0086)")
+_NUMBER = re.compile(r"1[3-9][0-9]{9}"  # mobile
+                     r"|0[1-9][0-9]{8,10}"  # area code (2-3 digits after the 0) + number
+                     r"|[48]00[0-9]{7}")  # 400/800 service numbers
+INVALID = N_("%(value)s is not a phone number: write a mobile number such as 13805710001 "
+             "or a landline with its area code such as 0571-88886666.")
+
+
+def clean_phone(text: str | None, field: str = "phone") -> str:
+    """The phone number as it is kept ("" for none); ValidationError (on ``field``) for
+    anything that is not a phone number."""
+    value = " ".join((text or "").translate(FULL_WIDTH).split())
+    if not value:
+        return ""
+    if len(value) > PHONE_MAX or not _is_phone(value):
+        raise ValidationError(INVALID, field=field, value=value[:PHONE_MAX])
+    return value
+
+
+def _is_phone(value: str) -> bool:
+    number = _EXTENSION.sub("", value).strip()
+    if _digits_of(number) is None and _DASH_EXTENSION.search(number):
+        number = _DASH_EXTENSION.sub("", number)  # 0571-88886666-801
+    return _digits_of(number) is not None
+
+
+def _digits_of(number: str) -> str | None:
+    """The number's digits (without +86) when they make a phone number, else None."""
+    if not re.fullmatch(r"\+?[0-9 \-()]+", number):
+        return None
+    digits = _GROUPING.sub("", number)
+    digits = _COUNTRY.sub("", digits)
+    return digits if _NUMBER.fullmatch(digits) else None
