@@ -133,6 +133,20 @@ FEED_USERS = COORDINATORS | {"lawyer", "other_lawyer"}
 EDITORS_OF_VILLAGE_0 = MANAGERS_IN_SCOPE | {"lawyer"}
 
 # endpoint: (method, url built from the district `d`, actors admitted)
+def _group(d) -> int:
+    """The WeChat group of pairing 0 (village 0)."""
+    from core.models import WechatGroup
+    return WechatGroup.get(WechatGroup.pairing == d.pairings[0]).id
+
+
+def _group_member(d) -> int:
+    """A village-side member of pairing 0's group (the paired lawyer cannot be removed)."""
+    from core.models import WechatGroupMember
+    member, _ = WechatGroupMember.get_or_create(group=_group(d), name="村委主任",
+                                                role="village_committee")
+    return member.id
+
+
 ROUTES = {
     "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
@@ -269,6 +283,29 @@ ROUTES = {
     "users.end_my_sessions": ("POST", lambda d: "/account/end-sessions", LOGGED_IN),
     # a plugin's own page (classic_cases): published cases are public material
     "classic_cases.collection_docx": ("GET", lambda d: "/programmes/classic_cases/collection.docx",
+                                      COORDINATORS),
+    # a lawyer's disclosed details and photo: district managers, and the lawyer themself
+    "lawyers.update_details": ("POST", lambda d: f"/lawyers/{d.lawyers[0].id}/details",
+                               {"admin", "coordinator", "lawyer"}),
+    "lawyers.upload_photo": ("POST", lambda d: f"/lawyers/{d.lawyers[0].id}/photo",
+                             {"admin", "coordinator", "lawyer"}),
+    "lawyers.remove_photo": ("POST", lambda d: f"/lawyers/{d.lawyers[0].id}/photo/remove",
+                             {"admin", "coordinator", "lawyer"}),
+    "lawyers.photo": ("GET", lambda d: _village_photo(d) and f"/lawyers/{d.lawyers[0].id}/photo",
+                      COORDINATORS | {"lawyer"}),
+    # the WeChat group register of a village's active pairing
+    "groups.register": ("GET", lambda d: f"/groups/village/{d.villages[0].code}",
+                        MANAGERS_IN_SCOPE | {"lawyer"}),
+    "groups.rename": ("POST", lambda d: f"/groups/{_group(d)}/name", MANAGERS_IN_SCOPE),
+    "groups.set_administrator": ("POST", lambda d: f"/groups/{_group(d)}/administrator",
+                                 MANAGERS_IN_SCOPE),
+    "groups.add_member": ("POST", lambda d: f"/groups/{_group(d)}/members", MANAGERS_IN_SCOPE),
+    "groups.edit_member": ("POST", lambda d: f"/groups/members/{_group_member(d)}",
+                           MANAGERS_IN_SCOPE),
+    "groups.remove_member": ("POST", lambda d: f"/groups/members/{_group_member(d)}/remove",
+                             MANAGERS_IN_SCOPE),
+    # family_visits' household register: like the ledger, each coordinator gets their scope
+    "family_visits.households_xlsx": ("GET", lambda d: "/programmes/family_visits/households.xlsx",
                                       COORDINATORS),
 }
 PUBLIC = {

@@ -75,9 +75,10 @@ def create_app(config: dict | None = None) -> Flask:
     from web import assessment
     from web import records
     from web import users
+    from web import groups
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
                    tasks, programs, admin, public, feedback, matters, assessment, records,
-                   users):
+                   users, groups):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook

@@ -1,0 +1,217 @@
+"""The register of a pairing's WeChat service group (五.7): its name, administrator and
+members by role.
+
+The group is created with the pairing (``core.pairings._create_group``: the lawyer and the
+assistants, and the village side of the group it replaces). Here the coordinators who manage
+the village, and administrators, keep the rest: rename the group, make one of its members the
+administrator, add, edit and remove members (村(居)两委, 调委会, 党员, 居民代表, 司法所 ...).
+The paired lawyer reads the register; village users do not.
+
+The paired lawyer stays in the group while the pairing lasts (they cannot be removed or given
+another role), and no one else joins as the paired lawyer. Only the group of an active pairing
+changes. Every change is audited on the group (``wechat_group.*``, with what was before and
+after); a refused change writes nothing.
+"""
+from core.access import can_manage_village, require_manage_village
+from core.audit import record
+from core.db import transaction
+from core.errors import PermissionDenied, ValidationError
+from core.i18n import N_
+from core.models import GROUP_ROLES, Pairing, User, WechatGroup, WechatGroupMember
+from core.phones import clean_phone
+
+GROUP_NAME_MAX = 100
+PERSON_NAME_MAX = 50
+PAIRED_LAWYER = "lawyer"
+# The roles a member can be added with or moved to: the paired lawyer comes with the pairing.
+MEMBER_ROLES = tuple(role for role in GROUP_ROLES if role != PAIRED_LAWYER)
+
+
+# --- who may --------------------------------------------------------------------------------
+
+def can_read_group(user: User | None, group: WechatGroup) -> bool:
+    """Those who manage the village, and the group's own paired lawyer."""
+    pairing = group.pairing
+    if can_manage_village(user, pairing.village):
+        return True
+    return user.role == "lawyer" and user.lawyer_id == pairing.lawyer_id
+
+
+def can_change_group(user: User | None, group: WechatGroup) -> bool:
+    return can_manage_village(user, group.pairing.village)
+
+
+def require_read_group(user: User | None, group: WechatGroup) -> None:
+    if not can_read_group(user, group):
+        raise PermissionDenied(N_("You may not see the WeChat group of %(village)s."),
+                               village=group.pairing.village.name)
+
+
+def _require_change(user: User | None, group: WechatGroup) -> None:
+    require_manage_village(user, group.pairing.village)
+    if group.pairing.status != "active":
+        raise ValidationError(N_("This pairing has ended; its WeChat group can no longer "
+                                 "be changed."))
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def group_of(pairing: Pairing) -> WechatGroup | None:
+    return WechatGroup.get_or_none(WechatGroup.pairing == pairing)
+
+
+def members_in_role_order(group: WechatGroup) -> list[WechatGroupMember]:
+    """The members in the plan's order of roles (any other role last), then as added."""
+    order = {role: index for index, role in enumerate(GROUP_ROLES)}
+    members = list(group.members.order_by(WechatGroupMember.id))
+    return sorted(members, key=lambda m: (order.get(m.role, len(order)), m.role))
+
+
+def read_group(actor: User | None, group: WechatGroup) -> list[WechatGroupMember]:
+    """The group's members for ``actor`` (see ``members_in_role_order``)."""
+    require_read_group(actor, group)
+    return members_in_role_order(group)
+
+
+def administrator(group: WechatGroup, members: list[WechatGroupMember]):
+    """The member who administers the group (the first of that name), or None."""
+    return next((m for m in members if m.name == group.admin_name), None)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def _text(value, field: str, message: str, limit: int) -> str:
+    """Required text on one line: surrounding and repeated spaces dropped."""
+    text = " ".join((value or "").split())
+    if not text:
+        raise ValidationError(message, field=field)
+    if len(text) > limit:
+        raise ValidationError(N_("At most %(limit)s characters."), field=field, limit=limit)
+    if not text.isprintable():
+        raise ValidationError(N_("This text holds a control character; type it again."),
+                              field=field)
+    return text
+
+
+def _member_values(name, role, phone, *, current: WechatGroupMember | None = None) -> dict:
+    name = _text(name, "name", N_("Enter the member's name."), PERSON_NAME_MAX)
+    if current is not None and current.role == PAIRED_LAWYER:
+        if role != PAIRED_LAWYER:
+            raise ValidationError(N_("The paired lawyer stays in the group as its lawyer; "
+                                     "their role cannot change."), field="role")
+    elif role == PAIRED_LAWYER:
+        raise ValidationError(N_("The paired lawyer joins the group with the pairing; "
+                                 "choose another role."), field="role")
+    elif role not in MEMBER_ROLES:
+        raise ValidationError(N_("Choose the member's role."), field="role")
+    return {"name": name, "role": role, "phone": clean_phone(phone, field="phone")}
+
+
+def _require_member_of(group: WechatGroup, member: WechatGroupMember) -> None:
+    if member.group_id != group.id:
+        raise ValidationError(N_("%(name)s is not a member of this group."), field="member",
+                              name=member.name)
+
+
+def _described(member: WechatGroupMember) -> dict:
+    return {"name": member.name, "role": member.role, "phone": member.phone}
+
+
+def _others_named(member: WechatGroupMember, name: str):
+    return (WechatGroupMember.select()
+            .where((WechatGroupMember.group == member.group_id)
+                   & (WechatGroupMember.id != member.id) & (WechatGroupMember.name == name)))
+
+
+# --- changes --------------------------------------------------------------------------------
+
+def rename_group(actor: User | None, group: WechatGroup, name: str) -> WechatGroup:
+    """Give the group the name it has in WeChat (by default ``<村名>结对律师服务微信群``)."""
+    _require_change(actor, group)
+    name = _text(name, "name", N_("Enter the group's name."), GROUP_NAME_MAX)
+    if name == group.name:
+        return group
+    before = group.name
+    group.name = name
+    with transaction():
+        group.save(only=[WechatGroup.name])
+        record(actor, "wechat_group.rename", obj=group,
+               detail={"before": {"name": before}, "after": {"name": name}})
+    return group
+
+
+def set_administrator(actor: User | None, group: WechatGroup,
+                      member: WechatGroupMember) -> WechatGroup:
+    """Make ``member`` (one of the group's members) its administrator."""
+    _require_change(actor, group)
+    _require_member_of(group, member)
+    before = group.admin_name
+    if member.name == before:
+        return group
+    group.admin_name = member.name
+    with transaction():
+        group.save(only=[WechatGroup.admin_name])
+        record(actor, "wechat_group.set_admin", obj=group,
+               detail={"before": {"admin_name": before},
+                       "after": {"admin_name": member.name, "member": member.id}})
+    return group
+
+
+def add_member(actor: User | None, group: WechatGroup, *, name: str, role: str,
+               phone: str = "") -> WechatGroupMember:
+    """Add a member in one of ``MEMBER_ROLES``; the phone number is optional."""
+    _require_change(actor, group)
+    values = _member_values(name, role, phone)
+    twin = (group.members.where((WechatGroupMember.name == values["name"])
+                                & (WechatGroupMember.role == values["role"])).exists())
+    if twin:
+        raise ValidationError(N_("%(name)s is already a member of this group in this role."),
+                              field="name", name=values["name"])
+    with transaction():
+        member = WechatGroupMember.create(group=group, **values)
+        record(actor, "wechat_group.add_member", obj=group,
+               detail={"member": member.id, "after": values})
+    return member
+
+
+def edit_member(actor: User | None, member: WechatGroupMember, *, name: str, role: str,
+                phone: str = "") -> WechatGroupMember:
+    """Correct a member's name, role or phone. The administrator's new name follows them."""
+    group = member.group
+    _require_change(actor, group)
+    values = _member_values(name, role, phone, current=member)
+    before = _described(member)
+    if values == before:
+        return member
+    follows = (group.admin_name == member.name and values["name"] != member.name
+               and not _others_named(member, member.name).exists())
+    for key, value in values.items():
+        setattr(member, key, value)
+    with transaction():
+        member.save()
+        detail = {"member": member.id, "before": before, "after": values}
+        if follows:
+            group.admin_name = values["name"]
+            group.save(only=[WechatGroup.admin_name])
+            detail["admin_name"] = values["name"]
+        record(actor, "wechat_group.edit_member", obj=group, detail=detail)
+    return member
+
+
+def remove_member(actor: User | None, member: WechatGroupMember) -> None:
+    """Take ``member`` out of the group; never the paired lawyer, nor the administrator
+    (make another member the administrator first)."""
+    group = member.group
+    _require_change(actor, group)
+    if member.role == PAIRED_LAWYER:
+        raise ValidationError(N_("%(name)s is the paired lawyer and stays in the group while "
+                                 "the pairing lasts."), name=member.name)
+    if member.name == group.admin_name and not _others_named(member, member.name).exists():
+        raise ValidationError(N_("%(name)s administers the group; make another member the "
+                                 "administrator first."), name=member.name)
+    before = _described(member)
+    member_id = member.id
+    with transaction():
+        member.delete_instance()
+        record(actor, "wechat_group.remove_member", obj=group,
+               detail={"member": member_id, "before": before})

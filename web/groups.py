@@ -1,0 +1,255 @@
+"""The WeChat group register of a village's active pairing (五.7): one HTMX section on the
+village page (and a page of its own), with forms that call ``core.groups``.
+
+Coordinators who manage the village and administrators rename the group, set its
+administrator, add, edit and remove members; the paired lawyer reads it. Every change
+answers with the refreshed section and the ``groupChanged`` event (the pairing panel's group
+summary listens for it); a rule the core refuses comes back as its translated message next
+to the form, with status 422, nothing written and what was typed kept. Without HTMX the
+forms post normally and are redirected back (PRG) with a flash message.
+"""
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField
+
+from core import groups as service
+from core.access import can_read_village
+from core.errors import JieduiError
+from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
+from web.access import actor, allow
+from web.pairings import GROUP_ROLE_LABELS
+from web.render import attach_error, back_to, htmx, render
+
+bp = Blueprint("groups", __name__, url_prefix="/groups")
+
+CHANGED = "groupChanged"
+
+
+# --- forms -------------------------------------------------------------------------------
+# The core checks every value (its messages land next to the fields); the forms only carry
+# them, and the selects accept any value so that the core's message, not WTForms', is shown.
+
+def _member_id(value):
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+class RenameForm(FlaskForm):
+    name = StringField(_l("Group name"))
+
+
+class AdministratorForm(FlaskForm):
+    member = SelectField(_l("Administrator"), coerce=_member_id, validate_choice=False)
+
+
+class MemberForm(FlaskForm):
+    name = StringField(_l("Name"))
+    role = SelectField(_l("Role"), validate_choice=False)
+    phone = StringField(_l("Phone"), description=_l("Optional: a mobile number or a landline "
+                                                     "with its area code"))
+
+    def values(self) -> dict:
+        return dict(name=self.name.data or "", role=self.role.data or "",
+                    phone=self.phone.data or "")
+
+
+def _role_choices(roles) -> list[SelectChoice]:
+    return [SelectChoice(role, GROUP_ROLE_LABELS.get(role, role)) for role in roles]
+
+
+def _add_form(bound: bool = False) -> MemberForm:
+    form = MemberForm(prefix="add", **({} if bound else {"formdata": None}))
+    form.role.choices = [SelectChoice("", _("Choose a role…"))] + _role_choices(
+        service.MEMBER_ROLES)
+    return form
+
+
+def _member_form(member: WechatGroupMember, bound: bool = False) -> MemberForm:
+    kwargs = {} if bound else {"formdata": None, "name": member.name, "role": member.role,
+                               "phone": member.phone}
+    form = MemberForm(prefix=f"member-{member.id}", **kwargs)
+    roles = ((service.PAIRED_LAWYER,) if member.role == service.PAIRED_LAWYER
+             else service.MEMBER_ROLES)
+    form.role.choices = _role_choices(roles)
+    return form
+
+
+def _administrator_form(group: WechatGroup, members: list, bound: bool = False):
+    current = service.administrator(group, members)
+    kwargs = {} if bound else {"formdata": None, "member": current.id if current else None}
+    form = AdministratorForm(prefix="admin", **kwargs)
+    form.member.choices = [SelectChoice(m.id, f"{m.name} · {GROUP_ROLE_LABELS.get(m.role, m.role)}")
+                           for m in members]
+    return form
+
+
+def _fresh_forms(group: WechatGroup, members: list) -> dict:
+    forms = {"rename": RenameForm(formdata=None, prefix="rename", name=group.name),
+             "admin": _administrator_form(group, members),
+             "add": _add_form()}
+    forms.update({f"member-{m.id}": _member_form(m) for m in members})
+    return forms
+
+
+# --- loading with scope checks -----------------------------------------------------------
+
+def _readable_village(code: str) -> Village:
+    village = (Village.select(Village, Town).join(Town).where(Village.code == code).first()
+               if code.isprintable() else None)
+    if village is None or not can_read_village(actor(), village):
+        abort(404)
+    return village
+
+
+def _checked(group: WechatGroup | None) -> WechatGroup:
+    """404 for a group the user may not see (missing and out of scope look the same), 403
+    for one they see but may not change."""
+    if group is None or not can_read_village(actor(), group.pairing.village):
+        abort(404)
+    if not service.can_change_group(actor(), group):
+        abort(403)
+    return group
+
+
+def _manageable_group(group_id: int) -> WechatGroup:
+    return _checked(WechatGroup.select(WechatGroup, Pairing, Village, Town)
+                    .join(Pairing).join(Village).join(Town)
+                    .where(WechatGroup.id == group_id).first())
+
+
+def _manageable_member(member_id: int) -> WechatGroupMember:
+    member = WechatGroupMember.get_or_none(WechatGroupMember.id == member_id)
+    group = _manageable_group(member.group_id) if member is not None else None
+    if member is None:
+        abort(404)
+    member.group = group
+    return member
+
+
+# --- the section -------------------------------------------------------------------------
+
+def _section(village: Village, *, bound: dict | None = None, status: int = 200,
+             trigger: str | None = None, notice: str | None = None,
+             alerts: tuple = ()):
+    """The register of the village's active pairing's group; ``bound`` holds a submitted
+    form to show with its errors."""
+    pairing = (Pairing.select().where((Pairing.village == village) & (Pairing.status == "active"))
+               .first())
+    group = service.group_of(pairing) if pairing is not None else None
+    members, forms, manage = [], {}, False
+    if group is not None:
+        group.pairing = pairing
+        pairing.village = village
+        members = service.read_group(actor(), group)
+        manage = service.can_change_group(actor(), group)
+        forms = _fresh_forms(group, members) if manage else {}
+    alerts = list(alerts)
+    for name, form in (bound or {}).items():
+        if name in forms:
+            forms[name] = form
+        else:  # e.g. editing a member somebody removed meanwhile: its form is gone
+            alerts += [message for errors in form.errors.values() for message in errors]
+            alerts += list(form.form_errors)
+    return render("groups/register.html", "groups/_register.html", status=status,
+                  trigger=trigger, village=village, pairing=pairing, group=group,
+                  members=members, admin=service.administrator(group, members) if group else None,
+                  forms=forms, manage=manage, opened=next(iter(bound), None) if bound else None,
+                  notice=notice, alerts=alerts, role_labels=GROUP_ROLE_LABELS)
+
+
+def _changed(village: Village, message: str):
+    if htmx:
+        return _section(village, trigger=CHANGED, notice=message)
+    flash(message, "success")
+    return redirect(back_to(url_for("groups.register", code=village.code)))
+
+
+def _refused(village: Village, name: str, form: FlaskForm):
+    return _section(village, bound={name: form}, status=422)
+
+
+# --- views -------------------------------------------------------------------------------
+
+@bp.route("/village/<code>")
+@allow("admin", "coordinator", "lawyer")
+def register(code):
+    return _section(_readable_village(code))
+
+
+@bp.route("/<int:group_id>/name", methods=["POST"])
+@allow("admin", "coordinator")
+def rename(group_id):
+    group = _manageable_group(group_id)
+    village = group.pairing.village
+    form = RenameForm(prefix="rename")
+    try:
+        service.rename_group(actor(), group, form.name.data or "")
+    except JieduiError as error:
+        attach_error(form, error)
+        return _refused(village, "rename", form)
+    return _changed(village, _("The group is now called %(name)s.", name=group.name))
+
+
+@bp.route("/<int:group_id>/administrator", methods=["POST"])
+@allow("admin", "coordinator")
+def set_administrator(group_id):
+    group = _manageable_group(group_id)
+    village = group.pairing.village
+    members = service.members_in_role_order(group)
+    form = _administrator_form(group, members, bound=True)
+    member = next((m for m in members if m.id == form.member.data), None)
+    if member is None:
+        form.member.errors = [_("Choose one of the group's members.")]
+        return _refused(village, "admin", form)
+    try:
+        service.set_administrator(actor(), group, member)
+    except JieduiError as error:
+        attach_error(form, error)
+        return _refused(village, "admin", form)
+    return _changed(village, _("%(name)s administers the group now.", name=member.name))
+
+
+@bp.route("/<int:group_id>/members", methods=["POST"])
+@allow("admin", "coordinator")
+def add_member(group_id):
+    group = _manageable_group(group_id)
+    village = group.pairing.village
+    form = _add_form(bound=True)
+    try:
+        member = service.add_member(actor(), group, **form.values())
+    except JieduiError as error:
+        attach_error(form, error)
+        return _refused(village, "add", form)
+    return _changed(village, _("%(name)s was added to the group.", name=member.name))
+
+
+@bp.route("/members/<int:member_id>", methods=["POST"])
+@allow("admin", "coordinator")
+def edit_member(member_id):
+    member = _manageable_member(member_id)
+    village = member.group.pairing.village
+    form = _member_form(member, bound=True)
+    try:
+        service.edit_member(actor(), member, **form.values())
+    except JieduiError as error:
+        attach_error(form, error)
+        return _refused(village, f"member-{member_id}", form)
+    return _changed(village, _("%(name)s was saved.", name=member.name))
+
+
+@bp.route("/members/<int:member_id>/remove", methods=["POST"])
+@allow("admin", "coordinator")
+def remove_member(member_id):
+    member = _manageable_member(member_id)
+    village = member.group.pairing.village
+    try:
+        service.remove_member(actor(), member)
+    except JieduiError as error:
+        if htmx:
+            return _section(village, status=422, alerts=(error.translate(_),))
+        flash(error.translate(_), "error")
+        return redirect(back_to(url_for("groups.register", code=village.code)))
+    return _changed(village, _("%(name)s was removed from the group.", name=member.name))
