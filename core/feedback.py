@@ -73,12 +73,14 @@ def recent_periods(today: dt.date, count: int = 4) -> list[str]:
 
 # --- return visits --------------------------------------------------------------------------
 
-def town_coordinator(town_id: int) -> User | None:
-    """The town's coordinator who does its return visits: the first active one."""
-    return (User.select()
-            .where((User.role == "coordinator") & (User.town == town_id)
-                   & User.village.is_null() & User.active)
-            .order_by(User.id).first())
+def visit_assignee(town_id: int) -> User | None:
+    """Who does the town's return visits: its first active coordinator; a town without
+    one falls to the first active district coordinator (the visit must not go unowned)."""
+    coordinators = (User.select()
+                    .where((User.role == "coordinator") & User.village.is_null() & User.active)
+                    .order_by(User.id))
+    return (coordinators.where(User.town == town_id).first()
+            or coordinators.where(User.town.is_null()).first())
 
 
 def open_period(today: dt.date, months=None) -> str | None:
@@ -111,7 +113,7 @@ def create_return_visits(today: dt.date | None = None, months=None) -> int:
     rows = []
     for pairing_id, town_id in pairings:
         if town_id not in assignees:
-            assignees[town_id] = town_coordinator(town_id)
+            assignees[town_id] = visit_assignee(town_id)
         rows.append(dict(pairing=pairing_id, period=period, due_on=due_on,
                          assignee=assignees[town_id]))
     if rows:

@@ -50,13 +50,20 @@ def test_a_quarter_opens_one_visit_per_active_pairing_once(district):
         users.town_coordinator.id] * 3 + [users.other_town_coordinator.id]
 
 
-def test_next_quarter_skips_ended_pairings_and_towns_without_coordinator(district):
+def test_next_quarter_skips_ended_pairings_and_gives_a_town_without_coordinator_to_the_district(
+        district):
     end_pairing(None, district.pairings[1], ended_on=D(2026, 6, 1))
     User.update(active=False).where(User.id == district.users.other_town_coordinator.id).execute()
     assert feedback.create_return_visits(D(2026, 7, 1)) == 3
     visits = {v.pairing_id: v for v in ReturnVisit.select().where(ReturnVisit.period == "2026Q3")}
     assert district.pairings[1].id not in visits
-    assert visits[district.pairings[3].id].assignee is None
+    assert visits[district.pairings[3].id].assignee_id == district.users.coordinator.id
+
+
+def test_a_visit_with_no_coordinator_anywhere_is_still_opened(district):
+    User.update(active=False).where(User.role == "coordinator").execute()
+    assert feedback.create_return_visits(D(2026, 7, 1)) == 4
+    assert {v.assignee_id for v in ReturnVisit.select()} == {None}
 
 
 def test_the_job_runs_daily_at_eight_district_time(district, monkeypatch):
