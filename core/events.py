@@ -9,7 +9,6 @@ Every change bumps ``sequence`` and ``updated_at`` (calendar apps take the highe
 then the feeds the event appears in are republished after the commit.
 """
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from core import clock
@@ -18,11 +17,10 @@ from core.audit import record
 from core.config import load_settings
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
+from core.feeds import publish_changes
 from core.i18n import N_
 from core.models import Event, Lawyer, User, Village
 from core.worklog import log_held_event
-
-log = logging.getLogger(__name__)
 
 HALF_DAY_NAMES = {"am": "morning", "pm": "afternoon"}
 
@@ -282,16 +280,3 @@ def cancel_event(actor: User | None, event: Event, *, reason: str) -> Event:
         raise ValidationError(N_("This event is cancelled already."))
     return _save_change(actor, "event.cancel", event, status="cancelled",
                         cancel_reason=reason)
-
-
-def publish_changes(event_ids) -> None:
-    """Republish the feeds these events are in (after the commit). A queue that is down
-    must not undo or fail a change already made: the hourly republish catches up."""
-    ids = sorted(set(event_ids))
-    if not ids:
-        return
-    try:
-        from core.feeds import publish_affected
-        publish_affected(ids)
-    except Exception:  # noqa: BLE001 - logged; the change itself is committed
-        log.exception("could not queue the feeds of events %s for publishing", ids[:20])

@@ -5,8 +5,10 @@ A feed is named by a key: ``lawyer:<id>`` (a lawyer's events), ``town:<code>`` a
 events only, nothing about people). The private feeds describe each event with the
 village's contacts: the judicial office and the village side of the WeChat group.
 Feeds are rendered into ``FeedSnapshot`` rows by a job (``publish``) whenever an event in
-them changes, and the web serves the stored bytes with their ETag, so a phone polling
-every few minutes costs one indexed read.
+them changes, or what their descriptions say about it (a lawyer's name or phone, a WeChat
+group's village side: ``publish_changes`` with ``events_of_lawyer`` / ``events_of_group``),
+and the web serves the stored bytes with their ETag, so a phone polling every few minutes
+costs one indexed read.
 
 Tokens are 256-bit random strings shown once; only their SHA-256 is stored.
 """
@@ -197,14 +199,20 @@ def _resolve(key: str) -> _Feed:
     raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
 
 
+def _shown(now: dt.datetime):
+    """The events a feed shows at ``now`` (a WHERE clause on Event): those in its window, a
+    cancellation for CANCELLED_KEPT, and only events of a village."""
+    in_window = Event.starts_at.between(now - WINDOW_BACK, now + WINDOW_AHEAD)
+    kept = (Event.status != "cancelled") | (Event.updated_at >= now - CANCELLED_KEPT)
+    return in_window & kept & Event.village.is_null(False)
+
+
 def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
     """The feed's events in its window; a cancellation stays for CANCELLED_KEPT."""
-    in_window = Event.starts_at.between(now - WINDOW_BACK, now + WINDOW_AHEAD)
-    shown = (Event.status != "cancelled") | (Event.updated_at >= now - CANCELLED_KEPT)
     return list(Event.select(Event, Village, Town, Lawyer)
                 .join(Village).join(Town)
                 .switch(Event).join(Lawyer, JOIN.LEFT_OUTER)
-                .where(in_window & shown & feed.where & Event.village.is_null(False))
+                .where(_shown(now) & feed.where)
                 .order_by(Event.starts_at, Event.id))
 
 
@@ -249,6 +257,27 @@ def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
             by_village[village_id] = by_pairing[pairing_id]
     return by_pairing, by_village
 
+
+def _shown_ids(where) -> list[int]:
+    now = clock.now_utc()
+    return [event_id for (event_id,) in
+            Event.select(Event.id).where(_shown(now) & where).order_by(Event.id).tuples()]
+
+
+def events_of_group(pairing: Pairing) -> list[int]:
+    """The events shown now whose descriptions name the WeChat group of this (active)
+    pairing and its village side, as ``_contacts_by_pairing`` picks them: the pairing's own,
+    and its village's events of no pairing or of a pairing without a group of its own."""
+    grouped = WechatGroup.select(WechatGroup.pairing)
+    return _shown_ids((Event.village == pairing.village_id)
+                      & ((Event.pairing == pairing.id) | Event.pairing.is_null()
+                         | Event.pairing.not_in(grouped)))
+
+
+def events_of_lawyer(lawyer_id: int) -> list[int]:
+    """The events shown now that name this lawyer (their feed's name; the coordinators'
+    feeds show each event's lawyer with their phone)."""
+    return _shown_ids(Event.lawyer == lawyer_id)
 
 
 def _utc(instant: dt.datetime) -> dt.datetime:
@@ -509,8 +538,8 @@ def all_feed_keys() -> set[str]:
 
 
 def publish_all() -> dict:
-    """Republish every feed: the window moves with the clock and contacts change without
-    an event changing. Unchanged feeds keep their ETag."""
+    """Republish every feed: the window moves with the clock (and a change whose feeds could
+    not be queued is caught up). Unchanged feeds keep their ETag."""
     return publish_keys(all_feed_keys())
 
 
@@ -520,3 +549,17 @@ def publish_affected(event_ids) -> None:
     if ids:
         from core.jobs import publish_feeds  # core.jobs imports the queue
         publish_feeds(ids)
+
+
+def publish_changes(event_ids) -> None:
+    """Republish the feeds these events are in, after the commit: what every service calls
+    once its change is committed (events, the planner, tasks, a lawyer's details, a WeChat
+    group). A queue that is down must not undo or fail a change already made: the hourly
+    republish catches up."""
+    ids = sorted({int(i) for i in event_ids})
+    if not ids:
+        return
+    try:
+        publish_affected(ids)
+    except Exception:  # noqa: BLE001 - logged; the change itself is committed
+        log.exception("could not queue the feeds of events %s for publishing", ids[:20])

@@ -11,13 +11,19 @@ The paired lawyer stays in the group while the pairing lasts (they cannot be rem
 another role), and no one else joins as the paired lawyer. Only the group of an active pairing
 changes. Every change is audited on the group (``wechat_group.*``, with what was before and
 after); a refused change writes nothing.
+
+The private calendar feeds describe the village's events with the group's name and its
+village-side members (``core.feeds``): a change to those republishes the feeds of those
+events once it is committed (``core.feeds.publish_changes``), not at the hourly republish.
 """
 from core.access import can_manage_village, require_manage_village
 from core.audit import record
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
+from core.feeds import events_of_group, publish_changes
 from core.i18n import N_
 from core.models import GROUP_ROLES, Pairing, User, WechatGroup, WechatGroupMember
+from core.models.pairing import LAWYER_SIDE
 from core.phones import clean_phone
 
 GROUP_NAME_MAX = 100
@@ -123,6 +129,14 @@ def _others_named(member: WechatGroupMember, name: str):
                    & (WechatGroupMember.id != member.id) & (WechatGroupMember.name == name)))
 
 
+def _events_showing(group: WechatGroup, *roles: str) -> list[int]:
+    """The events whose feed descriptions show the group's name or, with ``roles``, a member
+    in one of these roles: the feeds show only the village side (not the lawyer's)."""
+    if roles and all(role in LAWYER_SIDE for role in roles):
+        return []
+    return events_of_group(group.pairing)
+
+
 # --- changes --------------------------------------------------------------------------------
 
 def rename_group(actor: User | None, group: WechatGroup, name: str) -> WechatGroup:
@@ -137,12 +151,15 @@ def rename_group(actor: User | None, group: WechatGroup, name: str) -> WechatGro
         group.save(only=[WechatGroup.name])
         record(actor, "wechat_group.rename", obj=group,
                detail={"before": {"name": before}, "after": {"name": name}})
+        shown = _events_showing(group)
+    publish_changes(shown)
     return group
 
 
 def set_administrator(actor: User | None, group: WechatGroup,
                       member: WechatGroupMember) -> WechatGroup:
-    """Make ``member`` (one of the group's members) its administrator."""
+    """Make ``member`` (one of the group's members) its administrator. (The feeds do not
+    show who administers the group: nothing to republish.)"""
     _require_change(actor, group)
     _require_member_of(group, member)
     before = group.admin_name
@@ -171,6 +188,8 @@ def add_member(actor: User | None, group: WechatGroup, *, name: str, role: str,
         member = WechatGroupMember.create(group=group, **values)
         record(actor, "wechat_group.add_member", obj=group,
                detail={"member": member.id, "after": values})
+        shown = _events_showing(group, values["role"])
+    publish_changes(shown)
     return member
 
 
@@ -195,6 +214,8 @@ def edit_member(actor: User | None, member: WechatGroupMember, *, name: str, rol
             group.save(only=[WechatGroup.admin_name])
             detail["admin_name"] = values["name"]
         record(actor, "wechat_group.edit_member", obj=group, detail=detail)
+        shown = _events_showing(group, before["role"], values["role"])
+    publish_changes(shown)
     return member
 
 
@@ -215,3 +236,5 @@ def remove_member(actor: User | None, member: WechatGroupMember) -> None:
         member.delete_instance()
         record(actor, "wechat_group.remove_member", obj=group,
                detail={"member": member_id, "before": before})
+        shown = _events_showing(group, before["role"])
+    publish_changes(shown)

@@ -25,8 +25,10 @@ def publish_feeds(event_ids: list[int]) -> dict:
 
 @huey.periodic_task(crontab(minute="7"))
 def republish_all_feeds() -> dict:
-    """Hourly: the feeds' 90/400-day window moves with the clock, and village contacts
-    change without an event changing. Unchanged feeds keep their ETag (cheap for clients)."""
+    """Hourly: the feeds' 90/400-day window moves with the clock, an import changes contacts
+    (a lawyer's phone, a town's judicial office) without a service asking, and a change whose
+    feeds could not be queued is caught up. Unchanged feeds keep their ETag (cheap for
+    clients)."""
     from core.feeds import publish_all
     with _job_connection():
         return publish_all()

@@ -4,7 +4,9 @@ firm, licence number, phone, WeChat and photo.
 Who may change what: an administrator or a district coordinator (lawyers serve the whole
 district, ``core.access.is_district_manager``) every detail; the lawyer themself their phone,
 WeChat and photo. Town coordinators read lawyers but change nothing. Every change is audited
-with the values before and after.
+with the values before and after. The private calendar feeds name the lawyer (their own
+feed's name) and show each event's lawyer with their phone to the coordinators: a new name or
+phone republishes the feeds of the lawyer's events once committed (``core.feeds``).
 
 Photos are JPEG, PNG or WebP pictures, recognised by their content (never by their name, which
 is not kept), at most ``photo_limit()`` bytes, and stored like the case files' attachments
@@ -24,12 +26,14 @@ from core.cases import read_limited, store_once, uploads_dir
 from core.config import load_settings, max_upload_bytes
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
+from core.feeds import events_of_lawyer, publish_changes
 from core.i18n import N_
 from core.models import LawFirm, Lawyer, User
 from core.phones import clean_phone
 
 CONTACT_FIELDS = ("phone", "wechat")  # the lawyer's own
 MANAGER_FIELDS = ("name", "firm", "licence_no")  # the district's
+IN_FEEDS = ("name", "phone")  # what the calendar feeds say of a lawyer (core.feeds)
 NAME_MAX = 50
 LICENCE_MAX = 30
 WECHAT_MAX = 64
@@ -140,11 +144,13 @@ def update_details(actor: User | None, lawyer: Lawyer, **changes) -> Lawyer:
             record(actor, "lawyer.update", obj=lawyer,
                    detail={"before": {n: before[n] for n in changed},
                            "after": {n: after[n] for n in changed}})
+            shown = events_of_lawyer(lawyer.id) if set(changed) & set(IN_FEEDS) else []
     except IntegrityError:  # the same licence number saved meanwhile by someone else
         for name in changed:
             setattr(lawyer, name, before[name] if name != "firm" else _firm(before[name]))
         raise ValidationError(N_("Another lawyer has the licence number %(licence)s."),
                               field="licence_no", licence=values.get("licence_no", "")) from None
+    publish_changes(shown)
     return lawyer
 
 

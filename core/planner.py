@@ -35,7 +35,8 @@ from core import clock
 from core.access import village_filter
 from core.config import load_settings
 from core.db import transaction
-from core.events import Busy, clash, publish_changes
+from core.events import Busy, clash
+from core.feeds import publish_changes
 from core.i18n import N_
 from core.models import Event, Lawyer, Pairing, Shortfall, Town, User, Village
 from core.workdays import check_year, has_official_data, sync_official_holidays, workdays_between

@@ -360,7 +360,7 @@ def _change_event(event: Event, **fields) -> None:
 
 
 def _publish(event_ids) -> None:
-    from core.events import publish_changes  # feeds of these events, after the commit
+    from core.feeds import publish_changes  # feeds of these events, after the commit
     publish_changes([event_id for event_id in event_ids if event_id])
 
 

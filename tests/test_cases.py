@@ -2,7 +2,9 @@
 content and stored by hash, downloads only for those who may read the case."""
 import datetime as dt
 import hashlib
+import html as html_lib
 import io
+import re
 import zipfile
 
 import pytest
@@ -257,7 +259,8 @@ def test_cases_and_files_outside_the_scope_answer_404(district, case, login):
 def test_close_through_the_web(district, case, login):
     client = login(district.users.town_coordinator)
     assert client.post(f"/records/cases/{case.id}/close").status_code == 303
-    assert CaseFile.get_by_id(case.id).status == "closed"
+    closed = CaseFile.get_by_id(case.id)
+    assert (closed.status, closed.closed_on) == ("closed", dt.date(2026, 3, 10))  # today
     listing = client.get("/records/cases?status=closed", headers={"HX-Request": "true"})
     assert listing.status_code == 200 and case.number in listing.get_data(as_text=True)
     still_open = client.get("/records/cases?status=open", headers={"HX-Request": "true"})
@@ -275,3 +278,81 @@ def test_the_case_list_shows_the_scope_only(district, case, login):
                                                   headers={"HX-Request": "true"})
     assert other.number in found.get_data(as_text=True)
     assert case.number not in found.get_data(as_text=True)
+
+
+# --- the closing date ------------------------------------------------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+def field_error(html: str, field_id: str) -> str:
+    match = re.search(rf'<span class="field-error" id="{field_id}-error">([^<]*)<', html)
+    return html_lib.unescape(match.group(1)) if match else ""
+
+
+def date_input(html: str) -> str:
+    match = re.search(r'<input[^>]*name="closed_on"[^>]*>', html)
+    assert match, "no closing date on the page"
+    return match.group(0)
+
+
+def test_the_close_form_offers_today_between_opening_and_today(district, case, login):
+    html = login(district.users.lawyer).get(f"/records/cases/{case.id}").get_data(as_text=True)
+    field = date_input(html)
+    assert 'type="date"' in field and 'value="2026-03-10"' in field
+    assert 'min="2026-03-02"' in field and 'max="2026-03-10"' in field
+
+
+def test_close_on_an_earlier_date_through_the_web(district, case, login):
+    client = login(district.users.lawyer)
+    response = client.post(f"/records/cases/{case.id}/close", headers=HX,
+                           data={"closed_on": "2026-03-05"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == f"/records/cases/{case.id}"
+    closed = CaseFile.get_by_id(case.id)
+    assert (closed.status, closed.closed_on) == ("closed", dt.date(2026, 3, 5))
+    page = client.get(f"/records/cases/{case.id}").get_data(as_text=True)
+    assert "2026-03-05" in page and 'name="closed_on"' not in page  # closed: no form
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("2026-03-01", "结案日期不能早于建档日期。"),
+    ("2026-03-11", "结案日期不能晚于今天。"),
+])
+def test_a_refused_closing_date_is_shown_next_to_it_and_kept(district, case, login, typed,
+                                                            message):
+    client = login(district.users.town_coordinator)
+    response = client.post(f"/records/cases/{case.id}/close", headers=HX,
+                           data={"closed_on": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in html  # the form alone, swapped in
+    assert '<div id="case-close">' in html
+    assert field_error(html, "closed_on") == message
+    assert f'value="{typed}"' in date_input(html)
+    # without HTMX: the whole page, with the same message next to the date
+    page = client.post(f"/records/cases/{case.id}/close", data={"closed_on": typed})
+    assert page.status_code == 422 and "<html" in page.get_data(as_text=True)
+    assert field_error(page.get_data(as_text=True), "closed_on") == message
+    assert CaseFile.get_by_id(case.id).status == "open"
+    assert AuditLog.select().where(AuditLog.action == "case.close").count() == 0
+
+
+def test_a_date_that_is_no_date_is_refused_and_kept(district, case, login):
+    response = login(district.users.lawyer).post(
+        f"/records/cases/{case.id}/close", headers=HX, data={"closed_on": "2026-02-30"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(html, "closed_on") == "不是有效的日期值。"
+    assert 'value="2026-02-30"' in date_input(html)
+    assert CaseFile.get_by_id(case.id).status == "open"
+
+
+def test_closing_a_closed_case_says_so(district, case, login):
+    cases.close_case(None, case, closed_on=dt.date(2026, 3, 4))
+    response = login(district.users.lawyer).post(
+        f"/records/cases/{case.id}/close", headers=HX, data={"closed_on": "2026-03-09"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert '<p class="error" role="alert">该案件档案已结案。</p>' in html
+    assert 'name="closed_on"' not in html
+    assert CaseFile.get_by_id(case.id).closed_on == dt.date(2026, 3, 4)

@@ -18,10 +18,11 @@ from ical.calendar_stream import IcsCalendarStream
 from core import clock, feeds
 from core.config import ConfigError, FeedAlarm, load_settings, parse_feed_alarms
 from core.errors import PermissionDenied, ValidationError
-from core.models import Event, FeedSnapshot, FeedToken
+from core.models import Event, FeedSnapshot, FeedToken, Lawyer, WechatGroup, WechatGroupMember
 from core.users import create_user
 from tests.factories import PASSWORD
 from tests.feed_helpers import SH, add_event, at, calendar_district, local_day, utc
+from tests.planning_support import published  # noqa: F401 (fixture)
 
 SHANGHAI = ZoneInfo(SH)
 
@@ -519,3 +520,113 @@ def test_a_scheduled_programme_task_is_in_the_lawyer_feed_under_its_programme(di
     event = found[Task.get_by_id(task.id).event.uid]
     assert event.categories == ["走访100+家庭"]
     assert "王某某" not in body.decode()
+
+
+# --- contacts change: the feeds follow at once (core.groups, core.lawyers) -----------------
+
+@pytest.fixture
+def no_hourly_republish(monkeypatch):
+    """What follows must not wait for (nor call) the hourly republish."""
+    def refuse():
+        raise AssertionError("publish_all was called")
+    monkeypatch.setattr(feeds, "publish_all", refuse)
+
+
+def stored_description(key: str, event: Event) -> str:
+    body = bytes(FeedSnapshot.get(FeedSnapshot.key == key).body)
+    return str(vevents(body)[event.uid]["DESCRIPTION"])
+
+
+def test_a_group_members_new_phone_reaches_the_lawyers_feed_at_once(cal, district,
+                                                                    no_hourly_republish):
+    from core.groups import edit_member, rename_group
+    key = f"lawyer:{cal.lawyer.id}"
+    feeds.publish(key)
+    coordinator = district.users.coordinator
+    edit_member(coordinator, cal.contacts.committee, name="王主任", role="village_committee",
+                phone="13800009999")
+    description = stored_description(key, cal.events.session)
+    assert "王主任 13800009999" in description and "13800001111" not in description
+    rename_group(coordinator, cal.group, "东湖1村法律服务群")
+    assert "东湖1村法律服务群" in stored_description(key, cal.events.afternoon)
+
+
+def test_a_lawyers_new_phone_reaches_the_coordinators_town_feed_at_once(cal, district,
+                                                                        no_hourly_republish):
+    from core.lawyers import update_details
+    key = f"town:{cal.town.code}"
+    feeds.publish(key)
+    assert "13700007777" not in stored_description(key, cal.events.session)
+    update_details(district.users.lawyer, cal.lawyer, phone="13700007777")  # their own
+    assert f"{cal.lawyer.name} 13700007777" in stored_description(key, cal.events.session)
+
+
+def test_contact_changes_publish_the_events_that_show_those_contacts(cal, district, published):
+    """A group: its village's events in the feeds' window (an event of the village without a
+    pairing shows the active pairing's group too). A lawyer: their events, wherever they are.
+    What the feeds do not show (the lawyer's side of the group, its administrator, a
+    lawyer's WeChat) republishes nothing."""
+    from core import groups, lawyers
+    coordinator, e = district.users.coordinator, cal.events
+    no_pairing = add_event(village=cal.village, lawyer=None, start=at(local_day(25), 9))
+    elsewhere = add_event(village=district.villages[4], lawyer=cal.lawyer,
+                          start=at(local_day(40), 9))
+    add_event(cal.pairing, start=at(local_day(500), 9))  # beyond the window
+    village_events = sorted(ev.id for ev in (e.session, e.afternoon, e.publicity, e.cancelled,
+                                             e.task, no_pairing))
+    lawyer_events = sorted(ev.id for ev in (e.session, e.afternoon, e.publicity, e.cancelled,
+                                            e.task, elsewhere))
+
+    assistant = groups.add_member(coordinator, cal.group, name="李助理", role="assistant")
+    groups.edit_member(coordinator, assistant, name="李助理", role="assistant",
+                       phone="13900000009")
+    groups.set_administrator(coordinator, cal.group, cal.contacts.committee)
+    lawyers.update_details(coordinator, cal.lawyer, wechat="zhangming-law")
+    assert published == []
+
+    groups.rename_group(coordinator, cal.group, "东湖1村法律服务群")
+    groups.add_member(coordinator, cal.group, name="钱代表", role="resident_rep")
+    groups.edit_member(coordinator, assistant, name="李助理", role="resident_rep")
+    groups.remove_member(coordinator, cal.contacts.party)
+    assert published == [village_events] * 4
+
+    published.clear()
+    lawyers.update_details(coordinator, cal.lawyer, name="张明明")
+    lawyers.update_details(coordinator, cal.lawyer, phone="13700007777")
+    assert published == [lawyer_events] * 2
+
+
+def test_refused_contact_changes_publish_nothing(cal, district, published):
+    from core import groups, lawyers
+    coordinator = district.users.coordinator
+    refused = [
+        lambda: groups.edit_member(coordinator, cal.contacts.committee, name="王主任",
+                                   role="village_committee", phone="12345"),
+        lambda: groups.add_member(coordinator, cal.group, name=" ", role="mediation"),
+        lambda: groups.rename_group(coordinator, cal.group, ""),
+        lambda: groups.remove_member(coordinator, cal.group.members.where(
+            WechatGroupMember.role == "lawyer").get()),
+        lambda: groups.rename_group(district.users.other_town_coordinator, cal.group, "别的群"),
+        lambda: lawyers.update_details(coordinator, cal.lawyer, phone="12345"),
+        lambda: lawyers.update_details(district.users.lawyer, cal.lawyer, name="改名"),
+    ]
+    for change in refused:
+        with pytest.raises((ValidationError, PermissionDenied)):
+            change()
+    assert published == []
+    assert Lawyer.get_by_id(cal.lawyer.id).phone == cal.lawyer.phone
+
+
+def test_a_contact_change_stands_when_the_queue_is_down(cal, district, monkeypatch, caplog):
+    from core.groups import rename_group
+    from core.lawyers import update_details
+
+    def down(ids):
+        raise ConnectionError("redis is down")
+    monkeypatch.setattr(feeds, "publish_affected", down)
+    with caplog.at_level(logging.ERROR, logger="core.feeds"):
+        rename_group(district.users.coordinator, cal.group, "东湖1村法律服务群")
+        update_details(district.users.coordinator, cal.lawyer, phone="13700007777")
+    assert "could not queue the feeds" in caplog.text
+    assert WechatGroup.get_by_id(cal.group.id).name == "东湖1村法律服务群"
+    assert Lawyer.get_by_id(cal.lawyer.id).phone == "13700007777"

@@ -172,6 +172,23 @@ class CaseForm(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[Optional()])
 
 
+class CloseCaseForm(FlaskForm):
+    """The closing date: today unless given (the core refuses one before the opening date
+    or in the future)."""
+    closed_on = DateField(_l("Closed on"), validators=[Optional()])
+
+
+def _close_form(case) -> CloseCaseForm:
+    """The close form as posted, or with today's date; the browser's date picker offers
+    only the days the core accepts."""
+    form = CloseCaseForm()
+    if form.closed_on.data is None and not form.closed_on.raw_data:
+        form.closed_on.data = clock.today()
+    form.closed_on.render_kw = {"min": case.opened_on.isoformat(),
+                                "max": clock.today().isoformat()}
+    return form
+
+
 def _case_form(user) -> CaseForm:
     form = CaseForm()
     form.village.choices = [SelectChoice(v.id, f"{v.name} · {v.pairing.lawyer.name}")
@@ -224,8 +241,10 @@ def case_new():
     return redirect(url_for("records.case_detail", case_id=case.id), code=303)
 
 
-def _case_page(case, *, error="", status=200):
-    return render("records/case_detail.html", case=case, status=status,
+def _case_page(case, *, error="", status=200, close_form=None, fragment=None):
+    """The case file's page; ``fragment`` (for HTMX) answers with that part of it only."""
+    return render("records/case_detail.html", fragment, case=case, status=status,
+                  close_form=close_form or _close_form(case),
                   entries=list(case_service.case_logs(case)),
                   attachments=list(case.attachments.order_by(Attachment.uploaded_at)),
                   error=error, modes=dict(_modes()),
@@ -265,19 +284,25 @@ def case_upload(case_id):
 @bp.route("/cases/<int:case_id>/close", methods=["POST"])
 @allow(*WORKERS)
 def case_close(case_id):
+    """Close the case file on the date given (today when none). A refused date comes back
+    next to its field, as it was typed; HTMX swaps in the close form alone."""
     user = actor()
     case = case_service.get_case(user, case_id)
-    try:
-        case_service.close_case(user, case)
-    except JieduiError as error:
-        return _case_page(case, error=error.translate(_), status=422)
-    flash(_("Case file %(number)s is closed.", number=case.number), "success")
-    target = url_for("records.case_detail", case_id=case.id)
-    if htmx:
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    form = _close_form(case)
+    if form.validate():
+        try:
+            case_service.close_case(user, case, closed_on=form.closed_on.data)
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Case file %(number)s is closed.", number=case.number), "success")
+            target = url_for("records.case_detail", case_id=case.id)
+            if htmx:
+                response = make_response("", 200)
+                response.headers["HX-Redirect"] = target
+                return response
+            return redirect(target, code=303)
+    return _case_page(case, close_form=form, status=422, fragment="records/_case_close.html")
 
 
 @bp.route("/attachments/<int:attachment_id>")
