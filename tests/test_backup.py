@@ -214,7 +214,8 @@ def test_the_cli_backs_up_and_restores_after_asking(tmp_path):
     instance = tmp_path / "cli"
     env = {k: v for k, v in os.environ.items()
            if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="k", JIEDUI_LOCALE="en")
+    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="k")
+    env.pop("JIEDUI_LOCALE", None)  # the default language, zh_CN
     jiedui = str(Path(sys.executable).parent / "jiedui")
 
     def run(*args, stdin=""):
@@ -230,16 +231,20 @@ def test_the_cli_backs_up_and_restores_after_asking(tmp_path):
                "--role", "admin").returncode == 0
     made = run("backup", str(tmp_path / "b.tar.gz"))
     assert made.returncode == 0, made.stderr
-    assert "Backup written to" in made.stdout and "0 attachments" in made.stdout
+    assert made.stdout.startswith(f"备份已写入 {tmp_path / 'b.tar.gz'}：sqlite 数据库，")
+    assert made.stdout.strip().endswith("行数据，0 个附件。")
     assert run("user", "add", "--username", "second", "--password", "second1234",
                "--role", "admin").returncode == 0
 
     declined = run("restore", str(tmp_path / "b.tar.gz"), stdin="n\n")
-    assert declined.returncode == 1 and "Replace ALL the data" in declined.stdout
+    assert declined.returncode == 1
+    assert "中的全部数据？ [y/N]" in declined.stdout and "确定用 " in declined.stdout
+    assert str(instance / "jiedui.db") in declined.stdout
     assert users() == ["first", "second"]
     refused = run("restore", str(tmp_path / "missing.tar.gz"), "--yes")
-    assert refused.returncode == 1 and "does not exist" in refused.stderr
+    assert refused.returncode == 1 and "missing.tar.gz 不存在。" in refused.stderr
     assert "Traceback" not in refused.stderr
     done = run("restore", str(tmp_path / "b.tar.gz"), "--yes")
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("已恢复 ") and done.stdout.strip().endswith("0 个附件。")
     assert users() == ["first"]

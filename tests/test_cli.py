@@ -21,17 +21,23 @@ from core.queue import make_huey
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
 
 
-def child_env(instance: Path) -> dict:
+def child_env(instance: Path, locale: str = "en") -> dict:
+    """English unless a test is about the words: zh_CN is the default language."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
     env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="cli-test-key",
-               JIEDUI_LOCALE="en", PYTHONUNBUFFERED="1")
+               JIEDUI_LOCALE=locale, PYTHONUNBUFFERED="1")
     return env
 
 
-def jiedui(instance: Path, *args, timeout=60) -> subprocess.CompletedProcess:
-    return subprocess.run([JIEDUI, *args], env=child_env(instance), capture_output=True,
-                          text=True, timeout=timeout)
+def jiedui(instance: Path, *args, timeout=60, locale="en",
+           stdin=None) -> subprocess.CompletedProcess:
+    return subprocess.run([JIEDUI, *args], env=child_env(instance, locale), input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def in_chinese(instance: Path, *args, stdin=None) -> subprocess.CompletedProcess:
+    return jiedui(instance, *args, locale="zh_CN", stdin=stdin)
 
 
 def count_users(instance: Path) -> int:
@@ -59,9 +65,12 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen) -> int:
 
 
 def test_demo_then_stats_shows_full_coverage(tmp_path):
-    loaded = jiedui(tmp_path, "demo")
+    loaded = in_chinese(tmp_path, "demo")  # the default language
     assert loaded.returncode == 0, loaded.stderr
-    assert "131 villages" in loaded.stdout and "Demo logins" in loaded.stdout
+    assert "131 个村(居)" in loaded.stdout and "演示账号（用户名 / 密码）：" in loaded.stdout
+    for username, password in DEMO_LOGINS.values():
+        assert f"{username} / {password}" in loaded.stdout
+    assert "  区级协调员      coordinator / coord1234" in loaded.stdout.splitlines()
 
     stats = jiedui(tmp_path, "stats", "--json")
     assert stats.returncode == 0, stats.stderr
@@ -70,7 +79,7 @@ def test_demo_then_stats_shows_full_coverage(tmp_path):
         (131, 131, 0)
     assert (numbers["towns"], numbers["firms"]) == (8, 3)
     # The demo's tasks: every programme is on its way to its target.
-    assert "programme tasks" in loaded.stdout
+    assert "项项目任务（已完成" in loaded.stdout
     assert numbers["programs"] and all(0 < p["done"] <= 1.1 * p["target"]
                                        for p in numbers["programs"].values())
 
@@ -96,9 +105,12 @@ def test_stats_json_gives_every_programme_its_done_count_and_target(tmp_path):
 
 
 def test_init_twice_is_fine(tmp_path):
-    first, second = jiedui(tmp_path, "init"), jiedui(tmp_path, "init")
-    assert first.returncode == 0 and "0001_initial" in first.stdout
-    assert second.returncode == 0 and "up to date" in second.stdout
+    first, second = jiedui(tmp_path, "init"), in_chinese(tmp_path, "init")
+    assert first.returncode == 0 and "Migrations applied: 0001_initial, " in first.stdout
+    assert first.stdout.startswith(f"Database: {tmp_path / 'jiedui.db'}\n")
+    assert second.returncode == 0
+    assert second.stdout.splitlines() == [f"数据库：{tmp_path / 'jiedui.db'}",
+                                          "数据库结构已是最新，无需迁移。"]
 
 
 def test_user_add_refuses_a_bad_password_and_creates_nothing(tmp_path):
@@ -131,19 +143,15 @@ def test_user_add_says_whom_a_login_is_for_in_the_configured_language(tmp_path):
     assert lawyer.stdout.strip() == \
         "Created the login zhou (Lawyer), linked to the lawyer 周文彬 (id 1)."
 
-    def in_chinese(*args):  # the default language; the other tests ask for English
-        env = {**child_env(tmp_path), "JIEDUI_LOCALE": "zh_CN"}
-        return subprocess.run([JIEDUI, *args], env=env, capture_output=True, text=True,
-                              timeout=60)
-    town = in_chinese("user", "add", "--username", "li", "--password", "good-pass-1",
+    town = in_chinese(tmp_path, "user", "add", "--username", "li", "--password", "good-pass-1",
                       "--role", "coordinator", "--town", "330199101")
     assert town.returncode == 0, town.stderr
     assert town.stdout.strip() == "已创建登录账号 li（协调员），范围：镇(街道) 青石镇（330199101）。"
-    lawyer = in_chinese("user", "add", "--username", "wu", "--password", "good-pass-1",
+    lawyer = in_chinese(tmp_path, "user", "add", "--username", "wu", "--password", "good-pass-1",
                         "--role", "lawyer", "--lawyer", "2")
     assert lawyer.stdout.strip() == "已创建登录账号 wu（律师），关联律师 吴佳怡（编号 2）。"
-    unknown = in_chinese("user", "add", "--username", "x", "--password", "good-pass-1",
-                         "--role", "lawyer", "--lawyer", "999")
+    unknown = in_chinese(tmp_path, "user", "add", "--username", "x", "--password",
+                         "good-pass-1", "--role", "lawyer", "--lawyer", "999")
     assert unknown.returncode != 0 and "编号为 999 的律师不存在。" in unknown.stderr
     assert count_users(tmp_path) == 3
 
@@ -167,32 +175,37 @@ def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
     before = user_row(tmp_path, "boss")
 
     def password(*lines):
-        return subprocess.run([JIEDUI, "user", "password", "boss"], env=child_env(tmp_path),
-                              input="\n".join(lines) + "\n", capture_output=True, text=True,
-                              timeout=60)
+        return in_chinese(tmp_path, "user", "password", "boss", stdin="\n".join(lines) + "\n")
 
     short = password("short1", "short1")
-    assert short.returncode != 0 and "at least 8 characters" in short.stderr
+    assert short.returncode != 0 and "密码至少需要 8 个字符。" in short.stderr
     assert user_row(tmp_path, "boss") == before
     changed = password("new-pass-22", "other-pass-3", "new-pass-22", "new-pass-22")
     assert changed.returncode == 0, changed.stderr
-    assert "new-pass-22" not in changed.stdout  # hidden input is not echoed
+    assert "new-pass-22" not in changed.stdout + changed.stderr  # hidden input: not echoed
+    assert "两次输入的密码不一致。" in changed.stderr  # then asked again
+    assert changed.stdout.strip() == "boss 的密码已修改，该用户已在所有设备上退出登录。"
     after = user_row(tmp_path, "boss")
     assert after[0] != before[0] and after[2] == before[2] + 1
-    nobody = subprocess.run([JIEDUI, "user", "password", "nobody", "--password", "x-pass-123"],
-                            env=child_env(tmp_path), capture_output=True, text=True, timeout=60)
-    assert nobody.returncode != 0 and "no user 'nobody'" in nobody.stderr
+    nobody = jiedui(tmp_path, "user", "password", "nobody", "--password", "x-pass-123")
+    assert nobody.returncode != 0
+    assert "There is no login with the username nobody." in nobody.stderr
+    assert user_row(tmp_path, "boss") == after
 
 
 def test_user_disable_and_enable(tmp_path):
     assert jiedui(tmp_path, "user", "add", "--username", "wang", "--password", "good-pass-1",
                   "--role", "coordinator").returncode == 0
-    disabled = jiedui(tmp_path, "user", "disable", "wang")
+    disabled = in_chinese(tmp_path, "user", "disable", "wang")
     assert disabled.returncode == 0, disabled.stderr
+    assert disabled.stdout.strip() == "wang 已停用，并已在所有设备上退出登录。"
     assert user_row(tmp_path, "wang")[1:] == (0, 1)
-    enabled = jiedui(tmp_path, "user", "enable", "wang")
+    enabled = in_chinese(tmp_path, "user", "enable", "wang")
     assert enabled.returncode == 0 and user_row(tmp_path, "wang")[1] == 1
-    assert jiedui(tmp_path, "user", "disable", "nobody").returncode != 0
+    assert enabled.stdout.strip() == "wang 已启用，可重新登录。"
+    nobody = in_chinese(tmp_path, "user", "disable", "nobody")
+    assert nobody.returncode != 0
+    assert nobody.stderr.strip() == "Error: 用户名为 nobody 的登录账号不存在。"
 
 
 def enqueue_ping(instance: Path, value: str) -> str:
@@ -203,8 +216,9 @@ def enqueue_ping(instance: Path, value: str) -> str:
 
 
 def start_run(instance: Path, port: int) -> subprocess.Popen:
+    """`make run`: the default language, zh_CN."""
     return subprocess.Popen([JIEDUI, "run", "--demo", "--port", str(port)],
-                            env=child_env(instance), stdout=subprocess.PIPE,
+                            env=child_env(instance, "zh_CN"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
@@ -228,11 +242,14 @@ def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path)
         assert enqueue_ping(tmp_path, "from-the-test") == "from-the-test"  # consumer runs
     finally:
         output = stop_with_ctrl_c(process)
-    assert "loading the demo district" in output
-    assert f"http://127.0.0.1:{port}/" in output
+    # What `make run` prints (README, "Quick start"): where to open it and the demo logins.
+    assert "数据库为空：正在载入演示辖区……" in output
+    assert f"结对系统已启动，请在浏览器中打开 http://127.0.0.1:{port}/\n" in output
+    assert f"数据库：{tmp_path / 'jiedui.db'}" in output
+    assert "演示账号（用户名 / 密码）：" in output
     for username, password in DEMO_LOGINS.values():
         assert f"{username} / {password}" in output
-    assert "Jiedui stopped." in output
+    assert "结对系统已停止。" in output
     with pytest.raises(OSError):  # the web server is gone with the process
         urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
 
@@ -242,6 +259,6 @@ def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path)
         assert wait_for(f"http://127.0.0.1:{port}/login", 30, process) == 200
     finally:
         output = stop_with_ctrl_c(process)
-    assert "already holds data" in output
+    assert "数据库中已有数据：直接使用（不重新载入演示辖区）。" in output
     numbers = json.loads(jiedui(tmp_path, "stats", "--json").stdout)
     assert (numbers["villages"], numbers["active_pairings"]) == (131, 131)

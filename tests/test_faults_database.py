@@ -131,7 +131,7 @@ def test_the_cli_on_a_locked_database_prints_one_line_and_writes_nothing(tmp_pat
     finally:
         blocker.execute("ROLLBACK")
     assert done.returncode == 1
-    assert done.stderr.strip() == ("Error: the database is busy or unavailable (database is "
+    assert done.stderr.strip() == ("Error: The database is busy or unavailable (database is "
                                    "locked); try again later.")
     assert blocker.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
     blocker.close()

@@ -118,10 +118,12 @@ def test_holidays_sync_and_list(cli):
     assert first.exit_code == 0, first.output
     assert "Synced 2026: 28 days written." in first.stdout
     again = cli("holidays", "sync", "--year", 2026)
-    assert "0 days written (already up to date)" in again.stdout
+    assert "Synced 2026: already up to date." in again.stdout
     listed = cli("holidays", "list", "--year", 2026)
-    assert "2026-01-04 Sun  workday official 调休补班" in listed.stdout
-    assert "2026-10-01 Thu  off     official 国庆节" in listed.stdout
+    assert "2026-01-04 Sun  Make-up workday  Official notice              调休补班" \
+        in listed.stdout.splitlines()
+    assert "2026-10-01 Thu  Day off          Official notice              国庆节" \
+        in listed.stdout.splitlines()
     assert "28 days; 2026 is official." in listed.stdout
     estimate = cli("holidays", "sync", "--year", 2035)
     assert "no official holiday data for 2035" in estimate.stdout
@@ -140,9 +142,32 @@ def test_holidays_import_all_or_nothing(cli, tmp_path):
     assert imported.exit_code == 0, imported.output
     assert "Imported 2 days" in imported.stdout
     listed = cli("holidays", "list", "--year", 2035)
-    assert listed.stdout.splitlines() == ["2035-02-01 Thu  off     manual   春节",
-                                          "2035-02-03 Sat  workday manual   调休补班",
-                                          "2 days; 2035 is official."]
+    assert listed.stdout.splitlines() == [
+        "2035-02-01 Thu  Day off          Entered by an administrator  春节",
+        "2035-02-03 Sat  Make-up workday  Entered by an administrator  调休补班",
+        "2 days; 2035 is official."]
+
+
+def test_holidays_speak_the_configured_language(cli, monkeypatch, tmp_path):
+    """JIEDUI_LOCALE (zh_CN by default): the weekdays, kinds and sources in the list too,
+    in columns a terminal aligns (a Chinese character is two columns wide)."""
+    monkeypatch.setenv("JIEDUI_LOCALE", "zh_CN")
+    synced = cli("holidays", "sync", "--year", 2026)
+    assert synced.stdout.strip() == "已同步 2026 年：写入 28 天。"
+    assert cli("holidays", "sync", "--year", 2026).stdout.strip() == \
+        "已同步 2026 年：已是最新，无需写入。"
+    listed = cli("holidays", "list", "--year", 2026).stdout.splitlines()
+    assert "2026-01-04 周日  调休补班  官方通知    调休补班" in listed
+    assert "2026-10-01 周四  休息日    官方通知    国庆节" in listed
+    assert listed[-1] == "共 28 天；2026 年为官方数据。"
+    notice = tmp_path / "notice.csv"
+    notice.write_text("date,kind,name\n2035-02-01,off,春节\n", encoding="utf-8")
+    imported = cli("holidays", "import", notice)
+    assert imported.stdout.strip() == "已导入 1 天；所涉年份如已排期，将重新排期。"
+    assert cli("holidays", "list", "--year", 2035).stdout.splitlines() == [
+        "2035-02-01 周四  休息日    管理员录入  春节", "共 1 天；2035 年为官方数据。"]
+    estimate = cli("holidays", "list", "--year", 2036).stdout.splitlines()
+    assert estimate[-1].endswith("2036 年为估算。") and "  估算  " in estimate[0]
 
 
 def _a_pairing_over_a_weekend(cli):

@@ -864,6 +864,18 @@ def test_jiedui_plugins_plain_output(tmp_path):
     assert "programmes:" in lines and "task types:" in lines
     assert any(line.split()[:2] == ["publicity_videos", "发布100+普法视频"] for line in lines)
     assert any(line.split()[:2] == ["publish_video", "发布普法视频"] for line in lines)
+    # metrics and schedules: slug, name, programme; a schedule's scope and cron on its line
+    assert lines.index("programmes:") < lines.index("task types:") < lines.index("metrics:") \
+        < lines.index("schedules:")
+    metrics = lines[lines.index("metrics:") + 1:lines.index("schedules:")]
+    assert "  videos_published         已发布视频  [publicity_videos]" in metrics
+    assert len(metrics) == len(json.loads(_jiedui("plugins", "--json",
+                                                  JIEDUI_INSTANCE=str(tmp_path)).stdout)["metrics"])
+    schedules = lines[lines.index("schedules:") + 1:]
+    assert "  weekly_village_screening 村（社区）周排查  [family_visits]  scope village  " \
+        "cron minute=0 hour=9 day_of_week=1" in schedules
+    assert "  quarterly_district_analysis 区季度研判  [family_visits]  scope district  " \
+        "cron minute=0 hour=9 day=1 month=1,4,7,10" in schedules
 
 
 def test_jiedui_plugins_with_none_loaded_and_with_a_typo(tmp_path):

@@ -4,6 +4,7 @@ import json
 import logging
 import sys
 import threading
+import unicodedata
 from urllib.parse import urlsplit
 
 import click
@@ -25,8 +26,23 @@ def _open(run_migrations=True):
     return settings
 
 
+def _gettext():
+    """The configured language's gettext (``JIEDUI_LOCALE``, zh_CN by default)."""
+    return gettext_for(_settings().locale)
+
+
 def _fail(error: JieduiError):
-    raise click.ClickException(error.translate(gettext_for(_settings().locale)))
+    raise click.ClickException(error.translate(_gettext()))
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` columns of a terminal (a Chinese character
+    takes two)."""
+    return text + " " * max(0, width - _columns(text))
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _town(code: str):
@@ -65,8 +81,13 @@ def init():
     setup(settings)
     from core.db import migrate
     applied = migrate()
-    click.echo(f"database: {_describe_database(settings.database_url)}")
-    click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    gettext = gettext_for(settings.locale)
+    click.echo(gettext("Database: %(database)s")
+               % {"database": _describe_database(settings.database_url)})
+    if applied:
+        click.echo(gettext("Migrations applied: %(names)s.") % {"names": ", ".join(applied)})
+    else:
+        click.echo(gettext("The schema is up to date."))
 
 
 @cli.command()
@@ -77,29 +98,43 @@ def demo(reset, no_plan):
     one login of each role, this year's tasks of every installed programme, and this
     year's planned sessions and publicity events (most past ones recorded as held)."""
     from core.demo import load_demo
-    _open()
+    gettext = gettext_for(_open().locale)
     try:
         summary = load_demo(reset=reset, plan=not no_plan)
     except JieduiError as error:
         _fail(error)
-    _echo_demo_summary(summary)
-    _echo_demo_logins()
+    _echo_demo_summary(summary, gettext)
+    _echo_demo_logins(gettext)
 
 
-def _echo_demo_summary(summary: dict) -> None:
-    click.echo(f"Loaded the demo district {summary['district']} in {summary['seconds']} s: "
-               f"{summary['towns']} towns, {summary['villages']} villages and communities, "
-               f"{summary['firms']} law firms, {summary['lawyers']} lawyers, "
-               f"{summary['pairings']} pairings (term {summary['term']}), "
-               f"{summary['tasks']} programme tasks ({summary['tasks_done']} done)"
-               + (f", {summary['events']} calendar events." if "events" in summary else "."))
+def _echo_demo_summary(summary: dict, gettext) -> None:
+    if "events" in summary:
+        loaded = gettext("Loaded the demo district %(district)s in %(seconds)s s: %(towns)s "
+                         "towns, %(villages)s villages and communities, %(firms)s law firms, "
+                         "%(lawyers)s lawyers, %(pairings)s pairings (term %(term)s), "
+                         "%(tasks)s programme tasks (%(tasks_done)s done), %(events)s "
+                         "calendar events.")
+    else:
+        loaded = gettext("Loaded the demo district %(district)s in %(seconds)s s: %(towns)s "
+                         "towns, %(villages)s villages and communities, %(firms)s law firms, "
+                         "%(lawyers)s lawyers, %(pairings)s pairings (term %(term)s), "
+                         "%(tasks)s programme tasks (%(tasks_done)s done).")
+    click.echo(loaded % summary)
 
 
-def _echo_demo_logins() -> None:
+# The demo's logins (core.demo.DEMO_LOGINS) by the role a person knows them as.
+DEMO_ROLE_LABELS = {"admin": N_("Administrator"), "coordinator": N_("District coordinator"),
+                    "town coordinator": N_("Town coordinator"), "lawyer": N_("Lawyer"),
+                    "village": N_("Village user")}
+
+
+def _echo_demo_logins(gettext) -> None:
     from core.demo import DEMO_LOGINS
-    click.echo("Demo logins (username / password):")
+    click.echo(gettext("Demo logins (username / password):"))
+    labels = {role: gettext(DEMO_ROLE_LABELS.get(role, role)) for role in DEMO_LOGINS}
+    width = max(map(_columns, labels.values()))
     for role, (username, password) in DEMO_LOGINS.items():
-        click.echo(f"  {role:<18} {username} / {password}")
+        click.echo(f"  {_pad(labels[role], width)}  {username} / {password}")
 
 
 @cli.command(name="import")
@@ -177,25 +212,37 @@ def _existing_user(username: str):
     from core.models import User
     found = User.get_or_none(User.username == username.strip())
     if found is None:
-        raise click.ClickException(f"no user {username!r}")
+        _fail(NotFound(N_("There is no login with the username %(username)s."),
+                       username=username))
     return found
+
+
+def _ask_new_password(gettext) -> str:
+    """Asked twice, hidden, until the two agree (the rules are the service's)."""
+    while True:
+        password = click.prompt(gettext("New password"), hide_input=True)
+        if click.prompt(gettext("Repeat the password"), hide_input=True) == password:
+            return password
+        click.echo(gettext("The two passwords differ."), err=True)
 
 
 @user.command(name="password")
 @click.argument("username")
-@click.password_option("--password", prompt="New password",
-                       confirmation_prompt="Repeat the new password",
-                       help="Prompted for (hidden) when not given.")
+@click.option("--password", help="Prompted for (hidden, twice) when not given.")
 def user_password(username, password):
     """Set a new password for USERNAME (e.g. an administrator locked out of the UI); the
     user is logged out everywhere."""
     from core.users import reset_password
-    _open()
+    gettext = gettext_for(_open().locale)
+    found = _existing_user(username)
+    if password is None:
+        password = _ask_new_password(gettext)
     try:
-        reset_password(None, _existing_user(username), password)
+        reset_password(None, found, password)
     except JieduiError as error:
         _fail(error)
-    click.echo(f"password of {username} changed; their sessions ended")
+    click.echo(gettext("The password of %(username)s was changed; they are logged out "
+                       "everywhere.") % {"username": found.username})
 
 
 @user.command(name="disable")
@@ -203,12 +250,14 @@ def user_password(username, password):
 def user_disable(username):
     """Refuse USERNAME's logins and end their sessions and calendar feeds at once."""
     from core.users import disable_user
-    _open()
+    gettext = gettext_for(_open().locale)
+    found = _existing_user(username)
     try:
-        disable_user(None, _existing_user(username))
+        disable_user(None, found)
     except JieduiError as error:
         _fail(error)
-    click.echo(f"{username} is disabled")
+    click.echo(gettext("%(username)s is disabled and logged out everywhere.")
+               % {"username": found.username})
 
 
 @user.command(name="enable")
@@ -216,9 +265,10 @@ def user_disable(username):
 def user_enable(username):
     """Let USERNAME log in again."""
     from core.users import enable_user
-    _open()
-    enable_user(None, _existing_user(username))
-    click.echo(f"{username} is enabled")
+    gettext = gettext_for(_open().locale)
+    found = _existing_user(username)
+    enable_user(None, found)
+    click.echo(gettext("%(username)s can log in again.") % {"username": found.username})
 
 
 @cli.command(name="feed-token")
@@ -233,17 +283,19 @@ def feed_token(lawyer_id, label):
     user = (User.select().where((User.lawyer == lawyer) & (User.role == "lawyer") & User.active)
             .order_by(User.id).first())
     if user is None:
-        raise click.ClickException(
-            f"lawyer {lawyer.name} (id {lawyer.id}) has no login, and a feed belongs to a "
-            f"login: create one first with `jiedui user add --role lawyer --lawyer {lawyer.id} "
-            f"--username NAME --password PASSWORD`")
+        _fail(NotFound(N_("The lawyer %(lawyer)s (id %(id)s) has no login, and a feed belongs "
+                          "to a login: create one first with `jiedui user add --role lawyer "
+                          "--lawyer %(id)s --username NAME --password PASSWORD`."),
+                       lawyer=lawyer.name, id=lawyer.id))
     try:
         token, raw = create_token(None, user, label)
     except JieduiError as error:
         _fail(error)
     urls = feed_urls(raw, settings.base_url)
-    click.echo(f"Calendar feed \"{token.label}\" for {lawyer.name} (user {user.username}); "
-               f"shown only now, keep it secret:")
+    gettext = gettext_for(settings.locale)
+    click.echo(gettext("Calendar feed \"%(label)s\" for %(lawyer)s (login %(username)s); "
+                       "shown only now, keep it secret:")
+               % {"label": token.label, "lawyer": lawyer.name, "username": user.username})
     click.echo(f"  {urls['https']}")
     click.echo(f"  {urls['webcal']}")
 
@@ -269,8 +321,8 @@ def stats(as_json):
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json):
-    """List the loaded plugins, their programmes and task types; exits with 1 when a
-    plugin is disabled (it failed in a registration or setup hook)."""
+    """List the loaded plugins, their programmes, task types, metrics and schedules; exits
+    with 1 when a plugin is disabled (it failed in a registration or setup hook)."""
     from core.plugins import describe
     report = describe()
     if as_json:
@@ -293,10 +345,23 @@ def _print_plugins(report: dict) -> None:
     click.echo("task types:")
     for t in report["task_types"]:
         click.echo(f"  {t['slug']:<24} {t['name']}  [{t['program']}]")
+    click.echo("metrics:")
+    for m in report["metrics"]:
+        click.echo(f"  {m['slug']:<24} {m['name']}  [{m['program']}]")
+    click.echo("schedules:")
+    for s in report["schedules"]:
+        click.echo(f"  {s['slug']:<24} {s['name']}  [{s['program']}]  scope {s['scope']}  "
+                   f"cron {_cron_text(s['cron'])}")
     if report["disabled"]:
         click.echo("disabled plugins (the others work without them):", err=True)
         for d in report["disabled"]:
             click.echo(f"  {d['plugin']:<24} {d['error']}", err=True)
+
+
+def _cron_text(cron: dict) -> str:
+    """``minute=0 hour=9 day_of_week=1``: the keys in crontab order, unset ones left out."""
+    from core.registry import CRON_KEYS
+    return " ".join(f"{key}={cron[key]}" for key in CRON_KEYS if key in cron)
 
 
 @cli.command(name="new-program")
@@ -428,8 +493,11 @@ def holidays_sync(years):
         written = sync_official_holidays(years)
     except JieduiError as error:
         _fail(error)
-    click.echo(f"Synced {', '.join(map(str, years))}: {written} days written"
-               f"{'' if written else ' (already up to date)'}.")
+    values = {"years": ", ".join(map(str, years)), "count": written}
+    if written:
+        click.echo(gettext("Synced %(years)s: %(count)s days written.") % values)
+    else:
+        click.echo(gettext("Synced %(years)s: already up to date.") % values)
     for year in years:
         if not has_official_data(year):
             click.echo(_estimate_note(year, gettext))
@@ -441,17 +509,27 @@ def holidays_list(year):
     """List the days off and make-up workdays of a year."""
     from core import clock
     from core.workdays import has_official_data, holidays_of
-    _open()
+    from web.calendar import HOLIDAY_LABELS, SOURCE_LABELS, WEEKDAYS
+    gettext = gettext_for(_open().locale)
     year = year or clock.today().year
     try:
         rows = holidays_of(year)
     except JieduiError as error:
         _fail(error)
+    # The web's labels: outside a request, a label is its msgid.
+    kinds = {kind: gettext(str(label)) for kind, label in HOLIDAY_LABELS.items()}
+    sources = {source: gettext(str(label)) for source, label in SOURCE_LABELS.items()}
+    kind_width = max(map(_columns, kinds.values()))
+    source_width = max(map(_columns, sources.values()))
     for row in rows:
-        click.echo(f"{row.day.isoformat()} {row.day:%a}  {row.kind:<7} {row.source:<8} "
-                   f"{row.name}")
-    click.echo(f"{len(rows)} days; {year} is "
-               f"{'official' if has_official_data(year) else 'an estimate'}.")
+        click.echo(f"{row.day.isoformat()} {gettext(str(WEEKDAYS[row.day.weekday()]))}  "
+                   f"{_pad(kinds.get(row.kind, row.kind), kind_width)}  "
+                   f"{_pad(sources.get(row.source, row.source), source_width)}  {row.name}")
+    if has_official_data(year):
+        total = gettext("%(count)s days; %(year)s is official.")
+    else:
+        total = gettext("%(count)s days; %(year)s is an estimate.")
+    click.echo(total % {"count": len(rows), "year": year})
 
 
 @holidays.command(name="import")
@@ -460,13 +538,13 @@ def holidays_import(path):
     """Enter days from a CSV file `date,kind,name` (kind: off or workday), e.g. the State
     Council notice of a year the package does not know yet. A bad line imports nothing."""
     from core.workdays import import_holidays
-    _open()
+    gettext = gettext_for(_open().locale)
     try:
         count = import_holidays(path)
     except JieduiError as error:
         _fail(error)
-    click.echo(f"Imported {count} days; the years they are in are planned again if they "
-               f"were planned before.")
+    click.echo(gettext("Imported %(count)s days; the years they are in are planned again if "
+                       "they were planned before.") % {"count": count})
 
 
 @cli.command(name="backup")
@@ -475,15 +553,16 @@ def backup_(path):
     """Write a backup of the database and the case files' attachments to PATH (.tar.gz),
     consistent while the service runs."""
     from core.backup import backup
-    _open(run_migrations=False)
+    gettext = gettext_for(_open(run_migrations=False).locale)
     try:
         manifest = backup(path)
     except JieduiError as error:
         _fail(error)
-    rows = sum(manifest["tables"].values())
-    click.echo(f"Backup written to {path}: {manifest['dialect']} database, "
-               f"{len(manifest['tables'])} tables, {rows} rows, "
-               f"{manifest['attachments']} attachments.")
+    click.echo(gettext("Backup written to %(path)s: %(dialect)s database, %(tables)s tables, "
+                       "%(rows)s rows, %(attachments)s attachments.")
+               % {"path": path, "dialect": manifest["dialect"],
+                  "tables": len(manifest["tables"]), "rows": sum(manifest["tables"].values()),
+                  "attachments": manifest["attachments"]})
 
 
 @cli.command()
@@ -494,18 +573,26 @@ def restore(path, yes):
     `jiedui backup` (the archive is checked first; a bad one changes nothing)."""
     from core.backup import inspect_archive, restore as restore_archive
     settings = _open(run_migrations=False)
+    gettext = gettext_for(settings.locale)
     try:
         manifest = inspect_archive(path)
         if not yes:
-            click.confirm(f"Replace ALL the data of {_describe_database(settings.database_url)}"
-                          f" with the backup of {manifest['created_at']}?", abort=True)
+            click.confirm(gettext("Replace ALL the data of %(database)s with the backup of "
+                                  "%(created_at)s?")
+                          % {"database": _describe_database(settings.database_url),
+                             "created_at": manifest["created_at"]}, abort=True)
         restored = restore_archive(path)
     except JieduiError as error:
         _fail(error)
-    click.echo(f"Restored the backup of {restored['created_at']}: "
-               f"{sum(restored['tables'].values())} rows, {restored['attachments']} "
-               f"attachments" + (f"; migrated: {', '.join(restored['applied'])}."
-                                 if restored["applied"] else "."))
+    values = {"created_at": restored["created_at"], "rows": sum(restored["tables"].values()),
+              "attachments": restored["attachments"],
+              "migrations": ", ".join(restored["applied"])}
+    if restored["applied"]:
+        click.echo(gettext("Restored the backup of %(created_at)s: %(rows)s rows, "
+                           "%(attachments)s attachments; migrated: %(migrations)s.") % values)
+    else:
+        click.echo(gettext("Restored the backup of %(created_at)s: %(rows)s rows, "
+                           "%(attachments)s attachments.") % values)
 
 
 @cli.command()
@@ -531,8 +618,9 @@ def run(host, port, workers, with_demo):
 
     from web import create_app
     settings = _open()
+    gettext = gettext_for(settings.locale)
     if with_demo:
-        _load_demo_if_empty()
+        _load_demo_if_empty(gettext)
     app = create_app()
     # Bind the port now (werkzeug says so and exits when it is taken), serve later.
     server = make_server(host, port, app, threaded=True)
@@ -540,7 +628,7 @@ def run(host, port, workers, with_demo):
 
     def serve():
         web_thread.start()
-        _echo_banner(settings, host, server.server_port)
+        _echo_banner(settings, host, server.server_port, gettext)
 
     logging.getLogger("huey").setLevel(logging.WARNING)  # keep the banner in view
     try:
@@ -550,7 +638,7 @@ def run(host, port, workers, with_demo):
             server.shutdown()
             web_thread.join(timeout=5)
         server.server_close()
-    click.echo("Jiedui stopped.")
+    click.echo(gettext("Jiedui stopped."))
 
 
 def _run_consumer(workers: int, periodic: bool, on_started=None) -> None:
@@ -577,14 +665,15 @@ def _run_consumer(workers: int, periodic: bool, on_started=None) -> None:
         consumer.stop_flag.set()
 
 
-def _load_demo_if_empty() -> None:
+def _load_demo_if_empty(gettext) -> None:
     from core.demo import has_data, load_demo
     try:
         if has_data():
-            click.echo("The database already holds data: using it (the demo is not reloaded).")
+            click.echo(gettext("The database already holds data: using it (the demo is not "
+                               "reloaded)."))
             return
-        click.echo("The database is empty: loading the demo district ...")
-        _echo_demo_summary(load_demo())
+        click.echo(gettext("The database is empty: loading the demo district …"))
+        _echo_demo_summary(load_demo(), gettext)
     finally:
         db.close()
 
@@ -597,21 +686,24 @@ def _describe_database(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
 
 
-def _echo_banner(settings, host: str, port: int) -> None:
+def _echo_banner(settings, host: str, port: int, gettext) -> None:
     from core.demo import demo_loaded
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     rule = "-" * 64
     click.echo(rule)
-    click.echo(f"Jiedui is running: open http://{shown_host}:{port}/ in a browser.")
+    click.echo(gettext("Jiedui is running: open %(url)s in a browser.")
+               % {"url": f"http://{shown_host}:{port}/"})
     if shown_host != host:
-        click.echo(f"(listening on all interfaces, port {port})")
-    click.echo(f"Database: {_describe_database(settings.database_url)}")
+        click.echo(gettext("(listening on all interfaces, port %(port)s)") % {"port": port})
+    click.echo(gettext("Database: %(database)s")
+               % {"database": _describe_database(settings.database_url)})
     try:
         if demo_loaded():
-            _echo_demo_logins()
+            _echo_demo_logins(gettext)
     finally:
         db.close()
-    click.echo("Press Ctrl-C to stop (the web server and the job consumer stop together).")
+    click.echo(gettext("Press Ctrl-C to stop (the web server and the job consumer stop "
+                       "together)."))
     click.echo(rule)
 
 
@@ -633,8 +725,10 @@ def main(argv=None):
             raise  # a query the database refused: a bug, with its traceback
         # Its open transaction was rolled back; work committed before (a planning's
         # earlier villages) stays, and running the command again finishes it.
-        click.echo(f"Error: the database is busy or unavailable "
-                   f"({str(error).strip().splitlines()[0]}); try again later.", err=True)
+        gettext = _gettext()
+        message = gettext("The database is busy or unavailable (%(error)s); try again "
+                          "later.") % {"error": str(error).strip().splitlines()[0]}
+        click.echo(f"Error: {message}", err=True)
         return 1
 
 
