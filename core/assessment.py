@@ -333,9 +333,9 @@ def assess(year: int, *, user: User | None = None) -> list[AssessmentRow]:
 
 
 def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
-    """One pairing's assessment with the records behind it (held events, major matters,
-    return visits, tasks done); None when it owes nothing in ``year``. The caller checks
-    that the user may read it."""
+    """One pairing's assessment with the records behind it (held events, work-log entries,
+    major matters, return visits, tasks done); None when it owes nothing in ``year``. The
+    caller checks that the user may read it."""
     owned = _pairings(year, None, pairing_ids={pairing.id})
     if pairing.id not in owned:
         return None
@@ -360,6 +360,11 @@ def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
             & (Task.completed_at >= start) & (Task.completed_at < end))
             .order_by(Task.completed_at)
             if pairing.term_start <= clock.local_date(task.completed_at) <= pairing.term_end],
+        # the entries the work-log figure counts (the lawyer's, in the village, that year)
+        "worklogs": list(WorkLog.select().where(
+            (WorkLog.lawyer == pairing.lawyer_id) & (WorkLog.village == pairing.village_id)
+            & (WorkLog.occurred_at >= start) & (WorkLog.occurred_at < end))
+            .order_by(WorkLog.occurred_at, WorkLog.id)),
     }
     return row
 
@@ -389,6 +394,163 @@ def export_assessment(rows, headers, *, title: str = "Assessment", grade_label=s
     spreadsheet.add_sheet(workbook, title, headers,
                           (export_row(row, grade_label) for row in rows))
     return spreadsheet.to_bytes(workbook)
+
+
+# One pairing's sheet (msgids: the caller's ``gettext`` translates them).
+SHEET_SUMMARY = (N_("Town"), N_("Village"), N_("Lawyer"), N_("Term"), N_("Year"), N_("Total"),
+                 N_("Grade"))
+SHEET_CRITERIA = (N_("Criterion"), N_("Figure"), N_("Requirement"), N_("Weight"), N_("Score"),
+                  N_("Figures"))
+SHEET_EVENTS = (N_("Starts"), N_("Ends"), N_("Kind"), N_("Hours"), N_("Counts"), N_("Title"))
+SHEET_WORKLOGS = (N_("Date and time"), N_("Mode"), N_("Minutes"), N_("Content"), N_("Result"),
+                  N_("Case file"))
+SHEET_MATTERS = (N_("Happened"), N_("Category"), N_("Title"), N_("Deadline"), N_("Reported"),
+                 N_("Reported on time"))
+SHEET_VISITS = (N_("Quarter"), N_("Due"), N_("Status"), N_("Satisfaction"), N_("Comments"))
+SHEET_TASKS = (N_("Completed on"), N_("Programme"), N_("Task type"), N_("Title"))
+OWES_NOTHING = N_("This pairing owes nothing in %(year)s: its term does not cover a month of "
+                  "that year.")
+# the plural msgid of the HTML sheet (extracted from its ngettext, so no N_ here)
+TOO_SHORT = ("%(num)d session was shorter than the minimum and does not count.",
+             "%(num)d sessions were shorter than the minimum and do not count.")
+MINUTE = "yyyy-mm-dd hh:mm"
+
+
+def _local(instant: dt.datetime | None) -> dt.datetime | None:
+    """A stored (UTC) instant as the district's wall-clock time, as a spreadsheet shows it."""
+    return clock.to_local(instant).replace(tzinfo=None) if instant is not None else None
+
+
+def _one_decimal(value: float | None) -> str:
+    return "%.1f" % value if value is not None else "—"
+
+
+def criteria_figures(row: AssessmentRow, gettext) -> dict[str, tuple]:
+    """Per criterion: (figure, requirement, the figures in words as the HTML sheet says
+    them). Satisfaction has no requirement: its figure is the mean of the two averages."""
+    f, hours = row.figures, row.details.get("min_hours", load_settings().min_session_hours)
+    text = {
+        "sessions": gettext(N_("%(held)s of %(required)s held (at least %(hours)s hours each)"))
+        % {"held": f.sessions_held, "required": f.sessions_required, "hours": hours},
+        "publicity": gettext(N_("%(held)s of %(required)s held"))
+        % {"held": f.publicity_held, "required": f.publicity_required},
+        "worklog": gettext(N_("%(count)s entries, target %(target)s"))
+        % {"count": f.worklog, "target": f.worklog_target},
+        "matters": gettext(N_("%(on_time)s of %(count)s reported on time"))
+        % {"on_time": f.matters_on_time, "count": f.matters},
+        "satisfaction": gettext(N_("return visits: %(visits)s (average %(visit_avg)s); "
+                                   "residents' ratings: %(ratings)s (average %(rating_avg)s)"))
+        % {"visits": f.visits, "visit_avg": _one_decimal(f.visit_average),
+           "ratings": f.ratings, "rating_avg": _one_decimal(f.rating_average)},
+        "tasks": gettext(N_("%(done)s done, target %(target)s"))
+        % {"done": f.tasks_done, "target": f.tasks_target},
+    }
+    numbers = {"sessions": (f.sessions_held, f.sessions_required),
+               "publicity": (f.publicity_held, f.publicity_required),
+               "worklog": (f.worklog, f.worklog_target),
+               "matters": (f.matters_on_time, f.matters),
+               "satisfaction": (_average(f.satisfaction), None),
+               "tasks": (f.tasks_done, f.tasks_target)}
+    return {name: (*numbers[name], text[name]) for name in numbers}
+
+
+def _plural_of(gettext):
+    def ngettext(singular, plural, num):
+        return gettext(singular if num == 1 else plural) % {"num": num}
+    return ngettext
+
+
+def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gettext=str,
+                 ngettext=None) -> bytes:
+    """One pairing's assessment sheet (``assessment_sheet``) as an .xlsx workbook: a first
+    worksheet with the pairing, the year, the total and grade, then each criterion with its
+    figure, requirement, weight and score; then a worksheet per kind of record behind the
+    figures (held sessions and publicity events, work-log entries, major matters, return
+    visits, programme tasks done), as the HTML sheet lists them. ``gettext`` translates a
+    msgid (no formatting); ``ngettext(singular, plural, num)`` returns the text with its
+    ``%(num)d`` filled in (by default made from ``gettext``). ``row`` None: the pairing owes
+    nothing in ``year`` and the workbook says so. The caller checks access and audits."""
+    from core import spreadsheet
+    from core.matters import CATEGORY_LABELS
+    from core.plugins import get_registry
+    from core.tasks import MODE_LABELS
+    from core.worklog import case_numbers
+    ngettext = ngettext or _plural_of(gettext)
+
+    def headers(msgids):
+        return [gettext(msgid) for msgid in msgids]
+
+    term = f"{pairing.term_start.isoformat()} – {pairing.term_end.isoformat()}"
+    book = spreadsheet.workbook()
+    summary = spreadsheet.add_sheet(
+        book, gettext(N_("Assessment %(year)s")) % {"year": year}, headers(SHEET_SUMMARY),
+        [[pairing.village.town.name, pairing.village.name, pairing.lawyer.name, term, year,
+          row.total if row else None, gettext(GRADES[row.grade]) if row else None]],
+        widths={0: 20, 1: 16, 2: 16, 3: 24, 4: 10, 5: 70, 6: 10})
+    if row is None:
+        spreadsheet.append_row(summary, [None])
+        spreadsheet.append_row(summary, [gettext(OWES_NOTHING) % {"year": year}])
+        return spreadsheet.to_bytes(book)
+    rules = assessment_settings()
+    spreadsheet.append_row(summary, [None])
+    spreadsheet.append_row(summary, headers(SHEET_CRITERIA))
+    figures = criteria_figures(row, gettext)
+    for name, weight in rules.weights:
+        figure, requirement, text = figures[name]
+        score = row.scores.get(name)
+        spreadsheet.append_row(
+            summary, [gettext(CRITERIA_LABELS[name]), figure, requirement, weight,
+                      score if score is not None else gettext(N_("not scored")), text],
+            formats={4: "0%"} if score is not None else None)
+    spreadsheet.append_row(summary, [None])
+    spreadsheet.append_row(summary, [gettext(N_("Pass at %(pass)s, excellent at %(excellent)s."))
+                                     % {"pass": round(rules.pass_line),
+                                        "excellent": round(rules.excellent_line)}])
+    if row.figures.sessions_too_short:
+        spreadsheet.append_row(summary, [ngettext(*TOO_SHORT, row.figures.sessions_too_short)])
+
+    details, yes, no = row.details, gettext(N_("yes")), gettext(N_("no"))
+    kinds = {"session": gettext(N_("On-site session")),
+             "publicity": gettext(N_("Publicity event"))}
+    spreadsheet.add_sheet(
+        book, gettext(N_("Sessions and publicity events held")), headers(SHEET_EVENTS),
+        ([_local(event.held_start or event.starts_at), _local(event.held_end or event.ends_at),
+          kinds.get(event.kind, event.kind), round(hours, 2),
+          yes if counts else gettext(N_("too short")), event.title]
+         for event, hours, counts in details["events"]),
+        widths={0: 18, 1: 18, 5: 40}, formats={0: MINUTE, 1: MINUTE, 3: "0.0"})
+    numbers = case_numbers(details["worklogs"])
+    spreadsheet.add_sheet(
+        book, gettext(CRITERIA_LABELS["worklog"]), headers(SHEET_WORKLOGS),
+        ([_local(entry.occurred_at), gettext(MODE_LABELS.get(entry.mode, entry.mode)),
+          entry.duration_minutes, entry.content, entry.result, numbers.get(entry.case_id, "")]
+         for entry in details["worklogs"]),
+        widths={0: 18, 3: 50, 4: 50}, formats={0: MINUTE})
+    spreadsheet.add_sheet(
+        book, gettext(N_("Major matters")), headers(SHEET_MATTERS),
+        ([_local(matter.occurred_at),
+          gettext(CATEGORY_LABELS.get(matter.category, matter.category)), matter.title,
+          _local(matter.deadline_at), _local(matter.reported_at), no if matter.late else yes]
+         for matter in details["matters"]),
+        widths={0: 18, 1: 24, 2: 40, 3: 18, 4: 18}, formats={0: MINUTE, 3: MINUTE, 4: MINUTE})
+    spreadsheet.add_sheet(
+        book, gettext(N_("Return visits")), headers(SHEET_VISITS),
+        ([visit.period, visit.due_on,
+          gettext(N_("Done")) if visit.status == "done" else gettext(N_("not done yet")),
+          visit.satisfaction if visit.status == "done" else None,
+          visit.comments if visit.status == "done" else ""]
+         for visit in details["visits"]),
+        widths={1: 12, 4: 50}, formats={1: "yyyy-mm-dd"})
+    registry = get_registry()
+    programs, task_types = registry.programs, registry.task_types
+    spreadsheet.add_sheet(
+        book, gettext(N_("Programme tasks done")), headers(SHEET_TASKS),
+        ([_local(task.completed_at).date(),
+          programs[task.program].name if task.program in programs else task.program,
+          task_types[task.task_type].name if task.task_type in task_types else task.task_type,
+          task.title] for task in details["tasks"]),
+        widths={0: 12, 1: 24, 2: 24, 3: 40}, formats={0: "yyyy-mm-dd"})
+    return spreadsheet.to_bytes(book)
 
 
 # --- early warning ---------------------------------------------------------------------------

@@ -262,6 +262,8 @@ ROUTES = {
     "assessment.export": ("GET", lambda d: "/assessment/export.xlsx", COORDINATORS),
     "assessment.sheet": ("GET", lambda d: f"/assessment/{d.pairings[0].id}",
                          MANAGERS_IN_SCOPE | {"lawyer"}),
+    "assessment.sheet_export": ("GET", lambda d: f"/assessment/{d.pairings[0].id}.xlsx",
+                                MANAGERS_IN_SCOPE | {"lawyer"}),
     "assessment.behind": ("GET", lambda d: "/assessment/behind", COORDINATORS),
     "admin.audit_log": ("GET", lambda d: "/admin/audit", {"admin"}),
     "admin.audit_export": ("GET", lambda d: "/admin/audit.xlsx", {"admin"}),

@@ -10,13 +10,14 @@ from openpyxl import load_workbook
 from playhouse.test_utils import count_queries
 
 from core import clock, notify
-from core.assessment import (DIGEST_LINES, EXPORT_HEADERS, PACE_MORE, PACE_TITLE, assess,
-                             assessment_sheet, behind_pace, export_assessment,
-                             send_pace_warnings)
+from core.assessment import (CRITERIA_LABELS, DIGEST_LINES, EXPORT_HEADERS, GRADES,
+                             OWES_NOTHING, PACE_MORE, PACE_TITLE, SHEET_CRITERIA, SHEET_SUMMARY,
+                             assess, assessment_sheet, behind_pace, export_assessment,
+                             export_sheet, send_pace_warnings)
 from core.config import ConfigError, assessment_settings, parse_assessment
 from core.i18n import gettext_for
-from core.models import (Delivery, Event, MajorMatter, Notification, Pairing, Rating,
-                         ReturnVisit, Task, User, Village, WorkLog)
+from core.models import (AuditLog, Delivery, Event, MajorMatter, Notification, Pairing,
+                         Rating, ReturnVisit, Task, User, Village, WorkLog)
 from core.pairings import pair
 from tests.factories import make_lawyer
 from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
@@ -167,6 +168,7 @@ def test_sheet_lists_the_records_behind_the_figures(district):
     assert [v.period for v in sheet.details["visits"]] == [f"{YEAR}Q1", f"{YEAR}Q2",
                                                            f"{YEAR}Q3"]
     assert len(sheet.details["tasks"]) == 2
+    assert len(sheet.details["worklogs"]) == sheet.figures.worklog == 6
     assert assessment_sheet(district.pairings[0], 2020) is None
 
 
@@ -453,3 +455,134 @@ def test_export_stores_text_as_text_never_as_a_formula(district):
     texts = TRICKY_TEXTS[:len(district.lawyers)] + TRICKY_TEXTS[4:]
     body = export_assessment(assess(YEAR), EXPORT_HEADERS)
     assert_stored_as_text(body, texts)
+
+
+# --- one pairing's sheet as .xlsx ------------------------------------------------------------
+
+def _sheets(body: bytes) -> dict[str, list[tuple]]:
+    book = load_workbook(io.BytesIO(body))
+    return {sheet.title: list(sheet.values) for sheet in book.worksheets}
+
+
+def _criteria(rows) -> dict[str, tuple]:
+    """The first worksheet's criteria table: {criterion label: (figure, requirement, weight,
+    score, figures in words)}."""
+    start = next(i for i, row in enumerate(rows) if row[0] == ZH(SHEET_CRITERIA[0]))
+    assert list(rows[start][:6]) == [ZH(h) for h in SHEET_CRITERIA]
+    return {row[0]: tuple(row[1:6]) for row in rows[start + 1:start + 7]}
+
+
+def test_sheet_export_holds_the_figures_and_the_records_behind_them(district, login):
+    known_records(district)
+    p = district.pairings[0]
+    response = login(district.users.town_coordinator).get(f"/assessment/{p.id}.xlsx?year={YEAR}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert f"assessment-{p.id}-{YEAR}.xlsx" in response.headers["Content-Disposition"]
+    sheets = _sheets(response.data)
+    titles = list(sheets)
+    assert titles == [ZH("Assessment %(year)s") % {"year": YEAR},
+                      ZH("Sessions and publicity events held"), ZH("Work log"),
+                      ZH("Major matters"), ZH("Return visits"), ZH("Programme tasks done")]
+    first = sheets[titles[0]]
+    assert list(first[0]) == [ZH(h) for h in SHEET_SUMMARY]  # Chinese headers
+    assert list(first[1]) == [district.towns[0].name, district.villages[0].name,
+                              district.lawyers[0].name, f"{p.term_start} – {p.term_end}", YEAR,
+                              40.4, ZH(GRADES["fail"])]
+    criteria = _criteria(first)
+
+    def label(name):
+        return ZH(CRITERIA_LABELS[name])
+
+    assert criteria[label("sessions")][:4] == (3, 12, 30, 0.25)
+    assert criteria[label("publicity")][:4] == (1, 2, 15, 0.5)
+    assert criteria[label("worklog")][:4] == (6, 24, 15, 0.25)
+    assert criteria[label("matters")][:3] == (2, 3, 10)
+    assert criteria[label("matters")][3] == pytest.approx(2 / 3)
+    assert criteria[label("satisfaction")][:4] == (3.5, None, 20, 0.625)
+    assert criteria[label("tasks")][:4] == (2, 8, 10, 0.25)
+    assert "3" in criteria[label("sessions")][4] and "12" in criteria[label("sessions")][4]
+    notes = [row[0] for row in first if row[0]]
+    assert ZH("%(num)d session was shorter than the minimum and does not count.") % {
+        "num": 1} in notes
+
+    events = sheets[titles[1]]
+    assert len(events) == 1 + 5  # 3 sessions and 1 too short, 1 publicity event; no others
+    assert events[1][:5] == (dt.datetime(YEAR, 1, 10, 9), dt.datetime(YEAR, 1, 10, 13),
+                             ZH("On-site session"), 4, ZH("yes"))
+    too_short = [row for row in events[1:] if row[4] == ZH("too short")]
+    assert [(row[0], row[3]) for row in too_short] == [(dt.datetime(YEAR, 4, 10, 9), 2)]
+    assert [row[2] for row in events[1:]].count(ZH("Publicity event")) == 1
+
+    logs = sheets[titles[2]]
+    assert [row[0] for row in logs[1:]] == [dt.datetime(YEAR, 2, day, 9) for day in range(1, 7)]
+    assert {row[3] for row in logs[1:]} == {"咨询"}
+
+    matters = sheets[titles[3]]
+    assert [(row[0].date(), row[2], row[5]) for row in matters[1:]] == [
+        (dt.date(YEAR, 3, 1), "集体上访", ZH("yes")), (dt.date(YEAR, 4, 1), "集体上访", ZH("yes")),
+        (dt.date(YEAR, 5, 1), "集体上访", ZH("no"))]
+
+    visits = sheets[titles[4]]
+    assert [(row[0], row[2], row[3]) for row in visits[1:]] == [
+        (f"{YEAR}Q1", ZH("Done"), 5), (f"{YEAR}Q2", ZH("Done"), 3),
+        (f"{YEAR}Q3", ZH("not done yet"), None)]
+
+    tasks = sheets[titles[5]]
+    assert [(row[0].date(), row[3]) for row in tasks[1:]] == [
+        (dt.date(YEAR, 4, 1), "走访"), (dt.date(YEAR, 5, 1), "走访")]
+
+    [audit] = AuditLog.select().where(AuditLog.action == "assessment.export_sheet")
+    assert (audit.user_id, audit.object_id, audit.detail) == (
+        district.users.town_coordinator.id, str(p.id), {"year": YEAR})
+
+
+def test_sheet_export_has_the_access_of_the_sheet(district, login):
+    users, pairings = district.users, district.pairings
+    known_records(district)
+    own = login(users.lawyer).get(f"/assessment/{pairings[0].id}.xlsx?year={YEAR}")
+    assert own.status_code == 200 and _sheets(own.data)
+    assert login(users.lawyer).get(f"/assessment/{pairings[1].id}.xlsx").status_code == 404
+    assert login(users.other_town_coordinator).get(
+        f"/assessment/{pairings[0].id}.xlsx").status_code == 404
+    assert login(users.other_town_coordinator).get(
+        f"/assessment/{pairings[3].id}.xlsx").status_code == 200
+    assert login(users.village).get(f"/assessment/{pairings[0].id}.xlsx").status_code == 403
+    assert login(users.admin).get("/assessment/99999.xlsx").status_code == 404
+    refused = AuditLog.select().where((AuditLog.action == "assessment.export_sheet")
+                                      & (AuditLog.object_id == str(pairings[1].id)))
+    assert refused.count() == 0
+
+
+def test_the_sheet_page_links_its_export(district, login):
+    p = district.pairings[0]
+    page = login(district.users.lawyer).get(f"/assessment/{p.id}?year={YEAR}")
+    assert f'href="/assessment/{p.id}.xlsx?year={YEAR}"' in page.get_data(as_text=True)
+
+
+def test_sheet_export_of_a_year_the_pairing_owes_nothing(district, login):
+    p = district.pairings[0]
+    response = login(district.users.admin).get(f"/assessment/{p.id}.xlsx?year=2020")
+    assert response.status_code == 200
+    [rows] = _sheets(response.data).values()
+    assert rows[1][:5] == (district.towns[0].name, district.villages[0].name,
+                           district.lawyers[0].name, f"{p.term_start} – {p.term_end}", 2020)
+    assert rows[1][5:] == (None, None)
+    assert rows[-1][0] == ZH(OWES_NOTHING) % {"year": 2020}
+
+
+def test_sheet_export_stores_text_as_text_never_as_a_formula(district):
+    p = district.pairings[0]
+    for text in TRICKY_TEXTS[:3]:
+        WorkLog.create(lawyer=p.lawyer_id, village=p.village_id,
+                       occurred_at=at(dt.date(YEAR, 2, 1)), content=text, result=text)
+    MajorMatter.create(category="collective", title=TRICKY_TEXTS[3], lawyer=p.lawyer_id,
+                       village=p.village_id, occurred_at=at(dt.date(YEAR, 3, 1)),
+                       deadline_at=at(dt.date(YEAR, 3, 1), 10))
+    ReturnVisit.create(pairing=p, period=f"{YEAR}Q1", due_on=dt.date(YEAR, 3, 31),
+                       status="done", satisfaction=4, comments=TRICKY_TEXTS[4])
+    Task.create(program="family-visits", task_type="visit", village=p.village_id,
+                status="done", title=TRICKY_TEXTS[5], completed_at=at(dt.date(YEAR, 4, 1)))
+    body = export_sheet(p, YEAR, assessment_sheet(p, YEAR), gettext=ZH)
+    assert_stored_as_text(body)

@@ -3,11 +3,12 @@ and the "behind pace" panel of the coverage page. ``core.assessment`` computes e
 the scope is the viewer's (a town's coordinator assesses their town)."""
 from flask import Blueprint, abort, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core import clock
 from core.access import can_read_village
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
-                             assessment_sheet, behind_pace, export_assessment)
+                             assessment_sheet, behind_pace, export_assessment, export_sheet)
 from core.audit import record
 from core.config import assessment_settings
 from core.models import Pairing
@@ -19,6 +20,7 @@ from web.render import render
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 
 MANAGERS = ("admin", "coordinator")
+FILENAME_BAD = str.maketrans({c: " " for c in '\\/:*?"<>|'})  # not in a download's name
 
 
 def _year() -> int:
@@ -63,16 +65,38 @@ def _may_read(user, pairing: Pairing) -> bool:
     return user.role in MANAGERS and can_read_village(user, pairing.village)
 
 
-@bp.route("/<int:pairing_id>")
-@allow("admin", "coordinator", "lawyer")
-def sheet(pairing_id):
+def _readable_pairing(pairing_id) -> Pairing:
+    """The pairing, if the viewer may read its sheet; else 404 (as if it did not exist)."""
     pairing = Pairing.get_or_none(Pairing.id == pairing_id)
     if pairing is None or not _may_read(actor(), pairing):
         abort(404)
+    return pairing
+
+
+@bp.route("/<int:pairing_id>")
+@allow("admin", "coordinator", "lawyer")
+def sheet(pairing_id):
+    pairing = _readable_pairing(pairing_id)
     year = _year()
     return render("assessment/sheet.html", year=year, pairing=pairing,
                   row=assessment_sheet(pairing, year), rules=assessment_settings(),
                   grades=GRADES, criteria=CRITERIA_LABELS)
+
+
+@bp.route("/<int:pairing_id>.xlsx")
+@allow("admin", "coordinator", "lawyer")
+def sheet_export(pairing_id):
+    """The pairing's sheet as .xlsx (the same access as the page), audited as the table's
+    export is."""
+    pairing = _readable_pairing(pairing_id)
+    user, year = actor(), _year()
+    row = assessment_sheet(pairing, year)
+    body = export_sheet(pairing, year, row, gettext=_, ngettext=ngettext)
+    record(user, "assessment.export_sheet", obj=pairing, detail={"year": year},
+           address=request.remote_addr or "")
+    name = f"{_('Assessment')}-{pairing.village.name}-{pairing.lawyer.name}-{year}"
+    return xlsx_response(body, f"{name.translate(FILENAME_BAD)}.xlsx",
+                         f"assessment-{pairing.id}-{year}.xlsx")
 
 
 @bp.route("/behind")
