@@ -22,6 +22,7 @@ from core.models import Event, FeedSnapshot, FeedToken, Lawyer, WechatGroup, Wec
 from core.users import create_user
 from tests.factories import PASSWORD
 from tests.feed_helpers import SH, add_event, at, calendar_district, local_day, utc
+from tests.planning_support import now  # noqa: F401 (fixture)
 from tests.planning_support import published  # noqa: F401 (fixture)
 
 SHANGHAI = ZoneInfo(SH)
@@ -471,13 +472,14 @@ def test_feed_token_command(tmp_path):
 
 # --- with the planner and the event services ----------------------------------------------
 
-def test_planned_events_and_changes_reach_the_published_feeds(district):
+def test_planned_events_and_changes_reach_the_published_feeds(district, now):
     """The planner (core.planner) and the event services (core.events) publish through
     core.feeds.publish_affected; huey runs the job at once in the tests."""
     from core.events import cancel_event
     from core.pairings import replace_lawyer
     from core.planner import plan_year
-    year = clock.today().year + 1
+    year = 2027  # inside the pairings' terms; from 1 December before, all of it is ahead
+    now(clock.utc_from_local(dt.date(year - 1, 12, 1), dt.time()))  # and in the feed window
     plan_year(year)
     first, successor = district.lawyers[0], district.lawyers[2]
     first_key, successor_key = f"lawyer:{first.id}", f"lawyer:{successor.id}"

@@ -143,17 +143,18 @@ class TenProgrammes:
 
 
 def test_progress_of_ten_programmes_costs_the_same_fixed_queries(district, programme):
+    year = clock.today().year  # the tasks are completed now
     with count_queries() as one:
-        progress(2026)
+        progress(year)
     with only(("test-ten", TenProgrammes())):
         for i in range(10):
             for subject in ("甲", "乙", "甲"):
                 task = assign_task(None, program=f"prog_{i}", task_type=f"work_{i}",
                                    village=district.villages[0])
                 complete_task(None, task, {"subject": subject})
-        progress(2026)  # build the registry outside the count
+        progress(year)  # build the registry outside the count
         with count_queries() as eleven:
-            numbers = progress(2026)
+            numbers = progress(year)
     assert one.count == eleven.count == 2  # the counts, then the year's targets
     assert len(numbers) == 3 + 20
     assert [numbers[f"subjects_{i}"]["done"] for i in range(10)] == [2] * 10
