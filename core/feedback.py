@@ -21,6 +21,7 @@ from core.db import transaction
 from core.errors import ConflictError, NotFound, ValidationError
 from core.i18n import N_
 from core.models import Lawyer, Pairing, Rating, ReturnVisit, Town, User, Village
+from core.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +124,6 @@ def create_return_visits(today: dt.date | None = None, months=None) -> int:
     return len(rows)
 
 
-def _text(value, limit: int, field_name: str, message: str) -> str:
-    text = (value or "").strip()
-    if len(text) > limit:
-        raise ValidationError(message, field=field_name, limit=limit)
-    return text
-
 
 def _score(value, field_name: str) -> int:
     try:
@@ -145,13 +140,13 @@ def complete_return_visit(actor: User | None, visit: ReturnVisit, *, contact: st
     """Record the village's answer. A visit already recorded may be corrected; the audit
     log keeps each answer."""
     require_manage_village(actor, visit.pairing.village)
-    contact = _text(contact, MAX_CONTACT, "contact",
-                    N_("Whom you asked may have at most %(limit)s characters."))
+    contact = clean_text(contact, "contact", MAX_CONTACT,
+                         too_long=N_("Whom you asked may have at most %(limit)s characters."))
     if not contact:
         raise ValidationError(N_("Say whom in the village you asked."), field="contact")
     score = _score(satisfaction, "satisfaction")
-    comments = _text(comments, MAX_VISIT_COMMENTS, "comments",
-                     N_("The comments may have at most %(limit)s characters."))
+    comments = clean_text(comments, "comments", MAX_VISIT_COMMENTS,
+                          too_long=N_("The comments may have at most %(limit)s characters."))
     with transaction():
         visit.contact, visit.satisfaction, visit.comments = contact, score, comments
         visit.status, visit.done_at, visit.done_by = "done", clock.now_utc(), actor
@@ -192,8 +187,8 @@ def rate_lawyer(village_code: str, *, device_id: str, score, comment: str = "",
     pairing = _rated_pairing(village_code)
     village = pairing.village
     score = _score(score, "score")
-    comment = _text(comment, MAX_COMMENT, "comment",
-                    N_("The comment may have at most %(limit)s characters."))
+    comment = clean_text(comment, "comment", MAX_COMMENT,
+                         too_long=N_("The comment may have at most %(limit)s characters."))
     period = period_of(clock.local_date(now))
     hashed = device_hash(device_id)
     already = Rating.select().where((Rating.pairing == pairing) & (Rating.period == period)

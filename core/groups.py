@@ -25,6 +25,7 @@ from core.i18n import N_
 from core.models import GROUP_ROLES, Pairing, User, WechatGroup, WechatGroupMember
 from core.models.pairing import LAWYER_SIDE
 from core.phones import clean_phone
+from core.text import clean_text
 
 GROUP_NAME_MAX = 100
 PERSON_NAME_MAX = 50
@@ -86,21 +87,10 @@ def administrator(group: WechatGroup, members: list[WechatGroupMember]):
 
 # --- checks ---------------------------------------------------------------------------------
 
-def _text(value, field: str, message: str, limit: int) -> str:
-    """Required text on one line: surrounding and repeated spaces dropped."""
-    text = " ".join((value or "").split())
-    if not text:
-        raise ValidationError(message, field=field)
-    if len(text) > limit:
-        raise ValidationError(N_("At most %(limit)s characters."), field=field, limit=limit)
-    if not text.isprintable():
-        raise ValidationError(N_("This text holds a control character; type it again."),
-                              field=field)
-    return text
-
 
 def _member_values(name, role, phone, *, current: WechatGroupMember | None = None) -> dict:
-    name = _text(name, "name", N_("Enter the member's name."), PERSON_NAME_MAX)
+    name = clean_text(name, "name", PERSON_NAME_MAX, one_line=True,
+                      required=N_("Enter the member's name."))
     if current is not None and current.role == PAIRED_LAWYER:
         if role != PAIRED_LAWYER:
             raise ValidationError(N_("The paired lawyer stays in the group as its lawyer; "
@@ -142,7 +132,8 @@ def _events_showing(group: WechatGroup, *roles: str) -> list[int]:
 def rename_group(actor: User | None, group: WechatGroup, name: str) -> WechatGroup:
     """Give the group the name it has in WeChat (by default ``<村名>结对律师服务微信群``)."""
     _require_change(actor, group)
-    name = _text(name, "name", N_("Enter the group's name."), GROUP_NAME_MAX)
+    name = clean_text(name, "name", GROUP_NAME_MAX, one_line=True,
+                      required=N_("Enter the group's name."))
     if name == group.name:
         return group
     before = group.name

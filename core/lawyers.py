@@ -30,6 +30,7 @@ from core.feeds import events_of_lawyer, publish_changes
 from core.i18n import N_
 from core.models import LawFirm, Lawyer, User
 from core.phones import clean_phone
+from core.text import clean_text
 
 CONTACT_FIELDS = ("phone", "wechat")  # the lawyer's own
 MANAGER_FIELDS = ("name", "firm", "licence_no")  # the district's
@@ -70,14 +71,6 @@ def _require_edit(actor: User | None, lawyer: Lawyer) -> tuple[str, ...]:
 
 # --- details -------------------------------------------------------------------------------
 
-def _text(value, field: str, maximum: int, *, required: str | None = None) -> str:
-    text = " ".join(str(value or "").split())
-    if required and not text:
-        raise ValidationError(required, field=field)
-    if len(text) > maximum:
-        raise ValidationError(N_("At most %(max)s characters."), field=field, max=maximum)
-    return text
-
 
 def _firm(value) -> LawFirm:
     if isinstance(value, LawFirm):
@@ -89,9 +82,7 @@ def _firm(value) -> LawFirm:
 
 
 def _wechat(value) -> str:
-    text = str(value or "").strip()
-    if len(text) > WECHAT_MAX:
-        raise ValidationError(N_("At most %(max)s characters."), field="wechat", max=WECHAT_MAX)
+    text = clean_text(value, "wechat", WECHAT_MAX)
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         raise ValidationError(N_("A WeChat ID has no spaces."), field="wechat")
     return text
@@ -100,10 +91,11 @@ def _wechat(value) -> str:
 def _cleaned(lawyer: Lawyer, changes: dict) -> dict:
     """Each field checked, in the form's order, and brought to the form it is kept in."""
     cleaners = {
-        "name": lambda v: _text(v, "name", NAME_MAX, required=N_("Enter the lawyer's name.")),
+        "name": lambda v: clean_text(v, "name", NAME_MAX, one_line=True,
+                                     required=N_("Enter the lawyer's name.")),
         "firm": _firm,
-        "licence_no": lambda v: _text(v, "licence_no", LICENCE_MAX,
-                                      required=N_("Enter the licence number.")),
+        "licence_no": lambda v: clean_text(v, "licence_no", LICENCE_MAX, one_line=True,
+                                           required=N_("Enter the licence number.")),
         "phone": lambda v: clean_phone(v, field="phone"),
         "wechat": _wechat,
     }

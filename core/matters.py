@@ -20,6 +20,7 @@ from core.models import (MATTER_CATEGORIES, MajorMatter, MatterNote, Task, User,
                          WorkLog)
 from core.notify import coordinators_for, district_coordinators, notify_users, queue_sending
 from core.plugins import notify
+from core.text import clean_text
 
 CATEGORY_LABELS = {
     "collective": N_("Collective litigation or petitions"),
@@ -78,14 +79,6 @@ def _require_open(matter: MajorMatter) -> None:
 
 # --- reporting ---------------------------------------------------------------------------
 
-def _text(value, field: str, message: str, limit: int, required=True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError(message, field=field)
-    if len(text) > limit:
-        raise ValidationError(N_("At most %(limit)s characters."), field=field, limit=limit)
-    return text
-
 
 def _source(actor: User, work_log, task):
     """The work-log entry and task the report comes from: they must be the lawyer's own."""
@@ -106,8 +99,8 @@ def report_matter(actor: User, *, category: str, title: str, description: str = 
         raise PermissionDenied(N_("Only a lawyer reports a major matter."))
     if category not in MATTER_CATEGORIES:
         raise ValidationError(N_("Choose one of the five categories."), field="category")
-    title = _text(title, "title", N_("Give the matter a title."), MAX_TITLE)
-    description = _text(description, "description", "", MAX_TEXT, required=False)
+    title = clean_text(title, "title", MAX_TITLE, required=N_("Give the matter a title."))
+    description = clean_text(description, "description", MAX_TEXT)
     if occurred_at is None:
         raise ValidationError(N_("Say when the matter happened."), field="occurred_at")
     now = now or clock.now_utc()
@@ -182,7 +175,7 @@ def add_note(actor: User | None, matter: MajorMatter, text: str,
     """A follow-up step; the report is then being followed (and counts as acknowledged)."""
     _require_handle(actor, matter)
     _require_open(matter)
-    text = _text(text, "text", N_("Write what was done."), MAX_TEXT)
+    text = clean_text(text, "text", MAX_TEXT, required=N_("Write what was done."))
     now = now or clock.now_utc()
     with transaction():
         note = MatterNote.create(matter=matter, user=actor, at=now, text=text)
@@ -198,7 +191,8 @@ def close_matter(actor: User | None, matter: MajorMatter, resolution: str,
     """Close the report with its resolution; the lawyer is told."""
     _require_handle(actor, matter)
     _require_open(matter)
-    resolution = _text(resolution, "resolution", N_("Write the resolution."), MAX_TEXT)
+    resolution = clean_text(resolution, "resolution", MAX_TEXT,
+                            required=N_("Write the resolution."))
     now = now or clock.now_utc()
     with transaction():
         _acknowledge(actor, matter, now)
