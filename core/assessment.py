@@ -3,8 +3,8 @@
 Per pairing and year the records give six figures, each scored 0..1:
 
 - on-site sessions held, each lasting at least ``min_session_hours``, against the pro-rata
-  quota of the planner (``month_owners`` / ``quota_for_months``: what ``planner.required``
-  returns), capped at 1;
+  quota of the planner (``planner.village_quota``: a session for each month the pairing
+  holds, and its share of the village's publicity events), capped at 1;
 - publicity events held against theirs;
 - work-log entries of the lawyer in the village against a yearly target, pro rata;
 - major matters reported: the share reported on time (1 when none was reported);
@@ -29,7 +29,7 @@ from core.config import assessment_settings, load_settings
 from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
                          Town, User, Village, WorkLog)
-from core.planner import month_owners, quota_for_months
+from core.planner import village_quota
 
 GRADES = {"excellent": N_("Excellent"), "pass": N_("Pass"), "fail": N_("Fail")}
 CRITERIA_LABELS = {"sessions": N_("On-site sessions"), "publicity": N_("Publicity events"),
@@ -48,7 +48,7 @@ EXPORT_HEADERS = (N_("Town"), N_("Village"), N_("Lawyer"), N_("Term"),
 @dataclass
 class Figures:
     """What the records say about one pairing's year."""
-    months: int = 0  # months of the year the pairing owns (planner.month_owners)
+    months: int = 0  # months of the year the pairing holds (planner.village_quota)
     sessions_required: int = 0
     sessions_held: int = 0  # held and long enough
     sessions_too_short: int = 0  # held, but shorter than the minimum: not counted
@@ -124,8 +124,8 @@ def _scope(user: User | None):
 
 
 def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False):
-    """{pairing id: (pairing, months owned)} for the pairings in scope that owe something in
-    ``year``. Every pairing of a village is loaded, so month ownership is the planner's."""
+    """{pairing id: (pairing, Quota)} for the pairings in scope that owe something in
+    ``year``. Every pairing of a village is loaded, so the quota is the planner's."""
     query = (Pairing.select(Pairing, Village, Town, Lawyer)
              .join(Village).join(Town).switch(Pairing).join(Lawyer)
              .where((Pairing.term_start <= dt.date(year, 12, 31))
@@ -139,10 +139,9 @@ def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False)
         by_village[pairing.village_id].append(pairing)
     owned = {}
     for village_pairings in by_village.values():
-        owners = month_owners(village_pairings, year)
+        quotas = village_quota(village_pairings, year)
         for pairing in village_pairings:
-            months = sum(1 for owner in owners.values() if owner.id == pairing.id)
-            if not months:
+            if pairing.id not in quotas:
                 continue  # its month(s) belong to another pairing: it owes nothing
             if user is not None and user.role == "lawyer" and pairing.lawyer_id != user.lawyer_id:
                 continue
@@ -150,7 +149,7 @@ def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False)
                 continue
             if active_only and pairing.status != "active":
                 continue
-            owned[pairing.id] = (pairing, months)
+            owned[pairing.id] = (pairing, quotas[pairing.id])
     return owned
 
 
@@ -215,10 +214,10 @@ def _load_figures(year: int, owned) -> dict[int, Figures]:
     rules = assessment_settings()
     ids = list(owned)
     figures = {}
-    for pairing_id, (pairing, months) in owned.items():
-        sessions, publicity = quota_for_months(months)
+    for pairing_id, (pairing, quota) in owned.items():
+        months = len(quota.months)
         figures[pairing_id] = Figures(
-            months=months, sessions_required=sessions, publicity_required=publicity,
+            months=months, sessions_required=quota.sessions, publicity_required=quota.publicity,
             worklog_target=math.ceil(rules.worklog_target * months / 12),
             tasks_target=math.ceil(rules.tasks_target * months / 12))
     if not ids:
@@ -575,11 +574,11 @@ def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[Pac
     until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time())
     events = _held_events(year, list(owned), until=until)
     rows = []
-    for pairing_id, (pairing, months) in owned.items():
+    for pairing_id, (pairing, quota) in owned.items():
         figures = Figures()
         _count_events(figures, events.get(pairing_id, []), min_hours)
         share = _elapsed_share(pairing, year, today)
-        sessions, publicity = quota_for_months(months)
+        sessions, publicity = quota.sessions, quota.publicity
         row = PaceRow(pairing=pairing, village=pairing.village, town=pairing.village.town,
                       lawyer=pairing.lawyer, sessions_held=figures.sessions_held,
                       sessions_due=math.floor(sessions * share + 1e-9),

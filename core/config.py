@@ -44,6 +44,9 @@ class Settings:
     min_session_hours: float = 3.5
     travel_gap_minutes: int = 60
     publicity_days: tuple[tuple[int, int], ...] = ()
+    # Re-planning never moves or cancels on its own an event that starts within this many
+    # days: it proposes the change to a coordinator (core.events.confirm_proposal).
+    replan_notice_days: int = 7
     # Return visits and residents' ratings (core.feedback): the months whose 1st opens a
     # quarter's return visits, and the most ratings one village takes in an hour.
     return_visit_months: tuple[int, ...] = (1, 4, 7, 10)
@@ -139,6 +142,7 @@ DEFAULT_MORNING = "08:30-12:00"
 DEFAULT_AFTERNOON = "14:00-17:30"
 DEFAULT_MIN_SESSION_HOURS = "3.5"
 DEFAULT_TRAVEL_GAP_MINUTES = "60"
+DEFAULT_REPLAN_NOTICE_DAYS = "7"
 # 3·15 consumer rights day, 4·15 national security education day, the Civil Code month
 # (May), 12·4 National Constitution Day.
 DEFAULT_PUBLICITY_DAYS = "03-15,04-15,05-01..05-31,12-04"
@@ -227,8 +231,10 @@ def planning_settings(env) -> dict:
             raise ConfigError(f"{name}: {start:%H:%M}-{end:%H:%M} is shorter than "
                               f"JIEDUI_MIN_SESSION_HOURS ({min_hours:g} hours), so no session "
                               f"planned in it would count")
+    notice = _positive_number(env.get("JIEDUI_REPLAN_NOTICE_DAYS", DEFAULT_REPLAN_NOTICE_DAYS),
+                              "JIEDUI_REPLAN_NOTICE_DAYS", kind=int, allow_zero=True)
     return dict(morning=morning, afternoon=afternoon, min_session_hours=min_hours,
-                travel_gap_minutes=gap,
+                travel_gap_minutes=gap, replan_notice_days=notice,
                 publicity_days=parse_publicity_days(env.get("JIEDUI_PUBLICITY_DAYS",
                                                             DEFAULT_PUBLICITY_DAYS)))
 

@@ -8,11 +8,13 @@ CORE_PLUGIN = "jiedui-core"
 
 @hookimpl
 def pairing_changed(pairing, change):
-    """Keep the calendar right: re-plan the village's current and next year (years that
-    were planned; the job is idempotent, so a replacement's two notices are harmless)."""
+    """Keep the calendar right: re-plan the village's years from this one on — every year
+    planned already (a replacement passes the events of all of them to the new lawyer) and
+    at least this one and the next (the job skips a year nobody planned)."""
     village_id = getattr(pairing, "village_id", None)
     if village_id is None:
         return
-    from core.jobs import replan_village  # core.jobs imports the queue
+    from core.jobs import replan_village, village_planned_years  # core.jobs imports the queue
     year = clock.today().year
-    replan_village(village_id, [year, year + 1])
+    years = sorted({year, year + 1} | {y for y in village_planned_years(village_id) if y >= year})
+    replan_village(village_id, years)

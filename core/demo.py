@@ -13,6 +13,7 @@ import time
 from peewee import ModelDelete, chunked, sort_models
 
 from core import clock
+from core.arrangements import Arrangement
 from core.db import BaseModel, db, transaction
 from core.demo_tasks import load_demo_tasks
 from core.errors import ConflictError
@@ -101,8 +102,9 @@ MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139"
                    "183", "186", "187", "188", "189")
 ORDINALS = ("一", "二", "三", "四")  # 第四个 exists in every month
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五")
-HOURS = {"am": ("上午", ("9:00-12:00", "8:30-11:30")),
-         "pm": ("下午", ("13:30-16:30", "14:00-17:00"))}
+# The half-days villages publish; each lasts the 3.5 hours of the half-day rule.
+HOURS = {"am": ((dt.time(8, 30), dt.time(12, 0)), (dt.time(9, 0), dt.time(12, 30))),
+         "pm": ((dt.time(13, 30), dt.time(17, 0)), (dt.time(14, 0), dt.time(17, 30)))}
 # The village side of a WeChat group: role -> (fewest, most) members.
 GROUP_SIDE = (("village_committee", 2, 2), ("mediation", 1, 1), ("party_member", 1, 2),
               ("resident_rep", 1, 2))
@@ -304,14 +306,20 @@ def _villages(draw: _Draw, towns: list[Town]) -> list[Village]:
         for n in range(communities):
             name = draw.place(COMMUNITY_FIRST, COMMUNITY_SECOND, "社区")
             rows.append(dict(town=town.id, code=f"{town.code}-{n + 1:03d}", name=name,
-                             kind="community"))
+                             kind="community", address=_address(town, name)))
         for n in range(count - communities):
             name = draw.place(VILLAGE_FIRST, VILLAGE_SECOND, "村")
             rows.append(dict(town=town.id, code=f"{town.code}-{n + 201:03d}", name=name,
-                             kind="village"))
+                             kind="village", address=_address(town, name)))
     for batch in chunked(rows, 100):
         Village.insert_many(batch).execute()
     return list(Village.select().join(Town).order_by(Town.code, Village.code))
+
+
+def _address(town: Town, name: str) -> str:
+    """Where the village's committee sits, as a map app is asked for it."""
+    committee = "居民委员会" if name.endswith("社区") else "村民委员会"
+    return f"上海市{DISTRICT_NAME}{town.name}{name}{committee}"
 
 
 def _lawyers(draw: _Draw) -> list[Lawyer]:
@@ -346,16 +354,15 @@ def _village_counts(draw: _Draw, lawyers: int, villages: int) -> list[int]:
 
 
 def _slots(draw: _Draw, count: int) -> list[dict]:
-    """Distinct monthly on-site sessions for one lawyer's villages, e.g.
-    每月第二个周三上午 9:00-12:00 (12 half-days a year per village)."""
+    """Distinct on-site arrangements for one lawyer's villages, e.g. 每月第二个周三上午
+    9:00-12:30: a week, a weekday and a half-day of at least 3.5 hours (the half-day rule)."""
     triples = [(o, w, h) for o in range(len(ORDINALS)) for w in range(len(WEEKDAYS))
                for h in HOURS]
     slots = []
     for ordinal, weekday, half in draw.rng.sample(triples, count):
-        label, hours = HOURS[half]
-        text = f"每月第{ORDINALS[ordinal]}个{WEEKDAYS[weekday]}{label} {draw.rng.choice(hours)}"
-        slots.append(dict(onsite_hours=text, preferred_weekday=weekday,
-                          preferred_half_day=half))
+        start, end = draw.rng.choice(HOURS[half])
+        slots.append(dict(arrangement=Arrangement(week=ordinal + 1, weekday=weekday,
+                                                  start=start, end=end)))
     return slots
 
 

@@ -14,6 +14,7 @@ from peewee import JOIN, fn
 
 from core import clock
 from core.access import village_filter
+from core.arrangements import Arrangement
 from core.config import load_settings
 from core.errors import NotFound
 from core.i18n import N_
@@ -64,7 +65,8 @@ class PublicVillage:
     photo_version: str = ""  # changes with the photo (core.lawyers.photo_version)
     phone: str = ""
     wechat: str = ""
-    onsite_hours: str = ""
+    arrangement: Arrangement | None = None  # the on-site hours, as planned
+    address: str = ""
     term_start: dt.date | None = None
     term_end: dt.date | None = None
     group_name: str = ""
@@ -120,7 +122,8 @@ def public_village(code: str) -> PublicVillage:
     """The disclosed information of the village ``code``; NotFound for an unknown code."""
     village = _village(code)
     base = dict(code=village.code, name=village.name, kind=village.kind,
-                town_code=village.town.code, town_name=village.town.name)
+                town_code=village.town.code, town_name=village.town.name,
+                address=village.address)
     pairing = _active_pairing(village)
     if pairing is None:
         return PublicVillage(paired=False, **base)
@@ -130,7 +133,7 @@ def public_village(code: str) -> PublicVillage:
         paired=True, **base, lawyer_name=lawyer.name, firm_name=lawyer.firm.name,
         has_photo=photo_path(lawyer) is not None, photo_version=photo_version(lawyer),
         phone=lawyer.phone, wechat=lawyer.wechat,
-        onsite_hours=pairing.onsite_hours, term_start=pairing.term_start,
+        arrangement=pairing.arrangement, term_start=pairing.term_start,
         term_end=pairing.term_end, group_name=group.name if group else "",
         next_events=next_events(village))
 

@@ -9,6 +9,7 @@ Every change bumps ``sequence`` and ``updated_at`` (calendar apps take the highe
 then the feeds the event appears in are republished after the commit.
 """
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from core import clock
@@ -18,11 +19,47 @@ from core.config import load_settings
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import publish_changes
-from core.i18n import N_
-from core.models import Event, Lawyer, User, Village
+from core.i18n import N_, gettext_for
+from core.models import Event, EventHandover, Lawyer, Pairing, User, Village
+from core.plugins import notify
 from core.worklog import log_held_event
 
 HALF_DAY_NAMES = {"am": "morning", "pm": "afternoon"}
+CHANGES = ("added", "moved", "cancelled", "reinstated", "reassigned")
+TITLES = {"session": "坐班", "publicity": "法制宣传"}  # the programme's own words
+MAKEUP_MARK = "（补）"  # a make-up's title: 坐班（补） · 东浜村
+MISSED_REASON = N_("Not held; made up on %(day)s.")
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """One change of one event, as the ``events_changed`` hook hands it to plugins:
+    ``change`` is one of CHANGES; a move keeps the ``previous_start``, a hand-over (or a
+    replacement's re-planning) the ``previous_lawyer_id``."""
+    event: Event
+    change: str
+    previous_start: dt.datetime | None = None
+    previous_lawyer_id: int | None = None
+
+
+def event_title(kind: str, village_name: str, makeup: bool = False) -> str:
+    """坐班 · 东浜村, 法制宣传 · 东浜村, 坐班（补） · 东浜村."""
+    return f"{TITLES[kind]}{MAKEUP_MARK if makeup else ''} · {village_name}"
+
+
+def hand_over(event: Event, lawyer_id: int | None, now: dt.datetime | None = None) -> None:
+    """Give ``event`` to another lawyer (set, not saved: the caller saves and bumps it) and
+    remember that it left the previous one, whose feed keeps it for a while as cancelled
+    (core.feeds) instead of dropping it silently."""
+    _record_handover(event, event.lawyer_id, lawyer_id, now)
+    event.lawyer = lawyer_id
+
+
+def _record_handover(event: Event, from_id: int | None, to_id: int | None,
+                     now: dt.datetime | None = None) -> None:
+    if from_id and from_id != to_id and event.id is not None:
+        EventHandover.create(event=event.id, lawyer=from_id, to_lawyer=to_id,
+                             handed_at=now or clock.now_utc())
 
 
 # --- slots ---------------------------------------------------------------------------------
@@ -198,7 +235,7 @@ def _save_change(actor: User | None, action: str, event: Event, *, then=None,
                  **fields) -> Event:
     """Save the changed fields and audit the change as ``action``; ``then(event)`` runs in
     the same transaction."""
-    before = {name: _audited(getattr(event, name)) for name in fields}
+    before = {name: _audited(event.__data__.get(name)) for name in fields}
     for name, value in fields.items():
         setattr(event, name, value)
     event.sequence += 1
@@ -215,7 +252,9 @@ def _save_change(actor: User | None, action: str, event: Event, *, then=None,
 
 def _audited(value):
     """A field's value as the audit log's JSON keeps it."""
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return getattr(value, "id", value)  # a related row (a lawyer): its id
 
 
 def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
@@ -236,7 +275,16 @@ def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
     _check_session_length(event, start, end)
     _check_plan_window(event, start)
     check_slot(event.lawyer if event.lawyer_id else None, start, end, exclude=event)
-    return _save_change(actor, "event.move", event, starts_at=start, ends_at=end)
+    previous = event.starts_at
+    placed = {}
+    if event.placement and event.placement != "makeup":  # the planner keeps a hand's move
+        arranged = event.arranged_on or (clock.local_date(previous)
+                                         if event.placement == "arranged" else None)
+        placed = dict(placement="manual", arranged_on=arranged)
+    moved = _save_change(actor, "event.move", event, starts_at=start, ends_at=end,
+                         proposal=None, **placed)
+    _tell(actor, [EventChange(moved, "moved", previous_start=previous)])
+    return moved
 
 
 def record_held(actor: User | None, event: Event, *, start: dt.datetime,
@@ -278,5 +326,181 @@ def cancel_event(actor: User | None, event: Event, *, reason: str) -> Event:
         raise ValidationError(N_("This event took place; it cannot be cancelled."))
     if event.status == "cancelled":
         raise ValidationError(N_("This event is cancelled already."))
-    return _save_change(actor, "event.cancel", event, status="cancelled",
-                        cancel_reason=reason)
+    cancelled = _save_change(actor, "event.cancel", event, status="cancelled",
+                             cancel_reason=reason, proposal=None)
+    _tell(actor, [EventChange(cancelled, "cancelled")])
+    return cancelled
+
+
+def _tell(actor: User | None, changes: list[EventChange]) -> None:
+    """The ``events_changed`` hook (after the commit: the change is saved already)."""
+    if changes:
+        notify("events_changed", changes=changes, actor=actor)
+
+
+# --- making up for what did not happen -------------------------------------------------------
+
+def _require_manage(actor: User | None, event: Event, message: str) -> None:
+    if actor is not None and not (actor.role in ("admin", "coordinator")
+                                  and event.village_id
+                                  and can_manage_village(actor, event.village)):
+        raise PermissionDenied(message)
+
+
+def live_makeup(event: Event) -> Event | None:
+    """The make-up added for ``event`` that is not cancelled, if any."""
+    return (Event.select().where((Event.makeup_for == event.id) & (Event.status != "cancelled"))
+            .order_by(Event.id).first())
+
+
+def missed(event: Event, now: dt.datetime | None = None) -> bool:
+    """A session or publicity event that will not count as it stands: cancelled, or over
+    without being recorded as held. Such an event can be made up (``add_makeup``)."""
+    if event.kind not in TITLES or event.status == "held":
+        return False
+    return event.status == "cancelled" or event.ends_at <= (now or clock.now_utc())
+
+
+def reinstate_event(actor: User | None, event: Event) -> Event:
+    """Put a cancelled event back where it was, if it is still to come, the lawyer is free
+    then and nothing made it up meanwhile."""
+    _require_manage(actor, event, N_("Only a coordinator of the village may reinstate an "
+                                     "event."))
+    if event.status != "cancelled":
+        raise ValidationError(N_("Only a cancelled event can be reinstated."))
+    if event.starts_at < clock.now_utc():
+        raise ValidationError(N_("This event's time has passed; add a make-up session "
+                                 "instead."))
+    if live_makeup(event) is not None:
+        raise ValidationError(N_("A make-up was added for this event; cancel the make-up "
+                                 "first."))
+    pairing = Pairing.get_or_none(Pairing.id == event.pairing_id) if event.pairing_id else None
+    if pairing is None or not (pairing.term_start <= clock.local_date(event.starts_at)
+                               <= pairing.term_end):
+        raise ValidationError(N_("No lawyer is paired with the village on this date."))
+    check_slot(pairing.lawyer, event.starts_at, event.ends_at, exclude=event)
+    fields = {"status": "planned", "cancel_reason": "", "proposal": None}
+    if event.lawyer_id != pairing.lawyer_id:
+        fields["lawyer"] = pairing.lawyer_id
+    reinstated = _save_change(actor, "event.reinstate", event, **fields)
+    _tell(actor, [EventChange(reinstated, "reinstated")])
+    return reinstated
+
+
+def makeup_pairing(event: Event, day: dt.date) -> Pairing:
+    """The pairing a make-up of ``event`` on ``day`` belongs to: the event's own, when its
+    term covers the day; else the village's pairing whose term does (a successor makes up
+    what the village is owed)."""
+    candidates = list(Pairing.select().where(
+        (Pairing.village == event.village_id) & (Pairing.term_start <= day)
+        & (Pairing.term_end >= day)).order_by(Pairing.term_start.desc(), Pairing.id.desc()))
+    own = [p for p in candidates if p.id == event.pairing_id]
+    if own or candidates:
+        return (own or candidates)[0]
+    raise ValidationError(N_("No lawyer is paired with the village on %(day)s."),
+                          field="day", day=day.isoformat())
+
+
+def add_makeup(actor: User | None, event: Event, *, starts_at: dt.datetime,
+               ends_at: dt.datetime) -> Event:
+    """A make-up (补) of a missed ``event`` on any workday of the same year: a new event of
+    the same kind that counts for the missed one's slot (quota, assessment). A missed event
+    still marked planned is cancelled with the make-up's day as its reason."""
+    _require_manage(actor, event, N_("Only a coordinator of the village may add a make-up."))
+    now = clock.now_utc()
+    if not missed(event, now):
+        raise ValidationError(N_("Only a cancelled event, or one that is over and was not "
+                                 "held, can be made up."))
+    if live_makeup(event) is not None:
+        raise ValidationError(N_("A make-up was added for this event already."))
+    start, end = clock.as_utc(starts_at), clock.as_utc(ends_at)
+    if end <= start:
+        raise ValidationError(N_("The end must be after the start."), field="end")
+    day, year = clock.local_date(start), _slot_year(event)
+    if day.year != year:
+        raise ValidationError(N_("A make-up stays in the year it makes up for (%(year)s)."),
+                              field="day", year=year)
+    _check_session_length(event, start, end)
+    pairing = makeup_pairing(event, day)
+    lawyer = pairing.lawyer
+    check_slot(lawyer, start, end, village=event.village)
+    settings = load_settings()
+    village = event.village
+    makeup = Event(uid=f"{uuid.uuid4().hex}@jiedui", kind=event.kind, village=village.id,
+                   pairing=pairing.id, lawyer=lawyer.id, starts_at=start, ends_at=end,
+                   status="planned", title=event_title(event.kind, village.name, makeup=True),
+                   placement="makeup", makeup_for=event.id, created_at=now, updated_at=now)
+    with transaction():
+        makeup.save()
+        record(actor, "event.makeup", obj=makeup,
+               detail={"makes_up": event.id, "starts_at": start.isoformat(),
+                       "ends_at": end.isoformat(), "lawyer": lawyer.id})
+        changed = [makeup.id]
+        if event.status == "planned":  # over and never held: say so in its place
+            gettext = gettext_for(settings.locale)
+            event.status = "cancelled"
+            event.cancel_reason = gettext(MISSED_REASON) % {"day": day.isoformat()}
+            event.sequence += 1
+            event.updated_at = now
+            event.save()
+            changed.append(event.id)
+    publish_changes(changed)
+    _tell(actor, [EventChange(makeup, "added")])
+    return makeup
+
+
+def _slot_year(event: Event) -> int:
+    window = plan_window(event)
+    return window[0] if window else clock.local_date(event.starts_at).year
+
+
+# --- re-planning's proposals ------------------------------------------------------------------
+
+def confirm_proposal(actor: User | None, event: Event) -> Event:
+    """Carry out what re-planning proposed for an event that starts soon (a new time, a new
+    lawyer, or its cancellation), after checking it still fits."""
+    _require_manage(actor, event, N_("Only a coordinator of the village may confirm a "
+                                     "proposed change."))
+    proposal = event.proposal
+    if not proposal:
+        raise ValidationError(N_("There is no proposed change for this event."))
+    if event.status != "planned" or event.starts_at < clock.now_utc():
+        raise ValidationError(N_("This event is no longer planned to come; nothing to "
+                                 "confirm."))
+    previous = (event.starts_at, event.lawyer_id)
+    if proposal.get("status") == "cancelled":
+        done = _save_change(actor, "event.confirm", event, status="cancelled",
+                            cancel_reason=proposal.get("cancel_reason", ""), proposal=None)
+        _tell(actor, [EventChange(done, "cancelled")])
+        return done
+    start = dt.datetime.fromisoformat(proposal["starts_at"])
+    end = dt.datetime.fromisoformat(proposal["ends_at"])
+    lawyer = Lawyer.get_or_none(Lawyer.id == proposal.get("lawyer"))
+    check_slot(lawyer, start, end, exclude=event)
+    lawyer_id = lawyer.id if lawyer else None
+    arranged = proposal.get("arranged_on")
+    done = _save_change(actor, "event.confirm", event,
+                        then=lambda e: _record_handover(e, previous[1], lawyer_id),
+                        starts_at=start, ends_at=end,
+                        lawyer=lawyer_id, pairing=proposal.get("pairing"),
+                        placement=proposal.get("placement", event.placement),
+                        arranged_on=dt.date.fromisoformat(arranged) if arranged else None,
+                        proposal=None)
+    change = "moved" if start != previous[0] else "reassigned"
+    _tell(actor, [EventChange(done, change, previous_start=previous[0],
+                              previous_lawyer_id=previous[1])])
+    return done
+
+
+def dismiss_proposal(actor: User | None, event: Event) -> Event:
+    """Keep the event as it is: re-planning then treats it as placed by hand."""
+    _require_manage(actor, event, N_("Only a coordinator of the village may dismiss a "
+                                     "proposed change."))
+    if not event.proposal:
+        raise ValidationError(N_("There is no proposed change for this event."))
+    event.proposal = None
+    with transaction():
+        Event.update(proposal=None, placement="manual").where(Event.id == event.id).execute()
+        record(actor, "event.dismiss", obj=event)
+    event.placement = "manual"
+    return event

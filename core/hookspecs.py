@@ -76,3 +76,30 @@ def major_matter_reported(matter):
 
     ``matter`` is the ``core.models.MajorMatter`` (category, village, occurred_at,
     deadline_at, ``late``). Called after the commit; the coordinators are notified already."""
+
+
+@hookspec
+def lawyer_replaced(old, new, actor):
+    """A village's lawyer was replaced (``core.pairings.replace_lawyer``): ``old`` is the
+    ended ``core.models.Pairing``, ``new`` the active one that took over its open tasks,
+    its future events and its place in the WeChat group. ``actor`` is the ``User`` who
+    made the change (None: the command line). Called after the commit, after the two
+    ``pairing_changed`` calls ("ended", "paired")."""
+
+
+@hookspec
+def tasks_assigned(tasks, actor):
+    """Programme tasks were given to lawyers: one call per act of assigning, whatever its
+    size (one task, a bulk assignment to a town or the district, a task handed to another
+    lawyer, a replaced lawyer's open tasks passed on). ``tasks`` is the list of
+    ``core.models.Task`` (their ``assignee`` is the lawyer who has them now); ``actor`` the
+    ``User`` who assigned them (None: the command line or a job). Called after the commit."""
+
+
+@hookspec
+def events_changed(changes, actor):
+    """Calendar events were added, moved, cancelled, reinstated or passed to another
+    lawyer: one call per act (a move, a planning of many villages), with ``changes`` a
+    list of ``core.events.EventChange`` (``event``, ``change``, ``previous_start``,
+    ``previous_lawyer_id``). ``actor`` is the ``User`` who did it (None: the planner run by
+    a job or the command line). Called after the commit."""

@@ -19,6 +19,9 @@ from pathlib import Path
 
 from peewee import IntegrityError
 
+from core import arrangements
+from core.arrangements import Arrangement
+from core.config import load_settings
 from core.db import db, transaction
 from core.errors import JieduiError, ValidationError
 from core.i18n import N_
@@ -49,6 +52,7 @@ COLUMNS = (
     Column("village_code", "村居编码", True),
     Column("village_name", "村居名称", True),
     Column("kind", "类型", True),
+    Column("address", "地址", False),
     Column("firm", "律师事务所", True),
     Column("lawyer_name", "律师姓名", True),
     Column("licence_no", "执业证号", True),
@@ -56,13 +60,20 @@ COLUMNS = (
     Column("lawyer_wechat", "律师微信", False),
     Column("term_start", "聘期开始", True),
     Column("term_end", "聘期结束", True),
+    # The on-site arrangement (core.arrangements): in words ("每月第二个周二上午 9:00-12:30"),
+    # or in its parts, which win over the words.
     Column("onsite_hours", "驻点时间", False),
-    Column("preferred_weekday", "坐班星期", False),
-    Column("preferred_half_day", "坐班时段", False),
+    Column("onsite_week", "坐班周次", False),
+    Column("onsite_weekday", "坐班星期", False),
+    Column("onsite_half_day", "坐班时段", False),
+    Column("onsite_start", "开始时间", False),
+    Column("onsite_end", "结束时间", False),
 )
+ARRANGEMENT_KEYS = ("onsite_hours", "onsite_week", "onsite_weekday", "onsite_half_day",
+                    "onsite_start", "onsite_end")
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 PLACE_KEYS = ("town_code", "town_name", "judicial_office", "office_head", "village_code",
-              "village_name", "kind")
+              "village_name", "kind", "address")
 # A row whose lawyer cells are all empty is a village without a pairing.
 LAWYER_KEYS = tuple(c.key for c in COLUMNS if c.key not in PLACE_KEYS)
 # The lawyer columns come as a set: a file may leave them out entirely (villages only).
@@ -88,8 +99,15 @@ DATE_PATTERN = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2}
                           r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
 # A service's ValidationError.field, and the column that holds what it is about.
 SERVICE_FIELDS = {"term_start": "term_start", "term_end": "term_end", "lawyer": "lawyer_name",
-                  "preferred_weekday": "preferred_weekday",
-                  "preferred_half_day": "preferred_half_day"}
+                  "onsite_week": "onsite_week", "onsite_weekday": "onsite_weekday",
+                  "onsite_start": "onsite_start", "onsite_end": "onsite_end"}
+WEEK_WORDS = {**{str(n): n for n in range(1, 5)},
+              **{f"第{word}{suffix}": n for n, word in enumerate("一二三四", start=1)
+                 for suffix in ("", "个", "周")},
+              **{word: 5 for word in ("最后", "最后一个", "最后一周", "末", "last", "5")},
+              **{word: n for n, word in enumerate(("first", "second", "third", "fourth"),
+                                                  start=1)}}
+CLOCK_PATTERN = re.compile(r"(\d{1,2})\s*[:：]\s*(\d{2})(?::\d{2})?")
 
 ROW_PROBLEM = N_("row %(row)s: %(reason)s")
 CELL_PROBLEM = N_("row %(row)s, %(column)s: %(reason)s")
@@ -307,8 +325,36 @@ def parse_half_day(text: str) -> str:
     return half
 
 
+def parse_week(text: str) -> int:
+    week = WEEK_WORDS.get(text.casefold().replace(" ", ""))
+    if week is None:
+        raise ValidationError(N_("%(value)s is not a week of the month; write %(examples)s."),
+                              value=text, examples="1…4, 第一…第四, 最后, last")
+    return week
+
+
+def parse_clock(text: str) -> dt.time:
+    match = CLOCK_PATTERN.fullmatch(text.strip())
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValidationError(N_("%(value)s is not a time of day; write it as %(examples)s."),
+                              value=text, examples="9:00, 14:30")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_arrangement_words(text: str) -> Arrangement:
+    settings = load_settings()
+    found = arrangements.parse(text, settings.morning, settings.afternoon)
+    if found is None:
+        raise ValidationError(N_("%(value)s does not say which week and weekday; write it as "
+                                 "%(example)s, or fill the week, weekday and time columns."),
+                              value=text, example="每月第二个周二上午 9:00-12:30")
+    return found
+
+
 PARSERS = {"kind": parse_kind, "term_start": parse_date, "term_end": parse_date,
-           "preferred_weekday": parse_weekday, "preferred_half_day": parse_half_day,
+           "onsite_hours": parse_arrangement_words, "onsite_week": parse_week,
+           "onsite_weekday": parse_weekday, "onsite_half_day": parse_half_day,
+           "onsite_start": parse_clock, "onsite_end": parse_clock,
            "lawyer_phone": clean_phone}  # the rule of every phone number (core.phones)
 
 
@@ -323,6 +369,30 @@ class Row:
 
     def get(self, key, default=None):
         return self.values.get(key, default)
+
+    def arrangement(self, current: Arrangement | None = None) -> Arrangement | None:
+        """The arrangement the row gives: its words, then its parts over them, then
+        ``current`` for what it leaves out; None when it says nothing of one."""
+        if not any(key in self.values for key in ARRANGEMENT_KEYS):
+            return current
+        base = self.values.get("onsite_hours") or current
+        week = self.values.get("onsite_week", base.week if base else None)
+        weekday = self.values.get("onsite_weekday", base.weekday if base else None)
+        if week is None or weekday is None:
+            raise ValidationError(N_("The on-site arrangement needs the week of the month "
+                                     "and the weekday."), field="onsite_week")
+        start, end = (base.start, base.end) if base else (None, None)
+        if "onsite_half_day" in self.values:
+            settings = load_settings()
+            start, end = (settings.morning if self.values["onsite_half_day"] == "am"
+                          else settings.afternoon)
+        start = self.values.get("onsite_start", start)
+        end = self.values.get("onsite_end", end)
+        if start is None or end is None:
+            raise ValidationError(N_("The on-site arrangement needs its hours: the start and "
+                                     "end times, or morning or afternoon."),
+                                  field="onsite_start")
+        return Arrangement(week=week, weekday=weekday, start=start, end=end)
 
 
 class RowChecker:
@@ -479,7 +549,8 @@ def _apply_place(row: Row, district: District, changes: list) -> Village:
                                  "%(town)s, not %(other)s."), field="town_code", code=code,
                               village=existing.name, town=existing.town.code, other=town.code)
     village, outcome = _upsert(Village, Village.code == code, _filled(
-        town_id=town.id, name=row.get("village_name"), kind=row.get("kind")), code=code)
+        town_id=town.id, name=row.get("village_name"), kind=row.get("kind"),
+        address=row.get("address")), code=code)
     changes.append(("villages", code, outcome))
     return village
 
@@ -502,16 +573,12 @@ def _apply_pairing(row: Row, village: Village, lawyer: Lawyer, changes: list) ->
     current = active_pairing(village)
     if current is None or current.lawyer_id != lawyer.id:
         pair(None, lawyer=lawyer, village=village, term_start=row.get("term_start"),
-             term_end=row.get("term_end"), onsite_hours=row.get("onsite_hours", ""),
-             preferred_weekday=row.get("preferred_weekday"),
-             preferred_half_day=row.get("preferred_half_day"))
+             term_end=row.get("term_end"), arrangement=row.arrangement())
         changes.append(("pairings", village.code, "created"))
         return
     wanted = dict(term_start=row.get("term_start"), term_end=row.get("term_end"),
-                  onsite_hours=row.get("onsite_hours", current.onsite_hours),
-                  preferred_weekday=row.get("preferred_weekday", current.preferred_weekday),
-                  preferred_half_day=row.get("preferred_half_day", current.preferred_half_day))
-    if all(getattr(current, k) == v for k, v in wanted.items()):
+                  arrangement=row.arrangement(current.arrangement))
+    if (current.term_start, current.term_end, current.arrangement) == tuple(wanted.values()):
         changes.append(("pairings", village.code, "unchanged"))
         return
     update_pairing(None, current, **wanted)

@@ -90,6 +90,22 @@ def year_is_planned(year: int) -> bool:
             .exists())
 
 
+def village_planned_years(village_id: int) -> list[int]:
+    """The years with planned events of the village (from their slot keys)."""
+    from core.models import Event, Village
+    code = Village.select(Village.code).where(Village.id == village_id).scalar()
+    if code is None:
+        return []
+    keys = (Event.select(Event.plan_key).where(Event.plan_key.startswith(f"{code}:"))
+            .tuples())
+    years = set()
+    for (key,) in keys:
+        year = key[len(code) + 1:].split(":", 1)[0]
+        if year.isdigit():
+            years.add(int(year))
+    return sorted(years)
+
+
 def execute_plan_run(run_id: int):
     """Run a PlanRun: running → done (summary stored) or failed (the error stored);
     ``done``/``total`` follow the villages as they are written."""

@@ -1,24 +1,40 @@
 """Planning a year: on-site sessions (坐班) and publicity events (法制宣传) per village.
 
 The quota is per village and year (DOMAIN 五.1): 12 half-day sessions, one in each month,
-and 2 publicity events, pro rata for the months a pairing's term covers. Each month of
-the year belongs to the pairing whose term covers most of it (the newer one on a tie), so
-a village whose lawyer is replaced mid-year still has one session a month.
+and 2 publicity events, pro rata for the months the village has a lawyer. Each month's
+session belongs to the pairing whose term covers the month's arranged day (else the one
+covering most of the month, the newer on a tie); the village's publicity events are
+shared among its pairings by the months each holds (largest remainder, the newer on a tie),
+so a replacement neither adds to the village's quota nor leaves a lawyer owing what only
+a successor could still do (``village_quota``).
+
+Sessions fall on the pairing's on-site arrangement (``core.arrangements``: e.g. the second
+Tuesday of each month, 9:00–12:30), so the hours the village publishes are the hours
+planned. When the arranged day is a day off, outside the term, or taken by the lawyer's
+other work, the session goes to the nearest workday of the same month at the same hours,
+and the event says why (``Event.placement``, ``Event.arranged_on``). Publicity events take
+the arrangement's hours on a workday near a legal publicity day.
 
 Every planned event has a slot key, ``Event.plan_key``:
 ``<village code>:<year>:session:<month>`` and ``<village code>:<year>:publicity:<n>``.
 Re-planning finds the events by key and changes only what it must:
 
-- an event that is right (in its slot's days, on a workday, with the slot's lawyer, not
-  double-booked) is left alone, so planning twice changes nothing;
-- a future event with another lawyer (a replacement) is reassigned, moved if the new
-  lawyer is busy then; one on a new day off or outside the term is moved within its month;
+- an event where the plan wants it (or moved there by a person, and still fitting) is left
+  alone, so planning twice changes nothing;
+- a future event with another lawyer (a replacement) is reassigned (the previous lawyer's
+  feed keeps it as cancelled), moved if the new lawyer is busy then; one off its arranged
+  place (a new arrangement, a new day off) is moved;
 - a future event whose slot has no pairing any more is cancelled (kept, for the feeds);
-- past events (begun before now) and held events are never touched.
+- past events (begun before now) and held events are never touched;
+- an event that starts within ``JIEDUI_REPLAN_NOTICE_DAYS`` (7) is never moved or
+  cancelled silently: the change is stored as its ``proposal`` for a coordinator to
+  confirm (``core.events.confirm_proposal``).
 
 A slot that cannot be filled is a shortfall: stored per (pairing, year, kind), reported
-by the CLI and the UI, never dropped. Planning loads the year's events and holidays at
-once and keeps each lawyer's busy time in memory: no query per candidate slot.
+by the CLI and the UI, never dropped. A cancelled or missed event is made up by a person
+(``core.events.add_makeup``); the planner proposes the day (the event's ``proposal``).
+Planning loads the year's events and holidays at once and keeps each lawyer's busy time in
+memory: no query per candidate slot.
 """
 import bisect
 import calendar as stdlib_calendar
@@ -35,17 +51,16 @@ from core import clock
 from core.access import village_filter
 from core.config import load_settings
 from core.db import transaction
-from core.events import Busy, clash
+from core.events import Busy, EventChange, clash, event_title
 from core.feeds import publish_changes
 from core.i18n import N_
-from core.models import Event, Lawyer, Pairing, Shortfall, Town, User, Village
+from core.models import Event, EventHandover, Lawyer, Pairing, Shortfall, Town, User, Village
+from core.plugins import notify
 from core.workdays import check_year, has_official_data, sync_official_holidays, workdays_between
 
 SESSIONS_PER_YEAR = 12  # one in each month of the term: a session's slot number is its month
 PUBLICITY_PER_YEAR = 2
-HALF_DAYS = ("am", "pm")
 WRITE_EVERY = 10  # villages per transaction (and per progress report)
-TITLES = {"session": "坐班", "publicity": "法制宣传"}  # the programme's own words
 
 # Why the planner cancelled an event (shown with it; a slot needed again revives these).
 CANCEL_NO_PAIRING = N_("No lawyer is paired with the village on this date any more.")
@@ -56,19 +71,26 @@ PLANNER_REASONS = (CANCEL_NO_PAIRING, CANCEL_NO_SLOT)
 SHORT_NO_WORKDAY = N_("The term has no workday in some months.")
 SHORT_BOOKED = N_("The lawyer has no free half-day left in some months.")
 SHORT_NO_FUTURE = N_("A change left no free half-day for an event still to come.")
-SHORT_CANCELLED = N_("Some events were cancelled and are not replaced.")
+SHORT_CANCELLED = N_("Some events were cancelled or missed: schedule their make-ups.")
 SHORT_NOT_PLANNED = N_("Not planned yet: run the planning of this year.")
 
 
-# --- who owns which month ---------------------------------------------------------------
+# --- who owns which month, and the quota ---------------------------------------------------
 
 def _month_days(year: int, month: int) -> list[dt.date]:
     return [dt.date(year, month, d)
             for d in range(1, stdlib_calendar.monthrange(year, month)[1] + 1)]
 
 
+def _covers(pairing: Pairing, day: dt.date) -> bool:
+    return pairing.term_start <= day <= pairing.term_end
+
+
 def month_owners(pairings, year: int) -> dict[int, Pairing]:
-    """month -> the pairing whose term covers most of it (the newer one on a tie)."""
+    """month -> the pairing that owes its session: the one whose term covers its own
+    arranged day of the month (a successor who starts before a session the predecessor
+    could no longer hold takes it over); else, or among several, the one whose term covers
+    most of the month, the newer on a tie."""
     owners = {}
     for month in range(1, 13):
         first = dt.date(year, month, 1)
@@ -78,7 +100,8 @@ def month_owners(pairings, year: int) -> dict[int, Pairing]:
             low, high = max(pairing.term_start, first), min(pairing.term_end, last)
             if low > high:
                 continue
-            score = ((high - low).days, pairing.term_start, pairing.id)
+            arranged = _covers(pairing, pairing.arrangement.day_in(year, month))
+            score = (arranged, (high - low).days, pairing.term_start, pairing.id)
             if best is None or score > best[0]:
                 best = (score, pairing)
         if best is not None:
@@ -87,10 +110,40 @@ def month_owners(pairings, year: int) -> dict[int, Pairing]:
 
 
 def quota_for_months(months: int) -> tuple[int, int]:
-    """(sessions, publicity events) for a term covering ``months`` months of a year,
-    rounded up: a partial term owes its share, at least one of each."""
+    """(sessions, publicity events) a village with a lawyer for ``months`` months of a year
+    is owed, rounded up: a partial year owes its share, at least one of each."""
     return (math.ceil(SESSIONS_PER_YEAR * months / 12),
             math.ceil(PUBLICITY_PER_YEAR * months / 12))
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one pairing owes in a year: a session in each of its ``months`` (the
+    ``month_owners``) and its share of the village's publicity events."""
+    months: tuple[int, ...]
+    sessions: int
+    publicity: int
+
+
+def village_quota(pairings, year: int) -> dict[int, Quota]:
+    """pairing id -> its Quota in ``year``, for the pairings of one village (every pairing
+    of the village touching the year, so that the shares add up to the village's quota).
+    A pairing that owns no month owes nothing and is left out."""
+    owners = month_owners(pairings, year)
+    months = defaultdict(list)
+    for month, pairing in sorted(owners.items()):
+        months[pairing.id].append(month)
+    total = quota_for_months(len(owners))[1]
+    order = sorted((p for p in pairings if p.id in months), key=lambda p: (p.term_start, p.id))
+    exact = {p.id: total * len(months[p.id]) / len(owners) for p in order} if owners else {}
+    shares = {pairing_id: math.floor(value + 1e-9) for pairing_id, value in exact.items()}
+    left = total - sum(shares.values())
+    # the largest remainders first; on a tie the newer pairing, which can still hold it
+    by_remainder = sorted(order, key=lambda p: (exact[p.id] - shares[p.id], p.term_start, p.id),
+                          reverse=True)
+    for pairing in by_remainder[:left]:
+        shares[pairing.id] += 1
+    return {p.id: Quota(tuple(months[p.id]), len(months[p.id]), shares[p.id]) for p in order}
 
 
 def _pairings_touching(year: int, village_ids=None, where=None):
@@ -109,12 +162,10 @@ def _pairings_touching(year: int, village_ids=None, where=None):
 
 
 def required(pairing: Pairing, year: int) -> tuple[int, int]:
-    """(sessions, publicity events) ``pairing`` owes in ``year``: pro rata for the months
-    of its term in the year (a month shared with another pairing counts for the one
-    covering most of it)."""
+    """(sessions, publicity events) ``pairing`` owes in ``year`` (``village_quota``)."""
     pairings = _pairings_touching(year, [pairing.village_id])[pairing.village_id]
-    owned = sum(1 for owner in month_owners(pairings, year).values() if owner.id == pairing.id)
-    return quota_for_months(owned)
+    quota = village_quota(pairings, year).get(pairing.id)
+    return (quota.sessions, quota.publicity) if quota else (0, 0)
 
 
 # --- slots -------------------------------------------------------------------------------
@@ -126,63 +177,82 @@ class Slot:
     pairing: Pairing
     window: list[dt.date]  # where to place it (its month; a part of the term for publicity)
     allowed: frozenset  # where an existing event may stay
+    arranged: dt.date | None = None  # a session's arranged day (the pairing's arrangement)
 
 
 def village_slots(village: Village, pairings, year: int) -> list[Slot]:
     """The slots the village needs in ``year``: a session in every month some pairing
-    owns, and each owner's publicity events spread over its months."""
-    owners = month_owners(pairings, year)
+    owns, on its arranged day, and each pairing's share of the publicity events spread
+    over its months (``village_quota``)."""
+    quota = village_quota(pairings, year)
+    by_id = {pairing.id: pairing for pairing in pairings}
     slots = []
     owned_days = defaultdict(list)
-    for month, pairing in sorted(owners.items()):
-        days = [d for d in _month_days(year, month)
-                if pairing.term_start <= d <= pairing.term_end]
-        owned_days[pairing.id].extend(days)
-        slots.append(Slot(f"{village.code}:{year}:session:{month:02d}", "session", pairing,
-                          days, frozenset(days)))
+    for pairing_id, share in quota.items():
+        pairing = by_id[pairing_id]
+        for month in share.months:
+            days = [d for d in _month_days(year, month) if _covers(pairing, d)]
+            owned_days[pairing_id].extend(days)
+            slots.append(Slot(f"{village.code}:{year}:session:{month:02d}", "session", pairing,
+                              days, frozenset(days), pairing.arrangement.day_in(year, month)))
+    slots.sort(key=lambda slot: slot.key)
     number = 0
-    for pairing in pairings:  # in term order, so the numbering follows time
-        months = [m for m, owner in sorted(owners.items()) if owner.id == pairing.id]
-        count = quota_for_months(len(months))[1]
-        allowed = frozenset(owned_days[pairing.id])
+    for pairing_id, share in quota.items():  # in term order, so the numbering follows time
+        months, count = share.months, share.publicity
+        allowed = frozenset(owned_days[pairing_id])
         for part in range(count):
             chunk = set(months[part * len(months) // count:(part + 1) * len(months) // count])
             number += 1
-            window = [d for d in owned_days[pairing.id] if d.month in chunk]
+            window = [d for d in owned_days[pairing_id] if d.month in chunk]
             slots.append(Slot(f"{village.code}:{year}:publicity:{number:02d}", "publicity",
-                              pairing, window, allowed))
+                              by_id[pairing_id], window, allowed))
     return slots
 
 
 # --- the plan of a year ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the plan puts an event: its times (naive UTC), why there (``PLACEMENTS``),
+    and the arranged day it left (a session not on its arranged day)."""
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    placement: str
+    arranged_on: dt.date | None = None
+
+    @property
+    def times(self) -> tuple[dt.datetime, dt.datetime]:
+        return self.starts_at, self.ends_at
+
+
 @dataclass
 class _Change:
-    """What planning one village writes."""
+    """What planning one village writes, and what it tells (``events_changed``)."""
     new: list = field(default_factory=list)  # dicts for Event.insert_many
     updated: list = field(default_factory=list)  # Event objects to save
+    handovers: list = field(default_factory=list)  # dicts for EventHandover.insert_many
+    proposals: list = field(default_factory=list)  # (event id, proposal or None): no bump
+    told: list = field(default_factory=list)  # (Event, change, previous start, lawyer)
 
 
 class _YearPlan:
-    """The year in memory: workdays, slot times, each lawyer's busy time, the events by key."""
+    """The year in memory: workdays, each lawyer's busy time, the events by key."""
 
     def __init__(self, year: int, now: dt.datetime, settings):
         self.year, self.now, self.settings = year, now, settings
+        self.today = clock.local_date(now)
+        self.soon = now + dt.timedelta(days=settings.replan_notice_days)
         self.gap = dt.timedelta(minutes=settings.travel_gap_minutes)
         first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
         self.workdays = workdays_between(first, last)
         self.days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-        self.times = {}
-        for day in self.days:
-            for half, (start, end) in (("am", settings.morning), ("pm", settings.afternoon)):
-                self.times[(day, half)] = (clock.utc_from_local(day, start),
-                                           clock.utc_from_local(day, end))
         self.publicity_distance = self._publicity_distance(settings.publicity_days)
         self.summary = dict(year=year, pairings=0, villages=0, created=0, moved=0,
-                            reassigned=0, cancelled=0, unchanged=0, shortfalls=[],
+                            reassigned=0, cancelled=0, unchanged=0, proposed=0, shortfalls=[],
                             official=has_official_data(year))
         self.busy = defaultdict(lambda: defaultdict(list))  # lawyer -> date -> [Busy]
         self.events = defaultdict(dict)  # village code -> plan key -> Event
+        self.made_up = set()  # ids of events with a make-up that is not cancelled
         self._load_events()
 
     def _publicity_distance(self, month_days) -> dict[dt.date, int]:
@@ -212,6 +282,10 @@ class _YearPlan:
         for event in keyed:
             if _key_year(event.plan_key) == self.year:
                 self.events[_key_village(event.plan_key)][event.plan_key] = event
+        makeups = (Event.select(Event.makeup_for)
+                   .where(Event.makeup_for.is_null(False) & (Event.status != "cancelled")
+                          & (Event.starts_at < high) & (Event.ends_at > low)).tuples())
+        self.made_up = {event_id for (event_id,) in makeups}
 
     # busy time -----------------------------------------------------------------------
 
@@ -234,33 +308,60 @@ class _YearPlan:
 
     # choosing a slot -------------------------------------------------------------------
 
-    def candidates(self, slot: Slot, village: Village, *, future_only: bool):
-        """(start, end) of each half-day on a workday the slot allows, best first: in its
-        window, still to come, near a publicity day (publicity), on the preferred weekday,
-        at the preferred half-day, earlier."""
-        weekday, half = preference(slot.pairing, village)
-        window = set(slot.window)
-        ranked = []
-        for day in sorted(slot.allowed):
-            if not self.workdays.is_workday(day):
-                continue
-            publicity = self.publicity_distance.get(day, 0) if slot.kind == "publicity" else 0
-            weekday_distance = min((day.weekday() - weekday) % 7, (weekday - day.weekday()) % 7)
-            for h in HALF_DAYS:
-                start, end = self.times[(day, h)]
-                past = start < self.now
-                if past and future_only:
-                    continue
-                ranked.append(((day not in window, past, publicity, weekday_distance,
-                                h != half, day, h), start, end))
-        ranked.sort(key=lambda item: item[0])
-        return [(start, end) for _key, start, end in ranked]
-
-    def find(self, slot: Slot, village: Village, *, future_only: bool, exclude_id=None):
+    def place(self, slot: Slot, village: Village, *, future_only: bool,
+              exclude_id: int | None = None) -> Placement | None:
+        """Where the slot's event goes: a session on its arranged day, else the nearest
+        workday of its month at the same hours; a publicity event near a publicity day.
+        Only days still to come with ``future_only``; None when no day is free."""
+        arrangement = slot.pairing.arrangement
         lawyer_id = slot.pairing.lawyer_id
-        for start, end in self.candidates(slot, village, future_only=future_only):
-            if self.is_free(lawyer_id, start, end, village.id, exclude_id):
-                return start, end
+
+        def free(day):
+            start, end = arrangement.times_on(day)
+            if (future_only and start < self.now) or not self.workdays.is_workday(day):
+                return None
+            if not self.is_free(lawyer_id, start, end, village.id, exclude_id):
+                return None
+            return start, end
+
+        if slot.kind == "publicity":
+            for day in self._publicity_days(slot, arrangement.weekday):
+                times = free(day)
+                if times:
+                    return Placement(*times, "publicity")
+            return None
+        target = slot.arranged
+        if target in slot.allowed:
+            times = free(target)
+            if times:
+                return Placement(*times, "arranged")
+        reason = ("term" if target not in slot.allowed
+                  else "day_off" if not self.workdays.is_workday(target) else "busy")
+        for day in sorted(slot.allowed, key=lambda d: (abs((d - target).days), d)):
+            times = free(day) if day != target else None
+            if times:
+                return Placement(*times, reason, target)
+        return None
+
+    def _publicity_days(self, slot: Slot, weekday: int) -> list[dt.date]:
+        """A publicity slot's days, best first: in its window, still to come, near a
+        publicity day, on the arrangement's weekday, earlier."""
+        window = set(slot.window)
+        return sorted(slot.allowed, key=lambda day: (
+            day not in window, day < self.today, self.publicity_distance.get(day, 0),
+            day.weekday() != weekday, day))
+
+    def first_free(self, pairing: Pairing, village: Village, kind: str) -> Placement | None:
+        """The first day still to come in the year (after today), inside the pairing's term,
+        when its lawyer is free at its arranged hours: where a make-up would go."""
+        arrangement = pairing.arrangement
+        for day in self.days:
+            if day <= self.today or not _covers(pairing, day) or \
+                    not self.workdays.is_workday(day):
+                continue
+            start, end = arrangement.times_on(day)
+            if self.is_free(pairing.lawyer_id, start, end, village.id):
+                return Placement(start, end, "makeup")
         return None
 
 
@@ -275,14 +376,8 @@ def _key_year(plan_key: str) -> int | None:
         return None
 
 
-def preference(pairing: Pairing, village: Village) -> tuple[int, str]:
-    """The pairing's preferred weekday and half-day; without one, a fixed spread over the
-    week derived from the village, so a lawyer's villages do not all want Monday morning."""
-    weekday = pairing.preferred_weekday
-    if weekday is None:
-        weekday = village.id % 5
-    half = pairing.preferred_half_day or ("am" if (village.id // 5) % 2 == 0 else "pm")
-    return weekday, half
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 class _VillagePlanner:
@@ -326,81 +421,164 @@ class _VillagePlanner:
                                       self.village.id, exclude_id=event.id))
 
     def _settled(self, slot: Slot, event: Event) -> bool:
+        if event.status == "cancelled" and event.cancel_reason not in PLANNER_REASONS:
+            self._missed(slot, event)  # a person cancelled it: only a make-up replaces it
+            return True
         if self._untouchable(event):
-            if event.status == "cancelled":
-                self._short(slot, SHORT_CANCELLED)
+            if event.status == "planned" and event.ends_at <= self.plan.now:
+                self._missed(slot, event)  # over, and not recorded as held
+            elif event.status == "cancelled":
+                self._missed(slot, event)
             return True
         if event.status == "cancelled":
-            if event.cancel_reason not in PLANNER_REASONS:  # a person cancelled it
-                self._short(slot, SHORT_CANCELLED)
-                return True
+            return False  # the planner cancelled it: a slot needed again revives it
+        lawyer_id = slot.pairing.lawyer_id
+        if event.pairing_id != slot.pairing.id or event.lawyer_id != lawyer_id:
             return False
-        return (event.pairing_id == slot.pairing.id and event.lawyer_id == slot.pairing.lawyer_id
-                and self._fits(slot, event, slot.pairing.lawyer_id))
+        fits = self._fits(slot, event, lawyer_id)
+        if event.placement == "manual" or (slot.arranged is not None
+                                           and slot.arranged < self.plan.today):
+            settled = fits  # moved by a person, or its arranged day has passed: kept
+        else:
+            wanted = self.plan.place(slot, self.village, future_only=True,
+                                     exclude_id=event.id)
+            settled = fits and wanted is not None and _on(event, wanted)
+        if settled:
+            self._propose(event, None)
+        return settled
+
+    def _missed(self, slot: Slot, event: Event) -> None:
+        """A cancelled or missed event: a shortfall, and the day its make-up could take,
+        unless a make-up was added already."""
+        if event.id in self.plan.made_up:
+            self._propose(event, None)
+            return
+        if event.status == "planned" and event.ends_at > self.plan.now:
+            return
+        if event.status != "planned":
+            self._short(slot, SHORT_CANCELLED)
+        found = self.plan.first_free(slot.pairing, self.village, slot.kind)
+        self._propose(event, None if found is None else {
+            "makeup": True, "starts_at": _iso(found.starts_at), "ends_at": _iso(found.ends_at)})
 
     def _short(self, slot: Slot, reason: str) -> None:
         self.missing[slot.pairing.id].append((slot.kind, reason))
 
     # changes -----------------------------------------------------------------------------
 
+    def _propose(self, event: Event, proposal: dict | None) -> None:
+        if (event.proposal or None) != proposal:
+            event.proposal = proposal
+            self.change.proposals.append((event.id, proposal))
+
+    def _soon(self, event: Event) -> bool:
+        """An event still to come within the notice days: never changed silently."""
+        return event.status == "planned" and self.plan.now <= event.starts_at < self.plan.soon
+
     def _touch(self, event: Event, **fields) -> None:
         for name, value in fields.items():
             setattr(event, name, value)
         event.sequence += 1
         event.updated_at = self.plan.now
+        event.proposal = None
         self.change.updated.append(event)
+
+    def _tell(self, event, change: str, previous_start=None, previous_lawyer=None) -> None:
+        self.change.told.append((event, change, previous_start, previous_lawyer))
 
     def _drop(self, event: Event) -> None:
         """A slot the village no longer has: cancel its event if it is still to come."""
         if self._untouchable(event) or event.status == "cancelled":
             return
+        if self._soon(event):
+            self._propose(event, {"status": "cancelled", "cancel_reason": CANCEL_NO_PAIRING})
+            self.plan.summary["proposed"] += 1
+            return
         self.plan._release(event)
         self._touch(event, status="cancelled", cancel_reason=CANCEL_NO_PAIRING)
+        self._tell(event, "cancelled")
         self.plan.summary["cancelled"] += 1
 
     def _fix(self, slot: Slot, event: Event | None) -> None:
-        lawyer_id = slot.pairing.lawyer_id
         if event is None:
             self._create(slot)
             return
+        lawyer_id = slot.pairing.lawyer_id
         self.plan._release(event)
-        if self._fits(slot, event, lawyer_id):
-            times = (event.starts_at, event.ends_at)
-        else:
-            times = self.plan.find(slot, self.village, future_only=True, exclude_id=event.id)
-        if times is None:
-            if event.status != "cancelled":
+        target = self._target(slot, event, lawyer_id)
+        if target is None:
+            if self._soon(event):
+                self._keep(event, {"status": "cancelled", "cancel_reason": CANCEL_NO_SLOT})
+            elif event.status != "cancelled":
                 self._touch(event, status="cancelled", cancel_reason=CANCEL_NO_SLOT)
+                self._tell(event, "cancelled")
                 self.plan.summary["cancelled"] += 1
             self._short(slot, SHORT_NO_FUTURE)
             return
-        moved = times != (event.starts_at, event.ends_at)
+        moved = target.times != (event.starts_at, event.ends_at)
         revived = event.status == "cancelled"
-        self._touch(event, starts_at=times[0], ends_at=times[1], lawyer=lawyer_id,
-                    pairing=slot.pairing.id, status="planned", cancel_reason="")
-        self.plan._occupy(lawyer_id, Busy(event.id, times[0], times[1], self.village.id,
-                                          event.title))
+        if self._soon(event) and moved:
+            self._keep(event, {"starts_at": _iso(target.starts_at),
+                               "ends_at": _iso(target.ends_at), "lawyer": lawyer_id,
+                               "pairing": slot.pairing.id, "placement": target.placement,
+                               "arranged_on": _iso(target.arranged_on)})
+            return
+        previous_start, previous_lawyer = event.starts_at, event.lawyer_id
+        if previous_lawyer and previous_lawyer != lawyer_id:
+            self.change.handovers.append(dict(event=event.id, lawyer=previous_lawyer,
+                                              to_lawyer=lawyer_id, handed_at=self.plan.now))
+        self._touch(event, starts_at=target.starts_at, ends_at=target.ends_at, lawyer=lawyer_id,
+                    pairing=slot.pairing.id, status="planned", cancel_reason="",
+                    placement=target.placement, arranged_on=target.arranged_on)
+        self.plan._occupy(lawyer_id, Busy(event.id, target.starts_at, target.ends_at,
+                                          self.village.id, event.title))
         if revived:
+            self._tell(event, "added")
             self.plan.summary["created"] += 1
         elif moved:
+            self._tell(event, "moved", previous_start=previous_start)
             self.plan.summary["moved"] += 1
-        else:  # a new lawyer (or pairing) at the same time
+        elif previous_lawyer != lawyer_id:
+            self._tell(event, "reassigned", previous_lawyer=previous_lawyer)
+            self.plan.summary["reassigned"] += 1
+        else:  # a new pairing of the same lawyer, or only why it is there changed
             self.plan.summary["reassigned"] += 1
 
+    def _target(self, slot: Slot, event: Event, lawyer_id: int) -> Placement | None:
+        """Where the event should be now: where it is, when a person put it there (or its
+        arranged day has passed) and it still fits; else where the plan places it."""
+        keep = event.placement == "manual" or (slot.arranged is not None
+                                               and slot.arranged < self.plan.today)
+        if keep and event.status != "cancelled" and self._fits(slot, event, lawyer_id):
+            return Placement(event.starts_at, event.ends_at, event.placement or "manual",
+                             event.arranged_on)
+        return self.plan.place(slot, self.village, future_only=True, exclude_id=event.id)
+
+    def _keep(self, event: Event, proposal: dict) -> None:
+        """An event starting soon stays as it is (and keeps its time in the lawyer's day);
+        the change becomes its proposal, for a coordinator to confirm."""
+        if event.lawyer_id:
+            self.plan._occupy(event.lawyer_id, Busy(event.id, event.starts_at, event.ends_at,
+                                                    self.village.id, event.title))
+        self._propose(event, proposal)
+        self.plan.summary["proposed"] += 1
+
     def _create(self, slot: Slot) -> None:
-        times = self.plan.find(slot, self.village, future_only=False)
-        if times is None:
+        found = self.plan.place(slot, self.village, future_only=False)
+        if found is None:
             workday = any(self.plan.workdays.is_workday(d) for d in slot.allowed)
             self._short(slot, SHORT_BOOKED if workday else SHORT_NO_WORKDAY)
             return
-        title = f"{TITLES[slot.kind]} · {self.village.name}"
+        title = event_title(slot.kind, self.village.name)
         self.change.new.append(dict(
             uid=f"{uuid.uuid4().hex}@jiedui", kind=slot.kind, plan_key=slot.key,
             village=self.village.id, pairing=slot.pairing.id, lawyer=slot.pairing.lawyer_id,
-            starts_at=times[0], ends_at=times[1], status="planned", sequence=0, title=title,
+            starts_at=found.starts_at, ends_at=found.ends_at, status="planned", sequence=0,
+            title=title, placement=found.placement, arranged_on=found.arranged_on,
             created_at=self.plan.now, updated_at=self.plan.now))
+        self._tell(slot.key, "added")
         self.plan._occupy(slot.pairing.lawyer_id,
-                          Busy(None, times[0], times[1], self.village.id, title))
+                          Busy(None, found.starts_at, found.ends_at, self.village.id, title))
         self.plan.summary["created"] += 1
 
     # quota -------------------------------------------------------------------------------
@@ -421,10 +599,18 @@ class _VillagePlanner:
         return rows
 
 
+def _on(event: Event, placement: Placement) -> bool:
+    """Is the event where (and as) the plan places it?"""
+    return ((event.starts_at, event.ends_at) == placement.times
+            and event.placement == placement.placement
+            and event.arranged_on == placement.arranged_on)
+
+
 def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int],
-           year: int) -> list:
-    """Some villages' writes in one transaction: events, then their pairings' shortfall
-    rows. Returns the ids of the events written."""
+           year: int) -> tuple[list[int], list[EventChange]]:
+    """Some villages' writes in one transaction: events, hand-overs and proposals, then
+    their pairings' shortfall rows. Returns the ids of the events written and what to tell
+    of them."""
     updated = [event for change in changes for event in change.updated]
     new = [row for change in changes for row in change.new]
     with transaction():
@@ -433,15 +619,29 @@ def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int
         for batch in chunked(new, 100):
             # a planning running at the same time made the same slot: keep the one made
             Event.insert_many(batch).on_conflict_ignore().execute()
+        handovers = [row for change in changes for row in change.handovers]
+        for batch in chunked(handovers, 100):
+            EventHandover.insert_many(batch).execute()
+        for change in changes:
+            for event_id, proposal in change.proposals:
+                Event.update(proposal=proposal).where(Event.id == event_id).execute()
         # every pairing the villages ever had: one no longer in the year keeps no stale row
         Shortfall.delete().where((Shortfall.year == year) & Shortfall.pairing.in_(
             Pairing.select(Pairing.id).where(Pairing.village.in_(village_ids)))).execute()
         for batch in chunked(shortfalls, 100):
             Shortfall.insert_many(batch).execute()
     ids = [event.id for event in updated]
+    created = {}
     for batch in chunked([row["plan_key"] for row in new], 200):
-        ids += [e.id for e in Event.select(Event.id).where(Event.plan_key.in_(batch))]
-    return ids
+        created.update({e.plan_key: e for e in Event.select().where(Event.plan_key.in_(batch))})
+    ids += [event.id for event in created.values()]
+    told = []
+    for change in changes:
+        for event, kind, previous_start, previous_lawyer in change.told:
+            event = created.get(event) if isinstance(event, str) else event
+            if event is not None:
+                told.append(EventChange(event, kind, previous_start, previous_lawyer))
+    return ids, told
 
 
 def _scope(year: int, town: Town | None, village_ids) -> tuple[list[Village], dict]:
@@ -475,18 +675,22 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
     settings = load_settings()
     plan = _YearPlan(year, clock.now_utc(), settings)
     scope, pairings = _scope(year, town, villages)
-    changed = []
+    changed, told = [], []
     try:
         for first in range(0, len(scope), WRITE_EVERY):
             villages_ = scope[first:first + WRITE_EVERY]
             planned = [_plan_village(plan, v, pairings.get(v.id, [])) for v in villages_]
-            changed += _write([change for change, _rows in planned],
-                              [row for _change, rows in planned for row in rows],
-                              [v.id for v in villages_], year)
+            ids, changes = _write([change for change, _rows in planned],
+                                  [row for _change, rows in planned for row in rows],
+                                  [v.id for v in villages_], year)
+            changed += ids
+            told += changes
             if progress is not None:
                 progress(first + len(villages_), len(scope))
     finally:
         publish_changes(changed)  # what was committed, even if a later village failed
+        if told:  # one call for the whole planning: people get one notice, not one a village
+            notify("events_changed", changes=told, actor=None)
     plan.summary["villages"] = len(scope)
     plan.summary["seconds"] = round(time.perf_counter() - started, 2)
     return plan.summary
@@ -515,7 +719,9 @@ def _plan_village(plan: _YearPlan, village: Village, pairings) -> tuple[_Change,
 @dataclass
 class QuotaRow:
     """One pairing's year against its quota. ``shortfall``: why it is not met (msgids),
-    empty when it is; ``partial``: the term covers only ``months`` months of the year."""
+    empty when it is; ``partial``: the pairing holds only ``months`` months of the year;
+    ``missed``: its cancelled or missed events that no make-up replaces yet (each with the
+    planner's proposed day in ``proposal``)."""
     pairing: Pairing
     village: Village
     lawyer: Lawyer
@@ -528,6 +734,7 @@ class QuotaRow:
     planned_publicity: int
     held_publicity: int
     shortfall: list
+    missed: list = field(default_factory=list)
 
     @property
     def remaining_sessions(self) -> int:
@@ -546,20 +753,42 @@ class QuotaRow:
         """What a partial term owes, as (msgid, params) for the UI to translate."""
         if not self.partial:
             return None
-        return (N_("The term covers %(months)s months of %(year)s: %(sessions)s sessions and "
-                   "%(publicity)s publicity events are expected."),
+        return (N_("The pairing holds %(months)s months of %(year)s: %(sessions)s sessions "
+                   "and %(publicity)s publicity events are expected."),
                 dict(months=self.months, year=self.year, sessions=self.required_sessions,
                      publicity=self.required_publicity))
 
 
+def _slot_states(events: list[Event], makeups: dict[int, str], now: dt.datetime) -> dict:
+    """plan key -> (status that counts, the event if it waits for a make-up). A cancelled
+    or missed event counts as its live make-up does."""
+    states = {}
+    for event in events:
+        status, missed = event.status, None
+        is_missed = status == "cancelled" or (status == "planned" and event.ends_at <= now)
+        if is_missed and event.id in makeups:
+            status = makeups[event.id]
+        elif is_missed:
+            missed = event
+        states[event.plan_key] = (status, missed)
+    return states
+
+
 def quota_status(user: User | None, year: int) -> list[QuotaRow]:
     """Per pairing in ``user``'s scope that owes something in ``year``: required, planned
-    (not cancelled), held and remaining sessions and publicity events, and any shortfall."""
+    (not cancelled, or made up), held and remaining sessions and publicity events, any
+    shortfall, and the events waiting for a make-up."""
     pairings = _pairings_touching(year, where=village_filter(user))
-    keyed = (Event.select(Event.plan_key, Event.status)
-             .join(Village).where(Event.plan_key.contains(f":{year}:") & village_filter(user))
-             .tuples())
-    status_by_key = {key: status for key, status in keyed}
+    keyed = list(Event.select(Event.id, Event.plan_key, Event.status, Event.kind,
+                              Event.starts_at, Event.ends_at, Event.proposal, Event.village)
+                 .join(Village).where(Event.plan_key.contains(f":{year}:") & village_filter(user)))
+    live = (Event.select(Event.makeup_for, Event.status)
+            .where(Event.makeup_for.in_([e.id for e in keyed] or [0])
+                   & (Event.status != "cancelled")).tuples())
+    makeups = {}
+    for made_up, status in live:  # a held make-up wins over a planned one
+        makeups[made_up] = "held" if "held" in (status, makeups.get(made_up)) else status
+    states = _slot_states(keyed, makeups, clock.now_utc())
     stored = {(row.pairing_id, row.kind): row.reason.split("\n") for row in
               Shortfall.select().where((Shortfall.year == year)
                                        & Shortfall.pairing.in_([p.id for ps in pairings.values()
@@ -572,11 +801,13 @@ def quota_status(user: User | None, year: int) -> list[QuotaRow]:
             mine = [s for s in slots if s.pairing.id == pairing.id]
             if not mine:
                 continue
-            counts = {}
+            counts, missed = {}, []
             for kind in ("session", "publicity"):
-                states = [status_by_key.get(s.key) for s in mine if s.kind == kind]
-                counts[kind] = (len(states), sum(1 for s in states if s in ("planned", "held")),
-                                sum(1 for s in states if s == "held"))
+                found = [states.get(s.key, (None, None)) for s in mine if s.kind == kind]
+                counts[kind] = (len(found),
+                                sum(1 for status, _ in found if status in ("planned", "held")),
+                                sum(1 for status, _ in found if status == "held"))
+                missed += [event for _, event in found if event is not None]
             shortfall = []
             for kind in ("session", "publicity"):
                 required_, planned, _held = counts[kind]
@@ -588,6 +819,7 @@ def quota_status(user: User | None, year: int) -> list[QuotaRow]:
                 required_sessions=counts["session"][0], planned_sessions=counts["session"][1],
                 held_sessions=counts["session"][2], required_publicity=counts["publicity"][0],
                 planned_publicity=counts["publicity"][1], held_publicity=counts["publicity"][2],
-                shortfall=list(dict.fromkeys(shortfall))))
+                shortfall=list(dict.fromkeys(shortfall)),
+                missed=sorted(missed, key=lambda e: e.starts_at)))
     rows.sort(key=lambda r: (r.village.town.code, r.village.code, r.pairing.term_start))
     return rows

@@ -28,7 +28,8 @@ from core.access import can_manage_village, is_district_manager
 from core.audit import record
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
-from core.i18n import N_
+from core.config import load_settings
+from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
 from core.plugins import get_registry, notify
@@ -46,6 +47,8 @@ MODE_LABELS = {"onsite": N_("On site"), "phone": N_("Phone"), "wechat": N_("WeCh
 LEVEL_LABELS = {"village": N_("Village"), "town": N_("Town"), "district": N_("District")}
 
 NOT_FOUND = N_("There is no such task, or you may not open it.")
+HANDED_OVER_BUSY = N_("The task passed to %(lawyer)s, who is booked at this time: schedule it "
+                      "again.")
 
 
 # --- the registry ------------------------------------------------------------------------
@@ -294,6 +297,8 @@ def assign_task(actor: User | None, *, program, task_type, village: Village | No
         record(actor, "task.assign", obj=task,
                detail={"program": kind.program, "task_type": kind.slug, "level": level,
                        "assignee": assignee.id if assignee else None})
+        if assignee is not None:
+            notify("tasks_assigned", tasks=[task], actor=actor)
     return task
 
 
@@ -331,7 +336,9 @@ def assign_bulk(actor: User | None, *, program, task_type, town: Town | None = N
                detail={"program": kind.program, "task_type": kind.slug,
                        "town": town.id if town is not None else None, "count": len(ids),
                        "tasks": ids})
-        return list(with_related(Task.select().where(Task.id.in_(ids))).order_by(Task.id))
+        tasks = list(with_related(Task.select().where(Task.id.in_(ids))).order_by(Task.id))
+        notify("tasks_assigned", tasks=tasks, actor=actor)
+        return tasks
 
 
 # --- changing a task ---------------------------------------------------------------------
@@ -378,12 +385,50 @@ def reassign_task(actor: User | None, task: Task, lawyer: Lawyer) -> Task:
         check_slot(lawyer, event.starts_at, event.ends_at, exclude=event)
     previous = task.assignee_id
     with transaction():
-        _touch(task, assignee=lawyer)
-        if event is not None:
-            _change_event(event, lawyer=lawyer)
+        _hand_task(task, lawyer, event)
         record(actor, "task.reassign", obj=task, detail={"from": previous, "to": lawyer.id})
+        notify("tasks_assigned", tasks=[task], actor=actor)
     _publish([task.event_id])
     return task
+
+
+def _hand_task(task: Task, lawyer: Lawyer, event: Event | None) -> None:
+    """The task, and its calendar slot, to ``lawyer``; the previous lawyer's feed keeps the
+    slot for a while as cancelled (core.events.hand_over)."""
+    from core.events import hand_over
+    _touch(task, assignee=lawyer)
+    if event is not None:
+        hand_over(event, lawyer.id)
+        _change_event(event)
+
+
+def hand_over_tasks(actor: User | None, village: Village, *, from_lawyer: Lawyer,
+                    to_lawyer: Lawyer) -> list[Task]:
+    """A replaced lawyer's open tasks in ``village`` pass to the new lawyer, inside the
+    caller's transaction. A task's calendar slot goes with it when the new lawyer is free
+    then; otherwise the slot is cancelled, for the new lawyer to schedule the task again.
+    Returns the tasks handed over (the caller publishes their events after the commit)."""
+    from core.events import check_slot
+    tasks = list(with_related(Task.select().where(
+        (Task.village == village.id) & (Task.assignee == from_lawyer.id)
+        & Task.status.in_(OPEN_STATUSES))).order_by(Task.id))
+    for task in tasks:
+        event = _live_event(task)
+        if event is not None:
+            try:
+                check_slot(to_lawyer, event.starts_at, event.ends_at, exclude=event)
+            except ValidationError:
+                reason = gettext_for(load_settings().locale)(HANDED_OVER_BUSY)
+                _change_event(event, status="cancelled",
+                              cancel_reason=reason % {"lawyer": to_lawyer.name})
+                event = None
+        _hand_task(task, to_lawyer, event)
+    if tasks:
+        record(actor, "task.hand_over", detail={"village": village.id, "from": from_lawyer.id,
+                                                "to": to_lawyer.id,
+                                                "tasks": [task.id for task in tasks]})
+        notify("tasks_assigned", tasks=tasks, actor=actor)
+    return tasks
 
 
 def start_task(actor: User | None, task: Task) -> Task:

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.app import setup
+from core.arrangements import describe as describe_arrangement
 from core.config import load_settings, trusted_proxies
 from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
@@ -24,6 +25,13 @@ ROLE_LABELS = {"admin": _l("Administrator"), "coordinator": _l("Coordinator"),
 
 def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
+
+
+def arrangement_text(pairing_or_arrangement) -> str:
+    """A pairing's on-site arrangement in the reader's language (core.arrangements)."""
+    from flask_babel import gettext  # noqa: PLC0415 - request-bound translation
+    arrangement = getattr(pairing_or_arrangement, "arrangement", pairing_or_arrangement)
+    return describe_arrangement(arrangement, gettext)
 
 
 def _select_locale():
@@ -59,7 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label)
+    app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label,
+                                 arrangement_text=arrangement_text)
     _init_login(app)
     _init_database_per_request(app)
     _init_security_headers(app)

@@ -10,11 +10,13 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core import clock
+from core import arrangements, clock
 from core import pairings as service
+from core.arrangements import Arrangement
+from core.config import load_settings
 from core.access import can_manage_village, can_read_village
 from core.errors import JieduiError
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
@@ -26,9 +28,6 @@ from web.render import attach_error, back_to, htmx, render
 bp = Blueprint("pairings", __name__, url_prefix="/pairings")
 
 CHANGED = "pairingChanged"
-WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
-            _l("Saturday"), _l("Sunday"))
-HALF_DAYS = {"am": _l("Morning"), "pm": _l("Afternoon")}
 # the group roles' names (core.models.pairing), translated when shown
 GROUP_ROLE_LABELS = {role: _l(name) for role, name in GROUP_ROLE_NAMES.items()}
 
@@ -44,38 +43,41 @@ def _lawyer_field(label):
                        validators=[DataRequired(message=_l("Choose a lawyer."))])
 
 
-def _weekday_field():
-    choices = [SelectChoice("", _l("No preference"))] + [
-        SelectChoice(str(i), day) for i, day in enumerate(WEEKDAYS)]
-    return SelectField(_l("Preferred weekday"), choices=choices, default="")
-
-
-def _half_day_field():
-    choices = [SelectChoice("", _l("No preference"))] + [
-        SelectChoice(value, label) for value, label in HALF_DAYS.items()]
-    return SelectField(_l("Preferred half-day"), choices=choices, default="")
-
-
 def _required_date(label):
     return DateField(label, validators=[InputRequired(message=_l("Enter a date."))])
 
 
-class TermForm(FlaskForm):
-    """The term and the on-site arrangements (驻点时间) of a pairing."""
+def _required_time(label):
+    return TimeField(label, validators=[InputRequired(message=_l("Enter a time."))])
+
+
+class ArrangementForm(FlaskForm):
+    """The on-site arrangement (驻点时间): what the village publishes and the planner plans."""
+    onsite_week = SelectField(_l("Week of the month"), coerce=int, choices=[
+        SelectChoice(week, _l(arrangements.WEEK_NAMES[week])) for week in arrangements.WEEKS])
+    onsite_weekday = SelectField(_l("Weekday"), coerce=int, choices=[
+        SelectChoice(day, _l(arrangements.WEEKDAY_NAMES[day])) for day in arrangements.WEEKDAYS])
+    onsite_start = _required_time(_l("From"))
+    onsite_end = _required_time(_l("To"))
+
+    def arrangement(self) -> Arrangement:
+        return Arrangement(week=self.onsite_week.data, weekday=self.onsite_weekday.data,
+                           start=self.onsite_start.data, end=self.onsite_end.data)
+
+    @staticmethod
+    def values(arrangement: Arrangement) -> dict:
+        return dict(onsite_week=arrangement.week, onsite_weekday=arrangement.weekday,
+                    onsite_start=arrangement.start, onsite_end=arrangement.end)
+
+
+class TermForm(ArrangementForm):
+    """The term and the on-site arrangement of a pairing."""
     term_start = _required_date(_l("Term starts"))
     term_end = _required_date(_l("Term ends"))
-    onsite_hours = StringField(_l("On-site hours"), validators=[Optional(), Length(max=200)],
-                               description=_l("As published to residents, e.g. "
-                                              "the first Tuesday morning of each month"))
-    preferred_weekday = _weekday_field()
-    preferred_half_day = _half_day_field()
 
     def arrangements(self) -> dict:
-        weekday = self.preferred_weekday.data
         return dict(term_start=self.term_start.data, term_end=self.term_end.data,
-                    onsite_hours=(self.onsite_hours.data or "").strip(),
-                    preferred_weekday=int(weekday) if weekday else None,
-                    preferred_half_day=self.preferred_half_day.data or None)
+                    arrangement=self.arrangement())
 
 
 class PairForm(TermForm):
@@ -88,7 +90,7 @@ class EndForm(FlaskForm):
                            render_kw={"rows": 2})
 
 
-class ReplaceForm(FlaskForm):
+class ReplaceForm(ArrangementForm):
     lawyer = _lawyer_field(_l("New lawyer"))
     on = _required_date(_l("New lawyer from"))
     term_end = DateField(_l("New term ends"), validators=[Optional()],
@@ -106,21 +108,26 @@ def _lawyer_choices(exclude: int | None = None) -> list[SelectChoice]:
         for lawyer in query.objects() if lawyer.id != exclude]
 
 
-def _fresh_forms(current: Pairing | None) -> dict:
+def _suggested(village: Village) -> Arrangement:
+    """The arrangement a new pairing's form starts with (the lawyer is not chosen yet)."""
+    settings = load_settings()
+    return next(arrangements.candidates(village.id, settings.morning, settings.afternoon))
+
+
+def _fresh_forms(village: Village, current: Pairing | None) -> dict:
     """The panel's forms with their defaults, not bound to the request."""
     today = clock.today()
     if current is None:
         form = PairForm(formdata=None, prefix="pair", term_start=today,
-                        term_end=service.default_term_end(today))
+                        term_end=service.default_term_end(today),
+                        **ArrangementForm.values(_suggested(village)))
         form.lawyer.choices = _lawyer_choices()
         return {"pair": form}
+    values = ArrangementForm.values(current.arrangement)
     term = TermForm(formdata=None, prefix="term", term_start=current.term_start,
-                    term_end=current.term_end, onsite_hours=current.onsite_hours,
-                    preferred_weekday="" if current.preferred_weekday is None
-                    else str(current.preferred_weekday),
-                    preferred_half_day=current.preferred_half_day or "")
+                    term_end=current.term_end, **values)
     end = EndForm(formdata=None, prefix="end", ended_on=today)
-    replace = ReplaceForm(formdata=None, prefix="replace", on=today)
+    replace = ReplaceForm(formdata=None, prefix="replace", on=today, **values)
     replace.lawyer.choices = _lawyer_choices(exclude=current.lawyer_id)
     return {"term": term, "end": end, "replace": replace}
 
@@ -179,7 +186,7 @@ def _panel(village: Village, *, bound: dict | None = None, status: int = 200,
                 .order_by(Pairing.ended_on.desc(), Pairing.id.desc()))
     group, members = _group_members(current) if current else (None, [])
     manage = can_manage_village(actor(), village)
-    forms = _fresh_forms(current) if manage else {}
+    forms = _fresh_forms(village, current) if manage else {}
     alerts = []
     for name, form in (bound or {}).items():
         if name in forms:
@@ -189,8 +196,7 @@ def _panel(village: Village, *, bound: dict | None = None, status: int = 200,
     return render("pairings/panel.html", "pairings/_panel.html", status=status, trigger=trigger,
                   village=village, current=current, past=past, group=group, members=members,
                   forms=forms, opened=next(iter(bound), None) if bound else None,
-                  manage=manage, notice=notice, alerts=alerts, today=clock.today(),
-                  weekdays=WEEKDAYS, half_days=HALF_DAYS)
+                  manage=manage, notice=notice, alerts=alerts, today=clock.today())
 
 
 def _back_to(village: Village) -> str:
@@ -246,7 +252,8 @@ def update_term(pairing_id):
             attach_error(form, error)
         else:
             return _changed(pairing.village, _("The term and on-site hours of %(village)s "
-                                               "were saved.", village=pairing.village.name))
+                                               "were saved; its sessions are planned on them.",
+                                               village=pairing.village.name))
     return _refused(pairing.village, "term", form)
 
 
@@ -278,7 +285,8 @@ def replace(pairing_id):
         try:
             service.replace_lawyer(actor(), pairing, lawyer=lawyer, on=form.on.data,
                                    term_end=form.term_end.data,
-                                   reason=(form.reason.data or "").strip())
+                                   reason=(form.reason.data or "").strip(),
+                                   arrangement=form.arrangement())
         except JieduiError as error:
             attach_error(form, error)
         else:

@@ -1,28 +1,30 @@
 """All models, importable from one place: ``from core.models import Village``."""
 from core.models.organisation import (ROLES, VILLAGE_KINDS, Assistant, District, LawFirm,
                                       Lawyer, Town, User, Village)
-from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, Event,
-                                  FeedSnapshot, FeedToken, Holiday, PlanRun, Shortfall)
+from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, PLACEMENTS, Event,
+                                  EventHandover, FeedSnapshot, FeedToken, Holiday, PlanRun,
+                                  Shortfall)
 from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog, ProgramTarget,
                                Task, WorkLog)
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
-                                 Delivery, MajorMatter, MatterNote, Notification, Rating,
-                                 ReturnVisit)
+                                 Delivery, MajorMatter, MatterNote, Notification,
+                                 NotificationPreference, Rating, ReturnVisit)
 from core.models.security import PROBLEM_SOURCES, LoginAttempt, Problem
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
-              Shortfall, Task, WorkLog, AuditLog, ProgramTarget,
-              CaseFile, Attachment, MajorMatter, MatterNote, Notification, Delivery,
-              ReturnVisit, Rating, LoginAttempt, Problem]
+              Shortfall, EventHandover, Task, WorkLog, AuditLog, ProgramTarget,
+              CaseFile, Attachment, MajorMatter, MatterNote, Notification,
+              NotificationPreference, Delivery, ReturnVisit, Rating, LoginAttempt, Problem]
 
 __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem",
            "MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
-           "MajorMatter", "MatterNote", "Notification", "Rating", "ReturnVisit",
+           "MajorMatter", "MatterNote", "Notification", "NotificationPreference", "Rating", "ReturnVisit",
            "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
-           "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "Event", "FeedSnapshot",
+           "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "PLACEMENTS", "Event", "EventHandover",
+           "FeedSnapshot",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",
            "WechatGroup", "WechatGroupMember"]

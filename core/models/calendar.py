@@ -13,6 +13,11 @@ from core.models.pairing import Pairing
 
 EVENT_KINDS = ("session", "publicity", "task")  # 坐班, 法制宣传, programme task
 EVENT_STATUSES = ("planned", "held", "cancelled")
+# Why an event is where it is (``Event.placement``): on the pairing's arrangement; on the
+# nearest workday because the arranged day is off, the lawyer is booked then, or the day is
+# outside the term; near a legal publicity day; moved by a person; a make-up added by a
+# person. Empty for events the planner did not place (programme tasks).
+PLACEMENTS = ("arranged", "day_off", "busy", "term", "publicity", "manual", "makeup")
 HOLIDAY_KINDS = ("off", "workday")  # a day off on a weekday; a make-up workday (调休补班)
 
 
@@ -47,11 +52,31 @@ class Event(BaseModel):
     held_start = DateTimeField(null=True)  # UTC, as recorded
     held_end = DateTimeField(null=True)
     cancel_reason = TextField(default="")
+    placement = CharField(default="")  # PLACEMENTS
+    arranged_on = DateField(null=True)  # the arranged day, when the event is not on it
+    # A make-up (补) of a cancelled or missed event: it counts for that event's slot.
+    makeup_for = ForeignKeyField("self", null=True, backref="makeups", on_delete="SET NULL")
+    # What re-planning would change but may not do alone (the event starts soon): a
+    # coordinator confirms or dismisses it (core.events.confirm_proposal).
+    proposal = JSONField(null=True)
     created_at = DateTimeField(default=now_utc)
     updated_at = DateTimeField(default=now_utc)  # LAST-MODIFIED
+    shown_hash = CharField(default="")  # what the feeds show of it (core.feeds.refresh_shown)
 
     class Meta:
         indexes = ((("lawyer", "starts_at"), False),)  # a lawyer's day, for double-booking
+
+
+class EventHandover(BaseModel):
+    """An event passed from ``lawyer`` to another (a replacement, a task handed over): the
+    lawyer's feed keeps it for a while as cancelled instead of dropping it silently."""
+    event = ForeignKeyField(Event, backref="handovers", on_delete="CASCADE")
+    lawyer = ForeignKeyField(Lawyer, backref="handovers", on_delete="CASCADE")
+    to_lawyer = ForeignKeyField(Lawyer, null=True, on_delete="SET NULL")
+    handed_at = DateTimeField(default=now_utc)
+
+    class Meta:
+        indexes = ((("lawyer", "handed_at"), False),)
 
 
 class FeedToken(BaseModel):
@@ -70,6 +95,7 @@ class FeedSnapshot(BaseModel):
     "district", "village:<code>"."""
     key = CharField(unique=True)
     body = BlobField()
+    body_gzip = BlobField(null=True)  # the same bytes gzip-compressed, for clients that ask
     etag = CharField()
     generated_at = DateTimeField(default=now_utc)
 

@@ -30,6 +30,7 @@ class Village(BaseModel):
     code = CharField(unique=True)
     name = CharField(index=True)
     kind = CharField(default="village")
+    address = CharField(default="")  # where a map app finds it (the feeds' LOCATION)
 
 
 class LawFirm(BaseModel):
@@ -66,6 +67,7 @@ class User(BaseModel):
     username = CharField(unique=True)
     password_hash = CharField()
     display_name = CharField(default="")
+    email = CharField(default="")  # for the e-mail copies a user asks for (core.notify)
     role = CharField()
     town = ForeignKeyField(Town, null=True, on_delete="SET NULL")
     village = ForeignKeyField(Village, null=True, on_delete="SET NULL")

@@ -1,6 +1,10 @@
 """Pairings (结对): one lawyer with one village for a term, and the village's WeChat group."""
+import datetime as dt
+
 from peewee import (CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
-                    SQL, TextField)
+                    SQL, TextField, TimeField)
+
+from core.arrangements import Arrangement
 
 from core.clock import now_utc
 from core.db import BaseModel
@@ -15,19 +19,34 @@ class Pairing(BaseModel):
     village = ForeignKeyField(Village, backref="pairings", on_delete="CASCADE")
     term_start = DateField()
     term_end = DateField()
-    onsite_hours = CharField(default="")  # 驻点时间 as disclosed, e.g. "每月第一个周二上午"
-    preferred_weekday = IntegerField(null=True)  # 0 = Monday
-    preferred_half_day = CharField(null=True)  # "am" | "pm"
+    # The on-site arrangement (驻点时间, core.arrangements): the ``onsite_week``-th (5: last)
+    # ``onsite_weekday`` (0 = Monday) of each month, ``onsite_start`` to ``onsite_end``.
+    onsite_week = IntegerField(default=1)
+    onsite_weekday = IntegerField(default=0)
+    onsite_start = TimeField(default=dt.time(8, 30))
+    onsite_end = TimeField(default=dt.time(12, 0))
     status = CharField(default="active")  # "active" | "ended"
     ended_on = DateField(null=True)
     end_reason = TextField(default="")
     created_at = DateTimeField(default=now_utc)
     updated_at = DateTimeField(default=now_utc)
 
+    @property
+    def arrangement(self) -> Arrangement:
+        return Arrangement(week=self.onsite_week, weekday=self.onsite_weekday,
+                           start=_as_time(self.onsite_start), end=_as_time(self.onsite_end))
+
     class Meta:
         # One village, one active lawyer: the database holds the rule too, so no
         # path around the service (a second process, a raw insert) can break it.
         constraints = [SQL("CHECK (term_end >= term_start)")]
+
+
+def _as_time(value) -> dt.time:
+    """A TimeField as read back (SQLite may hand back the stored text)."""
+    if isinstance(value, dt.time):
+        return value
+    return dt.time.fromisoformat(str(value))
 
 
 Pairing.add_index(Pairing.index(Pairing.village, unique=True, where=(Pairing.status == "active"),

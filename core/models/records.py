@@ -83,10 +83,22 @@ class Notification(BaseModel):
     read_at = DateTimeField(null=True)
 
 
+class NotificationPreference(BaseModel):
+    """Per user and kind of notice: also send an e-mail copy to the user's address (the
+    inbox always gets it)."""
+    user = ForeignKeyField(User, backref="notification_preferences", on_delete="CASCADE")
+    kind = CharField()
+    email = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("user", "kind"), True),)
+
+
 class Delivery(BaseModel):
     """One notification sent through one outside channel, retried until it goes."""
     notification = ForeignKeyField(Notification, backref="deliveries", on_delete="CASCADE")
     channel = CharField()  # email | webhook
+    address = CharField(default="")  # a user's own e-mail address; empty: the shared mailboxes
     status = CharField(default="pending", index=True)  # pending | sent | failed
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
