@@ -151,6 +151,22 @@ def readable_event(user: User, event_id: int) -> Event:
     return event
 
 
+def waiting_proposals(user: User, limit: int = 100) -> list[Event]:
+    """Events still to come in the villages ``user`` manages for which re-planning proposed
+    a change (a new time, a new lawyer, a cancellation) it would not make alone, soonest
+    first (``core.events.confirm_proposal``). Make-up proposals are on the quota page."""
+    villages = village_filter(user) if user.role in MANAGERS else False
+    if villages is False:
+        return []
+    query = (_events_with_relations()
+             .where(Event.proposal.is_null(False) & (Event.status == "planned")
+                    & (Event.starts_at >= clock.now_utc()))
+             .order_by(Event.starts_at, Event.id))
+    if villages is not True:
+        query = query.where(Event.village.in_(Village.select(Village.id).where(villages)))
+    return [event for event in query.limit(limit) if not event.proposal.get("makeup")]
+
+
 # --- the month and the agenda ----------------------------------------------------------------
 
 @dataclass

@@ -340,10 +340,17 @@ def _tell(actor: User | None, changes: list[EventChange]) -> None:
 
 # --- making up for what did not happen -------------------------------------------------------
 
+def can_manage_event(user: User | None, event: Event) -> bool:
+    """Reinstating, making up and confirming what re-planning proposes are the village's
+    coordinators' (and administrators') decisions, not the lawyer's."""
+    if user is None:
+        return True
+    return (user.role in ("admin", "coordinator") and event.village_id is not None
+            and can_manage_village(user, event.village))
+
+
 def _require_manage(actor: User | None, event: Event, message: str) -> None:
-    if actor is not None and not (actor.role in ("admin", "coordinator")
-                                  and event.village_id
-                                  and can_manage_village(actor, event.village)):
+    if not can_manage_event(actor, event):
         raise PermissionDenied(message)
 
 

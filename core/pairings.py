@@ -152,6 +152,8 @@ def pair(actor: User | None, *, lawyer: Lawyer, village: Village, term_start: dt
     village side of the village's previous WeChat group stays in the new one."""
     require_manage_village(actor, village)
     _check_terms(term_start, term_end)
+    if active_pairing(village) is not None:
+        raise _conflict(village)
     arrangement = _arrangement_for(lawyer, village, term_start, term_end, arrangement)
     with transaction():
         pairing = _insert_pairing(lawyer, village, term_start, term_end, arrangement)

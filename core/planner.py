@@ -253,6 +253,9 @@ class _YearPlan:
         self.busy = defaultdict(lambda: defaultdict(list))  # lawyer -> date -> [Busy]
         self.events = defaultdict(dict)  # village code -> plan key -> Event
         self.made_up = set()  # ids of events with a make-up that is not cancelled
+        # lawyer -> date -> the arranged sessions of their villages (Busy): a session moved
+        # off its own day keeps clear of them, so one move does not push another
+        self.reserved = defaultdict(lambda: defaultdict(list))
         self._load_events()
 
     def _publicity_distance(self, month_days) -> dict[dt.date, int]:
@@ -287,6 +290,26 @@ class _YearPlan:
                           & (Event.starts_at < high) & (Event.ends_at > low)).tuples())
         self.made_up = {event_id for (event_id,) in makeups}
 
+    def reserve(self, pairings_by_village: dict, villages: dict) -> None:
+        """Hold each session's arranged day (a workday in its owner's term) for it."""
+        for village_id, pairings in pairings_by_village.items():
+            village = villages.get(village_id)
+            if village is None:
+                continue
+            for slot in village_slots(village, pairings, self.year):
+                day = slot.arranged
+                if day is None or day not in slot.allowed or not self.workdays.is_workday(day):
+                    continue
+                start, end = slot.pairing.arrangement.times_on(day)
+                self.reserved[slot.pairing.lawyer_id][day].append(
+                    Busy(None, start, end, village_id))
+
+    def _clear_of_reserved(self, lawyer_id: int, start: dt.datetime, end: dt.datetime,
+                           village_id: int) -> bool:
+        held = [b for b in self.reserved[lawyer_id].get(clock.local_date(start), ())
+                if b.village_id != village_id]
+        return clash(start, end, village_id, held, self.gap) is None
+
     # busy time -----------------------------------------------------------------------
 
     def _occupy(self, lawyer_id: int, busy: Busy) -> None:
@@ -316,19 +339,23 @@ class _YearPlan:
         arrangement = slot.pairing.arrangement
         lawyer_id = slot.pairing.lawyer_id
 
-        def free(day):
+        def free(day, keep_clear=False):
             start, end = arrangement.times_on(day)
             if (future_only and start < self.now) or not self.workdays.is_workday(day):
                 return None
             if not self.is_free(lawyer_id, start, end, village.id, exclude_id):
                 return None
+            if keep_clear and not self._clear_of_reserved(lawyer_id, start, end, village.id):
+                return None
             return start, end
 
         if slot.kind == "publicity":
-            for day in self._publicity_days(slot, arrangement.weekday):
-                times = free(day)
-                if times:
-                    return Placement(*times, "publicity")
+            days = self._publicity_days(slot, arrangement.weekday)
+            for keep_clear in (True, False):  # clear of the lawyer's arranged sessions first
+                for day in days:
+                    times = free(day, keep_clear)
+                    if times:
+                        return Placement(*times, "publicity")
             return None
         target = slot.arranged
         if target in slot.allowed:
@@ -337,10 +364,12 @@ class _YearPlan:
                 return Placement(*times, "arranged")
         reason = ("term" if target not in slot.allowed
                   else "day_off" if not self.workdays.is_workday(target) else "busy")
-        for day in sorted(slot.allowed, key=lambda d: (abs((d - target).days), d)):
-            times = free(day) if day != target else None
-            if times:
-                return Placement(*times, reason, target)
+        nearest = sorted(slot.allowed - {target}, key=lambda d: (abs((d - target).days), d))
+        for keep_clear in (True, False):  # clear of the lawyer's other arranged days first
+            for day in nearest:
+                times = free(day, keep_clear)
+                if times:
+                    return Placement(*times, reason, target)
         return None
 
     def _publicity_days(self, slot: Slot, weekday: int) -> list[dt.date]:
@@ -675,6 +704,7 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
     settings = load_settings()
     plan = _YearPlan(year, clock.now_utc(), settings)
     scope, pairings = _scope(year, town, villages)
+    plan.reserve(pairings, {village.id: village for village in scope})
     changed, told = [], []
     try:
         for first in range(0, len(scope), WRITE_EVERY):

@@ -32,35 +32,39 @@ LAWYERS = {
     "13301202014155555": ("孙志强", FIRMS[1], "", ""),
 }
 L = list(LAWYERS)
-# (town code, village code, village name, kind, lawyer licence or None, on-site hours,
-#  weekday, half-day)
+# (town code, village code, village name, kind, address, lawyer licence or None, the on-site
+#  arrangement: in words (驻点时间), or in its parts (week, weekday, half-day, start, end))
 VILLAGES = (
-    ("330199101", "330199101201", "石桥村", "村", L[0], "每月第一个周二上午", "周二", "上午"),
-    ("330199101", "330199101202", "桃源村", "村", L[0], "每月第二个周二上午", "周二", "上午"),
-    ("330199101", "330199101203", "柳湾村", "村", L[1], "每月第一个周四下午", "周四", "下午"),
-    ("330199101", "330199101204", "竹林村", "村", L[1], "", "", ""),
-    ("330199101", "330199101001", "青石社区", "社区", L[2], "每月第三个周三上午", "周三", "上午"),
-    ("330199101", "330199101205", "后山村", "村", None, "", "", ""),
-    ("330199002", "330199002001", "滨河社区", "社区", L[3], "每月第一个周一下午", "周一", "下午"),
-    ("330199002", "330199002002", "新桥社区", "社区", L[3], "每月第三个周一下午", "周一", "下午"),
-    ("330199002", "330199002003", "望江社区", "社区", L[4], "每月第二个周五上午", "周五", "上午"),
-    ("330199002", "330199002201", "江口村", "村", L[2], "每月第四个周三上午", "周三", "上午"),
+    ("330199101", "330199101201", "石桥村", "村", "青石镇石桥村村民委员会", L[0],
+     "每月第一个周二上午 9:00-12:30", ()),
+    ("330199101", "330199101202", "桃源村", "村", "", L[0], "每月第二个周二上午", ()),
+    ("330199101", "330199101203", "柳湾村", "村", "", L[1], "",
+     ("第一", "周四", "下午", "", "")),
+    ("330199101", "330199101204", "竹林村", "村", "", L[1], "", ()),
+    ("330199101", "330199101001", "青石社区", "社区", "青石镇青石路88号", L[2], "",
+     ("3", "周三", "", "8:30", "12:00")),
+    ("330199101", "330199101205", "后山村", "村", "", None, "", ()),
+    ("330199002", "330199002001", "滨河社区", "社区", "", L[3], "每月第一个周一下午 14:00-17:30", ()),
+    ("330199002", "330199002002", "新桥社区", "社区", "", L[3], "每月第三个周一下午", ()),
+    ("330199002", "330199002003", "望江社区", "社区", "", L[4], "每月第二个周五上午", ()),
+    ("330199002", "330199002201", "江口村", "村", "", L[2], "每月最后一个周三上午 9:00-12:30", ()),
 )
+PARTS = ("onsite_week", "onsite_weekday", "onsite_half_day", "onsite_start", "onsite_end")
 
 
 def rows() -> list[dict]:
     """One dict per village, keyed by the English column names; dates as dates."""
     result = []
-    for town, code, name, kind, licence, hours, weekday, half_day in VILLAGES:
+    for town, code, name, kind, address, licence, words, parts in VILLAGES:
         town_name, office, head = TOWNS[town]
         row = dict(town_code=town, town_name=town_name, judicial_office=office,
-                   office_head=head, village_code=code, village_name=name, kind=kind)
+                   office_head=head, village_code=code, village_name=name, kind=kind,
+                   address=address)
         if licence:
             lawyer, firm, phone, wechat = LAWYERS[licence]
             row.update(firm=firm, lawyer_name=lawyer, licence_no=licence, lawyer_phone=phone,
                        lawyer_wechat=wechat, term_start=TERM[0], term_end=TERM[1],
-                       onsite_hours=hours, preferred_weekday=weekday,
-                       preferred_half_day=half_day)
+                       onsite_hours=words, **dict(zip(PARTS, parts)))
         result.append(row)
     return result
 

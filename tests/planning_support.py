@@ -111,3 +111,43 @@ def assert_no_double_booking(gap: dt.timedelta) -> None:
                 margin = dt.timedelta(0) if a.village_id == b.village_id else gap
                 assert not (a.starts_at < b.ends_at + margin and b.starts_at < a.ends_at + margin), \
                     f"lawyer {a.lawyer_id} double-booked: {a.plan_key} and {b.plan_key}"
+
+
+def assert_sessions_on_arrangement(year: int, *, busy_ok: bool = False,
+                                   since: dt.datetime | None = None) -> dict:
+    """What a village publishes is what is planned: every session of ``year`` not moved by
+    hand (or made up) lies on its pairing's arrangement (the week, the weekday and the
+    hours), or — the arranged day being a day off, or outside the pairing's term (and with
+    ``busy_ok`` taken by the lawyer's other work) — on a workday of the same month at the
+    same hours, naming the arranged day it left. Sessions that began before ``since`` (placed
+    under an earlier arrangement) are left out. Returns the count per placement."""
+    calendar = workdays_between(D(year, 1, 1), D(year, 12, 31))
+    pairings = {p.id: p for p in Pairing.select()}
+    counts = defaultdict(int)
+    sessions = Event.select().where(Event.plan_key.contains(f":{year}:session:")
+                                    & (Event.status != "cancelled"))
+    for event in sessions:
+        if since is not None and event.starts_at < since:
+            continue
+        counts[event.placement] += 1
+        if event.placement == "manual":
+            continue
+        pairing = pairings[event.pairing_id]
+        arrangement = pairing.arrangement
+        start, end = clock.to_local(event.starts_at), clock.to_local(event.ends_at)
+        month = int(event.plan_key.rsplit(":", 1)[1])
+        arranged = arrangement.day_in(year, month)
+        assert (start.time(), end.time()) == (arrangement.start, arrangement.end), \
+            f"{event.plan_key} at {start:%H:%M}-{end:%H:%M}, published {arrangement}"
+        if event.placement == "arranged":
+            assert start.date() == arranged, f"{event.plan_key} on {start.date()}, not {arranged}"
+            continue
+        assert event.arranged_on == arranged and start.date().month == month, event.plan_key
+        if event.placement == "day_off":
+            assert not calendar.is_workday(arranged), f"{event.plan_key}: {arranged} is a workday"
+        elif event.placement == "term":
+            assert not pairing.term_start <= arranged <= pairing.term_end, event.plan_key
+        else:
+            assert busy_ok and event.placement == "busy", \
+                f"{event.plan_key} left its arranged day: {event.placement}"
+    return dict(counts)

@@ -182,6 +182,12 @@ ROUTES = {
                              EDITORS_OF_VILLAGE_0),
     "calendar.cancel": ("POST", lambda d: f"/calendar/events/{_event(d)}/cancel",
                         EDITORS_OF_VILLAGE_0),
+    "calendar.reinstate": ("POST", lambda d: f"/calendar/events/{_event(d)}/reinstate",
+                           MANAGERS_IN_SCOPE),
+    "calendar.makeup": ("POST", lambda d: f"/calendar/events/{_event(d)}/makeup",
+                        MANAGERS_IN_SCOPE),
+    "calendar.decide_proposal": ("POST", lambda d: f"/calendar/events/{_event(d)}/proposal",
+                                 MANAGERS_IN_SCOPE),
     "calendar.quota": ("GET", lambda d: "/calendar/quota", COORDINATORS),
     "calendar.plan": ("GET", lambda d: "/calendar/plan", COORDINATORS),
     # with no town given, a town coordinator may not plan the whole district

@@ -12,6 +12,8 @@ from wtforms import Form, StringField
 from wtforms.validators import DataRequired
 
 from core import clock, hookimpl, plugins
+from core.arrangements import describe
+from core.i18n import gettext_for
 from core.demo import DEMO_LOGINS, demo_loaded, load_demo
 from core.errors import ConflictError
 from core.models import (Assistant, District, LawFirm, Lawyer, Pairing, Task, Town, User,
@@ -53,13 +55,19 @@ def test_demo_has_the_programmes_numbers(demo):
 def test_every_village_is_paired_for_this_year_and_the_next_two(demo_district):
     today = clock.today()
     start, end = dt.date(today.year, 1, 1), dt.date(today.year + 2, 12, 31)
+    gap = dt.timedelta(hours=1)
+    by_lawyer = {}
     for pairing in Pairing.select():
         assert (pairing.term_start, pairing.term_end) == (start, end)
         assert pairing.term_start <= today <= pairing.term_end
-        assert pairing.preferred_weekday in range(5)  # Monday to Friday
-        assert pairing.preferred_half_day in ("am", "pm")
-        assert re.fullmatch(r"每月第[一二三四]个周[一二三四五][上下]午 \d{1,2}:\d\d-\d\d:\d\d",
-                            pairing.onsite_hours)
+        arrangement = pairing.arrangement
+        assert arrangement.week in range(1, 5) and arrangement.weekday in range(5)
+        assert arrangement.hours >= 3.5  # the half-day rule: a session held as published counts
+        assert arrangement.half_day in ("am", "pm")
+        assert not any(arrangement.meets(other, gap) for other in by_lawyer.get(pairing.lawyer_id, ()))
+        by_lawyer.setdefault(pairing.lawyer_id, []).append(arrangement)
+        assert re.fullmatch(r"每月第[一二三四]个星期[一二三四五][上下]午 \d{1,2}:\d\d–\d\d:\d\d",
+                            describe(arrangement, gettext_for("zh_CN")))
     per_lawyer = Counter(p.lawyer_id for p in Pairing.select(Pairing.lawyer))
     assert set(per_lawyer.values()) <= set(range(1, 6))
     assert len(per_lawyer) == Lawyer.select().count()  # nobody idle

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from core import hookimpl
+from core.arrangements import Arrangement
 from core.importer import COLUMNS, ImportFailed, UnreadableFile, import_file
 from core.models import (District, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
@@ -21,6 +22,7 @@ from core.plugins import get_plugin_manager
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 D = dt.date
+T = dt.time
 ZH = {c.key: c.zh for c in COLUMNS}
 
 
@@ -77,8 +79,14 @@ def test_sample_imports(database, name):
     pairing = active_pairing(village)
     assert (pairing.lawyer.name, pairing.lawyer.firm.name) == ("周文彬", "明理律师事务所")
     assert (pairing.term_start, pairing.term_end) == (D(2026, 1, 1), D(2028, 12, 31))
-    assert (pairing.onsite_hours, pairing.preferred_weekday, pairing.preferred_half_day) == \
-        ("每月第一个周二上午", 1, "am")
+    assert pairing.arrangement == Arrangement(1, 1, T(9, 0), T(12, 30))  # 每月第一个周二上午 9:00-12:30
+    assert village.address == "青石镇石桥村村民委员会"
+    by_code = {p.village.code: p.arrangement for p in Pairing.select()}
+    assert by_code["330199101202"] == Arrangement(2, 1, T(8, 30), T(12, 0))  # 上午: JIEDUI_MORNING
+    assert by_code["330199101203"] == Arrangement(1, 3, T(14, 0), T(17, 30))  # in its parts
+    assert by_code["330199101001"] == Arrangement(3, 2, T(8, 30), T(12, 0))
+    assert by_code["330199002201"] == Arrangement(5, 2, T(9, 0), T(12, 30))  # 最后一个
+    assert by_code["330199101204"].hours >= 3.5  # none given: one the lawyer can keep
     assert WechatGroup.get(WechatGroup.pairing == pairing).name == "石桥村结对律师服务微信群"
     lawyer = Lawyer.get(Lawyer.licence_no == "13301202010111111")
     assert (lawyer.phone, lawyer.wechat) == ("13805710001", "zhouwenbin_law")
@@ -110,7 +118,7 @@ def test_importing_twice_changes_nothing(database):
 def test_changed_rows_update_the_records_they_match(database, tmp_path):
     import_file(SAMPLES / "district.csv")
     rows = sample_rows()
-    rows[0].update(lawyer_phone="13900000000", term_end="2029-06-30", preferred_half_day="下午")
+    rows[0].update(lawyer_phone="13900000000", term_end="2029-06-30", onsite_half_day="下午")
     rows[1].update(lawyer_phone="13900000000")  # the same lawyer: must agree with row 2
     rows[5].update(village_name="后山社区", kind="社区")
     summary = import_file(write_csv(tmp_path / "changed.csv", rows))
@@ -120,7 +128,8 @@ def test_changed_rows_update_the_records_they_match(database, tmp_path):
     assert Lawyer.get(Lawyer.licence_no == rows[0]["licence_no"]).phone == "13900000000"
     village = Village.get(Village.code == rows[0]["village_code"])
     pairing = active_pairing(village)
-    assert (pairing.term_end, pairing.preferred_half_day) == (D(2029, 6, 30), "pm")
+    assert (pairing.term_end, pairing.arrangement) == (
+        D(2029, 6, 30), Arrangement(1, 1, T(14, 0), T(17, 30)))  # the half-day's hours win
     assert WechatGroup.select().where(WechatGroup.pairing == pairing).count() == 1
     assert Pairing.select().count() == 9  # updated in place, no second pairing
     assert Village.get(Village.code == rows[5]["village_code"]).kind == "community"
@@ -147,17 +156,20 @@ def test_gbk_csv_from_a_chinese_excel_imports(database, tmp_path):
 
 
 def test_english_headers_and_other_ways_of_writing_cells(database, tmp_path):
-    rows = sample_rows()[:4]
-    rows[0].update(term_start="2026/1/1", term_end="2028年12月31日", preferred_weekday="3",
-                   preferred_half_day="PM", kind="village")
+    rows = [dict(r, onsite_hours="") for r in sample_rows()[:4]]
+    rows[0].update(term_start="2026/1/1", term_end="2028年12月31日", onsite_week="1",
+                   onsite_weekday="3", onsite_half_day="PM", kind="village")
     rows[1].update(term_start="2026/1/1", term_end="2028年12月31日",  # same lawyer, other village
-                   preferred_weekday="星期日", preferred_half_day="am", kind="community")
-    rows[2].update(preferred_weekday="Friday", preferred_half_day="")
-    rows[3].update(preferred_weekday="周天")
+                   onsite_week="最后", onsite_weekday="星期三", onsite_half_day="am",
+                   kind="community")
+    rows[2].update(onsite_week="second", onsite_weekday="Friday", onsite_half_day="",
+                   onsite_start="9:00", onsite_end="12:30")
+    rows[3].update(onsite_hours="第四个礼拜五 下午")
     import_file(write_csv(tmp_path / "english.csv", rows, english=True))
     found = [active_pairing(Village.get(Village.code == r["village_code"])) for r in rows]
-    assert [(p.preferred_weekday, p.preferred_half_day) for p in found] == \
-        [(2, "pm"), (6, "am"), (4, None), (6, None)]
+    assert [p.arrangement for p in found] == [
+        Arrangement(1, 2, T(14, 0), T(17, 30)), Arrangement(5, 2, T(8, 30), T(12, 0)),
+        Arrangement(2, 4, T(9, 0), T(12, 30)), Arrangement(4, 4, T(14, 0), T(17, 30))]
     assert (found[0].term_start, found[0].term_end) == (D(2026, 1, 1), D(2028, 12, 31))
     assert Village.get(Village.code == rows[1]["village_code"]).kind == "community"
 
@@ -170,7 +182,8 @@ def numeric_workbook(path: Path, **changes) -> Path:
     sheet.append([ZH[k] for k in keys])
     row = dict(sample_rows()[0], town_code=330199101, village_code=330199101201,
                lawyer_phone=13805710001.0, term_start=dt.datetime(2026, 1, 1),
-               term_end=D(2028, 12, 31), preferred_weekday=2, **changes)
+               term_end=D(2028, 12, 31), onsite_hours="", onsite_week=2, onsite_weekday=2,
+               onsite_start=dt.time(9, 0), onsite_end=dt.time(12, 30), **changes)
     sheet.append([row[k] for k in keys])
     workbook.save(path)
     return path
@@ -181,8 +194,8 @@ def test_xlsx_with_date_cells_and_number_cells(database, tmp_path):
     pairing = active_pairing(Village.get(Village.code == "330199101201"))
     assert pairing.village.town.code == "330199101"
     assert pairing.lawyer.phone == "13805710001"
-    assert (pairing.term_start, pairing.term_end, pairing.preferred_weekday) == \
-        (D(2026, 1, 1), D(2028, 12, 31), 1)
+    assert (pairing.term_start, pairing.term_end, pairing.arrangement) == \
+        (D(2026, 1, 1), D(2028, 12, 31), Arrangement(2, 1, T(9, 0), T(12, 30)))
 
 
 def test_licence_number_typed_as_a_number_is_refused(database, tmp_path):
@@ -234,10 +247,22 @@ BAD_ROWS = [
     # (what is wrong, change to the sample rows, row, column, words in the reason)
     ("end before start", lambda r: mutate(r, 2, term_end="2025-12-31"), 4, "聘期结束",
      "cannot end (2025-12-31) before it starts (2026-01-01)"),
-    ("bad weekday", lambda r: mutate(r, 0, preferred_weekday="周八"), 2, "坐班星期",
+    ("bad weekday", lambda r: mutate(r, 0, onsite_weekday="周八"), 2, "坐班星期",
      "周八 is not a weekday"),
-    ("bad half-day", lambda r: mutate(r, 0, preferred_half_day="晚上"), 2, "坐班时段",
+    ("bad half-day", lambda r: mutate(r, 0, onsite_half_day="晚上"), 2, "坐班时段",
      "晚上 is not a half-day"),
+    ("bad week", lambda r: mutate(r, 0, onsite_week="第六"), 2, "坐班周次",
+     "第六 is not a week of the month"),
+    ("bad time", lambda r: mutate(r, 0, onsite_start="25:00"), 2, "开始时间",
+     "25:00 is not a time of day"),
+    ("words without a weekday", lambda r: mutate(r, 0, onsite_hours="每月一次"), 2, "驻点时间",
+     "does not say which week and weekday"),
+    ("shorter than half a day", lambda r: mutate(r, 0, onsite_hours="每月第一个周二 9:00-12:00"), 2,
+     "结束时间", "at least half a day (3.5 hours)"),
+    ("on a weekend", lambda r: mutate(r, 0, onsite_hours="每月第一个周六上午"), 2, "坐班星期",
+     "on a weekday, Monday to Friday"),
+    ("the lawyer is elsewhere then", lambda r: mutate(r, 1, onsite_hours="每月第一个周二上午"), 3,
+     "坐班星期", "is at 石桥村 then"),
     ("village twice", lambda r: mutate(r, 3, village_code=r[0]["village_code"]), 5, "村居编码",
      "330199101201 is already used in row 2"),
     ("licence with two names", lambda r: mutate(r, 1, lawyer_name="周文斌"), 3, "律师姓名",
@@ -246,7 +271,7 @@ BAD_ROWS = [
      "330199002 has 镇街名称 河畔镇 here but 河畔街道 in row 8"),
     ("lawyer without licence", lambda r: mutate(r, 3, licence_no=""), 5, "执业证号",
      "执业证号 is required"),
-    ("hours but no lawyer", lambda r: mutate(r, 5, onsite_hours="每周一"), 7, "律师姓名",
+    ("hours but no lawyer", lambda r: mutate(r, 5, onsite_hours="每月第一个周一上午"), 7, "律师姓名",
      "律师姓名 is required"),
     ("missing town code", lambda r: mutate(r, 0, town_code=""), 2, "镇街编码",
      "镇街编码 is required"),
@@ -287,13 +312,14 @@ def test_same_lawyer_for_a_paired_village_updates_the_term(district, tmp_path):
     row = dict(town_code="T1", town_name="东湖镇", judicial_office="东湖镇司法所",
                village_code=village.code, village_name=village.name, kind="村",
                firm=lawyer.firm.name, lawyer_name=lawyer.name, licence_no=lawyer.licence_no,
-               term_start="2026-01-01", term_end="2027-12-31", preferred_weekday="周三")
+               term_start="2026-01-01", term_end="2027-12-31", onsite_weekday="周三")
     summary = import_file(write_csv(tmp_path / "term.csv", [row]))
     assert summary["district"] == "示范区" and District.select().count() == 1
     assert summary["pairings"] == {"created": 0, "updated": 1, "unchanged": 0}
     pairing = active_pairing(village)
     assert pairing.id == district.pairings[0].id
-    assert (pairing.term_end, pairing.preferred_weekday) == (D(2027, 12, 31), 2)
+    assert (pairing.term_end, pairing.arrangement.weekday) == (D(2027, 12, 31), 2)
+    assert pairing.arrangement.week == district.pairings[0].arrangement.week  # the rest kept
 
 
 def test_village_code_under_another_town_is_a_bad_row(district, tmp_path):

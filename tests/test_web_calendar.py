@@ -358,7 +358,47 @@ def test_cancel_with_a_reason(district, login, upcoming):
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "calendarChanged"
     event = Event.get_by_id(event.id)
     assert (event.status, event.cancel_reason, event.sequence) == ("cancelled", "村委会换届选举", 1)
-    assert "村委会换届选举" in text(response) and "<form" not in text(response)
+    html = text(response)
+    assert "村委会换届选举" in html and "/move" not in html and "/cancel" not in html
+    # a coordinator can put it back or make it up
+    assert f"/calendar/events/{event.id}/reinstate" in html
+    assert f"/calendar/events/{event.id}/makeup" in html
+
+
+def test_a_coordinator_reinstates_a_cancelled_event(district, login, upcoming):
+    event, _next_day = upcoming
+    client = login(district.users.town_coordinator)
+    client.post(f"/calendar/events/{event.id}/cancel", data={"cancel-reason": "暴雨"})
+    lawyer = login(district.users.lawyer)
+    assert lawyer.post(f"/calendar/events/{event.id}/reinstate", headers=HX).status_code == 403
+    client = login(district.users.town_coordinator)
+    response = client.post(f"/calendar/events/{event.id}/reinstate", headers=HX)
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "calendarChanged"
+    event = Event.get_by_id(event.id)
+    assert (event.status, event.cancel_reason, event.sequence) == ("planned", "", 2)
+
+
+def test_a_coordinator_adds_a_make_up_for_a_cancelled_event(district, login, upcoming):
+    event, next_day = upcoming
+    client = login(district.users.town_coordinator)
+    client.post(f"/calendar/events/{event.id}/cancel", data={"cancel-reason": "暴雨"})
+    page = text(client.get(f"/calendar/events/{event.id}?open=makeup", headers=HX))
+    assert re.search(r"<details[^>]*\bopen\b[^>]*>\s*<summary>Add a make-up", page)
+    before = events_snapshot()
+    day_off = next(d for d in (next_day + dt.timedelta(days=n) for n in range(-20, 20))
+                   if d.year == next_day.year and not workdays.is_workday(d))
+    response = client.post(f"/calendar/events/{event.id}/makeup", headers=HX, data={
+        "makeup-day": day_off.isoformat(), "makeup-start": "09:00", "makeup-end": "12:30"})
+    assert response.status_code == 422 and day_off.isoformat() in text(response)
+    assert events_snapshot() == before
+    response = client.post(f"/calendar/events/{event.id}/makeup", headers=HX, data={
+        "makeup-day": next_day.isoformat(), "makeup-start": "14:00", "makeup-end": "17:30"})
+    assert response.status_code == 200, text(response)
+    makeup = Event.get(Event.makeup_for == event.id)
+    assert (makeup.kind, makeup.lawyer_id, makeup.placement) == (
+        event.kind, event.lawyer_id, "makeup")
+    assert clock.to_local(makeup.starts_at).date() == next_day
+    assert f"/calendar/events/{makeup.id}" in text(client.get(f"/calendar/events/{event.id}"))
 
 
 def test_actions_without_htmx_redirect_back_to_the_event(district, login, upcoming):
@@ -422,7 +462,7 @@ def test_quota_reports_partial_terms_and_shortfalls(district, login):
                 term_start=D(2027, 7, 1), term_end=D(2029, 6, 30))
     html = text(login(district.users.admin).get("/calendar/quota?year=2027"))
     row = re.search(rf'<tr id="quota-{late.id}"[^>]*>(.*?)</tr>', html, re.S).group(1)
-    assert ("The term covers 6 months of 2027: 6 sessions and 1 publicity events are "
+    assert ("The pairing holds 6 months of 2027: 6 sessions and 1 publicity events are "
             "expected.") in row
     assert quota_cells(html, late.id)[:2] == ["6", "0"]
     assert "Not planned yet: run the planning of this year." in row

@@ -8,6 +8,7 @@ from core import clock
 from core.errors import ConflictError
 from core.i18n import gettext_for
 from core.models import Pairing, WechatGroup
+from core.arrangements import Arrangement
 from core.pairings import ONE_ACTIVE_MESSAGE, active_pairing, default_term_end
 
 HX = {"HX-Request": "true"}
@@ -26,10 +27,14 @@ def coordinator(district, login):
     return login(district.users.coordinator)
 
 
+def arrangement_data(prefix, week="1", weekday="1", start="09:00", end="12:30"):
+    return {f"{prefix}-onsite_week": week, f"{prefix}-onsite_weekday": weekday,
+            f"{prefix}-onsite_start": start, f"{prefix}-onsite_end": end}
+
+
 def pair_data(lawyer, start="2026-03-01", end="2029-02-28", **extra):
     return {"pair-lawyer": str(lawyer.id), "pair-term_start": start, "pair-term_end": end,
-            "pair-onsite_hours": "每月第一个周二上午", "pair-preferred_weekday": "1",
-            "pair-preferred_half_day": "am", **extra}
+            **arrangement_data("pair"), **extra}
 
 
 def snapshot():
@@ -106,10 +111,9 @@ def test_pair_a_lawyer_with_htmx(district, coordinator):
     pairing = active_pairing(district.villages[4])
     assert (pairing.lawyer_id, pairing.term_start, pairing.term_end) == (
         lawyer.id, D(2026, 3, 1), D(2029, 2, 28))
-    assert (pairing.onsite_hours, pairing.preferred_weekday, pairing.preferred_half_day) == (
-        "每月第一个周二上午", 1, "am")
+    assert pairing.arrangement == Arrangement(1, 1, dt.time(9, 0), dt.time(12, 30))
     assert "王芳 is now the lawyer of 西山2村." in html
-    assert "每月第一个周二上午" in html and "Tuesday" in html and "Morning" in html
+    assert "The first Tuesday of each month, Morning 9:00–12:30" in html
     # the coverage table, refreshed on pairingChanged, counts it
     fragment = coordinator.get("/", headers=HX).get_data(as_text=True)
     assert 'id="coverage-count">5 / 6<' in fragment
@@ -197,7 +201,7 @@ def test_failed_form_keeps_what_was_typed(district, coordinator):
                                 data=pair_data(district.lawyers[2], end="2026-01-01"), headers=HX)
     html = response.get_data(as_text=True)
     assert f'<option selected value="{district.lawyers[2].id}">' in html
-    assert 'value="2026-01-01"' in html and "每月第一个周二上午" in html
+    assert 'value="2026-01-01"' in html
 
 
 # --- changing the term ---------------------------------------------------------------------
@@ -206,12 +210,13 @@ def test_change_term_and_arrangements(district, coordinator):
     pairing = district.pairings[0]
     response = coordinator.post(f"/pairings/{pairing.id}/term", headers=HX, data={
         "term-term_start": "2026-01-01", "term-term_end": "2027-06-30",
-        "term-onsite_hours": "每周三下午", "term-preferred_weekday": "2",
-        "term-preferred_half_day": "pm"})
+        **arrangement_data("term", week="5", weekday="2", start="14:00", end="17:30")})
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "pairingChanged"
     pairing = Pairing.get_by_id(pairing.id)
-    assert (pairing.term_end, pairing.onsite_hours, pairing.preferred_weekday,
-            pairing.preferred_half_day) == (D(2027, 6, 30), "每周三下午", 2, "pm")
+    assert (pairing.term_end, pairing.arrangement) == (
+        D(2027, 6, 30), Arrangement(5, 2, dt.time(14, 0), dt.time(17, 30)))
+    assert "The last Wednesday of each month, Afternoon 14:00–17:30" in \
+        response.get_data(as_text=True)
     assert "2026-01-01 – 2027-06-30" in response.get_data(as_text=True)
 
 
@@ -219,7 +224,7 @@ def test_change_term_with_end_before_start_is_refused(district, coordinator):
     pairing = district.pairings[0]
     before = snapshot()
     response = coordinator.post(f"/pairings/{pairing.id}/term", headers=HX, data={
-        "term-term_start": "2026-01-01", "term-term_end": "2025-12-31"})
+        "term-term_start": "2026-01-01", "term-term_end": "2025-12-31", **arrangement_data("term")})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "before it starts" in field_error(html, "term-term_end")
@@ -232,9 +237,21 @@ def test_bad_weekday_is_refused(district, coordinator):
     before = snapshot()
     response = coordinator.post(f"/pairings/{pairing.id}/term", headers=HX, data={
         "term-term_start": "2026-01-01", "term-term_end": "2027-12-31",
-        "term-preferred_weekday": "9"})
+        **arrangement_data("term", weekday="9")})
     assert response.status_code == 422
-    assert field_error(response.get_data(as_text=True), "term-preferred_weekday")
+    assert field_error(response.get_data(as_text=True), "term-onsite_weekday")
+    assert snapshot() == before
+
+
+def test_hours_shorter_than_half_a_day_are_refused_next_to_the_field(district, coordinator):
+    pairing = district.pairings[0]
+    before = snapshot()
+    response = coordinator.post(f"/pairings/{pairing.id}/term", headers=HX, data={
+        "term-term_start": "2026-01-01", "term-term_end": "2027-12-31",
+        **arrangement_data("term", start="09:00", end="12:00")})
+    assert response.status_code == 422
+    assert "at least half a day (3.5 hours)" in field_error(response.get_data(as_text=True),
+                                                            "term-onsite_end")
     assert snapshot() == before
 
 
@@ -285,7 +302,7 @@ def test_replace_the_lawyer(district, coordinator):
     new_lawyer = district.lawyers[3]
     response = coordinator.post(f"/pairings/{old.id}/replace", headers=HX, data={
         "replace-lawyer": str(new_lawyer.id), "replace-on": "2026-09-01",
-        "replace-reason": "律师退休"})
+        "replace-reason": "律师退休", **arrangement_data("replace")})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "pairingChanged"
     old = Pairing.get_by_id(old.id)
@@ -307,7 +324,8 @@ def test_replace_starting_before_the_term_is_refused(district, coordinator):
     old = district.pairings[0]
     before = snapshot()
     response = coordinator.post(f"/pairings/{old.id}/replace", headers=HX, data={
-        "replace-lawyer": str(district.lawyers[3].id), "replace-on": "2025-06-01"})
+        "replace-lawyer": str(district.lawyers[3].id), "replace-on": "2025-06-01",
+        **arrangement_data("replace")})
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True), "replace-on")
     assert snapshot() == before

@@ -40,6 +40,7 @@ bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
 EVERYONE = ("admin", "coordinator", "lawyer", "village")
 EDITORS = ("admin", "coordinator", "lawyer")
+MANAGERS = ("admin", "coordinator")
 CHANGED = "calendarChanged"
 HOLIDAYS_CHANGED = "holidaysChanged"
 MAX_IMPORT_BYTES = 64 * 1024
@@ -181,23 +182,68 @@ class CancelForm(FlaskForm):
                            validators=[Optional(), Length(max=500)])
 
 
+class ActionForm(FlaskForm):
+    """A one-button action on an event (reinstate, confirm or dismiss a proposal)."""
+
+
+class MakeupForm(FlaskForm):
+    day = _required_date(_l("Make-up day"))
+    start = _required_time(_l("Starts"))
+    end = _required_time(_l("Ends"))
+
+
+def _makeup_times(event) -> tuple[dt.datetime, dt.datetime]:
+    """Where a make-up form starts: the planner's proposed day, else tomorrow at the
+    event's own hours."""
+    proposal = event.proposal or {}
+    if proposal.get("makeup"):
+        return (views.to_local(dt.datetime.fromisoformat(proposal["starts_at"])),
+                views.to_local(dt.datetime.fromisoformat(proposal["ends_at"])))
+    start, end = views.to_local(event.starts_at), views.to_local(event.ends_at)
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    return start.replace(year=tomorrow.year, month=tomorrow.month, day=tomorrow.day), \
+        end.replace(year=tomorrow.year, month=tomorrow.month, day=tomorrow.day)
+
+
 def _fresh_event_forms(event) -> dict:
     """The forms filled with the planned times (the recorded ones, once held)."""
     start, end = views.to_local(event.starts_at), views.to_local(event.ends_at)
     held_start = views.to_local(event.held_start) or start
     held_end = views.to_local(event.held_end) or end
+    makeup_start, makeup_end = _makeup_times(event)
     return {"move": MoveForm(formdata=None, prefix="move", day=start.date(),
                              start=start.time(), end=end.time()),
             "held": HeldForm(formdata=None, prefix="held", day=held_start.date(),
                              start=held_start.time(), end=held_end.time()),
-            "cancel": CancelForm(formdata=None, prefix="cancel")}
+            "cancel": CancelForm(formdata=None, prefix="cancel"),
+            "makeup": MakeupForm(formdata=None, prefix="makeup", day=makeup_start.date(),
+                                 start=makeup_start.time(), end=makeup_end.time()),
+            "reinstate": ActionForm(formdata=None, prefix="reinstate"),
+            "proposal": ActionForm(formdata=None, prefix="proposal")}
 
 
 def _forms_offered(event) -> tuple[str, ...]:
-    """A planned event can be moved, recorded or cancelled; a held one's times corrected."""
-    if not event_service.can_edit_event(actor(), event):
-        return ()
-    return {"planned": ("move", "held", "cancel"), "held": ("held",)}.get(event.status, ())
+    """A planned event still to come can be moved, recorded or cancelled; one that is over
+    recorded; a held one's times corrected. A coordinator of the village also reinstates a
+    cancelled event still to come, makes up a missed one, and confirms or dismisses what
+    re-planning proposes for it."""
+    user, now = actor(), clock.now_utc()
+    offered = []
+    if event_service.can_edit_event(user, event):
+        if event.status == "planned":
+            offered += ["move", "held", "cancel"] if event.ends_at > now else ["held"]
+        elif event.status == "held":
+            offered.append("held")
+    if event_service.can_manage_event(user, event):
+        if event.status == "cancelled" and event.starts_at > now \
+                and event_service.live_makeup(event) is None:
+            offered.append("reinstate")
+        if event_service.missed(event, now) and event_service.live_makeup(event) is None:
+            offered.append("makeup")
+        proposal = event.proposal or {}
+        if event.status == "planned" and proposal and not proposal.get("makeup"):
+            offered.append("proposal")
+    return tuple(offered)
 
 
 def _event_page(event, *, bound: dict | None = None, status: int = 200,
@@ -211,14 +257,40 @@ def _event_page(event, *, bound: dict | None = None, status: int = 200,
         else:  # e.g. cancelling an event that took place: its form is not offered
             alerts += [message for errors in form.errors.values() for message in errors]
             alerts += form.form_errors
+    opened = next(iter(bound), None) if bound else request.args.get("open")
     return render("calendar/event.html", "calendar/_event.html", status=status,
-                  trigger=trigger, event=event, forms=forms, alerts=alerts,
-                  opened=next(iter(bound), None) if bound else None, notice=notice)
+                  trigger=trigger, event=event, forms=forms, alerts=alerts, offered=offered,
+                  opened=opened, notice=notice, proposal=_proposal_text(event),
+                  made_up_by=event_service.live_makeup(event),
+                  makes_up=(views.readable_event(actor(), event.makeup_for_id)
+                            if event.makeup_for_id else None))
 
 
-def _editable_event(event_id: int):
+def _proposal_text(event) -> str:
+    """What re-planning proposes for the event, in words."""
+    proposal = event.proposal or {}
+    if not proposal or proposal.get("makeup"):
+        return ""
+    if proposal.get("status") == "cancelled":
+        return _("Re-planning proposes to cancel it: %(reason)s",
+                 reason=_(proposal.get("cancel_reason", "")))
+    start = views.to_local(dt.datetime.fromisoformat(proposal["starts_at"]))
+    end = views.to_local(dt.datetime.fromisoformat(proposal["ends_at"]))
+    text = _("Re-planning proposes to move it to %(day)s %(start)s–%(end)s.",
+             day=start.date().isoformat(), start=start.strftime("%H:%M"),
+             end=end.strftime("%H:%M"))
+    if proposal.get("lawyer") and proposal["lawyer"] != event.lawyer_id:
+        from core.models import Lawyer
+        lawyer = Lawyer.get_or_none(Lawyer.id == proposal["lawyer"])
+        if lawyer is not None:
+            text += " " + _("The new lawyer is %(lawyer)s.", lawyer=lawyer.name)
+    return text
+
+
+def _editable_event(event_id: int, manage: bool = False):
     event = views.readable_event(actor(), event_id)
-    if not event_service.can_edit_event(actor(), event):
+    allowed = (event_service.can_manage_event if manage else event_service.can_edit_event)
+    if not allowed(actor(), event):
         abort(403)
     return event
 
@@ -231,9 +303,9 @@ def _event_changed(event_id: int, message: str):
     return redirect(url_for("calendar.event", event_id=event_id))
 
 
-def _event_action(event_id: int, name: str, form_class, change):
+def _event_action(event_id: int, name: str, form_class, change, manage: bool = False):
     """Validate the form, ask the core to ``change(event, form)``; 422 with the message."""
-    event = _editable_event(event_id)
+    event = _editable_event(event_id, manage)
     form = form_class(prefix=name)
     if form.validate():
         try:
@@ -288,6 +360,43 @@ def cancel(event_id):
         event_service.cancel_event(actor(), event, reason=form.reason.data or "")
         return _("The event is cancelled.")
     return _event_action(event_id, "cancel", CancelForm, change)
+
+
+@bp.route("/events/<int:event_id>/reinstate", methods=["POST"])
+@allow(*MANAGERS)
+def reinstate(event_id):
+    def change(event, form):
+        event_service.reinstate_event(actor(), event)
+        return _("The event is planned again.")
+    return _event_action(event_id, "reinstate", ActionForm, change, manage=True)
+
+
+@bp.route("/events/<int:event_id>/makeup", methods=["POST"])
+@allow(*MANAGERS)
+def makeup(event_id):
+    def change(event, form):
+        day = form.day.data
+        made = event_service.add_makeup(actor(), event,
+                                        starts_at=clock.utc_from_local(day, form.start.data),
+                                        ends_at=clock.utc_from_local(day, form.end.data))
+        return _("A make-up is planned on %(day)s at %(time)s.", day=day.isoformat(),
+                 time=views.to_local(made.starts_at).strftime("%H:%M"))
+    return _event_action(event_id, "makeup", MakeupForm, change, manage=True)
+
+
+@bp.route("/events/<int:event_id>/proposal", methods=["POST"])
+@allow(*MANAGERS)
+def decide_proposal(event_id):
+    """Confirm (``decision=confirm``) or dismiss what re-planning proposes."""
+    confirm = request.form.get("decision") == "confirm"
+
+    def change(event, form):
+        if confirm:
+            event_service.confirm_proposal(actor(), event)
+            return _("The proposed change is made.")
+        event_service.dismiss_proposal(actor(), event)
+        return _("The event stays as it is.")
+    return _event_action(event_id, "proposal", ActionForm, change, manage=True)
 
 
 # --- the district's quota --------------------------------------------------------------------
@@ -356,7 +465,8 @@ def plan():
     years = range(today.year, today.year + 3)
     return render("calendar/plan.html", year=year, years=years,
                   towns=towns, whole_district=views.can_plan(user, None),
-                  runs=_runs_checked(user),
+                  runs=_runs_checked(user), waiting=views.waiting_proposals(user),
+                  proposal_text=_proposal_text,
                   estimate_years=[y for y in years if not workdays.has_official_data(y)])
 
 

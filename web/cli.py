@@ -456,6 +456,9 @@ def _echo_plan_summary(summary: dict, town, gettext) -> None:
     click.echo(gettext("Events: %(created)s created, %(moved)s moved, %(reassigned)s "
                        "reassigned, %(cancelled)s cancelled, %(unchanged)s unchanged.")
                % summary)
+    if summary.get("proposed"):
+        click.echo(gettext("%(proposed)s events starting within the next days were not changed: "
+                           "confirm or dismiss each on the planning page.") % summary)
     if not summary["official"]:
         click.echo(gettext("Holidays of %(year)s: an estimate (no official data yet).")
                    % summary)
