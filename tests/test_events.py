@@ -12,6 +12,7 @@ from core.events import (can_edit_event, cancel_event, check_slot, move_event, r
 from core.models import Event
 from core.pairings import pair
 from tests.planning_support import make_event, now, published, utc  # noqa: F401 (fixtures)
+from tests.tasks_support import programme  # noqa: F401 (fixture)
 
 D = dt.date
 MONDAY = D(2026, 3, 2)
@@ -277,3 +278,104 @@ def test_cancel_by_another_lawyer_is_refused(district, booked):
     with pytest.raises(PermissionDenied):
         cancel_event(other, booked, reason="not mine")
     _unchanged(booked)
+
+
+# --- reinstating and making up ---------------------------------------------------------------
+
+def test_only_a_coordinator_reinstates_and_only_what_is_still_to_come(district, now):
+    from core.events import reinstate_event
+    event = make_event(district.pairings[0], D(2026, 3, 3))
+    cancel_event(district.users.lawyer, event, reason="生病")
+    with pytest.raises(PermissionDenied):
+        reinstate_event(district.users.lawyer, Event.get_by_id(event.id))
+    with pytest.raises(PermissionDenied):
+        reinstate_event(district.users.other_town_coordinator, Event.get_by_id(event.id))
+    back = reinstate_event(district.users.town_coordinator, Event.get_by_id(event.id))
+    assert (back.status, back.cancel_reason, back.sequence) == ("planned", "", 2)
+    with pytest.raises(ValidationError):  # not cancelled any more
+        reinstate_event(district.users.coordinator, back)
+    cancel_event(None, back, reason="暴雨")
+    now(utc(2026, 3, 4))
+    with pytest.raises(ValidationError) as caught:
+        reinstate_event(district.users.coordinator, Event.get_by_id(event.id))
+    assert "make-up" in str(caught.value)
+
+
+def test_a_reinstated_event_must_still_fit_the_lawyers_day(district, now):
+    from core.events import reinstate_event
+    event = make_event(district.pairings[0], D(2026, 3, 3))
+    cancel_event(None, event, reason="暴雨")
+    make_event(district.pairings[0], D(2026, 3, 3), plan_key=None, kind="task", title="调解")
+    with pytest.raises(ValidationError) as caught:
+        reinstate_event(district.users.coordinator, Event.get_by_id(event.id))
+    assert "already booked" in str(caught.value)
+    assert Event.get_by_id(event.id).status == "cancelled"
+
+
+def test_a_make_up_counts_once_stays_in_its_year_and_is_for_missed_events_only(district, now):
+    from core.events import add_makeup, live_makeup
+    pairing = district.pairings[0]
+    coordinator = district.users.coordinator
+    event = make_event(pairing, D(2026, 3, 3), plan_key=f"{pairing.village.code}:2026:session:03")
+    start, end = session_times(D(2026, 3, 10), "pm")
+    with pytest.raises(ValidationError):  # still to come and planned: nothing to make up
+        add_makeup(coordinator, event, starts_at=start, ends_at=end)
+    now(utc(2026, 3, 5))  # it is over and nobody recorded it as held: missed
+    with pytest.raises(PermissionDenied):
+        add_makeup(district.users.lawyer, Event.get_by_id(event.id), starts_at=start,
+                   ends_at=end)
+    before = Event.select().count()
+    for day, half, words in ((D(2027, 1, 5), "pm", "2026"),  # another year
+                             (D(2026, 3, 14), "am", "2026-03-14")):  # a Saturday
+        bad = session_times(day, half)
+        with pytest.raises(ValidationError) as caught:
+            add_makeup(coordinator, Event.get_by_id(event.id), starts_at=bad[0], ends_at=bad[1])
+        assert words in str(caught.value)
+    short = (start, start + dt.timedelta(hours=2))
+    with pytest.raises(ValidationError) as caught:
+        add_makeup(coordinator, Event.get_by_id(event.id), starts_at=short[0], ends_at=short[1])
+    assert caught.value.field == "ends_at"
+    assert Event.select().count() == before  # nothing written by a refusal
+    makeup = add_makeup(coordinator, Event.get_by_id(event.id), starts_at=start, ends_at=end)
+    missed = Event.get_by_id(event.id)
+    assert (missed.status, missed.cancel_reason) == ("cancelled", "未按时举行，已安排于 2026-03-10 补班。")
+    assert live_makeup(missed).id == makeup.id and makeup.title == "坐班（补） · 东湖1村"
+    with pytest.raises(ValidationError):
+        add_makeup(coordinator, missed, starts_at=start + dt.timedelta(days=1),
+                   ends_at=end + dt.timedelta(days=1))
+
+
+def test_a_held_make_up_counts_in_the_assessment(district, now):
+    from core.assessment import assessment_sheet
+    from core.events import add_makeup
+    pairing = district.pairings[0]
+    event = make_event(pairing, D(2026, 3, 3), plan_key=f"{pairing.village.code}:2026:session:03")
+    now(utc(2026, 3, 5))
+    start, end = session_times(D(2026, 3, 6), "am")
+    makeup = add_makeup(None, event, starts_at=start, ends_at=end)
+    now(utc(2026, 3, 7))
+    record_held(None, makeup, start=start, end=end)
+    sheet = assessment_sheet(pairing, 2026)
+    assert sheet.figures.sessions_held == 1
+
+
+def test_a_replaced_lawyers_scheduled_task_moves_with_the_task_or_waits_for_a_new_time(
+        district, now, programme):
+    from core.models import EventHandover, Task
+    from core.pairings import replace_lawyer
+    from core.tasks import assign_task, schedule_task
+    village = district.villages[0]
+    free = assign_task(None, program=programme, task_type="test_visit", village=village)
+    busy = assign_task(None, program=programme, task_type="test_visit", village=village)
+    schedule_task(None, free, starts_at=utc(2026, 3, 10, 9), ends_at=utc(2026, 3, 10, 11))
+    schedule_task(None, busy, starts_at=utc(2026, 3, 12, 9), ends_at=utc(2026, 3, 12, 11))
+    new_lawyer = district.lawyers[3]
+    make_event(district.pairings[3], D(2026, 3, 12))  # 赵强 is at his own village then
+    replace_lawyer(None, district.pairings[0], lawyer=new_lawyer, on=D(2026, 3, 1))
+    free, busy = Task.get_by_id(free.id), Task.get_by_id(busy.id)
+    assert free.assignee_id == busy.assignee_id == new_lawyer.id
+    moved, waiting = Event.get_by_id(free.event_id), Event.get_by_id(busy.event_id)
+    assert (moved.lawyer_id, moved.status) == (new_lawyer.id, "planned")
+    assert waiting.status == "cancelled" and "赵强" in waiting.cancel_reason
+    assert EventHandover.get(EventHandover.event == moved.id).lawyer_id == \
+        district.lawyers[0].id

@@ -1,5 +1,9 @@
 """The migrations build exactly the schema the models describe (SQLite and PostgreSQL)."""
+import datetime as dt
+
 from playhouse.schema_diff import diff_models
+
+from core.arrangements import Arrangement
 
 from core.db import db, migrate, pending_migrations
 from core.models import ALL_MODELS
@@ -18,3 +22,40 @@ def test_migrating_again_does_nothing(database):
 def test_one_active_pairing_index_exists(database):
     indexes = {index.name for index in db.get_indexes("pairing")}
     assert "pairing_one_active_per_village" in indexes
+
+
+def test_arrangements_are_read_from_what_pairings_published(tmp_path):
+    """Migration 0006 turns each pairing's published hours ("每月第二个周二上午 9:00-12:00")
+    and preferred weekday into its arrangement, lengthening a window shorter than the
+    half-day rule at its end, so a session held as published counts."""
+    from playhouse.migrations import Runner
+
+    from core.db import MIGRATIONS_DIR, open_database
+    from core.models import Pairing
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    with db.connection_context():
+        runner = Runner(database, directory=str(MIGRATIONS_DIR))
+        runner.up(target="0005_security")
+        execute = database.execute_sql
+        execute("INSERT INTO district (code, name) VALUES ('D', '区')")
+        execute("INSERT INTO town (district_id, code, name, judicial_office, office_head, "
+                "office_phone) VALUES (1, 'T', '镇', '', '', '')")
+        execute("INSERT INTO law_firm (name, address, phone) VALUES ('所', '', '')")
+        execute("INSERT INTO lawyer (name, firm_id, licence_no, phone, wechat, photo, active) "
+                "VALUES ('张明', 1, 'L1', '', '', '', 1)")
+        rows = (("每月第二个周二上午 9:00-12:00", None, None),
+                ("每月最后一个星期五 14:00–17:30", None, None),
+                ("逢集日", 2, "pm"))
+        for number, (words, weekday, half) in enumerate(rows, start=1):
+            execute("INSERT INTO village (town_id, code, name, kind) VALUES (1, ?, ?, 'village')",
+                    (f"V{number}", f"村{number}"))
+            execute("INSERT INTO pairing (lawyer_id, village_id, term_start, term_end, "
+                    "onsite_hours, preferred_weekday, preferred_half_day, status, end_reason, "
+                    "created_at, updated_at) VALUES (1, ?, '2026-01-01', '2028-12-31', ?, ?, ?, "
+                    "'active', '', '2026-01-01', '2026-01-01')", (number, words, weekday, half))
+        runner.up()
+        found = [p.arrangement for p in Pairing.select().order_by(Pairing.id)]
+    T = dt.time
+    assert found[0] == Arrangement(2, 1, T(9, 0), T(12, 30))  # 3 hours: lengthened to 3.5
+    assert found[1] == Arrangement(5, 4, T(14, 0), T(17, 30))
+    assert (found[2].weekday, found[2].start, found[2].end) == (2, T(14, 0), T(17, 30))

@@ -94,9 +94,8 @@ def _arrangements_from_words(db):
                                 start=morning_or_afternoon[0], end=morning_or_afternoon[1])
         found = stretched(found, settings.min_session_hours)
         taken.setdefault(lawyer_id, []).append(found)
-        db.execute_sql('UPDATE pairing SET onsite_week = %s, onsite_weekday = %s, '
-                       'onsite_start = %s, onsite_end = %s WHERE id = %s'.replace(
-                           '%s', '?' if isinstance(db, SqliteDatabase) else '%s'),
+        db.execute_sql('UPDATE pairing SET onsite_week = {0}, onsite_weekday = {0}, '
+                       'onsite_start = {0}, onsite_end = {0} WHERE id = {0}'.format(db.param),
                        (found.week, found.weekday, found.start.isoformat(),
                         found.end.isoformat(), pairing_id))
 
