@@ -282,7 +282,7 @@ def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
                                          if event.placement == "arranged" else None)
         placed = dict(placement="manual", arranged_on=arranged)
     moved = _save_change(actor, "event.move", event, starts_at=start, ends_at=end,
-                         proposal=None, **placed)
+                         **_no_proposal(event), **placed)
     _tell(actor, [EventChange(moved, "moved", previous_start=previous)])
     return moved
 
@@ -327,9 +327,14 @@ def cancel_event(actor: User | None, event: Event, *, reason: str) -> Event:
     if event.status == "cancelled":
         raise ValidationError(N_("This event is cancelled already."))
     cancelled = _save_change(actor, "event.cancel", event, status="cancelled",
-                             cancel_reason=reason, proposal=None)
+                             cancel_reason=reason, **_no_proposal(event))
     _tell(actor, [EventChange(cancelled, "cancelled")])
     return cancelled
+
+
+def _no_proposal(event: Event) -> dict:
+    """A person's change makes re-planning's proposal for the event moot: clear it."""
+    return {"proposal": None} if event.proposal else {}
 
 
 def _tell(actor: User | None, changes: list[EventChange]) -> None:
@@ -386,7 +391,7 @@ def reinstate_event(actor: User | None, event: Event) -> Event:
                                <= pairing.term_end):
         raise ValidationError(N_("No lawyer is paired with the village on this date."))
     check_slot(pairing.lawyer, event.starts_at, event.ends_at, exclude=event)
-    fields = {"status": "planned", "cancel_reason": "", "proposal": None}
+    fields = {"status": "planned", "cancel_reason": "", **_no_proposal(event)}
     if event.lawyer_id != pairing.lawyer_id:
         fields["lawyer"] = pairing.lawyer_id
     reinstated = _save_change(actor, "event.reinstate", event, **fields)

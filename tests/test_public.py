@@ -22,7 +22,8 @@ def disclosed(district):
     lawyer.wechat = "zhangming-law"
     lawyer.photo = _photo_file("zhang.jpg")
     lawyer.save()
-    pairing.onsite_hours = "每月第一个周二上午"
+    pairing.onsite_week, pairing.onsite_weekday = 1, 1  # 每月第一个星期二上午 9:00–12:30
+    pairing.onsite_start, pairing.onsite_end = dt.time(9, 0), dt.time(12, 30)
     pairing.save()
     Assistant.create(lawyer=lawyer, name="助理小周", phone="13912345678")
     group = WechatGroup.get(WechatGroup.pairing == pairing)
@@ -57,7 +58,8 @@ def test_public_page_shows_the_disclosed_fields_without_login(disclosed, client)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     for shown in ("东湖1村", "张明", "明德律师事务所", "13800000000", "zhangming-law",
-                  "每月第一个周二上午", "2026-01-01", "2028-12-31", "东湖1村结对律师服务微信群",
+                  "每月第一个星期二上午 9:00–12:30", "2026-01-01", "2028-12-31",
+                  "东湖1村结对律师服务微信群",
                   "/v/T1V1/photo", "/v/T1V1/card"):
         assert shown in page, shown
     assert page.count('<li>', page.index('class="duties"')) >= len(disclosure.DUTIES)

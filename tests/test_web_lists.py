@@ -6,6 +6,7 @@ import re
 import pytest
 
 from core.db import db
+from core.arrangements import Arrangement
 from core.models import Assistant, LawFirm, Village
 from core.pairings import end_pairing, pair
 from tests.factories import make_lawyer
@@ -221,7 +222,8 @@ def busy_lawyer(district):
     """张明: 东湖1村 (from the district), 西山2村 now, and 西山3村 in the past."""
     zhang = district.lawyers[0]
     pair(None, lawyer=zhang, village=district.villages[4], term_start=D(2026, 1, 1),
-         term_end=D(2027, 12, 31), onsite_hours="每月第一个周二上午")
+         term_end=D(2027, 12, 31),
+         arrangement=Arrangement(1, 1, dt.time(9, 0), dt.time(12, 30)))
     past = pair(None, lawyer=zhang, village=district.villages[5], term_start=D(2026, 1, 1),
                 term_end=D(2026, 12, 31))
     end_pairing(None, past, ended_on=D(2026, 3, 31), reason="调任")
@@ -238,7 +240,8 @@ def test_lawyer_page_lists_all_their_villages_and_past_pairings(district, busy_l
     assert "小刘" in html and "13900000001" in html
     active, past = html.split("Past pairings")
     assert village_names(active) == ["东湖1村", "西山2村"]
-    assert "2026-01-01 – 2027-12-31" in active and "每月第一个周二上午" in active
+    assert "2026-01-01 – 2027-12-31" in active
+    assert "The first Tuesday of each month, Morning 9:00–12:30" in active
     assert "西山3村" in past and "2026-01-01 – 2026-03-31" in past and "调任" in past
 
 

@@ -138,6 +138,15 @@ def test_bad_target_is_refused_with_its_message(visits, district, login, target,
     assert ProgramTarget.select().count() == 0
 
 
+def test_a_year_out_of_range_is_refused_on_the_page_of_this_year(visits, district, login):
+    """Found by the form fuzzer: year -1 showed the refusal on a page of year -1 (a 500)."""
+    client = login(district.users.coordinator)
+    response = client.post(f"/programmes/{PROGRAM}/targets", data={
+        "metric": METRIC, f"target-{METRIC}-year": "-1", f"target-{METRIC}-target": "100"})
+    assert response.status_code == 422 and str(clock.today().year) in response.get_data(as_text=True)
+    assert ProgramTarget.select().count() == 0
+
+
 def test_town_coordinator_may_not_set_targets(visits, district, login):
     client = login(district.users.town_coordinator)
     assert "Set the target" not in client.get(f"/programmes/{PROGRAM}").get_data(as_text=True)

@@ -171,7 +171,9 @@ def set_target(slug):
                   "success")
             return redirect(url_for("programs.detail", slug=slug, year=form.year.data),
                             code=303)
-    return _detail_page(program, form.year.data or _year(), bound={metric: form}, status=422)
+    year = form.year.data if isinstance(form.year.data, int) and 2000 <= form.year.data <= 2100 \
+        else _year()  # the refused year may be none at all (-1): show the page's own
+    return _detail_page(program, year, bound={metric: form}, status=422)
 
 
 # --- the ledger --------------------------------------------------------------------------------
