@@ -135,8 +135,6 @@ def tasks_assigned(tasks, actor):
     if not any(recipients.values()):
         return
     gettext, ngettext, locale = _language()
-    villages = dict(Village.select(Village.id, Village.name).where(
-        Village.id.in_([t.village_id for t in tasks if t.village_id])).tuples())
     for lawyer_id, mine in by_lawyer.items():
         if not recipients[lawyer_id]:
             continue
@@ -145,12 +143,12 @@ def tasks_assigned(tasks, actor):
         lines = []
         if actor is not None:
             lines.append(gettext(ASSIGNED_BY) % {"name": actor.display_name or actor.username})
-        lines += _programme_lines(mine, villages, gettext, locale)
+        lines += _programme_lines(mine, gettext, locale)
         notify_users(recipients[lawyer_id], kind="tasks_assigned", title=title,
                      body="\n".join(lines), link=TASKS_LINK, outside=False)
 
 
-def _programme_lines(tasks: list[Task], villages: dict, gettext, locale: str) -> list[str]:
+def _programme_lines(tasks: list[Task], gettext, locale: str) -> list[str]:
     """A line per programme (the first few), with the first few titles of its tasks."""
     from core.plugins import get_registry  # the registry's names (core.plugins calls us)
     programmes = get_registry().programs
@@ -159,7 +157,7 @@ def _programme_lines(tasks: list[Task], villages: dict, gettext, locale: str) ->
         by_programme[task.program].append(task)
     lines = []
     for slug, group in by_programme.items():
-        titles = [_task_text(task, villages, gettext) for task in group[:TITLES_PER_PROGRAMME]]
+        titles = [_task_text(task, gettext) for task in group[:TITLES_PER_PROGRAMME]]
         if len(group) > TITLES_PER_PROGRAMME:
             titles.append(gettext(MORE) % {"more": len(group) - TITLES_PER_PROGRAMME})
         name = programmes[slug].name if slug in programmes else slug
@@ -168,10 +166,12 @@ def _programme_lines(tasks: list[Task], villages: dict, gettext, locale: str) ->
     return _with_more(lines, MAX_PROGRAMMES, gettext)
 
 
-def _task_text(task: Task, villages: dict, gettext) -> str:
+def _task_text(task: Task, gettext) -> str:
+    """The task's title, village and due date (the services hand the tasks over with their
+    villages read: ``core.tasks.with_related``)."""
     text = task.title
-    if task.village_id in villages:
-        text += f" · {villages[task.village_id]}"
+    if task.village_id:
+        text += f" · {task.village.name}"
     if task.due_on:
         text += f" ({gettext(DUE) % {'date': task.due_on.isoformat()}})"
     return text
