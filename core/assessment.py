@@ -598,13 +598,23 @@ PACE_SESSIONS = N_("sessions %(held)s of %(due)s due")
 PACE_PUBLICITY = N_("publicity %(held)s of %(due)s due")
 PACE_MORE = N_("… and %(more)d more: see the list.")
 PACE_LINK = "/assessment/behind"  # the viewer's pairings behind pace (web/assessment.py)
+# a lawyer's own digest: their villages, without their name on every line
+PACE_TITLE_LAWYER = N_("Your villages behind the pace of on-site work: %(count)d")
+PACE_BODY_LAWYER = N_("By %(date)s these villages of yours are behind the pro-rata pace of "
+                      "on-site sessions or publicity events; record what was held, or make "
+                      "up for it:")
+PACE_LINE_LAWYER = N_("%(village)s (%(town)s): %(behind)s")
 DIGEST_LINES = 15  # a robot refuses long messages (WeCom: 2048 bytes); the link has them all
 
 
-def pace_digest(rows: list[PaceRow], today: dt.date, gettext) -> tuple[str, str]:
+def pace_digest(rows: list[PaceRow], today: dt.date, gettext,
+                own: bool = False) -> tuple[str, str]:
     """The title and body of one coordinator's weekly warning: how many of their pairings
-    are behind pace, and the first DIGEST_LINES of them."""
-    lines = [gettext(PACE_BODY) % {"date": today.isoformat()}]
+    are behind pace, and the first DIGEST_LINES of them; ``own``: a lawyer's of their own
+    villages."""
+    title, body, line = ((PACE_TITLE_LAWYER, PACE_BODY_LAWYER, PACE_LINE_LAWYER) if own
+                         else (PACE_TITLE, PACE_BODY, PACE_LINE))
+    lines = [gettext(body) % {"date": today.isoformat()}]
     for row in rows[:DIGEST_LINES]:
         behind = []
         if row.sessions_behind:
@@ -613,12 +623,12 @@ def pace_digest(rows: list[PaceRow], today: dt.date, gettext) -> tuple[str, str]
         if row.publicity_behind:
             behind.append(gettext(PACE_PUBLICITY) % {"held": row.publicity_held,
                                                      "due": row.publicity_due})
-        lines.append("- " + gettext(PACE_LINE) % {
+        lines.append("- " + gettext(line) % {
             "village": row.village.name, "town": row.town.name, "lawyer": row.lawyer.name,
             "behind": "; ".join(behind)})
     if len(rows) > DIGEST_LINES:
         lines.append(gettext(PACE_MORE) % {"more": len(rows) - DIGEST_LINES})
-    return gettext(PACE_TITLE) % {"count": len(rows)}, "\n".join(lines)
+    return gettext(title) % {"count": len(rows)}, "\n".join(lines)
 
 
 def send_pace_warnings(today: dt.date | None = None) -> int:
@@ -626,8 +636,10 @@ def send_pace_warnings(today: dt.date | None = None) -> int:
     scope that are behind pace (none when they have none), once per ISO week (a second run
     that week sends nothing new). Coordinators of the same scope share one message; the
     outside copy (e-mail, robot) goes once for each scope not already covered by a wider
-    one, so the shared channels get the district's list once. Returns the number of
-    pairings warned about."""
+    one, so the shared channels get the district's list once. Each lawyer with pairings
+    behind gets a digest of their own villages, once per ISO week too, in the inbox (and by
+    e-mail if they asked), never to the shared channels. Returns the number of pairings
+    warned about."""
     from core.access import can_manage_village
     from core.notify import notify_users
     today = today or clock.today()
@@ -649,4 +661,22 @@ def send_pace_warnings(today: dt.date | None = None) -> int:
                      outside=outside, dedupe_key=f"pace:{iso_year}-W{week:02d}")
         if outside:  # sent now, or earlier this week (the dedupe key held it back)
             sent_outside.update(scope)
+    _warn_lawyers(rows, today, gettext)
     return len(rows)
+
+
+def _warn_lawyers(rows: list[PaceRow], today: dt.date, gettext) -> None:
+    """Each lawyer's own digest; it links to the sheet of their one pairing behind, or to
+    their calendar's agenda (where held sessions are recorded) when several are."""
+    from core.notify import lawyer_users, notify_users
+    iso_year, week, _ = today.isocalendar()
+    mine: dict[int, list[PaceRow]] = defaultdict(list)
+    for row in rows:
+        mine[row.pairing.lawyer_id].append(row)
+    users = lawyer_users(mine)
+    for lawyer_id, own in mine.items():
+        title, body = pace_digest(own, today, gettext, own=True)
+        link = (f"/assessment/{own[0].pairing.id}?year={today.year}" if len(own) == 1
+                else f"/calendar/lawyer/{lawyer_id}?view=agenda")
+        notify_users(users.get(lawyer_id, []), kind="pace", title=title, body=body, link=link,
+                     outside=False, dedupe_key=f"pace:lawyer:{iso_year}-W{week:02d}")

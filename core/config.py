@@ -274,8 +274,9 @@ def feedback_settings(env) -> dict:
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Outside channels of notifications. E-mail goes to the shared ``mail_to`` mailboxes
-    (users have no e-mail address); the webhook is a WeCom/DingTalk group robot."""
+    """Outside channels of notifications. E-mail goes to the shared ``mail_to`` mailboxes,
+    and to a user's own address for the kinds of notice they chose (core.notify); the
+    webhook is a WeCom/DingTalk group robot."""
     smtp_url: str = ""  # smtp://user:pass@host:port or smtps://…; empty: no e-mail
     mail_from: str = ""
     mail_to: tuple[str, ...] = ()

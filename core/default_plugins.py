@@ -1,5 +1,6 @@
 """The core's own hook implementations, registered by ``core.plugins`` before any plugin
-(under the name ``CORE_PLUGIN``). They react to changes like a plugin would."""
+(under the name ``CORE_PLUGIN``). They react to changes like a plugin would. Telling people
+of changes is ``core.notices`` (registered the same way, as ``CORE_NOTICES``)."""
 from core import clock
 from core.hookspecs import hookimpl
 

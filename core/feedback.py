@@ -19,7 +19,7 @@ from core.audit import record
 from core.config import load_settings
 from core.db import transaction
 from core.errors import ConflictError, NotFound, ValidationError
-from core.i18n import N_
+from core.i18n import N_, gettext_for
 from core.models import Lawyer, Pairing, Rating, ReturnVisit, Town, User, Village
 from core.text import clean_text
 
@@ -31,6 +31,9 @@ MAX_COMMENT = 500
 MAX_CONTACT = 200
 MAX_VISIT_COMMENTS = 2000
 RATINGS_LINK = "/feedback/ratings"  # the coordinators' follow-up list (web/feedback.py)
+LOW_RATING_LAWYER = N_("A resident of %(village)s rated you %(score)s out of 5")
+LOW_RATING_LAWYER_BODY = N_("Ratings are anonymous. The coordinators will follow it up with "
+                            "you; your sheet shows this year's average.")
 
 ALREADY_RATED = N_("This device has already rated the lawyer of %(village)s this quarter. "
                    "You can rate again next quarter.")
@@ -212,16 +215,27 @@ def rate_lawyer(village_code: str, *, device_id: str, score, comment: str = "",
 
 
 def _notify_low_rating(rating: Rating, village: Village) -> None:
-    """Ask the village's coordinators to follow up. The resident's rating is kept even
-    when the notification cannot be written."""
+    """Ask the village's coordinators to follow up, and tell the lawyer. The lawyer reads
+    the score only: not the comment (free text may name the resident), nor anything of the
+    device; the link is their assessment sheet, where the year's average is. The resident's
+    rating is kept even when the notifications cannot be written."""
     try:
-        from core.notify import coordinators_for, notify_users
+        from core.notify import coordinators_for, lawyer_users, notify_users
         notify_users(coordinators_for(village), kind="low_rating",
                      title=f"{village.name}: {rating.score}/5",
                      body=rating.comment, link=RATINGS_LINK,
                      dedupe_key=f"low_rating:{rating.id}")
+        pairing = rating.pairing
+        gettext = gettext_for(load_settings().locale)
+        notify_users(lawyer_users([pairing.lawyer_id]).get(pairing.lawyer_id, []),
+                     kind="low_rating",
+                     title=gettext(LOW_RATING_LAWYER) % {"village": village.name,
+                                                         "score": rating.score},
+                     body=gettext(LOW_RATING_LAWYER_BODY),
+                     link=f"/assessment/{pairing.id}?year={rating.period[:4]}",
+                     dedupe_key=f"low_rating:{rating.id}:lawyer", outside=False)
     except Exception:
-        log.exception("the coordinators of %s could not be notified of rating %s",
+        log.exception("the coordinators or the lawyer of %s could not be notified of rating %s",
                       village.code, rating.id)
 
 

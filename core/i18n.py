@@ -22,3 +22,7 @@ def translations(locale: str) -> NullTranslations:
 
 def gettext_for(locale: str):
     return translations(locale).gettext
+
+
+def ngettext_for(locale: str):
+    return translations(locale).ngettext

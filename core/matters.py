@@ -18,7 +18,8 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (MATTER_CATEGORIES, MajorMatter, MatterNote, Task, User, Village,
                          WorkLog)
-from core.notify import coordinators_for, district_coordinators, notify_users, queue_sending
+from core.notify import (coordinators_for, district_coordinators, lawyer_users,
+                         local_coordinators, notify_users, queue_sending)
 from core.plugins import notify
 from core.text import clean_text
 
@@ -143,8 +144,7 @@ def _announce(matter: MajorMatter, users, *, kind: str, title: str, key: str | N
 # --- handling ----------------------------------------------------------------------------
 
 def _lawyer_users(matter: MajorMatter) -> list[User]:
-    return list(User.select().where((User.lawyer == matter.lawyer_id) & User.active
-                                    & (User.role == "lawyer")))
+    return lawyer_users([matter.lawyer_id]).get(matter.lawyer_id, [])
 
 
 def acknowledge(actor: User | None, matter: MajorMatter,
@@ -211,7 +211,7 @@ def _escalation_recipients(matter: MajorMatter, level: int) -> list[User]:
     """Level 1: the coordinators of the village or its town (the district's when the town
     has none); level 2: the district's."""
     if level == 1 and matter.village_id is not None:
-        local = [u for u in coordinators_for(matter.village) if u.town_id or u.village_id]
+        local = local_coordinators(matter.village)
         if local:
             return local
     return district_coordinators()

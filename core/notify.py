@@ -1,15 +1,23 @@
 """Notifications: the in-app inbox, and copies by e-mail and group-robot webhook.
 
-``notify_users`` writes one inbox row per user and, per configured outside channel, one
-``Delivery`` (the outbox). Deliveries are sent by a huey job (``send_deliveries``), never
-in the caller: a mail server or robot that is down only delays the copy, it is retried
-with exponential backoff (every minute a periodic job looks for what is due) until it
-goes or has failed ``JIEDUI_NOTIFY_MAX_ATTEMPTS`` times.
+``notify_users`` writes one inbox row per user and, for the outside channels, ``Delivery``
+rows (the outbox). Deliveries are sent by a huey job (``send_deliveries``), never in the
+caller: a mail server or robot that is down only delays the copy, it is retried with
+exponential backoff (every minute a periodic job looks for what is due) until it goes or
+has failed ``JIEDUI_NOTIFY_MAX_ATTEMPTS`` times.
 
-Users have no e-mail address, so the e-mail copy goes to the shared mailboxes of
-``JIEDUI_MAIL_TO`` (e.g. the office's), and the webhook copy to one group robot. Both
-destinations are shared, so one ``notify_users`` call sends one copy per channel (attached
-to its first notification), naming the recipients, not one per user.
+Two kinds of outside copy:
+
+- **shared** (``outside=True``, the bureau's notices: major matters, the coordinators' pace
+  digest, low ratings): one copy per configured channel for the whole call, to the shared
+  mailboxes of ``JIEDUI_MAIL_TO`` and to one group robot, naming the recipients;
+- **personal**: an e-mail to a user's own address (``User.email``) for each kind of notice
+  they chose (``NotificationPreference``, the account page), whatever ``outside`` says;
+  only with ``JIEDUI_SMTP_URL`` configured. Notices meant for one person (tasks, calendar
+  changes, replacements, ratings and pace for lawyers) pass ``outside=False``: a robot
+  posts to a whole group, and the office's mailbox is not theirs.
+
+``NOTICE_KINDS`` names every kind of notice once, with its label and who may receive it.
 """
 import datetime as dt
 import json
@@ -23,12 +31,49 @@ from urllib.parse import unquote, urlsplit
 from peewee import IntegrityError
 
 from core import clock
+from core.audit import record
 from core.config import NotifySettings, load_settings, notify_settings
-from core.db import db
-from core.models import Delivery, Notification, User, Village
+from core.db import db, transaction
+from core.errors import PermissionDenied, ValidationError
+from core.i18n import N_, gettext_for
+from core.models import Delivery, Notification, NotificationPreference, User, Village
+from core.text import clean_email
 
 log = logging.getLogger(__name__)
 BATCH = 100  # deliveries per job run; the next run takes the rest
+
+# Every kind of notice, its label (the inbox and the account's preferences show it) and the
+# roles that receive it (the preferences offer a user the kinds of their role).
+NOTICE_KINDS = {
+    "tasks_assigned": N_("New tasks"),
+    "events_changed": N_("Changes to my calendar"),
+    "pairing_changed": N_("Pairings begun or ended"),
+    "lawyer_replaced": N_("A village's lawyer replaced"),
+    "matter.reported": N_("Major matters reported"),
+    "matter.escalated": N_("Major matters not acknowledged in time"),
+    "matter.acknowledged": N_("My major-matter reports acknowledged"),
+    "matter.closed": N_("My major-matter reports closed"),
+    "pace": N_("Behind the pace of on-site work (weekly)"),
+    "low_rating": N_("Low ratings from residents"),
+    "problem": N_("Problems in the background"),
+}
+NOTICE_ROLES = {
+    "tasks_assigned": ("lawyer",),
+    "events_changed": ("lawyer", "village"),
+    "pairing_changed": ("lawyer", "village"),
+    "lawyer_replaced": ("lawyer", "village", "coordinator"),
+    "matter.reported": ("coordinator",),
+    "matter.escalated": ("coordinator",),
+    "matter.acknowledged": ("lawyer",),
+    "matter.closed": ("lawyer",),
+    "pace": ("coordinator", "lawyer"),
+    "low_rating": ("coordinator", "lawyer"),
+    "problem": ("admin",),
+}
+EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "
+                  "%(link)s")
+EMAIL_NEEDS_ADDRESS = N_("Enter your e-mail address to get e-mail copies.")
+ACCOUNT_LINK = "/account"  # where a user chooses (web/users.py)
 
 
 # --- who --------------------------------------------------------------------------------
@@ -53,34 +98,94 @@ def district_coordinators() -> list[User]:
     return coordinators_for(None)
 
 
+def local_coordinators(village: Village) -> list[User]:
+    """The active coordinators of the village itself or its town (not the district's)."""
+    return [user for user in coordinators_for(village) if user.town_id or user.village_id]
+
+
+def lawyer_users(lawyer_ids) -> dict[int, list[User]]:
+    """lawyer id -> the active users who are that lawyer (one query for them all)."""
+    ids = {i for i in lawyer_ids if i}
+    found: dict[int, list[User]] = {i: [] for i in ids}
+    if ids:
+        for user in User.select().where((User.role == "lawyer") & User.active
+                                        & User.lawyer.in_(list(ids))).order_by(User.id):
+            found[user.lawyer_id].append(user)
+    return found
+
+
+def village_users(village_ids) -> dict[int, list[User]]:
+    """village id -> the active users of role "village" of that village (one query)."""
+    ids = {i for i in village_ids if i}
+    found: dict[int, list[User]] = {i: [] for i in ids}
+    if ids:
+        for user in User.select().where((User.role == "village") & User.active
+                                        & User.village.in_(list(ids))).order_by(User.id):
+            found[user.village_id].append(user)
+    return found
+
+
 # --- the inbox --------------------------------------------------------------------------
 
 def notify_users(users, *, kind: str, title: str, body: str = "", link: str = "",
                  dedupe_key: str | None = None, outside: bool = True) -> list[Notification]:
     """Notify each user (once: duplicates in ``users`` are dropped). With ``dedupe_key``,
     a user already notified under that key is skipped, so a job run twice notifies once.
-    Returns the notifications created now. Sending the outside copies is queued; with
-    ``outside`` False there are none (``core.problems``: a failing channel must not be
-    told about itself through itself)."""
+    Returns the notifications created now. The title is kept on one line.
+
+    Outside copies are queued: with ``outside`` the shared ones (one per configured
+    channel for the whole call; ``core.problems`` passes False: a failing channel must
+    not be told about itself through itself, nor a shared group about technical faults),
+    and always the personal e-mails of the users who asked for this ``kind`` by e-mail and
+    gave an address (an administrator who asked for problems by e-mail gets them; when
+    the mail server is the problem, that copy fails with it and is a repeat of the same
+    open problem, so nothing loops)."""
     created = []
     seen = set()
     now = clock.now_utc()  # one moment for the call: the outside copy finds its recipients by it
+    title = one_line(title)[:255]
     with db.atomic():
         for user in users:
             if user is None or user.id in seen:
                 continue
             seen.add(user.id)
-            notification = _create(user, kind=kind, title=title[:255], body=body, link=link,
+            notification = _create(user, kind=kind, title=title, body=body, link=link,
                                    created_at=now,
                                    dedupe_key=f"{dedupe_key}:u{user.id}" if dedupe_key else None)
             if notification is not None:
                 created.append(notification)
-        if created and outside:
-            for channel in _channels():
+        queued = False
+        if created:
+            channels = _channels()
+            for channel in channels if outside else ():
                 Delivery.create(notification=created[0], channel=channel)
-    if created and outside and not db.in_transaction():
+                queued = True
+            if "email" in channels:
+                queued = _personal_copies(created, kind) or queued
+    if queued and not db.in_transaction():
         queue_sending()  # inside a caller's transaction the minute job sends it after commit
     return created
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces made one space: a title is one
+    line (a line break would end an e-mail's Subject header)."""
+    return " ".join((text or "").split())
+
+
+def _personal_copies(created: list[Notification], kind: str) -> bool:
+    """A personal e-mail ``Delivery`` for each notification whose active user chose
+    ``kind`` by e-mail and has an address. Returns whether there was one."""
+    by_user = {n.user_id: n for n in created}
+    chosen = (User.select(User.id, User.email).join(
+        NotificationPreference, on=(NotificationPreference.user == User.id))
+        .where(User.id.in_(list(by_user)) & User.active & (User.email != "")
+               & (NotificationPreference.kind == kind) & NotificationPreference.email))
+    rows = [dict(notification=by_user[user.id].id, channel="email", address=user.email)
+            for user in chosen]
+    if rows:
+        Delivery.insert_many(rows).execute()
+    return bool(rows)
 
 
 def _create(user: User, **fields) -> Notification | None:
@@ -97,6 +202,7 @@ def _create(user: User, **fields) -> Notification | None:
 
 
 def _channels() -> tuple[str, ...]:
+    """The configured outside channels ("email" with JIEDUI_SMTP_URL, "webhook")."""
     try:
         return notify_settings().channels
     except Exception:  # a wrong setting must not block the caller; the inbox still works
@@ -124,6 +230,54 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
     return query.execute()
+
+
+# --- preferences: which kinds also by e-mail ----------------------------------------------
+
+def kinds_for(user: User) -> list[str]:
+    """The kinds of notice ``user``'s role receives, in NOTICE_KINDS order."""
+    return [kind for kind in NOTICE_KINDS if user.role in NOTICE_ROLES[kind]]
+
+
+def email_kinds(user: User) -> set[str]:
+    """The kinds ``user`` asked to get by e-mail too."""
+    return {p.kind for p in NotificationPreference.select(NotificationPreference.kind).where(
+        (NotificationPreference.user == user.id) & NotificationPreference.email)}
+
+
+def personal_email_available() -> bool:
+    """Are personal e-mail copies sent (JIEDUI_SMTP_URL configured and valid)?"""
+    return "email" in _channels()
+
+
+def save_notice_settings(actor: User | None, user: User, *, email: str,
+                         by_email) -> User:
+    """The user's own e-mail address (checked, trimmed; empty: none) and the kinds of notice
+    they also want by e-mail (those of their role; the inbox gets every notice anyway).
+    A user sets their own (``actor`` None: the operator). Audited; nothing is written when
+    the address is refused, or when e-mail is chosen without an address."""
+    if actor is not None and actor.id != user.id:
+        raise PermissionDenied(N_("You may change only your own notice settings."))
+    address = clean_email(email, "email")
+    offered = kinds_for(user)
+    chosen = [kind for kind in offered if kind in set(by_email or ())]
+    if chosen and not address:
+        raise ValidationError(EMAIL_NEEDS_ADDRESS, field="email")
+    before = {"email": user.email, "by_email": sorted(email_kinds(user))}
+    after = {"email": address, "by_email": sorted(chosen)}
+    if before == after:
+        return user
+    with transaction():
+        user.email = address
+        user.save(only=[User.email])
+        NotificationPreference.delete().where(NotificationPreference.user == user.id).execute()
+        if offered:
+            NotificationPreference.insert_many(
+                [dict(user=user.id, kind=kind, email=kind in chosen) for kind in offered]
+            ).execute()
+        record(actor, "user.notice_settings", obj=user, detail={"before": before,
+                                                                "after": after})
+    return user
 
 
 # --- the outbox -------------------------------------------------------------------------
@@ -175,7 +329,7 @@ def _claim(delivery_id: int, now: dt.datetime, settings: NotifySettings) -> bool
 def _attempt(delivery: Delivery, now: dt.datetime, settings: NotifySettings) -> str:
     attempts = delivery.attempts + 1
     try:
-        SENDERS[delivery.channel](delivery.notification, settings)
+        SENDERS[delivery.channel](delivery, settings)
     except Exception as exc:  # whatever the channel did, record it and try again later
         failed = attempts >= settings.max_attempts
         error = without_secrets(f"{type(exc).__name__}: {exc}", settings)[:2000]
@@ -222,23 +376,42 @@ def _recipients(notification: Notification) -> str:
     return ", ".join(u.user.display_name or u.user.username for u in same)
 
 
-def _text(notification: Notification) -> str:
+def _text(notification: Notification, personal: bool = False) -> str:
+    """The copy's text: title, body, link, and whom the shared copy was for (a personal
+    copy says instead why it came and where to stop it)."""
+    base_url = load_settings().base_url
     lines = [notification.title]
     if notification.body:
         lines.append(notification.body)
     if notification.link:
-        lines.append(load_settings().base_url + notification.link)
-    lines.append(f"→ {_recipients(notification)}")
+        lines.append(base_url + notification.link)
+    if personal:
+        gettext = gettext_for(load_settings().locale)
+        kind = NOTICE_KINDS.get(notification.kind, notification.kind)
+        lines += ["", gettext(EMAIL_FOOTER) % {"kind": gettext(kind),
+                                               "link": base_url + ACCOUNT_LINK}]
+    else:
+        lines.append(f"→ {_recipients(notification)}")
     return "\n".join(lines)
 
 
-def send_email(notification: Notification, settings: NotifySettings) -> None:
+def _mailbox(address: str) -> str:
+    """An address an SMTP server takes: an internationalised domain in its ASCII form."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def send_email(delivery: Delivery, settings: NotifySettings) -> None:
+    """The notification by e-mail: to the user's own address when the delivery has one
+    (a personal copy), else to the shared mailboxes of JIEDUI_MAIL_TO."""
+    notification = delivery.notification
     url = urlsplit(settings.smtp_url)
     message = EmailMessage()
-    message["Subject"] = notification.title
+    message["Subject"] = one_line(notification.title)
     message["From"] = settings.mail_from
-    message["To"] = ", ".join(settings.mail_to)
-    message.set_content(_text(notification))
+    message["To"] = _mailbox(delivery.address) if delivery.address else \
+        ", ".join(settings.mail_to)
+    message.set_content(_text(notification, personal=bool(delivery.address)))
     smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     port = url.port or (465 if url.scheme == "smtps" else 25)
     with smtp_class(url.hostname, port, timeout=settings.timeout_seconds) as smtp:
@@ -247,10 +420,10 @@ def send_email(notification: Notification, settings: NotifySettings) -> None:
         smtp.send_message(message)
 
 
-def send_webhook(notification: Notification, settings: NotifySettings) -> None:
+def send_webhook(delivery: Delivery, settings: NotifySettings) -> None:
     """POST the robot message format WeCom and DingTalk share; both answer 200 with a
     non-zero ``errcode`` when they refuse a message, so that counts as a failure too."""
-    payload = {"msgtype": "text", "text": {"content": _text(notification)}}
+    payload = {"msgtype": "text", "text": {"content": _text(delivery.notification)}}
     request = urllib.request.Request(
         settings.webhook_url, data=json.dumps(payload, ensure_ascii=False).encode(),
         headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")

@@ -20,6 +20,9 @@ The public contract (docs/plugins.md):
   others still run. Inside
   ``deferred_notifications()`` they wait for the commit (dropped on rollback).
 - ``reset()`` / ``reset_registry()``: forget what was loaded (tests).
+
+The core's own hookimpls (``CORE_PLUGINS``: ``core.default_plugins``, which re-plans, and
+``core.notices``, which tells people) are registered first, before any installed plugin.
 """
 import difflib
 import logging
@@ -29,10 +32,11 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from core import default_plugins, hookspecs
+from core import default_plugins, hookspecs, notices
 from core.clock import now_utc
 from core.config import _plugin_list
 from core.default_plugins import CORE_PLUGIN
+from core.notices import CORE_NOTICES
 from core.registry import Metric, PluginError, Program, Registry, Schedule, TaskType
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,8 @@ REGISTRATIONS = {
     "register_schedules": (Schedule, "schedules", "schedule"),
 }
 MAX_ERRORS = 100
+# The core's own hookimpls, registered before any plugin: reactions (re-planning) and notices.
+CORE_PLUGINS = {CORE_PLUGIN: default_plugins, CORE_NOTICES: notices}
 
 _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
@@ -131,7 +137,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if _pm is None:
             pm = pluggy.PluginManager(GROUP)
             pm.add_hookspecs(hookspecs)
-            _register(pm, default_plugins, CORE_PLUGIN)  # the core's own, before any plugin
+            for name, plugin in CORE_PLUGINS.items():  # the core's own, before any plugin
+                _register(pm, plugin, name)
             _load_entry_points(pm)
             _check_pending(pm)  # a misspelt hook name fails loudly here
             _pm = pm
@@ -300,7 +307,7 @@ def get_registry() -> Registry:
                 registry = _build_registry(disabled)
                 break
             except PluginError as exc:
-                if exc.plugin in (None, CORE_PLUGIN) or exc.plugin in disabled:
+                if exc.plugin is None or exc.plugin in CORE_PLUGINS or exc.plugin in disabled:
                     raise  # the core itself is broken: nothing can run
                 disabled[exc.plugin] = str(exc)
                 failures.append(exc)
@@ -330,7 +337,7 @@ def call_setup_hook(hook_name: str, **kwargs) -> None:
             if hook_name == "register_commands":
                 _claim_commands(impl.plugin_name, commands_before, kwargs["cli"].commands)
         except Exception as exc:
-            if impl.plugin_name == CORE_PLUGIN:
+            if impl.plugin_name in CORE_PLUGINS:
                 raise
             error = exc if isinstance(exc, PluginError) else PluginError(
                 f"plugin {impl.plugin_name!r} failed in {hook_name}: "

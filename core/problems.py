@@ -5,9 +5,11 @@ so the rest still runs. One ``Problem`` row per key (``plugin:<plugin>:<hook>``,
 ``notification:<channel>``, ``feed:<key>``, ``job:<task>``): a repeat bumps its count
 and time, and a problem an administrator resolved that happens again is open again.
 When a problem is new or reopened, every active administrator is told in the in-app
-inbox, once. The inbox only: the outside copies go through the very channels that may be
-the problem (a failing robot would be told about itself, and fail again), and they go to
-shared mailboxes and groups where technical errors do not belong.
+inbox, once. No shared copy: those go through the very channels that may be the problem (a
+failing robot would be told about itself, and fail again), and to shared mailboxes and
+groups where technical errors do not belong. An administrator who asked for problems by
+e-mail (core.notify) gets their own copy; when the mail server is the problem, that copy
+fails with it, which is a repeat of the open problem and tells nobody again.
 
 ``report`` never raises: a failure to report is logged. It writes at once, so call it
 outside the caller's transaction (plugin events, jobs and deliveries run after commits).

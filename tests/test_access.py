@@ -289,6 +289,7 @@ ROUTES = {
     "users.account": ("GET", lambda d: "/account", LOGGED_IN),
     "users.change_password": ("POST", lambda d: "/account/password", LOGGED_IN),
     "users.end_my_sessions": ("POST", lambda d: "/account/end-sessions", LOGGED_IN),
+    "users.save_notices": ("POST", lambda d: "/account/notices", LOGGED_IN),
     # a plugin's own page (classic_cases): published cases are public material
     "classic_cases.collection_docx": ("GET", lambda d: "/programmes/classic_cases/collection.docx",
                                       COORDINATORS),

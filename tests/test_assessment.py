@@ -11,7 +11,8 @@ from playhouse.test_utils import count_queries
 
 from core import clock, notify
 from core.assessment import (CRITERIA_LABELS, DIGEST_LINES, EXPORT_HEADERS, GRADES,
-                             OWES_NOTHING, PACE_MORE, PACE_TITLE, SHEET_CRITERIA, SHEET_SUMMARY,
+                             OWES_NOTHING, PACE_LINK, PACE_MORE, PACE_TITLE, PACE_TITLE_LAWYER,
+                             SHEET_CRITERIA, SHEET_SUMMARY,
                              assess, assessment_sheet, behind_pace, export_assessment,
                              export_sheet, send_pace_warnings)
 from core.config import ConfigError, assessment_settings, parse_assessment
@@ -276,12 +277,39 @@ def test_weekly_warning_is_one_digest_per_coordinator_once_a_week(district):
     assert district.villages[3].name in town2.body
     [everything] = inbox(users.coordinator)
     assert everything.title == ZH(PACE_TITLE) % {"count": 4}
-    assert inbox(users.lawyer) == [] and inbox(users.admin) == []
-    assert Notification.select().count() == 3
+    assert inbox(users.admin) == []
+    digests = Notification.select().where(Notification.link == PACE_LINK)
+    assert digests.count() == 3
     send_pace_warnings(monday + dt.timedelta(days=2))  # the same ISO week: nothing new
-    assert Notification.select().count() == 3
+    assert digests.count() == 3
     send_pace_warnings(monday + dt.timedelta(days=7))  # next week: again
-    assert Notification.select().count() == 6
+    assert digests.count() == 6
+
+
+def test_weekly_warning_tells_each_lawyer_behind_of_their_own_villages_once_a_week(district):
+    monday = dt.date(YEAR, 7, 6)
+    lawyer = district.users.lawyer  # 张明, of 东湖1村 (pairing 0), behind in July
+    second = User.create(username="lawyer-2", password_hash="x", role="lawyer",
+                         lawyer=district.lawyers[1])
+    send_pace_warnings(monday)
+
+    def inbox(user):
+        return list(Notification.select().where(Notification.user == user.id))
+
+    [own] = inbox(lawyer)
+    assert own.kind == "pace"
+    assert own.title == ZH(PACE_TITLE_LAWYER) % {"count": 1}
+    assert district.villages[0].name in own.body
+    assert district.villages[1].name not in own.body  # another lawyer's village
+    assert own.link == f"/assessment/{district.pairings[0].id}?year={YEAR}"
+    assert own.dedupe_key  # once a week
+    [theirs] = inbox(second)
+    assert district.villages[1].name in theirs.body and district.villages[0].name not in theirs.body
+    assert not Delivery.select().exists()  # a lawyer's digest never goes to shared channels
+    send_pace_warnings(monday + dt.timedelta(days=3))  # the same ISO week: nothing new
+    assert len(inbox(lawyer)) == 1
+    send_pace_warnings(monday + dt.timedelta(days=7))  # next week: again
+    assert len(inbox(lawyer)) == 2
 
 
 def test_the_digest_of_a_long_list_stays_short_and_links_to_all(district):

@@ -198,15 +198,20 @@ def test_a_bad_rating_is_refused(district, code, fields, error):
     assert not Rating.select().exists()
 
 
-def test_a_low_rating_asks_the_coordinators_to_follow_up(district):
+def test_a_low_rating_asks_the_coordinators_to_follow_up_and_tells_the_lawyer(district):
     users = district.users
     feedback.rate_lawyer("T1V1", device_id="d1", score=3, now=JAN)
     assert not Notification.select().exists()
     low = feedback.rate_lawyer("T1V1", device_id="d2", score=2, comment="不回电话", now=JAN)
     notified = {n.user_id: n for n in Notification.select()}
-    assert set(notified) == {users.town_coordinator.id, users.coordinator.id}
+    assert set(notified) == {users.town_coordinator.id, users.coordinator.id, users.lawyer.id}
     note = notified[users.town_coordinator.id]
     assert (note.kind, note.body, note.link) == ("low_rating", "不回电话", "/feedback/ratings")
+    # the lawyer: the score and where to see their ratings, nothing of who gave it
+    told = notified[users.lawyer.id]
+    assert told.kind == "low_rating" and "2" in told.title and "东湖1村" in told.title
+    assert "不回电话" not in told.title + told.body and "d2" not in told.title + told.body
+    assert told.link == f"/assessment/{district.pairings[0].id}?year=2026"
     with pytest.raises(PermissionDenied):
         feedback.mark_followed_up(users.other_town_coordinator, low)
     assert not Rating.get_by_id(low.id).followed_up

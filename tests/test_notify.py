@@ -3,7 +3,6 @@ HTTP robot on localhost, with retry and backoff (no copy lost, none sent twice).
 import datetime as dt
 import http.server
 import json
-import socketserver
 import threading
 
 import pytest
@@ -13,47 +12,9 @@ from core.config import ConfigError, notify_settings
 from core.models import Delivery, Notification, User
 from core.notify import (coordinators_for, mark_read, notify_users, send_deliveries,
                          unread_count)
+from tests.mail_support import smtp_sink  # noqa: F401 (a fixture)
 
 T0 = dt.datetime(2026, 3, 2, 2, 0)
-
-
-# --- a tiny SMTP sink: enough SMTP for smtplib.send_message ----------------------------
-
-class SMTPHandler(socketserver.StreamRequestHandler):
-    def reply(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
-
-    def handle(self):
-        self.reply("220 sink ready")
-        while line := self.rfile.readline():
-            command = line.decode(errors="replace").strip().upper()
-            if command.startswith(("EHLO", "HELO")):
-                self.reply("250 sink")
-            elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
-                self.reply("250 ok")
-            elif command == "DATA":
-                self.reply("354 end with .")
-                data = []
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                    data.append(chunk)
-                self.server.messages.append(b"".join(data).decode())
-                self.reply("250 queued")
-            elif command == "QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("502 not here")
-
-
-@pytest.fixture
-def smtp_sink():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 class RobotHandler(http.server.BaseHTTPRequestHandler):

@@ -33,6 +33,7 @@ from core.plugins import (call_setup_hook, deferred_notifications, describe, get
                           unregister_plugin)
 from core.registry import Metric, PluginError, Program, Schedule, TaskType
 from tests import factories
+from tests.planning_support import now, published  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 D = dt.date
@@ -694,12 +695,95 @@ def test_major_matter_reported_fires_after_commit_and_a_failure_stops_nothing(di
                                                                    "major_matter_reported")]
 
 
+# --- tasks_assigned, events_changed, lawyer_replaced --------------------------------------
+
+class ActRecorder:
+    """Records each call of the three "one call per act" hooks."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def tasks_assigned(self, tasks, actor):
+        self.calls.append(("tasks", [(t.id, t.assignee_id) for t in tasks],
+                           getattr(actor, "id", None), db.in_transaction()))
+
+    @hookimpl
+    def events_changed(self, changes, actor):
+        self.calls.append(("events", [(c.event.id, c.change, c.previous_start,
+                                       c.previous_lawyer_id) for c in changes],
+                           getattr(actor, "id", None), db.in_transaction()))
+
+    @hookimpl
+    def pairing_changed(self, pairing, change):
+        self.calls.append(("pairing", pairing.id, change, db.in_transaction()))
+
+    @hookimpl
+    def lawyer_replaced(self, old, new, actor):
+        self.calls.append(("replaced", old.id, new.id, getattr(actor, "id", None),
+                           db.in_transaction()))
+
+
+def test_tasks_assigned_fires_once_per_act_with_the_lawyers_who_have_them(district):
+    from core.errors import ValidationError
+    from core.tasks import assign_bulk, assign_task, reassign_task
+    from tests.tasks_support import VisitsPlugin
+
+    recorder, coordinator = ActRecorder(), district.users.coordinator
+    with installed(("test-visits", VisitsPlugin(schedules=False)), ("test-recorder", recorder)):
+        tasks = assign_bulk(coordinator, program="test_visits", task_type="test_visit",
+                            town=district.towns[0])
+        assert recorder.calls == [("tasks", [(t.id, t.assignee_id) for t in tasks],
+                                   coordinator.id, False)]  # one call for the three
+        assert len(tasks) == 3
+        reassign_task(coordinator, tasks[0], district.lawyers[3])
+        assert recorder.calls[-1] == ("tasks", [(tasks[0].id, district.lawyers[3].id)],
+                                      coordinator.id, False)
+        with pytest.raises(ValidationError):
+            assign_task(coordinator, program="test_visits", task_type="test_visit",
+                        village=district.villages[5])  # no lawyer there: nothing assigned
+        assign_task(None, program="test_visits", task_type="test_visit",
+                    town=district.towns[0])  # nobody has it: nothing to announce
+    assert len(recorder.calls) == 2
+
+
+def test_events_changed_fires_once_per_move_and_once_per_planning(district, now, published):
+    from core.events import move_event
+    from core.planner import plan_year
+    from tests.planning_support import make_event, utc
+
+    recorder, coordinator = ActRecorder(), district.users.coordinator
+    event = make_event(district.pairings[0], D(2026, 3, 2))
+    with installed(("test-recorder", recorder)):
+        move_event(coordinator, event, starts_at=utc(2026, 3, 3, 8, 30),
+                   ends_at=utc(2026, 3, 3, 12, 0))
+        assert recorder.calls == [("events", [(event.id, "moved", utc(2026, 3, 2, 8, 30),
+                                               None)], coordinator.id, False)]
+        plan_year(2026)  # every village of the district: one call, by nobody
+    [(name, changes, actor, in_transaction)] = recorder.calls[1:]
+    assert (name, actor, in_transaction) == ("events", None, False)
+    assert len(changes) == 56 and {change for _id, change, _s, _l in changes} == {"added"}
+
+
+def test_lawyer_replaced_fires_after_ended_and_paired_with_both_pairings(district):
+    recorder, actor = ActRecorder(), district.users.town_coordinator
+    old = district.pairings[0]
+    newcomer = factories.make_lawyer("钱进", district.firms[0])
+    with installed(("test-recorder", recorder)):
+        new = replace_lawyer(actor, old, lawyer=newcomer, on=D(2026, 9, 1))
+    assert recorder.calls == [("pairing", old.id, "ended", False),
+                              ("pairing", new.id, "paired", False),
+                              ("replaced", old.id, new.id, actor.id, False)]
+    assert Pairing.get_by_id(old.id).status == "ended" and new.lawyer_id == newcomer.id
+
+
 # --- JIEDUI_LOAD_PLUGINS ---------------------------------------------------------------
 
 def _loaded_names():
     """The plugins loaded from entry points (the core's own hookimpls are always there)."""
-    from core.default_plugins import CORE_PLUGIN
-    return [name for name, _ in get_plugin_manager().list_name_plugin() if name != CORE_PLUGIN]
+    from core.plugins import CORE_PLUGINS
+    return [name for name, _ in get_plugin_manager().list_name_plugin()
+            if name not in CORE_PLUGINS]
 
 
 def test_load_plugins_unset_loads_every_installed_plugin():

@@ -2,7 +2,7 @@
 import pytest
 
 from core.errors import ValidationError
-from core.text import clean_text
+from core.text import NOT_AN_EMAIL, clean_email, clean_text
 
 
 @pytest.mark.parametrize("value, kept", [
@@ -41,3 +41,28 @@ def test_a_major_matter_with_a_control_character_is_refused_and_not_written(dist
         report_matter(district.users.lawyer, category="collective", title="上访\x00苗头",
                       occurred_at=clock.now_utc())
     assert refused.value.field == "title" and MajorMatter.select().count() == 0
+
+
+# --- e-mail addresses (core.text.clean_email) ------------------------------------------------
+
+@pytest.mark.parametrize("value, kept", [
+    ("  Zhang.Ming+jiedui@example.org ", "Zhang.Ming+jiedui@example.org"),
+    ("li@mail.sf-lawyers.com.cn", "li@mail.sf-lawyers.com.cn"),
+    ("wang@例子.中国", "wang@例子.中国"),  # an internationalised domain
+    ("", ""),  # no address
+])
+def test_an_email_address_is_kept_trimmed(value, kept):
+    assert clean_email(value) == kept
+
+
+@pytest.mark.parametrize("value", [
+    "zhang", "zhang@example", "zhang@@example.org", "zhang@.example.org", ".zhang@example.org",
+    "zhang..ming@example.org", "a b@example.org", "a@example.org, b@example.org",
+    "a@example.org;b@example.org", "张明 <zhang@example.org>", "zhang@exa_mple.org",
+    "zhang@-example.org", "x" * 65 + "@example.org", "zhang@example.org\nBcc: all@example.org",
+])
+def test_a_bad_email_address_is_refused_on_its_field(value):
+    with pytest.raises(ValidationError) as refused:
+        clean_email(value)
+    assert refused.value.field == "email"
+    assert refused.value.message == NOT_AN_EMAIL

@@ -22,6 +22,7 @@ from core.access import village_filter
 from core.errors import JieduiError, NotFound, PermissionDenied, ValidationError
 from core.models import (MATTER_CATEGORIES, MATTER_STATUSES, MajorMatter, Notification, Task,
                          Village, WorkLog)
+from core.notify import NOTICE_KINDS
 from core.notify import inbox as inbox_of
 from core.notify import mark_read, unread_count
 from web.access import actor, allow
@@ -40,6 +41,12 @@ CHANGED = "matterChanged"
 def matter_labels():
     return {"category": {key: _(msgid) for key, msgid in service.CATEGORY_LABELS.items()},
             "status": {key: _(msgid) for key, msgid in service.STATUS_LABELS.items()}}
+
+
+@bp.app_template_global()
+def notice_kind_label(kind: str) -> str:
+    """A notice's kind in the reader's language (core.notify.NOTICE_KINDS); "" if unknown."""
+    return _(NOTICE_KINDS[kind]) if kind in NOTICE_KINDS else ""
 
 
 def _matter_or_404(matter_id: int) -> MajorMatter:

@@ -1,12 +1,12 @@
 """User administration (``/admin/users``, administrators) and every user's own account
-(``/account``).
+(``/account``: the password, the devices, and which notices also come by e-mail).
 
 The views call ``core.users``, which checks that the actor may do it and writes the audit
 log. A user's page is one panel: every form on it swaps the panel (HTMX) and answers with a
 notice, or, refused, with the core's message next to the form (422, nothing written).
 Without HTMX the forms post normally and come back with a flash message.
 """
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,6 +15,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core import clock
+from core import notify
 from core.audit import entries_for
 from core import users as service
 from core.errors import JieduiError
@@ -78,6 +79,15 @@ class NewUserForm(UserForm):
 class ResetPasswordForm(FlaskForm):
     password = _new_password(_l("New password"))
     confirm = _repeat_password()
+
+
+class NoticeForm(FlaskForm):
+    """The user's own e-mail address; the kinds chosen by e-mail are the ``by_email``
+    checkboxes (one per kind of the user's role, core.notify.kinds_for)."""
+    email = StringField(_l("My e-mail address"), render_kw={"autocomplete": "email",
+                                                              "inputmode": "email"},
+                        description=_l("Only for the e-mail copies you choose below; "
+                                       "nobody else receives them."))
 
 
 class OwnPasswordForm(FlaskForm):
@@ -265,11 +275,18 @@ def reset_password(user_id):
 # --- my account ----------------------------------------------------------------------------
 
 def _account(form: OwnPasswordForm | None = None, notice: str | None = None,
-             status: int = 200):
+             status: int = 200, notices: NoticeForm | None = None,
+             chosen: set[str] | None = None):
+    user = actor()
     return render("users/account.html", "users/_account.html", status=status,
-                  user=actor(), form=form or OwnPasswordForm(formdata=None),
+                  user=user, form=form or OwnPasswordForm(formdata=None),
                   notice=notice, local=clock.to_local,
-                  min_password_length=service.MIN_PASSWORD_LENGTH)
+                  min_password_length=service.MIN_PASSWORD_LENGTH,
+                  notices=dict(form=notices or NoticeForm(formdata=None, email=user.email),
+                               kinds=[(kind, _(notify.NOTICE_KINDS[kind]))
+                                      for kind in notify.kinds_for(user)],
+                               chosen=notify.email_kinds(user) if chosen is None else chosen,
+                               email_available=notify.personal_email_available()))
 
 
 def _account_done(message: str):
@@ -307,3 +324,24 @@ def end_my_sessions():
     user = actor()
     service.end_sessions(user, user)
     return _account_done(_("You are logged out on all other devices."))
+
+
+@bp.route("/account/notices", methods=["POST"])
+@allow(*LOGGED_IN)
+def save_notices():
+    """The user's e-mail address and the kinds of notice they also want by e-mail
+    (core.notify.save_notice_settings: checked, audited; refused, nothing is saved)."""
+    form, chosen = NoticeForm(), set(request.form.getlist("by_email"))
+    if form.validate():
+        try:
+            notify.save_notice_settings(actor(), actor(), email=form.email.data,
+                                        by_email=chosen)
+        except JieduiError as error:
+            attach_error(form, error)
+        else:
+            message = _("Your notice settings were saved.")
+            if htmx:
+                return _account(notice=message)
+            flash(message, "success")
+            return redirect(url_for("users.account"))
+    return _account(notices=form, chosen=chosen, status=422)
