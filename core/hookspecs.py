@@ -91,7 +91,8 @@ def lawyer_replaced(old, new, actor):
 def tasks_assigned(tasks, actor):
     """Programme tasks were given to lawyers: one call per act of assigning, whatever its
     size (one task, a bulk assignment to a town or the district, a task handed to another
-    lawyer, a replaced lawyer's open tasks passed on). ``tasks`` is the list of
+    lawyer, a replaced lawyer's open tasks passed on); the calls of one transaction by one
+    actor are merged into one. ``tasks`` is the list of
     ``core.models.Task`` (their ``assignee`` is the lawyer who has them now); ``actor`` the
     ``User`` who assigned them (None: the command line or a job). Called after the commit."""
 
@@ -99,7 +100,8 @@ def tasks_assigned(tasks, actor):
 @hookspec
 def events_changed(changes, actor):
     """Calendar events were added, moved, cancelled, reinstated or passed to another
-    lawyer: one call per act (a move, a planning of many villages), with ``changes`` a
+    lawyer: one call per act (a move, a planning of many villages; the calls of one
+    transaction by one actor are merged into one), with ``changes`` a
     list of ``core.events.EventChange`` (``event``, ``change``, ``previous_start``,
     ``previous_lawyer_id``). ``actor`` is the ``User`` who did it (None: the planner run by
     a job or the command line). Called after the commit."""

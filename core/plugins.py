@@ -398,11 +398,34 @@ def _report_failure(plugin: str, hook_name: str, exc: Exception) -> None:
 _held_events = threading.local()
 
 
+# Hooks that carry a list of what changed: the calls held in one block with the same actor
+# become one call (one transaction is one act: the demo's hundreds of assignments tell each
+# lawyer once, as a bulk assignment does).
+LIST_HOOKS = {"tasks_assigned": "tasks", "events_changed": "changes"}
+
+
+def _coalesced(calls: list) -> list:
+    merged, result = {}, []
+    for hook_name, kwargs in calls:
+        field = LIST_HOOKS.get(hook_name)
+        if field is None:
+            result.append((hook_name, kwargs))
+            continue
+        key = (hook_name, getattr(kwargs.get("actor"), "id", None))
+        if key in merged:
+            merged[key][field] = [*merged[key][field], *kwargs[field]]
+        else:
+            merged[key] = dict(kwargs)
+            result.append((hook_name, merged[key]))
+    return result
+
+
 class deferred_notifications:
     """``with deferred_notifications(), db.atomic(): ...`` holds the event hooks raised
     in the block and sends them when it ends without an error, after the commit; when
     it fails they are dropped, so plugins never hear of changes that were rolled back
-    (the importer pairs many villages in one transaction). Nests; per thread."""
+    (the importer pairs many villages in one transaction). The list hooks
+    (``LIST_HOOKS``) of one actor are sent as one call. Nests; per thread."""
 
     def __enter__(self):
         self.outer = getattr(_held_events, "calls", None)
@@ -412,7 +435,7 @@ class deferred_notifications:
     def __exit__(self, exc_type, exc, tb):
         _held_events.calls = self.outer
         if exc_type is None:
-            for hook_name, kwargs in self.calls:
+            for hook_name, kwargs in _coalesced(self.calls):
                 notify(hook_name, **kwargs)  # to the enclosing block, if any
         return False
 

@@ -17,6 +17,8 @@ from types import SimpleNamespace
 
 import click
 import pytest
+
+from core.db import transaction
 from click.testing import CliRunner
 from flask import Blueprint
 from flask_login import current_user
@@ -744,7 +746,12 @@ def test_tasks_assigned_fires_once_per_act_with_the_lawyers_who_have_them(distri
                         village=district.villages[5])  # no lawyer there: nothing assigned
         assign_task(None, program="test_visits", task_type="test_visit",
                     town=district.towns[0])  # nobody has it: nothing to announce
-    assert len(recorder.calls) == 2
+        assert len(recorder.calls) == 2
+        with transaction():  # one transaction, one actor: one act (the demo's load)
+            more = [assign_task(coordinator, program="test_visits", task_type="test_visit",
+                                village=village) for village in district.villages[:2]]
+    assert recorder.calls[2:] == [("tasks", [(t.id, t.assignee_id) for t in more],
+                                   coordinator.id, False)]
 
 
 def test_events_changed_fires_once_per_move_and_once_per_planning(district, now, published):
