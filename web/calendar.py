@@ -27,7 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from core import calendar_views as views
 from core import clock
 from core import events as event_service
-from core import jobs, planner, workdays
+from core import jobs, placements, planner, workdays
 from core.access import town_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
@@ -213,6 +213,7 @@ def _event_page(event, *, bound: dict | None = None, status: int = 200,
             alerts += form.form_errors
     return render("calendar/event.html", "calendar/_event.html", status=status,
                   trigger=trigger, event=event, forms=forms, alerts=alerts,
+                  placement_note=placements.note_of(event, _),
                   opened=next(iter(bound), None) if bound else None, notice=notice)
 
 
