@@ -41,16 +41,27 @@ def _not_found() -> Response:
     return Response("Not found\n", status=404, mimetype="text/plain")
 
 
+def _accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
 def _serve(snapshot: FeedSnapshot, cache_control: str) -> Response:
+    """The stored feed: gzip-compressed (stored at publishing, never compressed per request)
+    for a client that accepts it, under its own ETag; ``304`` for a client that has the
+    representation it would get."""
     last_modified = snapshot.generated_at.replace(tzinfo=dt.timezone.utc, microsecond=0)
-    headers = {"ETag": snapshot.etag, "Last-Modified": http_date(last_modified),
-               "Cache-Control": cache_control}
-    unchanged = not is_resource_modified(request.environ, etag=snapshot.etag.strip('"'),
+    compressed = snapshot.body_gzip is not None and _accepts_gzip()
+    etag = service.gzip_etag(snapshot.etag) if compressed else snapshot.etag
+    headers = {"ETag": etag, "Last-Modified": http_date(last_modified),
+               "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    unchanged = not is_resource_modified(request.environ, etag=etag.strip('"'),
                                          last_modified=last_modified)
     if unchanged:
         return Response(status=304, headers=headers)
-    return Response(bytes(snapshot.body), status=200, headers=headers,
-                    content_type=CALENDAR_TYPE)
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+    body = bytes(snapshot.body_gzip if compressed else snapshot.body)
+    return Response(body, status=200, headers=headers, content_type=CALENDAR_TYPE)
 
 
 @bp.route("/feeds/<token>.ics")
