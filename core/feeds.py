@@ -322,6 +322,11 @@ def events_of_group(pairing: Pairing) -> list[int]:
                          | Event.pairing.not_in(grouped)))
 
 
+def events_of_village(village_id: int) -> list[int]:
+    """The events shown now at this village (their LOCATION names it)."""
+    return _shown_ids(Event.village == village_id)
+
+
 def events_of_lawyer(lawyer_id: int) -> list[int]:
     """The events shown now that name this lawyer (their feed's name; the coordinators'
     feeds name each event's lawyer, and the feeds of the lawyers who handed an event over
