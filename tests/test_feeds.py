@@ -667,3 +667,54 @@ def test_a_contact_change_stands_when_the_queue_is_down(cal, district, monkeypat
     assert "could not queue the feeds" in caplog.text
     assert WechatGroup.get_by_id(cal.group.id).name == "东湖1村法律服务群"
     assert Lawyer.get_by_id(cal.lawyer.id).phone == "13700007777"
+
+
+# --- jiedui feed-token warns of an address phones cannot reach ------------------------------
+
+@pytest.fixture
+def feed_token_cli(tmp_path, monkeypatch):
+    """``run(*args)`` runs ``jiedui`` in this process on an instance with a lawyer who has a
+    login; JIEDUI_BASE_URL and JIEDUI_LOCALE unset (Chinese, the default)."""
+    from click.testing import CliRunner
+
+    from web.cli import cli
+    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "")
+    for name in ("JIEDUI_DATABASE_URL", "JIEDUI_BASE_URL", "JIEDUI_LOCALE"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(cli, [str(a) for a in args])
+    assert run("import", SAMPLE).exit_code == 0
+    assert run("user", "add", "--username", "zhou", "--password", PASSWORD, "--role", "lawyer",
+               "--lawyer", "1").exit_code == 0
+    yield run, monkeypatch
+    from core.db import db
+    if not db.is_closed():
+        db.close()
+
+
+def test_feed_token_warns_when_the_address_is_this_computers(feed_token_cli):
+    run, monkeypatch = feed_token_cli
+    made = run("feed-token", "--lawyer", "1", "--label", "iPhone")
+    assert made.exit_code == 0, made.output
+    assert "http://127.0.0.1:5000/feeds/" in made.stdout
+    assert "JIEDUI_BASE_URL" in made.stderr and "手机无法访问" in made.stderr
+
+    monkeypatch.setenv("JIEDUI_BASE_URL", "https://jiedui.example.org")
+    elsewhere = run("feed-token", "--lawyer", "1", "--label", "iPad")
+    assert elsewhere.exit_code == 0 and elsewhere.stderr == ""
+    # set on purpose (a test machine, a demo on one computer): no warning either
+    monkeypatch.setenv("JIEDUI_BASE_URL", "http://localhost:8000")
+    chosen = run("feed-token", "--lawyer", "1", "--label", "Mac")
+    assert chosen.exit_code == 0 and chosen.stderr == ""
+
+
+def test_what_counts_as_this_computer():
+    from web.cli import _is_loopback
+    for url in ("http://127.0.0.1:5000", "http://localhost", "http://[::1]:5000",
+                "http://127.8.0.1", "http://app.localhost"):
+        assert _is_loopback(url), url
+    for url in ("https://jiedui.example.org", "http://192.168.1.20:5000", "http://10.0.0.5"):
+        assert not _is_loopback(url), url
