@@ -64,6 +64,7 @@ PUBLIC_KINDS = ("session", "publicity")
 # Where the feeds link to (the web's routes calendar.event and public.village).
 EVENT_PATH = "/calendar/events/{id}"
 VILLAGE_PATH = "/v/{code}"
+VILLAGE_FEED_PATH = "/v/{code}/calendar.ics"  # web: feeds.village_feed
 
 CANCELLED_TITLE = N_("(Cancelled) %(title)s")
 TASK_FALLBACK = N_("Programme task")
@@ -175,7 +176,15 @@ def record_use(token: FeedToken, client: str) -> None:
 def feed_urls(raw: str, base_url: str) -> dict:
     """The token's feed URL as the web address and as ``webcal://`` (which makes Apple
     Calendar and Outlook offer to subscribe)."""
-    web = f"{base_url.rstrip('/')}/feeds/{raw}.ics"
+    return _both(f"{base_url.rstrip('/')}/feeds/{raw}.ics")
+
+
+def village_feed_urls(code: str, base_url: str) -> dict:
+    """The public feed of a village, as ``feed_urls`` gives a token's."""
+    return _both(f"{base_url.rstrip('/')}{VILLAGE_FEED_PATH.format(code=code)}")
+
+
+def _both(web: str) -> dict:
     parts = urlsplit(web)
     return {"https": web, "webcal": urlunsplit(("webcal", *parts[1:]))}
 

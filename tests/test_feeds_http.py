@@ -337,3 +337,34 @@ def test_a_group_members_new_phone_bumps_the_served_sequence_and_last_modified(
     assert changed["SEQUENCE"] > session["SEQUENCE"]
     assert changed["LAST-MODIFIED"].dt > session["LAST-MODIFIED"].dt
     assert changed["DTSTAMP"].dt > session["DTSTAMP"].dt
+
+
+# --- subscribing from the page ----------------------------------------------------------------
+
+def test_a_new_address_comes_with_a_copy_button_and_the_phones_steps(client, login, cal,
+                                                                    district):
+    login(district.users.lawyer)
+    response = client.post("/calendar/feeds", data={"label": "华为手机"})
+    page = response.get_data(as_text=True)
+    raw = re.search(r"/feeds/([\w-]{43})\.ics", page).group(1)
+    assert f'href="webcal://127.0.0.1:5000/feeds/{raw}.ics"' in page
+    field = re.search(rf'<input id="([\w-]+)" type="text" readonly class="feed-url" '
+                      rf'value="http://127.0.0.1:5000/feeds/{raw}.ics">', page)
+    assert field and f'data-copy="{field.group(1)}"' in page
+    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "已同步的日历账户", "ICSx⁵"):
+        assert phones in page, phones
+    assert "User-Agent" in response.headers["Vary"]
+    assert "您正在微信中打开本页" not in page
+
+
+def test_in_wechat_the_feed_page_explains_wechat_first(client, login, cal, district):
+    # the whole visit in WeChat (a session is bound to its browser)
+    client.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "Mobile/15E148 MicroMessenger/8.0.50(0x18003237) NetType/WIFI Language/zh_CN")
+    login(district.users.lawyer)
+    page = client.post("/calendar/feeds", data={"label": "iPhone"}).get_data(as_text=True)
+    assert page.index("您正在微信中打开本页") < page.index("webcal://")
+    assert page.index("在微信中") < page.index("iPhone 和 iPad")
+    listed = client.get("/calendar/feeds").get_data(as_text=True)
+    assert "在微信中" in listed and "在 Safari 中打开" in listed

@@ -93,6 +93,24 @@ class TokenForm(FlaskForm):
 
 
 
+def in_wechat() -> bool:
+    """Is the page open in WeChat's built-in browser? It opens no ``webcal://`` link, so the
+    subscribing pieces say first how to leave it (a page that asks must send
+    ``Vary: User-Agent``: ``vary_on_browser``)."""
+    return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def vary_on_browser(response: Response) -> Response:
+    response.vary.add("User-Agent")
+    return response
+
+
+def subscription(urls: dict) -> dict:
+    """What feeds/_subscribe.html shows: the two addresses, a QR code of the webcal one,
+    and whether to explain WeChat first."""
+    return {"urls": urls, "qr": qr_data_uri(urls["webcal"]), "wechat": in_wechat()}
+
+
 def qr_data_uri(text: str) -> str:
     """An SVG QR code as a data: URI: an <img> needs no inline style (the CSP allows
     img-src data:)."""
@@ -113,15 +131,15 @@ def _scope_text(user) -> str:
 
 def _page(form=None, created=None, status=200, trigger=None):
     user = actor()
-    return render("feeds/tokens.html", "feeds/_tokens.html", status=status, trigger=trigger,
-                  form=form or TokenForm(), tokens=list(service.active_tokens(user)),
-                  created=created, scope=_scope_text(user), local=clock.to_local)
+    return vary_on_browser(render(
+        "feeds/tokens.html", "feeds/_tokens.html", status=status, trigger=trigger,
+        form=form or TokenForm(), tokens=list(service.active_tokens(user)), created=created,
+        scope=_scope_text(user), local=clock.to_local, wechat=in_wechat()))
 
 
 def _created(token, raw: str) -> dict:
     base_url = current_app.config["JIEDUI_SETTINGS"].base_url
-    urls = service.feed_urls(raw, base_url)
-    return {"token": token, "urls": urls, "qr": qr_data_uri(urls["webcal"])}
+    return {"token": token, "sub": subscription(service.feed_urls(raw, base_url))}
 
 
 @bp.route("/calendar/feeds")
