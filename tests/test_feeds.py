@@ -156,6 +156,8 @@ def test_the_public_feed_links_to_the_village_page(cal, app):
         from flask import url_for
         assert url_for("calendar.event", event_id=7) == feeds.EVENT_PATH.format(id=7)
         assert url_for("public.village", code="T1V1") == feeds.VILLAGE_PATH.format(code="T1V1")
+        assert url_for("feeds.village_feed", code="T1V1") == feeds.VILLAGE_FEED_PATH.format(
+            code="T1V1")
 
 
 def test_a_task_without_its_task_row_shows_neither_title_nor_description(cal):
