@@ -23,7 +23,8 @@ class FeedAlarm:
     at: dt.time | None = None
 
 
-DEFAULT_FEED_ALARMS = "-P1D@18:00,-PT1H"  # the day before at 18:00, and 1 hour before
+DEFAULT_FEED_ALARMS = "-P1D@18:00,-PT1H"
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # the day before at 18:00, and 1 hour before
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Settings:
     # quarter's return visits, and the most ratings one village takes in an hour.
     return_visit_months: tuple[int, ...] = (1, 4, 7, 10)
     ratings_per_hour: int = 30
+    # Whether JIEDUI_BASE_URL was set (else base_url is the loopback default, which the
+    # addresses given to phones must not be: ``jiedui feed-token`` warns).
+    base_url_set: bool = True
 
     @property
     def queue_is_redis(self):
@@ -126,7 +130,8 @@ def load_settings(environ=None) -> Settings:
         database_url=env.get("JIEDUI_DATABASE_URL") or f"sqlite:///{instance / 'jiedui.db'}",
         queue_url=env.get("JIEDUI_QUEUE_URL") or f"sqlite:///{instance / 'queue.db'}",
         timezone=env.get("JIEDUI_TIMEZONE", "Asia/Shanghai"),
-        base_url=env.get("JIEDUI_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        base_url=env.get("JIEDUI_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+        base_url_set=bool(env.get("JIEDUI_BASE_URL")),
         secret_key=env.get("JIEDUI_SECRET_KEY") or _secret_key(instance),
         locale=env.get("JIEDUI_LOCALE", "zh_CN"),
         load_plugins=_plugin_list(env.get("JIEDUI_LOAD_PLUGINS")),

@@ -21,13 +21,12 @@ from core.errors import PermissionDenied, ValidationError
 from core.feeds import publish_changes
 from core.i18n import N_, gettext_for
 from core.models import Event, EventHandover, Lawyer, Pairing, User, Village
+from core.placements import KIND_WORDS, event_title
 from core.plugins import notify
 from core.worklog import log_held_event
 
 HALF_DAY_NAMES = {"am": "morning", "pm": "afternoon"}
 CHANGES = ("added", "moved", "cancelled", "reinstated", "reassigned")
-TITLES = {"session": "坐班", "publicity": "法制宣传"}  # the programme's own words
-MAKEUP_MARK = "（补）"  # a make-up's title: 坐班（补） · 东浜村
 MISSED_REASON = N_("Not held; made up on %(day)s.")
 
 
@@ -40,11 +39,6 @@ class EventChange:
     change: str
     previous_start: dt.datetime | None = None
     previous_lawyer_id: int | None = None
-
-
-def event_title(kind: str, village_name: str, makeup: bool = False) -> str:
-    """坐班 · 东浜村, 法制宣传 · 东浜村, 坐班（补） · 东浜村."""
-    return f"{TITLES[kind]}{MAKEUP_MARK if makeup else ''} · {village_name}"
 
 
 def hand_over(event: Event, lawyer_id: int | None, now: dt.datetime | None = None) -> None:
@@ -368,7 +362,7 @@ def live_makeup(event: Event) -> Event | None:
 def missed(event: Event, now: dt.datetime | None = None) -> bool:
     """A session or publicity event that will not count as it stands: cancelled, or over
     without being recorded as held. Such an event can be made up (``add_makeup``)."""
-    if event.kind not in TITLES or event.status == "held":
+    if event.kind not in KIND_WORDS or event.status == "held":
         return False
     return event.status == "cancelled" or event.ends_at <= (now or clock.now_utc())
 

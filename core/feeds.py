@@ -1,19 +1,26 @@
 """iCalendar feeds (RFC 5545): secret per-device tokens, rendering, published snapshots.
 
-A feed is named by a key: ``lawyer:<id>`` (a lawyer's events), ``town:<code>`` and
-``district`` (a coordinator's scope), ``village:<code>`` (public: sessions and publicity
-events only, nothing about people). The private feeds describe each event with the
-village's contacts: the judicial office and the village side of the WeChat group.
-Feeds are rendered into ``FeedSnapshot`` rows by a job (``publish``) whenever an event in
-them changes, or what their descriptions say about it (a lawyer's name or phone, a WeChat
-group's village side: ``publish_changes`` with ``events_of_lawyer`` / ``events_of_group``),
-and the web serves the stored bytes with their ETag, so a phone polling every few minutes
-costs one indexed read.
+A feed is named by a key: ``lawyer:<id>`` (a lawyer's events, and for a while those handed
+over from them, as cancelled), ``town:<code>`` and ``district`` (a coordinator's scope: the
+village, the lawyer and a link per event, in a shorter window), ``village:<code>`` (public:
+sessions and publicity events only, nothing about people). The lawyer's feed describes each
+event with the village's contacts: the judicial office and the village side of the WeChat
+group, and why a session is not on its arranged day (``core.placements``). Every event links
+to its page in Jiedui (URL) and names a place a map app finds (LOCATION). A task shows its
+type and village, never its title or data (they may name residents).
+
+Feeds are rendered into ``FeedSnapshot`` rows (and their gzip) by a job (``publish``)
+whenever an event in them changes, or what they say about it (a lawyer's name, a WeChat
+group's village side: ``publish_changes`` with ``events_of_lawyer`` / ``events_of_group``);
+publishing first bumps SEQUENCE and LAST-MODIFIED of every event whose shown content
+changed (``refresh_shown``). The web serves the stored bytes with their ETag, so a phone
+polling every few minutes costs one indexed read.
 
 Tokens are 256-bit random strings shown once; only their SHA-256 is stored.
 """
 import datetime as dt
 import functools
+import gzip
 import hashlib
 import hmac
 import logging
@@ -29,27 +36,40 @@ from icalendar import Timezone as ICalTimezone
 from peewee import JOIN, IntegrityError
 
 from core import clock
+from core.placements import KIND_WORDS, event_title, notes_for
 from core.audit import record
 from core.config import FeedAlarm, load_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
-from core.models import (District, Event, FeedSnapshot, FeedToken, Lawyer, Pairing, Town, User,
-                         Village, WechatGroup, WechatGroupMember)
+from core.models import (District, Event, EventHandover, FeedSnapshot, FeedToken, Lawyer,
+                         Pairing, Town, User, Village, WechatGroup, WechatGroupMember)
 from core.models.pairing import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE
 
 log = logging.getLogger(__name__)
 
-WINDOW_BACK = dt.timedelta(days=90)
+WINDOW_BACK = dt.timedelta(days=90)  # a lawyer's feed and a village's
 WINDOW_AHEAD = dt.timedelta(days=400)
-CANCELLED_KEPT = dt.timedelta(days=30)  # a cancellation stays visible this long (updated_at)
+# The coordinators' feeds (a town's, the district's) hold a shorter span: a district of 131
+# villages stays well under 1 MB, which phones fetch and parse every hour without trouble.
+COORDINATOR_WINDOW_BACK = dt.timedelta(days=31)
+COORDINATOR_WINDOW_AHEAD = dt.timedelta(days=183)
+CANCELLED_KEPT = dt.timedelta(days=30)  # a cancellation (or hand-over) stays visible this long
 REFRESH = dt.timedelta(hours=1)  # REFRESH-INTERVAL and X-PUBLISHED-TTL
 ZONE_FIRST_DATE = dt.date(2000, 1, 1)  # a compact VTIMEZONE: no history before 2000
 PRODID = "-//Jiedui//Lawyer-village pairing calendar//ZH"
 CALENDAR_PREFIX = "结对律师"  # calendar names: "结对律师 · 张明"
 # Category names are part of the programme's vocabulary (the plan's words), not UI text.
-KIND_CATEGORIES = {"session": "坐班", "publicity": "法制宣传"}
 PUBLIC_KINDS = ("session", "publicity")
+# Where the feeds link to (the web's routes calendar.event and public.village).
+EVENT_PATH = "/calendar/events/{id}"
+VILLAGE_PATH = "/v/{code}"
+VILLAGE_FEED_PATH = "/v/{code}/calendar.ics"  # web: feeds.village_feed
+
+CANCELLED_TITLE = N_("(Cancelled) %(title)s")
+TASK_FALLBACK = N_("Programme task")
+HANDED_OVER = N_("Handed over to %(lawyer)s; no longer in your calendar.")
+HANDED_OVER_NOBODY = N_("Handed over; no longer in your calendar.")
 
 TOKEN_BYTES = 32  # 256 bits
 LABEL_MAX = 60
@@ -156,7 +176,15 @@ def record_use(token: FeedToken, client: str) -> None:
 def feed_urls(raw: str, base_url: str) -> dict:
     """The token's feed URL as the web address and as ``webcal://`` (which makes Apple
     Calendar and Outlook offer to subscribe)."""
-    web = f"{base_url.rstrip('/')}/feeds/{raw}.ics"
+    return _both(f"{base_url.rstrip('/')}/feeds/{raw}.ics")
+
+
+def village_feed_urls(code: str, base_url: str) -> dict:
+    """The public feed of a village, as ``feed_urls`` gives a token's."""
+    return _both(f"{base_url.rstrip('/')}{VILLAGE_FEED_PATH.format(code=code)}")
+
+
+def _both(web: str) -> dict:
     parts = urlsplit(web)
     return {"https": web, "webcal": urlunsplit(("webcal", *parts[1:]))}
 
@@ -168,9 +196,16 @@ class _Feed:
     """What a key selects: its calendar name, its events and how much it may say."""
     name: str
     where: object  # a WHERE clause on Event (joined with Village)
-    public: bool = False  # no descriptions: residents read it
+    public: bool = False  # residents read it: no description, the village's page as URL
     alarms: bool = False  # reminders: for the lawyer who has to be there
-    show_lawyer: bool = False  # coordinators see who goes where
+    coordinator: bool = False  # the village, the lawyer, a link; a shorter window
+    lawyer_id: int | None = None  # a lawyer's feed keeps what was handed over from them
+
+    @property
+    def window(self) -> tuple[dt.timedelta, dt.timedelta]:
+        if self.coordinator:
+            return COORDINATOR_WINDOW_BACK, COORDINATOR_WINDOW_AHEAD
+        return WINDOW_BACK, WINDOW_AHEAD
 
 
 def _resolve(key: str) -> _Feed:
@@ -179,17 +214,17 @@ def _resolve(key: str) -> _Feed:
         lawyer = Lawyer.get_or_none(Lawyer.id == int(arg))
         if lawyer is not None:
             return _Feed(f"{CALENDAR_PREFIX} · {lawyer.name}", Event.lawyer == lawyer.id,
-                         alarms=True)
+                         alarms=True, lawyer_id=lawyer.id)
     elif kind == "town" and arg:
         town = Town.get_or_none(Town.code == arg)
         if town is not None:
             return _Feed(f"{CALENDAR_PREFIX} · {town.name}", Village.town == town.id,
-                         show_lawyer=True)
+                         coordinator=True)
     elif key == "district":
         district = District.select().order_by(District.id).first()
         name = district.name if district else ""
         return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), Event.id.is_null(False),
-                     show_lawyer=True)
+                     coordinator=True)
     elif kind == "village" and arg:
         village = Village.get_or_none(Village.code == arg)
         if village is not None:
@@ -199,20 +234,42 @@ def _resolve(key: str) -> _Feed:
     raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
 
 
-def _shown(now: dt.datetime):
+def _in_window(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
+    back, ahead = window
+    return Event.starts_at.between(now - back, now + ahead) & Event.village.is_null(False)
+
+
+def _shown(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
     """The events a feed shows at ``now`` (a WHERE clause on Event): those in its window, a
     cancellation for CANCELLED_KEPT, and only events of a village."""
-    in_window = Event.starts_at.between(now - WINDOW_BACK, now + WINDOW_AHEAD)
     kept = (Event.status != "cancelled") | (Event.updated_at >= now - CANCELLED_KEPT)
-    return in_window & kept & Event.village.is_null(False)
+    return _in_window(now, window) & kept
+
+
+def _with_relations():
+    return (Event.select(Event, Village, Town, Lawyer)
+            .join(Village).join(Town)
+            .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
 
 
 def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
     """The feed's events in its window; a cancellation stays for CANCELLED_KEPT."""
-    return list(Event.select(Event, Village, Town, Lawyer)
-                .join(Village).join(Town)
-                .switch(Event).join(Lawyer, JOIN.LEFT_OUTER)
-                .where(_shown(now) & feed.where)
+    return list(_with_relations().where(_shown(now, feed.window) & feed.where)
+                .order_by(Event.starts_at, Event.id))
+
+
+def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
+    """For a lawyer's feed: the events in its window handed over from the lawyer within
+    CANCELLED_KEPT that are no longer theirs (EventHandover). The feed lists them as
+    cancelled, so calendars remove them instead of keeping a stale copy."""
+    if feed.lawyer_id is None:
+        return []
+    handed = (EventHandover.select(EventHandover.event)
+              .where((EventHandover.lawyer == feed.lawyer_id)
+                     & (EventHandover.handed_at >= now - CANCELLED_KEPT)))
+    return list(_with_relations()
+                .where(_in_window(now, feed.window) & Event.id.in_(handed)
+                       & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
                 .order_by(Event.starts_at, Event.id))
 
 
@@ -274,9 +331,15 @@ def events_of_group(pairing: Pairing) -> list[int]:
                          | Event.pairing.not_in(grouped)))
 
 
+def events_of_village(village_id: int) -> list[int]:
+    """The events shown now at this village (their LOCATION names it)."""
+    return _shown_ids(Event.village == village_id)
+
+
 def events_of_lawyer(lawyer_id: int) -> list[int]:
     """The events shown now that name this lawyer (their feed's name; the coordinators'
-    feeds show each event's lawyer with their phone)."""
+    feeds name each event's lawyer, and the feeds of the lawyers who handed an event over
+    name who has it now: ``keys_for_events`` finds those)."""
     return _shown_ids(Event.lawyer == lawyer_id)
 
 
@@ -291,37 +354,124 @@ def _times(event: Event) -> tuple[dt.datetime, dt.datetime]:
     return clock.to_local(event.starts_at), clock.to_local(event.ends_at)
 
 
-def _task_programmes(events) -> dict[int, str]:
-    """The programme name of each task event, in one query (a task's CATEGORIES)."""
+def _task_kinds(events) -> dict[int, tuple[str, str]]:
+    """Each task event's programme name (its CATEGORIES) and task type name (its title in
+    the feeds), in one query. Never the task's own title or data: a coordinator may have
+    typed a resident's name into them."""
     ids = [event.id for event in events if event.kind == "task"]
     if not ids:
         return {}
     from core.models import Task
     from core.plugins import get_registry
-    names = {slug: program.name for slug, program in get_registry().programs.items()}
-    return {event_id: names.get(program, program) for event_id, program in
-            Task.select(Task.event, Task.program).where(Task.event.in_(ids)).tuples()}
+    registry = get_registry()
+    kinds = {}
+    for event_id, program, task_type in (Task.select(Task.event, Task.program, Task.task_type)
+                                         .where(Task.event.in_(ids)).tuples()):
+        programme = registry.programs.get(program)
+        programme_name = programme.name if programme is not None else program
+        kind = registry.task_types.get(task_type)
+        kinds[event_id] = (programme_name, kind.name if kind is not None else programme_name)
+    return kinds
 
 
-def _category(event: Event, programmes: dict[int, str]) -> str:
+@dataclass(frozen=True)
+class _Context:
+    """What a feed's events are described with, loaded once for the whole feed."""
+    gettext: object
+    base_url: str
+    district: str
+    contacts: tuple  # (by pairing id, by village id) of _Contacts
+    tasks: dict  # event id -> (programme name, task type name)
+    notes: dict  # event id -> placement note
+
+
+def _context(events: list[Event], settings) -> _Context:
+    gettext = gettext_for(settings.locale)
+    district = District.select(District.name).order_by(District.id).first()
+    return _Context(gettext=gettext, base_url=settings.base_url.rstrip("/"),
+                    district=district.name if district else "",
+                    contacts=_contacts_by_pairing(events), tasks=_task_kinds(events),
+                    notes=notes_for(events, gettext))
+
+
+def event_url(base_url: str, event_id: int) -> str:
+    """The event's page in Jiedui (web: calendar.event)."""
+    return f"{base_url.rstrip('/')}{EVENT_PATH.format(id=event_id)}"
+
+
+def village_url(base_url: str, code: str) -> str:
+    """The village's public page (web: public.village)."""
+    return f"{base_url.rstrip('/')}{VILLAGE_PATH.format(code=code)}"
+
+
+def location_of(village: Village, district_name: str) -> str:
+    """Where a map app finds the village: its address, else district, town and village
+    names (清溪区石湖镇东浜村)."""
+    return village.address or f"{district_name}{village.town.name}{village.name}"
+
+
+def cancelled_title(title: str, gettext) -> str:
+    """（已取消）坐班 · 东浜村: for calendar apps that ignore STATUS:CANCELLED."""
+    return gettext(CANCELLED_TITLE) % {"title": title}
+
+
+def _category(event: Event, ctx: _Context) -> str:
     """坐班, 法制宣传, or a task's programme name."""
-    return (KIND_CATEGORIES.get(event.kind) or programmes.get(event.id) or event.title
-            or event.kind)
+    if event.kind in KIND_WORDS:
+        return KIND_WORDS[event.kind]
+    if event.id in ctx.tasks:
+        return ctx.tasks[event.id][0]
+    return ctx.gettext(TASK_FALLBACK)
 
 
-def _summary(event: Event, programmes: dict[int, str]) -> str:
-    what = event.title if event.kind == "task" and event.title else _category(event, programmes)
+def _title(event: Event, ctx: _Context) -> str:
+    """坐班 · 东浜村 (坐班（补） for a make-up), or a task's type and village: never a title
+    someone typed."""
+    if event.kind in KIND_WORDS:
+        return event_title(event.kind, event.village.name, event.placement == "makeup")
+    if event.id in ctx.tasks:
+        what = ctx.tasks[event.id][1]
+    else:
+        what = ctx.gettext(TASK_FALLBACK)
     return f"{what} · {event.village.name}"
 
 
-def _description(event: Event, contacts: _Contacts | None, gettext, show_lawyer: bool) -> str:
-    """The village's contacts, for the lawyer who goes there and the coordinators (private
-    feeds only: the public village feed has no description): the town's judicial office
-    and its phone, the WeChat group and the people of its village side (村(居)两委, the
-    mediation committee, ...) with their phones, so the lawyer can call ahead from the
-    calendar entry. Never a task's own description (it may name residents)."""
-    town = event.village.town
-    lines = [f"{event.village.name}（{town.name}）"]
+@dataclass(frozen=True)
+class _Shown:
+    """Everything any feed shows of one event. Its digest (``Event.shown_hash``) tells a
+    change of any of it, so that SEQUENCE and LAST-MODIFIED follow (``refresh_shown``)."""
+    summary: str
+    category: str
+    location: str
+    start: dt.datetime
+    end: dt.datetime
+    status: str
+    description: str  # in the lawyer's feed
+    brief: str  # in the coordinators' feeds
+    url: str
+    public_url: str
+
+    def digest(self) -> str:
+        parts = [self.summary, self.category, self.location, self.start.isoformat(),
+                 self.end.isoformat(), self.status, self.description, self.brief, self.url,
+                 self.public_url]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _place_line(event: Event) -> str:
+    return f"{event.village.name}（{event.village.town.name}）"
+
+
+def _description(event: Event, contacts: _Contacts | None, ctx: _Context, url: str) -> str:
+    """For the lawyer who goes there: the village, why the event is on this day (when it is
+    not on the arranged one), the town's judicial office and its phone, the WeChat group
+    and the people of its village side (村(居)两委, the mediation committee, ...) with their
+    phones, so the lawyer can call ahead from the calendar entry, and the event's page.
+    Never a task's own title, description or data (they may name residents)."""
+    gettext, town = ctx.gettext, event.village.town
+    lines = [_place_line(event)]
+    if event.id in ctx.notes:
+        lines.append(ctx.notes[event.id])
     office = " · ".join(part for part in (town.judicial_office, town.office_head) if part)
     if office:
         lines.append(gettext("Judicial office: %(office)s") % {"office": office})
@@ -335,14 +485,57 @@ def _description(event: Event, contacts: _Contacts | None, gettext, show_lawyer:
             lines.append(gettext("%(role)s: %(person)s")
                          % {"role": gettext(GROUP_ROLE_NAMES.get(role, role)),
                             "person": person})
-    if show_lawyer and event.lawyer_id:
-        lawyer = " ".join(part for part in (event.lawyer.name, event.lawyer.phone) if part)
-        lines.append(gettext("Lawyer: %(lawyer)s") % {"lawyer": lawyer})
     if event.status == "cancelled" and event.cancel_reason:
         lines.append(gettext("Cancelled: %(reason)s") % {"reason": event.cancel_reason})
     if event.kind != "task" and event.description:
         lines += ["", event.description]
+    lines += ["", url]
     return "\n".join(lines)
+
+
+def _brief(event: Event, ctx: _Context, url: str) -> str:
+    """For the coordinators (town, district): the village, the lawyer's name and the event's
+    page; no contacts and no phone numbers (who reads a whole district's calendar needs
+    neither, and the feed stays small)."""
+    lines = [_place_line(event)]
+    if event.lawyer_id:
+        lines.append(ctx.gettext("Lawyer: %(lawyer)s") % {"lawyer": event.lawyer.name})
+    lines.append(url)
+    return "\n".join(lines)
+
+
+def _shown_of(event: Event, ctx: _Context) -> _Shown:
+    start, end = _times(event)
+    title = _title(event, ctx)
+    cancelled = event.status == "cancelled"
+    by_pairing, by_village = ctx.contacts
+    contacts = by_pairing.get(event.pairing_id) or by_village.get(event.village_id)
+    url = event_url(ctx.base_url, event.id)
+    return _Shown(summary=cancelled_title(title, ctx.gettext) if cancelled else title,
+                  category=_category(event, ctx),
+                  location=location_of(event.village, ctx.district),
+                  start=start, end=end, status="CANCELLED" if cancelled else "CONFIRMED",
+                  description=_description(event, contacts, ctx, url),
+                  brief=_brief(event, ctx, url), url=url,
+                  public_url=village_url(ctx.base_url, event.village.code))
+
+
+def _handed_over_shown(event: Event, ctx: _Context) -> _Shown:
+    """A hand-over as the previous lawyer's feed shows it: cancelled, naming the lawyer who
+    has it now (no phone)."""
+    start, end = _times(event)
+    gettext = ctx.gettext
+    if event.lawyer_id:
+        handed = gettext(HANDED_OVER) % {"lawyer": event.lawyer.name}
+    else:
+        handed = gettext(HANDED_OVER_NOBODY)
+    url = event_url(ctx.base_url, event.id)
+    description = "\n".join([_place_line(event), handed])
+    return _Shown(summary=cancelled_title(_title(event, ctx), gettext),
+                  category=_category(event, ctx),
+                  location=location_of(event.village, ctx.district), start=start, end=end,
+                  status="CANCELLED", description=description, brief=description, url=url,
+                  public_url=village_url(ctx.base_url, event.village.code))
 
 
 def alarm_trigger(alarm: FeedAlarm, start: dt.datetime) -> dt.timedelta:
@@ -362,53 +555,115 @@ def _alarms(event: Event, start: dt.datetime, summary: str, alarms) -> list[ICal
             if trigger <= dt.timedelta(0)]  # a clock time after the start reminds of nothing
 
 
-def _vevent(event: Event, feed: _Feed, contacts, gettext, alarms, programmes) -> ICalEvent:
-    start, end = _times(event)
-    summary = _summary(event, programmes)
+def _vevent(event: Event, shown: _Shown, feed: _Feed, alarms) -> ICalEvent:
     fields = dict(uid=event.uid, stamp=_utc(event.updated_at),
                   last_modified=_utc(event.updated_at), created=_utc(event.created_at),
-                  sequence=event.sequence, start=start, end=end, summary=summary,
-                  location=event.village.name, categories=[_category(event, programmes)],
-                  status="CANCELLED" if event.status == "cancelled" else "CONFIRMED")
+                  sequence=event.sequence, start=shown.start, end=shown.end,
+                  summary=shown.summary, location=shown.location, categories=[shown.category],
+                  status=shown.status, url=shown.public_url if feed.public else shown.url)
     if not feed.public:
-        by_pairing, by_village = contacts
-        found = by_pairing.get(event.pairing_id) or by_village.get(event.village_id)
-        fields["description"] = _description(event, found, gettext, feed.show_lawyer)
+        fields["description"] = shown.brief if feed.coordinator else shown.description
     vevent = ICalEvent.new(**fields)
-    if feed.alarms:
-        for alarm in _alarms(event, start, summary, alarms):
+    if feed.alarms and shown.status != "CANCELLED":
+        for alarm in _alarms(event, shown.start, shown.summary, alarms):
             vevent.add_component(alarm)
     return vevent
+
+
+@dataclass
+class _Prepared:
+    """A feed loaded for rendering: its events with what each shows, and the hand-overs."""
+    key: str
+    feed: _Feed
+    settings: object
+    events: list
+    shown: dict  # event id -> _Shown
+    handed: list  # events handed over from the feed's lawyer (a lawyer's feed)
+    handed_shown: dict
+
+
+def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
+    feed = _resolve(key)
+    settings = load_settings()
+    now = now or clock.now_utc()
+    events = _events(feed, now)
+    handed = _handed_over(feed, now)
+    ctx = _context(events + handed, settings)
+    return _Prepared(key, feed, settings, events, {e.id: _shown_of(e, ctx) for e in events},
+                     handed, {e.id: _handed_over_shown(e, ctx) for e in handed})
+
+
+def _render(prepared: _Prepared) -> bytes:
+    feed, settings = prepared.feed, prepared.settings
+    zone_name = clock.zone().key
+    calendar = ICalCalendar.new(prodid=PRODID, calscale="GREGORIAN", method="PUBLISH",
+                                name=feed.name)
+    # No calendar-level UID (Calendar.new adds one): vdirsyncer names each item by the first
+    # UID line it meets, so one before the events would give all of them the same name.
+    calendar.pop("UID", None)
+    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    calendar.add("X-WR-TIMEZONE", zone_name)
+    alarms = settings.feed_alarms
+    listed = [(e, prepared.shown[e.id]) for e in prepared.events]
+    listed += [(e, prepared.handed_shown[e.id]) for e in prepared.handed]
+    listed.sort(key=lambda pair: (pair[0].starts_at, pair[0].id))
+    for event, shown in listed:
+        calendar.add_component(_vevent(event, shown, feed, alarms))
+    # The zones the events use go first (what Calendar.add_missing_timezones does, from a
+    # cache: building a VTIMEZONE costs more than rendering a lawyer's whole year).
+    for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):
+        calendar.subcomponents.insert(position, _timezone(tzid))
+    if not listed:
+        # RFC 5545 wants at least one component; the zone is the one an empty feed has.
+        calendar.add_component(_timezone(zone_name))
+    return calendar.to_ical()
 
 
 def render_feed(key: str, *, now: dt.datetime | None = None) -> bytes:
     """The feed named ``key`` as iCalendar bytes (RFC 5545). The same data always gives
     the same bytes (no generation time inside), so the ETag changes only with the content.
-    ``NotFound`` for a key that names nothing."""
-    feed = _resolve(key)
-    settings = load_settings()
-    now = now or clock.now_utc()
-    events = _events(feed, now)
-    contacts = ({}, {}) if feed.public else _contacts_by_pairing(events)
-    programmes = _task_programmes(events)
-    gettext = gettext_for(settings.locale)
-    zone_name = clock.zone().key
-    calendar = ICalCalendar.new(prodid=PRODID, calscale="GREGORIAN", method="PUBLISH",
-                                name=feed.name, uid=f"{key}@jiedui")
-    calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("X-PUBLISHED-TTL", "PT1H")
-    calendar.add("X-WR-TIMEZONE", zone_name)
+    ``NotFound`` for a key that names nothing. Pure: writes nothing (``publish`` first
+    bumps the events whose shown content changed)."""
+    return _render(_prepare(key, now))
+
+
+def refresh_shown(events: list[Event], shown: dict) -> list[int]:
+    """Bump SEQUENCE and LAST-MODIFIED (``updated_at``) of each event whose shown content
+    (``shown[event.id]``, everything any feed shows of it) changed since it was last
+    published, and remember what it shows (``Event.shown_hash``, "<sequence>:<digest>").
+    A contact's new phone, a town's new judicial office, a village's new address change
+    what an event shows without changing the event: without the bump, calendar apps keep
+    the old text. An event that a service changed (and bumped) since, or that was never
+    published, is only remembered. One UPDATE per changed event, in one transaction, each
+    conditional on what was read (a concurrent publisher's bump is not repeated). The
+    events are updated in place. Returns the ids of the events bumped."""
+    now = clock.now_utc()
+    writes = []
     for event in events:
-        calendar.add_component(_vevent(event, feed, contacts, gettext, settings.feed_alarms,
-                                       programmes))
-    # The zones the events use go first (what Calendar.add_missing_timezones does, from a
-    # cache: building a VTIMEZONE costs more than rendering a lawyer's whole year).
-    for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):
-        calendar.subcomponents.insert(position, _timezone(tzid))
-    if not events:
-        # RFC 5545 wants at least one component; the zone is the one an empty feed has.
-        calendar.add_component(_timezone(zone_name))
-    return calendar.to_ical()
+        digest = shown[event.id].digest()
+        stored_sequence, _, stored_digest = (event.shown_hash or "").partition(":")
+        if stored_digest == digest:
+            continue
+        bump = bool(event.shown_hash) and stored_sequence == str(event.sequence)
+        writes.append((event, digest, bump))
+    bumped = []
+    if not writes:
+        return bumped
+    with transaction():
+        for event, digest, bump in writes:
+            unchanged = ((Event.id == event.id) & (Event.shown_hash == event.shown_hash)
+                         & (Event.sequence == event.sequence))
+            sequence = event.sequence + 1 if bump else event.sequence
+            fields = {Event.shown_hash: f"{sequence}:{digest}"}
+            if bump:
+                fields.update({Event.sequence: sequence, Event.updated_at: now})
+            if Event.update(fields).where(unchanged).execute():
+                event.shown_hash = f"{sequence}:{digest}"
+                if bump:
+                    event.sequence, event.updated_at = sequence, now
+                    bumped.append(event.id)
+    return bumped
 
 
 @functools.lru_cache(maxsize=8)
@@ -423,23 +678,41 @@ def etag_of(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()}"'
 
 
+def gzip_etag(etag: str) -> str:
+    """The ETag of the gzip-compressed bytes: another representation, another tag."""
+    return f'{etag[:-1]}-gzip"' if etag.endswith('"') else f"{etag}-gzip"
+
+
+def compress(body: bytes) -> bytes:
+    """gzip without a time stamp: the same feed compresses to the same bytes."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
 def publish(key: str, *, now: dt.datetime | None = None) -> FeedSnapshot:
-    """Render the feed and store it. Idempotent: the same content keeps its ETag and
-    ``generated_at`` (which is the feed's Last-Modified)."""
-    body = render_feed(key, now=now)
+    """Bump the events whose shown content changed (``refresh_shown``), render the feed and
+    store it with its gzip-compressed bytes. Idempotent: the same content keeps its ETag
+    and ``generated_at`` (which is the feed's Last-Modified)."""
+    prepared = _prepare(key, now)
+    refresh_shown(prepared.events, prepared.shown)
+    body = _render(prepared)
     etag = etag_of(body)
     snapshot = FeedSnapshot.get_or_none(FeedSnapshot.key == key)
-    if snapshot is not None and snapshot.etag == etag:
+    if snapshot is not None and snapshot.etag == etag and snapshot.body_gzip is not None:
         return snapshot
+    body_gzip = compress(body)
+    if snapshot is not None and snapshot.etag == etag:  # stored before gzip was: add it
+        (FeedSnapshot.update(body_gzip=body_gzip).where(FeedSnapshot.id == snapshot.id)
+         .execute())
+        return FeedSnapshot.get_by_id(snapshot.id)
     generated_at = clock.now_utc().replace(microsecond=0)  # HTTP dates have whole seconds
     if snapshot is None:
         try:
             with transaction():
-                return FeedSnapshot.create(key=key, body=body, etag=etag,
+                return FeedSnapshot.create(key=key, body=body, body_gzip=body_gzip, etag=etag,
                                            generated_at=generated_at)
         except IntegrityError:  # another publisher stored it first: update theirs
             snapshot = FeedSnapshot.get(FeedSnapshot.key == key)
-    (FeedSnapshot.update(body=body, etag=etag, generated_at=generated_at)
+    (FeedSnapshot.update(body=body, body_gzip=body_gzip, etag=etag, generated_at=generated_at)
      .where(FeedSnapshot.id == snapshot.id).execute())
     return FeedSnapshot.get_by_id(snapshot.id)
 
@@ -485,26 +758,15 @@ def _report_failure(key: str, exc: Exception) -> None:
            detail="".join(traceback.format_exception(exc)))
 
 
-def _lawyer_keys_holding(uids: set[str]) -> set[str]:
-    """Lawyer feeds whose stored snapshot lists one of ``uids``: an event handed to another
-    lawyer must leave the previous lawyer's feed too."""
-    keys = set()
-    rows = (FeedSnapshot.select(FeedSnapshot.key, FeedSnapshot.body)
-            .where(FeedSnapshot.key.startswith("lawyer:")).tuples())
-    for key, body in rows:
-        listed = set(re.findall(rb"\r\nUID:([^\r\n]*)", bytes(body)))
-        if listed & uids:
-            keys.add(key)
-    return keys
-
-
 def keys_for_events(event_ids) -> set[str]:
     """Every feed the events appear in, or appeared in: the lawyer's, the town's, the
-    district's and (for sessions and publicity) the village's."""
-    events = list(Event.select(Event.id, Event.uid, Event.kind, Event.lawyer, Village.code,
+    district's, (for sessions and publicity) the village's, and the feeds of the lawyers
+    they were handed over from within CANCELLED_KEPT (which list them as cancelled)."""
+    ids = list(event_ids)
+    events = list(Event.select(Event.id, Event.kind, Event.lawyer, Village.code,
                                Town.code.alias("town_code"))
                   .join(Village).join(Town)
-                  .where(Event.id.in_(list(event_ids)))
+                  .where(Event.id.in_(ids))
                   .objects())
     keys = set()
     for event in events:
@@ -515,7 +777,11 @@ def keys_for_events(event_ids) -> set[str]:
         if event.kind in PUBLIC_KINDS:
             keys.add(f"village:{event.code}")
     if events:
-        keys |= _lawyer_keys_holding({event.uid.encode() for event in events})
+        since = clock.now_utc() - CANCELLED_KEPT
+        handed = (EventHandover.select(EventHandover.lawyer).distinct()
+                  .where(EventHandover.event.in_([event.id for event in events])
+                         & (EventHandover.handed_at >= since)).tuples())
+        keys |= {f"lawyer:{lawyer_id}" for (lawyer_id,) in handed}
     return keys
 
 

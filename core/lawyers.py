@@ -5,8 +5,8 @@ Who may change what: an administrator or a district coordinator (lawyers serve t
 district, ``core.access.is_district_manager``) every detail; the lawyer themself their phone,
 WeChat and photo. Town coordinators read lawyers but change nothing. Every change is audited
 with the values before and after. The private calendar feeds name the lawyer (their own
-feed's name) and show each event's lawyer with their phone to the coordinators: a new name or
-phone republishes the feeds of the lawyer's events once committed (``core.feeds``).
+feed's name, each event's lawyer in the coordinators' feeds) but show no lawyer's phone: a new
+name republishes the feeds of the lawyer's events once committed (``core.feeds``).
 
 Photos are JPEG, PNG or WebP pictures, recognised by their content (never by their name, which
 is not kept), at most ``photo_limit()`` bytes, and stored like the case files' attachments
@@ -34,7 +34,7 @@ from core.text import clean_text
 
 CONTACT_FIELDS = ("phone", "wechat")  # the lawyer's own
 MANAGER_FIELDS = ("name", "firm", "licence_no")  # the district's
-IN_FEEDS = ("name", "phone")  # what the calendar feeds say of a lawyer (core.feeds)
+IN_FEEDS = ("name",)  # what the calendar feeds say of a lawyer (core.feeds)
 NAME_MAX = 50
 LICENCE_MAX = 30
 WECHAT_MAX = 64

@@ -51,7 +51,8 @@ from core import clock
 from core.access import village_filter
 from core.config import load_settings
 from core.db import transaction
-from core.events import Busy, EventChange, clash, event_title
+from core.events import Busy, EventChange, clash
+from core.placements import event_title
 from core.feeds import publish_changes
 from core.i18n import N_
 from core.models import Event, EventHandover, Lawyer, Pairing, Shortfall, Town, User, Village

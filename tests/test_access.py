@@ -151,6 +151,8 @@ ROUTES = {
     "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
     "villages.detail": ("GET", lambda d: f"/villages/{d.villages[0].code}", READERS_OF_VILLAGE_0),
+    "villages.update_address": ("POST", lambda d: f"/villages/{d.villages[0].code}/address",
+                                MANAGERS_IN_SCOPE),
     "towns.index": ("GET", lambda d: "/towns/", LOGGED_IN),
     "towns.detail": ("GET", lambda d: f"/towns/{d.towns[0].code}", READERS_OF_VILLAGE_0),
     "lawyers.index": ("GET", lambda d: "/lawyers/", COORDINATORS),

@@ -114,7 +114,9 @@ def test_event_properties_name_kind_place_and_contacts(cal):
     found = vevents(feeds.render_feed(f"lawyer:{cal.lawyer.id}"))
     session = found[e.session.uid]
     assert session["SUMMARY"] == f"坐班 · {cal.village.name}"
-    assert session["LOCATION"] == cal.village.name
+    # a place a map app finds: district, town and village (the village has no address)
+    assert session["LOCATION"] == f"示范区{cal.town.name}{cal.village.name}"
+    assert session["URL"] == f"http://127.0.0.1:5000/calendar/events/{e.session.id}"
     assert session.categories == ["坐班"]
     assert session["SEQUENCE"] == 2
     assert session["LAST-MODIFIED"].dt == dt.datetime(2026, 1, 5, 6, 7, 8, tzinfo=dt.timezone.utc)
@@ -124,9 +126,11 @@ def test_event_properties_name_kind_place_and_contacts(cal):
     assert "0571-88886666" in description
     assert cal.group.name == f"{cal.village.name}结对律师服务微信群"
     assert cal.group.name in description
-    # the village side of the group, by role in the plan's order, with their phones
-    people = description.splitlines()[-3:]
-    assert people == ["村(居)两委：王主任 13800001111", "调委会：赵调解 13800002222", "党员：孙党员"]
+    # the village side of the group, by role in the plan's order, with their phones, then
+    # the event's page
+    lines = description.splitlines()
+    assert lines[-5:] == ["村(居)两委：王主任 13800001111", "调委会：赵调解 13800002222",
+                          "党员：孙党员", "", str(session["URL"])]
     assert cal.lawyer.name not in description  # the lawyer's own feed: not its own contact
 
     assert found[e.publicity.uid].categories == ["法制宣传"]
@@ -135,10 +139,32 @@ def test_event_properties_name_kind_place_and_contacts(cal):
     assert cancelled["SEQUENCE"] == 1 and "村委会换届选举" in str(cancelled["DESCRIPTION"])
 
 
-def test_task_names_its_programme_but_never_its_sensitive_description(cal):
+def test_a_village_address_is_the_location(cal):
+    cal.village.address = "上海市示范区东湖镇东湖1村村民委员会"
+    cal.village.save()
+    for key in (f"lawyer:{cal.lawyer.id}", f"town:{cal.town.code}", "district",
+                f"village:{cal.village.code}"):
+        found = vevents(feeds.render_feed(key))[cal.events.session.uid]
+        assert found["LOCATION"] == "上海市示范区东湖镇东湖1村村民委员会", key
+
+
+def test_the_public_feed_links_to_the_village_page(cal, app):
+    found = vevents(feeds.render_feed(f"village:{cal.village.code}"))
+    assert {str(event["URL"]) for event in found.values()} == {
+        f"http://127.0.0.1:5000/v/{cal.village.code}"}
+    with app.test_request_context():  # the paths the feeds link to are the web's routes
+        from flask import url_for
+        assert url_for("calendar.event", event_id=7) == feeds.EVENT_PATH.format(id=7)
+        assert url_for("public.village", code="T1V1") == feeds.VILLAGE_PATH.format(code="T1V1")
+        assert url_for("feeds.village_feed", code="T1V1") == feeds.VILLAGE_FEED_PATH.format(
+            code="T1V1")
+
+
+def test_a_task_without_its_task_row_shows_neither_title_nor_description(cal):
     task = vevents(feeds.render_feed(f"lawyer:{cal.lawyer.id}"))[cal.events.task.uid]
-    assert task.categories == ["走访家庭"]
-    assert task["SUMMARY"] == f"走访家庭 · {cal.village.name}"
+    assert task.categories == ["项目任务"]
+    assert task["SUMMARY"] == f"项目任务 · {cal.village.name}"
+    assert "走访家庭" not in str(task["SUMMARY"])  # the event's title
     assert "李某某" not in str(task["DESCRIPTION"])
     assert "13912345678" not in str(task["DESCRIPTION"])
 
@@ -247,16 +273,16 @@ def test_an_empty_feed_is_still_a_valid_calendar(district):
 
 def test_contacts_cost_one_query_per_feed_not_one_per_event(cal, district):
     from playhouse.test_utils import count_queries
-    key = f"town:{cal.town.code}"
-    feeds.render_feed(key)  # warm: the registry, the zone
-    with count_queries() as before:
-        feeds.render_feed(key)
-    for pairing in district.pairings[:3]:  # more events, of every pairing of the town
-        for days in range(40, 50):
-            add_event(pairing, start=at(local_day(days), 8, 30))
-    with count_queries() as after:
-        found = vevents(feeds.render_feed(key))
-    assert after.count == before.count
+    for key in (f"town:{cal.town.code}", f"lawyer:{cal.lawyer.id}"):
+        feeds.render_feed(key)  # warm: the registry, the zone
+        with count_queries() as before:
+            feeds.render_feed(key)
+        for pairing in district.pairings[:3]:  # more events, of every pairing of the town
+            for days in range(40, 50):
+                add_event(pairing, start=at(local_day(days), 8, 30))
+        with count_queries() as after:
+            found = vevents(feeds.render_feed(key))
+        assert after.count == before.count, key
     described = [str(e["DESCRIPTION"]) for e in found.values()]
     assert sum("王主任 13800001111" in text for text in described) >= 14  # p0's old and new
 
@@ -329,27 +355,37 @@ def test_snapshots_follow_an_event_change(cal):
     assert moved.start == new_start and moved["SEQUENCE"] == 3
 
 
-def test_an_event_given_to_another_lawyer_leaves_the_first_lawyers_feed(cal, district):
+def test_an_event_handed_to_another_lawyer_stays_cancelled_in_the_first_lawyers_feed(
+        cal, district):
+    from core.events import hand_over
     first, second = f"lawyer:{cal.lawyer.id}", f"lawyer:{district.lawyers[2].id}"
     feeds.publish(first)
     feeds.publish(second)
     session = cal.events.session
-    session.lawyer = district.lawyers[2]
+    hand_over(session, district.lawyers[2].id)
     session.sequence += 1
     session.save()
     feeds.publish_affected([session.id])
-    assert session.uid not in vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == first).body))
-    assert session.uid in vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == second).body))
+    old = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == first).body))[session.uid]
+    new = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == second).body))[session.uid]
+    assert (old["STATUS"], new["STATUS"]) == ("CANCELLED", "CONFIRMED")
+    assert old["SEQUENCE"] == new["SEQUENCE"] == 3
+    assert old["SUMMARY"] == f"（已取消）坐班 · {cal.village.name}"
+    description = str(old["DESCRIPTION"])
+    assert district.lawyers[2].name in description
+    assert district.lawyers[2].phone not in description
+    assert "王主任" not in description  # the village's contacts are no longer theirs to call
+    assert not old.walk("VALARM")
 
 
 def test_a_feed_that_fails_does_not_stop_the_others(cal, monkeypatch, caplog):
-    real = feeds.render_feed
+    real = feeds._prepare
 
-    def broken_for_town(key, **kw):
+    def broken_for_town(key, now):
         if key.startswith("town:"):
             raise RuntimeError("boom")
-        return real(key, **kw)
-    monkeypatch.setattr(feeds, "render_feed", broken_for_town)
+        return real(key, now)
+    monkeypatch.setattr(feeds, "_prepare", broken_for_town)
     with caplog.at_level(logging.ERROR, logger="core.feeds"):
         results = feeds.publish_events([cal.events.session.id])
     assert results[f"town:{cal.town.code}"] == "failed"
@@ -499,8 +535,9 @@ def test_planned_events_and_changes_reach_the_published_feeds(district, now):
     assert handed
     old = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == first_key).body))
     new = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == successor_key).body))
-    assert not {e.uid for e in handed} & set(old)
-    assert {e.uid for e in handed} <= set(new)
+    # the first lawyer's calendar removes them (cancelled), the successor's adds them
+    assert {old[e.uid]["STATUS"] for e in handed} == {"CANCELLED"}
+    assert {new[e.uid]["STATUS"] for e in handed} == {"CONFIRMED"}
 
 
 def test_a_scheduled_programme_task_is_in_the_lawyer_feed_under_its_programme(district):
@@ -553,21 +590,21 @@ def test_a_group_members_new_phone_reaches_the_lawyers_feed_at_once(cal, distric
     assert "东湖1村法律服务群" in stored_description(key, cal.events.afternoon)
 
 
-def test_a_lawyers_new_phone_reaches_the_coordinators_town_feed_at_once(cal, district,
-                                                                        no_hourly_republish):
+def test_a_lawyers_new_name_reaches_the_coordinators_town_feed_at_once(cal, district,
+                                                                       no_hourly_republish):
     from core.lawyers import update_details
     key = f"town:{cal.town.code}"
     feeds.publish(key)
-    assert "13700007777" not in stored_description(key, cal.events.session)
-    update_details(district.users.lawyer, cal.lawyer, phone="13700007777")  # their own
-    assert f"{cal.lawyer.name} 13700007777" in stored_description(key, cal.events.session)
+    assert "张明明" not in stored_description(key, cal.events.session)
+    update_details(district.users.coordinator, cal.lawyer, name="张明明")
+    assert "律师：张明明" in stored_description(key, cal.events.session)
 
 
 def test_contact_changes_publish_the_events_that_show_those_contacts(cal, district, published):
     """A group: its village's events in the feeds' window (an event of the village without a
-    pairing shows the active pairing's group too). A lawyer: their events, wherever they are.
-    What the feeds do not show (the lawyer's side of the group, its administrator, a
-    lawyer's WeChat) republishes nothing."""
+    pairing shows the active pairing's group too). A lawyer's name: their events, wherever
+    they are. What the feeds do not show (the lawyer's side of the group, its administrator,
+    a lawyer's WeChat or phone) republishes nothing."""
     from core import groups, lawyers
     coordinator, e = district.users.coordinator, cal.events
     no_pairing = add_event(village=cal.village, lawyer=None, start=at(local_day(25), 9))
@@ -584,6 +621,7 @@ def test_contact_changes_publish_the_events_that_show_those_contacts(cal, distri
                        phone="13900000009")
     groups.set_administrator(coordinator, cal.group, cal.contacts.committee)
     lawyers.update_details(coordinator, cal.lawyer, wechat="zhangming-law")
+    lawyers.update_details(coordinator, cal.lawyer, phone="13700007777")  # in no feed
     assert published == []
 
     groups.rename_group(coordinator, cal.group, "东湖1村法律服务群")
@@ -594,8 +632,7 @@ def test_contact_changes_publish_the_events_that_show_those_contacts(cal, distri
 
     published.clear()
     lawyers.update_details(coordinator, cal.lawyer, name="张明明")
-    lawyers.update_details(coordinator, cal.lawyer, phone="13700007777")
-    assert published == [lawyer_events] * 2
+    assert published == [lawyer_events]
 
 
 def test_refused_contact_changes_publish_nothing(cal, district, published):
@@ -632,3 +669,54 @@ def test_a_contact_change_stands_when_the_queue_is_down(cal, district, monkeypat
     assert "could not queue the feeds" in caplog.text
     assert WechatGroup.get_by_id(cal.group.id).name == "东湖1村法律服务群"
     assert Lawyer.get_by_id(cal.lawyer.id).phone == "13700007777"
+
+
+# --- jiedui feed-token warns of an address phones cannot reach ------------------------------
+
+@pytest.fixture
+def feed_token_cli(tmp_path, monkeypatch):
+    """``run(*args)`` runs ``jiedui`` in this process on an instance with a lawyer who has a
+    login; JIEDUI_BASE_URL and JIEDUI_LOCALE unset (Chinese, the default)."""
+    from click.testing import CliRunner
+
+    from web.cli import cli
+    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "")
+    for name in ("JIEDUI_DATABASE_URL", "JIEDUI_BASE_URL", "JIEDUI_LOCALE"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(cli, [str(a) for a in args])
+    assert run("import", SAMPLE).exit_code == 0
+    assert run("user", "add", "--username", "zhou", "--password", PASSWORD, "--role", "lawyer",
+               "--lawyer", "1").exit_code == 0
+    yield run, monkeypatch
+    from core.db import db
+    if not db.is_closed():
+        db.close()
+
+
+def test_feed_token_warns_when_the_address_is_this_computers(feed_token_cli):
+    run, monkeypatch = feed_token_cli
+    made = run("feed-token", "--lawyer", "1", "--label", "iPhone")
+    assert made.exit_code == 0, made.output
+    assert "http://127.0.0.1:5000/feeds/" in made.stdout
+    assert "JIEDUI_BASE_URL" in made.stderr and "手机无法访问" in made.stderr
+
+    monkeypatch.setenv("JIEDUI_BASE_URL", "https://jiedui.example.org")
+    elsewhere = run("feed-token", "--lawyer", "1", "--label", "iPad")
+    assert elsewhere.exit_code == 0 and elsewhere.stderr == ""
+    # set on purpose (a test machine, a demo on one computer): no warning either
+    monkeypatch.setenv("JIEDUI_BASE_URL", "http://localhost:8000")
+    chosen = run("feed-token", "--lawyer", "1", "--label", "Mac")
+    assert chosen.exit_code == 0 and chosen.stderr == ""
+
+
+def test_what_counts_as_this_computer():
+    from web.cli import _is_loopback
+    for url in ("http://127.0.0.1:5000", "http://localhost", "http://[::1]:5000",
+                "http://127.8.0.1", "http://app.localhost"):
+        assert _is_loopback(url), url
+    for url in ("https://jiedui.example.org", "http://192.168.1.20:5000", "http://10.0.0.5"):
+        assert not _is_loopback(url), url

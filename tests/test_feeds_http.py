@@ -251,3 +251,120 @@ def test_an_event_outside_the_window_is_not_served(client, cal, lawyer_token):
                        pairing=cal.pairing, lawyer=cal.lawyer,
                        starts_at=utc(at(local_day(500), 9)), ends_at=utc(at(local_day(500), 12)))
     assert far.uid not in uids(client.get(f"/feeds/{raw}.ics").data)
+
+
+# --- gzip ------------------------------------------------------------------------------------
+
+def test_gzip_is_stored_once_and_served_to_clients_that_ask(client, cal, lawyer_token,
+                                                            monkeypatch):
+    import gzip
+    _, raw = lawyer_token
+    plain = client.get(f"/feeds/{raw}.ics")
+    snapshot = FeedSnapshot.get(FeedSnapshot.key == f"lawyer:{cal.lawyer.id}")
+    assert gzip.decompress(bytes(snapshot.body_gzip)) == bytes(snapshot.body) == plain.data
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+
+    def no_compressing(*args, **kwargs):
+        raise AssertionError("compressed while serving")
+    monkeypatch.setattr(gzip, "compress", no_compressing)  # stored at publishing, not here
+    zipped = client.get(f"/feeds/{raw}.ics", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert zipped.status_code == 200
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert zipped.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert zipped.data == bytes(snapshot.body_gzip)
+    assert len(zipped.data) < len(plain.data) / 3
+    etag = plain.headers["ETag"]
+    assert zipped.headers["ETag"] == etag[:-1] + '-gzip"' != etag
+
+    # 304 for each representation with its own ETag; the other's ETag gets the full answer
+    again = client.get(f"/feeds/{raw}.ics", headers={"Accept-Encoding": "gzip",
+                                                     "If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == zipped.headers["ETag"]
+    assert "Accept-Encoding" in again.headers["Vary"]
+    assert client.get(f"/feeds/{raw}.ics", headers={"If-None-Match": etag}).status_code == 304
+    crossed = client.get(f"/feeds/{raw}.ics", headers={"Accept-Encoding": "gzip",
+                                                       "If-None-Match": etag})
+    assert crossed.status_code == 200 and crossed.headers["Content-Encoding"] == "gzip"
+    refused = client.get(f"/feeds/{raw}.ics", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+
+
+def test_the_public_village_feed_is_gzipped_too(client, cal):
+    response = client.get(f"/v/{cal.village.code}/calendar.ics",
+                          headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["ETag"].endswith('-gzip"')
+    again = client.get(f"/v/{cal.village.code}/calendar.ics",
+                       headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_a_snapshot_stored_before_gzip_gets_it_at_the_next_publishing(client, cal,
+                                                                     lawyer_token):
+    _, raw = lawyer_token
+    key = f"lawyer:{cal.lawyer.id}"
+    snapshot = feeds.publish(key)
+    FeedSnapshot.update(body_gzip=None).where(FeedSnapshot.id == snapshot.id).execute()
+    served = client.get(f"/feeds/{raw}.ics", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in served.headers  # nothing compressed per request
+    assert served.headers["ETag"] == snapshot.etag
+    again = feeds.publish(key)
+    assert (again.etag, again.generated_at) == (snapshot.etag, snapshot.generated_at)
+    assert again.body_gzip is not None
+
+
+# --- a change of what an event shows reaches the served feed ---------------------------------
+
+def test_a_group_members_new_phone_bumps_the_served_sequence_and_last_modified(
+        client, cal, district, lawyer_token, monkeypatch):
+    from core.groups import edit_member
+    _, raw = lawyer_token
+    first = client.get(f"/feeds/{raw}.ics")
+    session = [e for e in icalendar.Calendar.from_ical(first.data).walk("VEVENT")
+               if str(e["UID"]) == cal.events.session.uid][0]
+    later = clock.now_utc() + dt.timedelta(minutes=10)
+    monkeypatch.setattr(clock, "now_utc", lambda: later)
+    edit_member(district.users.coordinator, cal.contacts.committee, name="王主任",
+                role="village_committee", phone="13800009999")
+    second = client.get(f"/feeds/{raw}.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    changed = [e for e in icalendar.Calendar.from_ical(second.data).walk("VEVENT")
+               if str(e["UID"]) == cal.events.session.uid][0]
+    assert "13800009999" in str(changed["DESCRIPTION"])
+    assert changed["SEQUENCE"] > session["SEQUENCE"]
+    assert changed["LAST-MODIFIED"].dt > session["LAST-MODIFIED"].dt
+    assert changed["DTSTAMP"].dt > session["DTSTAMP"].dt
+
+
+# --- subscribing from the page ----------------------------------------------------------------
+
+def test_a_new_address_comes_with_a_copy_button_and_the_phones_steps(client, login, cal,
+                                                                    district):
+    login(district.users.lawyer)
+    response = client.post("/calendar/feeds", data={"label": "华为手机"})
+    page = response.get_data(as_text=True)
+    raw = re.search(r"/feeds/([\w-]{43})\.ics", page).group(1)
+    assert f'href="webcal://127.0.0.1:5000/feeds/{raw}.ics"' in page
+    field = re.search(rf'<input id="([\w-]+)" type="text" readonly class="feed-url" '
+                      rf'value="http://127.0.0.1:5000/feeds/{raw}.ics">', page)
+    assert field and f'data-copy="{field.group(1)}"' in page
+    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "已同步的日历账户", "ICSx⁵"):
+        assert phones in page, phones
+    assert "User-Agent" in response.headers["Vary"]
+    assert "您正在微信中打开本页" not in page
+
+
+def test_in_wechat_the_feed_page_explains_wechat_first(client, login, cal, district):
+    # the whole visit in WeChat (a session is bound to its browser)
+    client.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "Mobile/15E148 MicroMessenger/8.0.50(0x18003237) NetType/WIFI Language/zh_CN")
+    login(district.users.lawyer)
+    page = client.post("/calendar/feeds", data={"label": "iPhone"}).get_data(as_text=True)
+    assert page.index("您正在微信中打开本页") < page.index("webcal://")
+    assert page.index("在微信中") < page.index("iPhone 和 iPad")
+    listed = client.get("/calendar/feeds").get_data(as_text=True)
+    assert "在微信中" in listed and "在 Safari 中打开" in listed

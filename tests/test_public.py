@@ -147,7 +147,8 @@ def test_card_has_a_qr_code_to_the_page_and_the_print_stylesheet(disclosed, clie
     response = client.get("/v/T1V1/card")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "/static/print.css" in page and "style=" not in page and "<script" not in page
+    assert "/static/print.css" in page and "style=" not in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # app.js (the copy button) only
     assert b"<svg" in _qr_svg(page)
     assert "http://127.0.0.1:5000/v/T1V1" in page  # the address the QR code carries
     for shown in ("张明", "13800000000", "zhangming-law", "东湖1村结对律师服务微信群"):
@@ -161,7 +162,7 @@ def test_card_has_a_qr_code_to_the_page_and_the_print_stylesheet(disclosed, clie
 def test_town_sheet_has_a_card_per_paired_village(district, client):
     page = client.get("/v/town/T1/cards").get_data(as_text=True)
     assert page.count('class="contact-card"') == 3
-    assert page.count("data:image/svg+xml;base64,") == 3
+    assert page.count("data:image/svg+xml;base64,") == 6  # the page's and the calendar's
     page = client.get("/v/town/T2/cards").get_data(as_text=True)
     assert page.count('class="contact-card"') == 1 and "西山3村" in page  # listed as unpaired
     assert client.get("/v/town/NOPE/cards").status_code == 404
@@ -252,3 +253,58 @@ def test_register_counts_members_by_role_in_scope(disclosed, login):
     page = login(disclosed.users.town_coordinator).get("/wechat-groups").get_data(as_text=True)
     assert "东湖1村结对律师服务微信群" in page and "西山1村" not in page
     assert "/villages/T1V1" in page
+
+
+# --- subscribing to the village's calendar -----------------------------------------------------
+
+WECHAT_UA = ("Mozilla/5.0 (Linux; Android 14; ALN-AL00 Build/HUAWEIALN-AL00) AppleWebKit/537.36 "
+             "Chrome/116.0 Mobile Safari/537.36 XWEB/1160117 MMWEBSDK/20240404 "
+             "MicroMessenger/8.0.49.2600(0x2800313D) WeChat/arm64 Weixin NetType/WIFI")
+
+
+def _subscribe_parts(page: str, code: str) -> None:
+    webcal = f"webcal://127.0.0.1:5000/v/{code}/calendar.ics"
+    assert f'href="{webcal}"' in page
+    field = re.search(r'<input id="([\w-]+)" type="text" readonly class="feed-url" '
+                      rf'value="http://127.0.0.1:5000/v/{code}/calendar.ics">', page)
+    assert field, "the https address in a field to copy"
+    assert f'data-copy="{field.group(1)}"' in page and 'data-copied="已复制。"' in page
+
+
+def test_the_village_page_offers_its_calendar_to_subscribe(disclosed, client):
+    response = client.get("/v/T1V1")
+    page = response.get_data(as_text=True)
+    _subscribe_parts(page, "T1V1")
+    assert page.count("data:image/svg+xml;base64,") == 1  # the webcal address as a QR code
+    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "已同步的日历账户"):
+        assert phones in page, phones
+    assert "您正在微信中打开本页" not in page  # not in WeChat: no WeChat hint
+    assert "User-Agent" in response.headers["Vary"]  # WeChat gets another page
+    assert '<script src="/static/app.js" defer></script>' in page
+
+
+def test_in_wechat_the_village_page_says_first_how_to_leave_it(disclosed, client):
+    page = client.get("/v/T1V1", headers={"User-Agent": WECHAT_UA}).get_data(as_text=True)
+    hint = page.index("您正在微信中打开本页")
+    assert hint < page.index("webcal://") and "在浏览器打开" in page
+    assert page.index("在微信中") < page.index("iPhone 和 iPad")  # first among the steps
+
+
+def test_the_card_prints_a_calendar_code_and_offers_the_address_on_screen(disclosed, client):
+    page = client.get("/v/T1V1/card").get_data(as_text=True)
+    card = page[page.index('<section class="contact-card"'):page.index("</section>")]
+    assert card.count("data:image/svg+xml;base64,") == 2
+    assert "webcal://127.0.0.1:5000/v/T1V1/calendar.ics" in card
+    assert "data-copy" not in card  # nothing to press on paper
+    below = page[page.index('class="screen-only card-subscribe"'):]
+    _subscribe_parts(below, "T1V1")
+    assert "华为" in below
+    css = client.get("/static/print.css").get_data(as_text=True)
+    assert ".card-qrs" in css and ".screen-only { display: none; }" in css
+
+
+def test_the_copy_script_is_a_static_file():
+    from pathlib import Path
+    script = (Path(__file__).parent.parent / "web/static/app.js").read_text()
+    assert "data-copy" in script and "navigator.clipboard" in script
+    assert "execCommand(\"copy\")" in script and "setSelectionRange" in script  # the fallback

@@ -27,7 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from core import calendar_views as views
 from core import clock
 from core import events as event_service
-from core import jobs, planner, workdays
+from core import jobs, placements, planner, workdays
 from core.access import town_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
@@ -261,6 +261,7 @@ def _event_page(event, *, bound: dict | None = None, status: int = 200,
     return render("calendar/event.html", "calendar/_event.html", status=status,
                   trigger=trigger, event=event, forms=forms, alerts=alerts, offered=offered,
                   opened=opened, notice=notice, proposal=_proposal_text(event),
+                  placement_note=placements.note_of(event, _),
                   made_up_by=event_service.live_makeup(event),
                   makes_up=(views.readable_event(actor(), event.makeup_for_id)
                             if event.makeup_for_id else None))

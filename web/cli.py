@@ -298,6 +298,24 @@ def feed_token(lawyer_id, label):
                % {"label": token.label, "lawyer": lawyer.name, "username": user.username})
     click.echo(f"  {urls['https']}")
     click.echo(f"  {urls['webcal']}")
+    if not settings.base_url_set and _is_loopback(settings.base_url):
+        click.echo(gettext("Warning: JIEDUI_BASE_URL is not set, so this address points to "
+                           "this computer (%(host)s): a phone cannot reach it. Set "
+                           "JIEDUI_BASE_URL to the address people open Jiedui at, e.g. "
+                           "https://jiedui.example.gov.cn, revoke this feed and make a new one.")
+                   % {"host": urlsplit(settings.base_url).hostname}, err=True)
+
+
+def _is_loopback(url: str) -> bool:
+    """An address only this machine can open (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @cli.command()

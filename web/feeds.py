@@ -41,16 +41,27 @@ def _not_found() -> Response:
     return Response("Not found\n", status=404, mimetype="text/plain")
 
 
+def _accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
 def _serve(snapshot: FeedSnapshot, cache_control: str) -> Response:
+    """The stored feed: gzip-compressed (stored at publishing, never compressed per request)
+    for a client that accepts it, under its own ETag; ``304`` for a client that has the
+    representation it would get."""
     last_modified = snapshot.generated_at.replace(tzinfo=dt.timezone.utc, microsecond=0)
-    headers = {"ETag": snapshot.etag, "Last-Modified": http_date(last_modified),
-               "Cache-Control": cache_control}
-    unchanged = not is_resource_modified(request.environ, etag=snapshot.etag.strip('"'),
+    compressed = snapshot.body_gzip is not None and _accepts_gzip()
+    etag = service.gzip_etag(snapshot.etag) if compressed else snapshot.etag
+    headers = {"ETag": etag, "Last-Modified": http_date(last_modified),
+               "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    unchanged = not is_resource_modified(request.environ, etag=etag.strip('"'),
                                          last_modified=last_modified)
     if unchanged:
         return Response(status=304, headers=headers)
-    return Response(bytes(snapshot.body), status=200, headers=headers,
-                    content_type=CALENDAR_TYPE)
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+    body = bytes(snapshot.body_gzip if compressed else snapshot.body)
+    return Response(body, status=200, headers=headers, content_type=CALENDAR_TYPE)
 
 
 @bp.route("/feeds/<token>.ics")
@@ -82,6 +93,24 @@ class TokenForm(FlaskForm):
 
 
 
+def in_wechat() -> bool:
+    """Is the page open in WeChat's built-in browser? It opens no ``webcal://`` link, so the
+    subscribing pieces say first how to leave it (a page that asks must send
+    ``Vary: User-Agent``: ``vary_on_browser``)."""
+    return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def vary_on_browser(response: Response) -> Response:
+    response.vary.add("User-Agent")
+    return response
+
+
+def subscription(urls: dict) -> dict:
+    """What feeds/_subscribe.html shows: the two addresses, a QR code of the webcal one,
+    and whether to explain WeChat first."""
+    return {"urls": urls, "qr": qr_data_uri(urls["webcal"]), "wechat": in_wechat()}
+
+
 def qr_data_uri(text: str) -> str:
     """An SVG QR code as a data: URI: an <img> needs no inline style (the CSP allows
     img-src data:)."""
@@ -102,15 +131,15 @@ def _scope_text(user) -> str:
 
 def _page(form=None, created=None, status=200, trigger=None):
     user = actor()
-    return render("feeds/tokens.html", "feeds/_tokens.html", status=status, trigger=trigger,
-                  form=form or TokenForm(), tokens=list(service.active_tokens(user)),
-                  created=created, scope=_scope_text(user), local=clock.to_local)
+    return vary_on_browser(render(
+        "feeds/tokens.html", "feeds/_tokens.html", status=status, trigger=trigger,
+        form=form or TokenForm(), tokens=list(service.active_tokens(user)), created=created,
+        scope=_scope_text(user), local=clock.to_local, wechat=in_wechat()))
 
 
 def _created(token, raw: str) -> dict:
     base_url = current_app.config["JIEDUI_SETTINGS"].base_url
-    urls = service.feed_urls(raw, base_url)
-    return {"token": token, "urls": urls, "qr": qr_data_uri(urls["webcal"])}
+    return {"token": token, "sub": subscription(service.feed_urls(raw, base_url))}
 
 
 @bp.route("/calendar/feeds")

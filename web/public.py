@@ -9,9 +9,10 @@ from flask import Blueprint, abort, current_app, send_file, url_for
 
 from core import clock
 from core import disclosure as service
+from core.feeds import village_feed_urls
 from core.models import GROUP_ROLES
 from web.access import actor, allow, public
-from web.feeds import qr_data_uri
+from web.feeds import qr_data_uri, subscription, vary_on_browser
 from web.listing import paginate, search_term
 from web.pairings import GROUP_ROLE_LABELS
 from web.render import render
@@ -27,9 +28,15 @@ def _page_url(code: str) -> str:
     return base_url + url_for("public.village", code=code)
 
 
+def _subscription(code: str) -> dict:
+    """The village's public calendar feed, to subscribe to (feeds/_subscribe.html)."""
+    return subscription(village_feed_urls(code, current_app.config["JIEDUI_SETTINGS"].base_url))
+
+
 def _card(village: service.PublicVillage) -> dict:
     url = _page_url(village.code)
-    return {"village": village, "url": url, "qr": qr_data_uri(url)}
+    return {"village": village, "url": url, "qr": qr_data_uri(url),
+            "sub": _subscription(village.code) if village.paired else None}
 
 
 # --- public ----------------------------------------------------------------------------------
@@ -45,8 +52,9 @@ def directory():
 @public
 def village(code):
     village = service.public_village(code)  # NotFound: 404
-    return render("public/village.html", village=village, code=village.code,
-                  duties=service.DUTIES, today=clock.today())
+    return vary_on_browser(render("public/village.html", village=village, code=village.code,
+                                  duties=service.DUTIES, today=clock.today(),
+                                  sub=_subscription(village.code)))
 
 
 @bp.route("/v/<code>/photo")
@@ -63,8 +71,8 @@ def photo(code):
 @bp.route("/v/<code>/card")
 @public
 def card(code):
-    return render("public/card.html", cards=[_card(service.public_village(code))],
-                  single=True)
+    return vary_on_browser(render("public/card.html",
+                                  cards=[_card(service.public_village(code))], single=True))
 
 
 @bp.route("/v/town/<code>/cards")

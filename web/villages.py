@@ -1,16 +1,32 @@
-"""Villages: the searchable, paged list and one village's page."""
-from flask import Blueprint, abort
+"""Villages: the searchable, paged list and one village's page, where the coordinators who
+manage the village keep its address (``core.villages``: an HTMX form that swaps its own
+section; without HTMX it posts and is redirected back)."""
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from peewee import JOIN
+from wtforms import StringField
 
+from core import villages as service
 from core.access import town_filter, village_filter
-from core.models import Lawyer, Pairing, Town, User, Village
+from core.errors import JieduiError
+from core.feeds import location_of
+from core.models import District, Lawyer, Pairing, Town, User, Village
 from web.access import actor, allow
 from web.listing import paginate, query_text, search_term
-from web.render import render
+from web.render import attach_error, htmx, render
 
 bp = Blueprint("villages", __name__, url_prefix="/villages")
 
 EVERYONE = ("admin", "coordinator", "lawyer", "village")
+CHANGED = "villageChanged"
+
+
+class AddressForm(FlaskForm):
+    address = StringField(_l("Address"), description=_l(
+        "Where a map app finds the village, e.g. its committee's street address. Calendars "
+        "show it as the place of every session."))
 
 
 def visible_villages(user: User):
@@ -47,11 +63,48 @@ def index():
                   listing=page, towns=towns, town_code=town_code)
 
 
-@bp.route("/<code>")
-@allow(*EVERYONE)
-def detail(code):
+def _visible(code: str) -> Village:
     village = (visible_villages(actor()).where(Village.code == code).first()
                if code.isprintable() else None)
     if village is None:  # missing and out of scope look the same
         abort(404)
-    return render("villages/detail.html", village=village)
+    return village
+
+
+def _address_context(village: Village, form: AddressForm | None = None,
+                     notice: str | None = None) -> dict:
+    district = District.select(District.name).order_by(District.id).first()
+    editable = service.can_edit_village(actor(), village)
+    if editable and form is None:
+        form = AddressForm(formdata=None, prefix="address", address=village.address)
+    return dict(village=village, address_form=form if editable else None,
+                shown_place=location_of(village, district.name if district else ""),
+                address_notice=notice)
+
+
+@bp.route("/<code>")
+@allow(*EVERYONE)
+def detail(code):
+    village = _visible(code)
+    return render("villages/detail.html", **_address_context(village))
+
+
+@bp.route("/<code>/address", methods=["POST"])
+@allow("admin", "coordinator")
+def update_address(code):
+    village = _visible(code)
+    if not service.can_edit_village(actor(), village):
+        abort(403)
+    form = AddressForm(prefix="address")
+    try:
+        service.update_address(actor(), village, form.address.data or "")
+    except JieduiError as error:
+        attach_error(form, error)
+        return render("villages/detail.html", "villages/_address.html", status=422,
+                      **_address_context(village, form))
+    message = _("The address of %(village)s was saved.", village=village.name)
+    if htmx:
+        return render("villages/detail.html", "villages/_address.html", trigger=CHANGED,
+                      **_address_context(village, notice=message))
+    flash(message, "success")
+    return redirect(url_for("villages.detail", code=village.code))
