@@ -51,7 +51,7 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 MIME_PDF = "application/pdf"
 MIME_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MIME_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MIME_TEXT = "text/plain; charset=utf-8"
+MIME_TEXT = "text/plain"  # served as text/plain; charset=utf-8 (the web adds the charset)
 
 
 # --- who may do what ---------------------------------------------------------------------

@@ -61,6 +61,30 @@ class Settings:
         return self.queue_url.startswith(("redis://", "rediss://", "unix://"))
 
 
+def private_folder(path: Path) -> Path:
+    """Make ``path`` (and its parents) if missing; a folder made here is its owner's only
+    (0700): the instance folder holds the database, the uploads and the secret key."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path | str) -> Path:
+    """Create ``path`` empty and readable by its owner only (0600) when it does not exist
+    yet, before a database (SQLite, the SQLite job queue) is opened in it: SQLite gives its
+    -wal and -shm files the same mode. An existing file is left as it is."""
+    path = Path(path)
+    if str(path) in ("", ":memory:") or path.exists():
+        return path
+    private_folder(path.parent)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another process made it first
+        pass
+    return path
+
+
 def _secret_key(instance: Path) -> str:
     """The key signs sessions, so it must survive restarts: keep it in the instance folder."""
     path = instance / "secret_key"
@@ -123,8 +147,7 @@ def parse_feed_alarms(value: str, name: str = "JIEDUI_FEED_ALARMS") -> tuple[Fee
 
 def load_settings(environ=None) -> Settings:
     env = os.environ if environ is None else environ
-    instance = Path(env.get("JIEDUI_INSTANCE", "instance")).resolve()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = private_folder(Path(env.get("JIEDUI_INSTANCE", "instance")).resolve())
     return Settings(
         instance=instance,
         database_url=env.get("JIEDUI_DATABASE_URL") or f"sqlite:///{instance / 'jiedui.db'}",

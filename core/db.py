@@ -55,8 +55,10 @@ def open_database(url: str, busy_timeout_ms: int | None = None):
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("sqlite:"):
+        from core.config import db_busy_timeout_ms, private_file
+        if url.startswith("sqlite:///"):
+            private_file(url[len("sqlite:///"):])  # owner-only, like the backups
         if busy_timeout_ms is None:
-            from core.config import db_busy_timeout_ms
             busy_timeout_ms = db_busy_timeout_ms()
         database = connect_url(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms},
                                timeout=busy_timeout_ms / 1000)

@@ -9,16 +9,19 @@ feed's name, each event's lawyer in the coordinators' feeds) but show no lawyer'
 name republishes the feeds of the lawyer's events once committed (``core.feeds``).
 
 Photos are JPEG, PNG or WebP pictures, recognised by their content (never by their name, which
-is not kept), at most ``photo_limit()`` bytes, and stored like the case files' attachments
-(``core.cases.store_once``): ``<instance>/uploads/photos/<sha256[:2]>/<sha256>.<ext>``, so the
-backup carries them. ``Lawyer.photo`` holds that path relative to the instance folder; the
+is not kept), at most ``photo_limit()`` bytes. They are re-encoded (``reencode_photo``: no
+EXIF or GPS, at most ``PHOTO_LONGEST_SIDE`` pixels, bombs refused before decoding) and only
+the re-encoded JPEG is stored, like the case files' attachments (``core.cases.store_once``):
+``<instance>/uploads/photos/<sha256[:2]>/<sha256>.jpg``, so the backup carries them. ``Lawyer.photo`` holds that path relative to the instance folder; the
 public page (``core.disclosure.photo_path``) serves only such a path. A replaced or removed
 photo's file stays, as attachments do (it is no longer served).
 """
 import hashlib
+import io
 import struct
 
 from peewee import IntegrityError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.access import is_district_manager
 from core.audit import record
@@ -44,6 +47,11 @@ PHOTO_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 MAX_SIDE = 20000  # pixels: a header claiming more is not a photo
+PHOTO_MAX_PIXELS = 40_000_000  # a 40-megapixel camera; more is refused before decoding
+PHOTO_LONGEST_SIDE = 1200  # as stored and published: enough for a page and a printed card
+NOT_A_PHOTO = N_("This file is not a photo: upload a JPEG, PNG or WebP picture.")
+TOO_LARGE = N_("This picture has too many pixels; a photo of at most %(pixels)s million "
+               "pixels will do.")
 
 
 # --- who may do what -----------------------------------------------------------------------
@@ -197,20 +205,49 @@ def sniff_photo(data: bytes) -> str:
     for suffix, looks_like in ((".jpg", _jpeg), (".png", _png), (".webp", _webp)):
         if looks_like(data):
             return suffix
-    raise ValidationError(N_("This file is not a photo: upload a JPEG, PNG or WebP picture."),
-                          field="file")
+    raise ValidationError(NOT_A_PHOTO, field="file")
+
+
+def reencode_photo(data: bytes) -> bytes:
+    """The picture as a fresh JPEG: turned upright, at most ``PHOTO_LONGEST_SIDE`` pixels
+    on its longest side, and nothing else of the upload — no EXIF (a phone's GPS position of
+    where it was taken, often the lawyer's home), no other metadata, no trailing bytes. A
+    picture of more than ``PHOTO_MAX_PIXELS`` is refused from its header, before it is
+    decoded (a 20,000 × 20,000 PNG is 1.6 GB once decoded)."""
+    too_large = ValidationError(TOO_LARGE, field="file", pixels=PHOTO_MAX_PIXELS // 1_000_000)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise too_large
+            upright = ImageOps.exif_transpose(image)
+            if upright.mode in ("RGBA", "LA", "P"):  # transparency: on white, as printed
+                upright = upright.convert("RGBA")
+                background = Image.new("RGB", upright.size, "white")
+                background.paste(upright, mask=upright.getchannel("A"))
+                upright = background
+            upright = upright.convert("RGB")
+            upright.thumbnail((PHOTO_LONGEST_SIDE, PHOTO_LONGEST_SIDE))
+            out = io.BytesIO()
+            upright.save(out, "JPEG", quality=85, optimize=True)
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, met while opening
+        raise too_large from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ValidationError(NOT_A_PHOTO, field="file") from exc
+    return out.getvalue()
 
 
 def set_photo(actor: User | None, lawyer: Lawyer, stream) -> Lawyer:
-    """Check and store an uploaded photo (``stream``: a binary file object) as the lawyer's.
-    The uploaded file's name plays no part."""
+    """Check, re-encode and store an uploaded photo (``stream``: a binary file object) as
+    the lawyer's. The upload itself is never stored (``reencode_photo``); its file name
+    plays no part."""
     _require_edit(actor, lawyer)
     data = read_limited(stream, photo_limit())
     if not data:
         raise ValidationError(N_("The file is empty."), field="file")
-    suffix = sniff_photo(data)
+    sniff_photo(data)
+    data = reencode_photo(data)
     sha256 = hashlib.sha256(data).hexdigest()
-    path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}{suffix}"
+    path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}.jpg"
     store_once(data, path)
     relative = path.relative_to(load_settings().instance).as_posix()
     if lawyer.photo == relative:

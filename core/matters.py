@@ -100,7 +100,8 @@ def report_matter(actor: User, *, category: str, title: str, description: str = 
         raise PermissionDenied(N_("Only a lawyer reports a major matter."))
     if category not in MATTER_CATEGORIES:
         raise ValidationError(N_("Choose one of the five categories."), field="category")
-    title = clean_text(title, "title", MAX_TITLE, required=N_("Give the matter a title."))
+    title = clean_text(title, "title", MAX_TITLE, required=N_("Give the matter a title."),
+                       one_line=True)  # a title is one line (an e-mail Subject, a list)
     description = clean_text(description, "description", MAX_TEXT)
     if occurred_at is None:
         raise ValidationError(N_("Say when the matter happened."), field="occurred_at")

@@ -330,6 +330,12 @@ def _attempt(delivery: Delivery, now: dt.datetime, settings: NotifySettings) -> 
     attempts = delivery.attempts + 1
     try:
         SENDERS[delivery.channel](delivery, settings)
+    except MessageRefused as exc:  # no retry can help, and the channel is not at fault
+        error = without_secrets(str(exc), settings)[:2000]
+        Delivery.update(attempts=attempts, last_error=error, status="failed").where(
+            Delivery.id == delivery.id).execute()
+        _report_refused(delivery, error)
+        return "failed"
     except Exception as exc:  # whatever the channel did, record it and try again later
         failed = attempts >= settings.max_attempts
         error = without_secrets(f"{type(exc).__name__}: {exc}", settings)[:2000]
@@ -364,6 +370,16 @@ def _report_failure(channel: str, error: str, settings: NotifySettings) -> None:
     host = urlsplit(url).hostname or ""
     report("notification", f"notification:{channel}",
            f"notification channel {channel} ({host}) failed: {error}"[:255], detail=error)
+
+
+def _report_refused(delivery: Delivery, error: str) -> None:
+    """Tell the administrators that one copy could not be written: named by its notice (the
+    inbox has it), not blamed on the channel."""
+    from core.problems import report
+    notification = delivery.notification
+    report("notification", f"notification:message:{notification.kind}",
+           f"the {delivery.channel} copy of notice {notification.id} ({notification.kind}) "
+           f"could not be written: {error}"[:255], detail=error)
 
 
 def _recipients(notification: Notification) -> str:
@@ -401,17 +417,30 @@ def _mailbox(address: str) -> str:
     return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
+class MessageRefused(Exception):
+    """The copy itself cannot be written (a header the mail library refuses): it would fail
+    the same way on every attempt, and the channel is not to blame."""
+
+
+def _email(delivery: Delivery, settings: NotifySettings) -> EmailMessage:
+    notification = delivery.notification
+    try:
+        message = EmailMessage()
+        message["Subject"] = one_line(notification.title)
+        message["From"] = settings.mail_from
+        message["To"] = _mailbox(delivery.address) if delivery.address else \
+            ", ".join(settings.mail_to)
+        message.set_content(_text(notification, personal=bool(delivery.address)))
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise MessageRefused(f"{type(exc).__name__}: {exc}") from exc
+    return message
+
+
 def send_email(delivery: Delivery, settings: NotifySettings) -> None:
     """The notification by e-mail: to the user's own address when the delivery has one
     (a personal copy), else to the shared mailboxes of JIEDUI_MAIL_TO."""
-    notification = delivery.notification
+    message = _email(delivery, settings)  # before connecting: a bad message is no outage
     url = urlsplit(settings.smtp_url)
-    message = EmailMessage()
-    message["Subject"] = one_line(notification.title)
-    message["From"] = settings.mail_from
-    message["To"] = _mailbox(delivery.address) if delivery.address else \
-        ", ".join(settings.mail_to)
-    message.set_content(_text(notification, personal=bool(delivery.address)))
     smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     port = url.port or (465 if url.scheme == "smtps" else 25)
     with smtp_class(url.hostname, port, timeout=settings.timeout_seconds) as smtp:

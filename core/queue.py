@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 from huey import PriorityRedisHuey, SqliteHuey
 from huey.signals import SIGNAL_ERROR
 
-from core.config import Settings, load_settings
+from core.config import Settings, load_settings, private_file
 
 
 def make_huey(settings: Settings):
@@ -18,7 +18,8 @@ def make_huey(settings: Settings):
     if settings.queue_is_redis:
         return PriorityRedisHuey("jiedui", url=url, utc=True)  # job priorities (Redis >= 5)
     if url.startswith("sqlite:///"):
-        return SqliteHuey("jiedui", filename=url[len("sqlite:///"):], utc=True)
+        path = private_file(url[len("sqlite:///"):])  # owner-only, like the database
+        return SqliteHuey("jiedui", filename=str(path), utc=True)
     raise ValueError(f"JIEDUI_QUEUE_URL must be sqlite:///PATH or redis://HOST, not "
                      f"{urlparse(url).scheme or url!r}")
 

@@ -12,7 +12,7 @@ from core.db import transaction
 from core import audit
 from core.errors import ConflictError, PermissionDenied, ValidationError
 from core.i18n import N_
-from core.models import ROLES, Lawyer, Town, User, Village
+from core.models import ROLES, FeedToken, Lawyer, Town, User, Village
 
 MIN_PASSWORD_LENGTH = 8
 # werkzeug's method string; tests lower the cost, since they create many users.
@@ -138,7 +138,10 @@ def disable_user(actor: User | None, user: User) -> User:
     user.active = False
     user.save(only=[User.active])
     _bump_session_version(user)
-    audit.record(actor, "user.disable", obj=user)
+    # revoked for good, so enabling the user again does not bring old addresses back
+    revoked = (FeedToken.update(revoked_at=now_utc())
+               .where((FeedToken.user == user.id) & FeedToken.revoked_at.is_null()).execute())
+    audit.record(actor, "user.disable", obj=user, detail={"feed_tokens_revoked": revoked})
     return user
 
 

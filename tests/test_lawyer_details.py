@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import pytest
+from PIL import Image
 
 from core import disclosure, lawyers
 from core.config import load_settings
@@ -178,22 +179,70 @@ def test_the_importer_checks_phones_by_the_same_rule(database, tmp_path):
 
 # --- the service: the photo ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("content, suffix", [(PNG, ".png"), (JPEG, ".jpg")])
-def test_a_photo_is_stored_by_its_hash_and_disclosed(district, content, suffix):
+@pytest.mark.parametrize("content", [PNG, JPEG], ids=["png", "jpeg"])
+def test_a_photo_is_re_encoded_stored_by_its_hash_and_disclosed(district, content):
     lawyer = district.lawyers[0]
     lawyers.update_details(None, lawyer, wechat="zhangming_law")
     assert [w.missing for w in disclosure.warnings(None) if w.village_code == "T1V1"] == [
         ("photo",)]
     lawyers.set_photo(district.users.lawyer, lawyer, io.BytesIO(content))
     lawyer = _fresh(lawyer)
-    sha256 = hashlib.sha256(content).hexdigest()
-    assert lawyer.photo == f"uploads/photos/{sha256[:2]}/{sha256}{suffix}"
-    assert disclosure.photo_path(lawyer).read_bytes() == content
+    stored = disclosure.photo_path(lawyer).read_bytes()
+    sha256 = hashlib.sha256(stored).hexdigest()
+    assert lawyer.photo == f"uploads/photos/{sha256[:2]}/{sha256}.jpg"
+    assert stored != content and stored.startswith(b"\xff\xd8\xff")  # a JPEG of our own
+    assert [path.read_bytes() for path in _stored_files()] == [stored]  # never the upload
     assert disclosure.public_village("T1V1").has_photo
     assert "T1V1" not in {w.village_code for w in disclosure.warnings(None)}  # complete now
     (entry,) = _audits("lawyer.photo", lawyer)
     assert entry.detail == {"before": "", "after": lawyer.photo, "sha256": sha256,
-                            "size": len(content)}
+                            "size": len(stored)}
+
+
+def _phone_photo_with_gps(width=4000, height=3000) -> bytes:
+    """A phone camera's JPEG: EXIF with the camera, a GPS position and an orientation."""
+    image = Image.new("RGB", (width, height), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "HUAWEI"  # Make
+    exif[0x0112] = 6  # Orientation: rotated 90°
+    gps = {1: "N", 2: (31.0, 14.0, 5.52), 3: "E", 4: (121.0, 28.0, 44.1)}  # Shanghai
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=70)
+    return out.getvalue()
+
+
+def test_a_phone_photo_is_published_without_its_gps_position_and_smaller(district, client):
+    upload = _phone_photo_with_gps()
+    assert Image.open(io.BytesIO(upload)).getexif().get_ifd(0x8825)  # the position is there
+    lawyer = district.lawyers[0]
+    lawyers.set_photo(None, lawyer, io.BytesIO(upload))
+    served = client.get("/v/T1V1/photo").data  # anonymous: what every resident downloads
+    with Image.open(io.BytesIO(served)) as published:
+        exif, size = published.getexif(), published.size
+    assert not exif  # no EXIF at all: no GPS, no camera
+    assert b"HUAWEI" not in served and b"GPS" not in served
+    assert max(size) == lawyers.PHOTO_LONGEST_SIDE
+    assert size == (900, 1200)  # turned upright (it was shot sideways)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` × ``height`` (its data would not fill it)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(district):
+    """20,000 × 20,000 is 1.6 GB once decoded: refused before decoding, nothing stored."""
+    lawyer = district.lawyers[0]
+    with pytest.raises(ValidationError) as caught:
+        lawyers.set_photo(None, lawyer, io.BytesIO(_png_header(20000, 20000)))
+    assert caught.value.field == "file" and "too many pixels" in str(caught.value)
+    assert _fresh(lawyer).photo == "" and _stored_files() == []
 
 
 def test_a_webp_picture_is_a_photo_too():
@@ -337,15 +386,16 @@ def test_an_uploaded_photo_is_shown_served_and_public(district, login, client):
     version = lawyers.photo_version(_fresh(lawyer))
     assert f'src="/lawyers/{lawyer.id}/photo?v={version}"' in page
     served = client.get(f"/lawyers/{lawyer.id}/photo?v={version}")
-    assert served.status_code == 200 and served.data == JPEG
+    stored = disclosure.photo_path(_fresh(lawyer)).read_bytes()  # the re-encoded picture
+    assert served.status_code == 200 and served.data == stored
     assert served.mimetype == "image/jpeg" and "private" in served.headers["Cache-Control"]
     assert "T1V1" not in client.get("/warnings").get_data(as_text=True)  # complete now
     login(district.users.town_coordinator)  # reads the lawyer, photo included
-    assert client.get(f"/lawyers/{lawyer.id}/photo").data == JPEG
+    assert client.get(f"/lawyers/{lawyer.id}/photo").data == stored
     client.post("/logout")
     public = client.get("/v/T1V1").get_data(as_text=True)
     assert f'src="/v/T1V1/photo?v={version}"' in public
-    assert client.get("/v/T1V1/photo").data == JPEG
+    assert client.get("/v/T1V1/photo").data == stored
     assert f'src="/v/T1V1/photo?v={version}"' in client.get("/v/T1V1/card").get_data(
         as_text=True)
 
@@ -358,7 +408,7 @@ def test_a_lawyer_without_pairing_shows_their_photo_on_their_page(district, logi
     client = login(district.users.lawyer)
     assert client.get("/v/T1V1/photo").status_code == 404  # no public page any more
     served = client.get(f"/lawyers/{lawyer.id}/photo")
-    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"  # re-encoded
 
 
 def test_an_exe_named_jpg_is_refused_in_chinese(district, login):
@@ -396,7 +446,7 @@ def test_the_file_name_plays_no_part(district, login, filename, tmp_path):
         f"/lawyers/{lawyer.id}/photo", data={"photo-file": (io.BytesIO(PNG), filename)})
     assert response.status_code == 303
     photo = _fresh(lawyer).photo
-    assert photo.startswith("uploads/photos/") and photo.endswith(".png")
+    assert photo.startswith("uploads/photos/") and photo.endswith(".jpg")
     assert "evil" not in photo and "passwd" not in photo
     assert {p for p in instance.parent.rglob("evil*")} == before
     assert [p.name for p in _stored_files()] == [photo.rsplit("/", 1)[1]]

@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.app import setup
 from core.arrangements import describe as describe_arrangement
-from core.config import load_settings, trusted_proxies
+from core.config import load_settings, max_upload_bytes, trusted_proxies
 from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
 from web.render import htmx
@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
         WTF_CSRF_TIME_LIMIT=None,
         PER_PAGE=25,
+        # No request body larger than the largest upload (and its form): werkzeug refuses
+        # it with 413 before reading it, so an anonymous 60 MB POST costs nothing.
+        MAX_CONTENT_LENGTH=max_upload_bytes() + 1024 * 1024,
     )
     app.config.update(config or {})
     proxies = trusted_proxies()
@@ -104,9 +107,16 @@ def _init_login(app: Flask) -> None:
     login_manager.user_loader(LoginUser.load)
 
 
+def _control_character(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _refuse_nul_bytes():
-    """No field ever holds a NUL; PostgreSQL would refuse it deep inside a query (a 500)."""
+    """No field ever holds a NUL, and no path segment a control character: PostgreSQL
+    would refuse a NUL deep inside a query (a 500), and no code, slug or token has one."""
     from flask import abort
+    if _control_character(request.path):
+        abort(404)  # no such page: like any other unknown address
     if any("\x00" in value for values in (request.args, request.form)
            for value in values.values()):
         abort(400)
@@ -141,12 +151,20 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 
 def _init_security_headers(app: Flask) -> None:
+    from flask_login import current_user
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # What a logged-in user reads holds personal data: no shared or browser cache keeps
+        # it (the back button on a shared office PC after logout, a proxy). Static files and
+        # the feeds set their own caching.
+        if "Cache-Control" not in response.headers and request.endpoint != "static" \
+                and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

@@ -11,7 +11,7 @@ from core import logins
 from core.errors import PermissionDenied, TooManyAttempts
 from core.models import User
 from web.access import allow, public
-from web.render import render
+from web.render import render, safe_path
 
 bp = Blueprint("auth", __name__)
 
@@ -56,10 +56,8 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site, so the login cannot redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("coverage.index")
+    """Only paths on this site, so the login cannot redirect elsewhere (web.render)."""
+    return safe_path(target, url_for("coverage.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

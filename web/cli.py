@@ -638,13 +638,14 @@ def run(host, port, workers, with_demo):
     from werkzeug.serving import make_server
 
     from web import create_app
+    from web.serve import RequestHandler
     settings = _open()
     gettext = gettext_for(settings.locale)
     if with_demo:
         _load_demo_if_empty(gettext)
     app = create_app()
     # Bind the port now (werkzeug says so and exits when it is taken), serve later.
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=RequestHandler)
     web_thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
 
     def serve():

@@ -312,8 +312,9 @@ def attachment_download(attachment_id):
     if attachment is None:
         abort(404)
     path, mime, filename = case_service.open_attachment(actor(), attachment)
-    response = send_file(path, mimetype=mime, as_attachment=True, download_name=filename,
-                         max_age=0)
+    # the type alone: werkzeug adds "; charset=utf-8" to text (older rows stored it already)
+    response = send_file(path, mimetype=mime.split(";")[0].strip(), as_attachment=True,
+                         download_name=filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

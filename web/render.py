@@ -23,13 +23,30 @@ def render(page: str, fragment: str | None = None, /, *, trigger: str | dict | N
     return response
 
 
+def safe_path(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default``: the one check for every
+    redirect a request names (a ``next`` parameter, a referrer). Decided on the parsed URL
+    after refusing what browsers and servers strip or rewrite on the way: control
+    characters (a TAB in ``/<TAB>/evil.example`` disappears into ``//evil.example``, a CR/LF
+    would split the header), backslashes (browsers read ``/<backslash>evil.example`` as
+    ``//evil.example``), a scheme or a host."""
+    if not target or any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
+        return default
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def back_to(default: str) -> str:
     """Where a plain (non-HTMX) form post returns: the page it came from, if that page is
     on this site (never another host), else ``default``."""
     referrer = urlsplit(request.referrer or "")
-    if referrer.netloc == request.host and referrer.path.startswith("/"):
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return default
+    if referrer.netloc != request.host:
+        return default
+    return safe_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""),
+                     default)
 
 
 def attach_error(form, error) -> None:
