@@ -71,6 +71,8 @@ class PublicVillage:
     term_end: dt.date | None = None
     group_name: str = ""
     next_events: tuple[PublicEvent, ...] = ()
+    successor_name: str = ""  # a replacement from a later day: who takes over
+    successor_from: dt.date | None = None
     duties: tuple[str, ...] = DUTIES
 
 
@@ -108,6 +110,21 @@ def _active_pairing(village: Village) -> Pairing | None:
             .where((Pairing.village == village) & (Pairing.status == "active")).first())
 
 
+def _serving_pairings(village: Village) -> tuple[Pairing | None, Pairing | None]:
+    """(the pairing whose lawyer serves the village today, the one taking over later). A
+    replacement from a later day leaves the old lawyer on duty until then: residents see
+    them, and who takes over from when — as the calendar does."""
+    active = _active_pairing(village)
+    if active is None or active.term_start <= clock.today():
+        return active, None
+    today = clock.today()
+    outgoing = (Pairing.select(Pairing, Lawyer, LawFirm).join(Lawyer).join(LawFirm)
+                .where((Pairing.village == village) & (Pairing.term_start <= today)
+                       & (Pairing.term_end >= today) & (Pairing.id != active.id))
+                .order_by(Pairing.term_start.desc()).first())
+    return (outgoing, active) if outgoing is not None else (active, None)
+
+
 def next_events(village: Village, limit: int = NEXT_EVENTS) -> tuple[PublicEvent, ...]:
     """The next planned on-site sessions and publicity events of the village."""
     rows = (Event.select(Event.kind, Event.starts_at, Event.ends_at)
@@ -124,7 +141,7 @@ def public_village(code: str) -> PublicVillage:
     base = dict(code=village.code, name=village.name, kind=village.kind,
                 town_code=village.town.code, town_name=village.town.name,
                 address=village.address)
-    pairing = _active_pairing(village)
+    pairing, successor = _serving_pairings(village)
     if pairing is None:
         return PublicVillage(paired=False, **base)
     lawyer = pairing.lawyer
@@ -135,12 +152,14 @@ def public_village(code: str) -> PublicVillage:
         phone=lawyer.phone, wechat=lawyer.wechat,
         arrangement=pairing.arrangement, term_start=pairing.term_start,
         term_end=pairing.term_end, group_name=group.name if group else "",
-        next_events=next_events(village))
+        next_events=next_events(village),
+        successor_name=successor.lawyer.name if successor else "",
+        successor_from=successor.term_start if successor else None)
 
 
 def public_photo(code: str) -> Path | None:
-    """The photo file of the village's current lawyer, or None."""
-    pairing = _active_pairing(_village(code))
+    """The photo file of the lawyer serving the village today, or None."""
+    pairing, _successor = _serving_pairings(_village(code))
     return photo_path(pairing.lawyer) if pairing else None
 
 

@@ -308,3 +308,21 @@ def test_the_copy_script_is_a_static_file():
     script = (Path(__file__).parent.parent / "web/static/app.js").read_text()
     assert "data-copy" in script and "navigator.clipboard" in script
     assert "execCommand(\"copy\")" in script and "setSelectionRange" in script  # the fallback
+
+
+def test_a_replacement_from_a_later_day_leaves_the_old_lawyer_on_the_page_until_then(
+        disclosed, client, monkeypatch):
+    """The calendar keeps the old lawyer's sessions until the new one starts; so does the
+    page residents read, saying who takes over from when."""
+    from core.pairings import replace_lawyer
+    today = clock.today()
+    replace_lawyer(None, disclosed.pairings[0], lawyer=disclosed.lawyers[3],
+                   on=today + dt.timedelta(days=10))
+    page = client.get("/v/T1V1").get_data(as_text=True)
+    assert "张明" in page and "13800000000" in page  # on duty until then
+    successor = f"赵强（自 {(today + dt.timedelta(days=10)).isoformat()} 起）"
+    assert successor in page
+    tomorrow = today + dt.timedelta(days=10)
+    monkeypatch.setattr(clock, "today", lambda: tomorrow)
+    page = client.get("/v/T1V1").get_data(as_text=True)
+    assert "赵强" in page and "张明" not in page and "起）" not in page
