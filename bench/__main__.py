@@ -76,6 +76,45 @@ def bench_feed_render(lawyer_user):
     return "lawyer feed render: cached VTIMEZONE vs built each time", baseline, measured
 
 
+def bench_feeds_of_a_change():
+    """Which feeds one moved event must republish: the hand-over rows (EventHandover, one
+    indexed query) against the earlier way, which read every stored lawyer feed for the
+    event's UID (a cost that grows with the district)."""
+    import re
+
+    from core.feeds import keys_for_events, publish_keys
+    from core.models import Event, FeedSnapshot, Lawyer, Town, Village
+    publish_keys([f"lawyer:{lawyer.id}" for lawyer in Lawyer.select()])  # as in a district
+    event = Event.select().where(Event.kind == "session").order_by(Event.id).first()
+
+    def scanning():  # the earlier keys_for_events
+        found = list(Event.select(Event.id, Event.uid, Event.kind, Event.lawyer, Village.code,
+                                  Town.code.alias("town_code"))
+                     .join(Village).join(Town).where(Event.id.in_([event.id])).objects())
+        keys = {"district"} | {f"town:{e.town_code}" for e in found}
+        keys |= {f"lawyer:{e.lawyer_id}" for e in found} | {f"village:{e.code}" for e in found}
+        wanted = {e.uid.encode() for e in found}
+        for key, body in (FeedSnapshot.select(FeedSnapshot.key, FeedSnapshot.body)
+                          .where(FeedSnapshot.key.startswith("lawyer:")).tuples()):
+            if set(re.findall(rb"\r\nUID:([^\r\n]*)", bytes(body))) & wanted:
+                keys.add(key)
+        return keys
+    assert scanning() == keys_for_events([event.id])  # the same feeds, found two ways
+    baseline = timed(scanning, rounds=10)
+    measured = timed(lambda: keys_for_events([event.id]))
+    return "feeds of one changed event: hand-overs vs scanning feeds", baseline, measured
+
+
+def bench_publish_lawyer_feed(lawyer_user):
+    """Publishing a lawyer's feed as the job does (the shown-content pass that bumps changed
+    events, the render, the gzip copy) against rendering it alone."""
+    from core.feeds import feed_key_for, publish, render_feed
+    key = feed_key_for(lawyer_user)
+    baseline = timed(lambda: render_feed(key))
+    measured = timed(lambda: publish(key))
+    return "lawyer feed publish (shown pass, gzip) vs render alone", baseline, measured
+
+
 def main():
     url = os.environ.get("JIEDUI_BENCH_DATABASE_URL")
     database = open_database(url or f"sqlite:///{os.environ['JIEDUI_INSTANCE']}/bench.db")
@@ -104,7 +143,10 @@ def main():
         coordinator = User.get(User.username == username)
         results = [bench_coverage(coordinator)]
         assert Lawyer.select().count() > 25
-        results.append(bench_feed_render(User.get(User.username == DEMO_LOGINS["lawyer"][0])))
+        lawyer_user = User.get(User.username == DEMO_LOGINS["lawyer"][0])
+        results.append(bench_feed_render(lawyer_user))
+        results.append(bench_publish_lawyer_feed(lawyer_user))
+        results.append(bench_feeds_of_a_change())
     results += [bench_coverage_page(client), bench_lawyer_list(client)]
 
     print(f"{'benchmark':<58} {'baseline ms':>11} {'measured ms':>11} {'ratio':>7}")
