@@ -5,6 +5,11 @@ user changes their own password and ends their own sessions. Every change is wri
 the audit log, never with a password or its hash. Bumping ``User.session_version`` ends
 every session of the user at their next request (``web.auth.LoginUser.load``).
 """
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.clock import now_utc
@@ -21,13 +26,92 @@ PASSWORD_METHOD = "scrypt"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-def check_password_rules(password: str) -> None:
+# --- password rules ------------------------------------------------------------------------
+# Refused: common passwords (a list shipped in core/passwords/common.txt, compared without
+# case and without symbols at either end), a common word or up to three letters with a
+# simple number (wang123456, qq1314, admin2024, a12345678), and passwords built from the
+# username (containing it, reversed or not, or its letters with digits). Existing hashes
+# are kept: the rules apply when a password is set.
+PASSWORD_LISTS = Path(__file__).parent / "passwords"
+TOO_COMMON = N_("This password is too common and easy to guess. Choose another.")
+HAS_USERNAME = N_("A password must not contain the username, reversed or not.")
+_EDGE_SYMBOLS = "!@#$%^&*()_+-=.,?~`'\"/\\|;:<>[]{} "
+_WORD_AND_NUMBER = re.compile(r"([^\W\d_]+)(\d+)|(\d+)([^\W\d_]+)")
+# Numbers people add for luck or love (520 我爱你, 1314 一生一世) and keypad patterns.
+_LUCKY_NUMBERS = {"520", "521", "1314", "5201314", "1314520", "7758521", "168", "518", "666",
+                  "888", "999", "110", "119", "007", "147", "258", "369", "147258",
+                  "147258369", "159357", "159753", "741852963", "789456", "789456123",
+                  "456123", "123456789"}
+_RUNS = ("01234567890123456789", "98765432109876543210")
+
+
+@functools.cache
+def _listed(name: str) -> frozenset[str]:
+    lines = (PASSWORD_LISTS / name).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines
+                     if line.strip() and not line.startswith("#"))
+
+
+def _is_date(digits: str) -> bool:
+    """A year (1940–2039), or a date written YYYYMMDD, YYMMDD or MMDD."""
+    formats = {4: ("%Y", "%m%d"), 6: ("%y%m%d",), 8: ("%Y%m%d",)}.get(len(digits), ())
+    for pattern in formats:
+        try:
+            day = dt.datetime.strptime(digits, pattern)
+        except ValueError:
+            continue
+        if pattern in ("%Y", "%Y%m%d") and not 1940 <= day.year <= 2039:
+            continue
+        return True
+    return False
+
+
+def _simple_number(digits: str) -> bool:
+    """A number easy to guess: one digit repeated, a run up or down, a short block repeated
+    (1212, 123123), a lucky number, a year or a date."""
+    if digits in _LUCKY_NUMBERS or any(digits in run for run in _RUNS):
+        return True
+    if any(len(digits) % size == 0 and digits == digits[:size] * (len(digits) // size)
+           for size in range(1, len(digits) // 2 + 1)):
+        return True
+    return _is_date(digits)
+
+
+def _too_common(password: str) -> bool:
+    plain = password.lower().strip(_EDGE_SYMBOLS)
+    if password.lower() in _listed("common.txt") or plain in _listed("common.txt"):
+        return True
+    match = _WORD_AND_NUMBER.fullmatch(plain)
+    if match is None:
+        return False
+    word, number = (match[1], match[2]) if match[1] else (match[4], match[3])
+    return (len(word) <= 3 or word in _listed("words.txt")) and _simple_number(number)
+
+
+def _built_from_username(password: str, username: str) -> bool:
+    name = (username or "").strip().lower()
+    if not name:
+        return False
+    lowered = password.lower()
+    if len(name) >= 3 and (name in lowered or name[::-1] in lowered):
+        return True
+    letters = "".join(ch for ch in lowered if ch.isalpha())
+    return letters in (name, name[::-1])
+
+
+def check_password_rules(password: str, username: str = "") -> None:
+    """Refuse (``ValidationError`` on the field ``password``) a password that is short,
+    only letters or only digits, common, or built from ``username``."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationError(N_("A password needs at least %(n)s characters."),
                               field="password", n=MIN_PASSWORD_LENGTH)
     if password.isdigit() or password.isalpha():
         raise ValidationError(N_("A password needs both letters and digits or symbols."),
                               field="password")
+    if _built_from_username(password, username):
+        raise ValidationError(HAS_USERNAME, field="password")
+    if _too_common(password):
+        raise ValidationError(TOO_COMMON, field="password")
 
 
 def _scope_fields(role: str, town: Town | None, village: Village | None,
@@ -53,7 +137,7 @@ def create_user(username: str, password: str, role: str, *, display_name: str = 
     if not username:
         raise ValidationError(N_("A user needs a username."), field="username")
     fields = _scope_fields(role, town, village, lawyer)
-    check_password_rules(password)
+    check_password_rules(password, username)
     if User.select().where(User.username == username).exists():
         raise ConflictError(N_("The username %(username)s is taken."), username=username)
     return User.create(username=username, password_hash=generate_password_hash(password, PASSWORD_METHOD),
@@ -163,7 +247,7 @@ def end_sessions(actor: User | None, user: User) -> User:
 
 
 def _set_password(user: User, new: str) -> None:
-    check_password_rules(new)
+    check_password_rules(new, user.username)
     user.password_hash = generate_password_hash(new, PASSWORD_METHOD)
     user.save(only=[User.password_hash])
     _bump_session_version(user)

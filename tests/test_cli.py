@@ -70,7 +70,7 @@ def test_demo_then_stats_shows_full_coverage(tmp_path):
     assert "131 个村(居)" in loaded.stdout and "演示账号（用户名 / 密码）：" in loaded.stdout
     for username, password in DEMO_LOGINS.values():
         assert f"{username} / {password}" in loaded.stdout
-    assert "  区级协调员      coordinator / coord1234" in loaded.stdout.splitlines()
+    assert "  区级协调员      coordinator / jiedui-demo" in loaded.stdout.splitlines()
 
     stats = jiedui(tmp_path, "stats", "--json")
     assert stats.returncode == 0, stats.stderr

@@ -286,7 +286,7 @@ def test_every_change_is_audited_without_secrets(district, logged_in):
     admin.post(f"/admin/users/{target.id}/enable")
     logged_in(target, NEW_PASSWORD).post("/account/password", data={
         "current": NEW_PASSWORD, "password": "third-pass-77", "confirm": "third-pass-77"})
-    service.add_user(admin_user, "added", "added-pass-1", "coordinator")
+    service.add_user(admin_user, "added", "joined-pass-1", "coordinator")
 
     entries = list(AuditLog.select().where(AuditLog.action.startswith("user."))
                    .order_by(AuditLog.id))
@@ -296,7 +296,7 @@ def test_every_change_is_audited_without_secrets(district, logged_in):
         ("user.change_password", "village"), ("user.create", "admin")]
     assert all(e.object_type == "user" for e in entries)
     assert entries[0].object_id == str(target.id) and entries[0].address == "127.0.0.1"
-    secrets = [NEW_PASSWORD, "third-pass-77", "added-pass-1", fresh(target).password_hash,
+    secrets = [NEW_PASSWORD, "third-pass-77", "joined-pass-1", fresh(target).password_hash,
                "pbkdf2", "scrypt"]
     text = " ".join(f"{e.detail} {e.object_id} {e.address}" for e in entries)
     assert not [secret for secret in secrets if secret in text]
