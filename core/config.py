@@ -460,29 +460,35 @@ def max_upload_bytes(environ=None) -> int:
     return int(megabytes * 1024 * 1024)
 
 
-# --- login protection (core.logins) --------------------------------------------------------
+# --- login protection (core.throttle) ------------------------------------------------------
 # Read when used, like the notification settings above.
 
 @dataclass(frozen=True)
 class LoginSettings:
-    """How many failed logins in ``window`` refuse the next try: per account (counted since
-    its last success) and per client address."""
-    max_failures: int = 5
+    """How password checks are throttled.
+
+    Failures are counted per account *and* client address: after ``free_failures`` of them
+    each further try from that address for that account waits twice as long as the one
+    before (2 s, 4 s, 8 s, …, at most ``max_delay``), so failures from other addresses
+    never keep the right password from its user. One address is also refused, on every
+    account, after ``max_failures_per_address`` failures in ``window``."""
+    free_failures: int = 3
+    max_delay: dt.timedelta = dt.timedelta(minutes=15)
     max_failures_per_address: int = 20
     window: dt.timedelta = dt.timedelta(minutes=15)
 
 
 def login_settings(environ=None) -> LoginSettings:
     env = os.environ if environ is None else environ
+
+    def number(name, default, kind=int, allow_zero=False):
+        return _positive_number(env.get(name, default), name, kind=kind, allow_zero=allow_zero)
+
     return LoginSettings(
-        max_failures=_positive_number(env.get("JIEDUI_LOGIN_MAX_FAILURES", "5"),
-                                      "JIEDUI_LOGIN_MAX_FAILURES", kind=int),
-        max_failures_per_address=_positive_number(
-            env.get("JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"),
-            "JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", kind=int),
-        window=dt.timedelta(minutes=_positive_number(
-            env.get("JIEDUI_LOGIN_WINDOW_MINUTES", "15"), "JIEDUI_LOGIN_WINDOW_MINUTES",
-            kind=int)))
+        free_failures=number("JIEDUI_LOGIN_FREE_FAILURES", "3", allow_zero=True),
+        max_delay=dt.timedelta(minutes=number("JIEDUI_LOGIN_MAX_DELAY_MINUTES", "15")),
+        max_failures_per_address=number("JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"),
+        window=dt.timedelta(minutes=number("JIEDUI_LOGIN_WINDOW_MINUTES", "15")))
 
 
 # --- database (core.db) ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Users: create, check a password, change role and scope, disable, end sessions.
+"""Users: create, check a password, change role and scope, disable, unlock, end sessions.
 
 Only administrators manage users (``actor`` None is the operator at the CLI, trusted); a
 user changes their own password and ends their own sessions. Every change is written to
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.clock import now_utc
+from core import clock, throttle
 from core.db import transaction
 from core import audit
 from core.errors import ConflictError, PermissionDenied, ValidationError
@@ -24,7 +24,6 @@ MIN_PASSWORD_LENGTH = 8
 PASSWORD_METHOD = "scrypt"
 # Checked against even when the user does not exist, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
-
 
 # --- password rules ------------------------------------------------------------------------
 # Refused: common passwords (a list shipped in core/passwords/common.txt, compared without
@@ -152,7 +151,7 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
-    user.last_login_at = now_utc()
+    user.last_login_at = clock.now_utc()
     user.save(only=[User.last_login_at])
     return user
 
@@ -253,21 +252,56 @@ def _set_password(user: User, new: str) -> None:
     _bump_session_version(user)
 
 
+def _unlock(actor: User | None, user: User, *, always: bool = False) -> int:
+    """Clear the user's login failures (``user.unlock`` in the audit log when there were
+    any, or ``always``); the number cleared."""
+    cleared = throttle.clear(throttle.account_key(user.username))
+    if cleared or always:
+        audit.record(actor, "user.unlock", obj=user, detail={"failures": cleared})
+    return cleared
+
+
+def failed_logins(user: User) -> int:
+    """The user's recent login failures that still delay a login (from any address)."""
+    return throttle.failures_of(throttle.account_key(user.username))
+
+
+@transaction()
+def unlock_user(actor: User | None, user: User) -> int:
+    """An administrator lets the user log in at once: their failed logins, from every
+    address, no longer count (they stay recorded). Audited as ``user.unlock`` even when
+    nothing was to clear; the number of failures cleared."""
+    require_admin(actor)
+    return _unlock(actor, user, always=True)
+
+
 @transaction()
 def reset_password(actor: User | None, user: User, new: str) -> User:
-    """An administrator sets a new password (the user forgot theirs); every session ends."""
+    """An administrator sets a new password (the user forgot theirs, or was locked out);
+    every session ends and the failed logins no longer count."""
     require_admin(actor)
     _set_password(user, new)
     audit.record(actor, "user.reset_password", obj=user)
+    _unlock(actor, user)
     return user
 
 
-@transaction()
-def change_own_password(user: User, current: str, new: str) -> User:
+def change_own_password(user: User, current: str, new: str, address: str | None = None
+                        ) -> User:
     """The user changes their password, knowing the current one; their other sessions end
-    (the caller keeps the current one alive with the new ``session_version``)."""
-    if not check_password_hash(user.password_hash, current or ""):
+    (the caller keeps the current one alive with the new ``session_version``). The check of the current password is
+    throttled like a login, and counts against the user's account and ``address``
+    (default: the request's)."""
+    address = audit.request_address.get() if address is None else address
+    right = throttle.checked(throttle.account_key(user.username), address,
+                             lambda: check_password_hash(user.password_hash, current or ""))
+    if not right:  # recorded as a failure above, outside the transaction below
         raise ValidationError(N_("The current password is wrong."), field="current")
+    return _change_own_password(user, current, new)
+
+
+@transaction()
+def _change_own_password(user: User, current: str, new: str) -> User:
     if new == current:
         raise ValidationError(N_("The new password is the same as the current one."),
                               field="password")

@@ -208,6 +208,54 @@ def test_user_disable_and_enable(tmp_path):
     assert nobody.stderr.strip() == "Error: 用户名为 nobody 的登录账号不存在。"
 
 
+@pytest.fixture
+def cli_here(tmp_path, monkeypatch):
+    """``cli_here(*args)`` runs the ``jiedui`` command in this process (click's CliRunner)
+    on an instance of its own; the test then reads and writes the same database."""
+    from click.testing import CliRunner
+
+    from core.db import db
+    from web.cli import cli
+    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("JIEDUI_LOCALE", "en")
+    monkeypatch.delenv("JIEDUI_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(cli, [str(a) for a in args])
+    if not db.is_closed():
+        db.close()
+
+
+def lock_out(username: str, address: str = "10.0.0.5") -> None:
+    """Fail enough logins of ``username`` from ``address`` that even the right password
+    must wait there."""
+    from core import logins
+    from core.errors import PermissionDenied, TooManyAttempts
+    for _ in range(3):
+        with pytest.raises(PermissionDenied):
+            logins.attempt(username, "guess-pass-1", address)
+    with pytest.raises(TooManyAttempts):
+        logins.attempt(username, "guess-pass-1", address)
+
+
+@pytest.mark.parametrize("command", [["password", "boss", "--password", "new-pass-22"],
+                                     ["unlock", "boss"]])
+def test_user_password_and_user_unlock_let_a_locked_out_user_log_in(cli_here, command):
+    from core import logins
+    from core.models import AuditLog
+    assert cli_here("user", "add", "--username", "boss", "--password", "old-pass-1",
+                    "--role", "admin").exit_code == 0
+    lock_out("boss")
+    done = cli_here("user", *command)
+    assert done.exit_code == 0, done.output
+    password = "new-pass-22" if command[0] == "password" else "old-pass-1"
+    assert logins.attempt("boss", password, "10.0.0.5").username == "boss"
+    (entry,) = AuditLog.select().where(AuditLog.action == "user.unlock")
+    assert (entry.username, entry.detail) == ("", {"failures": 3})
+    if command[0] == "unlock":
+        assert done.stdout.strip() == \
+            "boss can log in again at once: their failed logins no longer count."
+
+
 def enqueue_ping(instance: Path, value: str) -> str:
     """Send ``ping`` to the consumer of ``instance`` through a huey of our own."""
     settings = load_settings({"JIEDUI_INSTANCE": str(instance), "JIEDUI_SECRET_KEY": "x"})

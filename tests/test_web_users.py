@@ -1,6 +1,9 @@
 """User administration and "my account": sessions end when they should (logout everywhere,
 disabling, a new password, a new role), password rules refuse with a clear message and
-change nothing, only administrators manage users, and the audit log keeps no secrets."""
+change nothing, the current password is throttled like a login, administrators unlock
+accounts, only administrators manage users, and the audit log keeps no secrets."""
+import datetime as dt
+
 import pytest
 from werkzeug.security import check_password_hash
 
@@ -9,6 +12,7 @@ from core.errors import PermissionDenied, ValidationError
 from core.feeds import create_token, find_token
 from core.models import AuditLog, User
 from tests.factories import PASSWORD
+from tests.planning_support import now  # noqa: F401 (fixture)
 
 NEW_PASSWORD = "brand-new-pass-9"
 
@@ -157,6 +161,59 @@ def test_admin_resets_a_password_with_the_rules(district, logged_in):
     assert done.status_code == 200
     assert not is_logged_in(browser)
     assert logged_in(village, NEW_PASSWORD)
+
+
+def test_the_current_password_is_throttled_like_a_login(district, logged_in, now, app):
+    now(dt.datetime(2026, 3, 2, 1, 0))
+    lawyer = district.users.lawyer
+    browser = logged_in(lawyer)
+    hash_before = fresh(lawyer).password_hash
+    change = {"current": "guess-pass-1", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    for _ in range(3):
+        response = browser.post("/account/password", data=change, headers={"HX-Request": "true"})
+        assert response.status_code == 422
+    slowed = browser.post("/account/password", data=dict(change, current=PASSWORD),
+                          headers={"HX-Request": "true"})  # even the right one must wait
+    assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "2"
+    assert "Try again in 2 seconds." in slowed.get_data(as_text=True)
+    assert fresh(lawyer).password_hash == hash_before
+    # the failures count against the account from this address: its logins wait too
+    again = app.test_client()
+    refused = again.post("/login", data={"username": lawyer.username, "password": PASSWORD})
+    assert refused.status_code == 429
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.2.3.4"
+    assert elsewhere.post("/login", data={"username": lawyer.username,
+                                          "password": PASSWORD}).status_code == 302
+    now(dt.datetime(2026, 3, 2, 1, 0, 2))
+    done = browser.post("/account/password", data=dict(change, current=PASSWORD))
+    assert done.status_code == 302 and fresh(lawyer).password_hash != hash_before
+
+
+def test_an_administrator_unlocks_an_account(district, logged_in, app, now):
+    now(dt.datetime(2026, 3, 2, 1, 0))
+    target = district.users.coordinator
+    locked = app.test_client()
+    locked.set_cookie("lang", "en")
+    for _ in range(12):
+        locked.post("/login", data={"username": target.username, "password": "guess-pass-1"})
+        now(dt.datetime(2026, 3, 2, 1, 0) + dt.timedelta(seconds=1))
+    assert locked.post("/login", data={"username": target.username,
+                                       "password": PASSWORD}).status_code == 429
+    admin = logged_in(district.users.admin)
+    page = admin.get(f"/admin/users/{target.id}").get_data(as_text=True)
+    assert "3 recent failures" in page and f"/admin/users/{target.id}/unlock" in page
+    response = admin.post(f"/admin/users/{target.id}/unlock", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "can log in again at once" in response.get_data(as_text=True)
+    assert f"/admin/users/{target.id}/unlock" not in response.get_data(as_text=True)
+    assert locked.post("/login", data={"username": target.username,
+                                       "password": PASSWORD}).status_code == 302
+    (entry,) = AuditLog.select().where(AuditLog.action == "user.unlock")
+    assert (entry.username, entry.object_id, entry.detail) == (
+        "admin", str(target.id), {"failures": 3})
+    assert logged_in(district.users.coordinator).post(
+        f"/admin/users/{target.id}/unlock").status_code == 403
 
 
 # --- only administrators -------------------------------------------------------------------

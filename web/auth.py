@@ -66,20 +66,25 @@ def _safe_next(target: str | None) -> str:
 @public
 def login():
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         try:
             user = logins.attempt(form.username.data, form.password.data,
                                   request.remote_addr or "")
+        except TooManyAttempts as refused:
+            flash(refused.translate(_), "error")
+            status, headers = 429, {"Retry-After": str(refused.retry_after)}
         except PermissionDenied as refused:  # the same words for every account
             flash(refused.translate(_), "error")
-            status = 429 if isinstance(refused, TooManyAttempts) else 401
+            status = 401
         else:
             session.clear()  # a new session at login: nothing carried over from before
             login_user(LoginUser(user))
             keep_session(user)
             return redirect(_safe_next(request.args.get("next")))
-    return render("auth/login.html", form=form, status=status)
+    response = render("auth/login.html", form=form, status=status)
+    response.headers.update(headers)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

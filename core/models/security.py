@@ -9,12 +9,16 @@ PROBLEM_SOURCES = ("plugin", "notification", "feed", "job")
 
 
 class LoginAttempt(BaseModel):
-    """One try at logging in. Failures in a recent window, counted per account and per
-    address, decide whether the next try is refused (``core.logins``)."""
+    """One check of a password: a login, or the current password when a user changes it.
+    Recent failures, counted per account and address and per address, decide how long the
+    next try waits (``core.throttle``)."""
     at = DateTimeField(default=now_utc, index=True)
     username = CharField(index=True)  # as typed, stripped and lower-cased
     address = CharField(index=True, default="")
     succeeded = BooleanField(default=False)
+    # An administrator unlocked the account after this failure: it is kept, but no longer
+    # counts.
+    cleared = BooleanField(default=False)
 
 
 class Problem(BaseModel):
