@@ -2,8 +2,8 @@
 
 Only administrators manage users (``actor`` None is the operator at the CLI, trusted); a
 user changes their own password and ends their own sessions. Every change is written to
-the audit log, never with a password or its hash. Bumping ``User.session_version`` ends
-every session of the user at their next request (``web.auth.LoginUser.load``).
+the audit log, never with a password or its hash. Ending a user's sessions deletes their
+session rows (``core.sessions``): every device is logged out at its next request.
 """
 import datetime as dt
 import functools
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core import clock, throttle
+from core import clock, sessions, throttle
 from core.db import transaction
 from core import audit
 from core.errors import ConflictError, PermissionDenied, ValidationError
@@ -163,10 +163,9 @@ def require_admin(actor: User | None) -> None:
         raise PermissionDenied(N_("Only an administrator may manage users."))
 
 
-def _bump_session_version(user: User) -> None:
-    """End every session of ``user`` (an atomic increment: two bumps never collapse)."""
-    User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
-    user.session_version = User.get_by_id(user.id).session_version
+def _end_sessions(user: User) -> None:
+    """End every session of ``user``: each device is logged out at its next request."""
+    sessions.end_all(user)
 
 
 @transaction()  # the change and its audit entry, or neither
@@ -207,7 +206,7 @@ def update_user(actor: User | None, user: User, *, display_name: str, role: str,
         return user
     user.save()
     if set(changed) - {"display_name"}:
-        _bump_session_version(user)
+        _end_sessions(user)
     audit.record(actor, "user.update", obj=user, detail={"changed": changed})
     return user
 
@@ -220,7 +219,7 @@ def disable_user(actor: User | None, user: User) -> User:
         raise ValidationError(N_("You cannot disable your own account."))
     user.active = False
     user.save(only=[User.active])
-    _bump_session_version(user)
+    _end_sessions(user)
     audit.record(actor, "user.disable", obj=user)
     return user
 
@@ -240,7 +239,7 @@ def end_sessions(actor: User | None, user: User) -> User:
     themself."""
     if actor is None or actor.id != user.id:
         require_admin(actor)
-    _bump_session_version(user)
+    _end_sessions(user)
     audit.record(actor, "user.end_sessions", obj=user)
     return user
 
@@ -249,7 +248,7 @@ def _set_password(user: User, new: str) -> None:
     check_password_rules(new, user.username)
     user.password_hash = generate_password_hash(new, PASSWORD_METHOD)
     user.save(only=[User.password_hash])
-    _bump_session_version(user)
+    _end_sessions(user)
 
 
 def _unlock(actor: User | None, user: User, *, always: bool = False) -> int:
@@ -288,8 +287,8 @@ def reset_password(actor: User | None, user: User, new: str) -> User:
 
 def change_own_password(user: User, current: str, new: str, address: str | None = None
                         ) -> User:
-    """The user changes their password, knowing the current one; their other sessions end
-    (the caller keeps the current one alive with the new ``session_version``). The check of the current password is
+    """The user changes their password, knowing the current one; all their sessions end
+    (the web renews the one they are using). The check of the current password is
     throttled like a login, and counts against the user's account and ``address``
     (default: the request's)."""
     address = audit.request_address.get() if address is None else address

@@ -164,14 +164,26 @@ def test_user_add_refuses_an_unknown_village(tmp_path):
 
 
 def user_row(instance: Path, username: str) -> tuple:
+    """The user's password hash, whether active, and how many sessions they have."""
     with sqlite3.connect(instance / "jiedui.db") as connection:
-        return connection.execute('SELECT password_hash, active, session_version FROM "user" '
-                                  'WHERE username = ?', (username,)).fetchone()
+        return connection.execute(
+            'SELECT password_hash, active, (SELECT count(*) FROM user_session s '
+            'WHERE s.user_id = u.id) FROM "user" u WHERE username = ?', (username,)).fetchone()
+
+
+def add_session(instance: Path, username: str) -> None:
+    """A login of ``username`` on some device (a session row, as the web writes it)."""
+    with sqlite3.connect(instance / "jiedui.db") as connection:
+        connection.execute(
+            "INSERT INTO user_session (user_id, key_hash, created_at, last_seen_at, address) "
+            "SELECT id, ?, '2026-01-01', '2026-01-01', '' FROM \"user\" WHERE username = ?",
+            (f"hash-{username}", username))
 
 
 def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
     assert jiedui(tmp_path, "user", "add", "--username", "boss", "--password", "old-pass-1",
                   "--role", "admin").returncode == 0
+    add_session(tmp_path, "boss")
     before = user_row(tmp_path, "boss")
 
     def password(*lines):
@@ -186,7 +198,7 @@ def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
     assert "两次输入的密码不一致。" in changed.stderr  # then asked again
     assert changed.stdout.strip() == "boss 的密码已修改，该用户已在所有设备上退出登录。"
     after = user_row(tmp_path, "boss")
-    assert after[0] != before[0] and after[2] == before[2] + 1
+    assert after[0] != before[0] and (before[2], after[2]) == (1, 0)  # logged out
     nobody = jiedui(tmp_path, "user", "password", "nobody", "--password", "x-pass-123")
     assert nobody.returncode != 0
     assert "There is no login with the username nobody." in nobody.stderr
@@ -196,10 +208,11 @@ def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
 def test_user_disable_and_enable(tmp_path):
     assert jiedui(tmp_path, "user", "add", "--username", "wang", "--password", "good-pass-1",
                   "--role", "coordinator").returncode == 0
+    add_session(tmp_path, "wang")
     disabled = in_chinese(tmp_path, "user", "disable", "wang")
     assert disabled.returncode == 0, disabled.stderr
     assert disabled.stdout.strip() == "wang 已停用，并已在所有设备上退出登录。"
-    assert user_row(tmp_path, "wang")[1:] == (0, 1)
+    assert user_row(tmp_path, "wang")[1:] == (0, 0)
     enabled = in_chinese(tmp_path, "user", "enable", "wang")
     assert enabled.returncode == 0 and user_row(tmp_path, "wang")[1] == 1
     assert enabled.stdout.strip() == "wang 已启用，可重新登录。"

@@ -1,16 +1,18 @@
-"""User administration and "my account": sessions end when they should (logout everywhere,
-disabling, a new password, a new role), password rules refuse with a clear message and
-change nothing, the current password is throttled like a login, administrators unlock
-accounts, only administrators manage users, and the audit log keeps no secrets."""
+"""User administration and "my account": sessions end when they should (logout, logout
+everywhere, disabling, a new password, a new role, idleness, age), password rules refuse
+with a clear message and change nothing, the current password is throttled like a login,
+administrators unlock accounts, only administrators manage users, and the audit log keeps
+no secrets."""
 import datetime as dt
 
 import pytest
 from werkzeug.security import check_password_hash
 
+from core import sessions
 from core import users as service
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import create_token, find_token
-from core.models import AuditLog, User
+from core.models import AuditLog, User, UserSession
 from tests.factories import PASSWORD
 from tests.planning_support import now  # noqa: F401 (fixture)
 
@@ -46,6 +48,96 @@ def test_logout_on_other_devices_ends_the_other_session_and_keeps_this_one(distr
     assert not is_logged_in(phone)
     assert is_logged_in(laptop)
     assert "/login" in phone.get("/account").headers["Location"]
+
+
+
+
+def copy_of(app, client):
+    """Another browser holding a copy of ``client``'s session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_a_copied_cookie_stops_working_at_logout_and_other_devices_stay(district, logged_in,
+                                                                         app):
+    lawyer = district.users.lawyer
+    laptop, phone = logged_in(lawyer), logged_in(lawyer)
+    copied = copy_of(app, laptop)
+    assert is_logged_in(copied)  # the copy works while the session lives
+    assert laptop.post("/logout").status_code == 302
+    assert not is_logged_in(laptop)
+    assert not is_logged_in(copied)  # replayed after the logout: refused
+    assert is_logged_in(phone)  # the user's other device is still logged in
+    assert sessions.count(lawyer) == 1
+
+
+def test_logging_out_other_devices_also_ends_a_copy_of_this_ones_cookie(district, logged_in,
+                                                                         app):
+    lawyer = district.users.lawyer
+    laptop = logged_in(lawyer)
+    copied = copy_of(app, laptop)
+    assert laptop.post("/account/end-sessions").status_code == 302
+    assert is_logged_in(laptop) and not is_logged_in(copied)
+    assert sessions.count(lawyer) == 1
+
+
+def test_a_session_ends_after_eight_idle_hours(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    now(start + dt.timedelta(hours=7))
+    assert is_logged_in(browser)  # activity: the idle clock starts again
+    now(start + dt.timedelta(hours=14, minutes=59))
+    assert is_logged_in(browser)
+    now(start + dt.timedelta(hours=23))  # 8 hours and a minute after the last request
+    assert not is_logged_in(browser)
+    assert not UserSession.select().exists()  # the expired session is gone
+
+
+def test_the_idle_limit_is_a_setting(district, logged_in, now, monkeypatch):
+    monkeypatch.setenv("JIEDUI_SESSION_IDLE_HOURS", "1")
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    now(start + dt.timedelta(minutes=61))
+    assert not is_logged_in(browser)
+
+
+def test_a_session_ends_after_seven_days_however_active(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    for hours in range(4, 7 * 24, 4):
+        now(start + dt.timedelta(hours=hours))
+        assert is_logged_in(browser)
+    now(start + dt.timedelta(days=7, minutes=1))
+    assert not is_logged_in(browser)
+
+
+def test_polling_the_inbox_badge_does_not_keep_a_page_logged_in(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    for minutes in range(30, 8 * 60, 30):  # the page left open, its badge polling
+        now(start + dt.timedelta(minutes=minutes))
+        assert browser.get("/inbox/badge", headers={"HX-Request": "true"}).status_code == 200
+    now(start + dt.timedelta(hours=8, minutes=1))
+    # the expired page is sent to the login as a whole, not swapped into the badge
+    response = browser.get("/inbox/badge", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://localhost/calendar/?view=month"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/calendar/?view%3Dmonth"
+
+
+def test_the_last_activity_is_written_at_most_every_five_minutes(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+
+    def last_seen():
+        return UserSession.get().last_seen_at
+    now(start + dt.timedelta(minutes=4))
+    assert is_logged_in(browser) and last_seen() == start
+    now(start + dt.timedelta(minutes=6))
+    assert is_logged_in(browser) and last_seen() == start + dt.timedelta(minutes=6)
+    now(start + dt.timedelta(minutes=7))
+    assert is_logged_in(browser) and last_seen() == start + dt.timedelta(minutes=6)
 
 
 def test_admin_ends_a_users_sessions(district, logged_in):
@@ -163,6 +255,8 @@ def test_admin_resets_a_password_with_the_rules(district, logged_in):
     assert logged_in(village, NEW_PASSWORD)
 
 
+
+
 def test_the_current_password_is_throttled_like_a_login(district, logged_in, now, app):
     now(dt.datetime(2026, 3, 2, 1, 0))
     lawyer = district.users.lawyer
@@ -228,13 +322,14 @@ def test_an_administrator_unlocks_an_account(district, logged_in, app, now):
 ])
 def test_non_admins_are_refused_by_the_services(district, change):
     target = district.users.village
-    before = service._describe(fresh(target)), fresh(target).session_version
+    sessions.start(target)
+    before = service._describe(fresh(target)), sessions.count(target)
     for actor in (district.users.coordinator, district.users.town_coordinator,
                   district.users.lawyer):
         with pytest.raises(PermissionDenied):
             change(actor, target)
     after = fresh(target)
-    assert (service._describe(after), after.session_version) == before and after.active
+    assert (service._describe(after), sessions.count(target)) == before and after.active
     assert not User.select().where(User.username == "new-admin").exists()
     assert AuditLog.select().where(AuditLog.action.startswith("user.")).count() == 0
 

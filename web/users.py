@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core import clock
 from core import notify
+from core import sessions
 from core.audit import entries_for
 from core import users as service
 from core.errors import JieduiError, TooManyAttempts
@@ -186,6 +187,7 @@ def _panel(user: User, *, edit: UserForm | None = None,
                   opened="edit" if edit else "reset" if reset else None,
                   errors=errors or [], notice=notice, me=actor(),
                   failed_logins=service.failed_logins(user),
+                  live_sessions=sessions.count(user),
                   history=list(entries_for(user).limit(20)), local=clock.to_local)
 
 
