@@ -483,29 +483,40 @@ def max_upload_bytes(environ=None) -> int:
     return int(megabytes * 1024 * 1024)
 
 
-# --- login protection (core.logins) --------------------------------------------------------
+# --- login protection and sessions (core.throttle, core.sessions) ---------------------------
 # Read when used, like the notification settings above.
 
 @dataclass(frozen=True)
 class LoginSettings:
-    """How many failed logins in ``window`` refuse the next try: per account (counted since
-    its last success) and per client address."""
-    max_failures: int = 5
+    """How password checks are throttled and how long a login lasts.
+
+    Failures are counted per account *and* client address: after ``free_failures`` of them
+    each further try from that address for that account waits twice as long as the one
+    before (2 s, 4 s, 8 s, …, at most ``max_delay``), so failures from other addresses
+    never keep the right password from its user. One address is also refused, on every
+    account, after ``max_failures_per_address`` failures in ``window``. A session ends
+    after ``session_idle`` without a request, and ``session_lifetime`` after its login."""
+    free_failures: int = 3
+    max_delay: dt.timedelta = dt.timedelta(minutes=15)
     max_failures_per_address: int = 20
     window: dt.timedelta = dt.timedelta(minutes=15)
+    session_idle: dt.timedelta = dt.timedelta(hours=8)
+    session_lifetime: dt.timedelta = dt.timedelta(days=7)
 
 
 def login_settings(environ=None) -> LoginSettings:
     env = os.environ if environ is None else environ
+
+    def number(name, default, kind=int, allow_zero=False):
+        return _positive_number(env.get(name, default), name, kind=kind, allow_zero=allow_zero)
+
     return LoginSettings(
-        max_failures=_positive_number(env.get("JIEDUI_LOGIN_MAX_FAILURES", "5"),
-                                      "JIEDUI_LOGIN_MAX_FAILURES", kind=int),
-        max_failures_per_address=_positive_number(
-            env.get("JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"),
-            "JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", kind=int),
-        window=dt.timedelta(minutes=_positive_number(
-            env.get("JIEDUI_LOGIN_WINDOW_MINUTES", "15"), "JIEDUI_LOGIN_WINDOW_MINUTES",
-            kind=int)))
+        free_failures=number("JIEDUI_LOGIN_FREE_FAILURES", "3", allow_zero=True),
+        max_delay=dt.timedelta(minutes=number("JIEDUI_LOGIN_MAX_DELAY_MINUTES", "15")),
+        max_failures_per_address=number("JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"),
+        window=dt.timedelta(minutes=number("JIEDUI_LOGIN_WINDOW_MINUTES", "15")),
+        session_idle=dt.timedelta(hours=number("JIEDUI_SESSION_IDLE_HOURS", "8", kind=float)),
+        session_lifetime=dt.timedelta(days=number("JIEDUI_SESSION_DAYS", "7", kind=float)))
 
 
 # --- database (core.db) ----------------------------------------------------------------------

@@ -27,13 +27,15 @@ SEED = 20231231  # the programme's full-coverage deadline
 DISTRICT_CODE = "310117"
 DISTRICT_NAME = "清溪区"
 
-# role -> (username, password); printed by `jiedui demo` and `jiedui run`.
+# role -> (username, password); printed by `jiedui demo` and `jiedui run`. One password
+# for all, which the password rules accept (core.users: no username in it, not common).
+DEMO_PASSWORD = "jiedui-demo"
 DEMO_LOGINS = {
-    "admin": ("admin", "admin1234"),
-    "coordinator": ("coordinator", "coord1234"),
-    "town coordinator": ("town", "town1234"),
-    "lawyer": ("lawyer", "lawyer1234"),
-    "village": ("village", "village1234"),
+    "admin": ("admin", DEMO_PASSWORD),
+    "coordinator": ("coordinator", DEMO_PASSWORD),
+    "town coordinator": ("town", DEMO_PASSWORD),
+    "lawyer": ("lawyer", DEMO_PASSWORD),
+    "village": ("village", DEMO_PASSWORD),
 }
 
 # code, name, number of villages and communities, share of communities.

@@ -42,4 +42,9 @@ class PermissionDenied(JieduiError):
 
 
 class TooManyAttempts(PermissionDenied):
-    """Refused because of too many recent failures (e.g. logins); try again later."""
+    """Refused because of too many recent failures (e.g. logins); try again in
+    ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 0, **params):
+        super().__init__(message, **params)
+        self.retry_after = retry_after

@@ -1,13 +1,18 @@
-"""Users: create, check a password, change role and scope, disable, end sessions.
+"""Users: create, check a password, change role and scope, disable, unlock, end sessions.
 
 Only administrators manage users (``actor`` None is the operator at the CLI, trusted); a
 user changes their own password and ends their own sessions. Every change is written to
-the audit log, never with a password or its hash. Bumping ``User.session_version`` ends
-every session of the user at their next request (``web.auth.LoginUser.load``).
+the audit log, never with a password or its hash. Ending a user's sessions deletes their
+session rows (``core.sessions``): every device is logged out at its next request.
 """
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.clock import now_utc
+from core import clock, sessions, throttle
 from core.db import transaction
 from core import audit
 from core.errors import ConflictError, PermissionDenied, ValidationError
@@ -20,14 +25,92 @@ PASSWORD_METHOD = "scrypt"
 # Checked against even when the user does not exist, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
+# --- password rules ------------------------------------------------------------------------
+# Refused: common passwords (a list shipped in core/passwords/common.txt, compared without
+# case and without symbols at either end), a common word or up to three letters with a
+# simple number (wang123456, qq1314, admin2024, a12345678), and passwords built from the
+# username (containing it, reversed or not, or its letters with digits). Existing hashes
+# are kept: the rules apply when a password is set.
+PASSWORD_LISTS = Path(__file__).parent / "passwords"
+TOO_COMMON = N_("This password is too common and easy to guess. Choose another.")
+HAS_USERNAME = N_("A password must not contain the username, reversed or not.")
+_EDGE_SYMBOLS = "!@#$%^&*()_+-=.,?~`'\"/\\|;:<>[]{} "
+_WORD_AND_NUMBER = re.compile(r"([^\W\d_]+)(\d+)|(\d+)([^\W\d_]+)")
+# Numbers people add for luck or love (520 我爱你, 1314 一生一世) and keypad patterns.
+_LUCKY_NUMBERS = {"520", "521", "1314", "5201314", "1314520", "7758521", "168", "518", "666",
+                  "888", "999", "110", "119", "007", "147", "258", "369", "147258",
+                  "147258369", "159357", "159753", "741852963", "789456", "789456123",
+                  "456123", "123456789"}
+_RUNS = ("01234567890123456789", "98765432109876543210")
 
-def check_password_rules(password: str) -> None:
+
+@functools.cache
+def _listed(name: str) -> frozenset[str]:
+    lines = (PASSWORD_LISTS / name).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines
+                     if line.strip() and not line.startswith("#"))
+
+
+def _is_date(digits: str) -> bool:
+    """A year (1940–2039), or a date written YYYYMMDD, YYMMDD or MMDD."""
+    formats = {4: ("%Y", "%m%d"), 6: ("%y%m%d",), 8: ("%Y%m%d",)}.get(len(digits), ())
+    for pattern in formats:
+        try:
+            day = dt.datetime.strptime(digits, pattern)
+        except ValueError:
+            continue
+        if pattern in ("%Y", "%Y%m%d") and not 1940 <= day.year <= 2039:
+            continue
+        return True
+    return False
+
+
+def _simple_number(digits: str) -> bool:
+    """A number easy to guess: one digit repeated, a run up or down, a short block repeated
+    (1212, 123123), a lucky number, a year or a date."""
+    if digits in _LUCKY_NUMBERS or any(digits in run for run in _RUNS):
+        return True
+    if any(len(digits) % size == 0 and digits == digits[:size] * (len(digits) // size)
+           for size in range(1, len(digits) // 2 + 1)):
+        return True
+    return _is_date(digits)
+
+
+def _too_common(password: str) -> bool:
+    plain = password.lower().strip(_EDGE_SYMBOLS)
+    if password.lower() in _listed("common.txt") or plain in _listed("common.txt"):
+        return True
+    match = _WORD_AND_NUMBER.fullmatch(plain)
+    if match is None:
+        return False
+    word, number = (match[1], match[2]) if match[1] else (match[4], match[3])
+    return (len(word) <= 3 or word in _listed("words.txt")) and _simple_number(number)
+
+
+def _built_from_username(password: str, username: str) -> bool:
+    name = (username or "").strip().lower()
+    if not name:
+        return False
+    lowered = password.lower()
+    if len(name) >= 3 and (name in lowered or name[::-1] in lowered):
+        return True
+    letters = "".join(ch for ch in lowered if ch.isalpha())
+    return letters in (name, name[::-1])
+
+
+def check_password_rules(password: str, username: str = "") -> None:
+    """Refuse (``ValidationError`` on the field ``password``) a password that is short,
+    only letters or only digits, common, or built from ``username``."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationError(N_("A password needs at least %(n)s characters."),
                               field="password", n=MIN_PASSWORD_LENGTH)
     if password.isdigit() or password.isalpha():
         raise ValidationError(N_("A password needs both letters and digits or symbols."),
                               field="password")
+    if _built_from_username(password, username):
+        raise ValidationError(HAS_USERNAME, field="password")
+    if _too_common(password):
+        raise ValidationError(TOO_COMMON, field="password")
 
 
 def _scope_fields(role: str, town: Town | None, village: Village | None,
@@ -53,7 +136,7 @@ def create_user(username: str, password: str, role: str, *, display_name: str = 
     if not username:
         raise ValidationError(N_("A user needs a username."), field="username")
     fields = _scope_fields(role, town, village, lawyer)
-    check_password_rules(password)
+    check_password_rules(password, username)
     if User.select().where(User.username == username).exists():
         raise ConflictError(N_("The username %(username)s is taken."), username=username)
     return User.create(username=username, password_hash=generate_password_hash(password, PASSWORD_METHOD),
@@ -68,7 +151,7 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
-    user.last_login_at = now_utc()
+    user.last_login_at = clock.now_utc()
     user.save(only=[User.last_login_at])
     return user
 
@@ -80,10 +163,9 @@ def require_admin(actor: User | None) -> None:
         raise PermissionDenied(N_("Only an administrator may manage users."))
 
 
-def _bump_session_version(user: User) -> None:
-    """End every session of ``user`` (an atomic increment: two bumps never collapse)."""
-    User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
-    user.session_version = User.get_by_id(user.id).session_version
+def _end_sessions(user: User) -> None:
+    """End every session of ``user``: each device is logged out at its next request."""
+    sessions.end_all(user)
 
 
 @transaction()  # the change and its audit entry, or neither
@@ -124,7 +206,7 @@ def update_user(actor: User | None, user: User, *, display_name: str, role: str,
         return user
     user.save()
     if set(changed) - {"display_name"}:
-        _bump_session_version(user)
+        _end_sessions(user)
     audit.record(actor, "user.update", obj=user, detail={"changed": changed})
     return user
 
@@ -137,9 +219,9 @@ def disable_user(actor: User | None, user: User) -> User:
         raise ValidationError(N_("You cannot disable your own account."))
     user.active = False
     user.save(only=[User.active])
-    _bump_session_version(user)
+    _end_sessions(user)
     # revoked for good, so enabling the user again does not bring old addresses back
-    revoked = (FeedToken.update(revoked_at=now_utc())
+    revoked = (FeedToken.update(revoked_at=clock.now_utc())
                .where((FeedToken.user == user.id) & FeedToken.revoked_at.is_null()).execute())
     audit.record(actor, "user.disable", obj=user, detail={"feed_tokens_revoked": revoked})
     return user
@@ -160,33 +242,68 @@ def end_sessions(actor: User | None, user: User) -> User:
     themself."""
     if actor is None or actor.id != user.id:
         require_admin(actor)
-    _bump_session_version(user)
+    _end_sessions(user)
     audit.record(actor, "user.end_sessions", obj=user)
     return user
 
 
 def _set_password(user: User, new: str) -> None:
-    check_password_rules(new)
+    check_password_rules(new, user.username)
     user.password_hash = generate_password_hash(new, PASSWORD_METHOD)
     user.save(only=[User.password_hash])
-    _bump_session_version(user)
+    _end_sessions(user)
+
+
+def _unlock(actor: User | None, user: User, *, always: bool = False) -> int:
+    """Clear the user's login failures (``user.unlock`` in the audit log when there were
+    any, or ``always``); the number cleared."""
+    cleared = throttle.clear(throttle.account_key(user.username))
+    if cleared or always:
+        audit.record(actor, "user.unlock", obj=user, detail={"failures": cleared})
+    return cleared
+
+
+def failed_logins(user: User) -> int:
+    """The user's recent login failures that still delay a login (from any address)."""
+    return throttle.failures_of(throttle.account_key(user.username))
+
+
+@transaction()
+def unlock_user(actor: User | None, user: User) -> int:
+    """An administrator lets the user log in at once: their failed logins, from every
+    address, no longer count (they stay recorded). Audited as ``user.unlock`` even when
+    nothing was to clear; the number of failures cleared."""
+    require_admin(actor)
+    return _unlock(actor, user, always=True)
 
 
 @transaction()
 def reset_password(actor: User | None, user: User, new: str) -> User:
-    """An administrator sets a new password (the user forgot theirs); every session ends."""
+    """An administrator sets a new password (the user forgot theirs, or was locked out);
+    every session ends and the failed logins no longer count."""
     require_admin(actor)
     _set_password(user, new)
     audit.record(actor, "user.reset_password", obj=user)
+    _unlock(actor, user)
     return user
 
 
-@transaction()
-def change_own_password(user: User, current: str, new: str) -> User:
-    """The user changes their password, knowing the current one; their other sessions end
-    (the caller keeps the current one alive with the new ``session_version``)."""
-    if not check_password_hash(user.password_hash, current or ""):
+def change_own_password(user: User, current: str, new: str, address: str | None = None
+                        ) -> User:
+    """The user changes their password, knowing the current one; all their sessions end
+    (the web renews the one they are using). The check of the current password is
+    throttled like a login, and counts against the user's account and ``address``
+    (default: the request's)."""
+    address = audit.request_address.get() if address is None else address
+    right = throttle.checked(throttle.account_key(user.username), address,
+                             lambda: check_password_hash(user.password_hash, current or ""))
+    if not right:  # recorded as a failure above, outside the transaction below
         raise ValidationError(N_("The current password is wrong."), field="current")
+    return _change_own_password(user, current, new)
+
+
+@transaction()
+def _change_own_password(user: User, current: str, new: str) -> User:
     if new == current:
         raise ValidationError(N_("The new password is the same as the current one."),
                               field="password")

@@ -283,6 +283,7 @@ ROUTES = {
     "users.detail": ("GET", lambda d: f"/admin/users/{d.users.village.id}", {"admin"}),
     "users.update": ("POST", lambda d: f"/admin/users/{d.users.village.id}", {"admin"}),
     "users.disable": ("POST", lambda d: f"/admin/users/{d.users.village.id}/disable", {"admin"}),
+    "users.unlock": ("POST", lambda d: f"/admin/users/{d.users.village.id}/unlock", {"admin"}),
     "users.enable": ("POST", lambda d: f"/admin/users/{d.users.village.id}/enable", {"admin"}),
     "users.end_sessions": ("POST", lambda d: f"/admin/users/{d.users.village.id}/end-sessions",
                            {"admin"}),

@@ -70,7 +70,7 @@ def test_demo_then_stats_shows_full_coverage(tmp_path):
     assert "131 个村(居)" in loaded.stdout and "演示账号（用户名 / 密码）：" in loaded.stdout
     for username, password in DEMO_LOGINS.values():
         assert f"{username} / {password}" in loaded.stdout
-    assert "  区级协调员      coordinator / coord1234" in loaded.stdout.splitlines()
+    assert "  区级协调员      coordinator / jiedui-demo" in loaded.stdout.splitlines()
 
     stats = jiedui(tmp_path, "stats", "--json")
     assert stats.returncode == 0, stats.stderr
@@ -164,14 +164,26 @@ def test_user_add_refuses_an_unknown_village(tmp_path):
 
 
 def user_row(instance: Path, username: str) -> tuple:
+    """The user's password hash, whether active, and how many sessions they have."""
     with sqlite3.connect(instance / "jiedui.db") as connection:
-        return connection.execute('SELECT password_hash, active, session_version FROM "user" '
-                                  'WHERE username = ?', (username,)).fetchone()
+        return connection.execute(
+            'SELECT password_hash, active, (SELECT count(*) FROM user_session s '
+            'WHERE s.user_id = u.id) FROM "user" u WHERE username = ?', (username,)).fetchone()
+
+
+def add_session(instance: Path, username: str) -> None:
+    """A login of ``username`` on some device (a session row, as the web writes it)."""
+    with sqlite3.connect(instance / "jiedui.db") as connection:
+        connection.execute(
+            "INSERT INTO user_session (user_id, key_hash, created_at, last_seen_at, address) "
+            "SELECT id, ?, '2026-01-01', '2026-01-01', '' FROM \"user\" WHERE username = ?",
+            (f"hash-{username}", username))
 
 
 def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
     assert jiedui(tmp_path, "user", "add", "--username", "boss", "--password", "old-pass-1",
                   "--role", "admin").returncode == 0
+    add_session(tmp_path, "boss")
     before = user_row(tmp_path, "boss")
 
     def password(*lines):
@@ -186,7 +198,7 @@ def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
     assert "两次输入的密码不一致。" in changed.stderr  # then asked again
     assert changed.stdout.strip() == "boss 的密码已修改，该用户已在所有设备上退出登录。"
     after = user_row(tmp_path, "boss")
-    assert after[0] != before[0] and after[2] == before[2] + 1
+    assert after[0] != before[0] and (before[2], after[2]) == (1, 0)  # logged out
     nobody = jiedui(tmp_path, "user", "password", "nobody", "--password", "x-pass-123")
     assert nobody.returncode != 0
     assert "There is no login with the username nobody." in nobody.stderr
@@ -196,16 +208,65 @@ def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
 def test_user_disable_and_enable(tmp_path):
     assert jiedui(tmp_path, "user", "add", "--username", "wang", "--password", "good-pass-1",
                   "--role", "coordinator").returncode == 0
+    add_session(tmp_path, "wang")
     disabled = in_chinese(tmp_path, "user", "disable", "wang")
     assert disabled.returncode == 0, disabled.stderr
     assert disabled.stdout.strip() == "wang 已停用，并已在所有设备上退出登录。"
-    assert user_row(tmp_path, "wang")[1:] == (0, 1)
+    assert user_row(tmp_path, "wang")[1:] == (0, 0)
     enabled = in_chinese(tmp_path, "user", "enable", "wang")
     assert enabled.returncode == 0 and user_row(tmp_path, "wang")[1] == 1
     assert enabled.stdout.strip() == "wang 已启用，可重新登录。"
     nobody = in_chinese(tmp_path, "user", "disable", "nobody")
     assert nobody.returncode != 0
     assert nobody.stderr.strip() == "Error: 用户名为 nobody 的登录账号不存在。"
+
+
+@pytest.fixture
+def cli_here(tmp_path, monkeypatch):
+    """``cli_here(*args)`` runs the ``jiedui`` command in this process (click's CliRunner)
+    on an instance of its own; the test then reads and writes the same database."""
+    from click.testing import CliRunner
+
+    from core.db import db
+    from web.cli import cli
+    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("JIEDUI_LOCALE", "en")
+    monkeypatch.delenv("JIEDUI_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(cli, [str(a) for a in args])
+    if not db.is_closed():
+        db.close()
+
+
+def lock_out(username: str, address: str = "10.0.0.5") -> None:
+    """Fail enough logins of ``username`` from ``address`` that even the right password
+    must wait there."""
+    from core import logins
+    from core.errors import PermissionDenied, TooManyAttempts
+    for _ in range(3):
+        with pytest.raises(PermissionDenied):
+            logins.attempt(username, "guess-pass-1", address)
+    with pytest.raises(TooManyAttempts):
+        logins.attempt(username, "guess-pass-1", address)
+
+
+@pytest.mark.parametrize("command", [["password", "boss", "--password", "new-pass-22"],
+                                     ["unlock", "boss"]])
+def test_user_password_and_user_unlock_let_a_locked_out_user_log_in(cli_here, command):
+    from core import logins
+    from core.models import AuditLog
+    assert cli_here("user", "add", "--username", "boss", "--password", "old-pass-1",
+                    "--role", "admin").exit_code == 0
+    lock_out("boss")
+    done = cli_here("user", *command)
+    assert done.exit_code == 0, done.output
+    password = "new-pass-22" if command[0] == "password" else "old-pass-1"
+    assert logins.attempt("boss", password, "10.0.0.5").username == "boss"
+    (entry,) = AuditLog.select().where(AuditLog.action == "user.unlock")
+    assert (entry.username, entry.detail) == ("", {"failures": 3})
+    if command[0] == "unlock":
+        assert done.stdout.strip() == \
+            "boss can log in again at once: their failed logins no longer count."
 
 
 def enqueue_ping(instance: Path, value: str) -> str:

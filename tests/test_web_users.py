@@ -1,14 +1,20 @@
-"""User administration and "my account": sessions end when they should (logout everywhere,
-disabling, a new password, a new role), password rules refuse with a clear message and
-change nothing, only administrators manage users, and the audit log keeps no secrets."""
+"""User administration and "my account": sessions end when they should (logout, logout
+everywhere, disabling, a new password, a new role, idleness, age), password rules refuse
+with a clear message and change nothing, the current password is throttled like a login,
+administrators unlock accounts, only administrators manage users, and the audit log keeps
+no secrets."""
+import datetime as dt
+
 import pytest
 from werkzeug.security import check_password_hash
 
+from core import sessions
 from core import users as service
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import create_token, find_token
-from core.models import AuditLog, User
+from core.models import AuditLog, User, UserSession
 from tests.factories import PASSWORD
+from tests.planning_support import now  # noqa: F401 (fixture)
 
 NEW_PASSWORD = "brand-new-pass-9"
 
@@ -44,6 +50,96 @@ def test_logout_on_other_devices_ends_the_other_session_and_keeps_this_one(distr
     assert "/login" in phone.get("/account").headers["Location"]
 
 
+
+
+def copy_of(app, client):
+    """Another browser holding a copy of ``client``'s session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_a_copied_cookie_stops_working_at_logout_and_other_devices_stay(district, logged_in,
+                                                                         app):
+    lawyer = district.users.lawyer
+    laptop, phone = logged_in(lawyer), logged_in(lawyer)
+    copied = copy_of(app, laptop)
+    assert is_logged_in(copied)  # the copy works while the session lives
+    assert laptop.post("/logout").status_code == 302
+    assert not is_logged_in(laptop)
+    assert not is_logged_in(copied)  # replayed after the logout: refused
+    assert is_logged_in(phone)  # the user's other device is still logged in
+    assert sessions.count(lawyer) == 1
+
+
+def test_logging_out_other_devices_also_ends_a_copy_of_this_ones_cookie(district, logged_in,
+                                                                         app):
+    lawyer = district.users.lawyer
+    laptop = logged_in(lawyer)
+    copied = copy_of(app, laptop)
+    assert laptop.post("/account/end-sessions").status_code == 302
+    assert is_logged_in(laptop) and not is_logged_in(copied)
+    assert sessions.count(lawyer) == 1
+
+
+def test_a_session_ends_after_eight_idle_hours(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    now(start + dt.timedelta(hours=7))
+    assert is_logged_in(browser)  # activity: the idle clock starts again
+    now(start + dt.timedelta(hours=14, minutes=59))
+    assert is_logged_in(browser)
+    now(start + dt.timedelta(hours=23))  # 8 hours and a minute after the last request
+    assert not is_logged_in(browser)
+    assert not UserSession.select().exists()  # the expired session is gone
+
+
+def test_the_idle_limit_is_a_setting(district, logged_in, now, monkeypatch):
+    monkeypatch.setenv("JIEDUI_SESSION_IDLE_HOURS", "1")
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    now(start + dt.timedelta(minutes=61))
+    assert not is_logged_in(browser)
+
+
+def test_a_session_ends_after_seven_days_however_active(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    for hours in range(4, 7 * 24, 4):
+        now(start + dt.timedelta(hours=hours))
+        assert is_logged_in(browser)
+    now(start + dt.timedelta(days=7, minutes=1))
+    assert not is_logged_in(browser)
+
+
+def test_polling_the_inbox_badge_does_not_keep_a_page_logged_in(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+    for minutes in range(30, 8 * 60, 30):  # the page left open, its badge polling
+        now(start + dt.timedelta(minutes=minutes))
+        assert browser.get("/inbox/badge", headers={"HX-Request": "true"}).status_code == 200
+    now(start + dt.timedelta(hours=8, minutes=1))
+    # the expired page is sent to the login as a whole, not swapped into the badge
+    response = browser.get("/inbox/badge", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://localhost/calendar/?view=month"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/calendar/?view%3Dmonth"
+
+
+def test_the_last_activity_is_written_at_most_every_five_minutes(district, logged_in, now):
+    start = now(dt.datetime(2026, 3, 2, 1, 0))
+    browser = logged_in(district.users.lawyer)
+
+    def last_seen():
+        return UserSession.get().last_seen_at
+    now(start + dt.timedelta(minutes=4))
+    assert is_logged_in(browser) and last_seen() == start
+    now(start + dt.timedelta(minutes=6))
+    assert is_logged_in(browser) and last_seen() == start + dt.timedelta(minutes=6)
+    now(start + dt.timedelta(minutes=7))
+    assert is_logged_in(browser) and last_seen() == start + dt.timedelta(minutes=6)
+
+
 def test_admin_ends_a_users_sessions(district, logged_in):
     village = logged_in(district.users.village)
     admin = logged_in(district.users.admin)
@@ -73,7 +169,8 @@ def test_disabling_ends_a_live_session_at_once_and_stops_the_feed(district, logg
     assert refused.status_code == 401
 
     admin.post(f"/admin/users/{lawyer.id}/enable")
-    assert fresh(lawyer).active and find_token(raw) is not None
+    # back at work, but the old feed addresses stay revoked: a new one is made on purpose
+    assert fresh(lawyer).active and find_token(raw) is None
     assert is_logged_in(logged_in(lawyer))
 
 
@@ -159,6 +256,61 @@ def test_admin_resets_a_password_with_the_rules(district, logged_in):
     assert logged_in(village, NEW_PASSWORD)
 
 
+
+
+def test_the_current_password_is_throttled_like_a_login(district, logged_in, now, app):
+    now(dt.datetime(2026, 3, 2, 1, 0))
+    lawyer = district.users.lawyer
+    browser = logged_in(lawyer)
+    hash_before = fresh(lawyer).password_hash
+    change = {"current": "guess-pass-1", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    for _ in range(3):
+        response = browser.post("/account/password", data=change, headers={"HX-Request": "true"})
+        assert response.status_code == 422
+    slowed = browser.post("/account/password", data=dict(change, current=PASSWORD),
+                          headers={"HX-Request": "true"})  # even the right one must wait
+    assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "2"
+    assert "Try again in 2 seconds." in slowed.get_data(as_text=True)
+    assert fresh(lawyer).password_hash == hash_before
+    # the failures count against the account from this address: its logins wait too
+    again = app.test_client()
+    refused = again.post("/login", data={"username": lawyer.username, "password": PASSWORD})
+    assert refused.status_code == 429
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.2.3.4"
+    assert elsewhere.post("/login", data={"username": lawyer.username,
+                                          "password": PASSWORD}).status_code == 302
+    now(dt.datetime(2026, 3, 2, 1, 0, 2))
+    done = browser.post("/account/password", data=dict(change, current=PASSWORD))
+    assert done.status_code == 302 and fresh(lawyer).password_hash != hash_before
+
+
+def test_an_administrator_unlocks_an_account(district, logged_in, app, now):
+    now(dt.datetime(2026, 3, 2, 1, 0))
+    target = district.users.coordinator
+    locked = app.test_client()
+    locked.set_cookie("lang", "en")
+    for _ in range(12):
+        locked.post("/login", data={"username": target.username, "password": "guess-pass-1"})
+        now(dt.datetime(2026, 3, 2, 1, 0) + dt.timedelta(seconds=1))
+    assert locked.post("/login", data={"username": target.username,
+                                       "password": PASSWORD}).status_code == 429
+    admin = logged_in(district.users.admin)
+    page = admin.get(f"/admin/users/{target.id}").get_data(as_text=True)
+    assert "3 recent failures" in page and f"/admin/users/{target.id}/unlock" in page
+    response = admin.post(f"/admin/users/{target.id}/unlock", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "can log in again at once" in response.get_data(as_text=True)
+    assert f"/admin/users/{target.id}/unlock" not in response.get_data(as_text=True)
+    assert locked.post("/login", data={"username": target.username,
+                                       "password": PASSWORD}).status_code == 302
+    (entry,) = AuditLog.select().where(AuditLog.action == "user.unlock")
+    assert (entry.username, entry.object_id, entry.detail) == (
+        "admin", str(target.id), {"failures": 3})
+    assert logged_in(district.users.coordinator).post(
+        f"/admin/users/{target.id}/unlock").status_code == 403
+
+
 # --- only administrators -------------------------------------------------------------------
 
 @pytest.mark.parametrize("change", [
@@ -171,13 +323,14 @@ def test_admin_resets_a_password_with_the_rules(district, logged_in):
 ])
 def test_non_admins_are_refused_by_the_services(district, change):
     target = district.users.village
-    before = service._describe(fresh(target)), fresh(target).session_version
+    sessions.start(target)
+    before = service._describe(fresh(target)), sessions.count(target)
     for actor in (district.users.coordinator, district.users.town_coordinator,
                   district.users.lawyer):
         with pytest.raises(PermissionDenied):
             change(actor, target)
     after = fresh(target)
-    assert (service._describe(after), after.session_version) == before and after.active
+    assert (service._describe(after), sessions.count(target)) == before and after.active
     assert not User.select().where(User.username == "new-admin").exists()
     assert AuditLog.select().where(AuditLog.action.startswith("user.")).count() == 0
 
@@ -286,7 +439,7 @@ def test_every_change_is_audited_without_secrets(district, logged_in):
     admin.post(f"/admin/users/{target.id}/enable")
     logged_in(target, NEW_PASSWORD).post("/account/password", data={
         "current": NEW_PASSWORD, "password": "third-pass-77", "confirm": "third-pass-77"})
-    service.add_user(admin_user, "added", "added-pass-1", "coordinator")
+    service.add_user(admin_user, "added", "joined-pass-1", "coordinator")
 
     entries = list(AuditLog.select().where(AuditLog.action.startswith("user."))
                    .order_by(AuditLog.id))
@@ -296,7 +449,7 @@ def test_every_change_is_audited_without_secrets(district, logged_in):
         ("user.change_password", "village"), ("user.create", "admin")]
     assert all(e.object_type == "user" for e in entries)
     assert entries[0].object_id == str(target.id) and entries[0].address == "127.0.0.1"
-    secrets = [NEW_PASSWORD, "third-pass-77", "added-pass-1", fresh(target).password_hash,
+    secrets = [NEW_PASSWORD, "third-pass-77", "joined-pass-1", fresh(target).password_hash,
                "pbkdf2", "scrypt"]
     text = " ".join(f"{e.detail} {e.object_id} {e.address}" for e in entries)
     assert not [secret for secret in secrets if secret in text]

@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.app import setup
 from core.arrangements import describe as describe_arrangement
-from core.config import load_settings, max_upload_bytes, trusted_proxies
+from core.config import load_settings, login_settings, max_upload_bytes, trusted_proxies
 from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
 from web.render import htmx
@@ -51,6 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        # The cookie's signature expires with the server-side session's lifetime
+        # (core.sessions); the session row decides, the signature only agrees.
+        PERMANENT_SESSION_LIFETIME=login_settings().session_lifetime,
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
         WTF_CSRF_TIME_LIMIT=None,

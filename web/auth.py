@@ -1,26 +1,31 @@
-"""Log in and out."""
-from flask import Blueprint, flash, redirect, request, session, url_for
+"""Log in and out. Each login is a session on the server (``core.sessions``): the cookie
+carries only its random key, so logging out ends it for every copy of the cookie."""
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import UserMixin, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from core import logins
+from core import logins, sessions
 from core.errors import PermissionDenied, TooManyAttempts
-from core.models import User
+from core.models import User, UserSession
 from web.access import allow, public
 from web.render import render, safe_path
 
 bp = Blueprint("auth", __name__)
 
+# The session cookie's entry for the key of the server-side session.
+SESSION_KEY = "sid"
+
 
 class LoginUser(UserMixin):
-    """Flask-Login's view of a ``core.models.User``."""
+    """Flask-Login's view of a ``core.models.User``, logged in through ``user_session``."""
 
-    def __init__(self, user: User):
+    def __init__(self, user: User, user_session: UserSession | None = None):
         self.user = user
+        self.user_session = user_session
 
     def get_id(self):
         return str(self.user.id)
@@ -31,23 +36,43 @@ class LoginUser(UserMixin):
 
     @staticmethod
     def load(user_id):
-        """The logged-in user, or None (logged out) when the user is gone or disabled, or
-        their sessions were ended after this one began (another ``session_version``)."""
-        user = User.get_or_none(User.id == int(user_id)) if str(user_id).isdigit() else None
-        if user is None or not user.active:
+        """The logged-in user, or None (logged out) when the cookie's session was ended
+        (logout, "log out everywhere", a new password, …), has expired, or belongs to
+        another user, or the user is disabled."""
+        found = sessions.find(session.get(SESSION_KEY), activity=not _is_background())
+        if found is None or str(found.user_id) != str(user_id) or not found.user.active:
             return None
-        if session.get(SESSION_VERSION) != user.session_version:
-            return None
-        return LoginUser(user)
+        return LoginUser(found.user, found)
 
 
-SESSION_VERSION = "session_version"
+def background(view):
+    """Marks a view the page calls by itself (e.g. polling a badge): its requests do not
+    count as activity, so a page left open still logs out when idle."""
+    view.background = True
+    return view
+
+
+def _is_background() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "background", False)
+
+
+def log_in(user: User) -> None:
+    """Start a session of ``user`` in this browser: a new cookie (nothing carried over
+    from before the login) holding the key of a new server-side session."""
+    session.clear()
+    login_user(LoginUser(user))
+    session[SESSION_KEY] = sessions.start(user, request.remote_addr or "")
 
 
 def keep_session(user: User) -> None:
-    """Keep this session alive after the user's sessions were ended on purpose from it
-    (their own password change, "log out on all other devices")."""
-    session[SESSION_VERSION] = user.session_version
+    """Keep this session alive, under a new key, after the user's sessions were ended on
+    purpose from it (their own password change, "log out on all other devices")."""
+    current = getattr(current_user, "user_session", None)
+    key = sessions.renew(current) if current is not None and current.user_id == user.id \
+        else None
+    if key:
+        session[SESSION_KEY] = key
 
 
 class LoginForm(FlaskForm):
@@ -64,27 +89,34 @@ def _safe_next(target: str | None) -> str:
 @public
 def login():
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         try:
             user = logins.attempt(form.username.data, form.password.data,
                                   request.remote_addr or "")
+        except TooManyAttempts as refused:
+            flash(refused.translate(_), "error")
+            status, headers = 429, {"Retry-After": str(refused.retry_after)}
         except PermissionDenied as refused:  # the same words for every account
             flash(refused.translate(_), "error")
-            status = 429 if isinstance(refused, TooManyAttempts) else 401
+            status = 401
         else:
-            session.clear()  # a new session at login: nothing carried over from before
-            login_user(LoginUser(user))
-            keep_session(user)
+            log_in(user)
             return redirect(_safe_next(request.args.get("next")))
-    return render("auth/login.html", form=form, status=status)
+    response = render("auth/login.html", form=form, status=status)
+    response.headers.update(headers)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 @allow("admin", "coordinator", "lawyer", "village")
 @login_required
 def logout():
+    """End this session on the server (a copy of the cookie stops working too); the
+    user's other devices stay logged in."""
+    sessions.end(getattr(current_user, "user_session", None))
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 

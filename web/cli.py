@@ -231,7 +231,7 @@ def _ask_new_password(gettext) -> str:
 @click.option("--password", help="Prompted for (hidden, twice) when not given.")
 def user_password(username, password):
     """Set a new password for USERNAME (e.g. an administrator locked out of the UI); the
-    user is logged out everywhere."""
+    user is logged out everywhere, and their failed logins no longer delay a login."""
     from core.users import reset_password
     gettext = gettext_for(_open().locale)
     found = _existing_user(username)
@@ -243,6 +243,18 @@ def user_password(username, password):
         _fail(error)
     click.echo(gettext("The password of %(username)s was changed; they are logged out "
                        "everywhere.") % {"username": found.username})
+
+
+@user.command(name="unlock")
+@click.argument("username")
+def user_unlock(username):
+    """Let USERNAME log in at once: their failed logins no longer count."""
+    from core.users import unlock_user
+    gettext = gettext_for(_open().locale)
+    found = _existing_user(username)
+    unlock_user(None, found)
+    click.echo(gettext("%(username)s can log in again at once: their failed logins no "
+                       "longer count.") % {"username": found.username})
 
 
 @user.command(name="disable")

@@ -26,6 +26,7 @@ from core.notify import NOTICE_KINDS
 from core.notify import inbox as inbox_of
 from core.notify import mark_read, unread_count
 from web.access import actor, allow
+from web.auth import background
 from web.listing import paginate, query_text, whole_number
 from web.render import render
 
@@ -209,5 +210,6 @@ def read_all():
 
 @bp.route("/inbox/badge")
 @allow(*EVERYONE)
+@background  # polled every 30 s: an open page alone does not keep the session alive
 def badge():
     return render("matters/_badge.html", "matters/_badge.html", unread=unread_count(actor()))

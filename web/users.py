@@ -16,9 +16,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core import clock
 from core import notify
+from core import sessions
 from core.audit import entries_for
 from core import users as service
-from core.errors import JieduiError
+from core.errors import JieduiError, TooManyAttempts
 from core.models import ROLES, Lawyer, LawFirm, Town, User, Village
 from web import ROLE_LABELS, role_label
 from web.access import actor, allow
@@ -185,6 +186,8 @@ def _panel(user: User, *, edit: UserForm | None = None,
                   reset=reset or ResetPasswordForm(formdata=None, prefix="reset"),
                   opened="edit" if edit else "reset" if reset else None,
                   errors=errors or [], notice=notice, me=actor(),
+                  failed_logins=service.failed_logins(user),
+                  live_sessions=sessions.count(user),
                   history=list(entries_for(user).limit(20)), local=clock.to_local)
 
 
@@ -256,6 +259,16 @@ def end_sessions(user_id):
     return _done(user, _("%(username)s is logged out on every device.", username=user.username))
 
 
+@bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
+@allow("admin")
+def unlock(user_id):
+    """Clear the user's failed logins, so no wait delays their next login."""
+    user = _user(user_id)
+    service.unlock_user(actor(), user)
+    return _done(user, _("%(username)s can log in again at once: their failed logins no "
+                         "longer count.", username=user.username))
+
+
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
 @allow("admin")
 def reset_password(user_id):
@@ -310,6 +323,11 @@ def change_password():
     if form.validate():
         try:
             service.change_own_password(actor(), form.current.data, form.password.data)
+        except TooManyAttempts as refused:  # the current password is throttled like a login
+            attach_error(form, refused)
+            response = _account(form, status=429)
+            response.headers["Retry-After"] = str(refused.retry_after)
+            return response
         except JieduiError as error:
             attach_error(form, error)
         else:

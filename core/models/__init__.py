@@ -9,7 +9,7 @@ from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog,
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
                                  Delivery, MajorMatter, MatterNote, Notification,
                                  NotificationPreference, Rating, ReturnVisit)
-from core.models.security import PROBLEM_SOURCES, LoginAttempt, Problem
+from core.models.security import PROBLEM_SOURCES, LoginAttempt, Problem, UserSession
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
 
@@ -17,9 +17,10 @@ ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
               Shortfall, EventHandover, Task, WorkLog, AuditLog, ProgramTarget,
               CaseFile, Attachment, MajorMatter, MatterNote, Notification,
-              NotificationPreference, Delivery, ReturnVisit, Rating, LoginAttempt, Problem]
+              NotificationPreference, Delivery, ReturnVisit, Rating, LoginAttempt, Problem,
+              UserSession]
 
-__all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem",
+__all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
            "MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
            "MajorMatter", "MatterNote", "Notification", "NotificationPreference", "Rating", "ReturnVisit",
            "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",

@@ -1,6 +1,5 @@
 """Who is who: the district, its towns and villages, law firms, lawyers and users."""
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
-                    TextField)
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from core.clock import now_utc
 from core.db import BaseModel
@@ -76,9 +75,6 @@ class User(BaseModel):
     created_at = DateTimeField(default=now_utc)
     last_login_at = DateTimeField(null=True)
     note = TextField(default="")
-    # Stored in the session at login; bumping it ends every session of the user at once
-    # ("log out everywhere", a password change, disabling the user).
-    session_version = IntegerField(default=0)
 
     @property
     def scope(self) -> str:

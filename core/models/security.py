@@ -1,20 +1,40 @@
-"""Security and reliability records: login attempts (for rate limiting) and the problems
-reported to administrators (a failing plugin, notification channel, feed or job)."""
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
+"""Security and reliability records: login attempts (for rate limiting), the sessions of
+logged-in users, and the problems reported to administrators (a failing plugin,
+notification channel, feed or job)."""
+from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    TextField)
 
 from core.clock import now_utc
 from core.db import BaseModel
+from core.models.organisation import User
 
 PROBLEM_SOURCES = ("plugin", "notification", "feed", "job")
 
 
 class LoginAttempt(BaseModel):
-    """One try at logging in. Failures in a recent window, counted per account and per
-    address, decide whether the next try is refused (``core.logins``)."""
+    """One check of a password: a login, or the current password when a user changes it.
+    Recent failures, counted per account and address and per address, decide how long the
+    next try waits (``core.throttle``)."""
     at = DateTimeField(default=now_utc, index=True)
     username = CharField(index=True)  # as typed, stripped and lower-cased
     address = CharField(index=True, default="")
     succeeded = BooleanField(default=False)
+    # An administrator unlocked the account after this failure: it is kept, but no longer
+    # counts.
+    cleared = BooleanField(default=False)
+
+
+class UserSession(BaseModel):
+    """One login on one device. The session cookie carries a random key; only its SHA-256
+    is stored. Logging out deletes the row, so a copy of the cookie stops working; a row
+    idle or old past the limits of ``core.config.login_settings`` no longer counts
+    (``core.sessions``)."""
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    key_hash = CharField(unique=True)
+    created_at = DateTimeField(default=now_utc)
+    # The last request, written at most every few minutes (core.sessions.TOUCH_EVERY).
+    last_seen_at = DateTimeField(default=now_utc, index=True)
+    address = CharField(default="")  # where the login came from
 
 
 class Problem(BaseModel):
