@@ -29,6 +29,8 @@ from core.errors import (ConflictError, NotFound, PermissionDenied, TooManyAttem
 from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, Pairing, Rating, RatingBurst, RatingCode,
                          RatingCodeMiss, ReturnVisit, Town, User, Village)
+from core.notify import (coordinators_for, district_coordinators, lawyer_users,
+                         local_coordinators, notify_users)
 from core.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -510,7 +512,6 @@ def _notify_burst(burst: RatingBurst, village: Village, settings) -> None:
     """One notice per burst, to the coordinators of the village or its town (the district's
     when it has none); the ratings themselves notify nobody."""
     try:
-        from core.notify import district_coordinators, local_coordinators, notify_users
         gettext = gettext_for(settings.locale)
         params = {"village": village.name, "count": settings.ratings_burst_count,
                   "minutes": settings.ratings_burst_minutes,
@@ -531,7 +532,6 @@ def _notify_low_rating(rating: Rating, village: Village) -> None:
     year's average is. The resident's rating is kept even when the notifications cannot be
     written."""
     try:
-        from core.notify import coordinators_for, lawyer_users, notify_users
         notify_users(coordinators_for(village), kind="low_rating",
                      title=f"{village.name}: {rating.score}/5",
                      body=rating.comment, link=RATINGS_LINK,

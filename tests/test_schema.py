@@ -24,6 +24,16 @@ def test_one_active_pairing_index_exists(database):
     assert "pairing_one_active_per_village" in indexes
 
 
+def _town_and_lawyer(execute):
+    """A district with one town, and a lawyer of a firm, in an older schema."""
+    execute("INSERT INTO district (code, name) VALUES ('D', '区')")
+    execute("INSERT INTO town (district_id, code, name, judicial_office, office_head, "
+            "office_phone) VALUES (1, 'T', '镇', '', '', '')")
+    execute("INSERT INTO law_firm (name, address, phone) VALUES ('所', '', '')")
+    execute("INSERT INTO lawyer (name, firm_id, licence_no, phone, wechat, photo, active) "
+            "VALUES ('张明', 1, 'L1', '', '', '', 1)")
+
+
 def test_arrangements_are_read_from_what_pairings_published(tmp_path):
     """Migration 0006 turns each pairing's published hours ("每月第二个周二上午 9:00-12:00")
     and preferred weekday into its arrangement, lengthening a window shorter than the
@@ -37,12 +47,7 @@ def test_arrangements_are_read_from_what_pairings_published(tmp_path):
         runner = Runner(database, directory=str(MIGRATIONS_DIR))
         runner.up(target="0005_security")
         execute = database.execute_sql
-        execute("INSERT INTO district (code, name) VALUES ('D', '区')")
-        execute("INSERT INTO town (district_id, code, name, judicial_office, office_head, "
-                "office_phone) VALUES (1, 'T', '镇', '', '', '')")
-        execute("INSERT INTO law_firm (name, address, phone) VALUES ('所', '', '')")
-        execute("INSERT INTO lawyer (name, firm_id, licence_no, phone, wechat, photo, active) "
-                "VALUES ('张明', 1, 'L1', '', '', '', 1)")
+        _town_and_lawyer(execute)
         rows = (("每月第二个周二上午 9:00-12:00", None, None),
                 ("每月最后一个星期五 14:00–17:30", None, None),
                 ("逢集日", 2, "pm"))
@@ -74,14 +79,9 @@ def test_ratings_from_before_the_codes_stay_as_anonymous_feedback(tmp_path):
         runner = Runner(database, directory=str(MIGRATIONS_DIR))
         runner.up(target="0006_year_together")
         execute = database.execute_sql
-        execute("INSERT INTO district (code, name) VALUES ('D', '区')")
-        execute("INSERT INTO town (district_id, code, name, judicial_office, office_head, "
-                "office_phone) VALUES (1, 'T', '镇', '', '', '')")
+        _town_and_lawyer(execute)
         execute("INSERT INTO village (town_id, code, name, kind, address) "
                 "VALUES (1, 'V1', '村1', 'village', '')")
-        execute("INSERT INTO law_firm (name, address, phone) VALUES ('所', '', '')")
-        execute("INSERT INTO lawyer (name, firm_id, licence_no, phone, wechat, photo, active) "
-                "VALUES ('张明', 1, 'L1', '', '', '', 1)")
         execute("INSERT INTO pairing (lawyer_id, village_id, term_start, term_end, status, "
                 "end_reason, created_at, updated_at, onsite_week, onsite_weekday, "
                 "onsite_start, onsite_end) VALUES (1, 1, '2026-01-01', '2028-12-31', 'active', "
