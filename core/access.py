@@ -81,6 +81,21 @@ def is_district_manager(user: User | None) -> bool:
         user.role == "coordinator" and not user.town_id and not user.village_id)
 
 
+def can_edit_event(user: User | None, event) -> bool:
+    """May change a calendar event (move it, record it held, cancel it) and print its rating
+    codes: a coordinator of the event's village (or the district, for an event without
+    one), an administrator, or the event's lawyer."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "coordinator":
+        if event.village_id is None:
+            return is_district_manager(user)
+        return can_manage_village(user, event.village)
+    if user.role == "lawyer":
+        return user.lawyer_id is not None and user.lawyer_id == event.lawyer_id
+    return False
+
+
 def require_manage_village(user: User | None, village: Village) -> None:
     if not can_manage_village(user, village):
         raise PermissionDenied(N_("You may not manage the pairing of %(village)s."),

@@ -8,8 +8,9 @@ Per pairing and year the records give six figures, each scored 0..1:
 - publicity events held against theirs;
 - work-log entries of the lawyer in the village against a yearly target, pro rata;
 - major matters reported: the share reported on time (1 when none was reported);
-- satisfaction: the average of the return visits' and of the residents' ratings (each an
-  average of 1..5 scores), scored (avg - 1) / 4; not scored when nobody gave one;
+- satisfaction: the average of the return visits' and of the residents' ratings that count
+  (given with a rating code; ``core.feedback.counts``), each an average of 1..5 scores,
+  scored (avg - 1) / 4; not scored when nobody gave one;
 - programme tasks done in the village against a yearly target, pro rata.
 
 The total is the weighted mean of the scored criteria on 0..100 (``JIEDUI_ASSESSMENT``),
@@ -26,6 +27,7 @@ from peewee import fn
 from core import clock
 from core.access import village_filter
 from core.config import assessment_settings, load_settings
+from core.feedback import counts
 from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
                          Town, User, Village, WorkLog)
@@ -256,7 +258,8 @@ def _load_figures(year: int, owned) -> dict[int, Figures]:
 
 
 def _load_feedback(year: int, ids, figures) -> None:
-    """Return visits done and residents' ratings of the year's quarters ("2026Q1"…)."""
+    """Return visits done and the residents' ratings that count (``core.feedback.counts``:
+    given with a rating code) of the year's quarters ("2026Q1"…)."""
     period = ReturnVisit.period.startswith(f"{year}Q")
     visits = (ReturnVisit.select(ReturnVisit.pairing, fn.COUNT(ReturnVisit.id),
                                  fn.AVG(ReturnVisit.satisfaction))
@@ -266,7 +269,8 @@ def _load_feedback(year: int, ids, figures) -> None:
     for pairing_id, count, average in visits:
         figures[pairing_id].visits, figures[pairing_id].visit_average = count, float(average)
     ratings = (Rating.select(Rating.pairing, fn.COUNT(Rating.id), fn.AVG(Rating.score))
-               .where(Rating.pairing.in_(ids) & Rating.period.startswith(f"{year}Q"))
+               .where(Rating.pairing.in_(ids) & Rating.period.startswith(f"{year}Q")
+                      & counts())
                .group_by(Rating.pairing).tuples())
     for pairing_id, count, average in ratings:
         figures[pairing_id].ratings, figures[pairing_id].rating_average = count, float(average)
@@ -359,6 +363,10 @@ def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
             & (Task.completed_at >= start) & (Task.completed_at < end))
             .order_by(Task.completed_at)
             if pairing.term_start <= clock.local_date(task.completed_at) <= pairing.term_end],
+        # the residents' ratings of the year that do not count (core.feedback.counts)
+        "uncounted_ratings": Rating.select().where(
+            (Rating.pairing == pairing.id) & Rating.period.startswith(f"{year}Q")
+            & ~counts()).count(),
         # the entries the work-log figure counts (the lawyer's, in the village, that year)
         "worklogs": list(WorkLog.select().where(
             (WorkLog.lawyer == pairing.lawyer_id) & (WorkLog.village == pairing.village_id)
@@ -412,6 +420,8 @@ OWES_NOTHING = N_("This pairing owes nothing in %(year)s: its term does not cove
 # the plural msgid of the HTML sheet (extracted from its ngettext, so no N_ here)
 TOO_SHORT = ("%(num)d session was shorter than the minimum and does not count.",
              "%(num)d sessions were shorter than the minimum and do not count.")
+UNCOUNTED = ("%(num)d rating without a rating code is anonymous feedback and does not count.",
+             "%(num)d ratings without a rating code are anonymous feedback and do not count.")
 MINUTE = "yyyy-mm-dd hh:mm"
 
 
@@ -438,7 +448,8 @@ def criteria_figures(row: AssessmentRow, gettext) -> dict[str, tuple]:
         "matters": gettext(N_("%(on_time)s of %(count)s reported on time"))
         % {"on_time": f.matters_on_time, "count": f.matters},
         "satisfaction": gettext(N_("return visits: %(visits)s (average %(visit_avg)s); "
-                                   "residents' ratings: %(ratings)s (average %(rating_avg)s)"))
+                                   "residents' ratings with a code: %(ratings)s (average "
+                                   "%(rating_avg)s)"))
         % {"visits": f.visits, "visit_avg": _one_decimal(f.visit_average),
            "ratings": f.ratings, "rating_avg": _one_decimal(f.rating_average)},
         "tasks": gettext(N_("%(done)s done, target %(target)s"))
@@ -507,6 +518,9 @@ def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gett
                                         "excellent": round(rules.excellent_line)}])
     if row.figures.sessions_too_short:
         spreadsheet.append_row(summary, [ngettext(*TOO_SHORT, row.figures.sessions_too_short)])
+    if row.details["uncounted_ratings"]:
+        spreadsheet.append_row(summary, [ngettext(*UNCOUNTED,
+                                                  row.details["uncounted_ratings"])])
 
     details, yes, no = row.details, gettext(N_("yes")), gettext(N_("no"))
     kinds = {"session": gettext(N_("On-site session")),

@@ -49,9 +49,16 @@ class Settings:
     # days: it proposes the change to a coordinator (core.events.confirm_proposal).
     replan_notice_days: int = 7
     # Return visits and residents' ratings (core.feedback): the months whose 1st opens a
-    # quarter's return visits, and the most ratings one village takes in an hour.
+    # quarter's return visits; the most anonymous ratings one village takes in an hour, and
+    # one client address; more than ``ratings_burst_count`` anonymous ratings of a village
+    # within ``ratings_burst_minutes`` are a burst; a rating code works until this many days
+    # after its session.
     return_visit_months: tuple[int, ...] = (1, 4, 7, 10)
     ratings_per_hour: int = 30
+    ratings_per_address: int = 10
+    ratings_burst_count: int = 5
+    ratings_burst_minutes: int = 10
+    rating_code_days: int = 30
     # Whether JIEDUI_BASE_URL was set (else base_url is the loopback default, which the
     # addresses given to phones must not be: ``jiedui feed-token`` warns).
     base_url_set: bool = True
@@ -271,6 +278,10 @@ def planning_settings(env) -> dict:
 
 DEFAULT_RETURN_VISIT_MONTHS = "1,4,7,10"
 DEFAULT_RATINGS_PER_HOUR = "30"
+DEFAULT_RATINGS_PER_ADDRESS = "10"
+DEFAULT_RATINGS_BURST_COUNT = "5"
+DEFAULT_RATINGS_BURST_MINUTES = "10"
+DEFAULT_RATING_CODE_DAYS = "30"
 
 
 def parse_months(value: str, name: str = "JIEDUI_RETURN_VISIT_MONTHS") -> tuple[int, ...]:
@@ -293,7 +304,19 @@ def feedback_settings(env) -> dict:
                                                  DEFAULT_RETURN_VISIT_MONTHS)),
         ratings_per_hour=_positive_number(env.get("JIEDUI_RATINGS_PER_HOUR",
                                                   DEFAULT_RATINGS_PER_HOUR),
-                                          "JIEDUI_RATINGS_PER_HOUR", kind=int))
+                                          "JIEDUI_RATINGS_PER_HOUR", kind=int),
+        ratings_per_address=_positive_number(env.get("JIEDUI_RATINGS_PER_ADDRESS",
+                                                     DEFAULT_RATINGS_PER_ADDRESS),
+                                             "JIEDUI_RATINGS_PER_ADDRESS", kind=int),
+        ratings_burst_count=_positive_number(env.get("JIEDUI_RATINGS_BURST_COUNT",
+                                                     DEFAULT_RATINGS_BURST_COUNT),
+                                             "JIEDUI_RATINGS_BURST_COUNT", kind=int),
+        ratings_burst_minutes=_positive_number(env.get("JIEDUI_RATINGS_BURST_MINUTES",
+                                                       DEFAULT_RATINGS_BURST_MINUTES),
+                                               "JIEDUI_RATINGS_BURST_MINUTES", kind=int),
+        rating_code_days=_positive_number(env.get("JIEDUI_RATING_CODE_DAYS",
+                                                  DEFAULT_RATING_CODE_DAYS),
+                                          "JIEDUI_RATING_CODE_DAYS", kind=int))
 
 
 # --- notifications (core.notify) and major matters (core.matters) --------------------------

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from core import clock
-from core.access import can_manage_village, is_district_manager
+from core.access import can_edit_event, can_manage_village  # noqa: F401 (can_edit_event: callers read it here)
 from core.audit import record
 from core.config import load_settings
 from core.db import transaction
@@ -163,20 +163,6 @@ def check_slot(lawyer: Lawyer | None, starts_at: dt.datetime, ends_at: dt.dateti
 
 
 # --- who may change an event ---------------------------------------------------------------
-
-def can_edit_event(user: User | None, event: Event) -> bool:
-    """A coordinator of the event's village (or the district, for an event without one),
-    an administrator, or the event's lawyer."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "coordinator":
-        if event.village_id is None:
-            return is_district_manager(user)
-        return can_manage_village(user, event.village)
-    if user.role == "lawyer":
-        return user.lawyer_id is not None and user.lawyer_id == event.lawyer_id
-    return False
-
 
 def _require_edit(actor: User | None, event: Event) -> None:
     if not can_edit_event(actor, event):

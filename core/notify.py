@@ -9,8 +9,9 @@ has failed ``JIEDUI_NOTIFY_MAX_ATTEMPTS`` times.
 Two kinds of outside copy:
 
 - **shared** (``outside=True``, the bureau's notices: major matters, the coordinators' pace
-  digest, low ratings): one copy per configured channel for the whole call, to the shared
-  mailboxes of ``JIEDUI_MAIL_TO`` and to one group robot, naming the recipients;
+  digest, low ratings, bursts of anonymous ratings): one copy per configured channel for
+  the whole call, to the shared mailboxes of ``JIEDUI_MAIL_TO`` and to one group robot,
+  naming the recipients;
 - **personal**: an e-mail to a user's own address (``User.email``) for each kind of notice
   they chose (``NotificationPreference``, the account page), whatever ``outside`` says;
   only with ``JIEDUI_SMTP_URL`` configured. Notices meant for one person (tasks, calendar
@@ -55,6 +56,7 @@ NOTICE_KINDS = {
     "matter.closed": N_("My major-matter reports closed"),
     "pace": N_("Behind the pace of on-site work (weekly)"),
     "low_rating": N_("Low ratings from residents"),
+    "rating_burst": N_("Bursts of anonymous ratings"),
     "problem": N_("Problems in the background"),
 }
 NOTICE_ROLES = {
@@ -68,6 +70,7 @@ NOTICE_ROLES = {
     "matter.closed": ("lawyer",),
     "pace": ("coordinator", "lawyer"),
     "low_rating": ("coordinator", "lawyer"),
+    "rating_burst": ("coordinator",),
     "problem": ("admin",),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "

@@ -1,8 +1,10 @@
 """Small, explicit test data built through the core services."""
 import datetime as dt
+import secrets
 from types import SimpleNamespace
 
-from core.models import District, LawFirm, Lawyer, Town, Village
+from core import clock
+from core.models import District, Event, LawFirm, Lawyer, Rating, RatingCode, Town, Village
 from core.pairings import pair
 from core.users import create_user
 
@@ -38,3 +40,23 @@ def small_district() -> SimpleNamespace:
     )
     return SimpleNamespace(district=district, towns=towns, villages=villages, firms=firms,
                            lawyers=lawyers, pairings=pairings, users=users)
+
+
+def session(pairing, day: dt.date, status: str = "held", kind: str = "session") -> Event:
+    """An on-site session of ``pairing`` on ``day``, 08:30-12:00 district time."""
+    start = clock.utc_from_local(day, dt.time(8, 30))
+    end = clock.utc_from_local(day, dt.time(12, 0))
+    held = status == "held"
+    return Event.create(uid=f"test-{secrets.token_hex(8)}@jiedui", kind=kind,
+                        village=pairing.village_id, pairing=pairing, lawyer=pairing.lawyer_id,
+                        starts_at=start, ends_at=end, status=status,
+                        held_start=start if held else None, held_end=end if held else None)
+
+
+def verified_rating(pairing, period: str, score: int, **fields) -> Rating:
+    """A rating given with a rating code, so it counts (core.feedback.counts). The code's
+    session is a planned one in the quarter: it leaves the sessions held as they are."""
+    year, quarter = int(period[:4]), int(period[-1])
+    event = session(pairing, dt.date(year, 3 * quarter - 2, 10), status="planned")
+    code = RatingCode.create(event=event, code_hash=secrets.token_hex(32), used_at=clock.now_utc())
+    return Rating.create(pairing=pairing, period=period, code=code, score=score, **fields)

@@ -91,6 +91,24 @@ def _low_rating(d) -> int:
     return rating.id
 
 
+def _burst(d) -> int:
+    """A burst of anonymous ratings in village 0, with one flagged rating."""
+    from core.clock import now_utc
+    from core.models import Rating, RatingBurst
+    burst = RatingBurst.select().where(RatingBurst.village == d.villages[0]).first()
+    if burst is None:
+        burst = RatingBurst.create(village=d.villages[0], started_at=now_utc(),
+                                   last_at=now_utc(), count=1)
+        Rating.create(pairing=d.pairings[0], period="2026Q4", device_hash="burst", score=1,
+                      burst=burst)
+    return burst.id
+
+
+def _flagged_rating(d) -> int:
+    from core.models import Rating
+    return Rating.get(Rating.burst == _burst(d)).id
+
+
 def _own_notification(d, user_attr="lawyer") -> int:
     """A notification of the lawyer user (others get 404 on it)."""
     from core.models import Notification
@@ -262,6 +280,13 @@ ROUTES = {
                           MANAGERS_IN_SCOPE),
     "feedback.followed_up": ("POST", lambda d: f"/feedback/ratings/{_low_rating(d)}/followed-up",
                              MANAGERS_IN_SCOPE),
+    "feedback.exclude": ("POST", lambda d: f"/feedback/ratings/{_flagged_rating(d)}/exclude",
+                         MANAGERS_IN_SCOPE),
+    "feedback.exclude_burst": ("POST", lambda d: f"/feedback/bursts/{_burst(d)}/exclude",
+                               MANAGERS_IN_SCOPE),
+    # rating codes of an event: its editors (core.access.can_edit_event)
+    "feedback.issue_codes": ("POST", lambda d: f"/calendar/events/{_event(d)}/rating-codes",
+                             EDITORS_OF_VILLAGE_0),
     # coordinators' warnings and the WeChat group register (each sees their own scope)
     "public.warnings": ("GET", lambda d: "/warnings", COORDINATORS),
     "public.wechat_groups": ("GET", lambda d: "/wechat-groups", COORDINATORS),

@@ -20,7 +20,7 @@ from core.i18n import gettext_for
 from core.models import (AuditLog, Delivery, Event, MajorMatter, Notification, Pairing,
                          Rating, ReturnVisit, Task, User, Village, WorkLog)
 from core.pairings import pair
-from tests.factories import make_lawyer
+from tests.factories import make_lawyer, verified_rating
 from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 
 YEAR = 2026
@@ -83,8 +83,9 @@ def known_records(d):
     ReturnVisit.create(pairing=p, period=f"{YEAR}Q3", due_on=dt.date(YEAR, 9, 30))  # open
     ReturnVisit.create(pairing=p, period=f"{YEAR - 1}Q4", due_on=dt.date(YEAR - 1, 12, 31),
                        status="done", satisfaction=1)
-    Rating.create(pairing=p, period=f"{YEAR}Q1", device_hash="a", score=4)
-    Rating.create(pairing=p, period=f"{YEAR}Q2", device_hash="b", score=2)
+    verified_rating(p, f"{YEAR}Q1", 4)
+    verified_rating(p, f"{YEAR}Q2", 2)
+    Rating.create(pairing=p, period=f"{YEAR}Q2", device_hash="c", score=1)  # anonymous: no
     task(village, dt.date(YEAR, 4, 1))
     task(village, dt.date(YEAR, 5, 1))
     task(village, status="open")
@@ -379,7 +380,7 @@ def _more_pairings(district, count):
         matter(lawyer, village, dt.date(YEAR, 3, 1))
         ReturnVisit.create(pairing=p, period=f"{YEAR}Q1", due_on=dt.date(YEAR, 3, 31),
                            status="done", satisfaction=4)
-        Rating.create(pairing=p, period=f"{YEAR}Q1", device_hash="x", score=5)
+        verified_rating(p, f"{YEAR}Q1", 5)
         task(village, dt.date(YEAR, 4, 1))
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.models import Holiday, LoginAttempt, UserSession
+from core.models import Holiday, LoginAttempt, RatingCodeMiss, UserSession
 from tests import factories
 from tests.fuzz_support import (FUZZ, QUERY_KEYS, FormFinder, changed_tables,
                                 fingerprint, header_text, nasty_text, routes)
@@ -24,9 +24,9 @@ HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Trigger", "HX-Trigger-Name", "HX-
 POSTING_ROLES = ("admin", "coordinator", "lawyer", "village")
 # Ends the session under test; covered by tests/test_access.py.
 NOT_FUZZED = {"auth.logout"}
-# A failed password check is recorded on purpose (rate limiting); a session records its
-# last activity every few minutes, whatever the request.
-NOT_A_WRITE = (LoginAttempt, UserSession)
+# A failed password check and a wrong rating code are recorded on purpose (rate limiting);
+# a session records its last activity every few minutes, whatever the request.
+NOT_A_WRITE = (LoginAttempt, RatingCodeMiss, UserSession)
 
 
 def _login(app, user):

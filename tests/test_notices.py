@@ -17,7 +17,7 @@ from core.planner import plan_year
 from core.tasks import assign_bulk, assign_task, reassign_task
 from core.text import NOT_AN_EMAIL, TOO_LONG
 from core.users import create_user
-from tests.factories import PASSWORD, make_lawyer
+from tests.factories import PASSWORD, make_lawyer, session
 from tests.mail_support import parsed, smtp_sink  # noqa: F401 (a fixture)
 from tests.planning_support import make_event, now, published, utc  # noqa: F401 (fixtures)
 from tests.tasks_support import PROGRAM, programme  # noqa: F401 (a fixture)
@@ -223,7 +223,9 @@ def test_every_notice_links_to_a_page_its_reader_may_open(district, replaced, ap
     from core import feedback
     from core.assessment import send_pace_warnings
     lawyer_user(district.lawyers[1], "lawyer-li")  # of 东湖2村
-    feedback.rate_lawyer("T1V2", device_id="d1", score=1, now=dt.datetime(2026, 6, 1, 2))
+    held = session(district.pairings[1], D(2026, 5, 29))  # a low rating with its code
+    code = feedback.issue_codes(None, held, 1, now=dt.datetime(2026, 5, 29, 2))[0]
+    feedback.rate_lawyer("T1V2", code=code, score=1, now=dt.datetime(2026, 6, 1, 2))
     send_pace_warnings(D(2026, 6, 1))
     notices = list(Notification.select().where(Notification.link != ""))
     kinds = {n.kind for n in notices}

@@ -25,7 +25,7 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, Optional
 
 from core import calendar_views as views
-from core import clock
+from core import clock, feedback
 from core import events as event_service
 from core import jobs, placements, planner, workdays
 from core.access import town_filter
@@ -263,6 +263,7 @@ def _event_page(event, *, bound: dict | None = None, status: int = 200,
                   opened=opened, notice=notice, proposal=_proposal_text(event),
                   placement_note=placements.note_of(event, _),
                   made_up_by=event_service.live_makeup(event),
+                  codes=feedback.code_sheet(actor(), event),
                   makes_up=(views.readable_event(actor(), event.makeup_for_id)
                             if event.makeup_for_id else None))
 

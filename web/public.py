@@ -5,10 +5,11 @@ the coverage page) and the WeChat group register.
 
 Routes stay clear of ``/v/<code>/calendar.ics`` (web/feeds.py).
 """
-from flask import Blueprint, abort, current_app, send_file, url_for
+from flask import Blueprint, abort, current_app, request, send_file, url_for
 
 from core import clock
 from core import disclosure as service
+from core.feedback import CODE_LENGTH, normalize_code
 from core.feeds import village_feed_urls
 from core.models import GROUP_ROLES
 from web.access import actor, allow, public
@@ -52,9 +53,11 @@ def directory():
 @public
 def village(code):
     village = service.public_village(code)  # NotFound: 404
+    # a rating slip's QR code opens the page with its code (?rc=…) to fill in the form
+    rating_code = normalize_code(request.args.get("rc", ""))[:CODE_LENGTH]
     return vary_on_browser(render("public/village.html", village=village, code=village.code,
                                   duties=service.DUTIES, today=clock.today(),
-                                  sub=_subscription(village.code)))
+                                  sub=_subscription(village.code), rating_code=rating_code))
 
 
 @bp.route("/v/<code>/photo")

@@ -8,7 +8,8 @@ from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog,
                                Task, WorkLog)
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
                                  Delivery, MajorMatter, MatterNote, Notification,
-                                 NotificationPreference, Rating, ReturnVisit)
+                                 NotificationPreference, Rating, RatingBurst, RatingCode,
+                                 RatingCodeMiss, ReturnVisit)
 from core.models.security import PROBLEM_SOURCES, LoginAttempt, Problem, UserSession
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
@@ -17,12 +18,13 @@ ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
               Shortfall, EventHandover, Task, WorkLog, AuditLog, ProgramTarget,
               CaseFile, Attachment, MajorMatter, MatterNote, Notification,
-              NotificationPreference, Delivery, ReturnVisit, Rating, LoginAttempt, Problem,
-              UserSession]
+              NotificationPreference, Delivery, ReturnVisit, RatingBurst, RatingCode, Rating,
+              RatingCodeMiss, LoginAttempt, Problem, UserSession]
 
 __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
            "MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
-           "MajorMatter", "MatterNote", "Notification", "NotificationPreference", "Rating", "ReturnVisit",
+           "MajorMatter", "MatterNote", "Notification", "NotificationPreference", "Rating", "RatingBurst",
+           "RatingCode", "RatingCodeMiss", "ReturnVisit",
            "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
            "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "PLACEMENTS", "Event", "EventHandover",
            "FeedSnapshot",

@@ -6,6 +6,7 @@ from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKe
 from core.clock import now_utc
 from core.db import BaseModel
 from core.models.organisation import Lawyer, User, Village
+from core.models.calendar import Event
 from core.models.pairing import Pairing
 from core.models.tasks import Task, WorkLog
 
@@ -123,15 +124,51 @@ class ReturnVisit(BaseModel):
         indexes = ((("pairing", "period"), True),)
 
 
+class RatingBurst(BaseModel):
+    """More anonymous ratings of one village in a few minutes than residents give
+    (``JIEDUI_RATINGS_BURST_COUNT`` within ``JIEDUI_RATINGS_BURST_MINUTES``): its ratings are
+    flagged for the coordinators, who are told once per burst."""
+    village = ForeignKeyField(Village, backref="rating_bursts", on_delete="CASCADE")
+    started_at = DateTimeField()
+    last_at = DateTimeField(index=True)
+    count = IntegerField(default=0)
+
+
+class RatingCode(BaseModel):
+    """A one-time rating code (评价码) handed to a resident at an on-site session or a
+    publicity event: a rating given with it counts toward the lawyer's assessment. Only a
+    keyed hash of the code is kept; the code itself is shown once, on the printed sheet."""
+    event = ForeignKeyField(Event, backref="rating_codes", on_delete="CASCADE")
+    code_hash = CharField(unique=True)
+    issued_at = DateTimeField(default=now_utc)
+    issued_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    used_at = DateTimeField(null=True)
+
+
 class Rating(BaseModel):
-    """A resident's anonymous rating of the village's lawyer, one per device per quarter."""
+    """A resident's rating of the village's lawyer: verified when given with a rating code
+    (one per code; it counts), else anonymous feedback (one per device per quarter; it does
+    not count). ``core.feedback.counts`` is the rule."""
     pairing = ForeignKeyField(Pairing, backref="ratings", on_delete="CASCADE")
     period = CharField()
-    device_hash = CharField()  # SHA-256 of a random cookie, never the address
+    device_hash = CharField(null=True)  # SHA-256 of a random cookie (anonymous ratings only)
     score = IntegerField()
     comment = TextField(default="")
     created_at = DateTimeField(default=now_utc)
     followed_up = BooleanField(default=False)
+    code = ForeignKeyField(RatingCode, null=True, unique=True, on_delete="SET NULL")
+    # a keyed hash of the client's network that changes daily (anonymous ratings only, for
+    # the per-address limit); erased after a day. Never the address.
+    address_hash = CharField(default="", index=True)
+    burst = ForeignKeyField(RatingBurst, null=True, backref="ratings", on_delete="SET NULL")
+    excluded = BooleanField(default=False)  # a coordinator set a flagged rating aside
 
     class Meta:
         indexes = ((("pairing", "period", "device_hash"), True),)
+
+
+class RatingCodeMiss(BaseModel):
+    """A rating code that matched nothing, per keyed hash of the client's network: too many
+    in an hour refuse further codes from it (guessing). Kept a day."""
+    address_hash = CharField(index=True)
+    at = DateTimeField(index=True, default=now_utc)
