@@ -278,7 +278,7 @@ def test_register_task_types_lists_the_task_type_with_its_fields():
         assert listed == {"slug": "survey_visit", "program": "test_survey", "name": "走访调研",
                           "fields": ["household", "notes", "phone"],
                           "subject_field": "household", "sensitive_fields": ["phone"],
-                          "plugin": "test-survey"}
+                          "public_fields": [], "plugin": "test-survey"}
 
 
 def test_register_task_types_may_extend_another_plugins_programme():
