@@ -17,7 +17,7 @@ from wtforms import (DateField, DateTimeLocalField, IntegerField, SelectChoice, 
 from wtforms.validators import InputRequired, Optional
 
 from core import cases as case_service
-from core import clock
+from core import clock, privacy
 from core import worklog as log_service
 from core.access import village_filter
 from core.config import max_upload_bytes
@@ -114,10 +114,14 @@ def _log_page(form, status=200):
                   .where(village_filter(user)))
         lawyers = [(str(lw.id), lw.name) for lw in Lawyer.select(Lawyer.id, Lawyer.name)
                    .where(Lawyer.id.in_(paired)).order_by(Lawyer.name, Lawyer.id)]
+    of_tasks = privacy.log_views(user, listing.items)  # a task's entry as its task is shown
+    privacy.audit_views(user, [view for _line, view in of_tasks.values()], via="worklog",
+                        address=request.remote_addr or "")
     return render("records/log.html", "records/_log_results.html", status=status,
                   listing=listing, filters=filters, form=form,
                   options={"villages": villages, "lawyers": lawyers, "modes": _modes()},
-                  modes=dict(_modes()), numbers=log_service.case_numbers(listing.items))
+                  modes=dict(_modes()), numbers=log_service.case_numbers(listing.items),
+                  lines={entry_id: line for entry_id, (line, _view) in of_tasks.items()})
 
 
 @bp.route("/log")
