@@ -213,7 +213,9 @@ def cases():
     if term:
         query = query.where(CaseFile.number.contains(term) | CaseFile.title.contains(term)
                             | Village.name.contains(term) | Lawyer.name.contains(term))
-    return render("records/cases.html", "records/_case_results.html", listing=paginate(query),
+    listing = paginate(query)
+    case_service.audit_list(user, listing.items, address=request.remote_addr or "")
+    return render("records/cases.html", "records/_case_results.html", listing=listing,
                   chosen=status if status in CASE_STATUSES else "",
                   statuses=[(key, str(text)) for key, text in CASE_STATUSES.items()],
                   status_labels=CASE_STATUSES)
@@ -258,7 +260,8 @@ def _case_page(case, *, error="", status=200, close_form=None, fragment=None):
 @bp.route("/cases/<int:case_id>")
 @allow(*WORKERS)
 def case_detail(case_id):
-    return _case_page(case_service.get_case(actor(), case_id))
+    return _case_page(case_service.view_case(actor(), case_id,
+                                             address=request.remote_addr or ""))
 
 
 @bp.route("/cases/<int:case_id>/attachments", methods=["POST"])
@@ -315,7 +318,8 @@ def attachment_download(attachment_id):
     attachment = Attachment.get_or_none(Attachment.id == attachment_id)
     if attachment is None:
         abort(404)
-    path, mime, filename = case_service.open_attachment(actor(), attachment)
+    path, mime, filename = case_service.open_attachment(actor(), attachment,
+                                                        address=request.remote_addr or "")
     response = send_file(path, mimetype=mime, as_attachment=True, download_name=filename,
                          max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
