@@ -124,10 +124,7 @@ def test_the_page_shows_the_village_and_another_lawyer_no_answer_title_or_time(d
     assert views("task.view_masked", task) == [("village", {"via": "page", "shown": shown}),
                                                ("lawyer", {"via": "page", "shown": shown})]
     assert views("task.view_sensitive", task) == []
-
-
-def test_the_page_shows_the_assignee_and_the_coordinator_everything(done, login):
-    task = done["task"]
+    # the assignee and the town's coordinator see all of it, their reads audited as such
     for name, reader in done["full"].items():
         html = login(reader).get(f"/tasks/{task.id}").get_data(as_text=True)
         for shown in done["case"]["secrets"] + [TITLE, RESULT, "14:00", "14:10", "16:42",
@@ -135,7 +132,7 @@ def test_the_page_shows_the_assignee_and_the_coordinator_everything(done, login)
             assert shown in html, (name, shown)
     assert [user for user, _detail in views("task.view_sensitive", task)] == [
         "lawyer-li", "coord-t1"]
-    assert views("task.view_masked", task) == []
+    assert len(views("task.view_masked", task)) == 2  # none more
 
 
 # --- the list ----------------------------------------------------------------------------
