@@ -4,6 +4,10 @@ Roles: ``admin`` (everything), ``coordinator`` (manages the villages of their
 scope: the district, one town), ``lawyer`` (reads their own villages),
 ``village`` (reads their own village). ``actor=None`` is the operator on the
 server (CLI, jobs) and is trusted.
+
+Tasks: who may assign, manage, edit and view a task, and see its sensitive fields
+(``can_see_sensitive`` and its SQL twin ``sensitive_task_filter``). How much of a task a
+reader then sees is ``core.privacy``'s rule, built on these.
 """
 from peewee import Expression
 
