@@ -26,12 +26,12 @@ when they could not see the sensitive fields.
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import Expression
+from peewee import JOIN, Expression
 
 from core import clock
 from core.access import can_see_sensitive, sensitive_task_filter
 from core.audit import record
-from core.models import Task, User, WorkLog
+from core.models import Task, User, Village, WorkLog
 from core.plugins import get_registry
 from core.registry import TaskType
 
@@ -183,9 +183,10 @@ def log_views(user: User | None, entries) -> dict[int, tuple[LogLine, TaskView]]
     the task's view, for ``audit_views``), one query for the tasks. Entries of no task are
     not in it: they are shown as they are."""
     entries = [entry for entry in entries if entry.task_id]
-    tasks = {task.id: task for task in
-             Task.select().where(Task.id.in_({entry.task_id for entry in entries}))} \
-        if entries else {}
+    ids = list({entry.task_id for entry in entries})
+    tasks = {task.id: task for task in  # the village read along: the access rule may ask
+             Task.select(Task, Village).join(Village, JOIN.LEFT_OUTER)
+             .where(Task.id.in_(ids))} if ids else {}
     result = {}
     for entry in entries:
         task = tasks.get(entry.task_id)
