@@ -71,9 +71,12 @@ class TaskView:
         """The form's fields this reader does not see (``MASK`` in their place)."""
         if self.full:
             return ()
+        data = self.task.data or {}
         if self.kind is None:
-            return tuple(self.task.data or {})
-        return self.kind.private_fields
+            return tuple(data)
+        # an allow-list: a stored field the form no longer has is not public either
+        stale = (name for name in data if name not in self.kind.field_names)
+        return tuple(dict.fromkeys([*self.kind.private_fields, *stale]))
 
     @property
     def coarse(self) -> bool:
@@ -133,9 +136,6 @@ class TaskView:
     def text(self, value: str | None) -> str:
         """Free text about the task (a reason, a result): empty when withheld."""
         return "" if self.coarse else (value or "")
-
-    def duration(self, minutes: int | None) -> int | None:
-        return None if self.coarse else minutes
 
     def log_line(self, entry: WorkLog) -> LogLine:
         """The task's work-log entry as this reader may see it: restricted, the entry of a

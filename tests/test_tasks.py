@@ -343,6 +343,18 @@ def test_sensitive_fields_are_masked_for_the_village_and_other_lawyers(district,
         for reader in ("village", "lawyer-b")]  # the masked views are audited too
 
 
+def test_a_stored_field_the_form_no_longer_has_is_not_public(district, programme):
+    """public_fields is an allow-list: what it does not name stays hidden, even a field a
+    plugin dropped from its form since the task was done."""
+    task = assign_task(None, program=PROGRAM, task_type="test_followup",
+                       village=district.villages[0])
+    complete_task(None, task, {"household": "王家", "outcome": "已和解"})
+    Task.update(data={**Task.get_by_id(task.id).data, "phone": "13800000000"}).where(
+        Task.id == task.id).execute()
+    seen = task_data_for(district.users.village, Task.get_by_id(task.id))
+    assert seen == {"household": "王家", "outcome": "已和解", "phone": MASK}
+
+
 def test_no_audit_entry_when_the_sensitive_fields_are_empty(district, programme):
     task = visit(None, district.villages[0])
     complete_task(None, task, visit_data(person="", notes=""))
