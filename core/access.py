@@ -4,12 +4,16 @@ Roles: ``admin`` (everything), ``coordinator`` (manages the villages of their
 scope: the district, one town), ``lawyer`` (reads their own villages),
 ``village`` (reads their own village). ``actor=None`` is the operator on the
 server (CLI, jobs) and is trusted.
+
+Tasks: who may assign, manage, edit and view a task, and see its sensitive fields
+(``can_see_sensitive`` and its SQL twin ``sensitive_task_filter``). How much of a task a
+reader then sees is ``core.privacy``'s rule, built on these.
 """
 from peewee import Expression
 
 from core.errors import PermissionDenied
 from core.i18n import N_
-from core.models import ROLES, Lawyer, Pairing, Town, User, Village
+from core.models import ROLES, Lawyer, Pairing, Task, Town, User, Village
 
 MANAGERS = ("admin", "coordinator")
 
@@ -112,6 +116,110 @@ def can_read_lawyer(user: User | None, lawyer: Lawyer) -> bool:
     if user is None or user.role in MANAGERS:
         return True
     return user.role == "lawyer" and user.lawyer_id == lawyer.id
+
+
+# --- tasks ---------------------------------------------------------------------------
+
+def _task_town_id(task: Task) -> int | None:
+    if task.town_id:
+        return task.town_id
+    return task.village.town_id if task.village_id else None
+
+
+def manages_town(user: User | None, town_id: int | None) -> bool:
+    if is_district_manager(user):
+        return True
+    return (user.role == "coordinator" and not user.village_id and town_id is not None
+            and user.town_id == town_id)
+
+
+def can_assign(user: User | None, *, village: Village | None = None,
+               town: Town | None = None) -> bool:
+    """May ``user`` give out tasks for ``village``, for ``town`` (town level), or for the
+    district (neither)?"""
+    if village is not None:
+        return can_manage_village(user, village)
+    if town is not None:
+        return manages_town(user, town.id)
+    return is_district_manager(user)
+
+
+def can_manage_task(user: User | None, task: Task) -> bool:
+    """Reassign, cancel, reopen: admins, coordinators of the task's scope."""
+    if is_district_manager(user):
+        return True
+    if user.role != "coordinator":
+        return False
+    if task.level == "village":
+        if user.village_id:
+            return user.village_id == task.village_id
+        return user.town_id is not None and user.town_id == _task_town_id(task)
+    if task.level == "town":
+        return manages_town(user, task.town_id)
+    return False
+
+
+def is_assignee(user: User | None, task: Task) -> bool:
+    return (user is not None and user.role == "lawyer" and user.lawyer_id is not None
+            and task.assignee_id == user.lawyer_id)
+
+
+def can_edit_task(user: User | None, task: Task) -> bool:
+    """Start, schedule, complete: the managers of the task and its assignee."""
+    return can_manage_task(user, task) or is_assignee(user, task)
+
+
+def can_see_sensitive(user: User | None, task: Task) -> bool:
+    """The task type's sensitive fields: only for the assignee and the coordinators of
+    the task's scope (and the operator)."""
+    return can_edit_task(user, task)
+
+
+def can_view_task(user: User | None, task: Task) -> bool:
+    if can_edit_task(user, task):
+        return True
+    if user.role == "lawyer" and user.lawyer_id and task.village_id:
+        return Pairing.select().where((Pairing.lawyer == user.lawyer_id)
+                                      & (Pairing.village == task.village_id)
+                                      & (Pairing.status == "active")).exists()
+    if user.role == "village" and user.village_id:
+        return task.village_id == user.village_id
+    return False
+
+
+def task_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Task`` selecting the tasks ``user`` may read (as ``can_view_task``)."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "coordinator":
+        if user.village_id:
+            return (Task.level == "village") & (Task.village == user.village_id)
+        if user.town_id:
+            # Task.town is set for village tasks; the village test catches any that lack it
+            in_town = Village.select(Village.id).where(Village.town == user.town_id)
+            return (Task.town == user.town_id) | Task.village.in_(in_town)
+        return True
+    if user.role == "lawyer" and user.lawyer_id:
+        paired = (Pairing.select(Pairing.village)
+                  .where((Pairing.lawyer == user.lawyer_id) & (Pairing.status == "active")))
+        return (Task.assignee == user.lawyer_id) | Task.village.in_(paired)
+    if user.role == "village" and user.village_id:
+        return Task.village == user.village_id
+    return False
+
+
+def sensitive_task_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Task`` selecting the tasks whose sensitive fields ``user`` may
+    see (as ``can_see_sensitive``): all for administrators and district coordinators, those
+    of their scope for other coordinators (as ``task_filter``), their own for a lawyer,
+    none for a village."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "coordinator":
+        return task_filter(user)  # a coordinator manages every task they may read
+    if user.role == "lawyer" and user.lawyer_id:
+        return Task.assignee == user.lawyer_id
+    return False
 
 
 # Access rules on views. They only mark the view; the web app enforces the mark on

@@ -32,6 +32,7 @@ from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
                          Town, User, Village, WorkLog)
 from core.planner import village_quota
+from core.privacy import audit_views, task_view
 
 GRADES = {"excellent": N_("Excellent"), "pass": N_("Pass"), "fail": N_("Fail")}
 CRITERIA_LABELS = {"sessions": N_("On-site sessions"), "publicity": N_("Publicity events"),
@@ -471,7 +472,7 @@ def _plural_of(gettext):
 
 
 def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gettext=str,
-                 ngettext=None) -> bytes:
+                 ngettext=None, user: User | None = None) -> bytes:
     """One pairing's assessment sheet (``assessment_sheet``) as an .xlsx workbook: a first
     worksheet with the pairing, the year, the total and grade, then each criterion with its
     figure, requirement, weight and score; then a worksheet per kind of record behind the
@@ -479,7 +480,9 @@ def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gett
     visits, programme tasks done), as the HTML sheet lists them. ``gettext`` translates a
     msgid (no formatting); ``ngettext(singular, plural, num)`` returns the text with its
     ``%(num)d`` filled in (by default made from ``gettext``). ``row`` None: the pairing owes
-    nothing in ``year`` and the workbook says so. The caller checks access and audits."""
+    nothing in ``year`` and the workbook says so. A task is shown as ``user`` may see it
+    (``core.privacy``: another lawyer's household visit in the village by its type and
+    month). The caller checks access and audits."""
     from core import spreadsheet
     from core.matters import CATEGORY_LABELS
     from core.plugins import get_registry
@@ -555,15 +558,21 @@ def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gett
          for visit in details["visits"]),
         widths={1: 12, 4: 50}, formats={1: "yyyy-mm-dd"})
     registry = get_registry()
-    programs, task_types = registry.programs, registry.task_types
+    programs = registry.programs
+    views = [task_view(user, task) for task in details["tasks"]]
     spreadsheet.add_sheet(
         book, gettext(N_("Programme tasks done")), headers(SHEET_TASKS),
-        ([_local(task.completed_at).date(),
-          programs[task.program].name if task.program in programs else task.program,
-          task_types[task.task_type].name if task.task_type in task_types else task.task_type,
-          task.title] for task in details["tasks"]),
+        ([_day(view.time(view.task.completed_at)),
+          programs[view.task.program].name if view.task.program in programs
+          else view.task.program, view.type_name, view.title] for view in views),
         widths={0: 12, 1: 24, 2: 24, 3: 40}, formats={0: "yyyy-mm-dd"})
+    audit_views(user, views, via="assessment")
     return spreadsheet.to_bytes(book)
+
+
+def _day(shown):
+    """A time as ``core.privacy.TaskView.time`` gives it, to the day (or its month)."""
+    return shown.date() if isinstance(shown, dt.datetime) else shown
 
 
 # --- early warning ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from core.access import town_filter, village_filter
 from core.errors import NotFound
 from core.i18n import N_
 from core.models import Event, Lawyer, PlanRun, Town, User, Village
+from core.privacy import withheld_task_events
 from core.workdays import workdays_between
 
 NOT_FOUND = N_("There is no such calendar, or you may not open it.")
@@ -111,7 +112,9 @@ def default_scope(user: User) -> CalendarScope:
 
 def event_filter(user: User | None):
     """A WHERE clause on ``Event`` selecting the events ``user`` may read: those in the
-    villages they may read, and a lawyer's own events wherever they are."""
+    villages they may read, and a lawyer's own events wherever they are — but not the slot
+    of a task they see only restricted (``core.privacy``: its day and hour would say which
+    family was visited)."""
     villages = village_filter(user)
     if villages is True:
         return True
@@ -122,7 +125,9 @@ def event_filter(user: User | None):
         clauses.append(Event.lawyer == user.lawyer_id)
     if not clauses:
         return False
-    return clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]
+    readable = clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]
+    withheld = withheld_task_events(user)
+    return readable if withheld is None else readable & Event.id.not_in(withheld)
 
 
 def _events_with_relations():

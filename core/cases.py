@@ -4,6 +4,10 @@ year ("2026-0001"), its work-log entries and its attachments.
 Who may do what: the case's lawyer and the coordinators whose scope holds the case's village
 read and change it (open, close, attach); administrators everything; village users nothing.
 
+Reads are audited as changes are, one entry per read: a case file's page (``view_case``,
+``case.view``), an attachment's download (``open_attachment``, ``attachment.download``)
+and a page of the list (``audit_list``, ``case.list`` with the ids of the files it showed).
+
 Attachments are checked by what they contain, never by their name: PDF, PNG, JPEG, Word
 (.docx) and Excel (.xlsx) documents, plain UTF-8 text. They are stored under
 ``<instance>/uploads/<sha256[:2]>/<sha256>``; the uploaded name is kept for display only.
@@ -74,6 +78,21 @@ def get_case(user: User | None, case_id: int) -> CaseFile:
     if case is None:
         raise NotFound(NOT_FOUND)
     return case
+
+
+def view_case(user: User | None, case_id: int, *, address: str = "") -> CaseFile:
+    """The case for its page (as ``get_case``), the read audited (``case.view``)."""
+    case = get_case(user, case_id)
+    record(user, "case.view", obj=case, detail={"number": case.number}, address=address)
+    return case
+
+
+def audit_list(user: User | None, cases, *, address: str = "") -> None:
+    """One page of the case-file list was shown: one ``case.list`` entry with the ids of
+    the files on it (titles may name the parties); nothing for an empty page."""
+    ids = [case.id for case in cases]
+    if ids:
+        record(user, "case.list", detail={"cases": ids}, address=address)
 
 
 def _require_change(actor: User | None, case: CaseFile) -> None:
@@ -335,12 +354,16 @@ def attach_file(actor: User | None, case: CaseFile, filename: str, stream) -> At
     return attachment
 
 
-def open_attachment(user: User | None, attachment: Attachment) -> tuple[Path, str, str]:
-    """(path, mime type, display name) of an attachment of a case ``user`` may read;
-    NotFound otherwise, as for a case that does not exist."""
+def open_attachment(user: User | None, attachment: Attachment, *,
+                    address: str = "") -> tuple[Path, str, str]:
+    """(path, mime type, display name) of an attachment of a case ``user`` may read, the
+    download audited (``attachment.download``); NotFound otherwise, as for a case that
+    does not exist."""
     if not can_read_case(user, attachment.case):
         raise NotFound(NOT_FOUND)
     path = stored_path(attachment.sha256)
     if not path.is_file():
         raise NotFound(N_("The file is missing."))
+    record(user, "attachment.download", obj=attachment,
+           detail={"case": attachment.case_id, "size": attachment.size}, address=address)
     return path, attachment.mime, attachment.filename

@@ -5,10 +5,13 @@ The columns are the task type's form fields, headed by the form's own labels (th
 plugin's words), then where and by whom: village, town, lawyer, status, due date,
 completion time. Choice fields show their choice's label, ticked boxes "yes".
 
-Sensitive fields are written only when the exporting user may see them for that task
-(``core.tasks.can_see_sensitive``), otherwise masked; every export is audited.
-``hidden_fields`` and ``audit_export`` are that rule for a plugin's own register of its
-tasks (programme 1's households, plugins/family_visits/register.py).
+A row shows a task as the exporting user may see it (``core.privacy``): in full to who may
+see its sensitive fields, else restricted — the fields that are not public read "***"
+(filled or not) and, for a sensitive task type, the due date and the completion time are
+only their month. Every export is audited (``ledger.export``, and ``task.view_masked``
+naming the tasks shown restricted). ``core.privacy.task_view``, ``hidden_fields`` and
+``audit_export`` are that rule for a plugin's own register of its tasks (programme 1's
+households, plugins/family_visits/register.py).
 """
 import datetime as dt
 
@@ -18,8 +21,8 @@ from core.errors import NotFound
 from core.i18n import N_, gettext_for
 from core.models import Lawyer, Task, Town, User, Village
 from core.plugins import get_registry
-from core.tasks import (MASK, STATUS_LABELS, build_form, can_see_sensitive, choice_labels,
-                        is_overdue)
+from core.privacy import MASK, audit_views, task_view
+from core.tasks import STATUS_LABELS, build_form, choice_labels, is_overdue
 
 FIXED_HEADERS = (N_("Village"), N_("Town"), N_("Lawyer"), N_("Status"), N_("Due"),
                  N_("Completed"))
@@ -65,12 +68,6 @@ def _cell(field, value, yes: str, no: str):
     return value
 
 
-def _local(instant: dt.datetime | None) -> dt.datetime | None:
-    if instant is None:
-        return None
-    return clock.to_local(instant).replace(tzinfo=None)
-
-
 def _status(task: Task, gettext, today: dt.date) -> str:
     status = "overdue" if is_overdue(task, today) else task.status
     return gettext(STATUS_LABELS.get(status, status))
@@ -86,14 +83,11 @@ def _sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-def hidden_fields(user: User | None, task: Task, kind) -> set[str]:
-    """The sensitive fields of ``task`` (of task type ``kind``) that hold something and that
-    ``user`` may not see (``core.tasks.can_see_sensitive``): a ledger writes ``MASK`` in
-    their cells. A plugin's own register of the same tasks applies the rule with this."""
-    if can_see_sensitive(user, task):
-        return set()
-    data = task.data or {}
-    return {name for name in kind.sensitive_fields if data.get(name)}
+def hidden_fields(user: User | None, task: Task, kind=None) -> set[str]:
+    """The fields of ``task`` that ``user`` may not see (``core.privacy.task_view``), filled
+    or not: a ledger writes ``MASK`` in their cells. ``kind`` is accepted for the plugins
+    that pass it; the task's registered type decides."""
+    return set(task_view(user, task).hidden_fields)
 
 
 def audit_export(user: User | None, program_slug: str, *, tasks: int, shown: int, masked: int,
@@ -109,8 +103,8 @@ def audit_export(user: User | None, program_slug: str, *, tasks: int, shown: int
 def export_ledger(program_slug: str, tasks, *, user: User | None = None,
                   address: str = "", locale: str = "zh_CN") -> bytes:
     """The .xlsx ledger of ``tasks`` (any iterable of Task; those of other programmes are
-    left out) as bytes. ``user`` is who exports (None: the operator): sensitive fields are
-    masked ("***") on the rows they may not see, and the export is audited."""
+    left out) as bytes. ``user`` is who exports (None: the operator): each row shows its
+    task as they may see it (``core.privacy``), and the export is audited."""
     registry = get_registry()
     if program_slug not in registry.programs:
         raise NotFound(N_("There is no programme %(program)s (is its plugin loaded?)."),
@@ -126,20 +120,22 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
     workbook = spreadsheet.workbook()
     taken: set[str] = set()
     masked = shown = 0
+    views = []
     for kind in (k for k in registry.task_types.values() if k.program == program_slug):
         form = build_form(kind, locale=locale)
         fields = list(form)
         rows = []
         for task in (t for t in tasks if t.task_type == kind.slug):
-            data = task.data or {}
-            hidden = hidden_fields(user, task, kind)
-            masked += bool(hidden)
-            shown += bool(not hidden and any(data.get(n) for n in kind.sensitive_fields))
+            data, view = task.data or {}, task_view(user, task)
+            views.append(view)
+            hidden = set(view.hidden_fields)
+            masked += view.masked
+            shown += bool(view.sensitive_shown)
             values = [MASK if f.name in hidden else _cell(f, data.get(f.name), yes, no)
                       for f in fields]
             rows.append(values + [villages.get(task.village_id), towns.get(task.town_id),
                                   lawyers.get(task.assignee_id), _status(task, gettext, today),
-                                  task.due_on, _local(task.completed_at)])
+                                  view.time(task.due_on), view.time(task.completed_at)])
         spreadsheet.add_sheet(
             workbook, _sheet_title(kind.name, taken),
             [f.label.text for f in fields] + [gettext(h) for h in FIXED_HEADERS], rows)
@@ -148,4 +144,5 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
                               [])
     audit_export(user, program_slug, tasks=len(tasks), shown=shown, masked=masked,
                  address=address)
+    audit_views(user, views, via="ledger", address=address, program=program_slug)
     return spreadsheet.to_bytes(workbook)

@@ -6,6 +6,9 @@ coordinators of the village (or the district's) are notified at once. The bureau
 acknowledges, follows up with notes and closes with a resolution. A report nobody
 acknowledged within ``JIEDUI_ESCALATE_AFTER_MINUTES`` is escalated by a job: level 1
 notifies the town coordinators again, level 2 (after twice the time) the district's.
+
+Reads are audited, one entry per read: a report's page (``view_matter``, ``matter.view``)
+and a page of the list (``audit_list``, ``matter.list`` with the ids it showed).
 """
 import datetime as dt
 
@@ -59,6 +62,21 @@ def get_matter(user: User | None, matter_id) -> MajorMatter:
     if matter is None:
         raise NotFound(N_("No such major matter."))
     return matter
+
+
+def view_matter(user: User | None, matter_id, *, address: str = "") -> MajorMatter:
+    """The matter for its page (as ``get_matter``), the read audited (``matter.view``)."""
+    matter = get_matter(user, matter_id)
+    record(user, "matter.view", obj=matter, address=address)
+    return matter
+
+
+def audit_list(user: User | None, matters, *, address: str = "") -> None:
+    """One page of the list of reports was shown: one ``matter.list`` entry with the ids
+    of the reports on it; nothing for an empty page."""
+    ids = [matter.id for matter in matters]
+    if ids:
+        record(user, "matter.list", detail={"matters": ids}, address=address)
 
 
 def can_handle(user: User | None, matter: MajorMatter) -> bool:

@@ -467,6 +467,7 @@ def describe() -> dict:
         "task_types": [{"slug": t.slug, "program": t.program, "name": t.name,
                         "fields": t.field_names, "subject_field": t.subject_field,
                         "sensitive_fields": list(t.sensitive_fields),
+                        "public_fields": list(t.public_fields),
                         "plugin": owner("task type", t.slug)}
                        for t in registry.task_types.values()],
         "metrics": [{"slug": m.slug, "program": m.program, "name": m.name,

@@ -26,6 +26,7 @@ from core.i18n import N_
 from core.models import Lawyer, ProgramTarget, Task, Town, User
 from core.plugins import get_registry
 from core.registry import Metric
+from core.privacy import full_view_filter
 from core.tasks import task_filter
 
 BREAKDOWNS = ("town", "lawyer")
@@ -184,13 +185,17 @@ def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,
                  today: dt.date | None = None) -> list[tuple[dt.date, int]]:
     """What the metric gained in each of the last ``weeks`` weeks (Monday to Sunday,
     district time), oldest first, this week last. A distinct metric counts a subject in
-    the week it was first done, so the weeks add up to the progress they made."""
+    the week it was first done, so the weeks add up to the progress they made. Of a task
+    type with sensitive fields, only the tasks ``user`` sees in full are counted (a week
+    would say more than the month the others may know: ``core.privacy``)."""
     metric = _metric(metric_slug)
     monday = week_start(today or clock.today()) - dt.timedelta(weeks=weeks - 1)
     starts = [monday + dt.timedelta(weeks=i) for i in range(weeks + 1)]
     bounds = [clock.utc_from_local(day, dt.time.min) for day in starts]
     condition, _ = _counts(metric)
-    done = _where(*_done_in(None, user), condition)
+    # a week is finer than the month a reader who sees a sensitive task restricted may
+    # know of it (core.privacy): the trend counts only the tasks they see in full
+    done = _where(*_done_in(None, user), condition, full_view_filter(user))
     if metric.distinct_field:
         firsts = (Task.select(SUBJECT_KEY, fn.MIN(Task.completed_at).alias("first"))
                   .where(done & Task.subject.is_null(False))

@@ -78,10 +78,14 @@ class TaskType:
     """A kind of task of a programme, completed with ``form`` (a WTForms form class).
 
     ``subject_field`` names the form field that identifies the counted subject (the
-    household, the school, ...); ``sensitive_fields`` are shown only to the assignee and
-    coordinators, never in feeds, and every read is audited. ``example(rng)`` returns
-    valid form data (a dict of field -> value) for demos and tests, varied by the
-    ``random.Random`` it is given.
+    household, the school, ...). ``sensitive_fields`` are shown only to the assignee and
+    coordinators, never in feeds, and every read is audited. ``public_fields`` are the
+    only fields shown to the other readers of a task (a village's users, another lawyer
+    of the village); None (the default) means none of them for a type with sensitive
+    fields and every field for a type without. A type with sensitive fields also hides its
+    title, free text and times finer than the month from those readers (``core.privacy``).
+    ``example(rng)`` returns valid form data (a dict of field -> value) for demos and
+    tests, varied by the ``random.Random`` it is given.
     """
     slug: str
     program: str
@@ -91,6 +95,7 @@ class TaskType:
     sensitive_fields: tuple[str, ...] = ()
     template: str | None = None
     example: Callable[[random.Random], dict] | None = None
+    public_fields: tuple[str, ...] | None = None
 
     def __post_init__(self):
         from wtforms import Form  # plugins define forms with WTForms
@@ -103,9 +108,18 @@ class TaskType:
                f"not {self.form!r}")
         object.__setattr__(self, "sensitive_fields", _names_tuple(
             "task type", self.slug, "sensitive_fields", self.sensitive_fields))
-        names = set(self.field_names)
-        for name in filter(None, (self.subject_field, *self.sensitive_fields)):
+        names = self.field_names
+        if self.public_fields is None:  # the default: see the docstring
+            public = () if self.sensitive_fields else tuple(names)
+        else:
+            public = _names_tuple("task type", self.slug, "public_fields", self.public_fields)
+        object.__setattr__(self, "public_fields", public)
+        for name in filter(None, (self.subject_field, *self.sensitive_fields,
+                                  *self.public_fields)):
             _check(name in names, f"task type {self.slug!r}: the form has no field {name!r}")
+        both = sorted(set(self.sensitive_fields) & set(self.public_fields))
+        _check(not both, f"task type {self.slug!r}: {', '.join(both)} cannot be both "
+                         f"sensitive and public")
         _check(self.template is None or isinstance(self.template, str),
                f"task type {self.slug!r}: template must be a template name")
         _check(self.example is None or callable(self.example),
@@ -118,6 +132,18 @@ class TaskType:
         fields = [(getattr(self.form, name), name) for name in dir(self.form)
                   if isinstance(getattr(self.form, name, None), UnboundField)]
         return [name for field, name in sorted(fields, key=lambda f: f[0].creation_counter)]
+
+    @property
+    def private_fields(self) -> tuple[str, ...]:
+        """The form's fields that are not public, in the form's order: what a reader who may
+        not see the sensitive fields never sees."""
+        return tuple(name for name in self.field_names if name not in self.public_fields)
+
+    @property
+    def is_sensitive(self) -> bool:
+        """A type with sensitive fields: its title, free text and exact times are private
+        too (a visit's time identifies a family in a village)."""
+        return bool(self.sensitive_fields)
 
 
 @dataclass(frozen=True)

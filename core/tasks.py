@@ -10,7 +10,12 @@ Who may do what (``actor=None`` is the operator on the server: CLI, jobs):
 - **view**: whoever edits it, a lawyer paired with the task's village, and the village's own
   users (who never see sensitive fields);
 - **sensitive fields** of the task type (people in family disputes, minors): only those who
-  edit the task see them; every read of them is written to the audit log.
+  edit the task see them; every read of them is written to the audit log. The other
+  readers see the task restricted (``core.privacy``: the type's public fields only, and of
+  a sensitive type no title, free text or time finer than the month), audited too.
+
+The predicates (``can_view_task`` …) and the scope filter (``task_filter``) live in
+``core.access``.
 
 ``Task.town`` is set for village tasks too (the village's town), so lists, scopes and the
 breakdown by town read one column instead of joining the village.
@@ -24,7 +29,9 @@ from peewee import JOIN, Expression
 from werkzeug.datastructures import MultiDict
 
 from core import clock
-from core.access import can_manage_village, is_district_manager
+from core.access import (can_assign, can_edit_task, can_manage_task, can_see_sensitive,  # noqa: F401
+                         can_view_task, is_district_manager, manages_town,
+                         sensitive_task_filter, task_filter)
 from core.audit import record
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
@@ -33,10 +40,10 @@ from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
 from core.plugins import get_registry, notify
+from core.privacy import MASK, read_task  # noqa: F401 (MASK: named here too)
 from core.registry import Schedule, TaskType
 from core.worklog import check_work as _check_work  # one rule for every work-log entry
 
-MASK = "***"
 OPEN_STATUSES = ("open", "in_progress")
 SUBJECT_MAX = 255  # Task.subject is a CharField
 
@@ -78,97 +85,11 @@ def _task_type_of_program(program, task_type) -> TaskType:
 
 # --- who may do what ---------------------------------------------------------------------
 
-def _task_town_id(task: Task) -> int | None:
-    if task.town_id:
-        return task.town_id
-    return task.village.town_id if task.village_id else None
-
-
-def _manages_town(user: User | None, town_id: int | None) -> bool:
-    if is_district_manager(user):
-        return True
-    return (user.role == "coordinator" and not user.village_id and town_id is not None
-            and user.town_id == town_id)
-
-
-def can_assign(user: User | None, *, village: Village | None = None,
-               town: Town | None = None) -> bool:
-    """May ``user`` give out tasks for ``village``, for ``town`` (town level), or for the
-    district (neither)?"""
-    if village is not None:
-        return can_manage_village(user, village)
-    if town is not None:
-        return _manages_town(user, town.id)
-    return is_district_manager(user)
-
-
-def can_manage_task(user: User | None, task: Task) -> bool:
-    """Reassign, cancel, reopen: admins, coordinators of the task's scope."""
-    if is_district_manager(user):
-        return True
-    if user.role != "coordinator":
-        return False
-    if task.level == "village":
-        if user.village_id:
-            return user.village_id == task.village_id
-        return user.town_id is not None and user.town_id == _task_town_id(task)
-    if task.level == "town":
-        return _manages_town(user, task.town_id)
-    return False
-
-
-def _is_assignee(user: User | None, task: Task) -> bool:
-    return (user is not None and user.role == "lawyer" and user.lawyer_id is not None
-            and task.assignee_id == user.lawyer_id)
-
-
-def can_edit_task(user: User | None, task: Task) -> bool:
-    """Start, schedule, complete: the managers of the task and its assignee."""
-    return can_manage_task(user, task) or _is_assignee(user, task)
-
-
-def can_see_sensitive(user: User | None, task: Task) -> bool:
-    """The task type's sensitive fields: only for the assignee and the coordinators of
-    the task's scope (and the operator)."""
-    return can_edit_task(user, task)
-
-
-def can_view_task(user: User | None, task: Task) -> bool:
-    if can_edit_task(user, task):
-        return True
-    if user.role == "lawyer" and user.lawyer_id and task.village_id:
-        return Pairing.select().where((Pairing.lawyer == user.lawyer_id)
-                                      & (Pairing.village == task.village_id)
-                                      & (Pairing.status == "active")).exists()
-    if user.role == "village" and user.village_id:
-        return task.village_id == user.village_id
-    return False
-
-
+# The predicates live in core.access (one home for who may do what); they are named here
+# too, as the task services and their callers have always read them.
 def _require(allowed: bool, message: str = N_("You may not change this task.")) -> None:
     if not allowed:
         raise PermissionDenied(message)
-
-
-def task_filter(user: User | None) -> Expression | bool:
-    """A WHERE clause on ``Task`` selecting the tasks ``user`` may read (as ``can_view_task``)."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "coordinator":
-        if user.village_id:
-            return (Task.level == "village") & (Task.village == user.village_id)
-        if user.town_id:
-            # Task.town is set for village tasks; the village test catches any that lack it
-            in_town = Village.select(Village.id).where(Village.town == user.town_id)
-            return (Task.town == user.town_id) | Task.village.in_(in_town)
-        return True
-    if user.role == "lawyer" and user.lawyer_id:
-        paired = (Pairing.select(Pairing.village)
-                  .where((Pairing.lawyer == user.lawyer_id) & (Pairing.status == "active")))
-        return (Task.assignee == user.lawyer_id) | Task.village.in_(paired)
-    if user.role == "village" and user.village_id:
-        return Task.village == user.village_id
-    return False
 
 
 def tasks_visible_to(user: User | None):
@@ -318,7 +239,7 @@ def assign_bulk(actor: User | None, *, program, task_type, town: Town | None = N
     district, each assigned to the village's lawyer, in one transaction (all or none).
     Villages without a lawyer are left out (nobody could do the task)."""
     kind = _task_type_of_program(program, task_type)
-    _require(_manages_town(actor, town.id) if town is not None else is_district_manager(actor),
+    _require(manages_town(actor, town.id) if town is not None else is_district_manager(actor),
              N_("You may not assign tasks there."))
     _check_due(due_on)
     title = _title(title, kind)
@@ -691,30 +612,10 @@ def complete_task(actor: User | None, task: Task, formdata, *, mode: str = "onsi
 
 # --- reading the data --------------------------------------------------------------------
 
-def sensitive_fields_of(task: Task) -> tuple[str, ...] | None:
-    """The task type's sensitive fields; None when its plugin is gone (then every field
-    is treated as sensitive: nothing says which are not)."""
-    kind = get_registry().task_types.get(task.task_type)
-    return kind.sensitive_fields if kind is not None else None
-
-
-def _present(data: dict, names) -> list[str]:
-    return [name for name in names if data.get(name) not in (None, "", [], {})]
-
-
 def task_data_for(user: User | None, task: Task, *, address: str = "") -> dict:
-    """The task's form data as ``user`` may see it: sensitive fields masked ("***")
-    unless ``can_see_sensitive``; a read of filled sensitive fields is audited."""
-    data = dict(task.data or {})
-    sensitive = sensitive_fields_of(task)
-    names = list(data) if sensitive is None else list(sensitive)
-    present = _present(data, names)
-    if not present:
-        return data
-    if not can_see_sensitive(user, task):
-        return {**data, **{name: MASK for name in present}}
-    record(user, "task.view_sensitive", obj=task, detail={"fields": present}, address=address)
-    return data
+    """The task's form data as ``user`` may see it on its page (``core.privacy``: the
+    fields they may not see read ``MASK``); the read is audited (``read_task``)."""
+    return read_task(user, task, address=address).data
 
 
 # --- recurring tasks (Schedule) ----------------------------------------------------------

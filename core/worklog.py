@@ -7,7 +7,9 @@ completed task writes its entry (``core.tasks``, which checks mode and duration 
 ``check_work``); a held session or publicity event writes one through ``log_held_event``.
 
 Who reads what (``logs_visible_to``): administrators everything, coordinators the entries
-of the villages of their scope, lawyers their own entries, village users none.
+of the villages of their scope, lawyers their own entries, village users none. The entry a
+task wrote is shown as its task is to the reader (``core.privacy.log_views``: of a
+sensitive task they may not see, only its type and month), here and on the task's page.
 """
 import datetime as dt
 
@@ -21,6 +23,7 @@ from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import (WORK_MODES, CaseFile, Event, Lawyer, Pairing, User, Village,
                          WorkLog)
+from core.privacy import audit_views, log_views
 
 MAX_DURATION = 24 * 60
 CONTENT_MAX = 5000
@@ -200,15 +203,23 @@ def export_logs(query, *, headers: dict[str, str] | None = None,
                 address: str = "") -> bytes:
     """The entries of ``query`` as an .xlsx workbook (bytes). ``headers`` maps each of
     ``EXPORT_COLUMNS`` to its (translated) heading; ``mode_labels`` names the modes.
-    Times are in the district's zone. The export is audited."""
+    Times are in the district's zone; an entry of a task shows what ``user`` may see of
+    it (``core.privacy``). The export is audited."""
     headers, mode_labels = headers or {}, mode_labels or {}
     entries = list(query)
     numbers = case_numbers(entries)
-    rows = ([clock.to_local(entry.occurred_at).replace(tzinfo=None), entry.lawyer.name,
-             entry.village.name if entry.village_id else "",
-             mode_labels.get(entry.mode, entry.mode), entry.duration_minutes,
-             entry.content, entry.result, numbers.get(entry.case_id, "")]
-            for entry in entries)
+    of_tasks = log_views(user, entries)
+    lines = {entry_id: line for entry_id, (line, _view) in of_tasks.items()}
+    rows = []
+    for entry in entries:
+        line = lines.get(entry.id)
+        rows.append([line.occurred_at if line else
+                     clock.to_local(entry.occurred_at).replace(tzinfo=None),
+                     entry.lawyer.name, entry.village.name if entry.village_id else "",
+                     mode_labels.get(entry.mode, entry.mode),
+                     line.duration_minutes if line else entry.duration_minutes,
+                     line.content if line else entry.content,
+                     line.result if line else entry.result, numbers.get(entry.case_id, "")])
     workbook = spreadsheet.workbook()
     spreadsheet.add_sheet(
         workbook, "worklog", [headers.get(column, column) for column in EXPORT_COLUMNS], rows,
@@ -216,4 +227,6 @@ def export_logs(query, *, headers: dict[str, str] | None = None,
                 for index, column in enumerate(EXPORT_COLUMNS)},
         formats={0: "yyyy-mm-dd hh:mm"})
     record(user, "worklog.export", address=address, detail={"entries": len(entries)})
+    audit_views(user, [view for _line, view in of_tasks.values()], via="worklog",
+                address=address)
     return spreadsheet.to_bytes(workbook)

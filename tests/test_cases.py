@@ -356,3 +356,44 @@ def test_closing_a_closed_case_says_so(district, case, login):
     assert '<p class="error" role="alert">该案件档案已结案。</p>' in html
     assert 'name="closed_on"' not in html
     assert CaseFile.get_by_id(case.id).closed_on == dt.date(2026, 3, 4)
+
+
+# --- reads are audited -------------------------------------------------------------------------
+
+def reads(action):
+    return [(entry.username, entry.object_type, entry.object_id, entry.detail, entry.address)
+            for entry in AuditLog.select().where(AuditLog.action == action)
+            .order_by(AuditLog.id)]
+
+
+def test_each_read_of_a_case_file_and_its_attachments_is_audited(district, case, login):
+    """A case file holds what a task does (a family's dispute): reading it is logged as a
+    task's sensitive fields are, one entry per read."""
+    attachment = cases.attach_file(district.users.lawyer, case, "离婚协议.pdf", io.BytesIO(PDF))
+    client = login(district.users.town_coordinator)
+    assert client.get(f"/records/cases/{case.id}").status_code == 200
+    assert client.get(f"/records/cases/{case.id}").status_code == 200
+    assert client.get(f"/records/attachments/{attachment.id}").status_code == 200
+    assert reads("case.view") == [
+        ("coord-t1", "case_file", str(case.id), {"number": case.number}, "127.0.0.1")] * 2
+    # the file's name may name the parties: the entry names the case and the size only
+    assert reads("attachment.download") == [
+        ("coord-t1", "attachment", str(attachment.id), {"case": case.id, "size": len(PDF)},
+         "127.0.0.1")]
+
+
+def test_a_read_refused_is_not_audited_as_a_read(district, case, login):
+    attachment = cases.attach_file(district.users.lawyer, case, "a.pdf", io.BytesIO(PDF))
+    client = login(district.users.other_town_coordinator)
+    assert client.get(f"/records/cases/{case.id}").status_code == 404
+    assert client.get(f"/records/attachments/{attachment.id}").status_code == 404
+    assert reads("case.view") == reads("attachment.download") == []
+
+
+def test_a_page_of_the_case_list_is_audited_with_the_files_it_showed(district, case, login):
+    other = _open(district, opened_on=dt.date(2026, 3, 3), title="李某赡养纠纷")
+    client = login(district.users.lawyer)
+    assert client.get("/records/cases").status_code == 200
+    assert client.get("/records/cases?q=nothing-matches", headers=HX).status_code == 200
+    assert reads("case.list") == [("lawyer", "", "", {"cases": [other.id, case.id]},
+                                   "127.0.0.1")]  # an empty page shows no file: no entry

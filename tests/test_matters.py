@@ -283,3 +283,28 @@ def test_inbox_marks_read_and_opens_the_link(district, login):
     assert client.post("/inbox/read-all").status_code == 303
     assert unread_count(district.users.coordinator) == 0
     assert b"</span>" not in client.get("/inbox/badge").data
+
+
+# --- reads are audited ---------------------------------------------------------------------
+
+def test_each_read_of_a_major_matter_is_audited(district, login):
+    matter = report(district)
+    client = login(district.users.town_coordinator)
+    assert client.get(f"/matters/{matter.id}").status_code == 200
+    assert client.post(f"/matters/{matter.id}/acknowledge").status_code == 200
+    reads = AuditLog.select().where(AuditLog.action == "matter.view").order_by(AuditLog.id)
+    # the page read once; acknowledging is audited as itself, not as a read
+    assert [(e.username, e.object_type, e.object_id, e.address) for e in reads] == [
+        ("coord-t1", "major_matter", str(matter.id), "127.0.0.1")]
+    login(district.users.other_town_coordinator).get(f"/matters/{matter.id}")  # 404: no read
+    assert AuditLog.select().where(AuditLog.action == "matter.view").count() == 1
+
+
+def test_a_page_of_the_list_of_matters_is_audited_with_the_reports_it_showed(district, login):
+    first, second = report(district), report(district, category="stability")
+    client = login(district.users.lawyer)
+    assert client.get("/matters/").status_code == 200
+    assert client.get("/matters/?status=closed").status_code == 200  # none: no entry
+    lists = AuditLog.select().where(AuditLog.action == "matter.list")
+    assert [(e.username, e.detail) for e in lists] == [
+        ("lawyer", {"matters": [second.id, first.id]})]

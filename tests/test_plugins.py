@@ -278,7 +278,26 @@ def test_register_task_types_lists_the_task_type_with_its_fields():
         assert listed == {"slug": "survey_visit", "program": "test_survey", "name": "走访调研",
                           "fields": ["household", "notes", "phone"],
                           "subject_field": "household", "sensitive_fields": ["phone"],
-                          "plugin": "test-survey"}
+                          "public_fields": [], "plugin": "test-survey"}
+
+
+def test_register_task_types_public_fields_are_an_allow_list_with_a_safe_default():
+    """What a village and another lawyer may see: a type with sensitive fields shows them
+    nothing unless it says so; a type without shows everything (as before the allow-list),
+    unless it says less."""
+    plugin = registering(register_programs=[program()], register_task_types=[
+        task_type("guarded", sensitive_fields=("phone",)),
+        task_type("open_record"),
+        task_type("narrow", public_fields=["household"]),
+        task_type("mixed", sensitive_fields=("phone",), public_fields=("household",))])
+    with installed(("test-public", plugin)):
+        kinds = get_registry().task_types
+        assert [(kinds[s].public_fields, kinds[s].private_fields, kinds[s].is_sensitive)
+                for s in ("guarded", "open_record", "narrow", "mixed")] == [
+            ((), ("household", "notes", "phone"), True),
+            (("household", "notes", "phone"), (), False),
+            (("household",), ("notes", "phone"), False),  # a list is kept as a tuple
+            (("household",), ("notes", "phone"), True)]
 
 
 def test_register_task_types_may_extend_another_plugins_programme():
@@ -300,6 +319,10 @@ def test_register_task_types_unknown_programme_names_the_plugin():
     (dict(subject_field="address"), "the form has no field 'address'"),
     (dict(sensitive_fields=("phone", "id_card")), "the form has no field 'id_card'"),
     (dict(sensitive_fields="phone"), "sensitive_fields must be a tuple of names"),
+    (dict(public_fields=("household", "age")), "the form has no field 'age'"),
+    (dict(public_fields="notes"), "public_fields must be a tuple of names"),
+    (dict(sensitive_fields=("phone", "notes"), public_fields=("notes", "phone")),
+     "notes, phone cannot be both sensitive and public"),
     (dict(name=""), "needs a name"),
     (dict(slug="Survey"), "slug 'Survey'"),
     (dict(template=42), "template must be a template name"),

@@ -48,7 +48,9 @@ def test_a_closed_case_with_its_outcome_is_valid():
 
 def test_the_applicant_is_sensitive_and_the_case_number_is_the_subject():
     task_type = get_registry().task_types["aid_case"]
-    assert (task_type.subject_field, task_type.sensitive_fields) == ("case_number", ("applicant",))
+    assert (task_type.subject_field, task_type.sensitive_fields) == (
+        "case_number", ("case_number", "applicant", "groups", "matter", "outcome"))
+    assert task_type.public_fields == ("kind", "stage")
 
 
 def test_the_examples_are_valid_and_varied():
@@ -106,4 +108,4 @@ def test_the_ledger_lists_the_cases_with_the_applicant_masked_for_the_village(di
     assert row[:6] == [CASE["case_number"], "王桂兰", "老年人, 妇女", "赡养纠纷",
                        "非诉纠纷（提前介入）", "调解"]
     _, row = ledger_rows("legal_aid", "法律援助案件", users.village)
-    assert row[:2] == [CASE["case_number"], "***"]
+    assert row[:7] == ["***", "***", "***", "***", "非诉纠纷（提前介入）", "调解", "***"]

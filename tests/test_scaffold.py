@@ -110,6 +110,9 @@ def test_the_generated_plugin_registers_a_programme_task_type_and_metric(tmp_pat
         task_type = registry.task_types["village_forums_record"]
         assert task_type.subject_field == "subject"
         assert "subject" in task_type.field_names
+        # an allow-list: the free text that may name a person is not public
+        assert task_type.public_fields == ("category", "held_on", "participants")
+        assert task_type.private_fields == ("subject", "notes")
         metric = registry.metrics["village_forums_done"]
         assert (metric.task_types, metric.distinct_field) == (("village_forums_record",),
                                                               "subject")
@@ -197,7 +200,7 @@ def test_the_generated_package_passes_its_own_tests_without_edits(tmp_path):
                          cwd=folder, env=clean_env(), capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "4 passed" in run.stdout
+    assert "5 passed" in run.stdout
     assert "warning" not in run.stdout  # e.g. no deprecated WTForms choices
 
 

@@ -331,12 +331,28 @@ def test_sensitive_fields_are_masked_for_the_village_and_other_lawyers(district,
     Pairing.update(status="ended").where(Pairing.village == district.villages[0]).execute()
     Pairing.create(lawyer=district.lawyers[3], village=district.villages[0],
                    term_start=D(2026, 6, 1), term_end=D(2027, 6, 1))
-    before = AuditLog.select().count()
     for reader in (district.users.village, paired_colleague):
         assert can_view_task(reader, task)
-        data = task_data_for(reader, task)
-        assert (data["person"], data["notes"], data["household"]) == (MASK, MASK, "王家")
-    assert AuditLog.select().count() == before  # nothing sensitive was read
+        data = task_data_for(reader, task, address="10.0.0.8")
+        # a type with sensitive fields and no public_fields shows none of its fields
+        assert set(data) == set(visit_data()) and set(data.values()) == {MASK}
+    assert "task.view_sensitive" not in actions()  # nothing sensitive was read
+    reads = AuditLog.select().where(AuditLog.action == "task.view_masked").order_by(AuditLog.id)
+    assert [(r.username, r.object_id, r.detail, r.address) for r in reads] == [
+        (reader, str(task.id), {"via": "page", "shown": []}, "10.0.0.8")
+        for reader in ("village", "lawyer-b")]  # the masked views are audited too
+
+
+def test_a_stored_field_the_form_no_longer_has_is_not_public(district, programme):
+    """public_fields is an allow-list: what it does not name stays hidden, even a field a
+    plugin dropped from its form since the task was done."""
+    task = assign_task(None, program=PROGRAM, task_type="test_followup",
+                       village=district.villages[0])
+    complete_task(None, task, {"household": "王家", "outcome": "已和解"})
+    Task.update(data={**Task.get_by_id(task.id).data, "phone": "13800000000"}).where(
+        Task.id == task.id).execute()
+    seen = task_data_for(district.users.village, Task.get_by_id(task.id))
+    assert seen == {"household": "王家", "outcome": "已和解", "phone": MASK}
 
 
 def test_no_audit_entry_when_the_sensitive_fields_are_empty(district, programme):

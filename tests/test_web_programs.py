@@ -180,6 +180,9 @@ def test_admin_plugin_page_lists_programmes_and_a_failing_plugin(district, login
         unregister_plugin("test-failing")
     assert "走访示范家庭" in html and PROGRAM in html and "入户走访" in html
     assert "走访家庭数" in html and "members" in html  # the sensitive field is named
+    # and what villages and other lawyers see of it: nothing (no public_fields declared)
+    assert re.search(r"(shown to villages and other lawyers|村（居）及其他律师可见): "
+                     r"(nothing|无)</span>", html)
     error = re.search(r'<tr class="plugin-error">(.*?)</tr>', html, re.S).group(1)
     assert "test-failing" in error and "task_completed" in error
     assert "RuntimeError: the ledger service is down" in error

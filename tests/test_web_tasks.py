@@ -312,9 +312,12 @@ def test_sensitive_field_is_shown_to_the_coordinator_of_the_scope(done_task, dis
 def test_sensitive_field_is_masked_for_the_village_user(done_task, district, login):
     html = login(district.users.village).get(f"/tasks/{done_task.id}").get_data(as_text=True)
     assert "王大明与妻子李小红" not in html and "***" in html
-    assert "王大明" in html  # the household is not sensitive in this programme
+    # the programme declares no public_fields: nothing of a sensitive type is shown
+    assert "王大明" not in html and "婚外情" not in html
     assert "Hidden: sensitive" in html
     assert sensitive_reads(done_task) == 0
+    assert AuditLog.select().where((AuditLog.action == "task.view_masked")
+                                   & (AuditLog.object_id == str(done_task.id))).count() == 1
 
 
 def test_sensitive_field_is_masked_for_a_lawyer_of_the_village_who_is_not_the_assignee(

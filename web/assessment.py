@@ -5,7 +5,7 @@ from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from core import clock
+from core import clock, privacy
 from core.access import can_read_village
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
                              assessment_sheet, behind_pace, export_assessment, export_sheet)
@@ -77,10 +77,16 @@ def _readable_pairing(pairing_id) -> Pairing:
 @allow("admin", "coordinator", "lawyer")
 def sheet(pairing_id):
     pairing = _readable_pairing(pairing_id)
-    year = _year()
-    return render("assessment/sheet.html", year=year, pairing=pairing,
-                  row=assessment_sheet(pairing, year), rules=assessment_settings(),
-                  grades=GRADES, criteria=CRITERIA_LABELS)
+    user, year = actor(), _year()
+    row = assessment_sheet(pairing, year)
+    # the village's done tasks as the reader may see them (another lawyer's visit: its
+    # type and month, core.privacy)
+    views = {task.id: privacy.task_view(user, task)
+             for task in (row.details["tasks"] if row is not None else [])}
+    privacy.audit_views(user, views.values(), via="assessment",
+                        address=request.remote_addr or "")
+    return render("assessment/sheet.html", year=year, pairing=pairing, row=row, views=views,
+                  rules=assessment_settings(), grades=GRADES, criteria=CRITERIA_LABELS)
 
 
 @bp.route("/<int:pairing_id>.xlsx")
@@ -91,7 +97,7 @@ def sheet_export(pairing_id):
     pairing = _readable_pairing(pairing_id)
     user, year = actor(), _year()
     row = assessment_sheet(pairing, year)
-    body = export_sheet(pairing, year, row, gettext=_, ngettext=ngettext)
+    body = export_sheet(pairing, year, row, gettext=_, ngettext=ngettext, user=user)
     record(user, "assessment.export_sheet", obj=pairing, detail={"year": year},
            address=request.remote_addr or "")
     name = f"{_('Assessment')}-{pairing.village.name}-{pairing.lawyer.name}-{year}"

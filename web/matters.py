@@ -50,8 +50,11 @@ def notice_kind_label(kind: str) -> str:
     return _(NOTICE_KINDS[kind]) if kind in NOTICE_KINDS else ""
 
 
-def _matter_or_404(matter_id: int) -> MajorMatter:
+def _matter_or_404(matter_id: int, *, read: bool = False) -> MajorMatter:
+    """The matter, or 404; ``read``: a view of its page, audited (``matter.view``)."""
     try:
+        if read:
+            return service.view_matter(actor(), matter_id, address=request.remote_addr or "")
         return service.get_matter(actor(), matter_id)
     except NotFound:
         abort(404)
@@ -68,6 +71,7 @@ def index():
         query = query.where(MajorMatter.status == status)
     page = paginate(query.order_by(MajorMatter.status == "closed",
                                    MajorMatter.reported_at.desc(), MajorMatter.id.desc()))
+    service.audit_list(actor(), page.items, address=request.remote_addr or "")
     return render("matters/index.html", "matters/_results.html", listing=page, status_filter=status,
                   statuses=MATTER_STATUSES)
 
@@ -144,7 +148,7 @@ def _detail(matter: MajorMatter, error: str = "", status: int = 200, trigger=Non
 @bp.route("/matters/<int:matter_id>")
 @allow(*READERS)
 def detail(matter_id):
-    return _detail(_matter_or_404(matter_id))
+    return _detail(_matter_or_404(matter_id, read=True))
 
 
 def _handle(matter_id: int, action):

@@ -17,7 +17,7 @@ from wtforms import (DateField, DateTimeLocalField, IntegerField, SelectChoice, 
 from wtforms.validators import InputRequired, Optional
 
 from core import cases as case_service
-from core import clock
+from core import clock, privacy
 from core import worklog as log_service
 from core.access import village_filter
 from core.config import max_upload_bytes
@@ -114,10 +114,14 @@ def _log_page(form, status=200):
                   .where(village_filter(user)))
         lawyers = [(str(lw.id), lw.name) for lw in Lawyer.select(Lawyer.id, Lawyer.name)
                    .where(Lawyer.id.in_(paired)).order_by(Lawyer.name, Lawyer.id)]
+    of_tasks = privacy.log_views(user, listing.items)  # a task's entry as its task is shown
+    privacy.audit_views(user, [view for _line, view in of_tasks.values()], via="worklog",
+                        address=request.remote_addr or "")
     return render("records/log.html", "records/_log_results.html", status=status,
                   listing=listing, filters=filters, form=form,
                   options={"villages": villages, "lawyers": lawyers, "modes": _modes()},
-                  modes=dict(_modes()), numbers=log_service.case_numbers(listing.items))
+                  modes=dict(_modes()), numbers=log_service.case_numbers(listing.items),
+                  lines={entry_id: line for entry_id, (line, _view) in of_tasks.items()})
 
 
 @bp.route("/log")
@@ -209,7 +213,9 @@ def cases():
     if term:
         query = query.where(CaseFile.number.contains(term) | CaseFile.title.contains(term)
                             | Village.name.contains(term) | Lawyer.name.contains(term))
-    return render("records/cases.html", "records/_case_results.html", listing=paginate(query),
+    listing = paginate(query)
+    case_service.audit_list(user, listing.items, address=request.remote_addr or "")
+    return render("records/cases.html", "records/_case_results.html", listing=listing,
                   chosen=status if status in CASE_STATUSES else "",
                   statuses=[(key, str(text)) for key, text in CASE_STATUSES.items()],
                   status_labels=CASE_STATUSES)
@@ -254,7 +260,8 @@ def _case_page(case, *, error="", status=200, close_form=None, fragment=None):
 @bp.route("/cases/<int:case_id>")
 @allow(*WORKERS)
 def case_detail(case_id):
-    return _case_page(case_service.get_case(actor(), case_id))
+    return _case_page(case_service.view_case(actor(), case_id,
+                                             address=request.remote_addr or ""))
 
 
 @bp.route("/cases/<int:case_id>/attachments", methods=["POST"])
@@ -311,7 +318,8 @@ def attachment_download(attachment_id):
     attachment = Attachment.get_or_none(Attachment.id == attachment_id)
     if attachment is None:
         abort(404)
-    path, mime, filename = case_service.open_attachment(actor(), attachment)
+    path, mime, filename = case_service.open_attachment(actor(), attachment,
+                                                        address=request.remote_addr or "")
     # the type alone: werkzeug adds "; charset=utf-8" to text (older rows stored it already)
     response = send_file(path, mimetype=mime.split(";")[0].strip(), as_attachment=True,
                          download_name=filename, max_age=0)

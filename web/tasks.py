@@ -7,8 +7,9 @@ and nothing written.
 
 Who sees what: coordinators and administrators the tasks of their scope; lawyers their own
 tasks (``/tasks/mine``, and the list); village users the tasks of their village, read-only
-(the list and a task's page; sensitive fields of the form masked by
-``core.tasks.task_data_for``). A task outside the user's scope answers 404.
+(the list and a task's page). Each task is shown as ``core.privacy`` lets the reader see
+it (``TaskView``: the fields, the title and the times they may know), and every view is
+audited there. A task outside the user's scope answers 404.
 """
 import datetime as dt
 
@@ -24,7 +25,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, Form, FormFiel
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
-from core import audit, clock
+from core import audit, clock, privacy
 from core import tasks as service
 from core.access import is_district_manager, town_filter, village_filter
 from core.errors import JieduiError, NotFound, ValidationError
@@ -50,7 +51,8 @@ HISTORY_LABELS = {"task.assign": _l("Assigned"), "task.reassign": _l("Given to a
                   "task.start": _l("Started"), "task.schedule": _l("Scheduled"),
                   "task.complete": _l("Completed"), "task.reopen": _l("Reopened"),
                   "task.cancel": _l("Cancelled"),
-                  "task.view_sensitive": _l("Sensitive fields read")}
+                  "task.view_sensitive": _l("Sensitive fields read"),
+                  "task.view_masked": _l("Read without the sensitive fields")}
 HALF_DAYS = {"am": _l("Morning"), "pm": _l("Afternoon")}
 
 
@@ -93,6 +95,19 @@ def _task_types_of(program_slug: str):
 
 
 bp.add_app_template_filter(clock.to_local, "local_time")
+
+
+@bp.app_template_filter("shown_time")
+def shown_time(value, with_time: bool = True) -> str:
+    """A time as ``core.privacy.TaskView.time`` gives it: a district date or datetime, or
+    only its month (text, shown as it is)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 # --- the generic form renderer's helper -------------------------------------------------
@@ -161,8 +176,13 @@ def _filtered(user: User, filters: dict, term: str):
     if filters["overdue"]:
         query = query.where(service.overdue_filter())
     if term:
-        query = query.where(Task.title.contains(term) | Village.name.contains(term)
-                            | Lawyer.name.contains(term))
+        # a title the user may not see is not searched either (it would answer "is there
+        # a task titled 王…?")
+        titles = Task.title.contains(term)
+        full = privacy.full_view_filter(user)
+        if full is not True:
+            titles = titles & full if full is not False else Task.id.is_null()
+        query = query.where(titles | Village.name.contains(term) | Lawyer.name.contains(term))
     return query
 
 
@@ -191,9 +211,11 @@ def index():
     query = _filtered(user, filters, search_term()).order_by(
         finished, Task.due_on.asc(nulls="LAST"), Task.id)
     page = paginate(query)
+    views = {task.id: privacy.task_view(user, task) for task in page.items}
+    privacy.audit_views(user, views.values(), via="list", address=request.remote_addr or "")
     return render("tasks/index.html", "tasks/_results.html", listing=page, filters=filters,
                   options=_filter_options(user), today=clock.today(),
-                  is_overdue=service.is_overdue)
+                  is_overdue=service.is_overdue, views=views)
 
 
 # --- my tasks (lawyers) --------------------------------------------------------------------
@@ -250,7 +272,7 @@ def _editable_task(task_id: int) -> Task:
 
 def data_rows(task: Task, data: dict) -> list[dict]:
     """The task's form data as (label, text) rows in the form's order, choice values shown
-    by their labels. ``data`` comes from ``core.tasks.task_data_for`` (masked already)."""
+    by their labels. ``data`` is a ``core.privacy.TaskView``'s (masked already)."""
     task_type = get_registry().task_types.get(task.task_type)
     if task_type is None:  # the plugin is gone: show the stored names
         return [{"label": name, "value": value, "masked": value == service.MASK}
@@ -328,14 +350,16 @@ def _panel(task: Task, *, bound: dict | None = None, status: int = 200,
     """The task's page (or, for HTMX, its panel); ``bound`` holds a refused form."""
     user = actor()
     task = service.get_task(user, task.id)  # fresh after a change
-    data = service.task_data_for(user, task, address=request.remote_addr or "")
+    view = privacy.read_task(user, task, address=request.remote_addr or "")
     can_edit = service.can_edit_task(user, task)
     forms = _action_forms(task) if can_edit else {}
     forms.update(bound or {})
-    logs = list(WorkLog.select(WorkLog, Lawyer).join(Lawyer)
-                .where(WorkLog.task == task).order_by(WorkLog.occurred_at.desc()))
+    logs = [(entry, view.log_line(entry)) for entry in
+            WorkLog.select(WorkLog, Lawyer).join(Lawyer)
+            .where(WorkLog.task == task).order_by(WorkLog.occurred_at.desc())]
     return render("tasks/detail.html", "tasks/_panel.html", status=status, trigger=trigger,
-                  task=task, rows=data_rows(task, data), forms=forms, can_edit=can_edit,
+                  task=task, view=view, rows=data_rows(task, view.data), forms=forms,
+                  can_edit=can_edit,
                   manage=service.can_manage_task(user, task), notice=notice,
                   opened=next(iter(bound), None) if bound else None,
                   overdue=service.is_overdue(task), logs=logs,

@@ -211,11 +211,23 @@ def register_programs(register):
                      order=9))
 
 
+# What a village's users and another lawyer see of each stage. A write-up tells a real
+# case, and until the review it may still name the parties: its narrative (facts, legal
+# points, outcome, lesson) and the reviewer's opinion are not public; the title, the kind
+# of case, the review's verdict and where the case was published are.
+PUBLIC_FIELDS = {
+    "case_writeup": ("title", "case_type"),
+    "case_review": ("title", "reviewed_on", "anonymised", "decision"),
+    "case_publish": ("title", "published_on", "channels", "link"),
+}
+
+
 @hookimpl
 def register_task_types(register):
     for slug, (name, form, _days) in STAGES.items():
         register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="title", example=EXAMPLES[slug]))
+                          subject_field="title", public_fields=PUBLIC_FIELDS[slug],
+                          example=EXAMPLES[slug]))
 
 
 @hookimpl

@@ -6,8 +6,9 @@ family dispute types and risk signs found, what was done and any referral to the
 the court or the petition office; households with a dispute are registered in the
 village's ledger (台账). The plan's screening cadence — weekly by village, monthly by town,
 quarterly analysis by district (周排查、月排查、季度研判) — is three schedules, each
-creating a small screening report task on time. Household names, addresses, members and
-the screening reports are sensitive.
+creating a small screening report task on time. Every answer of a visit (the household,
+its address and members, the dispute types, risk signs, actions and referral) and the
+screening reports are sensitive; nothing of them is public (``public_fields=()``).
 
 Besides the programme's ledger (every visit, from the core), the plugin keeps the register
 of households (婚姻家庭矛盾纠纷台账, ``register.py``): one row per registered household —
@@ -17,8 +18,8 @@ referrals seen over all its visits and the latest actions. Admins and coordinato
 it as .xlsx from a link next to the ledger on the programme's page
 (``/programmes/family_visits/households.xlsx``, template
 ``templates/programs/family_visits/toolbar.html``), over their own scope; as in the
-ledger, names and addresses are masked for whoever may not see them and every export is
-audited.
+ledger, a household is shown restricted to whoever may not see every visit of it (where,
+by whom, how many visits and in which months; nothing else) and every export is audited.
 """
 from core import hookimpl
 from core.registry import Metric, Program, Schedule, TaskType
@@ -84,16 +85,23 @@ def register_programs(register):
 
 @hookimpl
 def register_task_types(register):
+    # Every answer of a visit says something about one family: who they are, where they
+    # live, whether there is violence, a risk or a referral, what was done. All of it is
+    # sensitive, and nothing is public: a village or another lawyer sees that a household
+    # was visited in their village in a month, never which one (a visit's day and hour
+    # would tell, so the core shows them only the month).
     register(TaskType(slug="household_visit", program=PROGRAM, name="走访家庭",
                       form=HouseholdVisitForm, subject_field="household",
-                      sensitive_fields=("household", "address", "members"),
-                      example=example_visit))
-    # The screening reports speak of families in dispute: sensitive as a whole.
+                      sensitive_fields=("household", "address", "members", "dispute_types",
+                                        "risk_signs", "actions", "referral", "registered"),
+                      public_fields=(), example=example_visit))
+    # The screening reports speak of families in dispute: the text is sensitive, and the
+    # number of families flagged is not for the village either.
     for slug, name in (("village_screening", "村（社区）周排查"),
                        ("town_screening", "镇街月排查"),
                        ("district_analysis", "区季度研判")):
         register(TaskType(slug=slug, program=PROGRAM, name=name, form=ScreeningForm,
-                          sensitive_fields=("findings", "follow_up"),
+                          sensitive_fields=("findings", "follow_up"), public_fields=(),
                           example=example_screening))
 
 

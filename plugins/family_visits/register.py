@@ -11,10 +11,12 @@ visits, every dispute type, risk sign and referral seen over the visits, and wha
 at the latest visit.
 
 The core's rules hold as for the ledger: the register holds the visits ``user`` may read
-(``core.tasks.list_tasks``: a town's coordinator sees their town), the household's name
-and address are masked ("***") on a row unless ``user`` may see the sensitive fields of
-every visit in it (``core.ledger.hidden_fields``), and every export is audited
-(``core.ledger.audit_export``, action ``ledger.export`` with ``register: households``).
+(``core.tasks.list_tasks``: a town's coordinator sees their town); a row shows the family
+only when ``user`` sees every visit in it in full (``core.privacy.task_view``), else it
+says only where, by whom, how many visits and the months of the first and latest one —
+the name, the address, the dispute types, risk signs, referrals and actions read "***";
+every export is audited (``core.ledger.audit_export``, action ``ledger.export`` with
+``register: households``, and ``task.view_masked`` naming the visits shown restricted).
 Admins and coordinators download it from the programme's page
 (``GET /programmes/family_visits/households.xlsx``).
 """
@@ -29,10 +31,11 @@ from flask_login import current_user
 from core import clock, spreadsheet
 from core.access import allow
 from core.i18n import N_, gettext_for
-from core.ledger import audit_export, hidden_fields
+from core.ledger import audit_export
 from core.models import Task, User, WorkLog
 from core.plugins import get_registry
-from core.tasks import MASK, build_form, choice_labels, list_tasks
+from core.privacy import MASK, audit_views, month_of, task_view
+from core.tasks import build_form, choice_labels, list_tasks
 
 PROGRAM = "family_visits"
 VISIT = "household_visit"
@@ -115,8 +118,8 @@ def _labels(values: list[str], choices: dict[str, str]) -> str | None:
 
 
 def export_register(user: User | None, *, address: str = "", locale: str = "zh_CN") -> bytes:
-    """The register of households ``user`` may read as the bytes of an .xlsx file; the
-    household's name and address masked on the rows ``user`` may not see, the export
+    """The register of households ``user`` may read as the bytes of an .xlsx file; a row
+    restricted (see the module) unless ``user`` sees each of its visits in full; the export
     audited."""
     gettext = gettext_for(locale)
     kind = get_registry().task_types[VISIT]
@@ -128,19 +131,25 @@ def export_register(user: User | None, *, address: str = "", locale: str = "zh_C
                gettext(N_("Latest visit")), gettext(N_("Visits")),
                form.dispute_types.label.text, form.risk_signs.label.text,
                form.referral.label.text, gettext(N_("Latest actions"))]
-    rows, shown, masked = [], 0, 0
+    rows, shown, masked, seen = [], 0, 0, []
     households = registered_households(user)
     for household in households:
-        hidden = any(hidden_fields(user, visit, kind) for visit in household.visits)
+        views = [task_view(user, visit) for visit in household.visits]
+        seen += views
+        hidden = any(view.masked for view in views)
         masked, shown = masked + hidden, shown + (not hidden)
         lawyers = dict.fromkeys(t.assignee.name for t in household.visits if t.assignee_id)
+        first, latest = household.visited_on[0], household.visited_on[-1]
+        where = [household.village, household.town, SEPARATOR.join(lawyers) or None]
+        if hidden:  # where, by whom and how often; never who, what or which day
+            rows.append([MASK, MASK, *where, first and month_of(first),
+                         latest and month_of(latest), len(household.visits),
+                         MASK, MASK, MASK, MASK])
+            continue
         referred = [v for v in household.values("referral") if v != NO_REFERRAL]
         rows.append([
-            MASK if hidden else household.name,
-            MASK if hidden and household.latest_text("address") else
-            household.latest_text("address"),
-            household.village, household.town, SEPARATOR.join(lawyers) or None,
-            household.visited_on[0], household.visited_on[-1], len(household.visits),
+            household.name, household.latest_text("address"), *where, first, latest,
+            len(household.visits),
             _labels(household.values("dispute_types"), disputes),
             _labels(household.values("risk_signs"), risks),
             _labels(referred, referrals) or referrals.get(NO_REFERRAL),
@@ -150,6 +159,7 @@ def export_register(user: User | None, *, address: str = "", locale: str = "zh_C
     audit_export(user, PROGRAM, tasks=sum(len(h.visits) for h in households), shown=shown,
                  masked=masked, address=address, register="households",
                  households=len(households))
+    audit_views(user, seen, via="register", address=address, program=PROGRAM)
     return spreadsheet.to_bytes(book)
 
 

@@ -3,8 +3,9 @@
 Counts the distinct people visited (metric ``people_visited``; a person visited twice
 counts once). A visit records the person, their category (migrant worker, extreme
 poverty, elderly living alone, left-behind child, minor), their needs and the legal
-publicity given on the visit. Many of them are minors or otherwise vulnerable, so the
-person and their needs are always sensitive.
+publicity given on the visit. Many of them are minors or otherwise vulnerable, so every
+answer (the person, their category, their needs, the publicity given) is sensitive and
+none is public: a village sees that someone was visited in a month, not who.
 """
 from wtforms import Form, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -74,10 +75,13 @@ def register_programs(register):
 @hookimpl
 def register_task_types(register):
     # Sensitivity is declared per field, not per value: the person is sensitive in every
-    # category, so minors and left-behind children are always covered.
+    # category, so minors and left-behind children are always covered. The category itself
+    # (a left-behind child, a minor) and the free text identify the person in a village
+    # as well as a name: every field is sensitive, none is public.
     register(TaskType(slug="person_visit", program=PROGRAM, name="走访重点人群",
                       form=PersonVisitForm, subject_field="person",
-                      sensitive_fields=("person", "needs"), example=example))
+                      sensitive_fields=("person", "category", "needs", "publicity"),
+                      public_fields=(), example=example))
 
 
 @hookimpl

@@ -1,9 +1,11 @@
 """Programme 2: handle 100+ legal-aid cases (办理100+法援案件).
 
 Counts cases (metric ``aid_cases``): distinct case numbers of done ``aid_case`` tasks, so
-a case reported again at a later stage counts once. A case records the applicant (受援人,
-sensitive), the vulnerable groups they belong to, whether it is early intervention in a
-non-litigation dispute or litigation agency, its stage and its outcome.
+a case reported again at a later stage counts once. A case records the applicant (受援人),
+the vulnerable groups they belong to, whether it is early intervention in a
+non-litigation dispute or litigation agency, its stage and its outcome. The case number,
+the applicant, the groups, the matter and the outcome (with the sum awarded) are
+sensitive; only the way the case is handled and its stage are public.
 """
 from wtforms import (Form, SelectChoice, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
@@ -85,9 +87,14 @@ def register_programs(register):
 
 @hookimpl
 def register_task_types(register):
+    # The case number finds the case file, the groups (a disabled person, a minor) and the
+    # matter name the applicant in a village, the outcome says what they were awarded:
+    # all sensitive. Only how the case is handled and its stage are public.
     register(TaskType(slug="aid_case", program=PROGRAM, name="法律援助案件", form=AidCaseForm,
-                      subject_field="case_number", sensitive_fields=("applicant",),
-                      example=example))
+                      subject_field="case_number",
+                      sensitive_fields=("case_number", "applicant", "groups", "matter",
+                                        "outcome"),
+                      public_fields=("kind", "stage"), example=example))
 
 
 @hookimpl

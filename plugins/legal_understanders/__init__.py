@@ -96,8 +96,11 @@ def register_programs(register):
 
 @hookimpl
 def register_task_types(register):
+    # The roster is posted in the village: every field is public.
     register(TaskType(slug="understander_training", program=PROGRAM, name="法律明白人培训",
-                      form=UnderstanderTrainingForm, subject_field="name", example=example))
+                      form=UnderstanderTrainingForm, subject_field="name",
+                      public_fields=("name", "gender", "identity", "roles", "trained_on",
+                                     "hours", "course"), example=example))
 
 
 @hookimpl

@@ -78,13 +78,21 @@ def register_programs(register):
 
 @hookimpl
 def register_task_types(register):
-    for slug, name, form, example in (
-            ("enterprise_visit", "走访企业", EnterpriseVisitForm, example_visit),
-            ("enterprise_forum", "企业座谈", EnterpriseForumForm, example_forum),
-            ("enterprise_training", "企业培训", EnterpriseTrainingForm, example_training),
-            ("legal_health_check", "企业法律体检", LegalHealthCheckForm, example_health_check)):
+    # The enterprise and what kind of service it had are public; the free text (the
+    # services given, the forum's minutes, the training's content, the advice) may name a
+    # worker in a dispute or an owner's affairs, and is not.
+    enterprise = ("enterprise", "credit_code")
+    for slug, name, form, example, public in (
+            ("enterprise_visit", "走访企业", EnterpriseVisitForm, example_visit,
+             (*enterprise, "difficulties")),
+            ("enterprise_forum", "企业座谈", EnterpriseForumForm, example_forum,
+             (*enterprise, "topic", "participants")),
+            ("enterprise_training", "企业培训", EnterpriseTrainingForm, example_training,
+             (*enterprise, "topic", "attendees")),
+            ("legal_health_check", "企业法律体检", LegalHealthCheckForm, example_health_check,
+             (*enterprise, "risk_points", "follow_up_on"))):
         register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="enterprise", example=example))
+                          subject_field="enterprise", public_fields=public, example=example))
 
 
 @hookimpl

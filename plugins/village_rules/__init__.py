@@ -157,11 +157,25 @@ def register_programs(register):
                      order=7))
 
 
+# What a village's users and another lawyer see of each stage: the village's rules are
+# public, and so is every step of adopting them, except how the villagers' opinions were
+# gathered (it may name who said what).
+PUBLIC_FIELDS = {
+    "rule_draft": ("title", "drafted_on", "issues", "main_changes"),
+    "rule_review": ("title", "reviewed_on", "issues", "content_lawful", "procedure_regular",
+                    "opinion"),
+    "rule_vote": ("title", "voted_on", "meeting_kind", "eligible", "attended", "in_favour",
+                  "outcome"),
+    "rule_filing": ("title", "filed_on", "filed_with", "filing_number", "published"),
+}
+
+
 @hookimpl
 def register_task_types(register):
     for slug, (name, form, _days) in STAGES.items():
         register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="title", example=EXAMPLES[slug]))
+                          subject_field="title", public_fields=PUBLIC_FIELDS[slug],
+                          example=EXAMPLES[slug]))
 
 
 @hookimpl
