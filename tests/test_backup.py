@@ -227,7 +227,7 @@ def test_the_cli_backs_up_and_restores_after_asking(tmp_path):
             return [name for (name,) in connection.execute('SELECT username FROM "user"')]
 
     assert run("init").returncode == 0
-    assert run("user", "add", "--username", "first", "--password", "first1234",
+    assert run("user", "add", "--username", "first", "--password", "qingxi-office-7",
                "--role", "admin").returncode == 0
     made = run("backup", str(tmp_path / "b.tar.gz"))
     assert made.returncode == 0, made.stderr
