@@ -233,7 +233,7 @@ def test_the_cli_backs_up_and_restores_after_asking(tmp_path):
     assert made.returncode == 0, made.stderr
     assert made.stdout.startswith(f"备份已写入 {tmp_path / 'b.tar.gz'}：sqlite 数据库，")
     assert made.stdout.strip().endswith("行数据，0 个附件。")
-    assert run("user", "add", "--username", "second", "--password", "second1234",
+    assert run("user", "add", "--username", "second", "--password", "yongfeng-desk-9",
                "--role", "admin").returncode == 0
 
     declined = run("restore", str(tmp_path / "b.tar.gz"), stdin="n\n")
