@@ -13,9 +13,9 @@ from peewee import Expression
 
 from core.errors import PermissionDenied
 from core.i18n import N_
-from core.models import ROLES, Lawyer, Pairing, Task, Town, User, Village
-
-MANAGERS = ("admin", "coordinator")
+from core.models import (CaseFile, Event, Lawyer, MajorMatter, Pairing, Task, Town, User, Village,
+                         WechatGroup)
+from core.vocabulary import MANAGERS, ROLES
 
 
 def village_filter(user: User | None) -> Expression | bool:
@@ -100,15 +100,32 @@ def can_edit_event(user: User | None, event) -> bool:
     return False
 
 
+# --- calendar ----------------------------------------------------------------------------
+
+def can_plan(user: User | None, town: Town | None) -> bool:
+    """Administrators and district coordinators plan the district or any town; a town
+    coordinator plans their own town only."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role != "coordinator" or user.village_id:
+        return False
+    if user.town_id:
+        return town is not None and town.id == user.town_id
+    return True
+
+
+def can_manage_event(user: User | None, event: Event) -> bool:
+    """Reinstating, making up and confirming what re-planning proposes are the village's
+    coordinators' (and administrators') decisions, not the lawyer's."""
+    if user is None:
+        return True
+    return event.village_id is not None and can_manage_village(user, event.village)
+
+
 def require_manage_village(user: User | None, village: Village) -> None:
     if not can_manage_village(user, village):
         raise PermissionDenied(N_("You may not manage the pairing of %(village)s."),
                                village=village.name)
-
-
-def require_district_manager(user: User | None) -> None:
-    if not is_district_manager(user):
-        raise PermissionDenied(N_("Only an administrator or a district coordinator may do this."))
 
 
 def can_read_lawyer(user: User | None, lawyer: Lawyer) -> bool:
@@ -176,19 +193,14 @@ def can_see_sensitive(user: User | None, task: Task) -> bool:
 
 
 def can_view_task(user: User | None, task: Task) -> bool:
-    if can_edit_task(user, task):
-        return True
-    if user.role == "lawyer" and user.lawyer_id and task.village_id:
-        return Pairing.select().where((Pairing.lawyer == user.lawyer_id)
-                                      & (Pairing.village == task.village_id)
-                                      & (Pairing.status == "active")).exists()
-    if user.role == "village" and user.village_id:
-        return task.village_id == user.village_id
-    return False
+    """May ``user`` read ``task``: exactly the tasks ``task_filter`` selects."""
+    return Task.select().where((Task.id == task.id) & task_filter(user)).exists()
 
 
 def task_filter(user: User | None) -> Expression | bool:
-    """A WHERE clause on ``Task`` selecting the tasks ``user`` may read (as ``can_view_task``)."""
+    """A WHERE clause on ``Task`` selecting the tasks ``user`` may read: all for
+    administrators and district coordinators; a town's or village's for their coordinators;
+    a lawyer's own and those of the villages they are paired with; a village's own."""
     if user is None or user.role == "admin":
         return True
     if user.role == "coordinator":
@@ -220,6 +232,62 @@ def sensitive_task_filter(user: User | None) -> Expression | bool:
     if user.role == "lawyer" and user.lawyer_id:
         return Task.assignee == user.lawyer_id
     return False
+
+
+# --- records, groups, sheets ---------------------------------------------------------------
+
+def can_log_for(user: User | None, lawyer: Lawyer) -> bool:
+    """Lawyers log their own services; managers may log for others (scope checked on the
+    village)."""
+    if user is None or user.role in MANAGERS:
+        return True
+    return user.role == "lawyer" and user.lawyer_id == lawyer.id
+
+
+def can_read_case(user: User | None, case: CaseFile) -> bool:
+    """Exactly the case files ``record_filter`` selects."""
+    return CaseFile.select().where((CaseFile.id == case.id) & record_filter(user, CaseFile)).exists()
+
+
+def can_handle_matter(user: User | None, matter: MajorMatter) -> bool:
+    """Acknowledge, follow up, close: administrators and the coordinators in scope."""
+    if matter.village_id is None:
+        return is_district_manager(user)
+    return can_manage_village(user, matter.village)
+
+
+def can_read_group(user: User | None, group: WechatGroup) -> bool:
+    """Those who manage the village, and the group's own paired lawyer."""
+    pairing = group.pairing
+    if can_manage_village(user, pairing.village):
+        return True
+    return user.role == "lawyer" and user.lawyer_id == pairing.lawyer_id
+
+
+def can_change_group(user: User | None, group: WechatGroup) -> bool:
+    """Members and group details: those who manage the village."""
+    return can_manage_village(user, group.pairing.village)
+
+
+def can_read_sheet(user: User | None, pairing: Pairing) -> bool:
+    """A pairing's assessment sheet: its own lawyer, and the managers of its village."""
+    if user is None:
+        return True
+    if user.role == "lawyer":
+        return bool(user.lawyer_id) and pairing.lawyer_id == user.lawyer_id
+    return user.role in MANAGERS and can_read_village(user, pairing.village)
+
+
+def coordinator_scope(user: User | None) -> tuple[Village | None, Town | None]:
+    """The one village or one town a coordinator's scope is limited to; (None, None) for
+    the district's managers and the operator."""
+    if user is None or user.role != "coordinator":
+        return None, None
+    if user.village_id:
+        return user.village, None
+    if user.town_id:
+        return None, user.town
+    return None, None
 
 
 # Access rules on views. They only mark the view; the web app enforces the mark on

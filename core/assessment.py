@@ -26,18 +26,22 @@ from peewee import fn
 
 from core import clock
 from core.access import village_filter
-from core.config import assessment_settings, load_settings
+from core.config import get_settings
 from core.feedback import counts
 from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
                          Town, User, Village, WorkLog)
 from core.planner import village_quota
+from core.vocabulary import CRITERIA_LABELS, GRADES
 from core.privacy import audit_views, task_view
+from core import spreadsheet
+from core.access import can_manage_village
+from core.notify import lawyer_users, notify_users
+from core.plugins import get_registry
+from core.vocabulary import MATTER_CATEGORY_LABELS as CATEGORY_LABELS
+from core.vocabulary import WORK_MODE_LABELS as MODE_LABELS
+from core.worklog import case_numbers
 
-GRADES = {"excellent": N_("Excellent"), "pass": N_("Pass"), "fail": N_("Fail")}
-CRITERIA_LABELS = {"sessions": N_("On-site sessions"), "publicity": N_("Publicity events"),
-                   "worklog": N_("Work log"), "matters": N_("Major matters on time"),
-                   "satisfaction": N_("Satisfaction"), "tasks": N_("Programme tasks")}
 # The district table's columns (msgids: the caller translates them for export_assessment).
 EXPORT_HEADERS = (N_("Town"), N_("Village"), N_("Lawyer"), N_("Term"),
                   N_("Sessions held"), N_("Sessions required"),
@@ -213,8 +217,8 @@ def _by_village(owned) -> dict:
 
 
 def _load_figures(year: int, owned) -> dict[int, Figures]:
-    settings = load_settings()
-    rules = assessment_settings()
+    settings = get_settings()
+    rules = get_settings().assessment
     ids = list(owned)
     figures = {}
     for pairing_id, (pairing, quota) in owned.items():
@@ -316,7 +320,7 @@ def grade(value: float, rules) -> str:
 
 
 def _rows(year: int, owned) -> list[AssessmentRow]:
-    rules = assessment_settings()
+    rules = get_settings().assessment
     figures = _load_figures(year, owned)
     rows = []
     for pairing_id, (pairing, _months) in owned.items():
@@ -345,7 +349,7 @@ def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
         return None
     row = _rows(year, owned)[0]
     start, end = _year_bounds(year)
-    min_hours = load_settings().min_session_hours
+    min_hours = get_settings().min_session_hours
     events = _held_events(year, [pairing.id]).get(pairing.id, [])
     row.details = {
         "events": [(event, held_hours(event),
@@ -397,7 +401,6 @@ def export_assessment(rows, headers, *, title: str = "Assessment", grade_label=s
     """The district table as an .xlsx workbook: one sheet, ``headers`` (translated by the
     caller, in EXPORT_HEADERS order) then a row per pairing; ``grade_label`` translates the
     grade's msgid."""
-    from core import spreadsheet
     workbook = spreadsheet.workbook()
     spreadsheet.add_sheet(workbook, title, headers,
                           (export_row(row, grade_label) for row in rows))
@@ -438,7 +441,7 @@ def _one_decimal(value: float | None) -> str:
 def criteria_figures(row: AssessmentRow, gettext) -> dict[str, tuple]:
     """Per criterion: (figure, requirement, the figures in words as the HTML sheet says
     them). Satisfaction has no requirement: its figure is the mean of the two averages."""
-    f, hours = row.figures, row.details.get("min_hours", load_settings().min_session_hours)
+    f, hours = row.figures, row.details.get("min_hours", get_settings().min_session_hours)
     text = {
         "sessions": gettext(N_("%(held)s of %(required)s held (at least %(hours)s hours each)"))
         % {"held": f.sessions_held, "required": f.sessions_required, "hours": hours},
@@ -483,11 +486,6 @@ def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gett
     nothing in ``year`` and the workbook says so. A task is shown as ``user`` may see it
     (``core.privacy``: another lawyer's household visit in the village by its type and
     month). The caller checks access and audits."""
-    from core import spreadsheet
-    from core.matters import CATEGORY_LABELS
-    from core.plugins import get_registry
-    from core.tasks import MODE_LABELS
-    from core.worklog import case_numbers
     ngettext = ngettext or _plural_of(gettext)
 
     def headers(msgids):
@@ -504,7 +502,7 @@ def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gett
         spreadsheet.append_row(summary, [None])
         spreadsheet.append_row(summary, [gettext(OWES_NOTHING) % {"year": year}])
         return spreadsheet.to_bytes(book)
-    rules = assessment_settings()
+    rules = get_settings().assessment
     spreadsheet.append_row(summary, [None])
     spreadsheet.append_row(summary, headers(SHEET_CRITERIA))
     figures = criteria_figures(row, gettext)
@@ -593,7 +591,7 @@ def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[Pac
     owned = _pairings(year, user, active_only=True)
     if not owned:
         return []
-    min_hours = load_settings().min_session_hours
+    min_hours = get_settings().min_session_hours
     until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time())
     events = _held_events(year, list(owned), until=until)
     rows = []
@@ -663,11 +661,9 @@ def send_pace_warnings(today: dt.date | None = None) -> int:
     behind gets a digest of their own villages, once per ISO week too, in the inbox (and by
     e-mail if they asked), never to the shared channels. Returns the number of pairings
     warned about."""
-    from core.access import can_manage_village
-    from core.notify import notify_users
     today = today or clock.today()
     iso_year, week, _ = today.isocalendar()
-    gettext = gettext_for(load_settings().locale)
+    gettext = gettext_for(get_settings().locale)
     rows = behind_pace(today.year, today)
     coordinators = User.select().where((User.role == "coordinator") & User.active).order_by(
         User.id)
@@ -691,7 +687,6 @@ def send_pace_warnings(today: dt.date | None = None) -> int:
 def _warn_lawyers(rows: list[PaceRow], today: dt.date, gettext) -> None:
     """Each lawyer's own digest; it links to the sheet of their one pairing behind, or to
     their calendar's agenda (where held sessions are recorded) when several are."""
-    from core.notify import lawyer_users, notify_users
     iso_year, week, _ = today.isocalendar()
     mine: dict[int, list[PaceRow]] = defaultdict(list)
     for row in rows:

@@ -16,6 +16,7 @@ from peewee import Model
 
 from core import clock
 from core.models import AuditLog, User
+from core import spreadsheet
 
 # The client's address for the request being served; the web layer sets it before each
 # request, so services need not pass it down. Empty for the CLI and jobs.
@@ -110,7 +111,6 @@ def export_entries(criteria: AuditFilter, *, headers: dict[str, str] | None = No
     district's zone. ``headers`` maps each of ``EXPORT_COLUMNS`` to its (translated)
     heading. The export is audited ("audit.export") after the rows are read, so it does
     not list itself."""
-    from core import spreadsheet
     entries = list(search(criteria))
     headers = headers or {}
     rows = ([clock.to_local(entry.at).replace(tzinfo=None), entry.username, entry.action,

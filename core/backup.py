@@ -34,9 +34,13 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
+from playhouse.postgres_ext import Psycopg3Database
+
 from core.db import MIGRATIONS_DIR, close_quietly, db, is_sqlite, migrate
 from core.errors import ValidationError
 from core.i18n import N_
+from core.cases import uploads_dir
+from core.config import get_settings
 
 FORMAT = "jiedui-backup"
 FORMAT_VERSION = 1
@@ -62,7 +66,6 @@ def _dialect() -> str:
 
 
 def _uploads_dir() -> Path:
-    from core.cases import uploads_dir
     return uploads_dir()
 
 
@@ -116,9 +119,14 @@ def _run_pg(args: list[str], what: str) -> subprocess.CompletedProcess:
 
 
 def _pg_connection():
-    import psycopg2
+    """A connection of our own (never one of a pool's), with the driver the database uses."""
     params = {k: v for k, v in db.obj.connect_params.items()
               if k in ("host", "port", "user", "password")}
+    # the drivers are optional: only the one the URL names is installed and imported
+    if isinstance(db.obj, Psycopg3Database):
+        import psycopg
+        return psycopg.connect(dbname=db.obj.database, **params)
+    import psycopg2
     return psycopg2.connect(dbname=db.obj.database, **params)
 
 
@@ -156,8 +164,8 @@ def _dump_postgres(target: Path) -> tuple[dict, list]:
     pg_dump = _pg_program("pg_dump")
     connection = _pg_connection()
     try:
-        connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SELECT pg_export_snapshot()")
             (snapshot,) = cursor.fetchone()
             counts, migrations = _pg_counts(cursor)
@@ -292,9 +300,8 @@ def _put_back_uploads(extracted: Path) -> int:
 def _restore_sqlite(copy: Path) -> None:
     """Write the copy into the live file with the backup API: one write transaction, so
     the service's open connections see the old data or the restored, never a mix."""
-    from core.config import db_busy_timeout_ms
     source = sqlite3.connect(copy)
-    live = sqlite3.connect(_sqlite_path(), timeout=max(db_busy_timeout_ms(), 1000) / 1000)
+    live = sqlite3.connect(_sqlite_path(), timeout=max(get_settings().db_busy_timeout_ms, 1000) / 1000)
     try:
         source.backup(live)
     finally:

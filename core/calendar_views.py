@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from peewee import JOIN
 
 from core import clock
-from core.access import MANAGERS, can_read_lawyer, can_read_village, is_district_manager
+from core.access import can_plan, can_read_lawyer, can_read_village, is_district_manager
 from core.access import town_filter, village_filter
 from core.errors import NotFound
 from core.i18n import N_
 from core.models import Event, Lawyer, PlanRun, Town, User, Village
 from core.privacy import withheld_task_events
+from core.vocabulary import MANAGERS
 from core.workdays import workdays_between
 
 NOT_FOUND = N_("There is no such calendar, or you may not open it.")
@@ -240,18 +241,6 @@ def month(user: User, scope: CalendarScope, first: dt.date) -> Month:
 
 
 # --- planning runs ---------------------------------------------------------------------------
-
-def can_plan(user: User | None, town: Town | None) -> bool:
-    """Administrators and district coordinators plan the district or any town; a town
-    coordinator plans their own town only."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role != "coordinator" or user.village_id:
-        return False
-    if user.town_id:
-        return town is not None and town.id == user.town_id
-    return True
-
 
 def plannable_towns(user: User) -> list[Town]:
     return [town for town in Town.select().order_by(Town.code) if can_plan(user, town)]

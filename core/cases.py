@@ -25,9 +25,9 @@ from pathlib import Path
 from peewee import JOIN, IntegrityError, fn
 
 from core import clock
-from core.access import can_manage_village, record_filter
+from core.access import can_manage_village, can_read_case, record_filter
 from core.audit import record
-from core.config import load_settings, max_upload_bytes
+from core.config import get_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
@@ -66,10 +66,6 @@ def case_visible_to(user: User | None):
             .join(Lawyer).switch(CaseFile).join(Village, JOIN.LEFT_OUTER)
             .where(record_filter(user, CaseFile))
             .order_by(CaseFile.opened_on.desc(), CaseFile.id.desc()))
-
-
-def can_read_case(user: User | None, case: CaseFile) -> bool:
-    return CaseFile.select().where((CaseFile.id == case.id) & record_filter(user, CaseFile)).exists()
 
 
 def get_case(user: User | None, case_id: int) -> CaseFile:
@@ -197,7 +193,7 @@ def clean_filename(filename: str) -> str:
 
 def require_upload_size(size: int, limit: int | None = None) -> None:
     """``JIEDUI_MAX_UPLOAD_MB``: the web asks before it reads a request this large."""
-    limit = max_upload_bytes() if limit is None else limit
+    limit = get_settings().max_upload_bytes if limit is None else limit
     if size > limit:
         raise ValidationError(N_("The file is larger than %(max)s MB."), field="file",
                               max=f"{limit / 1024 / 1024:g}")
@@ -305,7 +301,7 @@ def sniff_type(data: bytes) -> str:
 
 
 def uploads_dir() -> Path:
-    return load_settings().instance / "uploads"
+    return get_settings().instance / "uploads"
 
 
 def stored_path(sha256: str) -> Path:
@@ -340,7 +336,7 @@ def attach_file(actor: User | None, case: CaseFile, filename: str, stream) -> At
     """Check and store an uploaded file (``stream``: a binary file object) for ``case``."""
     _require_change(actor, case)
     name = clean_filename(filename)
-    data = read_limited(stream, max_upload_bytes())
+    data = read_limited(stream, get_settings().max_upload_bytes)
     if not data:
         raise ValidationError(N_("The file is empty."), field="file")
     mime = sniff_type(data)

@@ -1,14 +1,26 @@
 """Settings from the environment (prefix ``JIEDUI_``), with defaults for one machine.
 
-Nothing here needs a running service: the defaults put the database, the job
-queue and the secret key in the instance folder.
+This is the one module that reads ``JIEDUI_*`` variables, and it reads them once per
+process: ``load_settings`` parses them all into one frozen ``Settings`` (its parts for
+planning, notifications, major matters, the assessment, logins, uploads, the database and
+proxies), and ``get_settings`` hands the same object to everyone after the composition
+root (``core.app.setup``) or the first use made it. A wrong value fails there, naming the
+variable — except the notification channels, whose error is kept so that the inbox keeps
+working (``NotifySettings.error``).
+
+Nothing here needs a running service: the defaults put the database, the job queue and the
+secret key in the instance folder.
 """
 import datetime as dt
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from icalendar import vDuration
+
+from core.vocabulary import MATTER_CATEGORIES
 
 
 class ConfigError(ValueError):
@@ -62,6 +74,15 @@ class Settings:
     # Whether JIEDUI_BASE_URL was set (else base_url is the loopback default, which the
     # addresses given to phones must not be: ``jiedui feed-token`` warns).
     base_url_set: bool = True
+    # The parts read by one area each (see their classes below).
+    notify: "NotifySettings" = None
+    matter_deadlines: dict = field(default_factory=dict)  # category -> timedelta
+    escalate_after: dt.timedelta = dt.timedelta(minutes=60)
+    assessment: "AssessmentRules" = None
+    logins: "LoginSettings" = None
+    max_upload_bytes: int = 10 * 1024 * 1024  # JIEDUI_MAX_UPLOAD_MB
+    db_busy_timeout_ms: int = 10_000
+    trusted_proxies: int = 0
 
     @property
     def queue_is_redis(self):
@@ -108,18 +129,18 @@ def _plugin_list(value: str | None) -> tuple[str, ...] | None:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
-_DURATION = re.compile(r"^(?P<sign>[-+]?)P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-                       r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$")
 _CLOCK = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
 
 
 def _duration(text: str) -> dt.timedelta | None:
-    match = _DURATION.match(text)
-    if not match or text.endswith(("P", "T")):
+    """An RFC 5545 duration (``-PT1H``, ``-P1D``), read as the feeds write them; None for
+    anything else (a bare ``P`` or ``PT`` says nothing)."""
+    if text.endswith(("P", "T")):
         return None
-    parts = {name: int(value or 0) for name, value in match.groupdict().items() if name != "sign"}
-    value = dt.timedelta(**parts)
-    return -value if match["sign"] == "-" else value
+    try:
+        return vDuration.from_ical(text)
+    except ValueError:  # icalendar's InvalidCalendar is a ValueError
+        return None
 
 
 def parse_feed_alarms(value: str, name: str = "JIEDUI_FEED_ALARMS") -> tuple[FeedAlarm, ...]:
@@ -152,9 +173,30 @@ def parse_feed_alarms(value: str, name: str = "JIEDUI_FEED_ALARMS") -> tuple[Fee
     return tuple(alarms)
 
 
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings: the ones the composition root configured, else the
+    environment's, read on first use and kept."""
+    global _current
+    if _current is None:
+        _current = load_settings()
+    return _current
+
+
+def configure(settings: Settings | None) -> None:
+    """Use ``settings`` from now on (``core.app.setup``); None reads the environment
+    again on the next use (the tests change it between cases)."""
+    global _current
+    _current = settings
+
+
 def load_settings(environ=None) -> Settings:
+    """Every setting from ``environ`` (default: the process environment), checked."""
     env = os.environ if environ is None else environ
     instance = private_folder(Path(env.get("JIEDUI_INSTANCE", "instance")).resolve())
+    deadlines, escalate_after = matter_settings(env)
     return Settings(
         instance=instance,
         database_url=env.get("JIEDUI_DATABASE_URL") or f"sqlite:///{instance / 'jiedui.db'}",
@@ -168,6 +210,14 @@ def load_settings(environ=None) -> Settings:
         feed_alarms=parse_feed_alarms(env.get("JIEDUI_FEED_ALARMS", DEFAULT_FEED_ALARMS)),
         **planning_settings(env),
         **feedback_settings(env),
+        notify=_notify_or_error(env),
+        matter_deadlines=deadlines,
+        escalate_after=escalate_after,
+        assessment=assessment_settings(env),
+        logins=login_settings(env),
+        max_upload_bytes=max_upload_bytes(env),
+        db_busy_timeout_ms=db_busy_timeout_ms(env),
+        trusted_proxies=trusted_proxies(env),
     )
 
 
@@ -320,8 +370,6 @@ def feedback_settings(env) -> dict:
 
 
 # --- notifications (core.notify) and major matters (core.matters) --------------------------
-# Read when used (not part of Settings), so a change of the environment needs no restart of
-# the settings object and tests set them with monkeypatch.setenv.
 
 @dataclass(frozen=True)
 class NotifySettings:
@@ -335,10 +383,20 @@ class NotifySettings:
     max_attempts: int = 8
     retry_seconds: int = 60  # the first retry; each next one waits twice as long
     timeout_seconds: float = 10.0
+    error: str = ""  # a setting that could not be read: no outside channel, the inbox works
 
     @property
     def channels(self) -> tuple[str, ...]:
         return (("email",) if self.smtp_url else ()) + (("webhook",) if self.webhook_url else ())
+
+
+def _notify_or_error(env) -> NotifySettings:
+    """The channels, or none with the error kept: a wrong SMTP or robot setting must not
+    stop the service, whose inbox works without them (core.notify logs the error)."""
+    try:
+        return notify_settings(env)
+    except ConfigError as error:
+        return NotifySettings(error=str(error))
 
 
 def notify_settings(environ=None) -> NotifySettings:
@@ -393,7 +451,6 @@ def parse_matter_deadlines(value: str, categories: tuple[str, ...],
 
 def matter_settings(environ=None) -> tuple[dict[str, dt.timedelta], dt.timedelta]:
     """(deadline per category, time after which an unacknowledged report escalates)."""
-    from core.models.records import MATTER_CATEGORIES
     env = os.environ if environ is None else environ
     deadlines = parse_matter_deadlines(env.get("JIEDUI_MATTER_DEADLINES",
                                                DEFAULT_MATTER_DEADLINES), MATTER_CATEGORIES)
@@ -403,8 +460,6 @@ def matter_settings(environ=None) -> tuple[dict[str, dt.timedelta], dt.timedelta
 
 
 # --- yearly assessment (core.assessment) ---------------------------------------------------
-# Read when used, like the notification settings above.
-
 ASSESSMENT_CRITERIA = ("sessions", "publicity", "worklog", "matters", "satisfaction", "tasks")
 DEFAULT_ASSESSMENT = ("sessions=30,publicity=15,worklog=15,matters=10,satisfaction=20,"
                       "tasks=10;pass=60;excellent=85")
@@ -493,8 +548,6 @@ def assessment_settings(environ=None) -> AssessmentRules:
 
 
 # --- uploads (core.cases) ------------------------------------------------------------------
-# Read when used, like the notification settings above.
-
 DEFAULT_MAX_UPLOAD_MB = "10"
 
 
@@ -507,8 +560,6 @@ def max_upload_bytes(environ=None) -> int:
 
 
 # --- login protection and sessions (core.throttle, core.sessions) ---------------------------
-# Read when used, like the notification settings above.
-
 @dataclass(frozen=True)
 class LoginSettings:
     """How password checks are throttled and how long a login lasts.
@@ -549,7 +600,7 @@ DEFAULT_DB_BUSY_TIMEOUT_MS = "10000"
 
 def db_busy_timeout_ms(environ=None) -> int:
     """How long a SQLite write waits for another writer's lock before it gives up (the
-    web then answers 503 "database busy"); read when the database is opened."""
+    web then answers 503 "database busy")."""
     env = os.environ if environ is None else environ
     return _positive_number(env.get("JIEDUI_DB_BUSY_TIMEOUT_MS", DEFAULT_DB_BUSY_TIMEOUT_MS),
                             "JIEDUI_DB_BUSY_TIMEOUT_MS", kind=int, allow_zero=True)

@@ -2,14 +2,20 @@
 
 SQLite (the default) runs in WAL mode with foreign keys on and a busy timeout, so
 the web server and the job consumer can share one file. PostgreSQL is selected by
-a ``postgresql://`` URL.
+a ``postgresql://`` URL (driver psycopg2) or ``psycopg3://`` (psycopg 3); add ``+pool``
+to the scheme (``postgresql+pool://``, ``psycopg3+pool://``) to keep closed connections
+in a pool (peewee's: ``?max_connections=20&stale_timeout=300``) instead of opening one per
+request and job.
 """
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import DatabaseProxy, InterfaceError, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 from playhouse.migrations import Runner
+
+from core.config import get_settings, private_file
 
 db = DatabaseProxy()
 
@@ -39,7 +45,7 @@ def is_unavailable(error: Exception) -> bool:
     if is_sqlite():
         message = str(error).lower()
         return any(sign in message for sign in _SQLITE_UNAVAILABLE)
-    return True  # psycopg2's OperationalError: the connection or the server
+    return True  # the PostgreSQL driver's OperationalError: the connection or the server
 
 
 class BaseModel(Model):
@@ -55,11 +61,10 @@ def open_database(url: str, busy_timeout_ms: int | None = None):
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("sqlite:"):
-        from core.config import db_busy_timeout_ms, private_file
         if url.startswith("sqlite:///"):
             private_file(url[len("sqlite:///"):])  # owner-only, like the backups
         if busy_timeout_ms is None:
-            busy_timeout_ms = db_busy_timeout_ms()
+            busy_timeout_ms = get_settings().db_busy_timeout_ms
         database = connect_url(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms},
                                timeout=busy_timeout_ms / 1000)
     else:
@@ -122,15 +127,78 @@ def pending_migrations() -> list[str]:
                 if m.applied is None and m.path]
 
 
+# --- transactions and what waits for their commit --------------------------------------------
+
+class _Block:
+    """What one ``transaction()`` block holds for after its commit: items collected per key
+    (``collect_until_commit``), flushed in the order the keys first came."""
+
+    def __init__(self):
+        self.collected: dict[str, tuple] = {}  # key -> (flush, [items])
+
+    def add(self, key: str, item, flush) -> None:
+        self.collected.setdefault(key, (flush, []))[1].append(item)
+
+    def merge_into(self, outer: "_Block") -> None:
+        for key, (flush, items) in self.collected.items():
+            outer.collected.setdefault(key, (flush, []))[1].extend(items)
+
+    def flush(self) -> None:
+        for flush, items in self.collected.values():
+            flush(items)
+
+
+_blocks = threading.local()
+
+
+def _stack() -> list:
+    if not hasattr(_blocks, "stack"):
+        _blocks.stack = []
+    return _blocks.stack
+
+
 @contextmanager
 def transaction():
-    """``db.atomic()`` whose plugin events wait for the commit and are dropped on rollback,
-    so plugins never hear of a change that did not happen. Nests (inner blocks are
-    savepoints; their events go out when the outermost block commits)."""
-    from core.plugins import deferred_notifications  # core.plugins needs no database
+    """``db.atomic()`` whose reactions wait for the commit: what the block hands to
+    ``after_commit`` or ``collect_until_commit`` runs once the outermost block has
+    committed, and is dropped with a block that rolls back — so plugins, feeds and
+    notifications never hear of a change that did not happen. Nests (inner blocks are
+    savepoints; what they hold waits for the outermost commit)."""
     # SQLite: BEGIN IMMEDIATE takes the write lock first, so a busy database waits for the
     # busy timeout and then fails before anything is written (a deferred BEGIN can fail at
     # once, mid-transaction, when another writer committed since it read).
     atomic = db.atomic(lock_type="IMMEDIATE") if is_sqlite() else db.atomic()
-    with deferred_notifications(), atomic:
-        yield
+    stack = _stack()
+    block = _Block()
+    stack.append(block)
+    try:
+        with atomic:
+            yield
+    finally:
+        stack.pop()
+    if stack:  # committed into the outer block: its commit decides
+        block.merge_into(stack[-1])
+    else:
+        block.flush()
+
+
+def in_transaction() -> bool:
+    """Inside a ``transaction()`` block (whose reactions wait for its commit)."""
+    return bool(_stack())
+
+
+def collect_until_commit(key: str, item, flush) -> None:
+    """Hold ``item`` until the outermost ``transaction()`` commits, then call
+    ``flush(items)`` once with every item collected under ``key`` in it, in order (never,
+    if it rolls back). Outside a transaction: ``flush([item])`` at once."""
+    stack = _stack()
+    if stack:
+        stack[-1].add(key, item, flush)
+    else:
+        flush([item])
+
+
+def after_commit(callback) -> None:
+    """Run ``callback()`` once the outermost ``transaction()`` commits (now, outside one)."""
+    collect_until_commit(f"after_commit:{id(callback)}", callback,
+                         lambda callbacks: [each() for each in callbacks])

@@ -22,6 +22,10 @@ from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairi
                          User, Village, WechatGroup, WechatGroupMember)
 from core.pairings import pair
 from core.users import create_user
+from core.models import Event
+from core.planner import plan_year
+from core.plugins import get_plugin_manager
+from core.worklog import log_held_events
 
 SEED = 20231231  # the programme's full-coverage deadline
 DISTRICT_CODE = "310117"
@@ -183,7 +187,6 @@ def demo_loaded() -> bool:
 
 def delete_everything() -> None:
     """Delete every row of every model (core and loaded plugins), children first."""
-    from core.plugins import get_plugin_manager
     get_plugin_manager()  # plugin modules, and so their models, are imported
     existing = set(db.get_tables())
     models = [m for m in sort_models(_all_models()) if m._meta.table_name in existing]
@@ -227,9 +230,6 @@ def _plan_this_year() -> int:
     """Plan this year through the planner, then record the past events as held, except
     in one village in seven, which missed its last two sessions (the quota page and the
     early warning then have a few pairings to chase, as in a real district)."""
-    from core.models import Event
-    from core.planner import plan_year
-    from core.worklog import log_held_events
     plan_year(clock.today().year)
     past_by_village: dict[int, list[tuple[int, str]]] = {}
     for event_id, village_id, kind in (Event.select(Event.id, Event.village, Event.kind)

@@ -15,7 +15,7 @@ from peewee import JOIN, fn
 from core import clock
 from core.access import village_filter
 from core.arrangements import Arrangement
-from core.config import load_settings
+from core.config import get_settings
 from core.errors import NotFound
 from core.i18n import N_
 from core.lawyers import photo_version
@@ -90,7 +90,7 @@ def photo_path(lawyer: Lawyer, instance: Path | None = None) -> Path | None:
     folder that exists; None otherwise (no path a user controls ever leaves the folder)."""
     if not lawyer.photo:
         return None
-    instance = (instance or load_settings().instance).resolve()
+    instance = (instance or get_settings().instance).resolve()
     path = (instance / lawyer.photo).resolve()
     if not path.is_relative_to(instance) or path.suffix.lower() not in PHOTO_SUFFIXES:
         return None
@@ -221,7 +221,7 @@ def warnings(user: User | None, today: dt.date | None = None) -> list[Disclosure
     """Active pairings in ``user``'s scope whose term has ended or ends within
     TERM_WARNING_DAYS, then those whose disclosed information is incomplete."""
     today = today or clock.today()
-    instance = load_settings().instance
+    instance = get_settings().instance
     pairings = (Pairing.select(Pairing, Village, Town, Lawyer)
                 .join(Village).join(Town).switch(Pairing).join(Lawyer)
                 .where((Pairing.status == "active") & village_filter(user))

@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 
 from core import clock
-from core.access import can_edit_event, can_manage_village  # noqa: F401 (can_edit_event: callers read it here)
+from core.access import can_edit_event, can_manage_event
 from core.audit import record
-from core.config import load_settings
+from core.config import get_settings
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import publish_changes
@@ -24,6 +24,7 @@ from core.models import Event, EventHandover, Lawyer, Pairing, User, Village
 from core.placements import KIND_WORDS, event_title
 from core.plugins import notify
 from core.worklog import log_held_event
+from core.workdays import workdays_between
 
 HALF_DAY_NAMES = {"am": "morning", "pm": "afternoon"}
 CHANGES = ("added", "moved", "cancelled", "reinstated", "reassigned")
@@ -64,7 +65,7 @@ def slot_hours(half_day: str, settings=None) -> tuple[dt.time, dt.time]:
     if half_day not in HALF_DAY_NAMES:
         raise ValidationError(N_("The half-day must be morning or afternoon."),
                               field="half_day")
-    settings = settings or load_settings()
+    settings = settings or get_settings()
     return settings.morning if half_day == "am" else settings.afternoon
 
 
@@ -99,7 +100,7 @@ def clash(starts_at: dt.datetime, ends_at: dt.datetime, village_id: int | None, 
 
 
 def travel_gap(settings=None) -> dt.timedelta:
-    return dt.timedelta(minutes=(settings or load_settings()).travel_gap_minutes)
+    return dt.timedelta(minutes=(settings or get_settings()).travel_gap_minutes)
 
 
 def _local_text(instant: dt.datetime) -> str:
@@ -107,7 +108,6 @@ def _local_text(instant: dt.datetime) -> str:
 
 
 def _check_days(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    from core.workdays import workdays_between
     first = clock.local_date(starts_at)
     last = clock.local_date(ends_at - dt.timedelta(microseconds=1))
     calendar = workdays_between(first, last)
@@ -205,7 +205,7 @@ def _check_plan_window(event: Event, starts_at: dt.datetime) -> None:
 
 
 def _check_session_length(event: Event, start: dt.datetime, end: dt.datetime) -> None:
-    hours = load_settings().min_session_hours
+    hours = get_settings().min_session_hours
     if event.kind == "session" and (end - start) < dt.timedelta(hours=hours):
         raise ValidationError(N_("An on-site session lasts at least %(hours)s hours."),
                               field="ends_at", hours=f"{hours:g}")
@@ -280,7 +280,7 @@ def record_held(actor: User | None, event: Event, *, start: dt.datetime,
     if end > clock.now_utc() + dt.timedelta(minutes=5):  # a little slack for clocks
         raise ValidationError(N_("An event can be recorded only once it has ended."),
                               field="end")
-    hours = load_settings().min_session_hours
+    hours = get_settings().min_session_hours
     if event.kind == "session" and (end - start) < dt.timedelta(hours=hours):
         raise ValidationError(N_("An on-site session must last at least %(hours)s hours; "
                                  "this one lasted %(actual)s."), field="end",
@@ -324,15 +324,6 @@ def _tell(actor: User | None, changes: list[EventChange]) -> None:
 
 
 # --- making up for what did not happen -------------------------------------------------------
-
-def can_manage_event(user: User | None, event: Event) -> bool:
-    """Reinstating, making up and confirming what re-planning proposes are the village's
-    coordinators' (and administrators') decisions, not the lawyer's."""
-    if user is None:
-        return True
-    return (user.role in ("admin", "coordinator") and event.village_id is not None
-            and can_manage_village(user, event.village))
-
 
 def _require_manage(actor: User | None, event: Event, message: str) -> None:
     if not can_manage_event(actor, event):
@@ -416,7 +407,7 @@ def add_makeup(actor: User | None, event: Event, *, starts_at: dt.datetime,
     pairing = makeup_pairing(event, day)
     lawyer = pairing.lawyer
     check_slot(lawyer, start, end, village=event.village)
-    settings = load_settings()
+    settings = get_settings()
     village = event.village
     makeup = Event(uid=f"{uuid.uuid4().hex}@jiedui", kind=event.kind, village=village.id,
                    pairing=pairing.id, lawyer=lawyer.id, starts_at=start, ends_at=end,

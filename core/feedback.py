@@ -22,7 +22,7 @@ from peewee import JOIN, IntegrityError, fn
 from core import clock
 from core.access import can_edit_event, require_manage_village
 from core.audit import record
-from core.config import load_settings
+from core.config import get_settings
 from core.db import transaction
 from core.errors import (ConflictError, NotFound, PermissionDenied, TooManyAttempts,
                          ValidationError)
@@ -104,7 +104,7 @@ def open_period(today: dt.date, months=None) -> str | None:
     """The quarter whose return visits are open on ``today``: the quarter of ``today`` once
     the 1st of one of ``months`` (default JIEDUI_RETURN_VISIT_MONTHS) in it has come; None
     in a quarter none of the months opens (e.g. 1,7: visits in the first and third)."""
-    months = months or load_settings().return_visit_months
+    months = months or get_settings().return_visit_months
     period = period_of(today)
     first = quarter_bounds(period)[0]
     return period if any(first.month <= month <= today.month for month in months) else None
@@ -217,7 +217,7 @@ CODE_MISSES = N_("Too many wrong rating codes came from your network. Try again 
 def _keyed_hash(purpose: str, text: str, key: str | None = None) -> str:
     """A hash keyed with the instance's secret: without the key the stored value cannot be
     matched against guesses (a code has few letters, an address few digits)."""
-    key = key if key is not None else load_settings().secret_key
+    key = key if key is not None else get_settings().secret_key
     return hmac.new(key.encode(), f"{purpose}:{text}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -238,7 +238,7 @@ def code_hash(code: str, key: str | None = None) -> str:
 def code_valid_until(event: Event) -> dt.date:
     """The last district day on which the codes of ``event`` work:
     JIEDUI_RATING_CODE_DAYS days after the event's day."""
-    return clock.local_date(event.ends_at) + dt.timedelta(days=load_settings().rating_code_days)
+    return clock.local_date(event.ends_at) + dt.timedelta(days=get_settings().rating_code_days)
 
 
 def _code_window(event: Event) -> tuple[dt.datetime, dt.datetime]:
@@ -303,7 +303,7 @@ def issue_codes(actor: User | None, event: Event, count,
     issued = RatingCode.select().where(RatingCode.event == event.id).count()
     if issued + count > CODES_PER_EVENT:
         raise ValidationError(CODES_FULL, field="count", issued=issued, max=CODES_PER_EVENT)
-    key = load_settings().secret_key
+    key = get_settings().secret_key
     codes: dict[str, str] = {}
     while len(codes) < count:  # 23^8 codes: a repeat is rare, but never stored twice
         fresh = ("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -442,7 +442,7 @@ def _rate_anonymously(village: Village, device_id: str, score: int, comment: str
     if not device_id or len(device_id) > 200:
         raise ValidationError(N_("Your browser must accept cookies to rate."), field="device")
     pairing = _rated_pairing(village)
-    settings = load_settings()
+    settings = get_settings()
     period = period_of(clock.local_date(now))
     hashed = device_hash(device_id)
     already = Rating.select().where((Rating.pairing == pairing) & (Rating.period == period)
@@ -537,7 +537,7 @@ def _notify_low_rating(rating: Rating, village: Village) -> None:
                      body=rating.comment, link=RATINGS_LINK,
                      dedupe_key=f"low_rating:{rating.id}")
         pairing = rating.pairing
-        gettext = gettext_for(load_settings().locale)
+        gettext = gettext_for(get_settings().locale)
         notify_users(lawyer_users([pairing.lawyer_id]).get(pairing.lawyer_id, []),
                      kind="low_rating",
                      title=gettext(LOW_RATING_LAWYER) % {"village": village.name,

@@ -26,6 +26,7 @@ import hmac
 import logging
 import re
 import secrets
+import traceback
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,15 +37,17 @@ from icalendar import Timezone as ICalTimezone
 from peewee import JOIN, IntegrityError
 
 from core import clock
-from core.placements import KIND_WORDS, event_title, notes_for
 from core.audit import record
-from core.config import FeedAlarm, load_settings
+from core.config import FeedAlarm, get_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (District, Event, EventHandover, FeedSnapshot, FeedToken, Lawyer,
-                         Pairing, Town, User, Village, WechatGroup, WechatGroupMember)
-from core.models.pairing import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE
+                         Pairing, Task, Town, User, Village, WechatGroup, WechatGroupMember)
+from core.placements import KIND_WORDS, event_title, notes_for
+from core.plugins import get_registry, notify
+from core.problems import error_text, report
+from core.vocabulary import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE, MANAGERS
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def feed_key_for(user: User) -> str:
     """The feed a user's tokens serve: a lawyer's own events, or a coordinator's scope."""
     if user.role == "lawyer" and user.lawyer_id:
         return f"lawyer:{user.lawyer_id}"
-    if user.role in ("coordinator", "admin"):
+    if user.role in MANAGERS:
         if user.village_id:
             return f"village:{user.village.code}"
         if user.town_id:
@@ -361,8 +364,6 @@ def _task_kinds(events) -> dict[int, tuple[str, str]]:
     ids = [event.id for event in events if event.kind == "task"]
     if not ids:
         return {}
-    from core.models import Task
-    from core.plugins import get_registry
     registry = get_registry()
     kinds = {}
     for event_id, program, task_type in (Task.select(Task.event, Task.program, Task.task_type)
@@ -584,7 +585,7 @@ class _Prepared:
 
 def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
     feed = _resolve(key)
-    settings = load_settings()
+    settings = get_settings()
     now = now or clock.now_utc()
     events = _events(feed, now)
     handed = _handed_over(feed, now)
@@ -750,9 +751,6 @@ def publish_keys(keys) -> dict:
 
 
 def _report_failure(key: str, exc: Exception) -> None:
-    import traceback
-
-    from core.problems import error_text, report
     report("feed", f"feed:{key}", f"calendar feed {key} could not be rendered: "
                                   f"{error_text(exc)}",
            detail="".join(traceback.format_exception(exc)))
@@ -809,23 +807,12 @@ def publish_all() -> dict:
     return publish_keys(all_feed_keys())
 
 
-def publish_affected(event_ids) -> None:
-    """Ask the job queue to republish the feeds of these events (call after the commit)."""
-    ids = sorted({int(i) for i in event_ids})
-    if ids:
-        from core.jobs import publish_feeds  # core.jobs imports the queue
-        publish_feeds(ids)
-
-
 def publish_changes(event_ids) -> None:
-    """Republish the feeds these events are in, after the commit: what every service calls
-    once its change is committed (events, the planner, tasks, a lawyer's details, a WeChat
-    group). A queue that is down must not undo or fail a change already made: the hourly
-    republish catches up."""
+    """Republish the feeds these events are in, once the change is committed: what every
+    service calls for the events its change touched (events, the planner, tasks, a
+    lawyer's details, a WeChat group). It fires ``feeds_changed``; the core's reaction
+    queues the job, and a queue that is down only delays it (the hourly republish catches
+    up)."""
     ids = sorted({int(i) for i in event_ids})
-    if not ids:
-        return
-    try:
-        publish_affected(ids)
-    except Exception:  # noqa: BLE001 - logged; the change itself is committed
-        log.exception("could not queue the feeds of events %s for publishing", ids[:20])
+    if ids:  # core.reactions queues the job, once the change is committed
+        notify("feeds_changed", event_ids=ids)

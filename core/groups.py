@@ -16,7 +16,7 @@ The private calendar feeds describe the village's events with the group's name a
 village-side members (``core.feeds``): a change to those republishes the feeds of those
 events once it is committed (``core.feeds.publish_changes``), not at the hourly republish.
 """
-from core.access import can_manage_village, require_manage_village
+from core.access import can_read_group, require_manage_village
 from core.audit import record
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
@@ -35,18 +35,6 @@ MEMBER_ROLES = tuple(role for role in GROUP_ROLES if role != PAIRED_LAWYER)
 
 
 # --- who may --------------------------------------------------------------------------------
-
-def can_read_group(user: User | None, group: WechatGroup) -> bool:
-    """Those who manage the village, and the group's own paired lawyer."""
-    pairing = group.pairing
-    if can_manage_village(user, pairing.village):
-        return True
-    return user.role == "lawyer" and user.lawyer_id == pairing.lawyer_id
-
-
-def can_change_group(user: User | None, group: WechatGroup) -> bool:
-    return can_manage_village(user, group.pairing.village)
-
 
 def require_read_group(user: User | None, group: WechatGroup) -> None:
     if not can_read_group(user, group):

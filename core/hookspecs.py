@@ -105,3 +105,42 @@ def events_changed(changes, actor):
     list of ``core.events.EventChange`` (``event``, ``change``, ``previous_start``,
     ``previous_lawyer_id``). ``actor`` is the ``User`` who did it (None: the planner run by
     a job or the command line). Called after the commit."""
+
+
+# --- the core's own reactions (``core.reactions`` implements them; a plugin may too) ---------
+
+@hookspec
+def feeds_changed(event_ids):
+    """What the events ``event_ids`` show changed (moved, cancelled, handed over, or what
+    their descriptions name): the calendar feeds they appear in are out of date. Called
+    after the commit; the calls of one transaction are merged into one. The core's
+    reaction queues the job that republishes those feeds."""
+
+
+@hookspec
+def holidays_changed(years):
+    """The days off or make-up workdays of ``years`` (a list) changed (an administrator's
+    day, an imported notice, a sync of the official calendar). The core's reaction
+    re-plans each of those years that was planned."""
+
+
+@hookspec
+def deliveries_queued():
+    """Notification copies (e-mail, group robot) wait in the outbox. The core's reaction
+    wakes the job that sends them (a minute job catches up on anything missed)."""
+
+
+@hookspec
+def plugin_failed(plugin, hook, error, detail):
+    """A plugin raised in ``hook`` (an event hook, a registration or setup hook). ``error``
+    is one line, ``detail`` the traceback. The core's reaction reports it to the
+    administrators as a problem (``core.problems``). A failure in this hook itself is only
+    logged."""
+
+
+@hookspec
+def problem_opened(problem, opening):
+    """A problem (``core.models.Problem``: a failing plugin, notification channel, feed or
+    job) was recorded for the first time, or again after an administrator resolved it;
+    ``opening`` names this opening ("new", or a reopening's mark). ``core.notices`` tells
+    the administrators in their inbox."""

@@ -21,13 +21,14 @@ from peewee import IntegrityError
 
 from core import arrangements
 from core.arrangements import Arrangement
-from core.config import load_settings
+from core.config import get_settings
 from core.db import db, transaction
 from core.errors import JieduiError, ValidationError
 from core.i18n import N_
 from core.models import District, LawFirm, Lawyer, Town, Village
 from core.pairings import active_pairing, pair, update_pairing
 from core.phones import clean_phone
+from core.cases import require_safe_zip
 
 DEFAULT_DISTRICT_NAME = "本区"
 DEFAULT_DISTRICT_CODE = "district"
@@ -195,7 +196,6 @@ def _read_csv(path: Path) -> list[list]:
 
 def _require_safe_workbook(path: Path) -> None:
     """The zip checks of uploaded Office files (core.cases): no zip bomb reaches openpyxl."""
-    from core.cases import require_safe_zip
     try:
         with zipfile.ZipFile(path) as archive:
             require_safe_zip(archive)
@@ -342,7 +342,7 @@ def parse_clock(text: str) -> dt.time:
 
 
 def parse_arrangement_words(text: str) -> Arrangement:
-    settings = load_settings()
+    settings = get_settings()
     found = arrangements.parse(text, settings.morning, settings.afternoon)
     if found is None:
         raise ValidationError(N_("%(value)s does not say which week and weekday; write it as "
@@ -383,7 +383,7 @@ class Row:
                                      "and the weekday."), field="onsite_week")
         start, end = (base.start, base.end) if base else (None, None)
         if "onsite_half_day" in self.values:
-            settings = load_settings()
+            settings = get_settings()
             start, end = (settings.morning if self.values["onsite_half_day"] == "am"
                           else settings.afternoon)
         start = self.values.get("onsite_start", start)

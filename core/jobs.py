@@ -1,26 +1,60 @@
-"""Background jobs. Every job is idempotent: running it twice leaves the same result."""
+"""Background jobs. Every job is idempotent: running it twice leaves the same result.
+
+The jobs are registered on ``core.queue.huey`` when this module is imported (importing it
+creates no file: the queue's storage is configured by the composition root,
+``core.app.setup``, which also registers the programmes' schedules, ``sync_schedules``).
+Only the core's reactions (``core.reactions``), the web and the CLI queue jobs; the
+services never import this module.
+"""
+import datetime as dt
+import logging
+import traceback
+from functools import wraps
+
+from huey import crontab
+from huey.exceptions import TaskLockedException
+from huey.signals import SIGNAL_ERROR
+
+from core import assessment, clock, feedback, feeds, matters, notify, planner, plugins, tasks
+from core.db import connection as _job_connection
+from core.errors import JieduiError
+from core.locks import (PlanningBusy, fail_running_runs, mark_interrupted_runs,
+                        planning_lock)
+from core.models import Event, PlanRun, Village
+from core.problems import error_text, report
 from core.queue import huey
+from core.workdays import check_year
+
+log = logging.getLogger(__name__)
+
+
+# --- a job that failed for good -------------------------------------------------------------
+
+@huey.signal(SIGNAL_ERROR)
+def _report_failed_job(signal, task, exc=None):
+    """A job that raised is reported to the administrators (core.problems) once it will
+    not be retried any more; a retry that then succeeds is no problem. Runs in the
+    consumer (or, in immediate mode, the caller) after the job's own work ended."""
+    if getattr(task, "retries", 0):
+        return
+    error = error_text(exc) if exc is not None else "unknown error"
+    report("job", f"job:{task.name}", f"job {task.name} failed: {error}",
+           detail="".join(traceback.format_exception(exc)) if exc is not None else "")
 
 
 @huey.task()
 def ping(value: str = "pong") -> str:
-    """A no-op job to check that a consumer is running (``jiedui worker --check``)."""
+    """A no-op job: a consumer that runs it is alive (the tests and the CLI use it)."""
     return value
 
 
-# --- calendar feeds (core.feeds) -------------------------------------------------------------
-from huey import crontab  # noqa: E402
-
-
-from core.db import connection as _job_connection  # noqa: E402
 
 
 @huey.task()
 def publish_feeds(event_ids: list[int]) -> dict:
-    """Republish the feeds these events appear in (``core.feeds.publish_affected``)."""
-    from core.feeds import publish_events
+    """Republish the feeds these events appear in (``core.reactions.feeds_changed``)."""
     with _job_connection():
-        return publish_events(event_ids)
+        return feeds.publish_events(event_ids)
 
 
 @huey.periodic_task(crontab(minute="7"))
@@ -29,17 +63,11 @@ def republish_all_feeds() -> dict:
     (a lawyer's phone, a town's judicial office) without a service asking, and a change whose
     feeds could not be queued is caught up. Unchanged feeds keep their ETag (cheap for
     clients)."""
-    from core.feeds import publish_all
     with _job_connection():
-        return publish_all()
+        return feeds.publish_all()
 
 
 # --- planning (core.planner) -----------------------------------------------------------------
-import logging  # noqa: E402
-
-from core import clock  # noqa: E402
-
-log = logging.getLogger(__name__)
 PLANNING_LOCK = "jiedui-planning"  # one planning at a time: two would double-book lawyers
 # Re-plans after a change wait behind other jobs: a bulk change (an import, the demo) queues
 # one per village, and notifications, feeds and the plans people asked for should not wait
@@ -53,12 +81,6 @@ def planning_locked(job):
     A lock held by another planning raises huey's TaskLockedException: huey retries the
     job later. Holding the lock, no other PlanRun can be running, so one marked "running"
     was left by a dead consumer and is marked failed first."""
-    from functools import wraps
-
-    from huey.exceptions import TaskLockedException
-
-    from core.locks import PlanningBusy, fail_running_runs, planning_lock
-
     @wraps(job)
     def locked(*args, **kwargs):
         with _job_connection():
@@ -84,7 +106,6 @@ def district_crontab(**fields):
 
 def year_is_planned(year: int) -> bool:
     """Re-planning keeps a plan right; a year nobody planned yet is left to be planned."""
-    from core.models import Event, PlanRun
     return (Event.select().where(Event.plan_key.contains(f":{year}:")).exists()
             or PlanRun.select().where((PlanRun.year == year) & (PlanRun.status == "done"))
             .exists())
@@ -92,7 +113,6 @@ def year_is_planned(year: int) -> bool:
 
 def village_planned_years(village_id: int) -> list[int]:
     """The years with planned events of the village (from their slot keys)."""
-    from core.models import Event, Village
     code = Village.select(Village.code).where(Village.id == village_id).scalar()
     if code is None:
         return []
@@ -109,9 +129,6 @@ def village_planned_years(village_id: int) -> list[int]:
 def execute_plan_run(run_id: int):
     """Run a PlanRun: running → done (summary stored) or failed (the error stored);
     ``done``/``total`` follow the villages as they are written."""
-    from core.errors import JieduiError
-    from core.models import PlanRun
-    from core.planner import plan_year
     run = PlanRun.get_by_id(run_id)
     PlanRun.update(status="running", started_at=clock.now_utc()).where(
         PlanRun.id == run_id).execute()
@@ -120,7 +137,7 @@ def execute_plan_run(run_id: int):
         PlanRun.update(done=done, total=total).where(PlanRun.id == run_id).execute()
 
     try:
-        summary = plan_year(run.year, town=run.town, progress=progress)
+        summary = planner.plan_year(run.year, town=run.town, progress=progress)
     except Exception as exc:  # the run must say it failed, whatever the cause
         log.exception("planning %s failed", run.year)
         message = str(exc) if isinstance(exc, JieduiError) else f"{type(exc).__name__}: {exc}"
@@ -144,15 +161,12 @@ def plan_run_job(run_id: int) -> str:
 def mark_interrupted_runs_at_start():
     """A consumer starting after one was killed: the killed one's PlanRun says "running"
     although nobody runs it (core.locks.mark_interrupted_runs)."""
-    from core.locks import mark_interrupted_runs
     with _job_connection():
         mark_interrupted_runs()
 
 
 def start_plan_run(year: int, town=None):
     """Create a PlanRun for ``year`` (of ``town``, or the district), queue it, return it."""
-    from core.models import PlanRun
-    from core.workdays import check_year
     check_year(year)
     run = PlanRun.create(year=year, town=town, status="queued", started_at=clock.now_utc())
     plan_run_job(run.id)
@@ -169,7 +183,6 @@ def plan_next_year() -> str:
     """Every night of December (district time): plan next year, so its calendar is in
     the lawyers' phones before it starts (idempotent: later nights change nothing, or
     what the published holidays or pairings changed)."""
-    from core.models import PlanRun
     with _job_connection():
         run = PlanRun.create(year=clock.today().year + 1, status="queued",
                              started_at=clock.now_utc())
@@ -180,10 +193,9 @@ def plan_next_year() -> str:
 @planning_locked
 def replan_year(year: int) -> dict | None:
     """Re-plan a year the holidays of which changed (when it has been planned)."""
-    from core.planner import plan_year
     with _job_connection():
         if year_is_planned(year):
-            return plan_year(year)
+            return planner.plan_year(year)
     return None
 
 
@@ -191,22 +203,19 @@ def replan_year(year: int) -> dict | None:
 @planning_locked
 def replan_village(village_id: int, years: list[int]) -> list:
     """Re-plan one village whose pairing changed, in the given years that are planned."""
-    from core.planner import plan_year
     done = []
     with _job_connection():
         for year in years:
             if year_is_planned(year):
-                done.append(plan_year(year, villages=[village_id]))
+                done.append(planner.plan_year(year, villages=[village_id]))
     return done
 
 
 # --- schedules: programme work that recurs (core.registry.Schedule) ------------------------
 # Every registered Schedule is a huey periodic task named "schedule_<slug>", matched on the
-# district's wall clock (district_crontab). They are registered when this module is
-# imported (every process imports core.queue, so the scheduler and the workers agree);
+# district's wall clock (district_crontab). The composition root registers them
+# (core.app.setup: every process sets up, so the scheduler and the workers agree);
 # sync_schedules() registers them again when the plugins change (tests, a reload).
-
-import datetime as dt  # noqa: E402
 
 _schedule_jobs: dict[str, tuple] = {}  # slug -> (Schedule, huey TaskWrapper)
 SCHEDULE_LOOKBACK_MINUTES = 24 * 60  # a job run late still names the firing it belongs to
@@ -228,16 +237,14 @@ def last_firing(cron: dict, now_local: dt.datetime) -> dt.datetime:
 def run_schedule(slug: str, now: dt.datetime | None = None) -> int:
     """Create the tasks of the firing of schedule ``slug`` that ``now`` (naive UTC,
     default the clock) belongs to; returns how many were created (0 on a second run)."""
-    from core.plugins import get_registry
-    from core.tasks import create_scheduled_tasks
-    schedule = get_registry().schedules.get(slug)
+    schedule = plugins.get_registry().schedules.get(slug)
     if schedule is None:
         log.warning("schedule %r is no longer registered: nothing created", slug)
         return 0
     now = now or clock.now_utc()
     local = clock.to_local(now)
     with _job_connection():
-        return create_scheduled_tasks(schedule, last_firing(schedule.cron, local))
+        return tasks.create_scheduled_tasks(schedule, last_firing(schedule.cron, local))
 
 
 def _schedule_job(slug: str):
@@ -251,8 +258,7 @@ def sync_schedules(registry=None) -> list[str]:
     """Make huey's periodic tasks match the registered schedules: add the new ones, drop
     the ones gone, re-register the changed ones. Returns the huey task names."""
     if registry is None:
-        from core.plugins import get_registry
-        registry = get_registry()
+            registry = plugins.get_registry()
     for slug, (schedule, wrapper) in list(_schedule_jobs.items()):
         if registry.schedules.get(slug) != schedule:
             wrapper.unregister()
@@ -265,14 +271,13 @@ def sync_schedules(registry=None) -> list[str]:
     return [f"schedule_{slug}" for slug in _schedule_jobs]
 
 
-def _register_schedules_at_import() -> None:
+def register_schedules() -> None:
+    """``sync_schedules`` for the composition root: a broken plugin fails loudly where the
+    registry is used, so here it is logged."""
     try:
         sync_schedules()
-    except Exception:  # a broken plugin fails loudly where the registry is used; log it here
+    except Exception:  # noqa: BLE001
         log.exception("the schedules of the plugins could not be registered with huey")
-
-
-_register_schedules_at_import()
 
 
 # --- notifications and major matters (core.notify, core.matters) ---------------------------
@@ -280,26 +285,23 @@ _register_schedules_at_import()
 @huey.task()
 def send_deliveries() -> dict:
     """Send the notification copies (e-mail, webhook) that are due (``core.notify``)."""
-    from core.notify import send_deliveries as send
     with _job_connection():
-        return send()
+        return notify.send_deliveries()
 
 
 @huey.periodic_task(crontab(minute="*"))
 def retry_deliveries() -> dict:
     """Every minute: send what is due again (a failed attempt waits with backoff; a copy
     queued inside a transaction is picked up here after the commit)."""
-    from core.notify import send_deliveries as send
     with _job_connection():
-        return send()
+        return notify.send_deliveries()
 
 
 @huey.periodic_task(crontab(minute="*"))
 def escalate_matters() -> int:
     """Every minute: escalate unacknowledged major-matter reports (idempotent)."""
-    from core.matters import escalate_overdue
     with _job_connection():
-        return len(escalate_overdue())
+        return len(matters.escalate_overdue())
 
 
 # --- return visits (core.feedback) -------------------------------------------------------------
@@ -314,9 +316,8 @@ OPEN_RETURN_VISITS_AT = district_crontab(minute="0", hour="8")
 def open_return_visits() -> int:
     """Daily: the return visit of the open quarter of each active pairing that has none yet,
     for the town coordinator (idempotent: a second run creates none)."""
-    from core.feedback import create_return_visits
     with _job_connection():
-        return create_return_visits(clock.today())
+        return feedback.create_return_visits(clock.today())
 
 
 # --- early warning (core.assessment) ---------------------------------------------------------
@@ -328,6 +329,5 @@ WARN_BEHIND_PACE_AT = district_crontab(minute="0", hour="8", day_of_week="1")  #
 def warn_behind_pace() -> int:
     """Mondays at 08:00 district time: tell each pairing's coordinators when its sessions or
     publicity events are behind the pro-rata pace (once per pairing and week)."""
-    from core.assessment import send_pace_warnings
     with _job_connection():
-        return send_pace_warnings()
+        return assessment.send_pace_warnings()

@@ -26,7 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.access import is_district_manager
 from core.audit import record
 from core.cases import read_limited, store_once, uploads_dir
-from core.config import load_settings, max_upload_bytes
+from core.config import get_settings
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import events_of_lawyer, publish_changes
@@ -43,7 +43,6 @@ LICENCE_MAX = 30
 WECHAT_MAX = 64
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone camera's picture; JIEDUI_MAX_UPLOAD_MB if smaller
 PHOTO_FOLDER = "photos"  # under the uploads folder
-PHOTO_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 MAX_SIDE = 20000  # pixels: a header claiming more is not a photo
@@ -63,10 +62,6 @@ def editable_fields(user: User | None, lawyer: Lawyer) -> tuple[str, ...]:
     if user.role == "lawyer" and user.lawyer_id == lawyer.id:
         return CONTACT_FIELDS
     return ()
-
-
-def can_change_photo(user: User | None, lawyer: Lawyer) -> bool:
-    return bool(editable_fields(user, lawyer))
 
 
 def _require_edit(actor: User | None, lawyer: Lawyer) -> tuple[str, ...]:
@@ -157,7 +152,7 @@ def update_details(actor: User | None, lawyer: Lawyer, **changes) -> Lawyer:
 # --- photo ---------------------------------------------------------------------------------
 
 def photo_limit() -> int:
-    return min(PHOTO_MAX_BYTES, max_upload_bytes())
+    return min(PHOTO_MAX_BYTES, get_settings().max_upload_bytes)
 
 
 def _png(data: bytes) -> bool:
@@ -249,7 +244,7 @@ def set_photo(actor: User | None, lawyer: Lawyer, stream) -> Lawyer:
     sha256 = hashlib.sha256(data).hexdigest()
     path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}.jpg"
     store_once(data, path)
-    relative = path.relative_to(load_settings().instance).as_posix()
+    relative = path.relative_to(get_settings().instance).as_posix()
     if lawyer.photo == relative:
         return lawyer
     before = lawyer.photo

@@ -22,6 +22,8 @@ from pathlib import Path
 from core.db import db, is_sqlite
 from core.errors import ConflictError
 from core.i18n import N_
+from core import clock
+from core.models import PlanRun
 
 # Advisory lock keys are per database on the server; any fixed number names the lock.
 PG_PLANNING_KEY = 0x6A696564  # "jied"
@@ -102,8 +104,6 @@ def mark_interrupted_runs() -> int:
     can be running: any marked so lost its consumer. Called by each planning job once it
     holds the lock, by a consumer as it starts, and by the pages that show the runs.
     Does nothing (0) when a planning holds the lock now."""
-    from core import clock
-    from core.models import PlanRun
     try:
         with planning_lock(wait=0):
             return _fail_running(PlanRun, clock.now_utc())
@@ -119,6 +119,4 @@ def _fail_running(PlanRun, now) -> int:  # noqa: N803 — the model, passed in
 
 def fail_running_runs() -> int:
     """The same, for a caller that holds the lock already (a planning job)."""
-    from core import clock
-    from core.models import PlanRun
     return _fail_running(PlanRun, clock.now_utc())

@@ -13,35 +13,29 @@ and a page of the list (``audit_list``, ``matter.list`` with the ids it showed).
 import datetime as dt
 
 from core import clock
-from core.access import can_manage_village, is_district_manager, record_filter, village_filter
+from core.access import can_handle_matter, record_filter, village_filter
 from core.audit import record
-from core.config import load_settings, matter_settings
+from core.config import get_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (MATTER_CATEGORIES, MajorMatter, MatterNote, Task, User, Village,
                          WorkLog)
 from core.notify import (coordinators_for, district_coordinators, lawyer_users,
-                         local_coordinators, notify_users, queue_sending)
+                         local_coordinators, notify_users)
 from core.plugins import notify
 from core.text import clean_text
+from core.vocabulary import MATTER_CATEGORY_LABELS, MATTER_STATUS_LABELS
 
-CATEGORY_LABELS = {
-    "collective": N_("Collective litigation or petitions"),
-    "major_decision": N_("Major decisions or wide-impact legal issues"),
-    "instability": N_("Illegal acts that may cause instability"),
-    "emergency": N_("Major emergencies"),
-    "stability": N_("Other matters affecting stability"),
-}
-STATUS_LABELS = {"reported": N_("Reported"), "acknowledged": N_("Acknowledged"),
-                 "following": N_("Following up"), "closed": N_("Closed")}
+# the labels' one home is core.vocabulary
+CATEGORY_LABELS, STATUS_LABELS = MATTER_CATEGORY_LABELS, MATTER_STATUS_LABELS
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a phone's clock a little ahead is not "the future"
 MAX_TITLE = 200
 MAX_TEXT = 10_000
 
 
 def deadlines() -> dict[str, dt.timedelta]:
-    return matter_settings()[0]
+    return get_settings().matter_deadlines
 
 
 def link(matter: MajorMatter) -> str:
@@ -79,15 +73,8 @@ def audit_list(user: User | None, matters, *, address: str = "") -> None:
         record(user, "matter.list", detail={"matters": ids}, address=address)
 
 
-def can_handle(user: User | None, matter: MajorMatter) -> bool:
-    """Acknowledge, follow up, close: administrators and the coordinators in scope."""
-    if matter.village_id is None:
-        return is_district_manager(user)
-    return can_manage_village(user, matter.village)
-
-
 def _require_handle(user: User | None, matter: MajorMatter) -> None:
-    if not can_handle(user, matter):
+    if not can_handle_matter(user, matter):
         raise PermissionDenied(N_("Only the coordinators of the village may handle this report."))
 
 
@@ -144,7 +131,6 @@ def report_matter(actor: User, *, category: str, title: str, description: str = 
         _announce(matter, coordinators_for(village), kind="matter.reported",
                   title=N_("Major matter reported: %(title)s"))
         notify("major_matter_reported", matter=matter)
-    queue_sending()
     return matter
 
 
@@ -154,7 +140,7 @@ def _announce(matter: MajorMatter, users, *, kind: str, title: str, key: str | N
     the district's language (``JIEDUI_LOCALE``), as the feeds are."""
     lawyer = matter.lawyer.name
     place = matter.village.name if matter.village_id else ""
-    text = gettext_for(load_settings().locale)(title) % {"title": matter.title}
+    text = gettext_for(get_settings().locale)(title) % {"title": matter.title}
     details = " · ".join(part for part in (lawyer, place, body) if part)
     return notify_users(users, kind=kind, title=text, body=details, link=link(matter),
                         dedupe_key=key)
@@ -180,7 +166,6 @@ def acknowledge(actor: User | None, matter: MajorMatter,
         record(actor, "matter.acknowledge", obj=matter)
         _announce(matter, _lawyer_users(matter), kind="matter.acknowledged",
                   title=N_("Your report was acknowledged: %(title)s"))
-    queue_sending()
     return matter
 
 
@@ -220,7 +205,6 @@ def close_matter(actor: User | None, matter: MajorMatter, resolution: str,
         record(actor, "matter.close", obj=matter)
         _announce(matter, _lawyer_users(matter), kind="matter.closed",
                   title=N_("Your report was closed: %(title)s"))
-    queue_sending()
     return matter
 
 
@@ -241,7 +225,7 @@ def escalate_overdue(now: dt.datetime | None = None) -> list[MajorMatter]:
     those escalated now. Idempotent: the level is stored and each message has a dedupe key,
     so a second run (or two consumers) notify nobody twice."""
     now = now or clock.now_utc()
-    after = matter_settings()[1]
+    after = get_settings().escalate_after
     pending = (MajorMatter.select()
                .where(MajorMatter.acknowledged_at.is_null() & (MajorMatter.status != "closed")
                       & (MajorMatter.escalation_level < 2)
@@ -261,6 +245,4 @@ def escalate_overdue(now: dt.datetime | None = None) -> list[MajorMatter]:
                 (MajorMatter.id == matter.id) & (MajorMatter.escalation_level < level)).execute()
             record(None, "matter.escalate", obj=matter, detail={"level": level})
         escalated.append(MajorMatter.get_by_id(matter.id))
-    if escalated:
-        queue_sending()
     return escalated

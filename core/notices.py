@@ -1,7 +1,7 @@
 """People are told: the notices the core's own changes send, as a default plugin.
 
-Registered by ``core.plugins`` before any plugin, under ``CORE_NOTICES``, like
-``core.default_plugins``; each hook here turns one act into at most one message per person:
+Registered by ``core.plugins`` before any plugin (``DEFAULT_PLUGINS``), like
+``core.reactions``; each hook here turns one act into at most one message per person:
 
 - ``tasks_assigned``: the lawyer who now has the tasks (one message per call and lawyer,
   however many tasks), never the person who assigned them;
@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from babel.lists import format_list
 
 from core import clock
-from core.config import load_settings
+from core.config import get_settings
 from core.hookspecs import hookimpl
 from core.i18n import N_, gettext_for, ngettext_for
 from core.models import AuditLog, Event, Lawyer, Pairing, Task, User, Village
 from core.notify import lawyer_users, local_coordinators, notify_users, village_users
+from core.arrangements import describe
+from core.plugins import get_registry
+from core.vocabulary import OPEN_STATUSES
 
-CORE_NOTICES = "jiedui-core-notices"
+PROBLEMS_LINK = "/admin/problems"
+PROBLEM_TITLE = N_("Problem: %(summary)s")
 
 VILLAGE_EVENT_KINDS = ("session", "publicity")  # what villages hear of (not task events)
 LAWYER_EVENT_KINDS = ("session", "publicity", "task")
@@ -91,7 +95,7 @@ TAKE_OVER = N_("You take over %(tasks)d open tasks and %(events)d planned sessio
 # --- common -----------------------------------------------------------------------------------
 
 def _language():
-    locale = load_settings().locale
+    locale = get_settings().locale
     return gettext_for(locale), ngettext_for(locale), locale
 
 
@@ -125,7 +129,6 @@ def tasks_assigned(tasks, actor):
     """One message per lawyer who got tasks in this act: how many, and a few titles by
     programme; to ``/tasks/mine``. A task done or cancelled by the time the act is told
     (an import or the demo, told after their commit) is not news."""
-    from core.tasks import OPEN_STATUSES  # core.tasks fires the hooks we implement
     by_lawyer: dict[int, list[Task]] = defaultdict(list)
     for task in tasks:
         if task.assignee_id and task.status in OPEN_STATUSES:
@@ -150,7 +153,6 @@ def tasks_assigned(tasks, actor):
 
 def _programme_lines(tasks: list[Task], gettext, locale: str) -> list[str]:
     """A line per programme (the first few), with the first few titles of its tasks."""
-    from core.plugins import get_registry  # the registry's names (core.plugins calls us)
     programmes = get_registry().programs
     by_programme: dict[str, list[Task]] = defaultdict(list)
     for task in sorted(tasks, key=lambda t: (t.due_on or dt.date.max, t.id)):
@@ -312,7 +314,6 @@ def pairing_changed(pairing, change):
     if change not in ("paired", "ended") or getattr(pairing, "village_id", None) is None \
             or part_of_replacement(pairing, change):
         return
-    from core.arrangements import describe
     gettext, _ngettext, _locale = _language()
     village, lawyer = pairing.village, pairing.lawyer
     key = f"pairing:{pairing.id}:{change}"
@@ -365,7 +366,6 @@ def _taken_over(new: Pairing, gettext) -> str:
     """What the new lawyer takes over: the village's open tasks (theirs now) and its
     sessions and publicity events still to come in their term (re-planning hands them
     over, in the job queue, if it has not yet)."""
-    from core.tasks import OPEN_STATUSES  # core.tasks fires the hooks we implement
     tasks = list(Task.select().where((Task.village == new.village_id)
                                      & (Task.assignee == new.lawyer_id)
                                      & Task.status.in_(OPEN_STATUSES))
@@ -386,3 +386,16 @@ def _taken_over(new: Pairing, gettext) -> str:
     lines += _with_more([f"{_when(event.starts_at)} {event.title}" for event in events],
                         TITLES_PER_PROGRAMME, gettext)
     return "\n".join(lines)
+
+
+@hookimpl
+def problem_opened(problem, opening):
+    """Every active administrator, once per opening, in the inbox only: the shared copies
+    go through the very channels that may be the problem. One who asked for problems by
+    e-mail gets their own copy (core.notify)."""
+    gettext = _language()[0]
+    admins = User.select().where((User.role == "admin") & User.active).order_by(User.id)
+    notify_users(admins, kind="problem",
+                 title=gettext(PROBLEM_TITLE) % {"summary": problem.summary},
+                 body=problem.key, link=PROBLEMS_LINK,
+                 dedupe_key=f"problem:{problem.id}:{opening}", outside=False)

@@ -33,11 +33,13 @@ from peewee import IntegrityError
 
 from core import clock
 from core.audit import record
-from core.config import NotifySettings, load_settings, notify_settings
+from core.config import NotifySettings, get_settings
 from core.db import db, transaction
 from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import Delivery, Notification, NotificationPreference, User, Village
+from core.plugins import notify
+from core.problems import report
 from core.text import clean_email
 
 log = logging.getLogger(__name__)
@@ -165,8 +167,8 @@ def notify_users(users, *, kind: str, title: str, body: str = "", link: str = ""
                 queued = True
             if "email" in channels:
                 queued = _personal_copies(created, kind) or queued
-    if queued and not db.in_transaction():
-        queue_sending()  # inside a caller's transaction the minute job sends it after commit
+    if queued:  # once committed (core.reactions wakes the sending job)
+        notify("deliveries_queued")
     return created
 
 
@@ -205,12 +207,13 @@ def _create(user: User, **fields) -> Notification | None:
 
 
 def _channels() -> tuple[str, ...]:
-    """The configured outside channels ("email" with JIEDUI_SMTP_URL, "webhook")."""
-    try:
-        return notify_settings().channels
-    except Exception:  # a wrong setting must not block the caller; the inbox still works
-        log.exception("notification channels are misconfigured; only the inbox is used")
-        return ()
+    """The configured outside channels ("email" with JIEDUI_SMTP_URL, "webhook"); none
+    when their settings are wrong (the inbox still works, the error is logged)."""
+    settings = get_settings().notify
+    if settings.error:
+        log.error("notification channels are misconfigured; only the inbox is used: %s",
+                  settings.error)
+    return settings.channels
 
 
 def unread_count(user: User) -> int:
@@ -285,16 +288,6 @@ def save_notice_settings(actor: User | None, user: User, *, email: str,
 
 # --- the outbox -------------------------------------------------------------------------
 
-def queue_sending() -> None:
-    """Ask the job queue to send what is due; a queue that is down is logged, never raised
-    (the minute job catches up)."""
-    try:
-        from core.jobs import send_deliveries as job
-        job()
-    except Exception:
-        log.exception("could not queue the sending of notifications")
-
-
 def backoff(settings: NotifySettings, attempts: int) -> dt.timedelta:
     """The wait after the ``attempts``-th failure: 1, 2, 4, 8 … × retry_seconds, at most a day."""
     return min(dt.timedelta(seconds=settings.retry_seconds * 2 ** (attempts - 1)),
@@ -305,10 +298,9 @@ def send_deliveries(now: dt.datetime | None = None) -> dict:
     """Send the pending deliveries whose time has come; returns counts by outcome.
     Never raises for a channel's failure: it is recorded on the delivery."""
     now = now or clock.now_utc()
-    try:
-        settings = notify_settings()
-    except Exception as exc:
-        log.error("notifications not sent: %s", exc)
+    settings = get_settings().notify
+    if settings.error:
+        log.error("notifications not sent: %s", settings.error)
         return {"sent": 0, "retry": 0, "failed": 0}
     counts = {"sent": 0, "retry": 0, "failed": 0}
     due = list(Delivery.select(Delivery.id)
@@ -368,7 +360,6 @@ def without_secrets(text: str, settings: NotifySettings) -> str:
 def _report_failure(channel: str, error: str, settings: NotifySettings) -> None:
     """Tell the administrators a channel fails (core.problems: in the inbox only, never
     through a channel). The error names no secret; the destination is named by its host."""
-    from core.problems import report
     url = settings.webhook_url if channel == "webhook" else settings.smtp_url
     host = urlsplit(url).hostname or ""
     report("notification", f"notification:{channel}",
@@ -378,7 +369,6 @@ def _report_failure(channel: str, error: str, settings: NotifySettings) -> None:
 def _report_refused(delivery: Delivery, error: str) -> None:
     """Tell the administrators that one copy could not be written: named by its notice (the
     inbox has it), not blamed on the channel."""
-    from core.problems import report
     notification = delivery.notification
     report("notification", f"notification:message:{notification.kind}",
            f"the {delivery.channel} copy of notice {notification.id} ({notification.kind}) "
@@ -398,14 +388,14 @@ def _recipients(notification: Notification) -> str:
 def _text(notification: Notification, personal: bool = False) -> str:
     """The copy's text: title, body, link, and whom the shared copy was for (a personal
     copy says instead why it came and where to stop it)."""
-    base_url = load_settings().base_url
+    base_url = get_settings().base_url
     lines = [notification.title]
     if notification.body:
         lines.append(notification.body)
     if notification.link:
         lines.append(base_url + notification.link)
     if personal:
-        gettext = gettext_for(load_settings().locale)
+        gettext = gettext_for(get_settings().locale)
         kind = NOTICE_KINDS.get(notification.kind, notification.kind)
         lines += ["", gettext(EMAIL_FOOTER) % {"kind": gettext(kind),
                                                "link": base_url + ACCOUNT_LINK}]

@@ -13,7 +13,7 @@ from core.access import require_manage_village
 from core.arrangements import Arrangement
 from core.audit import record
 from core.clock import now_utc
-from core.config import load_settings
+from core.config import get_settings
 from core.db import db, transaction
 from core.errors import ConflictError, ValidationError
 from core.feeds import publish_changes
@@ -59,7 +59,7 @@ def check_arrangement(lawyer: Lawyer, arrangement: Arrangement, term_start: dt.d
                       term_end: dt.date, exclude: Pairing | None = None) -> Arrangement:
     """The half-day rule, and no clash with the lawyer's other villages: an arrangement a
     lawyer could not keep would be published and then planned elsewhere every month."""
-    settings = load_settings()
+    settings = get_settings()
     arrangements.check(arrangement, settings.min_session_hours)
     gap = dt.timedelta(minutes=settings.travel_gap_minutes)
     for other in _other_arrangements(lawyer, term_start, term_end, exclude):
@@ -78,7 +78,7 @@ def free_arrangement(lawyer: Lawyer, village: Village, term_start: dt.date,
                      term_end: dt.date) -> Arrangement:
     """An arrangement for a pairing made without one: the first of
     ``arrangements.candidates`` that keeps clear of the lawyer's other villages."""
-    settings = load_settings()
+    settings = get_settings()
     gap = dt.timedelta(minutes=settings.travel_gap_minutes)
     taken = [p.arrangement for p in _other_arrangements(lawyer, term_start, term_end)
              if p.village_id != village.id]

@@ -49,7 +49,7 @@ from peewee import chunked
 
 from core import clock
 from core.access import village_filter
-from core.config import load_settings
+from core.config import get_settings
 from core.db import transaction
 from core.events import Busy, EventChange, clash
 from core.placements import event_title
@@ -702,7 +702,7 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
     started = time.perf_counter()
     check_year(year)
     sync_official_holidays([year], replan=False)  # this planning applies them
-    settings = load_settings()
+    settings = get_settings()
     plan = _YearPlan(year, clock.now_utc(), settings)
     scope, pairings = _scope(year, town, villages)
     plan.reserve(pairings, {village.id: village for village in scope})

@@ -17,26 +17,29 @@ The public contract (docs/plugins.md):
   ``register_commands``; a failing plugin is disabled (as above), the others set up.
 - ``notify(hook_name, **kwargs)``: event hooks; a failing plugin is logged,
   recorded in ``plugin_errors`` and reported as a Problem (``core.problems``), the
-  others still run. Inside
-  ``deferred_notifications()`` they wait for the commit (dropped on rollback).
+  others still run. Inside a ``core.db.transaction()`` they wait for its commit (and
+  are dropped on rollback); the calls of one transaction to a list hook by one actor
+  are sent as one.
 - ``reset()`` / ``reset_registry()``: forget what was loaded (tests).
 
-The core's own hookimpls (``CORE_PLUGINS``: ``core.default_plugins``, which re-plans, and
-``core.notices``, which tells people) are registered first, before any installed plugin.
+The core's own reactions are plugins too (``DEFAULT_PLUGINS``, loaded by module name, as
+datasette loads its default plugins): ``core.reactions`` (republish feeds, re-plan, send
+notice copies) and ``core.notices`` (tell people). They are registered first, before any
+installed plugin, and use exactly the hooks a third party would.
 """
 import difflib
 import logging
-import os
 import threading
+import traceback
+from importlib import import_module
 from importlib.metadata import entry_points
 
 import pluggy
 
-from core import default_plugins, hookspecs, notices
+from core import hookspecs
 from core.clock import now_utc
-from core.config import _plugin_list
-from core.default_plugins import CORE_PLUGIN
-from core.notices import CORE_NOTICES
+from core.config import get_settings
+from core.db import collect_until_commit
 from core.registry import Metric, PluginError, Program, Registry, Schedule, TaskType
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,10 @@ REGISTRATIONS = {
     "register_schedules": (Schedule, "schedules", "schedule"),
 }
 MAX_ERRORS = 100
-# The core's own hookimpls, registered before any plugin: reactions (re-planning) and notices.
-CORE_PLUGINS = {CORE_PLUGIN: default_plugins, CORE_NOTICES: notices}
+# The core's own hookimpls, registered before any plugin: name -> module (imported by name
+# when the manager is built, so nothing below the reactions imports them).
+DEFAULT_PLUGINS = {"jiedui-core": "core.reactions", "jiedui-core-notices": "core.notices"}
+CORE_PLUGINS = tuple(DEFAULT_PLUGINS)
 
 _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
@@ -67,7 +72,7 @@ _failed_setup: dict[str, str] = {}
 # --- loading -------------------------------------------------------------------------
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    wanted = _plugin_list(os.environ.get("JIEDUI_LOAD_PLUGINS"))
+    wanted = get_settings().load_plugins
     installed = {}
     for ep in entry_points(group=GROUP):
         if ep.name in installed and installed[ep.name].value != ep.value:
@@ -137,8 +142,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if _pm is None:
             pm = pluggy.PluginManager(GROUP)
             pm.add_hookspecs(hookspecs)
-            for name, plugin in CORE_PLUGINS.items():  # the core's own, before any plugin
-                _register(pm, plugin, name)
+            for name, module in DEFAULT_PLUGINS.items():  # the core's own, before any plugin
+                _register(pm, import_module(module), name)
             _load_entry_points(pm)
             _check_pending(pm)  # a misspelt hook name fails loudly here
             _pm = pm
@@ -362,18 +367,25 @@ def _claim_commands(plugin: str, before: dict, after: dict) -> None:
 
 
 def notify(hook_name: str, **kwargs) -> None:
-    """Call an event hook on every plugin; a failing plugin is logged, not raised."""
-    held = getattr(_held_events, "calls", None)
-    if held is not None:  # inside deferred_notifications(): wait for the commit
-        held.append((hook_name, kwargs))
-        return
+    """Call an event hook on every plugin; a failing plugin is logged, not raised. Inside
+    a ``transaction()`` the call waits for its commit (and is dropped on rollback)."""
+    collect_until_commit("plugins.notify", (hook_name, kwargs), _dispatch_all)
+
+
+def _dispatch_all(calls: list) -> None:
+    for hook_name, kwargs in _coalesced(calls):
+        _dispatch(hook_name, kwargs)
+
+
+def _dispatch(hook_name: str, kwargs: dict) -> None:
     for impl in _implementations(hook_name):
         try:
             _call(impl, **kwargs)
         except Exception as exc:  # one plugin must not stop the others or the change
             log.exception("plugin %r failed in %s", impl.plugin_name, hook_name)
             _record_error(impl.plugin_name, hook_name, exc)
-            _report_failure(impl.plugin_name, hook_name, exc)
+            if hook_name != "plugin_failed":  # reporting a failure must not loop
+                _report_failure(impl.plugin_name, hook_name, exc)
 
 
 def _record_error(plugin: str, hook_name: str, exc: Exception) -> None:
@@ -385,23 +397,19 @@ def _record_error(plugin: str, hook_name: str, exc: Exception) -> None:
 
 
 def _report_failure(plugin: str, hook_name: str, exc: Exception) -> None:
-    """A Problem for the administrators (core.problems). Event hooks run after the
-    caller's commit, so the report is not rolled back with anything; it never raises."""
-    import traceback
-
-    from core.problems import error_text, report
-    report("plugin", f"plugin:{plugin}:{hook_name}",
-           f"plugin {plugin!r} failed in {hook_name}: {error_text(exc)}",
+    """The ``plugin_failed`` hook: the core's reactions make it a Problem for the
+    administrators (core.problems). Event hooks run after the caller's commit, so the
+    report is not rolled back with anything; it never raises."""
+    notify("plugin_failed", plugin=plugin, hook=hook_name,
+           error=" ".join(f"{type(exc).__name__}: {exc}".split()),
            detail="".join(traceback.format_exception(exc)))
-
-
-_held_events = threading.local()
 
 
 # Hooks that carry a list of what changed: the calls held in one block with the same actor
 # become one call (one transaction is one act: the demo's hundreds of assignments tell each
 # lawyer once, as a bulk assignment does).
-LIST_HOOKS = {"tasks_assigned": "tasks", "events_changed": "changes"}
+LIST_HOOKS = {"tasks_assigned": "tasks", "events_changed": "changes",
+              "feeds_changed": "event_ids"}
 
 
 def _coalesced(calls: list) -> list:
@@ -418,26 +426,6 @@ def _coalesced(calls: list) -> list:
             merged[key] = dict(kwargs)
             result.append((hook_name, merged[key]))
     return result
-
-
-class deferred_notifications:
-    """``with deferred_notifications(), db.atomic(): ...`` holds the event hooks raised
-    in the block and sends them when it ends without an error, after the commit; when
-    it fails they are dropped, so plugins never hear of changes that were rolled back
-    (the importer pairs many villages in one transaction). The list hooks
-    (``LIST_HOOKS``) of one actor are sent as one call. Nests; per thread."""
-
-    def __enter__(self):
-        self.outer = getattr(_held_events, "calls", None)
-        self.calls = _held_events.calls = []
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        _held_events.calls = self.outer
-        if exc_type is None:
-            for hook_name, kwargs in _coalesced(self.calls):
-                notify(hook_name, **kwargs)  # to the enclosing block, if any
-        return False
 
 
 # --- description -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ so the rest still runs. One ``Problem`` row per key (``plugin:<plugin>:<hook>``,
 ``notification:<channel>``, ``feed:<key>``, ``job:<task>``): a repeat bumps its count
 and time, and a problem an administrator resolved that happens again is open again.
 When a problem is new or reopened, every active administrator is told in the in-app
-inbox, once. No shared copy: those go through the very channels that may be the problem (a
+inbox, once (the ``problem_opened`` hook: ``core.notices``). No shared copy: those go through the very channels that may be the problem (a
 failing robot would be told about itself, and fail again), and to shared mailboxes and
 groups where technical errors do not belong. An administrator who asked for problems by
 e-mail (core.notify) gets their own copy; when the mail server is the problem, that copy
@@ -22,16 +22,15 @@ from core import clock
 from core.audit import record
 from core.db import connection, db
 from core.errors import PermissionDenied, ValidationError
-from core.i18n import N_, gettext_for
+from core.i18n import N_
 from core.models import PROBLEM_SOURCES, Problem, User
+from core.plugins import notify
 
 log = logging.getLogger(__name__)
 
 MAX_SUMMARY = 255
 MAX_DETAIL = 20_000
 RECENTLY_RESOLVED = 20  # shown under the open ones
-PROBLEMS_LINK = "/admin/problems"
-TITLE = N_("Problem: %(summary)s")
 
 
 # --- reporting ---------------------------------------------------------------------------------
@@ -45,13 +44,12 @@ def report(source: str, key: str, summary: str, detail: str = "") -> Problem | N
         with connection():
             problem, opening = _upsert(source, key[:MAX_SUMMARY], summary[:MAX_SUMMARY],
                                        detail[:MAX_DETAIL])
-            if opening is not None:
-                _tell_admins(problem, opening)
+            if opening is not None:  # the administrators are told (core.notices), once
+                notify("problem_opened", problem=problem, opening=opening)
             return problem
     except Exception:  # noqa: BLE001 — called from failure paths: must not add one
         log.exception("could not report the problem %s: %s", key, summary)
         return None
-
 
 
 def _upsert(source: str, key: str, summary: str, detail: str) -> tuple[Problem, str | None]:
@@ -76,16 +74,6 @@ def _upsert(source: str, key: str, summary: str, detail: str) -> tuple[Problem, 
     Problem.update(count=Problem.count + 1, last_at=now, summary=summary,
                    detail=detail).where(Problem.id == problem.id).execute()
     return Problem.get_by_id(problem.id), opening
-
-
-def _tell_admins(problem: Problem, opening: str) -> None:
-    from core.config import load_settings
-    from core.notify import notify_users
-    gettext = gettext_for(load_settings().locale)
-    admins = User.select().where((User.role == "admin") & User.active).order_by(User.id)
-    notify_users(admins, kind="problem", title=gettext(TITLE) % {"summary": problem.summary},
-                 body=problem.key, link=PROBLEMS_LINK,
-                 dedupe_key=f"problem:{problem.id}:{opening}", outside=False)
 
 
 def error_text(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ import datetime as dt
 from peewee import JOIN, Case, Select, fn
 
 from core import clock
-from core.access import is_district_manager, town_filter
+from core.access import is_district_manager, task_filter, town_filter
 from core.audit import record
 from core.db import db, transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
@@ -27,7 +27,6 @@ from core.models import Lawyer, ProgramTarget, Task, Town, User
 from core.plugins import get_registry
 from core.registry import Metric
 from core.privacy import full_view_filter
-from core.tasks import task_filter
 
 BREAKDOWNS = ("town", "lawyer")
 

@@ -1,56 +1,59 @@
-"""The job queue: huey from ``JIEDUI_QUEUE_URL``.
+"""The job queue: one huey instance, its storage configured by the composition root.
 
-``sqlite:///path`` (the default, in the instance folder) gives SqliteHuey;
-``redis://host:port/db`` gives (Priority)RedisHuey for several consumers on several hosts.
-The consumer is ``jiedui worker`` (or ``huey_consumer core.queue.huey``).
+``huey`` exists from import on, so that ``core.jobs`` can register its tasks, but it holds
+no storage until ``configure(settings)`` (``core.app.setup``) gives it one from
+``JIEDUI_QUEUE_URL``: ``sqlite:///path`` (the default, in the instance folder) for one
+machine, ``redis://host:port/db`` for several consumers on several hosts (with job
+priorities). Importing this module creates no file. The consumer is ``jiedui worker``.
 """
-import traceback
 from urllib.parse import urlparse
 
-from huey import PriorityRedisHuey, SqliteHuey
-from huey.signals import SIGNAL_ERROR
+from huey import Huey, PriorityRedisHuey, SqliteHuey
+from huey.storage import BaseStorage, PriorityRedisStorage, SqliteStorage
 
-from core.config import Settings, load_settings, private_file
+from core.config import Settings, private_file
+
+NAME = "jiedui"
 
 
-def make_huey(settings: Settings):
+class UnconfiguredStorage(BaseStorage):
+    """Before ``configure``: any use says what is missing (the tests run huey in
+    immediate mode, on memory)."""
+
+    def __init__(self, name=NAME, **kwargs):
+        super().__init__(name)
+
+    def __getattribute__(self, attribute):
+        if attribute in ("name", "__init__", "__class__", "__getattribute__"):
+            return object.__getattribute__(self, attribute)
+        raise RuntimeError("the job queue is not configured: call core.app.setup() first")
+
+
+huey = Huey(NAME, utc=True, storage_class=UnconfiguredStorage)
+
+
+def storage_for(settings: Settings) -> tuple[type, dict]:
+    """The storage class and its arguments for ``JIEDUI_QUEUE_URL``."""
     url = settings.queue_url
     if settings.queue_is_redis:
-        return PriorityRedisHuey("jiedui", url=url, utc=True)  # job priorities (Redis >= 5)
+        return PriorityRedisStorage, {"url": url}  # job priorities (Redis >= 5)
     if url.startswith("sqlite:///"):
         path = private_file(url[len("sqlite:///"):])  # owner-only, like the database
-        return SqliteHuey("jiedui", filename=str(path), utc=True)
+        return SqliteStorage, {"filename": str(path)}
     raise ValueError(f"JIEDUI_QUEUE_URL must be sqlite:///PATH or redis://HOST, not "
                      f"{urlparse(url).scheme or url!r}")
 
 
-settings = load_settings()
-huey = make_huey(settings)
+def configure(settings: Settings) -> Huey:
+    """Give ``huey`` the storage ``settings`` name (in immediate mode it keeps memory)."""
+    huey.storage_class, huey.storage_kwargs = storage_for(settings)
+    huey.storage = huey.create_storage()
+    return huey
 
 
-@huey.on_startup()
-def _open_database():
-    """Each consumer process opens the same database as the web. ``jiedui run`` and
-    ``jiedui worker`` have opened it already: initialising it again from a worker thread
-    would swap the database under the web server's open connections."""
-    from core.app import setup
-    from core.db import db
-    if db.obj is None:
-        setup(settings)
-
-
-@huey.signal(SIGNAL_ERROR)
-def _report_failed_job(signal, task, exc=None):
-    """A job that raised is reported to the administrators (core.problems) once it will
-    not be retried any more; a retry that then succeeds is no problem. Runs in the
-    consumer (or, in immediate mode, the caller) after the job's own work ended."""
-    if getattr(task, "retries", 0):
-        return
-    from core.problems import error_text, report
-    error = error_text(exc) if exc is not None else "unknown error"
-    report("job", f"job:{task.name}", f"job {task.name} failed: {error}",
-           detail="".join(traceback.format_exception(exc)) if exc is not None else "")
-
-
-# Register the jobs (they import ``huey`` from here).
-from core import jobs  # noqa: E402,F401
+def make_huey(settings: Settings) -> Huey:
+    """A separate huey on ``settings``' queue (a process that looks at a queue from
+    outside, such as a test of a real consumer)."""
+    storage_class, kwargs = storage_for(settings)
+    kind = {SqliteStorage: SqliteHuey, PriorityRedisStorage: PriorityRedisHuey}[storage_class]
+    return kind(NAME, utc=True, **kwargs)

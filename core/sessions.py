@@ -17,7 +17,7 @@ import hashlib
 import secrets
 
 from core import clock
-from core.config import LoginSettings, login_settings
+from core.config import LoginSettings, get_settings
 from core.models import User, UserSession
 
 TOUCH_EVERY = dt.timedelta(minutes=5)
@@ -65,7 +65,7 @@ def find(key, *, activity: bool = True) -> UserSession | None:
 
 def expired(user_session: UserSession, now: dt.datetime,
             rules: LoginSettings | None = None) -> bool:
-    rules = rules or login_settings()
+    rules = rules or get_settings().logins
     return (now - user_session.last_seen_at > rules.session_idle
             or now - user_session.created_at > rules.session_lifetime)
 
@@ -94,7 +94,7 @@ def renew(user_session: UserSession) -> str | None:
 
 def count(user: User) -> int:
     """The user's live sessions (devices logged in)."""
-    now, rules = clock.now_utc(), login_settings()
+    now, rules = clock.now_utc(), get_settings().logins
     return (UserSession.select()
             .where((UserSession.user == user)
                    & (UserSession.last_seen_at >= now - rules.session_idle)
@@ -105,7 +105,7 @@ def count(user: User) -> int:
 def prune(now: dt.datetime | None = None) -> int:
     """Delete the sessions that have expired (run at every login)."""
     now = now or clock.now_utc()
-    rules = login_settings()
+    rules = get_settings().logins
     return (UserSession.delete()
             .where((UserSession.last_seen_at < now - rules.session_idle)
                    | (UserSession.created_at < now - rules.session_lifetime))

@@ -3,6 +3,8 @@ from peewee import Select, fn
 
 from core.db import db
 from core.models import LawFirm, Lawyer, Pairing, Town, Village
+from core.plugins import get_registry
+from core.progress import headline, progress
 
 
 def district_stats() -> dict:
@@ -39,8 +41,6 @@ def program_stats(year: int | None = None) -> dict[str, dict]:
     100 is about one thing (households, cases …), and summing would count an enterprise
     visited and then health-checked twice. A programme without a metric shows 0 toward
     its own target. Two queries, however many programmes."""
-    from core.plugins import get_registry
-    from core.progress import headline, progress
     registry = get_registry()
     measured = progress(year)
     result = {}

@@ -29,29 +29,28 @@ from peewee import JOIN, Expression
 from werkzeug.datastructures import MultiDict
 
 from core import clock
-from core.access import (can_assign, can_edit_task, can_manage_task, can_see_sensitive,  # noqa: F401
-                         can_view_task, is_district_manager, manages_town,
-                         sensitive_task_filter, task_filter)
+from core.access import (can_assign, can_edit_task, can_manage_task, can_view_task,
+                         is_district_manager, manages_town, task_filter)
 from core.audit import record
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
-from core.config import load_settings
+from core.config import get_settings
 from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
 from core.plugins import get_registry, notify
-from core.privacy import MASK, read_task  # noqa: F401 (MASK: named here too)
+from core.privacy import read_task
 from core.registry import Schedule, TaskType
 from core.worklog import check_work as _check_work  # one rule for every work-log entry
+from core.vocabulary import (OPEN_STATUSES, TASK_LEVEL_LABELS, TASK_STATUS_LABELS,
+                             WORK_MODE_LABELS)
+from core.events import check_slot, hand_over
+from core.feeds import publish_changes
 
-OPEN_STATUSES = ("open", "in_progress")
 SUBJECT_MAX = 255  # Task.subject is a CharField
 
-STATUS_LABELS = {"open": N_("Open"), "in_progress": N_("In progress"), "done": N_("Done"),
-                 "cancelled": N_("Cancelled"), "overdue": N_("Overdue")}
-MODE_LABELS = {"onsite": N_("On site"), "phone": N_("Phone"), "wechat": N_("WeChat"),
-               "network": N_("Online"), "fax": N_("Fax"), "other": N_("Other")}
-LEVEL_LABELS = {"village": N_("Village"), "town": N_("Town"), "district": N_("District")}
+# the labels' one home is core.vocabulary; these are the names the task pages know them by
+STATUS_LABELS, MODE_LABELS, LEVEL_LABELS = TASK_STATUS_LABELS, WORK_MODE_LABELS, TASK_LEVEL_LABELS
 
 NOT_FOUND = N_("There is no such task, or you may not open it.")
 HANDED_OVER_BUSY = N_("The task passed to %(lawyer)s, who is booked at this time: schedule it "
@@ -288,7 +287,6 @@ def _change_event(event: Event, **fields) -> None:
 
 
 def _publish(event_ids) -> None:
-    from core.feeds import publish_changes  # feeds of these events, after the commit
     publish_changes([event_id for event_id in event_ids if event_id])
 
 
@@ -302,7 +300,6 @@ def reassign_task(actor: User | None, task: Task, lawyer: Lawyer) -> Task:
                               lawyer=lawyer.name)
     event = _live_event(task)
     if event is not None:
-        from core.events import check_slot
         check_slot(lawyer, event.starts_at, event.ends_at, exclude=event)
     previous = task.assignee_id
     with transaction():
@@ -316,7 +313,6 @@ def reassign_task(actor: User | None, task: Task, lawyer: Lawyer) -> Task:
 def _hand_task(task: Task, lawyer: Lawyer, event: Event | None) -> None:
     """The task, and its calendar slot, to ``lawyer``; the previous lawyer's feed keeps the
     slot for a while as cancelled (core.events.hand_over)."""
-    from core.events import hand_over
     _touch(task, assignee=lawyer)
     if event is not None:
         hand_over(event, lawyer.id)
@@ -329,7 +325,6 @@ def hand_over_tasks(actor: User | None, village: Village, *, from_lawyer: Lawyer
     caller's transaction. A task's calendar slot goes with it when the new lawyer is free
     then; otherwise the slot is cancelled, for the new lawyer to schedule the task again.
     Returns the tasks handed over (the caller publishes their events after the commit)."""
-    from core.events import check_slot
     tasks = list(with_related(Task.select().where(
         (Task.village == village.id) & (Task.assignee == from_lawyer.id)
         & Task.status.in_(OPEN_STATUSES))).order_by(Task.id))
@@ -339,7 +334,7 @@ def hand_over_tasks(actor: User | None, village: Village, *, from_lawyer: Lawyer
             try:
                 check_slot(to_lawyer, event.starts_at, event.ends_at, exclude=event)
             except ValidationError:
-                reason = gettext_for(load_settings().locale)(HANDED_OVER_BUSY)
+                reason = gettext_for(get_settings().locale)(HANDED_OVER_BUSY)
                 _change_event(event, status="cancelled",
                               cancel_reason=reason % {"lawyer": to_lawyer.name})
                 event = None
@@ -375,7 +370,6 @@ def schedule_task(actor: User | None, task: Task, *, starts_at: dt.datetime,
     """Put the task in the assignee's calendar (an Event of kind "task"), or move it there.
     The slot is checked as a session's is (``core.events.check_slot``: workday, not
     double-booked, travel gap). Aware or naive-UTC datetimes."""
-    from core.events import check_slot
     _require(can_edit_task(actor, task))
     _require_open(task)
     if not isinstance(starts_at, dt.datetime) or not isinstance(ends_at, dt.datetime):

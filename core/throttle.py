@@ -25,7 +25,7 @@ from collections.abc import Callable
 from peewee import fn
 
 from core import clock
-from core.config import LoginSettings, login_settings
+from core.config import LoginSettings, get_settings
 from core.db import db, is_sqlite, transaction
 from core.errors import TooManyAttempts
 from core.i18n import N_
@@ -53,7 +53,7 @@ def checked(key: str, address: str, check: Callable[[], bool]) -> bool:
     is recorded. Call it outside a transaction: a failure must stay recorded when the
     caller's change is then refused."""
     address = (address or "")[:FIELD_LENGTH]
-    rules = login_settings()
+    rules = get_settings().logins
     now = clock.now_utc()
     with transaction():  # SQLite: BEGIN IMMEDIATE, one writer; PostgreSQL: the lock below
         if not is_sqlite():
@@ -84,7 +84,7 @@ def seconds_to_wait(key: str, address: str, now: dt.datetime,
                     rules: LoginSettings | None = None) -> float:
     """0 when a try for ``key`` from ``address`` may go ahead, else the seconds to wait
     (the longer of the two rules)."""
-    rules = rules or login_settings()
+    rules = rules or get_settings().logins
     ends = [_account_address_ends(key, address, now, rules)]
     if address:  # no address (a test, a script): no per-address rule to apply
         ends.append(_address_ends(address, now, rules))

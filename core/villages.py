@@ -17,15 +17,9 @@ from core.text import clean_text
 ADDRESS_MAX = 200
 
 
-def can_edit_village(user: User | None, village: Village) -> bool:
-    """Administrators and the coordinators who manage the village."""
-    return user is None or (user.role in ("admin", "coordinator")
-                            and can_manage_village(user, village))
-
-
 def update_address(actor: User | None, village: Village, address: str) -> Village:
     """Set (or clear, with an empty value) the village's address."""
-    if not can_edit_village(actor, village):
+    if not can_manage_village(actor, village):
         raise PermissionDenied(N_("You may not change the details of %(village)s."),
                                village=village.name)
     address = clean_text(address, "address", ADDRESS_MAX, one_line=True)

@@ -22,6 +22,7 @@ from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import HOLIDAY_KINDS, Holiday, User
+from core.plugins import notify
 
 SOURCES = ("official", "estimate", "manual")
 PACKAGE_SOURCES = ("official", "estimate")
@@ -296,7 +297,8 @@ def holidays_of(year: int) -> list[Holiday]:
 
 
 def replan_years(years) -> None:
-    """Ask the job queue to re-plan ``years`` (years never planned are left alone)."""
-    from core.jobs import replan_year  # core.jobs imports the queue
-    for year in years:
-        replan_year(year)
+    """Re-plan ``years`` once the change is committed (``holidays_changed``: the core's
+    reaction queues a job per year; years never planned are left alone)."""
+    years = sorted(set(years))
+    if years:
+        notify("holidays_changed", years=years)

@@ -16,7 +16,7 @@ import datetime as dt
 from peewee import JOIN
 
 from core import clock, spreadsheet
-from core.access import can_manage_village, record_filter
+from core.access import can_log_for, can_manage_village, record_filter
 from core.audit import record
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
@@ -51,14 +51,6 @@ def _is_paired(lawyer: Lawyer, village: Village) -> bool:
     service given before their term ended."""
     return Pairing.select().where((Pairing.lawyer == lawyer.id)
                                   & (Pairing.village == village.id)).exists()
-
-
-def can_log_for(user: User | None, lawyer: Lawyer) -> bool:
-    """Lawyers log their own services; managers may log for others (scope checked on the
-    village)."""
-    if user is None or user.role in ("admin", "coordinator"):
-        return True
-    return user.role == "lawyer" and user.lawyer_id == lawyer.id
 
 
 def _require_scope(actor: User | None, lawyer: Lawyer, village: Village) -> None:

@@ -1,22 +1,33 @@
 """Fixtures: a fresh database per test (SQLite file, or PostgreSQL when
-``JIEDUI_TEST_DATABASE_URL`` is set), huey in immediate mode, an app and logins."""
+``JIEDUI_TEST_DATABASE_URL`` is set), a copy of the demo district loaded once per run
+(``demo_db``), huey in immediate mode, an app and logins."""
 import os
+import shutil
 import tempfile
 
-# Settings are read at import time by core.queue: point them at a scratch instance first.
+# The settings default to this scratch instance (core.config.get_settings reads them on use).
 os.environ.setdefault("JIEDUI_INSTANCE", tempfile.mkdtemp(prefix="jiedui-test-"))
 os.environ.setdefault("JIEDUI_SECRET_KEY", "test-secret-key")
 
 import pytest  # noqa: E402
 
 from core import plugins, users  # noqa: E402
-from core.db import db, migrate, open_database  # noqa: E402
+from core.db import close_quietly, db, migrate, open_database  # noqa: E402
+from core.demo import load_demo  # noqa: E402
 from core.models import ALL_MODELS  # noqa: E402
 from core.queue import huey  # noqa: E402
 from tests import factories  # noqa: E402
 
 PG_URL = os.environ.get("JIEDUI_TEST_DATABASE_URL")
 users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashes: tests create many users
+
+
+def pytest_collection_modifyitems(items):
+    """A test on the demo district is slow (the run's first one loads it): the quick loop
+    (``make test-fast``) leaves those out."""
+    for item in items:
+        if "demo_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_report_header(config):
@@ -43,8 +54,21 @@ def _postgres_schema():
     yield database
 
 
+@pytest.fixture(scope="session")
+def _sqlite_schema(tmp_path_factory):
+    """On SQLite the schema is migrated once, into a file each test copies (a copy takes a
+    millisecond, migrating a tenth of a second)."""
+    if PG_URL:
+        return None
+    path = tmp_path_factory.mktemp("schema") / "empty.db"
+    open_database(f"sqlite:///{path}")
+    migrate()
+    db.close()
+    return path
+
+
 @pytest.fixture
-def database(tmp_path, _postgres_schema):
+def database(tmp_path, _postgres_schema, _sqlite_schema):
     """An empty, migrated database, connected for the test."""
     if PG_URL:
         open_database(PG_URL)
@@ -52,12 +76,95 @@ def database(tmp_path, _postgres_schema):
         with db.connection_context():
             db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     else:
+        shutil.copyfile(_sqlite_schema, tmp_path / "test.db")
         open_database(f"sqlite:///{tmp_path / 'test.db'}")
-        migrate()
     db.connect(reuse_if_open=True)
     yield db
     if not db.is_closed():
         db.close()
+
+
+def _pg_admin(statements: list[str]) -> None:
+    """Run ``statements`` on the server's maintenance database (CREATE/DROP DATABASE cannot
+    run in a transaction, nor connected to the database they copy)."""
+    import psycopg2  # the PostgreSQL pass only
+    from playhouse.db_url import parse
+    params = parse(PG_URL)
+    params.pop("database")
+    connection = psycopg2.connect(dbname="postgres", **params)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def _pg_url_of(name: str) -> str:
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory, _postgres_schema, immediate_huey):
+    """The demo district as ``jiedui demo`` loads it (every programme's tasks, this year
+    planned, its past recorded as held), loaded once per run: ``demo_db`` copies it."""
+    plugins.reset()
+    if PG_URL:
+        name = PG_URL.rsplit("/", 1)[1] + "_demo"
+        _pg_admin([f'DROP DATABASE IF EXISTS "{name}_copy"', f'DROP DATABASE IF EXISTS "{name}"',
+                   f'CREATE DATABASE "{name}" TEMPLATE template0'])
+        open_database(_pg_url_of(name))
+        migrate()
+    else:
+        name = tmp_path_factory.mktemp("demo") / "demo.db"
+        open_database(f"sqlite:///{name}")
+        migrate()
+    db.connect(reuse_if_open=True)
+    summary = load_demo()
+    db.close()  # SQLite: the last close folds the write-ahead log into the file
+    plugins.reset()
+    yield name, summary
+    if PG_URL:
+        _pg_admin([f'DROP DATABASE IF EXISTS "{name}_copy"', f'DROP DATABASE IF EXISTS "{name}"'])
+
+
+@pytest.fixture
+def demo_db(database, tmp_path, _demo_template):
+    """A copy of the demo district (``_demo_template``) of this test's own: it may write.
+    Loading the demo takes seconds; copying it, milliseconds. Gives what loading it said."""
+    template, summary = _demo_template
+    close_quietly()
+    if PG_URL:
+        copy = f"{template}_copy"
+        _pg_admin([f'DROP DATABASE IF EXISTS "{copy}"',
+                   f'CREATE DATABASE "{copy}" TEMPLATE "{template}"'])
+        open_database(_pg_url_of(copy))
+    else:
+        copy = tmp_path / "demo.db"
+        shutil.copyfile(template, copy)
+        open_database(f"sqlite:///{copy}")
+    db.connect()
+    yield dict(summary)
+    close_quietly()
+
+
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment(monkeypatch):
+    """The app reads its settings once (core.config.get_settings); a test changes them as
+    an operator would, through ``JIEDUI_*`` variables, so setting one with monkeypatch
+    makes the next use read them all again."""
+    from core import config
+    config.configure(None)
+    for name in ("setenv", "delenv"):
+        change = getattr(monkeypatch, name)
+
+        def changed(*args, _change=change, **kwargs):
+            _change(*args, **kwargs)
+            config.configure(None)
+        setattr(monkeypatch, name, changed)
+    yield
+    config.configure(None)
 
 
 @pytest.fixture(autouse=True)

@@ -35,10 +35,12 @@ def now(monkeypatch):
 
 @pytest.fixture
 def published(monkeypatch):
-    """The event ids handed to ``core.feeds.publish_affected``, one list per call."""
-    import core.feeds
+    """The event ids handed to ``core.reactions.publish_affected`` (the feeds to
+    republish), one list per call."""
+    import core.reactions
     calls = []
-    monkeypatch.setattr(core.feeds, "publish_affected", lambda ids: calls.append(list(ids)))
+    monkeypatch.setattr(core.reactions, "publish_affected",
+                        lambda ids: calls.append(list(ids)))
     return calls
 
 

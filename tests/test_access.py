@@ -119,8 +119,8 @@ def _own_notification(d, user_attr="lawyer") -> int:
 
 def _village_photo(d) -> str:
     """Give lawyer 0 a photo file in the instance folder, so the photo route serves it."""
-    from core.config import load_settings
-    folder = load_settings().instance / "photos"
+    from core.config import get_settings
+    folder = get_settings().instance / "photos"
     folder.mkdir(exist_ok=True)
     (folder / "lawyer0.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
     d.lawyers[0].photo = "photos/lawyer0.png"

@@ -328,7 +328,8 @@ def test_the_shared_channels_get_the_weekly_list_once(district, monkeypatch):
     """E-mail and the group robot go to shared addresses: the district coordinator's digest
     lists every pairing, so the towns' digests are not sent there again."""
     monkeypatch.setenv("JIEDUI_WEBHOOK_URL", "http://127.0.0.1:9/robot")
-    monkeypatch.setattr(notify, "queue_sending", lambda: None)
+    from core import jobs
+    monkeypatch.setattr(jobs, "send_deliveries", lambda: None)  # the robot is not there
     send_pace_warnings(dt.date(YEAR, 7, 6))
     [delivery] = Delivery.select()
     assert delivery.notification.user_id == district.users.coordinator.id

@@ -16,7 +16,6 @@ import pytest
 
 from core import backup, cases
 from core.db import db, is_sqlite
-from core.demo import load_demo
 from core.models import ALL_MODELS, Attachment, District, Event, Shortfall, Town, Village
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -63,8 +62,8 @@ def small_backup(district, tmp_path):
     return path
 
 
-def test_the_demo_district_round_trips_every_table_and_its_attachments(database, tmp_path):
-    load_demo(plan=True)  # the district, this year's tasks and calendar (held events too)
+def test_the_demo_district_round_trips_every_table_and_its_attachments(demo_db, tmp_path):
+    # demo_db: the district, this year's tasks and calendar (held events too)
     files = attach_two_files()
     before = every_row()
     assert all(before[name] for name in ("Village", "Pairing", "Task", "Event", "Attachment"))
@@ -208,6 +207,7 @@ def test_an_archive_from_an_older_schema_is_migrated_after_the_restore(database,
         backup.known_migrations())
 
 
+@pytest.mark.slow  # the commands in their own processes, on a demo district
 @pytest.mark.skipif(os.environ.get("JIEDUI_TEST_DATABASE_URL") is not None,
                     reason="the CLI runs on its own SQLite instance: once is enough")
 def test_the_cli_backs_up_and_restores_after_asking(tmp_path):

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from core import cases
+from core import access, cases
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.models import Attachment, AuditLog, CaseFile
 from core.worklog import log_service
@@ -135,7 +135,7 @@ def test_log_entries_belong_to_an_open_case_of_their_lawyer(district, case):
 ])
 def test_who_reads_a_case(district, case, who, visible):
     user = getattr(district.users, who)
-    assert cases.can_read_case(user, case) is visible
+    assert access.can_read_case(user, case) is visible
     assert (case.id in {c.id for c in cases.case_visible_to(user)}) is visible
 
 

@@ -27,17 +27,17 @@ from core.tasks import (OPEN_STATUSES, overdue_filter, subject_of, task_type_for
                         tasks_visible_to, validate_task_data)
 from core.users import authenticate, create_user
 
-
-@pytest.fixture
-def demo(database):
-    """The demo as ``jiedui demo`` loads it: the district and every programme's tasks."""
-    return load_demo()
+pytestmark = pytest.mark.slow  # the demo district, loaded or copied
 
 
 @pytest.fixture
-def demo_district(database):
-    """The district and its logins without the programme tasks (quicker)."""
-    return load_demo(tasks=False)
+def demo(demo_db):
+    """The demo as ``jiedui demo`` loads it: the district and every programme's tasks (a
+    copy of the run's shared demo database)."""
+    return demo_db
+
+
+demo_district = demo  # the district's own tests read the same demo
 
 
 def test_demo_has_the_programmes_numbers(demo):
@@ -159,7 +159,7 @@ def test_demo_refuses_when_villages_exist(district):
 
 
 def test_reset_replaces_everything_with_the_same_demo(district):
-    load_demo(reset=True, tasks=False)
+    load_demo(reset=True, tasks=False, plan=False)  # the district is what this test compares
     assert demo_loaded()
     assert not District.select().where(District.name == "示范区").exists()
     assert User.select().count() == len(DEMO_LOGINS)
@@ -167,7 +167,7 @@ def test_reset_replaces_everything_with_the_same_demo(district):
     first = sorted(Village.select(Village.code, Village.name).tuples())
     lawyers = sorted(Lawyer.select(Lawyer.name, Lawyer.licence_no).tuples())
 
-    load_demo(reset=True, tasks=False)  # deterministic: the same district again
+    load_demo(reset=True, tasks=False, plan=False)  # deterministic: the same district again
     assert sorted(Village.select(Village.code, Village.name).tuples()) == first
     assert sorted(Lawyer.select(Lawyer.name, Lawyer.licence_no).tuples()) == lawyers
 
@@ -260,10 +260,10 @@ def test_demo_logins_see_tasks_of_their_own(demo):
 def test_demo_tasks_are_the_same_on_every_load(database, monkeypatch):
     monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "family_visits,publicity_videos")
     plugins.reset()
-    load_demo()
+    load_demo(plan=False)  # the tasks are what this test compares
     first = demo_tasks_snapshot()
     assert {row[0] for row in first} == {"family_visits", "publicity_videos"}
-    load_demo(reset=True)
+    load_demo(reset=True, plan=False)
     assert demo_tasks_snapshot() == first
     assert WorkLog.select().where(WorkLog.task.is_null(False)).count() == Task.select().where(
         (Task.status == "done") & Task.assignee.is_null(False)).count()
@@ -304,7 +304,7 @@ def test_a_plugin_with_broken_examples_does_not_stop_the_demo(database, monkeypa
     plugins.reset()
     plugins.register_plugin(ExamplesGoneWrong(), name="test-examples")
     try:
-        summary = load_demo()
+        summary = load_demo(plan=False)
     finally:
         plugins.unregister_plugin("test-examples")
     done = Counter(p for p, in Task.select(Task.program).where(Task.status == "done").tuples())

@@ -14,11 +14,12 @@ from core.demo import DEMO_LOGINS, load_demo
 from core.models import (Attachment, CaseFile, MajorMatter, Notification, Pairing, User,
                          WorkLog)
 
+pytestmark = pytest.mark.slow  # the demo district, loaded or copied
+
 
 @pytest.fixture
-def demo(database):
-    load_demo(tasks=False)  # the district, its users and this year's calendar
-    return database
+def demo(demo_db):
+    return demo_db  # the district, its users, its programme tasks and this year's calendar
 
 
 def _log_in(client, role):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from core import clock, jobs
-from core.config import load_settings
+from core import clock, jobs, queue
+from core.config import get_settings
 from core.db import db
 from core.demo import load_demo
 from core.feeds import publish
@@ -37,6 +37,7 @@ def demo(database):
 def real_queue(demo):
     """huey as in production: jobs go to the queue file, a consumer process runs them."""
     huey.immediate = False
+    queue.configure(get_settings())  # the queue file the consumers read
     huey.storage.flush_all()
     yield huey
     huey.storage.flush_all()
@@ -50,7 +51,7 @@ def consumers(tmp_path, real_queue):
     def start():
         url = PG_URL or f"sqlite:///{db.obj.database}"
         env = dict(os.environ, JIEDUI_INSTANCE=str(tmp_path / "consumer"),
-                   JIEDUI_DATABASE_URL=url, JIEDUI_QUEUE_URL=load_settings().queue_url,
+                   JIEDUI_DATABASE_URL=url, JIEDUI_QUEUE_URL=get_settings().queue_url,
                    JIEDUI_SECRET_KEY="k", PYTHONUNBUFFERED="1")
         env.pop("JIEDUI_TEST_DATABASE_URL", None)
         log = open(tmp_path / f"consumer-{len(started)}.log", "w")  # noqa: SIM115

@@ -347,7 +347,7 @@ def test_snapshots_follow_an_event_change(cal):
     Event.update(starts_at=utc(new_start), ends_at=utc(new_start + dt.timedelta(hours=3.5)),
                  sequence=Event.sequence + 1, updated_at=clock.now_utc()).where(
         Event.id == session.id).execute()
-    feeds.publish_affected([session.id])  # huey runs it at once in the tests
+    feeds.publish_changes([session.id])  # huey runs it at once in the tests
     after = {key: FeedSnapshot.get(FeedSnapshot.key == key).etag for key in keys}
     assert [k for k in keys if after[k] != before[k]] == keys[:4]  # not the other town
     stored = FeedSnapshot.get(FeedSnapshot.key == keys[0])
@@ -365,7 +365,7 @@ def test_an_event_handed_to_another_lawyer_stays_cancelled_in_the_first_lawyers_
     hand_over(session, district.lawyers[2].id)
     session.sequence += 1
     session.save()
-    feeds.publish_affected([session.id])
+    feeds.publish_changes([session.id])
     old = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == first).body))[session.uid]
     new = vevents(bytes(FeedSnapshot.get(FeedSnapshot.key == second).body))[session.uid]
     assert (old["STATUS"], new["STATUS"]) == ("CANCELLED", "CONFIRMED")
@@ -510,7 +510,8 @@ def test_feed_token_command(tmp_path):
 
 def test_planned_events_and_changes_reach_the_published_feeds(district, now):
     """The planner (core.planner) and the event services (core.events) publish through
-    core.feeds.publish_affected; huey runs the job at once in the tests."""
+    core.feeds.publish_changes (core.reactions queues the job; huey runs it at once in the
+    tests)."""
     from core.events import cancel_event
     from core.pairings import replace_lawyer
     from core.planner import plan_year
@@ -660,10 +661,12 @@ def test_a_contact_change_stands_when_the_queue_is_down(cal, district, monkeypat
     from core.groups import rename_group
     from core.lawyers import update_details
 
+    from core import jobs
+
     def down(ids):
         raise ConnectionError("redis is down")
-    monkeypatch.setattr(feeds, "publish_affected", down)
-    with caplog.at_level(logging.ERROR, logger="core.feeds"):
+    monkeypatch.setattr(jobs, "publish_feeds", down)
+    with caplog.at_level(logging.ERROR, logger="core.reactions"):
         rename_group(district.users.coordinator, cal.group, "东湖1村法律服务群")
         update_details(district.users.coordinator, cal.lawyer, phone="13700007777")
     assert "could not queue the feeds" in caplog.text

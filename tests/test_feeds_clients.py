@@ -18,6 +18,8 @@ from core import calendar_views, clock, feeds
 from core.events import cancel_event
 from core.planner import plan_year
 
+pytestmark = pytest.mark.slow  # real calendar clients (vdirsyncer, khal) in their own processes
+
 BIN = Path(sys.executable).parent
 VDIRSYNCER, KHAL = BIN / "vdirsyncer", BIN / "khal"
 

@@ -8,6 +8,8 @@ import pytest
 from core import clock, feeds
 from tests.conftest import PG_URL
 
+pytestmark = pytest.mark.slow  # the demo district, planned for two years
+
 MB = 1024 * 1024
 
 

@@ -78,7 +78,7 @@ def test_a_changed_event_gives_a_new_etag_and_a_full_answer(client, cal, lawyer_
     session = cal.events.session
     Event.update(status="cancelled", sequence=Event.sequence + 1, cancel_reason="暴雨",
                  updated_at=clock.now_utc()).where(Event.id == session.id).execute()
-    feeds.publish_affected([session.id])
+    feeds.publish_changes([session.id])
     second = client.get(f"/feeds/{raw}.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     assert second.headers["ETag"] != first.headers["ETag"]

@@ -18,6 +18,8 @@ from tests import factories
 from tests.fuzz_support import (FUZZ, QUERY_KEYS, FormFinder, changed_tables,
                                 fingerprint, header_text, nasty_text, routes)
 
+pytestmark = pytest.mark.slow  # every route with every kind of nasty input
+
 HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Trigger", "HX-Trigger-Name", "HX-Current-URL",
                 "HX-Boosted", "HX-History-Restore-Request", "HX-Prompt")
 # Roles tried in this order when a POST route admits several: the widest scope first.

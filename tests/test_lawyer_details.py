@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from core import disclosure, lawyers
-from core.config import load_settings
+from core.config import get_settings
 from core.errors import PermissionDenied, ValidationError
 from core.importer import ImportFailed, import_file
 from core.models import AuditLog, LawFirm, Lawyer
@@ -67,7 +67,7 @@ def _fresh(lawyer):
 
 
 def _stored_files():
-    folder = load_settings().instance / "uploads" / lawyers.PHOTO_FOLDER
+    folder = get_settings().instance / "uploads" / lawyers.PHOTO_FOLDER
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
@@ -440,7 +440,7 @@ def test_an_oversized_or_missing_upload_is_refused(district, login, monkeypatch)
                                       "/etc/passwd", "photo.png%00.exe", "照片.png"])
 def test_the_file_name_plays_no_part(district, login, filename, tmp_path):
     lawyer = district.lawyers[0]
-    instance = load_settings().instance
+    instance = get_settings().instance
     before = {p for p in instance.parent.rglob("evil*")}
     response = login(district.users.lawyer).post(
         f"/lawyers/{lawyer.id}/photo", data={"photo-file": (io.BytesIO(PNG), filename)})

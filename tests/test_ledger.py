@@ -11,7 +11,8 @@ from core.errors import NotFound
 from core.i18n import gettext_for
 from core.ledger import FIXED_HEADERS, export_ledger, headers
 from core.models import AuditLog, Task
-from core.tasks import MASK, assign_task, complete_task, list_tasks
+from core.privacy import MASK
+from core.tasks import assign_task, complete_task, list_tasks
 from tests.tasks_support import PROGRAM, programme, visit_data  # noqa: F401 (fixture)
 from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 

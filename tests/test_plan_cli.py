@@ -12,6 +12,8 @@ from core.models import Event, Pairing, Village
 from tests.planning_support import assert_plan_sound
 from tests.test_cli import jiedui
 
+pytestmark = pytest.mark.slow  # plans the demo district
+
 YEAR = dt.date.today().year  # the demo's pairings run from 1 January of this year
 
 

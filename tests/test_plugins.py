@@ -30,7 +30,7 @@ from core.access import allow
 from core.db import db
 from core.models import Pairing
 from core.pairings import end_pairing, pair, replace_lawyer, update_pairing
-from core.plugins import (call_setup_hook, deferred_notifications, describe, get_plugin_manager,
+from core.plugins import (call_setup_hook, describe, get_plugin_manager,
                           get_registry, notify, plugin_errors, register_plugin,
                           unregister_plugin)
 from core.registry import Metric, PluginError, Program, Schedule, TaskType
@@ -607,12 +607,12 @@ def test_pairing_changed_deferred_until_commit_and_dropped_on_rollback(district)
     recorder = Recorder()
     with installed(("test-recorder", recorder)):
         with pytest.raises(RuntimeError):
-            with deferred_notifications(), db.atomic():
+            with transaction():
                 pair(None, lawyer=district.lawyers[1], village=district.villages[4],
                      term_start=D(2026, 1, 1), term_end=D(2026, 12, 31))
                 raise RuntimeError("a bad row further down")
         assert recorder.calls == [] and Pairing.select().count() == 4  # rolled back, silent
-        with deferred_notifications(), db.atomic():
+        with transaction():
             first = pair(None, lawyer=district.lawyers[1], village=district.villages[4],
                          term_start=D(2026, 1, 1), term_end=D(2026, 12, 31))
             second = pair(None, lawyer=district.lawyers[2], village=district.villages[5],
@@ -805,6 +805,127 @@ def test_lawyer_replaced_fires_after_ended_and_paired_with_both_pairings(distric
                               ("pairing", new.id, "paired", False),
                               ("replaced", old.id, new.id, actor.id, False)]
     assert Pairing.get_by_id(old.id).status == "ended" and new.lawyer_id == newcomer.id
+
+
+# --- the hooks the core's own reactions listen on -----------------------------------------
+
+class ReactionRecorder:
+    """Records the hooks the core fires for its own reactions (core.reactions,
+    core.notices), as a third party hears them."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def feeds_changed(self, event_ids):
+        self.calls.append(("feeds", sorted(event_ids), db.in_transaction()))
+
+    @hookimpl
+    def holidays_changed(self, years):
+        self.calls.append(("holidays", list(years), db.in_transaction()))
+
+    @hookimpl
+    def deliveries_queued(self):
+        self.calls.append(("deliveries", db.in_transaction()))
+
+    @hookimpl
+    def plugin_failed(self, plugin, hook, error, detail):
+        self.calls.append(("failed", plugin, hook, error, "Traceback" in detail))
+
+    @hookimpl
+    def problem_opened(self, problem, opening):
+        self.calls.append(("problem", problem.key, opening.split("-")[0]))
+
+
+def test_feeds_changed_fires_once_per_transaction_after_commit_and_never_on_rollback(
+        district, now, published):
+    from core.events import cancel_event, move_event
+    from tests.planning_support import make_event, utc
+
+    recorder, coordinator = ReactionRecorder(), district.users.coordinator
+    first = make_event(district.pairings[0], D(2026, 3, 2))
+    second = make_event(district.pairings[1], D(2026, 3, 9))
+    third = make_event(district.pairings[2], D(2026, 3, 16))
+    with installed(("test-recorder", recorder)):
+        move_event(coordinator, first, starts_at=utc(2026, 3, 3, 8, 30),
+                   ends_at=utc(2026, 3, 3, 12, 0))
+        assert recorder.calls == [("feeds", [first.id], False)]
+        with transaction():  # two changes, one commit: one call with both
+            cancel_event(coordinator, first, reason="暴雨")
+            cancel_event(coordinator, second, reason="暴雨")
+        assert recorder.calls[1:] == [("feeds", sorted([first.id, second.id]), False)]
+        with pytest.raises(RuntimeError), transaction():
+            move_event(coordinator, third, starts_at=utc(2026, 3, 17, 8, 30),
+                       ends_at=utc(2026, 3, 17, 12, 0))
+            raise RuntimeError("rolled back")
+    assert len(recorder.calls) == 2  # the rolled-back move was never announced
+    assert published[-1] == sorted([first.id, second.id])  # the core's reaction heard the same
+
+
+def test_holidays_changed_fires_with_the_year_a_day_off_changed(district, monkeypatch):
+    from core import reactions
+    from core.workdays import add_holiday, remove_holiday
+
+    replanned = []
+    monkeypatch.setattr(reactions.jobs, "replan_year", replanned.append)
+    recorder, admin = ReactionRecorder(), district.users.admin
+    with installed(("test-recorder", recorder)):
+        add_holiday(admin, D(2027, 3, 8), "off", name="区庆")
+        remove_holiday(admin, D(2027, 3, 8))
+    assert recorder.calls == [("holidays", [2027], False), ("holidays", [2027], False)]
+    assert replanned == [2027, 2027]  # the core's reaction: re-plan the year, each time
+
+
+def test_deliveries_queued_fires_after_commit_when_a_copy_waits_in_the_outbox(
+        district, monkeypatch):
+    from core import reactions
+    from core.notify import notify_users
+
+    woken = []
+    monkeypatch.setattr(reactions.jobs, "send_deliveries", lambda: woken.append(True))
+    recorder, coordinator = ReactionRecorder(), district.users.coordinator
+    with installed(("test-recorder", recorder)):
+        notify_users([coordinator], kind="matter", title="无外部渠道")
+        assert recorder.calls == []  # no channel: nothing waits
+        monkeypatch.setenv("JIEDUI_WEBHOOK_URL", "http://127.0.0.1:9/robot")
+        with transaction():
+            notify_users([coordinator], kind="matter", title="群机器人")
+            assert recorder.calls == []  # not before the commit
+    assert recorder.calls == [("deliveries", False)] and woken == [True]
+
+
+class FailsOnPairing:
+    @hookimpl
+    def pairing_changed(self, pairing, change):
+        raise RuntimeError("boom in a plugin")
+
+
+def test_plugin_failed_fires_with_the_plugin_hook_and_error_and_becomes_a_problem(district):
+    from core.models import Problem
+
+    recorder = ReactionRecorder()
+    with installed(("test-fails", FailsOnPairing()), ("test-recorder", recorder)):
+        pair(None, lawyer=district.lawyers[1], village=district.villages[5],
+             term_start=D(2026, 1, 1), term_end=D(2026, 12, 31))
+    [failed] = [call for call in recorder.calls if call[0] == "failed"]
+    assert failed == ("failed", "test-fails", "pairing_changed",
+                      "RuntimeError: boom in a plugin", True)
+    problem = Problem.get(Problem.key == "plugin:test-fails:pairing_changed")
+    assert "boom in a plugin" in problem.summary  # the core's reaction: a Problem
+    assert ("problem", problem.key, "new") in recorder.calls
+
+
+def test_problem_opened_fires_on_a_new_problem_and_a_reopened_one_not_on_repeats(district):
+    from core import problems
+
+    recorder, admin = ReactionRecorder(), district.users.admin
+    with installed(("test-recorder", recorder)):
+        problem = problems.report("feed", "feed:lawyer:1", "发布失败")
+        problems.report("feed", "feed:lawyer:1", "发布失败")  # a repeat: nobody is told again
+        problems.resolve(admin, problem)
+        problems.report("feed", "feed:lawyer:1", "又失败了")
+    assert recorder.calls == [("problem", "feed:lawyer:1", "new"),
+                              ("problem", "feed:lawyer:1", "reopened")]
 
 
 # --- JIEDUI_LOAD_PLUGINS ---------------------------------------------------------------

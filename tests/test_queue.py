@@ -14,7 +14,9 @@ from core.jobs import ping
 from core.queue import make_huey
 
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
-REDIS_URL = "redis://127.0.0.1:6379/15"  # db 15: the tests' own, flushed before and after
+# db 15: the tests' own, flushed before and after (the PostgreSQL pass, which `make test`
+# runs alongside the SQLite one, uses its own: JIEDUI_TEST_REDIS_URL)
+REDIS_URL = os.environ.get("JIEDUI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def settings_for(instance: Path, queue_url: str | None = None):

@@ -10,7 +10,9 @@ from playhouse.test_utils import count_queries
 from core.audit import entries_for
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.models import AuditLog, Event, Pairing, Task, Town, Village, WorkLog
-from core.tasks import (MASK, assign_bulk, assign_task, can_view_task, cancel_task,
+from core.access import can_view_task
+from core.privacy import MASK
+from core.tasks import (assign_bulk, assign_task, cancel_task,
                         complete_task, is_overdue, list_tasks, reassign_task, reopen_task,
                         schedule_task, start_task, task_data_for, tasks_visible_to,
                         validate_task_data)

@@ -1,16 +1,16 @@
 """The Flask application: ``create_app()`` builds it; one blueprint per area."""
 from flask import Flask, request
 from flask_babel import Babel, get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.app import setup
 from core.arrangements import describe as describe_arrangement
-from core.config import load_settings, login_settings, max_upload_bytes, trusted_proxies
+from core.config import get_settings
 from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
+from web.labels import ROLE_LABELS
 from web.render import htmx
 
 LANGUAGES = ("zh_CN", "en")
@@ -19,8 +19,6 @@ babel = Babel()
 login_manager = LoginManager()
 
 
-ROLE_LABELS = {"admin": _l("Administrator"), "coordinator": _l("Coordinator"),
-               "lawyer": _l("Lawyer"), "village": _l("Village user")}
 
 
 def role_label(role: str) -> str:
@@ -43,7 +41,7 @@ def _select_locale():
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. With ``TESTING`` the caller has opened the database already."""
-    settings = load_settings()
+    settings = get_settings()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -53,17 +51,17 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
         # The cookie's signature expires with the server-side session's lifetime
         # (core.sessions); the session row decides, the signature only agrees.
-        PERMANENT_SESSION_LIFETIME=login_settings().session_lifetime,
+        PERMANENT_SESSION_LIFETIME=settings.logins.session_lifetime,
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
         WTF_CSRF_TIME_LIMIT=None,
         PER_PAGE=25,
         # No request body larger than the largest upload (and its form): werkzeug refuses
         # it with 413 before reading it, so an anonymous 60 MB POST costs nothing.
-        MAX_CONTENT_LENGTH=max_upload_bytes() + 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
     )
     app.config.update(config or {})
-    proxies = trusted_proxies()
+    proxies = settings.trusted_proxies
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
                                 x_host=proxies)

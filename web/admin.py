@@ -11,6 +11,7 @@ from flask_login import current_user
 from core import audit, clock, plugins, problems
 from core.errors import ValidationError
 from core.models import Problem
+from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_text
 from web.programs import xlsx_response
@@ -21,8 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 EXPORT_HEADERS = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
                   "object_type": _l("Object type"), "object_id": _l("Object id"),
                   "address": _l("Address"), "detail": _l("Detail")}
-SOURCE_LABELS = {"plugin": _l("Plugin"), "notification": _l("Notification channel"),
-                 "feed": _l("Calendar feed"), "job": _l("Background job")}
+SOURCE_LABELS = labels.PROBLEM_SOURCE_LABELS
 
 
 @bp.app_context_processor

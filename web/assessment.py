@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core import clock, privacy
-from core.access import can_read_village
+from core.access import can_read_sheet
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
                              assessment_sheet, behind_pace, export_assessment, export_sheet)
 from core.audit import record
-from core.config import assessment_settings
+from core.config import get_settings
 from core.models import Pairing
 from web.access import actor, allow
 from web.listing import paginate, query_number, search_term
@@ -43,7 +43,7 @@ def index():
     year = _year()
     page = paginate(_matching(assess(year, user=actor()), search_term()))
     return render("assessment/index.html", "assessment/_results.html", listing=page, year=year,
-                  rules=assessment_settings(), grades=GRADES)
+                  rules=get_settings().assessment, grades=GRADES)
 
 
 @bp.route("/export.xlsx")
@@ -59,16 +59,10 @@ def export():
     return xlsx_response(body, f"{_('Assessment')}-{year}.xlsx", f"assessment-{year}.xlsx")
 
 
-def _may_read(user, pairing: Pairing) -> bool:
-    if user.role == "lawyer":
-        return bool(user.lawyer_id) and pairing.lawyer_id == user.lawyer_id
-    return user.role in MANAGERS and can_read_village(user, pairing.village)
-
-
 def _readable_pairing(pairing_id) -> Pairing:
     """The pairing, if the viewer may read its sheet; else 404 (as if it did not exist)."""
     pairing = Pairing.get_or_none(Pairing.id == pairing_id)
-    if pairing is None or not _may_read(actor(), pairing):
+    if pairing is None or not can_read_sheet(actor(), pairing):
         abort(404)
     return pairing
 
@@ -86,7 +80,7 @@ def sheet(pairing_id):
     privacy.audit_views(user, views.values(), via="assessment",
                         address=request.remote_addr or "")
     return render("assessment/sheet.html", year=year, pairing=pairing, row=row, views=views,
-                  rules=assessment_settings(), grades=GRADES, criteria=CRITERIA_LABELS)
+                  rules=get_settings().assessment, grades=GRADES, criteria=CRITERIA_LABELS)
 
 
 @bp.route("/<int:pairing_id>.xlsx")

@@ -28,10 +28,11 @@ from core import calendar_views as views
 from core import clock, feedback
 from core import events as event_service
 from core import jobs, placements, planner, workdays
-from core.access import town_filter
+from core.access import can_edit_event, can_manage_event, can_plan, town_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
 from core.models import HOLIDAY_KINDS, PlanRun, Town
+from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term, whole_number
 from web.render import attach_error, htmx, render
@@ -46,14 +47,9 @@ HOLIDAYS_CHANGED = "holidaysChanged"
 MAX_IMPORT_BYTES = 64 * 1024
 DAY_LIMIT = 6  # events shown in a day of a town's or the district's month; the rest in the agenda
 
-KIND_LABELS = {"session": _l("On-site session"), "publicity": _l("Legal publicity"),
-               "task": _l("Programme task")}
-STATUS_LABELS = {"planned": _l("Planned"), "held": _l("Held"), "cancelled": _l("Cancelled")}
-HOLIDAY_LABELS = {"off": _l("Day off"), "workday": _l("Make-up workday")}
-SOURCE_LABELS = {"official": _l("Official notice"), "estimate": _l("Estimate"),
-                 "manual": _l("Entered by an administrator")}
-RUN_LABELS = {"queued": _l("Waiting"), "running": _l("Planning…"), "done": _l("Done"),
-              "failed": _l("Failed")}
+KIND_LABELS, STATUS_LABELS = labels.EVENT_KIND_LABELS, labels.EVENT_STATUS_LABELS
+HOLIDAY_LABELS, SOURCE_LABELS = labels.HOLIDAY_KIND_LABELS, labels.HOLIDAY_SOURCE_LABELS
+RUN_LABELS = labels.PLAN_RUN_LABELS
 WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
@@ -234,7 +230,7 @@ def _forms_offered(event) -> tuple[str, ...]:
             offered += ["move", "held", "cancel"] if event.ends_at > now else ["held"]
         elif event.status == "held":
             offered.append("held")
-    if event_service.can_manage_event(user, event):
+    if can_manage_event(user, event):
         if event.status == "cancelled" and event.starts_at > now \
                 and event_service.live_makeup(event) is None:
             offered.append("reinstate")
@@ -291,7 +287,7 @@ def _proposal_text(event) -> str:
 
 def _editable_event(event_id: int, manage: bool = False):
     event = views.readable_event(actor(), event_id)
-    allowed = (event_service.can_manage_event if manage else event_service.can_edit_event)
+    allowed = (can_manage_event if manage else can_edit_event)
     if not allowed(actor(), event):
         abort(403)
     return event
@@ -451,7 +447,7 @@ def _plan_form_town(user):
     """The town chosen in the plan form (None: the whole district); 403 outside the scope."""
     code = (request.form.get("town") or "").strip()[:50]
     town = Town.get_or_none(Town.code == code) if code else None
-    if (code and town is None) or not views.can_plan(user, town):
+    if (code and town is None) or not can_plan(user, town):
         abort(403)
     return town
 
@@ -462,11 +458,11 @@ def plan():
     user, today = actor(), clock.today()
     year = _year_param(today.year + 1 if today.month == 12 else today.year)
     towns = views.plannable_towns(user)
-    if not towns and not views.can_plan(user, None):
+    if not towns and not can_plan(user, None):
         abort(403)
     years = range(today.year, today.year + 3)
     return render("calendar/plan.html", year=year, years=years,
-                  towns=towns, whole_district=views.can_plan(user, None),
+                  towns=towns, whole_district=can_plan(user, None),
                   runs=_runs_checked(user), waiting=views.waiting_proposals(user),
                   proposal_text=_proposal_text,
                   estimate_years=[y for y in years if not workdays.has_official_data(y)])

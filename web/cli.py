@@ -10,14 +10,14 @@ from urllib.parse import urlsplit
 import click
 
 from core.app import setup
-from core.config import load_settings
+from core.config import get_settings
 from core.db import UNAVAILABLE_ERRORS, db, is_unavailable
 from core.errors import JieduiError, NotFound
 from core.i18n import N_, gettext_for
 
 
 def _settings():
-    return load_settings()
+    return get_settings()
 
 
 def _open(run_migrations=True):

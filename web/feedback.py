@@ -16,11 +16,11 @@ from peewee import JOIN
 
 from core import clock
 from core import feedback as service
-from core.access import can_manage_village, public, village_filter
+from core.access import can_manage_village, coordinator_scope, public, village_filter
 from core.calendar_views import readable_event
 from core.errors import JieduiError, NotFound, TooManyAttempts
 from core.models import (Event, Lawyer, Pairing, Rating, RatingBurst, RatingCode, ReturnVisit,
-                         Town, User, Village)
+                         User, Village)
 from core.pairings import active_pairing
 from web.access import actor, allow
 from web.feeds import qr_data_uri
@@ -121,12 +121,11 @@ def complete(visit_id):
 
 def _scope_filter(user: User) -> dict:
     """The pairing and town lines a coordinator sees: their village's, their town's, all."""
-    if user.role == "coordinator" and user.village_id:
-        pairing = active_pairing(user.village)
-        return {"pairing": pairing} if pairing else {"pairing": Pairing(id=0, village=user.village)}
-    if user.role == "coordinator" and user.town_id:
-        return {"town": Town.get_by_id(user.town_id)}
-    return {}
+    village, town = coordinator_scope(user)
+    if village is not None:
+        pairing = active_pairing(village)
+        return {"pairing": pairing} if pairing else {"pairing": Pairing(id=0, village=village)}
+    return {"town": town} if town is not None else {}
 
 
 @bp.route("/feedback/satisfaction")

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 
 from core import groups as service
-from core.access import can_read_village
+from core.access import can_change_group, can_read_village
 from core.errors import JieduiError
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
 from web.access import actor, allow
@@ -109,7 +109,7 @@ def _checked(group: WechatGroup | None) -> WechatGroup:
     for one they see but may not change."""
     if group is None or not can_read_village(actor(), group.pairing.village):
         abort(404)
-    if not service.can_change_group(actor(), group):
+    if not can_change_group(actor(), group):
         abort(403)
     return group
 
@@ -144,7 +144,7 @@ def _section(village: Village, *, bound: dict | None = None, status: int = 200,
         group.pairing = pairing
         pairing.village = village
         members = service.read_group(actor(), group)
-        manage = service.can_change_group(actor(), group)
+        manage = can_change_group(actor(), group)
         forms = _fresh_forms(group, members) if manage else {}
     alerts = list(alerts)
     for name, form in (bound or {}).items():

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from core import clock
 from core import matters as service
-from core.access import village_filter
+from core.access import can_handle_matter, village_filter
 from core.errors import JieduiError, NotFound, PermissionDenied, ValidationError
 from core.models import (MATTER_CATEGORIES, MATTER_STATUSES, MajorMatter, Notification, Task,
                          Village, WorkLog)
@@ -141,7 +141,7 @@ def new():
 def _detail(matter: MajorMatter, error: str = "", status: int = 200, trigger=None):
     notes = list(matter.notes.order_by(service.MatterNote.at, service.MatterNote.id))
     return render("matters/detail.html", "matters/_panel.html", matter=matter, notes=notes,
-                  can_handle=service.can_handle(actor(), matter), error=error,
+                  can_handle=can_handle_matter(actor(), matter), error=error,
                   status=status, trigger=trigger)
 
 

@@ -16,12 +16,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from core import arrangements, clock
 from core import pairings as service
 from core.arrangements import Arrangement
-from core.config import load_settings
+from core.config import get_settings
 from core.access import can_manage_village, can_read_village
 from core.errors import JieduiError
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
-from core.models.pairing import GROUP_ROLE_NAMES
+from web.labels import GROUP_ROLE_LABELS
 from web.access import actor, allow
 from web.render import attach_error, back_to, htmx, render
 
@@ -29,7 +29,6 @@ bp = Blueprint("pairings", __name__, url_prefix="/pairings")
 
 CHANGED = "pairingChanged"
 # the group roles' names (core.models.pairing), translated when shown
-GROUP_ROLE_LABELS = {role: _l(name) for role, name in GROUP_ROLE_NAMES.items()}
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -110,7 +109,7 @@ def _lawyer_choices(exclude: int | None = None) -> list[SelectChoice]:
 
 def _suggested(village: Village) -> Arrangement:
     """The arrangement a new pairing's form starts with (the lawyer is not chosen yet)."""
-    settings = load_settings()
+    settings = get_settings()
     return next(arrangements.candidates(village.id, settings.morning, settings.afternoon))
 
 

@@ -20,10 +20,11 @@ from core import cases as case_service
 from core import clock, privacy
 from core import worklog as log_service
 from core.access import village_filter
-from core.config import max_upload_bytes
+from core.config import get_settings
 from core.errors import JieduiError, NotFound
 from core.models import WORK_MODES, Attachment, CaseFile, Lawyer, Pairing, Village
 from core.tasks import MODE_LABELS
+from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
 from web.programs import xlsx_response
@@ -37,7 +38,7 @@ EXPORT_HEADERS = {"occurred_at": _l("Date and time"), "lawyer": _l("Lawyer"),
                   "village": _l("Village"), "mode": _l("Mode"),
                   "duration_minutes": _l("Minutes"), "content": _l("Content"),
                   "result": _l("Result"), "case": _l("Case file")}
-CASE_STATUSES = {"open": _l("Open"), "closed": _l("Closed")}
+CASE_STATUSES = labels.CASE_STATUS_LABELS
 
 
 def _modes() -> list[tuple[str, str]]:
@@ -254,7 +255,7 @@ def _case_page(case, *, error="", status=200, close_form=None, fragment=None):
                   entries=list(case_service.case_logs(case)),
                   attachments=list(case.attachments.order_by(Attachment.uploaded_at)),
                   error=error, modes=dict(_modes()),
-                  status_labels=CASE_STATUSES, max_mb=max_upload_bytes() // (1024 * 1024))
+                  status_labels=CASE_STATUSES, max_mb=get_settings().max_upload_bytes // (1024 * 1024))
 
 
 @bp.route("/cases/<int:case_id>")
@@ -269,7 +270,7 @@ def case_detail(case_id):
 def case_upload(case_id):
     user = actor()
     case = case_service.get_case(user, case_id)
-    limit = max_upload_bytes()
+    limit = get_settings().max_upload_bytes
     # refuse a body far over the limit before reading it; the core checks the file itself
     request.max_content_length = limit + 1024 * 1024
     try:

@@ -34,6 +34,8 @@ from core.i18n import N_
 from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, User,
                          Village, WorkLog)
 from core.plugins import get_registry
+from core.privacy import MASK
+from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
 from web.render import attach_error, back_to, htmx, render
@@ -53,7 +55,6 @@ HISTORY_LABELS = {"task.assign": _l("Assigned"), "task.reassign": _l("Given to a
                   "task.cancel": _l("Cancelled"),
                   "task.view_sensitive": _l("Sensitive fields read"),
                   "task.view_masked": _l("Read without the sensitive fields")}
-HALF_DAYS = {"am": _l("Morning"), "pm": _l("Afternoon")}
 
 
 # --- names of plugin things (a task may outlive its plugin: then its slug shows) ---------
@@ -275,14 +276,14 @@ def data_rows(task: Task, data: dict) -> list[dict]:
     by their labels. ``data`` is a ``core.privacy.TaskView``'s (masked already)."""
     task_type = get_registry().task_types.get(task.task_type)
     if task_type is None:  # the plugin is gone: show the stored names
-        return [{"label": name, "value": value, "masked": value == service.MASK}
+        return [{"label": name, "value": value, "masked": value == MASK}
                 for name, value in data.items()]
     form, rows = service.build_form(task_type, locale=_locale()), []
     for field in form:
         if field.name not in data:
             continue
         value, labels = data[field.name], service.choice_labels(field)
-        masked = value == service.MASK
+        masked = value == MASK
         if masked:
             text = value
         elif isinstance(field, BooleanField):
@@ -505,7 +506,7 @@ def complete_form(task_id):
     task = _completable(task_id)
     # a reopened task shows what was filled in (only editors get here: they may see it all)
     data = service.task_data_for(actor(), task, address=request.remote_addr or "")
-    prefill = {name: value for name, value in data.items() if value != service.MASK}
+    prefill = {name: value for name, value in data.items() if value != MASK}
     form = service.build_form(task.task_type, data=prefill, locale=_locale())
     return _completion_page(task, form, WorkLogForm(prefix="worklog"))
 

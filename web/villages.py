@@ -9,7 +9,7 @@ from peewee import JOIN
 from wtforms import StringField
 
 from core import villages as service
-from core.access import town_filter, village_filter
+from core.access import can_manage_village, town_filter, village_filter
 from core.errors import JieduiError
 from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
@@ -74,7 +74,7 @@ def _visible(code: str) -> Village:
 def _address_context(village: Village, form: AddressForm | None = None,
                      notice: str | None = None) -> dict:
     district = District.select(District.name).order_by(District.id).first()
-    editable = service.can_edit_village(actor(), village)
+    editable = can_manage_village(actor(), village)
     if editable and form is None:
         form = AddressForm(formdata=None, prefix="address", address=village.address)
     return dict(village=village, address_form=form if editable else None,
@@ -93,7 +93,7 @@ def detail(code):
 @allow("admin", "coordinator")
 def update_address(code):
     village = _visible(code)
-    if not service.can_edit_village(actor(), village):
+    if not can_manage_village(actor(), village):
         abort(403)
     form = AddressForm(prefix="address")
     try:

@@ -10,15 +10,8 @@ from core.clock import now_utc
 from core.db import BaseModel
 from core.models.organisation import Lawyer, Town, User, Village
 from core.models.pairing import Pairing
+from core.vocabulary import EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, PLACEMENTS  # noqa: F401
 
-EVENT_KINDS = ("session", "publicity", "task")  # 坐班, 法制宣传, programme task
-EVENT_STATUSES = ("planned", "held", "cancelled")
-# Why an event is where it is (``Event.placement``): on the pairing's arrangement; on the
-# nearest workday because the arranged day is off, the lawyer is booked then, or the day is
-# outside the term; near a legal publicity day; moved by a person; a make-up added by a
-# person. Empty for events the planner did not place (programme tasks).
-PLACEMENTS = ("arranged", "day_off", "busy", "term", "publicity", "manual", "makeup")
-HOLIDAY_KINDS = ("off", "workday")  # a day off on a weekday; a make-up workday (调休补班)
 
 
 class Holiday(BaseModel):

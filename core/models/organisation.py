@@ -3,6 +3,7 @@ from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, Text
 
 from core.clock import now_utc
 from core.db import BaseModel
+from core.vocabulary import ROLES, VILLAGE_KINDS  # noqa: F401 (models' API)
 
 
 class District(BaseModel):
@@ -20,7 +21,6 @@ class Town(BaseModel):
     office_phone = CharField(default="")
 
 
-VILLAGE_KINDS = ("village", "community")
 
 
 class Village(BaseModel):
@@ -55,7 +55,6 @@ class Assistant(BaseModel):
     phone = CharField(default="")
 
 
-ROLES = ("admin", "coordinator", "lawyer", "village")
 
 
 class User(BaseModel):

@@ -5,13 +5,10 @@ from peewee import (CharField, DateField, DateTimeField, ForeignKeyField, Intege
                     SQL, TextField, TimeField)
 
 from core.arrangements import Arrangement
-
 from core.clock import now_utc
 from core.db import BaseModel
-from core.i18n import N_
 from core.models.organisation import Lawyer, Village
-
-HALF_DAYS = ("am", "pm")
+from core.vocabulary import GROUP_ROLE_NAMES, GROUP_ROLES, HALF_DAYS, LAWYER_SIDE  # noqa: F401
 
 
 class Pairing(BaseModel):
@@ -53,26 +50,7 @@ Pairing.add_index(Pairing.index(Pairing.village, unique=True, where=(Pairing.sta
                                 name="pairing_one_active_per_village"))
 
 
-GROUP_ROLES = (
-    "lawyer",            # 结对律师
-    "assistant",         # 律师助理
-    "village_committee",  # 村(居)两委
-    "mediation",         # 调委会
-    "party_member",      # 党员
-    "resident_rep",      # 居民代表
-    "judicial_office",   # 司法所工作人员
-)
-LAWYER_SIDE = ("lawyer", "assistant")  # the other roles are the village side of a group
-# The roles' names (msgids): translated by the web when shown, and by the feeds.
-GROUP_ROLE_NAMES = {
-    "lawyer": N_("Paired lawyer"),
-    "assistant": N_("Lawyer's assistants"),
-    "village_committee": N_("Village committees"),
-    "mediation": N_("Mediation committee"),
-    "party_member": N_("Party members"),
-    "resident_rep": N_("Resident representatives"),
-    "judicial_office": N_("Judicial office staff"),
-}
+
 
 
 class WechatGroup(BaseModel):

@@ -9,9 +9,8 @@ from core.models.organisation import Lawyer, User, Village
 from core.models.calendar import Event
 from core.models.pairing import Pairing
 from core.models.tasks import Task, WorkLog
+from core.vocabulary import MATTER_CATEGORIES, MATTER_STATUSES  # noqa: F401 (models' API)
 
-MATTER_CATEGORIES = ("collective", "major_decision", "instability", "emergency", "stability")
-MATTER_STATUSES = ("reported", "acknowledged", "following", "closed")
 
 
 class CaseFile(BaseModel):

@@ -7,8 +7,8 @@ from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, Int
 from core.clock import now_utc
 from core.db import BaseModel
 from core.models.organisation import User
+from core.vocabulary import PROBLEM_SOURCES  # noqa: F401 (models' API)
 
-PROBLEM_SOURCES = ("plugin", "notification", "feed", "job")
 
 
 class LoginAttempt(BaseModel):

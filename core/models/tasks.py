@@ -6,10 +6,10 @@ from core.clock import now_utc
 from core.db import BaseModel
 from core.models.calendar import Event
 from core.models.organisation import Lawyer, Town, User, Village
+from core.vocabulary import TASK_LEVELS, TASK_STATUSES, WORK_MODES  # noqa: F401 (models' API)
+from core.errors import PermissionDenied
+from core.i18n import N_
 
-TASK_STATUSES = ("open", "in_progress", "done", "cancelled")  # "overdue" is derived
-TASK_LEVELS = ("village", "town", "district")
-WORK_MODES = ("onsite", "phone", "wechat", "network", "fax", "other")
 
 
 class Task(BaseModel):
@@ -89,8 +89,6 @@ class AuditLog(BaseModel):
 
 
 def _append_only():
-    from core.errors import PermissionDenied
-    from core.i18n import N_
     return PermissionDenied(N_("The audit log cannot be changed."))
 
 

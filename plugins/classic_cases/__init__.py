@@ -105,8 +105,8 @@ def collection_docx():
 def _export(path, year):
     """Write the collection to ``path``; the command opens the database as core commands do."""
     from core.app import setup
-    from core.config import load_settings
-    setup(load_settings())
+    from core.config import get_settings
+    setup(get_settings())
     Path(path).write_bytes(build_collection(year))
     click.echo(f"collection written to {path}")
 

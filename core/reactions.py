@@ -1,0 +1,69 @@
+"""The core's own reactions, as a default plugin (``core.plugins.DEFAULT_PLUGINS``): what
+happens after a change, on the hooks the services fire, exactly as a third-party plugin
+would hear of it. Each reaction hands the slow part to a job (``core.jobs``), so the
+change itself never waits for it or fails with it: a queue that is down is logged, and the
+periodic jobs catch up. Telling people is ``core.notices`` (a default plugin too).
+
+This module sits above the services and the jobs (it imports both); nothing imports it but
+the plugin manager, by name.
+"""
+import logging
+
+from core import clock, jobs, problems
+from core.hookspecs import hookimpl
+
+log = logging.getLogger(__name__)
+
+
+@hookimpl
+def pairing_changed(pairing, change):
+    """Keep the calendar right: re-plan the village's years from this one on — every year
+    planned already (a replacement passes the events of all of them to the new lawyer) and
+    at least this one and the next (the job skips a year nobody planned)."""
+    village_id = getattr(pairing, "village_id", None)
+    if village_id is None:
+        return
+    year = clock.today().year
+    years = sorted({year, year + 1}
+                   | {y for y in jobs.village_planned_years(village_id) if y >= year})
+    jobs.replan_village(village_id, years)
+
+
+@hookimpl
+def feeds_changed(event_ids):
+    """Republish the feeds of these events (a job)."""
+    publish_affected(event_ids)
+
+
+def publish_affected(event_ids) -> None:
+    """Queue the publishing of the feeds of these events; a queue that is down must not
+    fail a change already made (the hourly republish catches up)."""
+    ids = sorted({int(i) for i in event_ids})
+    if not ids:
+        return
+    try:
+        jobs.publish_feeds(ids)
+    except Exception:  # noqa: BLE001 - logged; the change itself is committed
+        log.exception("could not queue the feeds of events %s for publishing", ids[:20])
+
+
+@hookimpl
+def holidays_changed(years):
+    """Re-plan each year whose workdays changed (the job skips one nobody planned)."""
+    for year in sorted(set(years)):
+        jobs.replan_year(year)
+
+
+@hookimpl
+def deliveries_queued():
+    """Send the notification copies now rather than at the next minute."""
+    try:
+        jobs.send_deliveries()
+    except Exception:  # noqa: BLE001 - the minute job catches up
+        log.exception("could not queue the sending of notifications")
+
+
+@hookimpl
+def plugin_failed(plugin, hook, error, detail):
+    problems.report("plugin", f"plugin:{plugin}:{hook}",
+                    f"plugin {plugin!r} failed in {hook}: {error}", detail=detail)

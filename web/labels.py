@@ -1,0 +1,23 @@
+"""The programme's words on the pages: ``core.vocabulary``'s labels, each translated into the
+reader's language when a page shows it (lazily: these dicts are built at import, before any
+request). The one home of every label stays ``core.vocabulary``; the CLI and the jobs
+translate the same msgids with ``core.i18n.gettext_for``."""
+from flask_babel import lazy_gettext as _l
+
+from core import vocabulary
+
+
+def _lazy(labels: dict) -> dict:
+    return {key: _l(msgid) for key, msgid in labels.items()}
+
+
+ROLE_LABELS = _lazy(vocabulary.ROLE_LABELS)
+EVENT_KIND_LABELS = _lazy(vocabulary.EVENT_KIND_LABELS)
+EVENT_STATUS_LABELS = _lazy(vocabulary.EVENT_STATUS_LABELS)
+HALF_DAY_LABELS = _lazy(vocabulary.HALF_DAY_LABELS)
+HOLIDAY_KIND_LABELS = _lazy(vocabulary.HOLIDAY_KIND_LABELS)
+HOLIDAY_SOURCE_LABELS = _lazy(vocabulary.HOLIDAY_SOURCE_LABELS)
+PLAN_RUN_LABELS = _lazy(vocabulary.PLAN_RUN_LABELS)
+GROUP_ROLE_LABELS = _lazy(vocabulary.GROUP_ROLE_NAMES)
+CASE_STATUS_LABELS = _lazy(vocabulary.CASE_STATUS_LABELS)
+PROBLEM_SOURCE_LABELS = _lazy(vocabulary.PROBLEM_SOURCE_LABELS)
