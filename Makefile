@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite test-postgres bench install translations extract browser clean
+.PHONY: run test test-fast test-sqlite test-postgres bench install translations extract browser clean
 
 run: install translations
 	$(BIN)/jiedui run --demo
@@ -36,7 +36,15 @@ browser:
 	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
-test: install translations browser test-sqlite test-postgres
+# The whole suite on SQLite (with the browser tests) and on PostgreSQL, side by side: each
+# pass keeps one core busy. --output-sync prints each pass whole once it ends.
+test: install translations browser
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+
+# The quick loop: SQLite, no browser, none of the slow tests (demo loads, real consumers,
+# real calendar clients, pip installs), on every core.
+test-fast: install translations
+	$(BIN)/pytest -q -x -m "not e2e and not slow" -n auto
 
 test-sqlite:
 	$(BIN)/pytest -q
@@ -44,7 +52,8 @@ test-sqlite:
 # The same suite against PostgreSQL when it answers (required when JIEDUI_REQUIRE_SERVICES=1).
 test-postgres:
 	@if $(BIN)/python -c "import psycopg2; psycopg2.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  echo "== PostgreSQL run"; JIEDUI_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not e2e"; \
+	  echo "== PostgreSQL run"; JIEDUI_TEST_DATABASE_URL=$(PG_TEST_URL) \
+	    JIEDUI_TEST_REDIS_URL=redis://127.0.0.1:6379/14 $(BIN)/pytest -q -m "not e2e"; \
 	elif [ -n "$$JIEDUI_REQUIRE_SERVICES" ]; then \
 	  echo "PostgreSQL is not answering on $(PG_TEST_URL) and JIEDUI_REQUIRE_SERVICES is set"; exit 1; \
 	else echo "== PostgreSQL not answering: skipped the PostgreSQL run"; fi
