@@ -714,7 +714,7 @@ def test_feed_token_warns_when_the_address_is_this_computers(feed_token_cli):
 
 
 def test_what_counts_as_this_computer():
-    from web.cli import _is_loopback
+    from web.cli.calendar import _is_loopback
     for url in ("http://127.0.0.1:5000", "http://localhost", "http://[::1]:5000",
                 "http://127.8.0.1", "http://app.localhost"):
         assert _is_loopback(url), url
