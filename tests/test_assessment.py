@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from playhouse.test_utils import count_queries
 
-from core import clock, notify
+from core import clock
 from core.assessment import (CRITERIA_LABELS, DIGEST_LINES, EXPORT_HEADERS, GRADES,
                              OWES_NOTHING, PACE_LINK, PACE_MORE, PACE_TITLE, PACE_TITLE_LAWYER,
                              SHEET_CRITERIA, SHEET_SUMMARY,

@@ -6,8 +6,6 @@ import io
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from core import backup, cases
 from core.db import db, is_sqlite
 from core.models import ALL_MODELS, Attachment, District, Event, Shortfall, Town, Village
+from tests.cli_support import run_jiedui
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% a scanned agreement\n%%EOF\n"
@@ -212,15 +211,9 @@ def test_an_archive_from_an_older_schema_is_migrated_after_the_restore(database,
                     reason="the CLI runs on its own SQLite instance: once is enough")
 def test_the_cli_backs_up_and_restores_after_asking(tmp_path):
     instance = tmp_path / "cli"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="k")
-    env.pop("JIEDUI_LOCALE", None)  # the default language, zh_CN
-    jiedui = str(Path(sys.executable).parent / "jiedui")
 
-    def run(*args, stdin=""):
-        return subprocess.run([jiedui, *args], env=env, input=stdin, capture_output=True,
-                              text=True, timeout=120)
+    def run(*args, stdin=""):  # in the default language, zh_CN
+        return run_jiedui(instance, *args, locale=None, stdin=stdin)
 
     def users():
         with sqlite3.connect(instance / "jiedui.db") as connection:

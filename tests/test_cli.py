@@ -1,5 +1,6 @@
-"""The real ``jiedui`` console script, run as a person would, each in its own instance
-folder (always SQLite: the child's environment drops the database and queue URLs)."""
+"""The ``jiedui`` command, run as a person would, each in its own instance folder (always
+SQLite: the database and queue URLs are dropped): in this process (tests.cli_support),
+and ``jiedui run`` as the real console script in a process of its own."""
 import json
 import os
 import signal
@@ -17,26 +18,25 @@ from core.config import load_settings
 from core.demo import DEMO_LOGINS
 from core.jobs import ping
 from core.queue import make_huey
+from tests.cli_support import DROPPED, Ran, run_jiedui
 
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
 
 
 def child_env(instance: Path, locale: str = "en") -> dict:
-    """English unless a test is about the words: zh_CN is the default language."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
+    """The environment of a real ``jiedui`` process on ``instance``."""
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED}
     env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="cli-test-key",
                JIEDUI_LOCALE=locale, PYTHONUNBUFFERED="1")
     return env
 
 
-def jiedui(instance: Path, *args, timeout=60, locale="en",
-           stdin=None) -> subprocess.CompletedProcess:
-    return subprocess.run([JIEDUI, *args], env=child_env(instance, locale), input=stdin,
-                          capture_output=True, text=True, timeout=timeout)
+def jiedui(instance: Path, *args, locale="en", stdin=None) -> Ran:
+    """English unless a test is about the words: zh_CN is the default language."""
+    return run_jiedui(instance, *args, locale=locale, stdin=stdin)
 
 
-def in_chinese(instance: Path, *args, stdin=None) -> subprocess.CompletedProcess:
+def in_chinese(instance: Path, *args, stdin=None) -> Ran:
     return jiedui(instance, *args, locale="zh_CN", stdin=stdin)
 
 
@@ -64,6 +64,7 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen) -> int:
     pytest.fail(f"{url} did not answer within {timeout} s")
 
 
+@pytest.mark.slow  # loads the demo district
 def test_demo_then_stats_shows_full_coverage(tmp_path):
     loaded = in_chinese(tmp_path, "demo")  # the default language
     assert loaded.returncode == 0, loaded.stderr
@@ -196,7 +197,8 @@ def test_user_password_prompts_twice_hidden_and_applies_the_rules(tmp_path):
     assert changed.returncode == 0, changed.stderr
     assert "new-pass-22" not in changed.stdout + changed.stderr  # hidden input: not echoed
     assert "两次输入的密码不一致。" in changed.stderr  # then asked again
-    assert changed.stdout.strip() == "boss 的密码已修改，该用户已在所有设备上退出登录。"
+    assert changed.stdout.count("新密码:") == changed.stdout.count("确认密码:") == 2
+    assert changed.stdout.splitlines()[-1] == "boss 的密码已修改，该用户已在所有设备上退出登录。"
     after = user_row(tmp_path, "boss")
     assert after[0] != before[0] and (before[2], after[2]) == (1, 0)  # logged out
     nobody = jiedui(tmp_path, "user", "password", "nobody", "--password", "x-pass-123")
@@ -222,18 +224,11 @@ def test_user_disable_and_enable(tmp_path):
 
 
 @pytest.fixture
-def cli_here(tmp_path, monkeypatch):
-    """``cli_here(*args)`` runs the ``jiedui`` command in this process (click's CliRunner)
-    on an instance of its own; the test then reads and writes the same database."""
-    from click.testing import CliRunner
-
+def cli_here(tmp_path):
+    """``cli_here(*args)`` runs the ``jiedui`` command on an instance of its own; the test
+    then reads and writes the same database."""
+    yield lambda *args: jiedui(tmp_path, *args)
     from core.db import db
-    from web.cli import cli
-    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
-    monkeypatch.setenv("JIEDUI_LOCALE", "en")
-    monkeypatch.delenv("JIEDUI_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(cli, [str(a) for a in args])
     if not db.is_closed():
         db.close()
 
@@ -256,10 +251,10 @@ def test_user_password_and_user_unlock_let_a_locked_out_user_log_in(cli_here, co
     from core import logins
     from core.models import AuditLog
     assert cli_here("user", "add", "--username", "boss", "--password", "old-pass-1",
-                    "--role", "admin").exit_code == 0
+                    "--role", "admin").returncode == 0
     lock_out("boss")
     done = cli_here("user", *command)
-    assert done.exit_code == 0, done.output
+    assert done.returncode == 0, done.stderr
     password = "new-pass-22" if command[0] == "password" else "old-pass-1"
     assert logins.attempt("boss", password, "10.0.0.5").username == "boss"
     (entry,) = AuditLog.select().where(AuditLog.action == "user.unlock")
@@ -295,6 +290,7 @@ def stop_with_ctrl_c(process: subprocess.Popen) -> str:
     return output
 
 
+@pytest.mark.slow  # a real `jiedui run` process
 def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path):
     port = free_port()
     process = start_run(tmp_path, port)

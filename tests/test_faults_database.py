@@ -8,16 +8,14 @@ them); the next request reconnects, and a request whose connection dies mid-tran
 answers 503 with its transaction rolled back."""
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from core.db import db, open_database
 from core.models import AuditLog, Pairing
+from tests.cli_support import run_jiedui
 from web.access import public
 
 PG_URL = os.environ.get("JIEDUI_TEST_DATABASE_URL")
@@ -116,18 +114,15 @@ def test_a_lock_released_within_the_timeout_only_makes_the_request_wait(district
 @sqlite_only
 def test_the_cli_on_a_locked_database_prints_one_line_and_writes_nothing(tmp_path):
     instance = tmp_path / "cli"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="k", JIEDUI_LOCALE="en",
-               JIEDUI_DB_BUSY_TIMEOUT_MS=str(BUSY_MS))
-    jiedui = str(Path(sys.executable).parent / "jiedui")
-    assert subprocess.run([jiedui, "init"], env=env, capture_output=True).returncode == 0
+
+    def jiedui(*args):
+        return run_jiedui(instance, *args, JIEDUI_DB_BUSY_TIMEOUT_MS=str(BUSY_MS))
+    assert jiedui("init").returncode == 0
     blocker = sqlite3.connect(instance / "jiedui.db", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        done = subprocess.run([jiedui, "user", "add", "--username", "u1", "--password",
-                               "secret1234", "--role", "admin"], env=env, capture_output=True,
-                              text=True, timeout=60)
+        done = jiedui("user", "add", "--username", "u1", "--password", "secret1234",
+                      "--role", "admin")
     finally:
         blocker.execute("ROLLBACK")
     assert done.returncode == 1

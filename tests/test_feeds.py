@@ -5,8 +5,6 @@ import hashlib
 import logging
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +18,7 @@ from core.config import ConfigError, FeedAlarm, load_settings, parse_feed_alarms
 from core.errors import PermissionDenied, ValidationError
 from core.models import Event, FeedSnapshot, FeedToken, Lawyer, WechatGroup, WechatGroupMember
 from core.users import create_user
+from tests import cli_support
 from tests.factories import PASSWORD
 from tests.feed_helpers import SH, add_event, at, calendar_district, local_day, utc
 from tests.planning_support import now  # noqa: F401 (fixture)
@@ -467,18 +466,12 @@ def test_feed_urls():
 
 # --- jiedui feed-token -----------------------------------------------------------------------
 
-JIEDUI = str(Path(sys.executable).parent / "jiedui")
 SAMPLE = Path(__file__).parent.parent / "samples" / "district.csv"
 
 
-def run_jiedui(instance: Path, *args) -> subprocess.CompletedProcess:
-    import os
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL", "JIEDUI_TEST_DATABASE_URL")}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_SECRET_KEY="cli-test-key",
-               JIEDUI_LOCALE="en", JIEDUI_BASE_URL="https://jiedui.example.org",
-               JIEDUI_LOAD_PLUGINS="")  # the command needs no programme plugins
-    return subprocess.run([JIEDUI, *args], env=env, capture_output=True, text=True, timeout=60)
+def run_jiedui(instance: Path, *args) -> cli_support.Ran:
+    return cli_support.run_jiedui(instance, *args, JIEDUI_BASE_URL="https://jiedui.example.org",
+                                  JIEDUI_LOAD_PLUGINS="")  # it needs no programme plugins
 
 
 def test_feed_token_command(tmp_path):
@@ -678,46 +671,37 @@ def test_a_contact_change_stands_when_the_queue_is_down(cal, district, monkeypat
 
 @pytest.fixture
 def feed_token_cli(tmp_path, monkeypatch):
-    """``run(*args)`` runs ``jiedui`` in this process on an instance with a lawyer who has a
-    login; JIEDUI_BASE_URL and JIEDUI_LOCALE unset (Chinese, the default)."""
-    from click.testing import CliRunner
-
-    from web.cli import cli
-    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    """``run(*args)`` runs ``jiedui`` on an instance with a lawyer who has a login;
+    JIEDUI_BASE_URL and JIEDUI_LOCALE unset (Chinese, the default)."""
     monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "")
-    for name in ("JIEDUI_DATABASE_URL", "JIEDUI_BASE_URL", "JIEDUI_LOCALE"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
+    monkeypatch.delenv("JIEDUI_BASE_URL", raising=False)
 
     def run(*args):
-        return runner.invoke(cli, [str(a) for a in args])
-    assert run("import", SAMPLE).exit_code == 0
+        return cli_support.run_jiedui(tmp_path, *args, locale=None)
+    assert run("import", SAMPLE).returncode == 0
     assert run("user", "add", "--username", "zhou", "--password", PASSWORD, "--role", "lawyer",
-               "--lawyer", "1").exit_code == 0
+               "--lawyer", "1").returncode == 0
     yield run, monkeypatch
-    from core.db import db
-    if not db.is_closed():
-        db.close()
 
 
 def test_feed_token_warns_when_the_address_is_this_computers(feed_token_cli):
     run, monkeypatch = feed_token_cli
     made = run("feed-token", "--lawyer", "1", "--label", "iPhone")
-    assert made.exit_code == 0, made.output
+    assert made.returncode == 0, made.stderr
     assert "http://127.0.0.1:5000/feeds/" in made.stdout
     assert "JIEDUI_BASE_URL" in made.stderr and "手机无法访问" in made.stderr
 
     monkeypatch.setenv("JIEDUI_BASE_URL", "https://jiedui.example.org")
     elsewhere = run("feed-token", "--lawyer", "1", "--label", "iPad")
-    assert elsewhere.exit_code == 0 and elsewhere.stderr == ""
+    assert elsewhere.returncode == 0 and elsewhere.stderr == ""
     # set on purpose (a test machine, a demo on one computer): no warning either
     monkeypatch.setenv("JIEDUI_BASE_URL", "http://localhost:8000")
     chosen = run("feed-token", "--lawyer", "1", "--label", "Mac")
-    assert chosen.exit_code == 0 and chosen.stderr == ""
+    assert chosen.returncode == 0 and chosen.stderr == ""
 
 
 def test_what_counts_as_this_computer():
-    from web.cli import _is_loopback
+    from web.cli.calendar import _is_loopback
     for url in ("http://127.0.0.1:5000", "http://localhost", "http://[::1]:5000",
                 "http://127.8.0.1", "http://app.localhost"):
         assert _is_loopback(url), url

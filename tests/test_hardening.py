@@ -6,7 +6,6 @@ bad message cannot blame on the mail server."""
 import datetime as dt
 import io
 import logging
-import os
 import stat
 import threading
 import urllib.request

@@ -3,9 +3,6 @@ import csv
 import datetime as dt
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from core.models import (District, LawFirm, Lawyer, Pairing, Town, Village, Wech
                          WechatGroupMember)
 from core.pairings import active_pairing
 from core.plugins import get_plugin_manager
+from tests.cli_support import Ran, run_jiedui
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -414,12 +412,8 @@ def test_unreadable_files_give_a_clear_error_and_write_nothing(database, tmp_pat
 
 # --- the command -------------------------------------------------------------------------
 
-def run_cli(instance: Path, *args) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_QUEUE_URL")}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_LOCALE="en")
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+def run_cli(instance: Path, *args) -> Ran:
+    return run_jiedui(instance, *args)
 
 
 def test_cli_imports_a_good_file_and_refuses_a_bad_one(tmp_path):

@@ -8,7 +8,7 @@ from peewee import IntegrityError
 from core.arrangements import Arrangement
 from core.db import db
 from core.errors import ConflictError, PermissionDenied, ValidationError
-from core.models import Pairing, Task, WechatGroup, WechatGroupMember
+from core.models import Pairing, Task, WechatGroup
 from core.pairings import active_pairing, end_pairing, pair, replace_lawyer, update_pairing
 from core.tasks import assign_task
 from tests.tasks_support import PROGRAM, programme  # noqa: F401

@@ -1,7 +1,9 @@
-"""`jiedui plan` and `jiedui holidays`, run as a person would: the demo district planned
-as the issue's "done when" says, and the holiday commands (always SQLite, own instance)."""
+"""`jiedui plan` and `jiedui holidays`, run as a person would (in this process,
+tests.cli_support): the demo district planned as the issue's "done when" says, and the
+holiday commands (always SQLite, own instance)."""
 import datetime as dt
 import json
+import os
 
 import pytest
 from holidays.countries.china import ChinaStaticHolidays
@@ -9,6 +11,7 @@ from holidays.countries.china import ChinaStaticHolidays
 from core import clock
 from core.db import open_database
 from core.models import Event, Pairing, Village
+from tests.cli_support import run_jiedui
 from tests.planning_support import assert_plan_sound
 from tests.test_cli import jiedui
 
@@ -20,7 +23,7 @@ YEAR = dt.date.today().year  # the demo's pairings run from 1 January of this ye
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     instance = tmp_path_factory.mktemp("plan-demo")
-    loaded = jiedui(instance, "demo", "--no-plan", timeout=120)  # the test plans it
+    loaded = jiedui(instance, "demo", "--no-plan")  # the test plans it
     assert loaded.returncode == 0, loaded.stderr
     return instance
 
@@ -33,7 +36,7 @@ def open_instance(instance):
 
 
 def test_plan_the_demo_district_then_again_changes_nothing(demo):
-    first = jiedui(demo, "plan", "--year", str(YEAR), timeout=120)
+    first = jiedui(demo, "plan", "--year", str(YEAR))
     assert first.returncode == 0, first.stderr
     assert f"Planned {YEAR} for the whole district: 131 pairings in 131 villages" in first.stdout
     assert "1834 created" in first.stdout
@@ -47,7 +50,7 @@ def test_plan_the_demo_district_then_again_changes_nothing(demo):
     finally:
         database.close()
 
-    again = jiedui(demo, "plan", "--year", str(YEAR), timeout=120)
+    again = jiedui(demo, "plan", "--year", str(YEAR))
     assert again.returncode == 0, again.stderr
     assert "0 created, 0 moved, 0 reassigned, 0 cancelled, 1834 unchanged" in again.stdout
     database = open_instance(demo)
@@ -89,16 +92,11 @@ def test_plan_a_year_without_official_data_says_it_is_an_estimate(demo):
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
-    """``cli(*args)`` runs the ``jiedui`` command in this process on an instance of its own
-    (quicker than a child; the demo test above runs the real console script)."""
-    from click.testing import CliRunner
-
-    from web.cli import cli as jiedui_cli
-    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    """``cli(*args)`` runs the ``jiedui`` command on an instance of its own, in the language
+    JIEDUI_LOCALE names (English unless a test sets it); the test then reads and writes
+    the same database."""
     monkeypatch.setenv("JIEDUI_LOCALE", "en")
-    monkeypatch.delenv("JIEDUI_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(jiedui_cli, [str(a) for a in args])
+    yield lambda *args: run_jiedui(tmp_path, *args, locale=os.environ["JIEDUI_LOCALE"])
     from core.db import db
     if not db.is_closed():
         db.close()
@@ -111,13 +109,13 @@ def cli(tmp_path, monkeypatch):
 ])
 def test_plan_refuses_bad_input(cli, args, words):
     result = cli("plan", *args)
-    assert result.exit_code != 0
+    assert result.returncode != 0
     assert words in result.stderr
 
 
 def test_holidays_sync_and_list(cli):
     first = cli("holidays", "sync", "--year", 2026)
-    assert first.exit_code == 0, first.output
+    assert first.returncode == 0, first.stderr
     assert "Synced 2026: 28 days written." in first.stdout
     again = cli("holidays", "sync", "--year", 2026)
     assert "Synced 2026: already up to date." in again.stdout
@@ -135,13 +133,13 @@ def test_holidays_import_all_or_nothing(cli, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("date,kind,name\n2035-02-01,off,春节\n2035-02-30,off,春节\n", encoding="utf-8")
     refused = cli("holidays", "import", bad)
-    assert refused.exit_code == 1
+    assert refused.returncode == 1
     assert "Line 3: 2035-02-30 is not a date (YYYY-MM-DD)." in refused.stderr
     good = tmp_path / "notice.csv"
     good.write_text("date,kind,name\n2035-02-01,off,春节\n2035-02-03,workday,调休补班\n",
                     encoding="utf-8")
     imported = cli("holidays", "import", good)
-    assert imported.exit_code == 0, imported.output
+    assert imported.returncode == 0, imported.stderr
     assert "Imported 2 days" in imported.stdout
     listed = cli("holidays", "list", "--year", 2035)
     assert listed.stdout.splitlines() == [
@@ -176,7 +174,7 @@ def _a_pairing_over_a_weekend(cli):
     """A pairing whose term is a weekend: it cannot be planned."""
     from core.models import District, LawFirm, Lawyer, Town
     from core.pairings import pair
-    assert cli("init").exit_code == 0
+    assert cli("init").returncode == 0
     district = District.create(code="1", name="区")
     town = Town.create(district=district, code="T", name="镇")
     village = Village.create(town=town, code="V1", name="一村")
@@ -189,7 +187,7 @@ def test_plan_prints_each_shortfall_with_its_reason(cli, tmp_path):
     """A pairing whose term is a weekend cannot be planned: the summary says so."""
     _a_pairing_over_a_weekend(cli)
     result = cli("plan", "--year", 2026)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     assert "Shortfalls (2):" in result.stdout
     assert ("一村 (V1, 张明), On-site session: 0 of 1 planned. The term has no workday in "
             "some months." in result.stdout)
@@ -200,7 +198,7 @@ def test_plan_speaks_the_configured_language(cli, monkeypatch):
     monkeypatch.setenv("JIEDUI_LOCALE", "zh_CN")
     _a_pairing_over_a_weekend(cli)
     result = cli("plan", "--year", 2026, "--town", "T")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("已完成镇(街道) T 镇 的 2026 年排期：1 个村(居)，")
     assert lines[1] == "日程：新增 0，调整 0，改由新律师承担 0，取消 0，未变动 0。"
@@ -209,7 +207,7 @@ def test_plan_speaks_the_configured_language(cli, monkeypatch):
                          "  一村（V1，张明）法制宣传：应排 1，已排 0。聘期内部分月份没有工作日。"]
     assert "2026 年排期" in result.stderr  # the progress bar
     refused = cli("plan", "--year", 2026, "--town", "nowhere")
-    assert refused.exit_code != 0
+    assert refused.returncode != 0
     assert "编码为 nowhere 的镇(街道)不存在。" in refused.stderr
     estimate = cli("plan", "--year", 2035)
     assert "注意：2035 年尚无官方节假日数据" in estimate.stderr

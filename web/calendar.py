@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from babel.dates import format_skeleton
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,7 +35,8 @@ from core.models import HOLIDAY_KINDS, PlanRun, Town
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term, whole_number
-from web.render import attach_error, htmx, render
+from web.panels import Panel
+from web.render import htmx, render
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -293,29 +294,10 @@ def _editable_event(event_id: int, manage: bool = False):
     return event
 
 
-def _event_changed(event_id: int, message: str):
-    event = views.readable_event(actor(), event_id)  # reloaded, with what the change wrote
-    if htmx:
-        return _event_page(event, trigger=CHANGED, notice=message)
-    flash(message, "success")
-    return redirect(url_for("calendar.event", event_id=event_id))
-
-
-def _event_action(event_id: int, name: str, form_class, change, manage: bool = False):
-    """Validate the form, ask the core to ``change(event, form)``; 422 with the message."""
-    event = _editable_event(event_id, manage)
-    form = form_class(prefix=name)
-    if form.validate():
-        try:
-            message = change(event, form)
-        except (PermissionDenied, NotFound):
-            raise
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            if message is not None:
-                return _event_changed(event.id, message)
-    return _event_page(event, bound={name: form}, status=422)
+EVENT = Panel(_event_page, trigger=CHANGED,
+              back=lambda event: url_for("calendar.event", event_id=event.id),
+              reread=lambda event: views.readable_event(actor(), event.id),
+              raises=(PermissionDenied, NotFound))
 
 
 @bp.route("/events/<int:event_id>")
@@ -327,7 +309,9 @@ def event(event_id):
 @bp.route("/events/<int:event_id>/move", methods=["POST"])
 @allow(*EDITORS)
 def move(event_id):
-    def change(event, form):
+    event, form = _editable_event(event_id), MoveForm(prefix="move")
+
+    def change():
         instants = form.instants()
         if instants is None:
             return None
@@ -336,50 +320,58 @@ def move(event_id):
         start = views.to_local(moved.starts_at)
         return _("Moved to %(day)s at %(time)s.", day=start.date().isoformat(),
                  time=start.strftime("%H:%M"))
-    return _event_action(event_id, "move", MoveForm, change)
+    return EVENT.submit(event, "move", form, change)
 
 
 @bp.route("/events/<int:event_id>/held", methods=["POST"])
 @allow(*EDITORS)
 def record_held(event_id):
-    def change(event, form):
+    event, form = _editable_event(event_id), HeldForm(prefix="held")
+
+    def change():
         day = form.day.data
         event_service.record_held(actor(), event,
                                   start=clock.utc_from_local(day, form.start.data),
                                   end=clock.utc_from_local(day, form.end.data))
         return _("Recorded as held on %(day)s.", day=day.isoformat())
-    return _event_action(event_id, "held", HeldForm, change)
+    return EVENT.submit(event, "held", form, change)
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["POST"])
 @allow(*EDITORS)
 def cancel(event_id):
-    def change(event, form):
+    event, form = _editable_event(event_id), CancelForm(prefix="cancel")
+
+    def change():
         event_service.cancel_event(actor(), event, reason=form.reason.data or "")
         return _("The event is cancelled.")
-    return _event_action(event_id, "cancel", CancelForm, change)
+    return EVENT.submit(event, "cancel", form, change)
 
 
 @bp.route("/events/<int:event_id>/reinstate", methods=["POST"])
 @allow(*MANAGERS)
 def reinstate(event_id):
-    def change(event, form):
+    event, form = _editable_event(event_id, manage=True), ActionForm(prefix="reinstate")
+
+    def change():
         event_service.reinstate_event(actor(), event)
         return _("The event is planned again.")
-    return _event_action(event_id, "reinstate", ActionForm, change, manage=True)
+    return EVENT.submit(event, "reinstate", form, change)
 
 
 @bp.route("/events/<int:event_id>/makeup", methods=["POST"])
 @allow(*MANAGERS)
 def makeup(event_id):
-    def change(event, form):
+    event, form = _editable_event(event_id, manage=True), MakeupForm(prefix="makeup")
+
+    def change():
         day = form.day.data
         made = event_service.add_makeup(actor(), event,
                                         starts_at=clock.utc_from_local(day, form.start.data),
                                         ends_at=clock.utc_from_local(day, form.end.data))
         return _("A make-up is planned on %(day)s at %(time)s.", day=day.isoformat(),
                  time=views.to_local(made.starts_at).strftime("%H:%M"))
-    return _event_action(event_id, "makeup", MakeupForm, change, manage=True)
+    return EVENT.submit(event, "makeup", form, change)
 
 
 @bp.route("/events/<int:event_id>/proposal", methods=["POST"])
@@ -387,14 +379,15 @@ def makeup(event_id):
 def decide_proposal(event_id):
     """Confirm (``decision=confirm``) or dismiss what re-planning proposes."""
     confirm = request.form.get("decision") == "confirm"
+    event, form = _editable_event(event_id, manage=True), ActionForm(prefix="proposal")
 
-    def change(event, form):
+    def change():
         if confirm:
             event_service.confirm_proposal(actor(), event)
             return _("The proposed change is made.")
         event_service.dismiss_proposal(actor(), event)
         return _("The event stays as it is.")
-    return _event_action(event_id, "proposal", ActionForm, change, manage=True)
+    return EVENT.submit(event, "proposal", form, change)
 
 
 # --- the district's quota --------------------------------------------------------------------
@@ -530,11 +523,9 @@ def _holidays_page(year: int, *, bound: dict | None = None, status: int = 200,
                   editable=actor().role == "admin", notice=notice, alerts=alerts)
 
 
-def _holidays_changed(year: int, message: str):
-    if htmx:
-        return _holidays_page(year, trigger=HOLIDAYS_CHANGED, notice=message)
-    flash(message, "success")
-    return redirect(url_for("calendar.holidays", year=year))
+HOLIDAYS = Panel(_holidays_page, trigger=HOLIDAYS_CHANGED,
+                 back=lambda year: url_for("calendar.holidays", year=year),
+                 raises=(PermissionDenied, NotFound))
 
 
 @bp.route("/holidays")
@@ -549,17 +540,12 @@ def add_holiday():
     form = HolidayForm(prefix="add")
     day = form.day.data
     year = day.year if day and 2000 <= day.year <= 2100 else clock.today().year
-    if form.validate():
-        try:
-            workdays.add_holiday(actor(), form.day.data, form.kind.data,
-                                 name=(form.name.data or "").strip())
-        except (PermissionDenied, NotFound):
-            raise
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _holidays_changed(year, _("%(day)s was added.", day=form.day.data.isoformat()))
-    return _holidays_page(year, bound={"add": form}, status=422)
+
+    def change():
+        workdays.add_holiday(actor(), form.day.data, form.kind.data,
+                             name=(form.name.data or "").strip())
+        return _("%(day)s was added.", day=form.day.data.isoformat())
+    return HOLIDAYS.submit(year, "add", form, change)
 
 
 @bp.route("/holidays/<day>/delete", methods=["POST"])
@@ -575,7 +561,7 @@ def delete_holiday(day):
         raise
     except JieduiError as error:
         return _holidays_page(date.year, status=422, alerts=(error.translate(_),))
-    return _holidays_changed(date.year, _("%(day)s was removed.", day=date.isoformat()))
+    return HOLIDAYS.changed(date.year, _("%(day)s was removed.", day=date.isoformat()))
 
 
 @bp.route("/holidays/import", methods=["POST"])
@@ -583,23 +569,19 @@ def delete_holiday(day):
 def import_holidays():
     form = ImportForm(prefix="import")
     year = _year_param(clock.today().year)
-    upload = form.file.data
-    data = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
-    if not data:
-        form.file.errors = [_("Choose a CSV file.")]
-    elif len(data) > MAX_IMPORT_BYTES:
-        form.file.errors = [_("The file is too large (at most 64 KB).")]
-    else:
-        try:
-            count = _import_csv(data)
-        except (PermissionDenied, NotFound):
-            raise
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _holidays_changed(year, ngettext("%(num)s day was imported.",
-                                                    "%(num)s days were imported.", count))
-    return _holidays_page(year, bound={"import": form}, status=422)
+
+    def change():
+        upload = form.file.data
+        data = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
+        if not data:
+            form.file.errors = [_("Choose a CSV file.")]
+            return None
+        if len(data) > MAX_IMPORT_BYTES:
+            form.file.errors = [_("The file is too large (at most 64 KB).")]
+            return None
+        return ngettext("%(num)s day was imported.", "%(num)s days were imported.",
+                        _import_csv(data))
+    return HOLIDAYS.submit(year, "import", form, change, validate=False)
 
 
 def _import_csv(data: bytes) -> int:

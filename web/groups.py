@@ -20,7 +20,8 @@ from core.errors import JieduiError
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
 from web.access import actor, allow
 from web.pairings import GROUP_ROLE_LABELS
-from web.render import attach_error, back_to, htmx, render
+from web.panels import Panel
+from web.render import back_to, htmx, render
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
 
@@ -160,18 +161,15 @@ def _section(village: Village, *, bound: dict | None = None, status: int = 200,
                   notice=notice, alerts=alerts, role_labels=GROUP_ROLE_LABELS)
 
 
-def _changed(village: Village, message: str):
-    if htmx:
-        return _section(village, trigger=CHANGED, notice=message)
-    flash(message, "success")
-    return redirect(back_to(url_for("groups.register", code=village.code)))
+def _back_to(village: Village) -> str:
+    return back_to(url_for("groups.register", code=village.code))
 
 
-def _refused(village: Village, name: str, form: FlaskForm):
-    return _section(village, bound={name: form}, status=422)
+SECTION = Panel(_section, trigger=CHANGED, back=_back_to)
 
 
 # --- views -------------------------------------------------------------------------------
+# The core checks every value: the forms are not validated here (validate=False).
 
 @bp.route("/village/<code>")
 @allow("admin", "coordinator", "lawyer")
@@ -183,66 +181,60 @@ def register(code):
 @allow("admin", "coordinator")
 def rename(group_id):
     group = _manageable_group(group_id)
-    village = group.pairing.village
     form = RenameForm(prefix="rename")
-    try:
+
+    def change():
         service.rename_group(actor(), group, form.name.data or "")
-    except JieduiError as error:
-        attach_error(form, error)
-        return _refused(village, "rename", form)
-    return _changed(village, _("The group is now called %(name)s.", name=group.name))
+        return _("The group is now called %(name)s.", name=group.name)
+    return SECTION.submit(group.pairing.village, "rename", form, change, validate=False)
 
 
 @bp.route("/<int:group_id>/administrator", methods=["POST"])
 @allow("admin", "coordinator")
 def set_administrator(group_id):
     group = _manageable_group(group_id)
-    village = group.pairing.village
     members = service.members_in_role_order(group)
     form = _administrator_form(group, members, bound=True)
-    member = next((m for m in members if m.id == form.member.data), None)
-    if member is None:
-        form.member.errors = [_("Choose one of the group's members.")]
-        return _refused(village, "admin", form)
-    try:
+
+    def change():
+        member = next((m for m in members if m.id == form.member.data), None)
+        if member is None:
+            form.member.errors = [_("Choose one of the group's members.")]
+            return None
         service.set_administrator(actor(), group, member)
-    except JieduiError as error:
-        attach_error(form, error)
-        return _refused(village, "admin", form)
-    return _changed(village, _("%(name)s administers the group now.", name=member.name))
+        return _("%(name)s administers the group now.", name=member.name)
+    return SECTION.submit(group.pairing.village, "admin", form, change, validate=False)
 
 
 @bp.route("/<int:group_id>/members", methods=["POST"])
 @allow("admin", "coordinator")
 def add_member(group_id):
     group = _manageable_group(group_id)
-    village = group.pairing.village
     form = _add_form(bound=True)
-    try:
+
+    def change():
         member = service.add_member(actor(), group, **form.values())
-    except JieduiError as error:
-        attach_error(form, error)
-        return _refused(village, "add", form)
-    return _changed(village, _("%(name)s was added to the group.", name=member.name))
+        return _("%(name)s was added to the group.", name=member.name)
+    return SECTION.submit(group.pairing.village, "add", form, change, validate=False)
 
 
 @bp.route("/members/<int:member_id>", methods=["POST"])
 @allow("admin", "coordinator")
 def edit_member(member_id):
     member = _manageable_member(member_id)
-    village = member.group.pairing.village
     form = _member_form(member, bound=True)
-    try:
+
+    def change():
         service.edit_member(actor(), member, **form.values())
-    except JieduiError as error:
-        attach_error(form, error)
-        return _refused(village, f"member-{member_id}", form)
-    return _changed(village, _("%(name)s was saved.", name=member.name))
+        return _("%(name)s was saved.", name=member.name)
+    return SECTION.submit(member.group.pairing.village, f"member-{member_id}", form, change,
+                          validate=False)
 
 
 @bp.route("/members/<int:member_id>/remove", methods=["POST"])
 @allow("admin", "coordinator")
 def remove_member(member_id):
+    """One button, no form: a refusal stands above the section (or is flashed)."""
     member = _manageable_member(member_id)
     village = member.group.pairing.village
     try:
@@ -251,5 +243,5 @@ def remove_member(member_id):
         if htmx:
             return _section(village, status=422, alerts=(error.translate(_),))
         flash(error.translate(_), "error")
-        return redirect(back_to(url_for("groups.register", code=village.code)))
-    return _changed(village, _("%(name)s was removed from the group.", name=member.name))
+        return redirect(_back_to(village))
+    return SECTION.changed(village, _("%(name)s was removed from the group.", name=member.name))

@@ -8,7 +8,7 @@ coordinators change every detail, the lawyer their own phone, WeChat and photo; 
 coordinators only read. A refused value comes back next to its field with status 422 and
 nothing written; without HTMX the forms post normally and are redirected back (PRG).
 """
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,12 +20,13 @@ from wtforms import SelectChoice, SelectField, StringField, TelField
 from core import lawyers as service
 from core.access import can_read_lawyer, village_filter
 from core.disclosure import photo_path
-from core.errors import JieduiError, NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from core.formkit import strip
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from web.access import actor, allow
 from web.listing import paginate, search_term
-from web.render import attach_error, htmx, render
+from web.panels import Panel
+from web.render import render
 
 bp = Blueprint("lawyers", __name__, url_prefix="/lawyers")
 
@@ -120,32 +121,35 @@ def _editable(lawyer_id: int) -> Lawyer:
     return lawyer
 
 
-def _page(lawyer: Lawyer, *, details: DetailsForm | None = None,
-          photo: PhotoForm | None = None, opened: str | None = None, status: int = 200,
-          notice: str | None = None, alerts: tuple[str, ...] = ()):
-    """The lawyer's page, or only its details section for HTMX; ``details``/``photo`` hold a
-    submitted form to show again with its errors."""
+def _page(lawyer: Lawyer, *, bound: dict | None = None, status: int = 200,
+          notice: str | None = None, trigger: str | None = None,
+          alerts: tuple[str, ...] = ()):
+    """The lawyer's page, or only its details section for HTMX; ``bound`` holds a submitted
+    form ("details" or "photo") to show again with its errors."""
     user = actor()
+    bound = bound or {}
     pairings = _pairings_shown(user, lawyer)
     editable = bool(service.editable_fields(user, lawyer))
-    return render("lawyers/detail.html", "lawyers/_details.html", status=status, lawyer=lawyer,
+    return render("lawyers/detail.html", "lawyers/_details.html", status=status,
+                  trigger=trigger, lawyer=lawyer,
                   active=[p for p in pairings if p.status == "active"],
                   past=[p for p in pairings if p.status != "active"],
                   assistants=list(lawyer.assistants),
                   has_photo=photo_path(lawyer) is not None,
                   photo_version=service.photo_version(lawyer), editable=editable,
-                  details_form=details or _details_form(user, lawyer, bound=False),
-                  photo_form=photo or (PhotoForm(formdata=None, prefix="photo")
-                                       if editable else None),
-                  opened=opened, notice=notice, alerts=alerts,
+                  details_form=bound.get("details") or _details_form(user, lawyer, bound=False),
+                  photo_form=bound.get("photo") or (PhotoForm(formdata=None, prefix="photo")
+                                                    if editable else None),
+                  opened=next(iter(bound), None), notice=notice, alerts=alerts,
                   photo_max_mb=f"{service.photo_limit() / 1024 / 1024:g}")
 
 
-def _changed(lawyer: Lawyer, message: str):
-    if htmx:
-        return _page(lawyer, notice=message)
-    flash(message, "success")
-    return redirect(url_for("lawyers.detail", lawyer_id=lawyer.id), code=303)
+# A change answers with the details section (no event: nothing else on the page shows
+# them), or, without HTMX, goes back to the lawyer's page (303). The section shows the
+# lawyer as stored: refused values stay in the form only.
+LAWYER = Panel(_page, back=lambda lawyer: url_for("lawyers.detail", lawyer_id=lawyer.id),
+               redirect_code=303, reread=lambda lawyer: _lawyer(lawyer.id),
+               raises=(PermissionDenied, NotFound))
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -161,19 +165,13 @@ def detail(lawyer_id):
 def update_details(lawyer_id):
     lawyer = _editable(lawyer_id)
     form = _details_form(actor(), lawyer, bound=True)
-    if form.validate():
-        changes = {name: field.data for name, field in form._fields.items()
-                   if name != "csrf_token"}
-        try:
-            service.update_details(actor(), lawyer, **changes)
-        except (PermissionDenied, NotFound):
-            raise
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _changed(lawyer, _("The details of %(name)s are saved.", name=lawyer.name))
-    lawyer = _lawyer(lawyer_id)  # as stored: the refused values stay in the form only
-    return _page(lawyer, details=form, opened="details", status=422)
+
+    def change():
+        service.update_details(actor(), lawyer, **{name: field.data for name, field
+                                                   in form._fields.items()
+                                                   if name != "csrf_token"})
+        return _("The details of %(name)s are saved.", name=lawyer.name)
+    return LAWYER.submit(lawyer, "details", form, change)
 
 
 @bp.route("/<int:lawyer_id>/photo", methods=["POST"])
@@ -184,29 +182,23 @@ def upload_photo(lawyer_id):
     too_large = _("The file is larger than %(max)s MB.", max=f"{limit / 1024 / 1024:g}")
     # refuse a body far over the limit before reading it; the core checks the file itself
     request.max_content_length = limit + 1024 * 1024
-    if (request.content_length or 0) > request.max_content_length:
-        form = PhotoForm(formdata=None, prefix="photo")
-        form.file.errors = [too_large]
-        return _page(lawyer, photo=form, opened="photo", status=422)
     try:
+        if (request.content_length or 0) > request.max_content_length:
+            raise RequestEntityTooLarge()
         form = PhotoForm(prefix="photo")
-    except RequestEntityTooLarge:  # a body longer than it said
+    except RequestEntityTooLarge:  # said so, or a body longer than it said
         form = PhotoForm(formdata=None, prefix="photo")
         form.file.errors = [too_large]
-        return _page(lawyer, photo=form, opened="photo", status=422)
-    upload = form.file.data
-    if not upload or not upload.filename:
-        form.file.errors = [_("Choose a photo to upload.")]
-    else:
-        try:
-            service.set_photo(actor(), lawyer, upload.stream)
-        except (PermissionDenied, NotFound):
-            raise
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _changed(lawyer, _("The photo of %(name)s is saved.", name=lawyer.name))
-    return _page(lawyer, photo=form, opened="photo", status=422)
+        return LAWYER.refused(lawyer, "photo", form)
+
+    def change():
+        upload = form.file.data
+        if not upload or not upload.filename:
+            form.file.errors = [_("Choose a photo to upload.")]
+            return None
+        service.set_photo(actor(), lawyer, upload.stream)
+        return _("The photo of %(name)s is saved.", name=lawyer.name)
+    return LAWYER.submit(lawyer, "photo", form, change, validate=False)
 
 
 @bp.route("/<int:lawyer_id>/photo/remove", methods=["POST"])
@@ -214,7 +206,7 @@ def upload_photo(lawyer_id):
 def remove_photo(lawyer_id):
     lawyer = _editable(lawyer_id)
     service.remove_photo(actor(), lawyer)
-    return _changed(lawyer, _("The photo of %(name)s is removed.", name=lawyer.name))
+    return LAWYER.changed(lawyer, _("The photo of %(name)s is removed.", name=lawyer.name))
 
 
 @bp.route("/<int:lawyer_id>/photo")

@@ -6,7 +6,7 @@ message next to the form, with status 422, and nothing written. Without HTMX the
 post normally and are redirected back (PRG) with a flash message.
 """
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,12 +18,12 @@ from core import pairings as service
 from core.arrangements import Arrangement
 from core.config import get_settings
 from core.access import can_manage_village, can_read_village
-from core.errors import JieduiError
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
 from web.labels import GROUP_ROLE_LABELS
 from web.access import actor, allow
-from web.render import attach_error, back_to, htmx, render
+from web.panels import Panel
+from web.render import back_to, render
 
 bp = Blueprint("pairings", __name__, url_prefix="/pairings")
 
@@ -198,19 +198,8 @@ def _panel(village: Village, *, bound: dict | None = None, status: int = 200,
                   manage=manage, notice=notice, alerts=alerts, today=clock.today())
 
 
-def _back_to(village: Village) -> str:
-    return back_to(url_for("pairings.panel", code=village.code))
-
-
-def _changed(village: Village, message: str):
-    if htmx:
-        return _panel(village, trigger=CHANGED, notice=message)
-    flash(message, "success")
-    return redirect(_back_to(village))
-
-
-def _refused(village: Village, name: str, form: FlaskForm):
-    return _panel(village, bound={name: form}, status=422)
+VILLAGE = Panel(_panel, trigger=CHANGED,
+                back=lambda village: back_to(url_for("pairings.panel", code=village.code)))
 
 
 # --- views -------------------------------------------------------------------------------
@@ -227,16 +216,13 @@ def pair(code):
     village = _manageable_village(code)
     form = PairForm(prefix="pair")
     form.lawyer.choices = _lawyer_choices()
-    if form.validate():
+
+    def change():
         lawyer = Lawyer.get_by_id(form.lawyer.data)
-        try:
-            service.pair(actor(), lawyer=lawyer, village=village, **form.arrangements())
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _changed(village, _("%(lawyer)s is now the lawyer of %(village)s.",
-                                       lawyer=lawyer.name, village=village.name))
-    return _refused(village, "pair", form)
+        service.pair(actor(), lawyer=lawyer, village=village, **form.arrangements())
+        return _("%(lawyer)s is now the lawyer of %(village)s.", lawyer=lawyer.name,
+                 village=village.name)
+    return VILLAGE.submit(village, "pair", form, change)
 
 
 @bp.route("/<int:pairing_id>/term", methods=["POST"])
@@ -244,16 +230,12 @@ def pair(code):
 def update_term(pairing_id):
     pairing = _manageable_pairing(pairing_id)
     form = TermForm(prefix="term")
-    if form.validate():
-        try:
-            service.update_pairing(actor(), pairing, **form.arrangements())
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _changed(pairing.village, _("The term and on-site hours of %(village)s "
-                                               "were saved; its sessions are planned on them.",
-                                               village=pairing.village.name))
-    return _refused(pairing.village, "term", form)
+
+    def change():
+        service.update_pairing(actor(), pairing, **form.arrangements())
+        return _("The term and on-site hours of %(village)s were saved; its sessions are "
+                 "planned on them.", village=pairing.village.name)
+    return VILLAGE.submit(pairing.village, "term", form, change)
 
 
 @bp.route("/<int:pairing_id>/end", methods=["POST"])
@@ -261,16 +243,13 @@ def update_term(pairing_id):
 def end(pairing_id):
     pairing = _manageable_pairing(pairing_id)
     form = EndForm(prefix="end")
-    if form.validate():
-        try:
-            service.end_pairing(actor(), pairing, ended_on=form.ended_on.data,
-                                reason=(form.reason.data or "").strip())
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _changed(pairing.village, _("The pairing of %(village)s has ended; it has "
-                                               "no lawyer now.", village=pairing.village.name))
-    return _refused(pairing.village, "end", form)
+
+    def change():
+        service.end_pairing(actor(), pairing, ended_on=form.ended_on.data,
+                            reason=(form.reason.data or "").strip())
+        return _("The pairing of %(village)s has ended; it has no lawyer now.",
+                 village=pairing.village.name)
+    return VILLAGE.submit(pairing.village, "end", form, change)
 
 
 @bp.route("/<int:pairing_id>/replace", methods=["POST"])
@@ -279,18 +258,13 @@ def replace(pairing_id):
     pairing = _manageable_pairing(pairing_id)
     form = ReplaceForm(prefix="replace")
     form.lawyer.choices = _lawyer_choices(exclude=pairing.lawyer_id)
-    if form.validate():
+
+    def change():
         lawyer = Lawyer.get_by_id(form.lawyer.data)
-        try:
-            service.replace_lawyer(actor(), pairing, lawyer=lawyer, on=form.on.data,
-                                   term_end=form.term_end.data,
-                                   reason=(form.reason.data or "").strip(),
-                                   arrangement=form.arrangement())
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _changed(pairing.village, _("%(lawyer)s is the lawyer of %(village)s from "
-                                               "%(date)s.", lawyer=lawyer.name,
-                                               village=pairing.village.name,
-                                               date=form.on.data.isoformat()))
-    return _refused(pairing.village, "replace", form)
+        service.replace_lawyer(actor(), pairing, lawyer=lawyer, on=form.on.data,
+                               term_end=form.term_end.data,
+                               reason=(form.reason.data or "").strip(),
+                               arrangement=form.arrangement())
+        return _("%(lawyer)s is the lawyer of %(village)s from %(date)s.", lawyer=lawyer.name,
+                 village=pairing.village.name, date=form.on.data.isoformat())
+    return VILLAGE.submit(pairing.village, "replace", form, change)

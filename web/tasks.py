@@ -38,6 +38,7 @@ from core.privacy import MASK
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
+from web.panels import Panel
 from web.render import attach_error, back_to, htmx, render
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -368,24 +369,8 @@ def _panel(task: Task, *, bound: dict | None = None, status: int = 200,
                   has_form=task.task_type in get_registry().task_types)
 
 
-def _back_to(task: Task) -> str:
-    return back_to(url_for("tasks.detail", task_id=task.id))
-
-
-def _changed(task: Task, message: str):
-    if htmx:
-        return _panel(task, trigger=CHANGED, notice=message)
-    flash(message, "success")
-    return redirect(_back_to(task))
-
-
-def _refused(task: Task, name: str, form: FlaskForm | None, error: JieduiError | None = None):
-    if form is None:  # a form-less action (start, reopen): the message stands above
-        form = FlaskForm(formdata=None)
-        form.form_errors.append(error.translate(_))
-    elif error is not None:
-        attach_error(form, error)
-    return _panel(task, bound={name: form}, status=422)
+TASK = Panel(_panel, trigger=CHANGED,
+             back=lambda task: back_to(url_for("tasks.detail", task_id=task.id)))
 
 
 @bp.route("/<int:task_id>")
@@ -400,14 +385,12 @@ def reassign(task_id):
     task = _editable_task(task_id)
     form = ReassignForm(prefix="reassign")
     form.lawyer.choices = _lawyer_choices(exclude=task.assignee_id)
-    if form.validate_on_submit():
+
+    def change():
         lawyer = Lawyer.get_by_id(form.lawyer.data)
-        try:
-            service.reassign_task(actor(), task, lawyer)
-        except JieduiError as error:
-            return _refused(task, "reassign", form, error)
-        return _changed(task, _("%(lawyer)s now has this task.", lawyer=lawyer.name))
-    return _refused(task, "reassign", form)
+        service.reassign_task(actor(), task, lawyer)
+        return _("%(lawyer)s now has this task.", lawyer=lawyer.name)
+    return TASK.submit(task, "reassign", form, change)
 
 
 @bp.route("/<int:task_id>/schedule", methods=["POST"])
@@ -415,7 +398,8 @@ def reassign(task_id):
 def schedule(task_id):
     task = _editable_task(task_id)
     form = ScheduleForm(prefix="schedule")
-    if form.validate_on_submit():
+
+    def change():
         try:
             starts_at, ends_at = form.instants()
             service.schedule_task(actor(), task, starts_at=starts_at, ends_at=ends_at)
@@ -423,18 +407,21 @@ def schedule(task_id):
             # the core names the slot's instants; the form asks for a day and times
             error.field = {"starts_at": "day", "ends_at": "ends"}.get(
                 getattr(error, "field", None), getattr(error, "field", None))
-            return _refused(task, "schedule", form, error)
-        return _changed(task, _("Scheduled on %(day)s.", day=form.day.data.isoformat()))
-    return _refused(task, "schedule", form)
+            raise
+        return _("Scheduled on %(day)s.", day=form.day.data.isoformat())
+    return TASK.submit(task, "schedule", form, change)
 
 
 def _simple_action(task_id: int, call, message: str):
+    """A one-button action (start, reopen): a refusal stands above the panel."""
     task = _editable_task(task_id)
     try:
         call(actor(), task)
     except JieduiError as error:
-        return _refused(task, "action", None, error)
-    return _changed(task, message)
+        form = FlaskForm(formdata=None)
+        form.form_errors.append(error.translate(_))
+        return TASK.refused(task, "action", form)
+    return TASK.changed(task, message)
 
 
 @bp.route("/<int:task_id>/start", methods=["POST"])
@@ -454,13 +441,11 @@ def reopen(task_id):
 def cancel(task_id):
     task = _editable_task(task_id)
     form = CancelForm(prefix="cancel")
-    if form.validate_on_submit():
-        try:
-            service.cancel_task(actor(), task, reason=form.reason.data.strip())
-        except JieduiError as error:
-            return _refused(task, "cancel", form, error)
-        return _changed(task, _("The task is cancelled."))
-    return _refused(task, "cancel", form)
+
+    def change():
+        service.cancel_task(actor(), task, reason=form.reason.data.strip())
+        return _("The task is cancelled.")
+    return TASK.submit(task, "cancel", form, change)
 
 
 # --- completing a task with its programme's form --------------------------------------------

@@ -6,12 +6,13 @@ log. A user's page is one panel: every form on it swaps the panel (HTMX) and ans
 notice, or, refused, with the core's message next to the form (422, nothing written).
 Without HTMX the forms post normally and come back with a flash message.
 """
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from peewee import JOIN
-from wtforms import PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (PasswordField, SelectChoice, SelectField, SelectMultipleField,
+                     StringField)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core import clock
@@ -19,12 +20,13 @@ from core import notify
 from core import sessions
 from core.audit import entries_for
 from core import users as service
-from core.errors import JieduiError, TooManyAttempts
+from core.errors import JieduiError
 from core.models import ROLES, Lawyer, LawFirm, Town, User, Village
 from web import ROLE_LABELS, role_label
 from web.access import actor, allow
 from web.auth import keep_session
 from web.listing import paginate, query_text, search_term
+from web.panels import Panel
 from web.render import attach_error, htmx, render
 
 bp = Blueprint("users", __name__)
@@ -83,12 +85,14 @@ class ResetPasswordForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
-    """The user's own e-mail address; the kinds chosen by e-mail are the ``by_email``
-    checkboxes (one per kind of the user's role, core.notify.kinds_for)."""
+    """The user's own e-mail address, and the kinds of notice chosen by e-mail: the
+    ``by_email`` checkboxes (one per kind of the user's role, core.notify.kinds_for; the
+    template draws them, the core checks them)."""
     email = StringField(_l("My e-mail address"), render_kw={"autocomplete": "email",
                                                               "inputmode": "email"},
                         description=_l("Only for the e-mail copies you choose below; "
                                        "nobody else receives them."))
+    by_email = SelectMultipleField(validate_choice=False)
 
 
 class OwnPasswordForm(FlaskForm):
@@ -178,30 +182,35 @@ def _edit_form(user: User) -> UserForm:
                                    lawyer=user.lawyer_id))
 
 
-def _panel(user: User, *, edit: UserForm | None = None,
-           reset: ResetPasswordForm | None = None, errors: list[str] | None = None,
+def _panel(user: User, *, bound: dict | None = None, errors: list[str] | None = None,
            notice: str | None = None, status: int = 200, trigger: str | None = None):
+    """The user's panel; ``bound`` holds a submitted form ("edit" or "reset") to show with
+    its errors."""
+    bound = bound or {}
     return render("users/detail.html", "users/_panel.html", status=status, trigger=trigger,
-                  user=user, edit=edit or _edit_form(user),
-                  reset=reset or ResetPasswordForm(formdata=None, prefix="reset"),
-                  opened="edit" if edit else "reset" if reset else None,
+                  user=user, edit=bound.get("edit") or _edit_form(user),
+                  reset=bound.get("reset") or ResetPasswordForm(formdata=None, prefix="reset"),
+                  opened=next(iter(bound), None),
                   errors=errors or [], notice=notice, me=actor(),
                   failed_logins=service.failed_logins(user),
                   live_sessions=sessions.count(user),
                   history=list(entries_for(user).limit(20)), local=clock.to_local)
 
 
-def _done(user: User, message: str):
-    """After a change: the refreshed panel (HTMX), or back to the user's page."""
+def _keep_own_session(user: User) -> None:
     if user.id == actor().id:
         keep_session(user)  # e.g. an administrator who reset their own password
-    if htmx:
-        return _panel(user, notice=message, trigger=CHANGED)
-    flash(message, "success")
-    return redirect(url_for("users.detail", user_id=user.id))
+
+
+# A change answers with the refreshed panel (HTMX), or goes back to the user's page. The
+# panel shows the user as stored: refused values stay in the form only.
+USER = Panel(_panel, trigger=CHANGED,
+             back=lambda user: url_for("users.detail", user_id=user.id),
+             reread=lambda user: _user(user.id), on_change=_keep_own_session)
 
 
 def _refused(user: User, error: JieduiError):
+    """A one-button action refused: the message above the panel, or flashed."""
     if htmx:
         return _panel(user, errors=[error.translate(_)], status=422)
     flash(error.translate(_), "error")
@@ -219,16 +228,11 @@ def detail(user_id):
 def update(user_id):
     user = _user(user_id)
     form = _scope_choices(UserForm(prefix="edit"))
-    if form.validate():
-        try:
-            service.update_user(actor(), user, **form.scope())
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _done(user, _("The changes to %(username)s were saved.",
-                                 username=user.username))
-    user = _user(user_id)  # as stored: the refused values stay in the form only
-    return _panel(user, edit=form, status=422)
+
+    def change():
+        service.update_user(actor(), user, **form.scope())
+        return _("The changes to %(username)s were saved.", username=user.username)
+    return USER.submit(user, "edit", form, change)
 
 
 @bp.route("/admin/users/<int:user_id>/disable", methods=["POST"])
@@ -239,8 +243,8 @@ def disable(user_id):
         service.disable_user(actor(), user)
     except JieduiError as error:
         return _refused(user, error)
-    return _done(user, _("%(username)s is disabled and logged out everywhere.",
-                         username=user.username))
+    return USER.changed(user, _("%(username)s is disabled and logged out everywhere.",
+                                username=user.username))
 
 
 @bp.route("/admin/users/<int:user_id>/enable", methods=["POST"])
@@ -248,7 +252,7 @@ def disable(user_id):
 def enable(user_id):
     user = _user(user_id)
     service.enable_user(actor(), user)
-    return _done(user, _("%(username)s can log in again.", username=user.username))
+    return USER.changed(user, _("%(username)s can log in again.", username=user.username))
 
 
 @bp.route("/admin/users/<int:user_id>/end-sessions", methods=["POST"])
@@ -256,7 +260,8 @@ def enable(user_id):
 def end_sessions(user_id):
     user = _user(user_id)
     service.end_sessions(actor(), user)
-    return _done(user, _("%(username)s is logged out on every device.", username=user.username))
+    return USER.changed(user, _("%(username)s is logged out on every device.",
+                                username=user.username))
 
 
 @bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
@@ -265,8 +270,8 @@ def unlock(user_id):
     """Clear the user's failed logins, so no wait delays their next login."""
     user = _user(user_id)
     service.unlock_user(actor(), user)
-    return _done(user, _("%(username)s can log in again at once: their failed logins no "
-                         "longer count.", username=user.username))
+    return USER.changed(user, _("%(username)s can log in again at once: their failed logins "
+                                "no longer count.", username=user.username))
 
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
@@ -274,15 +279,12 @@ def unlock(user_id):
 def reset_password(user_id):
     user = _user(user_id)
     form = ResetPasswordForm(prefix="reset")
-    if form.validate():
-        try:
-            service.reset_password(actor(), user, form.password.data)
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _done(user, _("The password of %(username)s was changed; they are logged "
-                                 "out everywhere.", username=user.username))
-    return _panel(user, reset=form, status=422)
+
+    def change():
+        service.reset_password(actor(), user, form.password.data)
+        return _("The password of %(username)s was changed; they are logged out everywhere.",
+                 username=user.username)
+    return USER.submit(user, "reset", form, change)
 
 
 # --- my account ----------------------------------------------------------------------------
@@ -302,12 +304,18 @@ def _account(form: OwnPasswordForm | None = None, notice: str | None = None,
                                email_available=notify.personal_email_available()))
 
 
-def _account_done(message: str):
-    keep_session(actor())  # this session goes on; the others ended
-    if htmx:
-        return _account(notice=message)
-    flash(message, "success")
-    return redirect(url_for("users.account"))
+def _account_panel(user: User, *, bound: dict | None = None, status: int = 200,
+                   trigger: str | None = None, notice: str | None = None):
+    """The account section; ``bound`` holds a submitted form ("password" or "notices")."""
+    bound = bound or {}
+    notices = bound.get("notices")
+    return _account(bound.get("password"), notice=notice, status=status, notices=notices,
+                    chosen=set(notices.by_email.data or ()) if notices else None)
+
+
+# The user's own account: its forms swap the section, without an event (nothing else on the
+# page shows what they change); a plain post comes back to the account page.
+ACCOUNT = Panel(_account_panel, back=lambda user: url_for("users.account"))
 
 
 @bp.route("/account")
@@ -319,21 +327,15 @@ def account():
 @bp.route("/account/password", methods=["POST"])
 @allow(*LOGGED_IN)
 def change_password():
+    """Refused: 422, or 429 with Retry-After when the current password was tried too often
+    (it is throttled like a login)."""
     form = OwnPasswordForm()
-    if form.validate():
-        try:
-            service.change_own_password(actor(), form.current.data, form.password.data)
-        except TooManyAttempts as refused:  # the current password is throttled like a login
-            attach_error(form, refused)
-            response = _account(form, status=429)
-            response.headers["Retry-After"] = str(refused.retry_after)
-            return response
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            return _account_done(_("Your password was changed. You are logged out on your "
-                                   "other devices."))
-    return _account(form, status=422)
+
+    def change():
+        service.change_own_password(actor(), form.current.data, form.password.data)
+        keep_session(actor())  # this session goes on; the others ended
+        return _("Your password was changed. You are logged out on your other devices.")
+    return ACCOUNT.submit(actor(), "password", form, change)
 
 
 @bp.route("/account/end-sessions", methods=["POST"])
@@ -341,7 +343,8 @@ def change_password():
 def end_my_sessions():
     user = actor()
     service.end_sessions(user, user)
-    return _account_done(_("You are logged out on all other devices."))
+    keep_session(user)  # this session goes on; the others ended
+    return ACCOUNT.changed(user, _("You are logged out on all other devices."))
 
 
 @bp.route("/account/notices", methods=["POST"])
@@ -349,17 +352,10 @@ def end_my_sessions():
 def save_notices():
     """The user's e-mail address and the kinds of notice they also want by e-mail
     (core.notify.save_notice_settings: checked, audited; refused, nothing is saved)."""
-    form, chosen = NoticeForm(), set(request.form.getlist("by_email"))
-    if form.validate():
-        try:
-            notify.save_notice_settings(actor(), actor(), email=form.email.data,
-                                        by_email=chosen)
-        except JieduiError as error:
-            attach_error(form, error)
-        else:
-            message = _("Your notice settings were saved.")
-            if htmx:
-                return _account(notice=message)
-            flash(message, "success")
-            return redirect(url_for("users.account"))
-    return _account(notices=form, chosen=chosen, status=422)
+    form = NoticeForm()
+
+    def change():
+        notify.save_notice_settings(actor(), actor(), email=form.email.data,
+                                    by_email=set(form.by_email.data or ()))
+        return _("Your notice settings were saved.")
+    return ACCOUNT.submit(actor(), "notices", form, change)

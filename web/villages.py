@@ -1,7 +1,7 @@
 """Villages: the searchable, paged list and one village's page, where the coordinators who
 manage the village keep its address (``core.villages``: an HTMX form that swaps its own
 section; without HTMX it posts and is redirected back)."""
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,12 +10,12 @@ from wtforms import StringField
 
 from core import villages as service
 from core.access import can_manage_village, town_filter, village_filter
-from core.errors import JieduiError
 from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
 from web.access import actor, allow
 from web.listing import paginate, query_text, search_term
-from web.render import attach_error, htmx, render
+from web.panels import Panel
+from web.render import render
 
 bp = Blueprint("villages", __name__, url_prefix="/villages")
 
@@ -89,6 +89,19 @@ def detail(code):
     return render("villages/detail.html", **_address_context(village))
 
 
+def _address_section(village: Village, *, bound: dict | None = None, status: int = 200,
+                     trigger: str | None = None, notice: str | None = None):
+    """The village page, or for HTMX its address section; ``bound`` holds the submitted
+    address form ("address") to show with its errors."""
+    return render("villages/detail.html", "villages/_address.html", status=status,
+                  trigger=trigger, **_address_context(village, (bound or {}).get("address"),
+                                                      notice=notice))
+
+
+ADDRESS = Panel(_address_section, trigger=CHANGED,
+                back=lambda village: url_for("villages.detail", code=village.code))
+
+
 @bp.route("/<code>/address", methods=["POST"])
 @allow("admin", "coordinator")
 def update_address(code):
@@ -96,15 +109,8 @@ def update_address(code):
     if not can_manage_village(actor(), village):
         abort(403)
     form = AddressForm(prefix="address")
-    try:
+
+    def change():
         service.update_address(actor(), village, form.address.data or "")
-    except JieduiError as error:
-        attach_error(form, error)
-        return render("villages/detail.html", "villages/_address.html", status=422,
-                      **_address_context(village, form))
-    message = _("The address of %(village)s was saved.", village=village.name)
-    if htmx:
-        return render("villages/detail.html", "villages/_address.html", trigger=CHANGED,
-                      **_address_context(village, notice=message))
-    flash(message, "success")
-    return redirect(url_for("villages.detail", code=village.code))
+        return _("The address of %(village)s was saved.", village=village.name)
+    return ADDRESS.submit(village, "address", form, change, validate=False)
