@@ -17,6 +17,7 @@ ROLES = ("admin", "coordinator", "lawyer", "village")
 ROLE_LABELS = {"admin": N_("Administrator"), "coordinator": N_("Coordinator"),
                "lawyer": N_("Lawyer"), "village": N_("Village user")}
 MANAGERS = ("admin", "coordinator")  # who manages villages (within their scope)
+STAFF = MANAGERS + ("lawyer",)  # who work the programme (not a village's own login)
 
 VILLAGE_KINDS = ("village", "community")
 VILLAGE_KIND_LABELS = {"village": N_("Rural village"), "community": N_("Residential community")}

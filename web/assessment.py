@@ -12,6 +12,7 @@ from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
 from core.audit import record
 from core.config import get_settings
 from core.models import Pairing
+from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
 from web.listing import paginate, query_number, search_term
 from web.programs import xlsx_response
@@ -19,7 +20,6 @@ from web.render import render
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 
-MANAGERS = ("admin", "coordinator")
 FILENAME_BAD = str.maketrans({c: " " for c in '\\/:*?"<>|'})  # not in a download's name
 
 
@@ -68,7 +68,7 @@ def _readable_pairing(pairing_id) -> Pairing:
 
 
 @bp.route("/<int:pairing_id>")
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def sheet(pairing_id):
     pairing = _readable_pairing(pairing_id)
     user, year = actor(), _year()
@@ -84,7 +84,7 @@ def sheet(pairing_id):
 
 
 @bp.route("/<int:pairing_id>.xlsx")
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def sheet_export(pairing_id):
     """The pairing's sheet as .xlsx (the same access as the page), audited as the table's
     export is."""

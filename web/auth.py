@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired
 from core import logins, sessions
 from core.errors import PermissionDenied, TooManyAttempts
 from core.models import User, UserSession
+from core.vocabulary import ROLES
 from web.access import allow, public
 from web.render import render, safe_path
 
@@ -109,7 +110,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@allow("admin", "coordinator", "lawyer", "village")
+@allow(*ROLES)
 @login_required
 def logout():
     """End this session on the server (a copy of the cookie stops working too); the

@@ -32,6 +32,7 @@ from core.access import can_edit_event, can_manage_event, can_plan, town_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
 from core.models import HOLIDAY_KINDS, PlanRun, Town
+from core.vocabulary import MANAGERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term, whole_number
@@ -40,9 +41,6 @@ from web.render import htmx, render
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
-EVERYONE = ("admin", "coordinator", "lawyer", "village")
-EDITORS = ("admin", "coordinator", "lawyer")
-MANAGERS = ("admin", "coordinator")
 CHANGED = "calendarChanged"
 HOLIDAYS_CHANGED = "holidaysChanged"
 MAX_IMPORT_BYTES = 64 * 1024
@@ -114,26 +112,26 @@ def _show(scope: views.CalendarScope):
 
 
 @bp.route("/")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def index():
     """One's own calendar: a lawyer's, a village's, a town coordinator's town, the district."""
     return _show(views.default_scope(actor()))
 
 
 @bp.route("/lawyer/<int:lawyer_id>")
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def lawyer_calendar(lawyer_id):
     return _show(views.lawyer_scope(actor(), lawyer_id))
 
 
 @bp.route("/village/<code>")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def village_calendar(code):
     return _show(views.village_scope(actor(), code))
 
 
 @bp.route("/town/<code>")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def town_calendar(code):
     return _show(views.town_scope(actor(), code))
 
@@ -301,13 +299,13 @@ EVENT = Panel(_event_page, trigger=CHANGED,
 
 
 @bp.route("/events/<int:event_id>")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def event(event_id):
     return _event_page(views.readable_event(actor(), event_id))
 
 
 @bp.route("/events/<int:event_id>/move", methods=["POST"])
-@allow(*EDITORS)
+@allow(*STAFF)
 def move(event_id):
     event, form = _editable_event(event_id), MoveForm(prefix="move")
 
@@ -324,7 +322,7 @@ def move(event_id):
 
 
 @bp.route("/events/<int:event_id>/held", methods=["POST"])
-@allow(*EDITORS)
+@allow(*STAFF)
 def record_held(event_id):
     event, form = _editable_event(event_id), HeldForm(prefix="held")
 
@@ -338,7 +336,7 @@ def record_held(event_id):
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["POST"])
-@allow(*EDITORS)
+@allow(*STAFF)
 def cancel(event_id):
     event, form = _editable_event(event_id), CancelForm(prefix="cancel")
 
@@ -416,7 +414,7 @@ def _quota_note(row) -> str:
 
 
 @bp.route("/quota")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def quota():
     user, today = actor(), clock.today()
     year, town_code, term = _year_param(today.year), query_text("town"), search_term()
@@ -446,7 +444,7 @@ def _plan_form_town(user):
 
 
 @bp.route("/plan")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def plan():
     user, today = actor(), clock.today()
     year = _year_param(today.year + 1 if today.month == 12 else today.year)
@@ -470,7 +468,7 @@ def _runs_checked(user):
 
 
 @bp.route("/plan", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def start_plan():
     user = actor()
     town = _plan_form_town(user)
@@ -491,7 +489,7 @@ def _run_fragment(run, trigger=None):
 
 
 @bp.route("/plan/runs/<int:run_id>")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def plan_run(run_id):
     return _run_fragment(views.readable_run(actor(), run_id))
 
@@ -529,7 +527,7 @@ HOLIDAYS = Panel(_holidays_page, trigger=HOLIDAYS_CHANGED,
 
 
 @bp.route("/holidays")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def holidays():
     return _holidays_page(_year_param(clock.today().year))
 

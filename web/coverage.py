@@ -2,6 +2,7 @@
 from flask import Blueprint, redirect, request, url_for
 
 from core.coverage import coverage
+from core.vocabulary import ROLES
 from web.access import actor, allow
 from web.render import render
 
@@ -27,7 +28,7 @@ def _filters() -> dict:
 
 
 @bp.route("/")
-@allow("admin", "coordinator", "lawyer", "village")
+@allow(*ROLES)
 def index():
     user = actor()
     elsewhere = _own_page(user)

@@ -22,6 +22,7 @@ from core.errors import JieduiError, NotFound, TooManyAttempts
 from core.models import (Event, Lawyer, Pairing, Rating, RatingBurst, RatingCode, ReturnVisit,
                          User, Village)
 from core.pairings import active_pairing
+from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
 from web.feeds import qr_data_uri
 from web.listing import paginate, query_text
@@ -29,7 +30,6 @@ from web.render import htmx, render
 
 bp = Blueprint("feedback", __name__)
 
-MANAGERS = ("admin", "coordinator")
 VISIT_DONE = "returnVisitDone"
 FOLLOWED_UP = "ratingFollowedUp"
 EXCLUDED = "ratingExcluded"
@@ -234,7 +234,7 @@ def exclude_burst(burst_id):
 # --- rating codes for an event (printed, shown once) --------------------------------------------
 
 @bp.route("/calendar/events/<int:event_id>/rating-codes", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")  # the event's editors: core.access.can_edit_event
+@allow(*STAFF)  # the event's editors: core.access.can_edit_event
 def issue_codes(event_id):
     """A printable sheet of one-time rating codes for the event's residents. The codes are
     kept only as keyed hashes: this page is the one time they are shown."""

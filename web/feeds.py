@@ -22,12 +22,12 @@ from core import clock
 from core import feeds as service
 from core.errors import JieduiError, NotFound
 from core.models import FeedSnapshot, FeedToken, Village
+from core.vocabulary import STAFF
 from web.access import actor, allow, public
 from web.render import htmx, render
 
 bp = Blueprint("feeds", __name__)
 
-FEED_USERS = ("admin", "coordinator", "lawyer")
 CHANGED = "feedTokensChanged"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 PRIVATE_CACHE = "private, max-age=300"
@@ -143,13 +143,13 @@ def _created(token, raw: str) -> dict:
 
 
 @bp.route("/calendar/feeds")
-@allow(*FEED_USERS)
+@allow(*STAFF)
 def tokens():
     return _page()
 
 
 @bp.route("/calendar/feeds", methods=["POST"])
-@allow(*FEED_USERS)
+@allow(*STAFF)
 def create():
     form = TokenForm()
     if not form.validate_on_submit():
@@ -164,7 +164,7 @@ def create():
 
 
 @bp.route("/calendar/feeds/<int:token_id>/revoke", methods=["POST"])
-@allow(*FEED_USERS)
+@allow(*STAFF)
 def revoke(token_id):
     user = actor()
     token = FeedToken.get_or_none((FeedToken.id == token_id) & (FeedToken.user == user))

@@ -7,6 +7,7 @@ from peewee import JOIN, fn
 
 from core.access import village_filter
 from core.models import LawFirm, Lawyer, Pairing, User, Village
+from core.vocabulary import MANAGERS
 from web.access import actor, allow
 from web.lawyers import lawyers_with_counts
 from web.listing import paginate, search_term
@@ -29,7 +30,7 @@ def firms_with_counts(user: User):
 
 
 @bp.route("/")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def index():
     query = firms_with_counts(actor())
     term = search_term()
@@ -40,7 +41,7 @@ def index():
 
 
 @bp.route("/<int:firm_id>")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def detail(firm_id):
     user = actor()
     firm = firms_with_counts(user).where(LawFirm.id == firm_id).first()

@@ -18,6 +18,7 @@ from core import groups as service
 from core.access import can_change_group, can_read_village
 from core.errors import JieduiError
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
+from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
 from web.pairings import GROUP_ROLE_LABELS
 from web.panels import Panel
@@ -172,13 +173,13 @@ SECTION = Panel(_section, trigger=CHANGED, back=_back_to)
 # The core checks every value: the forms are not validated here (validate=False).
 
 @bp.route("/village/<code>")
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def register(code):
     return _section(_readable_village(code))
 
 
 @bp.route("/<int:group_id>/name", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def rename(group_id):
     group = _manageable_group(group_id)
     form = RenameForm(prefix="rename")
@@ -190,7 +191,7 @@ def rename(group_id):
 
 
 @bp.route("/<int:group_id>/administrator", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def set_administrator(group_id):
     group = _manageable_group(group_id)
     members = service.members_in_role_order(group)
@@ -207,7 +208,7 @@ def set_administrator(group_id):
 
 
 @bp.route("/<int:group_id>/members", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def add_member(group_id):
     group = _manageable_group(group_id)
     form = _add_form(bound=True)
@@ -219,7 +220,7 @@ def add_member(group_id):
 
 
 @bp.route("/members/<int:member_id>", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def edit_member(member_id):
     member = _manageable_member(member_id)
     form = _member_form(member, bound=True)
@@ -232,7 +233,7 @@ def edit_member(member_id):
 
 
 @bp.route("/members/<int:member_id>/remove", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def remove_member(member_id):
     """One button, no form: a refusal stands above the section (or is flashed)."""
     member = _manageable_member(member_id)

@@ -23,6 +23,7 @@ from core.disclosure import photo_path
 from core.errors import NotFound, PermissionDenied
 from core.formkit import strip
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
+from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
 from web.listing import paginate, search_term
 from web.panels import Panel
@@ -45,7 +46,7 @@ def lawyers_with_counts(user: User):
 
 
 @bp.route("/")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def index():
     query = lawyers_with_counts(actor())
     term = search_term()
@@ -155,13 +156,13 @@ LAWYER = Panel(_page, back=lambda lawyer: url_for("lawyers.detail", lawyer_id=la
 # --- views -----------------------------------------------------------------------------------
 
 @bp.route("/<int:lawyer_id>")
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def detail(lawyer_id):
     return _page(_lawyer(lawyer_id))
 
 
 @bp.route("/<int:lawyer_id>/details", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def update_details(lawyer_id):
     lawyer = _editable(lawyer_id)
     form = _details_form(actor(), lawyer, bound=True)
@@ -175,7 +176,7 @@ def update_details(lawyer_id):
 
 
 @bp.route("/<int:lawyer_id>/photo", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def upload_photo(lawyer_id):
     lawyer = _editable(lawyer_id)
     limit = service.photo_limit()
@@ -202,7 +203,7 @@ def upload_photo(lawyer_id):
 
 
 @bp.route("/<int:lawyer_id>/photo/remove", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def remove_photo(lawyer_id):
     lawyer = _editable(lawyer_id)
     service.remove_photo(actor(), lawyer)
@@ -210,7 +211,7 @@ def remove_photo(lawyer_id):
 
 
 @bp.route("/<int:lawyer_id>/photo")
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def photo(lawyer_id):
     """The photo for those who may read the lawyer (a lawyer with no active pairing has no
     public page to serve it)."""

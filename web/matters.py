@@ -25,6 +25,7 @@ from core.models import (MATTER_CATEGORIES, MATTER_STATUSES, MajorMatter, Notifi
 from core.notify import NOTICE_KINDS
 from core.notify import inbox as inbox_of
 from core.notify import mark_read, unread_count
+from core.vocabulary import MANAGERS, ROLES, STAFF
 from web.access import actor, allow
 from web.auth import background
 from web.listing import paginate, query_text, whole_number
@@ -32,9 +33,6 @@ from web.render import render
 
 bp = Blueprint("matters", __name__)
 
-READERS = ("admin", "coordinator", "lawyer")
-HANDLERS = ("admin", "coordinator")
-EVERYONE = ("admin", "coordinator", "lawyer", "village")
 CHANGED = "matterChanged"
 
 
@@ -63,7 +61,7 @@ def _matter_or_404(matter_id: int, *, read: bool = False) -> MajorMatter:
 # --- the list ----------------------------------------------------------------------------
 
 @bp.route("/matters/")
-@allow(*READERS)
+@allow(*STAFF)
 def index():
     status = query_text("status", 20)
     query = service.matters_visible_to(actor())
@@ -146,7 +144,7 @@ def _detail(matter: MajorMatter, error: str = "", status: int = 200, trigger=Non
 
 
 @bp.route("/matters/<int:matter_id>")
-@allow(*READERS)
+@allow(*STAFF)
 def detail(matter_id):
     return _detail(_matter_or_404(matter_id, read=True))
 
@@ -163,19 +161,19 @@ def _handle(matter_id: int, action):
 
 
 @bp.route("/matters/<int:matter_id>/acknowledge", methods=["POST"])
-@allow(*HANDLERS)
+@allow(*MANAGERS)
 def acknowledge(matter_id):
     return _handle(matter_id, lambda m: service.acknowledge(actor(), m))
 
 
 @bp.route("/matters/<int:matter_id>/notes", methods=["POST"])
-@allow(*HANDLERS)
+@allow(*MANAGERS)
 def add_note(matter_id):
     return _handle(matter_id, lambda m: service.add_note(actor(), m, request.form.get("text")))
 
 
 @bp.route("/matters/<int:matter_id>/close", methods=["POST"])
-@allow(*HANDLERS)
+@allow(*MANAGERS)
 def close(matter_id):
     return _handle(matter_id, lambda m: service.close_matter(actor(), m,
                                                              request.form.get("resolution")))
@@ -184,7 +182,7 @@ def close(matter_id):
 # --- the inbox ---------------------------------------------------------------------------
 
 @bp.route("/inbox")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def inbox():
     page = paginate(inbox_of(actor()))
     return render("matters/inbox.html", "matters/_inbox.html", listing=page,
@@ -192,7 +190,7 @@ def inbox():
 
 
 @bp.route("/inbox/<int:notification_id>/read", methods=["POST"])
-@allow(*EVERYONE)
+@allow(*ROLES)
 def read(notification_id):
     """Mark read and open what it is about (a link of our own only)."""
     notification = Notification.get_or_none((Notification.id == notification_id)
@@ -206,14 +204,14 @@ def read(notification_id):
 
 
 @bp.route("/inbox/read-all", methods=["POST"])
-@allow(*EVERYONE)
+@allow(*ROLES)
 def read_all():
     mark_read(actor())
     return redirect(url_for("matters.inbox"), code=303)
 
 
 @bp.route("/inbox/badge")
-@allow(*EVERYONE)
+@allow(*ROLES)
 @background  # polled every 30 s: an open page alone does not keep the session alive
 def badge():
     return render("matters/_badge.html", "matters/_badge.html", unread=unread_count(actor()))

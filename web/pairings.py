@@ -20,6 +20,7 @@ from core.config import get_settings
 from core.access import can_manage_village, can_read_village
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
+from core.vocabulary import MANAGERS, ROLES
 from web.labels import GROUP_ROLE_LABELS
 from web.access import actor, allow
 from web.panels import Panel
@@ -205,13 +206,13 @@ VILLAGE = Panel(_panel, trigger=CHANGED,
 # --- views -------------------------------------------------------------------------------
 
 @bp.route("/village/<code>/panel")
-@allow("admin", "coordinator", "lawyer", "village")
+@allow(*ROLES)
 def panel(code):
     return _panel(_readable_village(code))
 
 
 @bp.route("/village/<code>", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def pair(code):
     village = _manageable_village(code)
     form = PairForm(prefix="pair")
@@ -226,7 +227,7 @@ def pair(code):
 
 
 @bp.route("/<int:pairing_id>/term", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def update_term(pairing_id):
     pairing = _manageable_pairing(pairing_id)
     form = TermForm(prefix="term")
@@ -239,7 +240,7 @@ def update_term(pairing_id):
 
 
 @bp.route("/<int:pairing_id>/end", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def end(pairing_id):
     pairing = _manageable_pairing(pairing_id)
     form = EndForm(prefix="end")
@@ -253,7 +254,7 @@ def end(pairing_id):
 
 
 @bp.route("/<int:pairing_id>/replace", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def replace(pairing_id):
     pairing = _manageable_pairing(pairing_id)
     form = ReplaceForm(prefix="replace")

@@ -26,14 +26,13 @@ from core.ledger import export_ledger
 from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
+from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
 from web.listing import query_number
 from web.render import render
 
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
 
-READERS = ("admin", "coordinator", "lawyer")
-MANAGERS = ("admin", "coordinator")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -67,7 +66,7 @@ def _dashboard(year: int, user) -> list[dict]:
 
 
 @bp.route("/")
-@allow(*READERS)
+@allow(*STAFF)
 def index():
     """All programmes at a glance. HTMX asks for the panel alone (the coverage page loads
     it with ``?compact=1``)."""
@@ -144,7 +143,7 @@ def _detail_page(program, year: int, *, bound: dict | None = None, status: int =
 
 
 @bp.route("/<slug>")
-@allow(*READERS)
+@allow(*STAFF)
 def detail(slug):
     return _detail_page(_program_or_404(slug), _year())
 

@@ -12,6 +12,7 @@ from core import disclosure as service
 from core.feedback import CODE_LENGTH, normalize_code
 from core.feeds import village_feed_urls
 from core.models import GROUP_ROLES
+from core.vocabulary import MANAGERS
 from web.access import actor, allow, public
 from web.feeds import qr_data_uri, subscription, vary_on_browser
 from web.listing import paginate, search_term
@@ -20,7 +21,6 @@ from web.render import render
 
 bp = Blueprint("public", __name__)
 
-MANAGERS = ("admin", "coordinator")
 
 
 def _page_url(code: str) -> str:

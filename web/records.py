@@ -24,6 +24,7 @@ from core.config import get_settings
 from core.errors import JieduiError, NotFound
 from core.models import WORK_MODES, Attachment, CaseFile, Lawyer, Pairing, Village
 from core.tasks import MODE_LABELS
+from core.vocabulary import MANAGERS, STAFF
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
@@ -32,8 +33,6 @@ from web.render import attach_error, htmx, render
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
-MANAGERS = ("admin", "coordinator")
-WORKERS = ("admin", "coordinator", "lawyer")
 EXPORT_HEADERS = {"occurred_at": _l("Date and time"), "lawyer": _l("Lawyer"),
                   "village": _l("Village"), "mode": _l("Mode"),
                   "duration_minutes": _l("Minutes"), "content": _l("Content"),
@@ -126,7 +125,7 @@ def _log_page(form, status=200):
 
 
 @bp.route("/log")
-@allow(*WORKERS)
+@allow(*STAFF)
 def log():
     user = actor()
     return _log_page(_log_form(user) if user.role == "lawyer" else None)
@@ -204,7 +203,7 @@ def _case_form(user) -> CaseForm:
 
 
 @bp.route("/cases")
-@allow(*WORKERS)
+@allow(*STAFF)
 def cases():
     user, term = actor(), search_term()
     status = query_text("status", 10)
@@ -223,7 +222,7 @@ def cases():
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
-@allow(*WORKERS)
+@allow(*STAFF)
 def case_new():
     user = actor()
     form = _case_form(user)
@@ -259,14 +258,14 @@ def _case_page(case, *, error="", status=200, close_form=None, fragment=None):
 
 
 @bp.route("/cases/<int:case_id>")
-@allow(*WORKERS)
+@allow(*STAFF)
 def case_detail(case_id):
     return _case_page(case_service.view_case(actor(), case_id,
                                              address=request.remote_addr or ""))
 
 
 @bp.route("/cases/<int:case_id>/attachments", methods=["POST"])
-@allow(*WORKERS)
+@allow(*STAFF)
 def case_upload(case_id):
     user = actor()
     case = case_service.get_case(user, case_id)
@@ -290,7 +289,7 @@ def case_upload(case_id):
 
 
 @bp.route("/cases/<int:case_id>/close", methods=["POST"])
-@allow(*WORKERS)
+@allow(*STAFF)
 def case_close(case_id):
     """Close the case file on the date given (today when none). A refused date comes back
     next to its field, as it was typed; HTMX swaps in the close form alone."""
@@ -314,7 +313,7 @@ def case_close(case_id):
 
 
 @bp.route("/attachments/<int:attachment_id>")
-@allow(*WORKERS)
+@allow(*STAFF)
 def attachment_download(attachment_id):
     attachment = Attachment.get_or_none(Attachment.id == attachment_id)
     if attachment is None:

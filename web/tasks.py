@@ -35,6 +35,7 @@ from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, U
                          Village, WorkLog)
 from core.plugins import get_registry
 from core.privacy import MASK
+from core.vocabulary import MANAGERS, ROLES, STAFF
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
@@ -43,8 +44,6 @@ from web.render import attach_error, back_to, htmx, render
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
-MANAGERS = ("admin", "coordinator")
-EVERYONE = ("admin", "coordinator", "lawyer", "village")
 CHANGED = "taskChanged"
 
 TARGETS = {"village": _l("One village"),
@@ -205,7 +204,7 @@ def _filter_options(user: User) -> dict:
 
 
 @bp.route("/")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def index():
     user, filters = actor(), _filters()
     # what is still to do first, soonest due first; then the rest
@@ -374,7 +373,7 @@ TASK = Panel(_panel, trigger=CHANGED,
 
 
 @bp.route("/<int:task_id>")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def detail(task_id):
     return _panel(_task_or_404(task_id))
 
@@ -394,7 +393,7 @@ def reassign(task_id):
 
 
 @bp.route("/<int:task_id>/schedule", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def schedule(task_id):
     task = _editable_task(task_id)
     form = ScheduleForm(prefix="schedule")
@@ -425,7 +424,7 @@ def _simple_action(task_id: int, call, message: str):
 
 
 @bp.route("/<int:task_id>/start", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def start(task_id):
     return _simple_action(task_id, service.start_task, _("The task is in progress."))
 
@@ -486,7 +485,7 @@ def _completable(task_id: int) -> Task:
 
 
 @bp.route("/<int:task_id>/complete", methods=["GET"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def complete_form(task_id):
     task = _completable(task_id)
     # a reopened task shows what was filled in (only editors get here: they may see it all)
@@ -497,7 +496,7 @@ def complete_form(task_id):
 
 
 @bp.route("/<int:task_id>/complete", methods=["POST"])
-@allow("admin", "coordinator", "lawyer")
+@allow(*STAFF)
 def complete(task_id):
     """Complete with the programme's form and the work log. Refused: 422, the same page
     with every typed value kept and each message beside its field; nothing written."""

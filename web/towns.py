@@ -4,10 +4,11 @@ from peewee import JOIN, fn
 
 from core.access import town_filter, village_filter
 from core.models import Pairing, Town, User, Village
+from core.vocabulary import ROLES
 from web.access import actor, allow
 from web.listing import paginate, search_term
 from web.render import render
-from web.villages import EVERYONE, visible_villages
+from web.villages import visible_villages
 
 bp = Blueprint("towns", __name__, url_prefix="/towns")
 
@@ -26,7 +27,7 @@ def towns_with_counts(user: User):
 
 
 @bp.route("/")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def index():
     query = towns_with_counts(actor())
     term = search_term()
@@ -37,7 +38,7 @@ def index():
 
 
 @bp.route("/<code>")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def detail(code):
     user = actor()
     town = (Town.select().where(town_filter(user)).where(Town.code == code).first()

@@ -12,6 +12,7 @@ from core import villages as service
 from core.access import can_manage_village, town_filter, village_filter
 from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
+from core.vocabulary import MANAGERS, ROLES
 from web.access import actor, allow
 from web.listing import paginate, query_text, search_term
 from web.panels import Panel
@@ -19,7 +20,6 @@ from web.render import render
 
 bp = Blueprint("villages", __name__, url_prefix="/villages")
 
-EVERYONE = ("admin", "coordinator", "lawyer", "village")
 CHANGED = "villageChanged"
 
 
@@ -50,7 +50,7 @@ def _matching(query, term: str):
 
 
 @bp.route("/")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def index():
     user, town_code = actor(), query_text("town")  # unknown: matches nothing
     query = _matching(visible_villages(user), search_term())
@@ -83,7 +83,7 @@ def _address_context(village: Village, form: AddressForm | None = None,
 
 
 @bp.route("/<code>")
-@allow(*EVERYONE)
+@allow(*ROLES)
 def detail(code):
     village = _visible(code)
     return render("villages/detail.html", **_address_context(village))
@@ -103,7 +103,7 @@ ADDRESS = Panel(_address_section, trigger=CHANGED,
 
 
 @bp.route("/<code>/address", methods=["POST"])
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def update_address(code):
     village = _visible(code)
     if not can_manage_village(actor(), village):
