@@ -12,3 +12,10 @@ def setup(settings: Settings, *, run_migrations: bool = False):
     if run_migrations:
         migrate()
     return database
+
+
+def connect():
+    """Open the database the settings name (``JIEDUI_*``, the instance folder), as the
+    ``jiedui`` commands do: a plugin's command calls it before it reads or writes."""
+    from core.config import load_settings
+    return setup(load_settings())

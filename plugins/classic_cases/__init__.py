@@ -18,73 +18,18 @@ from pathlib import Path
 import click
 from flask import Blueprint, request, send_file
 
-from core import hookimpl
-from core.access import allow
-from core.clock import today
-from core.models import Lawyer, Task
-from core.registry import Metric, Program, TaskType
-from core.tasks import assign_task
+from core import Metric, Program, Stage, Workflow, allow, connect, hookimpl, today
 
 from .collection import DOCX_MIMETYPE, build_collection, latest_writeups
 from .forms import CHANNELS, PublishForm, ReviewForm, WriteUpForm
 
 PROGRAM = "classic_cases"
-# stage slug -> (name, form, days allowed when the previous stage assigns it)
-STAGES = {
-    "case_writeup": ("撰写经典案例", WriteUpForm, 30),
-    "case_review": ("审核经典案例", ReviewForm, 15),
-    "case_publish": ("发布经典案例", PublishForm, 15),
-}
-UNFINISHED = ("open", "in_progress")
 
 
-def next_stage(task_type: str, data: dict) -> str | None:
-    """The stage after a completed one: a case sent back is written up again."""
-    if task_type == "case_writeup":
-        return "case_review"
-    if task_type == "case_review":
-        return "case_publish" if data.get("decision") == "approve" else "case_writeup"
-    return None
-
-
-def _already_assigned(task: Task, stage: str, title: str) -> bool:
-    """A stage of this case still waiting: completing the previous stage again (after a
-    reopen) must not assign it twice."""
-    same_place = (Task.village == task.village_id) if task.village_id else \
-        (Task.village.is_null() & (Task.town == task.town_id))
-    waiting = Task.select().where(Task.program == PROGRAM, Task.task_type == stage, same_place,
-                                  Task.status.in_(UNFINISHED))
-    return any((other.data or {}).get("title") == title for other in waiting)
-
-
-def _carried_data(task: Task, stage: str, title: str) -> dict:
-    """What the next stage's form starts with: the title; a write-up sent back starts
-    from the text that was reviewed."""
-    if stage == "case_writeup":
-        previous = latest_writeups([title]).get(title)
-        if previous is not None:
-            return dict(previous.data)
-    return {"title": title}
-
-
-def _same_lawyer(task: Task):
-    """The lawyer who did the stage; when they have left, the village's paired lawyer
-    (``assign_task`` picks them when given none)."""
-    lawyer = Lawyer.get_or_none(Lawyer.id == task.assignee_id)  # as it is now, not as cached
-    return lawyer if lawyer is not None and lawyer.active else None
-
-
-def assign_next_stage(task: Task) -> Task | None:
-    """Assign the stage after ``task`` (a completed stage) to the same village and lawyer."""
-    stage = next_stage(task.task_type, task.data or {})
-    title = (task.data or {}).get("title") or task.subject
-    if stage is None or not title or _already_assigned(task, stage, title):
-        return None
-    name, _form, days = STAGES[stage]
-    return assign_task(None, program=PROGRAM, task_type=stage, village=task.village,
-                       town=None if task.village_id else task.town, assignee=_same_lawyer(task),
-                       due_on=today() + dt.timedelta(days=days), title=f"{name}：{title}",
-                       data=_carried_data(task, stage, title))
+def _previous_text(title: str) -> dict | None:
+    """A write-up sent back starts from the text that was reviewed."""
+    previous = latest_writeups([title]).get(title)
+    return dict(previous.data) if previous is not None else None
 
 
 # --- the collection, on the web and on the command line ---------------------------------
@@ -104,9 +49,7 @@ def collection_docx():
 
 def _export(path, year):
     """Write the collection to ``path``; the command opens the database as core commands do."""
-    from core.app import setup
-    from core.config import load_settings
-    setup(load_settings())
+    connect()
     Path(path).write_bytes(build_collection(year))
     click.echo(f"collection written to {path}")
 
@@ -197,8 +140,23 @@ def example_publish(rng) -> dict:
     return data
 
 
-EXAMPLES = {"case_writeup": example_writeup, "case_review": example_review,
-            "case_publish": example_publish}
+# What a village's users and another lawyer see of each stage. A write-up tells a real
+# case, and until the review it may still name the parties: its narrative (facts, legal
+# points, outcome, lesson) and the reviewer's opinion are not public; the title, the kind
+# of case, the review's verdict and where the case was published are. A review that sends
+# the case back assigns a new write-up, filled in with the reviewed text.
+WORKFLOW = Workflow(PROGRAM, [
+    Stage("case_writeup", "撰写经典案例", WriteUpForm, days=30, then="case_review",
+          public_fields=("title", "case_type"), example=example_writeup,
+          prefill=_previous_text),
+    Stage("case_review", "审核经典案例", ReviewForm, days=15,
+          then=lambda data: "case_publish" if data.get("decision") == "approve" else "case_writeup",
+          public_fields=("title", "reviewed_on", "anonymised", "decision"),
+          example=example_review),
+    Stage("case_publish", "发布经典案例", PublishForm, days=15,
+          public_fields=("title", "published_on", "channels", "link"),
+          example=example_publish),
+])
 
 
 # --- hooks ------------------------------------------------------------------------------
@@ -211,23 +169,9 @@ def register_programs(register):
                      order=9))
 
 
-# What a village's users and another lawyer see of each stage. A write-up tells a real
-# case, and until the review it may still name the parties: its narrative (facts, legal
-# points, outcome, lesson) and the reviewer's opinion are not public; the title, the kind
-# of case, the review's verdict and where the case was published are.
-PUBLIC_FIELDS = {
-    "case_writeup": ("title", "case_type"),
-    "case_review": ("title", "reviewed_on", "anonymised", "decision"),
-    "case_publish": ("title", "published_on", "channels", "link"),
-}
-
-
 @hookimpl
 def register_task_types(register):
-    for slug, (name, form, _days) in STAGES.items():
-        register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="title", public_fields=PUBLIC_FIELDS[slug],
-                          example=EXAMPLES[slug]))
+    WORKFLOW.register_task_types(register)
 
 
 @hookimpl
@@ -238,8 +182,7 @@ def register_metrics(register):
 
 @hookimpl
 def task_completed(task):
-    if task.program == PROGRAM:
-        assign_next_stage(task)
+    WORKFLOW.task_completed(task)  # the next stage, to the same village and lawyer
 
 
 @hookimpl

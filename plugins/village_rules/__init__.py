@@ -14,74 +14,12 @@ count twice.
 """
 import datetime as dt
 
-from core import hookimpl
-from core.clock import today
-from core.models import Lawyer, Task
-from core.registry import Metric, Program, TaskType
-from core.tasks import assign_task
+from core import Metric, Program, Stage, Workflow, hookimpl, today
 
 from .forms import (ISSUES, MEETING_KINDS, DraftForm, FilingForm, ReviewForm, VoteForm,
                     vote_passes)
 
 PROGRAM = "village_rules"
-# stage slug -> (name, form, days allowed when the previous stage assigns it)
-STAGES = {
-    "rule_draft": ("起草村规民约", DraftForm, 30),
-    "rule_review": ("村规民约合法性审查", ReviewForm, 15),
-    "rule_vote": ("村民会议表决", VoteForm, 30),
-    "rule_filing": ("村规民约备案", FilingForm, 15),
-}
-UNFINISHED = ("open", "in_progress")
-
-
-def next_stage(task_type: str, data: dict) -> str | None:
-    """The stage that follows a completed one: back to drafting when the review finds a
-    fault or the vote fails; nothing after filing."""
-    if task_type == "rule_draft":
-        return "rule_review"
-    if task_type == "rule_review":
-        approved = data.get("content_lawful") == "yes" and data.get("procedure_regular") == "yes"
-        return "rule_vote" if approved else "rule_draft"
-    if task_type == "rule_vote":
-        return "rule_filing" if data.get("outcome") == "passed" else "rule_draft"
-    return None
-
-
-def _already_assigned(task: Task, stage: str, title: str) -> bool:
-    """A stage of this revision still waiting: completing the previous stage again (after a
-    reopen) must not assign it twice."""
-    same_place = (Task.village == task.village_id) if task.village_id else \
-        (Task.village.is_null() & (Task.town == task.town_id))
-    waiting = Task.select().where(Task.program == PROGRAM, Task.task_type == stage, same_place,
-                                  Task.status.in_(UNFINISHED))
-    return any((other.data or {}).get("title") == title for other in waiting)
-
-
-def _same_lawyer(task: Task):
-    """The lawyer who did the stage; when they have left, the village's paired lawyer
-    (``assign_task`` picks them when given none)."""
-    lawyer = Lawyer.get_or_none(Lawyer.id == task.assignee_id)  # as it is now, not as cached
-    return lawyer if lawyer is not None and lawyer.active else None
-
-
-def assign_next_stage(task: Task) -> Task | None:
-    """Assign the stage after ``task`` (a completed stage) to the same village and lawyer,
-    with the rules' title filled in."""
-    stage = next_stage(task.task_type, task.data or {})
-    title = (task.data or {}).get("title") or task.subject
-    if stage is None or not title or _already_assigned(task, stage, title):
-        return None
-    name, _form, days = STAGES[stage]
-    return assign_task(None, program=PROGRAM, task_type=stage, village=task.village,
-                       town=None if task.village_id else task.town, assignee=_same_lawyer(task),
-                       due_on=today() + dt.timedelta(days=days), title=f"{name}：{title}",
-                       data={"title": title})
-
-
-@hookimpl
-def task_completed(task):
-    if task.program == PROGRAM:
-        assign_next_stage(task)
 
 
 # --- examples (demo data and tests) ---------------------------------------------------
@@ -143,8 +81,30 @@ def example_filing(rng) -> dict:
             "published": rng.choice(["yes", "yes", "yes", "no"])}
 
 
-EXAMPLES = {"rule_draft": example_draft, "rule_review": example_review,
-            "rule_vote": example_vote, "rule_filing": example_filing}
+def _after_review(data: dict) -> str:
+    lawful = data.get("content_lawful") == "yes" and data.get("procedure_regular") == "yes"
+    return "rule_vote" if lawful else "rule_draft"
+
+
+# The stages, and what a village's users and another lawyer see of each: the village's
+# rules are public, and so is every step of adopting them, except how the villagers'
+# opinions were gathered (it may name who said what). A review that finds a fault or a
+# vote that fails sends the revision back to drafting; nothing follows the filing.
+WORKFLOW = Workflow(PROGRAM, [
+    Stage("rule_draft", "起草村规民约", DraftForm, days=30, then="rule_review",
+          public_fields=("title", "drafted_on", "issues", "main_changes"),
+          example=example_draft),
+    Stage("rule_review", "村规民约合法性审查", ReviewForm, days=15, then=_after_review,
+          public_fields=("title", "reviewed_on", "issues", "content_lawful",
+                         "procedure_regular", "opinion"), example=example_review),
+    Stage("rule_vote", "村民会议表决", VoteForm, days=30,
+          then=lambda data: "rule_filing" if data.get("outcome") == "passed" else "rule_draft",
+          public_fields=("title", "voted_on", "meeting_kind", "eligible", "attended",
+                         "in_favour", "outcome"), example=example_vote),
+    Stage("rule_filing", "村规民约备案", FilingForm, days=15,
+          public_fields=("title", "filed_on", "filed_with", "filing_number", "published"),
+          example=example_filing),
+])
 
 
 # --- hooks ------------------------------------------------------------------------------
@@ -157,28 +117,17 @@ def register_programs(register):
                      order=7))
 
 
-# What a village's users and another lawyer see of each stage: the village's rules are
-# public, and so is every step of adopting them, except how the villagers' opinions were
-# gathered (it may name who said what).
-PUBLIC_FIELDS = {
-    "rule_draft": ("title", "drafted_on", "issues", "main_changes"),
-    "rule_review": ("title", "reviewed_on", "issues", "content_lawful", "procedure_regular",
-                    "opinion"),
-    "rule_vote": ("title", "voted_on", "meeting_kind", "eligible", "attended", "in_favour",
-                  "outcome"),
-    "rule_filing": ("title", "filed_on", "filed_with", "filing_number", "published"),
-}
-
-
 @hookimpl
 def register_task_types(register):
-    for slug, (name, form, _days) in STAGES.items():
-        register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="title", public_fields=PUBLIC_FIELDS[slug],
-                          example=EXAMPLES[slug]))
+    WORKFLOW.register_task_types(register)
 
 
 @hookimpl
 def register_metrics(register):
     register(Metric(slug="rules_filed", program=PROGRAM, name="已备案村规民约",
                     task_types=("rule_filing",), distinct_field="title"))
+
+
+@hookimpl
+def task_completed(task):
+    WORKFLOW.task_completed(task)  # the next stage, to the same village and lawyer
