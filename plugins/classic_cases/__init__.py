@@ -11,14 +11,14 @@ of every stage) whose publish stage is done. The district's collection (汇编) 
 published cases is a .docx: ``GET /programmes/classic_cases/collection.docx`` (admins and
 coordinators) or ``jiedui cases-export FILE``.
 """
-import datetime as dt
 from io import BytesIO
 from pathlib import Path
 
 import click
 from flask import Blueprint, request, send_file
 
-from core import Metric, Program, Stage, Workflow, allow, connect, hookimpl, today
+from core import Metric, Program, Stage, Workflow, allow, connect, hookimpl
+from core.formkit import recent_date
 
 from .collection import DOCX_MIMETYPE, build_collection, latest_writeups
 from .forms import CHANNELS, PublishForm, ReviewForm, WriteUpForm
@@ -103,10 +103,6 @@ CASES = [
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 
 
-def _past(rng, most_days=120) -> str:
-    return (today() - dt.timedelta(days=rng.randint(1, most_days))).isoformat()
-
-
 def _case(rng) -> list[str]:
     """One of CASES, its parties given pseudonyms."""
     a, b = rng.sample(SURNAMES, 2)
@@ -125,7 +121,7 @@ def example_writeup(rng) -> dict:
 
 def example_review(rng) -> dict:
     approved = rng.random() < 0.8
-    return {"title": _title(rng), "reviewed_on": _past(rng),
+    return {"title": _title(rng), "reviewed_on": recent_date(rng, 120),
             "anonymised": "yes" if approved or rng.random() < 0.5 else "no",
             "decision": "approve" if approved else "revise",
             "opinion": "案情清楚，法律分析准确，当事人信息已脱敏，同意发布。" if approved else
@@ -134,7 +130,7 @@ def example_review(rng) -> dict:
 
 def example_publish(rng) -> dict:
     channels = rng.sample([choice.value for choice in CHANNELS[:-1]], rng.randint(1, 3))
-    data = {"title": _title(rng), "published_on": _past(rng, 60), "channels": channels}
+    data = {"title": _title(rng), "published_on": recent_date(rng, 60), "channels": channels}
     if "wechat" in channels:
         data["link"] = f"https://mp.weixin.qq.com/s/{rng.getrandbits(64):016x}"
     return data

@@ -12,9 +12,8 @@ revision counts once it is adopted and filed. The title names the village (东�
 （2024年修订）), so one village's rules filed twice count once and two villages' rules
 count twice.
 """
-import datetime as dt
-
 from core import Metric, Program, Stage, Workflow, hookimpl, today
+from core.formkit import recent_date
 
 from .forms import (ISSUES, MEETING_KINDS, DraftForm, FilingForm, ReviewForm, VoteForm,
                     vote_passes)
@@ -36,10 +35,6 @@ def _title(rng) -> str:
     return f"{place}{rules}（{today().year - rng.randint(0, 1)}年修订）"
 
 
-def _past(rng, most_days=120) -> str:
-    return (today() - dt.timedelta(days=rng.randint(1, most_days))).isoformat()
-
-
 def example_draft(rng) -> dict:
     issues = rng.sample(ISSUE_VALUES[:-1], rng.randint(1, 3))
     changes = {"married_out_women": "明确已嫁未迁女在户籍未迁出期间平等享受集体收益分配",
@@ -47,7 +42,7 @@ def example_draft(rng) -> dict:
                "rural_to_urban": "农转非人员不再参与新增集体收益分配，已分配部分不予追回",
                "fines": "删除原第十二条罚款规定，改为批评教育、公示通报等自治措施",
                "living_environment": "增加门前三包、垃圾分类和禁止乱搭乱建的约定"}
-    return {"title": _title(rng), "drafted_on": _past(rng),
+    return {"title": _title(rng), "drafted_on": recent_date(rng, 120),
             "issues": issues, "main_changes": "；".join(changes[i] for i in issues) + "。",
             "opinions": f"召开村民小组会议{rng.randint(3, 9)}次，入户征求意见{rng.randint(60, 400)}户，"
                         f"收集意见建议{rng.randint(5, 40)}条。"}
@@ -55,7 +50,7 @@ def example_draft(rng) -> dict:
 
 def example_review(rng) -> dict:
     approved = rng.random() < 0.8
-    return {"title": _title(rng), "reviewed_on": _past(rng),
+    return {"title": _title(rng), "reviewed_on": recent_date(rng, 120),
             "issues": rng.sample(ISSUE_VALUES[:-1], rng.randint(1, 4)),
             "content_lawful": "yes" if approved else "no",
             "procedure_regular": "yes" if approved or rng.random() < 0.5 else "no",
@@ -69,14 +64,14 @@ def example_vote(rng) -> dict:
     attended = rng.randint(-(-eligible * 2 // 3) + 1, eligible)  # above every quorum
     in_favour = rng.randint(attended // 2 + 1, attended) if rng.random() < 0.9 \
         else rng.randint(0, attended // 2)
-    return {"title": _title(rng), "voted_on": _past(rng), "meeting_kind": kind,
+    return {"title": _title(rng), "voted_on": recent_date(rng, 120), "meeting_kind": kind,
             "eligible": eligible, "attended": attended, "in_favour": in_favour,
             "outcome": "passed" if vote_passes(attended, in_favour) else "rejected"}
 
 
 def example_filing(rng) -> dict:
     town = rng.choice(["东湖镇", "西山街道", "城关镇", "南岭镇"])
-    return {"title": _title(rng), "filed_on": _past(rng, 60), "filed_with": f"{town}人民政府",
+    return {"title": _title(rng), "filed_on": recent_date(rng, 60), "filed_with": f"{town}人民政府",
             "filing_number": f"{town[:2]}备〔{today().year}〕{rng.randint(1, 60)}号",
             "published": rng.choice(["yes", "yes", "yes", "no"])}
 
