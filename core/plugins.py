@@ -19,8 +19,8 @@ The public contract (docs/plugins.md):
   recorded in ``plugin_errors`` and reported as a Problem (``core.problems``), the
   others still run. Inside
   ``deferred_notifications()`` they wait for the commit (dropped on rollback).
-- ``reset()`` / ``reset_registry()``: forget what was loaded (tests); ``reset(installed=False)``
-  loads no installed plugin next (``core.testing.alone``).
+- ``reset()`` / ``reset_registry()``: forget what was loaded (tests); ``reset(installed=…)``
+  chooses the installed plugins loaded next (``core.testing``).
 
 The core's own hookimpls (``CORE_PLUGINS``: ``core.default_plugins``, which re-plans, and
 ``core.notices``, which tells people) are registered first, before any installed plugin.
@@ -63,16 +63,15 @@ plugin_errors: list[dict] = []
 _command_owners: dict[str, str] = {}
 # Plugins that failed in a setup hook: name -> error (the registry leaves them out).
 _failed_setup: dict[str, str] = {}
-# False: the next manager loads no installed plugin (``reset(installed=False)``, tests).
-_load_installed = True
+# The installed plugins the next manager loads, when a test chose them (``reset``);
+# None: as JIEDUI_LOAD_PLUGINS says.
+_chosen: frozenset[str] | None = None
 
 
 # --- loading -------------------------------------------------------------------------
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    if not _load_installed:
-        return
-    wanted = _plugin_list(os.environ.get("JIEDUI_LOAD_PLUGINS"))
+    wanted = _plugin_list(os.environ.get("JIEDUI_LOAD_PLUGINS")) if _chosen is None else _chosen
     installed = {}
     for ep in entry_points(group=GROUP):
         if ep.name in installed and installed[ep.name].value != ep.value:
@@ -174,13 +173,15 @@ def unregister_plugin(name: str) -> None:
         reset_registry()
 
 
-def reset(*, installed: bool = True) -> None:
-    """Forget the loaded plugins, the registry and the recorded errors (tests). With
-    ``installed=False`` the next manager loads no installed plugin, only the in-process
-    ones registered then (``core.testing.alone``), until the next ``reset()``."""
-    global _pm, _registry, _load_installed
+def reset(*, installed=None) -> None:
+    """Forget the loaded plugins, the registry and the recorded errors (tests).
+    ``installed``: the names of the installed plugins the next manager loads (none, for an
+    empty collection), whatever ``JIEDUI_LOAD_PLUGINS`` says, until the next ``reset()``
+    (``core.testing.alone`` and ``installed_only``)."""
+    global _pm, _registry, _chosen
     with _lock:
-        _pm, _registry, _load_installed = None, None, installed
+        _pm, _registry = None, None
+        _chosen = None if installed is None else frozenset(installed)
         plugin_errors.clear()
         _failed_setup.clear()
 

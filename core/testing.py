@@ -5,7 +5,9 @@ Which plugins are loaded::
 
     with alone(my_plugin) as registry:        # only it: no installed plugin loads
         assert "my_programme" in registry.programs
-    with registered(("test-recorder", Recorder())):   # added to what is installed
+    with installed_only("legal_aid"):         # one installed plugin (its entry point)
+        ...
+    with registered(("test-recorder", Recorder())):   # added to what is loaded
         ...
 
 Forms and their examples (form data as a browser posts it: strings, a list for a
@@ -55,15 +57,16 @@ def _named(item) -> tuple[str, object]:
 def registered(*plugins):
     """Register in-process plugins for the block, each a plugin (a module, a class or an
     object with ``@hookimpl`` functions) or a ``(name, plugin)`` pair, beside whatever is
-    loaded already; yields the registry. They are always unregistered afterwards."""
-    from core.plugins import get_registry, register_plugin, unregister_plugin
+    loaded already. They are always unregistered afterwards. (The registry is built when
+    it is first used, as in a running process.)"""
+    from core.plugins import register_plugin, unregister_plugin
     names = []
     try:
         for item in plugins:
             name, plugin = _named(item)
             register_plugin(plugin, name)
             names.append(name)
-        yield get_registry()
+        yield
     finally:
         for name in reversed(names):
             unregister_plugin(name)
@@ -74,11 +77,24 @@ def alone(*plugins):
     """Only these in-process plugins for the block (no installed plugin loads, whatever
     ``JIEDUI_LOAD_PLUGINS`` says); yields the registry. Afterwards everything loaded is
     forgotten, so the next use loads the installed plugins again."""
-    from core.plugins import reset
-    reset(installed=False)
+    from core.plugins import get_registry, reset
+    reset(installed=())
     try:
-        with registered(*plugins) as registry:
-            yield registry
+        with registered(*plugins):
+            yield get_registry()
+    finally:
+        reset()
+
+
+@contextmanager
+def installed_only(*names: str):
+    """Only these installed plugins (by their entry-point names, as ``jiedui plugins``
+    lists them) for the block, whatever ``JIEDUI_LOAD_PLUGINS`` says; yields the
+    registry. Afterwards everything loaded is forgotten."""
+    from core.plugins import get_registry, reset
+    reset(installed=names)
+    try:
+        yield get_registry()
     finally:
         reset()
 
@@ -133,9 +149,10 @@ def done(metric_slug: str, **kwargs) -> int:
     return progress(**kwargs)[metric_slug]["done"]
 
 
-def ledger_rows(program: str, sheet: str, user=None) -> list[list]:
-    """The rows (header first) of one sheet of the programme's .xlsx ledger, as ``user``
-    exports it (every task, in the order they were assigned), read back with openpyxl."""
+def ledger_rows(program: str, sheet: str | None = None, user=None) -> list[list]:
+    """The rows (header first) of one sheet of the programme's .xlsx ledger (a task type's
+    name; None: the first sheet), as ``user`` exports it (every task, in the order they
+    were assigned), read back with openpyxl."""
     from io import BytesIO
 
     from openpyxl import load_workbook
@@ -144,7 +161,8 @@ def ledger_rows(program: str, sheet: str, user=None) -> list[list]:
     from core.models import Task
     tasks = Task.select().order_by(Task.id)
     book = load_workbook(BytesIO(export_ledger(program, tasks, user=user)))
-    return [list(row) for row in book[sheet].iter_rows(values_only=True)]
+    rows = (book[sheet] if sheet is not None else book.worksheets[0]).iter_rows(values_only=True)
+    return [list(row) for row in rows]
 
 
 def date_cell(day: dt.date) -> dt.datetime:

@@ -200,7 +200,7 @@ def test_the_generated_package_passes_its_own_tests_without_edits(tmp_path):
                          cwd=folder, env=clean_env(), capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "5 passed" in run.stdout
+    assert "6 passed" in run.stdout
     assert "warning" not in run.stdout  # e.g. no deprecated WTForms choices
 
 
