@@ -150,8 +150,7 @@ def tasks_assigned(tasks, actor):
 
 def _programme_lines(tasks: list[Task], gettext, locale: str) -> list[str]:
     """A line per programme (the first few), with the first few titles of its tasks."""
-    from core.plugins import get_registry  # the registry's names (core.plugins calls us)
-    programmes = get_registry().programs
+    from core.localize import name_of  # the registry's names (core.plugins calls us)
     by_programme: dict[str, list[Task]] = defaultdict(list)
     for task in sorted(tasks, key=lambda t: (t.due_on or dt.date.max, t.id)):
         by_programme[task.program].append(task)
@@ -160,7 +159,7 @@ def _programme_lines(tasks: list[Task], gettext, locale: str) -> list[str]:
         titles = [_task_text(task, gettext) for task in group[:TITLES_PER_PROGRAMME]]
         if len(group) > TITLES_PER_PROGRAMME:
             titles.append(gettext(MORE) % {"more": len(group) - TITLES_PER_PROGRAMME})
-        name = programmes[slug].name if slug in programmes else slug
+        name = name_of("programme", slug, locale)
         lines.append("- " + gettext(PROGRAMME_LINE) % {
             "programme": name, "titles": format_list(titles, locale=locale)})
     return _with_more(lines, MAX_PROGRAMMES, gettext)

@@ -245,3 +245,14 @@ def _small_district() -> SimpleNamespace:
         village=create_user("village", password, "village", village=villages[0]))
     return SimpleNamespace(district=district, town=town, villages=villages, firm=firm,
                            lawyers=lawyers, pairings=pairings, users=users, password=password)
+
+
+# --- a plugin's catalog ---------------------------------------------------------------------
+
+def missing_translations(plugin: str, locale: str = "en") -> list[str]:
+    """The strings the loaded plugin ``plugin`` shows — its names, a programme's
+    description, its forms' labels, descriptions and choices, what its code marks with
+    ``N_`` — that its catalog for ``locale`` (the .po in its package's ``translations``)
+    does not translate; [] when it says everything."""
+    from core.localize import missing
+    return missing(plugin, locale)

@@ -34,7 +34,7 @@ from core import (MASK, N_, Task, User, WorkLog, allow, audit_export, audit_view
 
 PROGRAM = "family_visits"
 VISIT = "household_visit"
-REGISTER_NAME = "婚姻家庭矛盾纠纷台账"
+REGISTER_NAME = N_("婚姻家庭矛盾纠纷台账")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NO_REFERRAL = "none"
 SEPARATOR = ", "  # as the ledger joins the choices of a multiple choice
@@ -116,16 +116,16 @@ def export_register(user: User | None, *, address: str = "", locale: str = "zh_C
     """The register of households ``user`` may read as the bytes of an .xlsx file; a row
     restricted (see the module) unless ``user`` sees each of its visits in full; the export
     audited."""
-    gettext = gettext_for(locale)
+    core_text, own = gettext_for(locale), gettext_for(locale, __package__)  # core's, ours
     kind = get_registry().task_types[VISIT]
     form = build_form(kind, locale=locale)
     disputes, risks = choice_labels(form.dispute_types), choice_labels(form.risk_signs)
     referrals = choice_labels(form.referral)
-    headers = [form.household.label.text, form.address.label.text, gettext(N_("Village")),
-               gettext(N_("Town")), gettext(N_("Lawyer")), gettext(N_("First visit")),
-               gettext(N_("Latest visit")), gettext(N_("Visits")),
+    headers = [form.household.label.text, form.address.label.text, core_text("Village"),
+               core_text("Town"), core_text("Lawyer"), own(N_("首次走访")),
+               own(N_("最近走访")), own(N_("走访次数")),
                form.dispute_types.label.text, form.risk_signs.label.text,
-               form.referral.label.text, gettext(N_("Latest actions"))]
+               form.referral.label.text, own(N_("最近一次采取的措施"))]
     rows, shown, masked, seen = [], 0, 0, []
     households = registered_households(user)
     for household in households:
@@ -149,7 +149,7 @@ def export_register(user: User | None, *, address: str = "", locale: str = "zh_C
             _labels(household.values("risk_signs"), risks),
             _labels(referred, referrals) or referrals.get(NO_REFERRAL),
             household.latest_text("actions")])
-    body = xlsx(REGISTER_NAME, headers, rows)
+    body = xlsx(own(REGISTER_NAME), headers, rows)
     audit_export(user, PROGRAM, tasks=sum(len(h.visits) for h in households), shown=shown,
                  masked=masked, address=address, register="households",
                  households=len(households))
