@@ -87,8 +87,10 @@ def whole_number(label: str, low: int, high: int, *, required: str | None = None
 
 
 def past_date(label: str, *, future: str | None = None) -> DateField:
-    """A required date, no later than today (``future``: the message when it is)."""
-    return DateField(label, validators=[InputRequired(f"请填写{label}"), NotInFuture(future)],
+    """A required date, no later than today (``future``: the message when it is, else
+    "<label>不能晚于今天" — written now, so a translated label does not change it)."""
+    return DateField(label, validators=[InputRequired(f"请填写{label}"),
+                                        NotInFuture(future or f"{label}不能晚于今天")],
                      invalid_value_message=f"{label}格式应为 年-月-日，如 2024-05-20")
 
 

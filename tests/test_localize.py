@@ -128,3 +128,19 @@ def test_a_plugin_without_a_catalog_reads_as_registered(district):
         assert english.programs["sample_visits"].name == "Sample visits"  # its name_en
         assert english.task_types["sample_visit"].name == "入户走访"
         assert build_form("sample_visit", locale="en").household.label.text == "户主姓名"
+
+
+def test_a_forms_messages_stay_as_written_when_its_labels_are_translated(district):
+    """Labels read English in English; the messages the plugin wrote stay Chinese (not
+    "Review date不能晚于今天")."""
+    import datetime as dt
+
+    from core.clock import today
+    from core.tasks import validate_task_data
+    from core.testing import installed_only
+    with installed_only("classic_cases"):
+        errors = validate_task_data("case_review", {
+            "title": "案", "reviewed_on": (today() + dt.timedelta(days=1)).isoformat(),
+            "anonymised": "yes", "decision": "approve", "opinion": "同意"}, locale="en")[1]
+        assert errors == {"reviewed_on": ["审核日期不能晚于今天"]}
+        assert build_form("case_review", locale="en").reviewed_on.label.text == "Review date"
