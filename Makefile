@@ -4,9 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
-CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/messages.po))
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/messages.po \
+                                             plugins/*/translations/*/LC_MESSAGES/messages.po))
+PLUGINS  := $(patsubst plugins/%/__init__.py,%,$(wildcard plugins/*/__init__.py))
 
-.PHONY: run test test-fast test-sqlite test-postgres bench install translations extract browser clean
+.PHONY: run test test-fast test-sqlite test-postgres bench install translations extract \
+        plugin-messages browser clean
 
 run: install translations
 	$(BIN)/jiedui run --demo
@@ -24,10 +27,23 @@ translations: $(CATALOGS)
 core/translations/%/LC_MESSAGES/messages.mo: core/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d core/translations -l $* -i $< -o $@
 
-# Refresh the catalogs after changing UI strings (then translate the new entries).
+# A plugin's own catalog (its Chinese names, labels and choices in English).
+plugins/%/messages.mo: plugins/%/messages.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+# Refresh the core's catalog after changing UI strings (then translate the new entries).
+# The plugins' strings are in their own catalogs: `make plugin-messages`.
 extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o core/translations/messages.pot --omit-header --sort-by-file core web plugins
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o core/translations/messages.pot --omit-header --sort-by-file core web
 	$(BIN)/pybabel update -i core/translations/messages.pot -d core/translations --no-fuzzy-matching
+
+# Refresh each in-repo plugin's English catalog from what it shows (then translate the new
+# entries in plugins/<slug>/translations/en/LC_MESSAGES/messages.po and `make translations`).
+plugin-messages: $(STAMP)
+	for plugin in $(PLUGINS); do \
+	  $(BIN)/jiedui plugin-messages $$plugin && \
+	  $(BIN)/pybabel update -i plugins/$$plugin/translations/messages.pot -d plugins/$$plugin/translations -l en --no-fuzzy-matching || exit 1; \
+	done
 
 # Debian's chromium and a CJK font for the end-to-end tests (never `playwright install`).
 browser:

@@ -25,3 +25,9 @@ def setup(settings: Settings | None = None, *, run_migrations: bool = False):
     queue.configure(settings)
     jobs.register_schedules()
     return database
+
+
+def connect():
+    """Open the database the settings name (``JIEDUI_*``, the instance folder), as the
+    ``jiedui`` commands do: a plugin's command calls it before it reads or writes."""
+    return setup()

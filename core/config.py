@@ -192,10 +192,11 @@ def configure(settings: Settings | None) -> None:
     _current = settings
 
 
-def load_settings(environ=None) -> Settings:
-    """Every setting from ``environ`` (default: the process environment), checked."""
+def load_settings(environ=None, *, default_instance="instance") -> Settings:
+    """Every setting from ``environ`` (default: the process environment), checked; the
+    instance folder is ``default_instance`` when ``JIEDUI_INSTANCE`` names none."""
     env = os.environ if environ is None else environ
-    instance = private_folder(Path(env.get("JIEDUI_INSTANCE", "instance")).resolve())
+    instance = private_folder(Path(env.get("JIEDUI_INSTANCE", default_instance)).resolve())
     deadlines, escalate_after = matter_settings(env)
     return Settings(
         instance=instance,

@@ -44,8 +44,9 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (District, Event, EventHandover, FeedSnapshot, FeedToken, Lawyer,
                          Pairing, Task, Town, User, Village, WechatGroup, WechatGroupMember)
+from core.localize import localized_registry
 from core.placements import KIND_WORDS, event_title, notes_for
-from core.plugins import get_registry, notify
+from core.plugins import notify
 from core.problems import error_text, report
 from core.vocabulary import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE, MANAGERS
 
@@ -357,14 +358,14 @@ def _times(event: Event) -> tuple[dt.datetime, dt.datetime]:
     return clock.to_local(event.starts_at), clock.to_local(event.ends_at)
 
 
-def _task_kinds(events) -> dict[int, tuple[str, str]]:
+def _task_kinds(events, locale: str) -> dict[int, tuple[str, str]]:
     """Each task event's programme name (its CATEGORIES) and task type name (its title in
-    the feeds), in one query. Never the task's own title or data: a coordinator may have
-    typed a resident's name into them."""
+    the feeds), in ``locale``, in one query. Never the task's own title or data: a
+    coordinator may have typed a resident's name into them."""
     ids = [event.id for event in events if event.kind == "task"]
     if not ids:
         return {}
-    registry = get_registry()
+    registry = localized_registry(locale)
     kinds = {}
     for event_id, program, task_type in (Task.select(Task.event, Task.program, Task.task_type)
                                          .where(Task.event.in_(ids)).tuples()):
@@ -391,7 +392,8 @@ def _context(events: list[Event], settings) -> _Context:
     district = District.select(District.name).order_by(District.id).first()
     return _Context(gettext=gettext, base_url=settings.base_url.rstrip("/"),
                     district=district.name if district else "",
-                    contacts=_contacts_by_pairing(events), tasks=_task_kinds(events),
+                    contacts=_contacts_by_pairing(events),
+                    tasks=_task_kinds(events, settings.locale),
                     notes=notes_for(events, gettext))
 
 

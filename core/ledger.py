@@ -2,7 +2,7 @@
 
 One sheet per task type of the programme (in the order registered), one row per task.
 The columns are the task type's form fields, headed by the form's own labels (the
-plugin's words), then where and by whom: village, town, lawyer, status, due date,
+plugin's words, in the export's language: ``core.localize``), then where and by whom: village, town, lawyer, status, due date,
 completion time. Choice fields show their choice's label, ticked boxes "yes".
 
 A row shows a task as the exporting user may see it (``core.privacy``): in full to who may
@@ -19,6 +19,7 @@ from core import clock, spreadsheet
 from core.audit import record
 from core.errors import NotFound
 from core.i18n import N_, gettext_for
+from core.localize import name_of
 from core.models import Lawyer, Task, Town, User, Village
 from core.plugins import get_registry
 from core.privacy import MASK, audit_views, task_view
@@ -137,11 +138,11 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
                                   lawyers.get(task.assignee_id), _status(task, gettext, today),
                                   view.time(task.due_on), view.time(task.completed_at)])
         spreadsheet.add_sheet(
-            workbook, _sheet_title(kind.name, taken),
+            workbook, _sheet_title(name_of("task type", kind.slug, locale), taken),
             [f.label.text for f in fields] + [gettext(h) for h in FIXED_HEADERS], rows)
     if not workbook.worksheets:  # a programme without task types: an empty, valid workbook
-        spreadsheet.add_sheet(workbook, _sheet_title(registry.programs[program_slug].name, taken),
-                              [])
+        spreadsheet.add_sheet(workbook, _sheet_title(name_of("programme", program_slug, locale),
+                                                     taken), [])
     audit_export(user, program_slug, tasks=len(tasks), shown=shown, masked=masked,
                  address=address)
     audit_views(user, views, via="ledger", address=address, program=program_slug)

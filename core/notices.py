@@ -29,10 +29,10 @@ from core import clock
 from core.config import get_settings
 from core.hookspecs import hookimpl
 from core.i18n import N_, gettext_for, ngettext_for
+from core.localize import name_of
 from core.models import AuditLog, Event, Lawyer, Pairing, Task, User, Village
 from core.notify import lawyer_users, local_coordinators, notify_users, village_users
 from core.arrangements import describe
-from core.plugins import get_registry
 from core.vocabulary import OPEN_STATUSES
 
 PROBLEMS_LINK = "/admin/problems"
@@ -153,7 +153,6 @@ def tasks_assigned(tasks, actor):
 
 def _programme_lines(tasks: list[Task], gettext, locale: str) -> list[str]:
     """A line per programme (the first few), with the first few titles of its tasks."""
-    programmes = get_registry().programs
     by_programme: dict[str, list[Task]] = defaultdict(list)
     for task in sorted(tasks, key=lambda t: (t.due_on or dt.date.max, t.id)):
         by_programme[task.program].append(task)
@@ -162,7 +161,7 @@ def _programme_lines(tasks: list[Task], gettext, locale: str) -> list[str]:
         titles = [_task_text(task, gettext) for task in group[:TITLES_PER_PROGRAMME]]
         if len(group) > TITLES_PER_PROGRAMME:
             titles.append(gettext(MORE) % {"more": len(group) - TITLES_PER_PROGRAMME})
-        name = programmes[slug].name if slug in programmes else slug
+        name = name_of("programme", slug, locale)
         lines.append("- " + gettext(PROGRAMME_LINE) % {
             "programme": name, "titles": format_list(titles, locale=locale)})
     return _with_more(lines, MAX_PROGRAMMES, gettext)

@@ -20,7 +20,8 @@ The public contract (docs/plugins.md):
   others still run. Inside a ``core.db.transaction()`` they wait for its commit (and
   are dropped on rollback); the calls of one transaction to a list hook by one actor
   are sent as one.
-- ``reset()`` / ``reset_registry()``: forget what was loaded (tests).
+- ``reset()`` / ``reset_registry()``: forget what was loaded (tests); ``reset(installed=…)``
+  chooses the installed plugins loaded next (``core.testing``).
 
 The core's own reactions are plugins too (``DEFAULT_PLUGINS``, loaded by module name, as
 datasette loads its default plugins): ``core.reactions`` (republish feeds, re-plan, send
@@ -67,12 +68,15 @@ plugin_errors: list[dict] = []
 _command_owners: dict[str, str] = {}
 # Plugins that failed in a setup hook: name -> error (the registry leaves them out).
 _failed_setup: dict[str, str] = {}
+# The installed plugins the next manager loads, when a test chose them (``reset``);
+# None: as JIEDUI_LOAD_PLUGINS says.
+_chosen: frozenset[str] | None = None
 
 
 # --- loading -------------------------------------------------------------------------
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    wanted = get_settings().load_plugins
+    wanted = get_settings().load_plugins if _chosen is None else _chosen
     installed = {}
     for ep in entry_points(group=GROUP):
         if ep.name in installed and installed[ep.name].value != ep.value:
@@ -174,11 +178,15 @@ def unregister_plugin(name: str) -> None:
         reset_registry()
 
 
-def reset() -> None:
-    """Forget the loaded plugins, the registry and the recorded errors (tests)."""
-    global _pm, _registry
+def reset(*, installed=None) -> None:
+    """Forget the loaded plugins, the registry and the recorded errors (tests).
+    ``installed``: the names of the installed plugins the next manager loads (none, for an
+    empty collection), whatever ``JIEDUI_LOAD_PLUGINS`` says, until the next ``reset()``
+    (``core.testing.alone`` and ``installed_only``)."""
+    global _pm, _registry, _chosen
     with _lock:
         _pm, _registry = None, None
+        _chosen = None if installed is None else frozenset(installed)
         plugin_errors.clear()
         _failed_setup.clear()
 

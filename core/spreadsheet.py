@@ -1,7 +1,8 @@
 """The one way Jiedui writes an .xlsx export (work log, ledgers, assessment, audit log).
 
 ``workbook()`` starts an empty workbook, ``add_sheet`` adds a sheet with its header row
-(frozen, columns sized), ``append_row`` writes a row, ``to_bytes`` saves it.
+(frozen, columns sized), ``append_row`` writes a row, ``to_bytes`` saves it; ``xlsx`` does
+all of it for one sheet.
 
 Text is always stored as text. openpyxl turns a ``str`` that starts with "=" into a formula
 (and "#N/A" and its kin into error values), so a work-log entry reading
@@ -62,6 +63,14 @@ def append_row(sheet, values: Iterable, formats: Mapping[int, str] | None = None
             cell.data_type = "s"
         if formats and index in formats and value is not None:
             cell.number_format = formats[index]
+
+
+def xlsx(title: str, headers: Iterable, rows: Iterable[Iterable] = ()) -> bytes:
+    """One sheet as the bytes of an .xlsx file, laid out as the ledgers are (``add_sheet``):
+    what a plugin's own export needs."""
+    book = workbook()
+    add_sheet(book, title, headers, rows)
+    return to_bytes(book)
 
 
 def to_bytes(book: Workbook) -> bytes:

@@ -36,6 +36,7 @@ from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.config import get_settings
 from core.i18n import N_, gettext_for
+from core.localize import localize_form
 from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
 from core.plugins import get_registry, notify
@@ -484,16 +485,17 @@ def _form_errors(errors: dict) -> dict:
 
 def build_form(task_type, *, formdata=None, data: dict | None = None, locale: str = "zh_CN"):
     """An instance of the task type's form: from posted ``formdata``, else prefilled with
-    stored ``data`` (a task's JSON: ISO dates are read back as dates). Messages and
-    built-in labels in ``locale``."""
+    stored ``data`` (a task's JSON: ISO dates are read back as dates). Labels,
+    descriptions and choices in ``locale`` (the plugin's catalog: ``core.localize``),
+    WTForms' own messages too."""
     kind = task_type if isinstance(task_type, TaskType) else task_type_for(task_type)
     meta = {"locales": _locales(locale), "csrf": False}
     if formdata is not None:
-        return kind.form(formdata=as_formdata(formdata), meta=meta)
+        return localize_form(kind.form(formdata=as_formdata(formdata), meta=meta), kind, locale)
     form = kind.form(meta=meta)
     if data:
         form.process(formdata=None, data=_restore(form, data))
-    return form
+    return localize_form(form, kind, locale)
 
 
 def _restore(form, data: dict) -> dict:

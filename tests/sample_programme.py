@@ -1,4 +1,4 @@
-"""A test-only programme, registered in-process (core.plugins.register_plugin), so the web
+"""A test-only programme, registered in-process (core.testing.alone), so the web
 tests do not depend on the ten real plugins: one task type with a subject field, a
 sensitive field, a multi-select and an integer with a range, and a distinct metric."""
 import pytest
@@ -6,9 +6,8 @@ from wtforms import (Form, IntegerField, SelectChoice, SelectMultipleField, Stri
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
-from core import hookimpl
-from core.plugins import register_plugin, unregister_plugin
-from core.registry import Metric, Program, TaskType
+from core import Metric, Program, TaskType, hookimpl
+from core.testing import alone
 
 PROGRAM = "sample_visits"
 TASK_TYPE = "sample_visit"
@@ -52,14 +51,10 @@ class SampleProgramme:
 
 
 @pytest.fixture
-def sample_programme(monkeypatch):
+def sample_programme():
     """Only the sample programme is loaded (no entry points), for the whole test."""
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "")
-    register_plugin(SampleProgramme(), PLUGIN)
-    try:
+    with alone((PLUGIN, SampleProgramme())):
         yield
-    finally:
-        unregister_plugin(PLUGIN)
 
 
 def good_data(**changes) -> dict:

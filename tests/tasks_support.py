@@ -1,19 +1,15 @@
 """A small programme plugin for the core task tests (tests/test_tasks.py, test_progress.py,
-test_ledger.py, test_schedules.py), registered in-process with only it loaded, so the
-tests do not depend on the ten real programmes."""
+test_ledger.py, test_schedules.py), registered in-process with only it loaded
+(``core.testing.alone``), so the tests do not depend on the ten real programmes."""
 import datetime as dt
-from contextlib import contextmanager
-
 import pytest
 from wtforms import (BooleanField, DecimalField, Form, IntegerField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from core import hookimpl
-from core import plugins as core_plugins
-from core.plugins import register_plugin, unregister_plugin
-from core.registry import Metric, Program, Schedule, TaskType
+from core import Metric, Program, Schedule, TaskType, hookimpl
+from core.testing import alone
 
 PROGRAM = "test_visits"
 DISPUTES = [SelectChoice("affair", "婚外情"), SelectChoice("violence", "家庭暴力"),
@@ -90,26 +86,10 @@ class VisitsPlugin:
                           cron={"minute": "30", "hour": "8", "day": "1", "month": "1,4,7,10"}))
 
 
-@contextmanager
-def only(*plugins_by_name):
-    """Only these in-process plugins are loaded for the block."""
-    names = []
-    try:
-        for name, plugin in plugins_by_name:
-            register_plugin(plugin, name)
-            names.append(name)
-        yield
-    finally:
-        for name in names:
-            unregister_plugin(name)
-
-
 @pytest.fixture
-def programme(monkeypatch):
-    """The test programme, alone (JIEDUI_LOAD_PLUGINS empty: no installed plugin loads)."""
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "")
-    core_plugins.reset()
-    with only(("test-visits", VisitsPlugin())):
+def programme():
+    """The test programme, alone (no installed plugin loads)."""
+    with alone(("test-visits", VisitsPlugin())):
         yield PROGRAM
 
 

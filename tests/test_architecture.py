@@ -17,16 +17,16 @@ PARTS = {
     "base": ["clock", "errors", "i18n", "text", "phones", "spreadsheet", "vocabulary",
              "arrangements", "config", "db", "queue"],
     "models": ["models"],
-    "extending": ["hookspecs", "registry", "plugins"],
+    "extending": ["hookspecs", "registry", "plugins", "localize", "formkit"],
     "accounts": ["access", "audit", "sessions", "throttle", "users", "logins", "privacy",
                  "locks", "problems"],
     "records": ["worklog", "cases"],
     "calendar": ["placements", "workdays", "feeds", "events", "planner",
                  "calendar_views", "coverage"],
-    "programmes": ["tasks", "progress", "ledger", "stats"],
+    "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
     "follow-up": ["notify", "notices", "matters", "feedback", "assessment"],
-    "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "formkit"],
+    "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "testing"],
 }
 PACKAGE = "core"  # core/__init__.py: the plugins' API, looked up lazily (imports nothing)
 

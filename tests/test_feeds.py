@@ -555,6 +555,26 @@ def test_a_scheduled_programme_task_is_in_the_lawyer_feed_under_its_programme(di
     assert "王某某" not in body.decode()
 
 
+def test_a_task_event_is_named_in_the_feeds_language(district, monkeypatch):
+    """JIEDUI_LOCALE=en: the programme and the task type by the plugin's English catalog."""
+    from core.clock import utc_from_local
+    from core.models import Task
+    from core.tasks import assign_task, schedule_task
+    from core.workdays import is_workday
+    monkeypatch.setenv("JIEDUI_LOCALE", "en")
+    day = clock.today() + dt.timedelta(days=14)
+    while not is_workday(day):
+        day += dt.timedelta(days=1)
+    task = assign_task(None, program="family_visits", task_type="household_visit",
+                       village=district.villages[0])
+    schedule_task(None, task, starts_at=utc_from_local(day, dt.time(14)),
+                  ends_at=utc_from_local(day, dt.time(17, 30)))
+    event = vevents(feeds.render_feed(f"lawyer:{district.lawyers[0].id}"))[
+        Task.get_by_id(task.id).event.uid]
+    assert event.categories == ["Visit 100+ families"]
+    assert "Household visit" in str(event["SUMMARY"])
+
+
 # --- contacts change: the feeds follow at once (core.groups, core.lawyers) -----------------
 
 @pytest.fixture

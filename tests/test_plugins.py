@@ -2,15 +2,14 @@
 
 Each test registers real in-process plugins (objects with ``@hookimpl`` functions) with
 ``core.plugins.register_plugin(obj, name="test-…")`` and unregisters them in ``finally``
-(the ``installed`` context manager). A test whose name contains a hook name is that
-hook's test (tests/test_hooks_documented.py checks that every hook has one).
+(``core.testing.registered``, called ``installed`` here). A test whose name contains a hook
+name is that hook's test (tests/test_hooks_documented.py checks that every hook has one).
 """
 import datetime as dt
 import json
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,6 +33,7 @@ from core.plugins import (call_setup_hook, describe, get_plugin_manager,
                           get_registry, notify, plugin_errors, register_plugin,
                           unregister_plugin)
 from core.registry import Metric, PluginError, Program, Schedule, TaskType
+from core.testing import registered as installed  # (name, plugin) pairs, for the block
 from tests import factories
 from tests.planning_support import now, published  # noqa: F401 (fixtures)
 
@@ -46,20 +46,6 @@ def _all_installed_plugins(monkeypatch):
     """Unless a test says otherwise, every installed plugin loads."""
     monkeypatch.delenv("JIEDUI_LOAD_PLUGINS", raising=False)
     core_plugins.reset()
-
-
-@contextmanager
-def installed(*plugins_by_name):
-    """Register ``(name, plugin)`` pairs for the block; always unregister them."""
-    names = []
-    try:
-        for name, plugin in plugins_by_name:
-            register_plugin(plugin, name)
-            names.append(name)
-        yield
-    finally:
-        for name in names:
-            unregister_plugin(name)
 
 
 def registering(**makers_by_hook):

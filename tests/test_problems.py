@@ -180,7 +180,7 @@ def broken_catalogue(monkeypatch):
     """The programmes' names cannot be read (a fault injected where a task event's
     CATEGORIES is looked up): the feeds holding a task event cannot be rendered, the
     others can."""
-    def unreachable(events):
+    def unreachable(events, locale):
         if any(event.kind == "task" for event in events):
             raise RuntimeError("programme catalogue unreachable")
         return {}

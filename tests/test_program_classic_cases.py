@@ -13,11 +13,18 @@ from core.clock import today
 from core.db import db
 from core.models import Task
 from core.plugins import call_setup_hook, get_registry
+from core.testing import (assert_examples_valid, assert_ledger, date_cell, done, form_errors,
+                          installed_only)
 from plugins.classic_cases import CASES as CASE_TEMPLATES
 from plugins.classic_cases.collection import DOCX_MIMETYPE, build_collection
 from plugins.classic_cases.forms import PublishForm, ReviewForm, WriteUpForm
-from tests.program_checks import (assert_examples_valid, assert_ledger, date_cell, done,
-                                  form_errors)
+
+
+@pytest.fixture(autouse=True)
+def _only_this_programme():
+    with installed_only("classic_cases"):
+        yield
+
 
 DAY = dt.timedelta(days=1)
 STAGES = ("case_writeup", "case_review", "case_publish")

@@ -5,11 +5,10 @@ import re
 
 import pytest
 
-from core import plugins
 from core.plugins import describe, get_registry
+from core.testing import (assert_examples_valid, assign_and_complete, date_cell, done,
+                          fixed_headers, form_errors, installed_only, ledger_rows)
 from plugins.family_visits.forms import HouseholdVisitForm, ScreeningForm
-from tests.program_checks import (assert_examples_valid, assign_and_complete, date_cell, done,
-                                  fixed_headers, form_errors, ledger_rows)
 
 VISIT = {"household": "王建国", "address": "第三村民小组12号",
          "members": "户主王建国、妻子李秀英、儿子王磊", "dispute_types": ["in_law_conflict"],
@@ -18,9 +17,9 @@ VISIT = {"household": "王建国", "address": "第三村民小组12号",
 
 
 @pytest.fixture(autouse=True)
-def _only_this_programme(monkeypatch):
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "family_visits")
-    plugins.reset()
+def _only_this_programme():
+    with installed_only("family_visits"):
+        yield
 
 
 def visit(**changes) -> dict:

@@ -2,20 +2,19 @@
 metric."""
 import pytest
 
-from core import plugins
 from core.plugins import describe, get_registry
+from core.testing import (assert_examples_valid, assign_and_complete, done, form_errors,
+                          installed_only, ledger_rows)
 from plugins.key_populations import CATEGORIES, PersonVisitForm
-from tests.program_checks import (assert_examples_valid, assign_and_complete, done, form_errors,
-                                  ledger_rows)
 
 VISIT = {"person": "张小雨", "category": "left_behind_child",
          "needs": "父母在外务工，由祖父母监护", "publicity": "开展未成年人自我保护教育"}
 
 
 @pytest.fixture(autouse=True)
-def _only_this_programme(monkeypatch):
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "key_populations")
-    plugins.reset()
+def _only_this_programme():
+    with installed_only("key_populations"):
+        yield
 
 
 def visit(**changes) -> dict:

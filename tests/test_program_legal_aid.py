@@ -1,11 +1,10 @@
 """Programme 2, 办理100+法援案件: the case form and the cases metric."""
 import pytest
 
-from core import plugins
 from core.plugins import describe, get_registry
+from core.testing import (assert_examples_valid, assign_and_complete, done, form_errors,
+                          installed_only, ledger_rows)
 from plugins.legal_aid import AidCaseForm
-from tests.program_checks import (assert_examples_valid, assign_and_complete, done, form_errors,
-                                  ledger_rows)
 
 CASE = {"case_number": "（2025）法援字第012号", "applicant": "王桂兰",
         "groups": ["elderly", "women"], "matter": "赡养纠纷", "kind": "non_litigation",
@@ -13,9 +12,9 @@ CASE = {"case_number": "（2025）法援字第012号", "applicant": "王桂兰",
 
 
 @pytest.fixture(autouse=True)
-def _only_this_programme(monkeypatch):
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "legal_aid")
-    plugins.reset()
+def _only_this_programme():
+    with installed_only("legal_aid"):
+        yield
 
 
 def case(**changes) -> dict:

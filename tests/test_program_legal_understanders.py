@@ -2,11 +2,20 @@
 distinct people trained."""
 import datetime as dt
 
+import pytest
+
 from core.clock import today
 from core.plugins import get_registry
+from core.testing import (assert_examples_valid, assert_ledger, assign_and_complete, date_cell,
+                          done, form_errors, installed_only)
 from plugins.legal_understanders import ROLES, UnderstanderTrainingForm
-from tests.program_checks import (assert_examples_valid, assert_ledger, assign_and_complete,
-                                  date_cell, done, form_errors)
+
+
+@pytest.fixture(autouse=True)
+def _only_this_programme():
+    with installed_only("legal_understanders"):
+        yield
+
 
 DAY = dt.timedelta(days=1)
 

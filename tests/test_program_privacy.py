@@ -20,6 +20,7 @@ from core.ledger import export_ledger
 from core.models import AuditLog, Task, WorkLog
 from core.progress import weekly_trend
 from core.tasks import assign_task, complete_task, schedule_task
+from core.testing import installed_only
 from core.users import create_user
 from core.worklog import export_logs
 from tests import factories
@@ -66,10 +67,9 @@ TIMES = ["14:00", "16:00", "14:10", "16:42", "08:05", DAY.isoformat(), DUE.isofo
 
 
 @pytest.fixture(autouse=True)
-def _programmes(monkeypatch):
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "family_visits,key_populations,legal_aid,"
-                                              "village_surveys")
-    plugins.reset()
+def _programmes():
+    with installed_only("family_visits", "key_populations", "legal_aid", "village_surveys"):
+        yield
 
 
 def local(day: dt.date, hour: int, minute: int) -> dt.datetime:

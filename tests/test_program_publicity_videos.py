@@ -2,11 +2,20 @@
 distinct videos (by link)."""
 import datetime as dt
 
+import pytest
+
 from core.clock import today
 from core.plugins import get_registry
+from core.testing import (assert_examples_valid, assert_ledger, assign_and_complete, date_cell,
+                          done, form_errors, installed_only)
 from plugins.publicity_videos import VideoForm
-from tests.program_checks import (assert_examples_valid, assert_ledger, assign_and_complete,
-                                  date_cell, done, form_errors)
+
+
+@pytest.fixture(autouse=True)
+def _only_this_programme():
+    with installed_only("publicity_videos"):
+        yield
+
 
 DAY = dt.timedelta(days=1)
 

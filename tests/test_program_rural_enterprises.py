@@ -4,12 +4,11 @@ import datetime as dt
 
 import pytest
 
-from core import plugins
 from core.plugins import describe, get_registry
+from core.testing import (assert_examples_valid, assign_and_complete, done, form_errors,
+                          installed_only, ledger_rows)
 from plugins.rural_enterprises.forms import (EnterpriseForumForm, EnterpriseTrainingForm,
                                              EnterpriseVisitForm, LegalHealthCheckForm)
-from tests.program_checks import (assert_examples_valid, assign_and_complete, done, form_errors,
-                                  ledger_rows)
 
 TASK_TYPES = ["enterprise_visit", "enterprise_forum", "enterprise_training",
               "legal_health_check"]
@@ -21,9 +20,9 @@ CHECK = {"enterprise": "石桥竹木制品有限公司", "risk_points": ["hiring
 
 
 @pytest.fixture(autouse=True)
-def _only_this_programme(monkeypatch):
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "rural_enterprises")
-    plugins.reset()
+def _only_this_programme():
+    with installed_only("rural_enterprises"):
+        yield
 
 
 def changed(data: dict, **changes) -> dict:

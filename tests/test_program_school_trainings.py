@@ -1,11 +1,20 @@
 """Programme 6, school trainings: the training report form, its examples and the count."""
 import datetime as dt
 
+import pytest
+
 from core.clock import today
 from core.plugins import get_registry
+from core.testing import (assert_examples_valid, assert_ledger, assign_and_complete, date_cell,
+                          done, form_errors, installed_only)
 from plugins.school_trainings import SchoolTrainingForm
-from tests.program_checks import (assert_examples_valid, assert_ledger, assign_and_complete,
-                                  date_cell, done, form_errors)
+
+
+@pytest.fixture(autouse=True)
+def _only_this_programme():
+    with installed_only("school_trainings"):
+        yield
+
 
 DAY = dt.timedelta(days=1)
 

@@ -8,10 +8,17 @@ from werkzeug.datastructures import MultiDict
 from core.clock import today
 from core.models import Task
 from core.plugins import get_registry
+from core.testing import (assert_examples_valid, assert_ledger, date_cell, done, form_errors,
+                          installed_only)
 from plugins.village_rules.forms import (ISSUES, DraftForm, FilingForm, ReviewForm, VoteForm,
                                          has_quorum)
-from tests.program_checks import (assert_examples_valid, assert_ledger, date_cell, done,
-                                  form_errors)
+
+
+@pytest.fixture(autouse=True)
+def _only_this_programme():
+    with installed_only("village_rules"):
+        yield
+
 
 DAY = dt.timedelta(days=1)
 TITLE = "东湖1村村规民约（2024年修订）"

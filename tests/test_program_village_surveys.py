@@ -2,11 +2,10 @@
 villages) and the villages-surveyed metric."""
 import pytest
 
-from core import plugins
 from core.plugins import describe, get_registry
+from core.testing import (assert_examples_valid, assign_and_complete, done, form_errors,
+                          installed_only, ledger_rows)
 from plugins.village_surveys import VillageSurveyForm, village_choices
-from tests.program_checks import (assert_examples_valid, assign_and_complete, done, form_errors,
-                                  ledger_rows)
 
 SURVEY = {"village": "T1V1", "key_groups": "外出务工人员约300人，留守儿童25人",
           "legal_needs": "土地承包咨询较多", "rules_status": "needs_revision",
@@ -14,9 +13,9 @@ SURVEY = {"village": "T1V1", "key_groups": "外出务工人员约300人，留守
 
 
 @pytest.fixture(autouse=True)
-def _only_this_programme(monkeypatch):
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "village_surveys")
-    plugins.reset()
+def _only_this_programme():
+    with installed_only("village_surveys"):
+        yield
 
 
 @pytest.fixture

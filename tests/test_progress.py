@@ -15,7 +15,8 @@ from core.progress import (breakdown, program_progress, progress, set_target, we
 from core.registry import Metric, Program, TaskType
 from core.stats import program_stats
 from core.tasks import assign_task, complete_task
-from tests.tasks_support import PROGRAM, only, programme, visit_data  # noqa: F401 (fixture)
+from core.testing import registered
+from tests.tasks_support import PROGRAM, programme, visit_data  # noqa: F401 (fixture)
 
 D = dt.date
 
@@ -146,7 +147,7 @@ def test_progress_of_ten_programmes_costs_the_same_fixed_queries(district, progr
     year = clock.today().year  # the tasks are completed now
     with count_queries() as one:
         progress(year)
-    with only(("test-ten", TenProgrammes())):
+    with registered(("test-ten", TenProgrammes())):
         for i in range(10):
             for subject in ("甲", "乙", "甲"):
                 task = assign_task(None, program=f"prog_{i}", task_type=f"work_{i}",

@@ -92,8 +92,10 @@ def test_new_program_writes_a_package_with_an_entry_point(tmp_path):
     folder = new_program("village_forums", tmp_path / "pkg", name="村民议事会")
     assert folder == tmp_path / "pkg"
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == [
-        "README.md", "pyproject.toml", "tests/test_village_forums.py",
-        "village_forums/__init__.py"]
+        "Makefile", "README.md", "pyproject.toml", "tests/test_village_forums.py",
+        "village_forums/__init__.py",
+        "village_forums/translations/en/LC_MESSAGES/messages.mo",
+        "village_forums/translations/en/LC_MESSAGES/messages.po"]
     pyproject = (folder / "pyproject.toml").read_text(encoding="utf-8")
     assert 'name = "jiedui-village-forums"' in pyproject
     assert '[project.entry-points.jiedui]\nvillage_forums = "village_forums"' in pyproject
@@ -134,6 +136,34 @@ def test_the_generated_example_is_valid_for_the_core(tmp_path, alone):
         assert "subject" in errors
     finally:
         unregister_plugin("village_forums")
+
+
+def test_the_generated_plugin_speaks_english_through_its_own_catalog(tmp_path, monkeypatch):
+    from core.localize import localized_registry, missing
+    from core.tasks import build_form
+    from core.testing import alone
+    monkeypatch.syspath_prepend(str(new_program("village_forums", tmp_path / "pkg",
+                                                name="村民议事会")))
+    module = importlib.import_module("village_forums")
+    try:
+        with alone(module) as registry:
+            english = localized_registry("en")
+            assert english.programs["village_forums"].name == "Village forums"  # from the slug
+            assert english.metrics["village_forums_done"].name == "Subjects served"
+            assert build_form("village_forums_record", locale="en").subject.label.text == \
+                "Subject"
+            assert registry.programs["village_forums"].name == "村民议事会"
+            assert missing("village_forums", "en") == []
+    finally:
+        sys.modules.pop("village_forums", None)
+
+
+def test_a_name_that_is_one_of_the_forms_words_is_translated_once(tmp_path):
+    from babel.messages.pofile import read_po
+    folder = new_program("village_forums", tmp_path / "pkg", name="类别")
+    with (folder / "village_forums/translations/en/LC_MESSAGES/messages.po").open("rb") as po:
+        catalog = read_po(po)
+    assert catalog["类别"].string == "Category"
 
 
 def test_a_name_with_quotes_and_backslashes_is_written_safely(tmp_path):
@@ -200,7 +230,7 @@ def test_the_generated_package_passes_its_own_tests_without_edits(tmp_path):
                          cwd=folder, env=clean_env(), capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "5 passed" in run.stdout
+    assert "7 passed" in run.stdout
     assert "warning" not in run.stdout  # e.g. no deprecated WTForms choices
 
 
@@ -281,6 +311,17 @@ def test_pip_install_e_makes_the_programmes_appear_in_jiedui_plugins(tmp_path):
         ["attend_forum", "legal_salons_record"]
     assert sorted(m["slug"] for m in report["metrics"]) == \
         ["forums_attended", "legal_salons_done"]
+
+    # Its Makefile refreshes its catalog from what it shows and compiles it, as its README
+    # says (`jiedui plugin-messages`, then pybabel), keeping every translation.
+    for target, says in (("messages", "11 strings of plugin 'legal_salons' written"),
+                         ("translations", "compiling catalog")):
+        made = subprocess.run(["make", target, f"JIEDUI={python} -m web.cli",
+                               f"PYBABEL={Path(sys.executable).parent / 'pybabel'}"],
+                              cwd=generated, capture_output=True, text=True, timeout=120,
+                              env=clean_env(JIEDUI_INSTANCE=str(tmp_path / "instance")))
+        assert made.returncode == 0 and says in made.stdout + made.stderr, \
+            made.stdout + made.stderr
 
     # Installed, the generated package still passes its own tests.
     run = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],

@@ -11,7 +11,8 @@ from core import plugins as core_plugins
 from core.jobs import last_firing, run_schedule, sync_schedules
 from core.models import AuditLog, Task
 from core.queue import huey
-from tests.tasks_support import VisitsPlugin, only
+from core.testing import alone
+from tests.tasks_support import VisitsPlugin
 
 WEEKLY, MONTHLY, QUARTERLY = ("core.jobs.schedule_test_weekly", "core.jobs.schedule_test_monthly",
                               "core.jobs.schedule_test_quarterly")
@@ -28,14 +29,13 @@ def firing(moment):
 
 
 @pytest.fixture
-def schedules(monkeypatch):
+def schedules():
     """Only the test programme (three schedules) is loaded and synced with huey."""
-    monkeypatch.setenv("JIEDUI_LOAD_PLUGINS", "")
-    core_plugins.reset()
-    with only(("test-visits", VisitsPlugin())):
+    with alone(("test-visits", VisitsPlugin())):
         sync_schedules()
         yield
-    sync_schedules()  # the test programme is gone: its periodic tasks go too
+    with alone():
+        sync_schedules()  # the test programme is gone: its periodic tasks go too
 
 
 def run_periodic_at(monkeypatch, moment):

@@ -302,8 +302,9 @@ def test_a_town_task_without_a_lawyer_completes_without_a_work_log(district, pro
 
 
 def test_every_example_validates():
-    from tests.tasks_support import VisitsPlugin, only
-    with only(("test-visits", VisitsPlugin())):
+    from core.testing import alone
+    from tests.tasks_support import VisitsPlugin
+    with alone(("test-visits", VisitsPlugin())):
         from core.plugins import get_registry
         kind = get_registry().task_types["test_visit"]
         for seed in range(20):

@@ -64,7 +64,7 @@ def test_list_shows_the_tasks_in_scope_with_their_village_and_lawyer(spread, dis
     client = login(district.users.coordinator)
     html = client.get("/tasks/").get_data(as_text=True)
     assert task_ids(html) == {t.id for t in spread.values()}
-    assert "东湖1村" in html and "张明" in html and "走访示范家庭" in html
+    assert "东湖1村" in html and "张明" in html and "Sample visits" in html  # its name_en
     assert "4 tasks" in html
     ids = [int(n) for n in re.findall(r'href="/tasks/(\d+)"', html)]
     assert ids[-1] == spread["t1_other"].id  # what is still to do comes first, done last
@@ -135,7 +135,7 @@ def test_task_types_follow_the_programme(district, login):
 def test_assign_page_wires_the_dependent_select_and_the_preview(district, login):
     html = login(district.users.coordinator).get("/tasks/new").get_data(as_text=True)
     assert 'hx-get="/tasks/new/task-types"' in html and 'hx-get="/tasks/new/preview"' in html
-    assert "走访示范家庭" in html and 'value="district"' in html
+    assert "Sample visits" in html and 'value="district"' in html  # the name_en, in English
 
 
 def test_town_coordinator_cannot_choose_the_whole_district(district, login):

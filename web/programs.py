@@ -23,6 +23,7 @@ from core import progress as service
 from core.access import is_district_manager
 from core.errors import ValidationError
 from core.ledger import export_ledger
+from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
@@ -47,8 +48,30 @@ def _program_or_404(slug: str):
     return program
 
 
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
 def _ordered_programs():
-    return sorted(get_registry().programs.values(), key=lambda p: (p.order, p.slug))
+    """The programmes, named in the reader's language, in their order."""
+    return sorted(localized_registry(_locale()).programs.values(),
+                  key=lambda p: (p.order, p.slug))
+
+
+def _named(metrics: list[dict]) -> list[dict]:
+    """Progress dicts (core.progress) with the metric's and the programme's names in the
+    reader's language."""
+    locale = _locale()
+    return [{**m, "name": name_of("metric", m["slug"], locale),
+             "program_name": name_of("programme", m["program"], locale)} for m in metrics]
+
+
+@bp.app_template_global()
+def plugin_text(program_slug: str, text: str) -> str:
+    """For a plugin's templates (its toolbar on the programme's page, its own pages): its
+    Chinese ``text`` in the reader's language, by the catalog of the plugin that registered
+    the programme ``program_slug`` (docs/plugins.md, "Translations")."""
+    return program_text(program_slug, text, _locale())
 
 
 def percent(done: int, target: int) -> int:
@@ -59,8 +82,9 @@ def percent(done: int, target: int) -> int:
 def _dashboard(year: int, user) -> list[dict]:
     """Each programme with its metrics' progress (one aggregation for all of them)."""
     by_program: dict[str, list] = {}
-    for slug, metric in service.progress(year, user=user).items():
-        by_program.setdefault(metric["program"], []).append({"slug": slug, **metric})
+    for metric in _named([{"slug": slug, **metric}
+                          for slug, metric in service.progress(year, user=user).items()]):
+        by_program.setdefault(metric["program"], []).append(metric)
     return [{"program": program, "metrics": by_program.get(program.slug, [])}
             for program in _ordered_programs()]
 
@@ -130,13 +154,14 @@ def _target_forms(metrics: list[dict], year: int) -> dict:
 
 def _detail_page(program, year: int, *, bound: dict | None = None, status: int = 200):
     user = actor()
-    metrics = service.program_progress(program.slug, year, user=user)
+    metrics = _named(service.program_progress(program.slug, year, user=user))
     for metric in metrics:
         metric["by_town"] = service.breakdown(metric["slug"], "town", year, user=user)
         metric["by_lawyer"] = service.breakdown(metric["slug"], "lawyer", year, user=user)
         metric["trend"] = trend_chart(service.weekly_trend(metric["slug"], user=user))
     forms = _target_forms(metrics, year) if is_district_manager(user) else {}
     forms.update(bound or {})
+    program = localized_registry(_locale()).programs[program.slug]  # as the reader reads it
     return render("programs/detail.html", status=status, program=program, year=year,
                   metrics=metrics, percent=percent, forms=forms,
                   may_export=user.role in MANAGERS)
@@ -166,7 +191,8 @@ def set_target(slug):
             form.target.errors = [*form.target.errors, error.translate(_)]
         else:
             flash(_("The target of %(metric)s for %(year)d is %(target)d.",
-                    metric=metric_obj.name, year=form.year.data, target=form.target.data),
+                    metric=name_of("metric", metric, _locale()), year=form.year.data,
+                    target=form.target.data),
                   "success")
             return redirect(url_for("programs.detail", slug=slug, year=form.year.data),
                             code=303)
@@ -204,7 +230,7 @@ def ledger(slug):
              .where((Task.program == program.slug) & (Task.status != "cancelled"))
              .order_by(Task.completed_at.asc(nulls="LAST"), Task.id))
     body = export_ledger(program.slug, tasks, user=user, address=request.remote_addr or "",
-                         locale=str(get_locale() or "zh_CN"))
+                         locale=_locale())
     today = clock.today().isoformat()
     return xlsx_response(body, f"{program.name}台账-{today}.xlsx",
                          f"ledger-{program.slug}-{today}.xlsx")

@@ -2,8 +2,10 @@
 its own test without edits.
 
 The package's files are templates in ``web/scaffold/`` (``string.Template``:
-``${slug}`` and friends; a literal ``$`` is written ``$$``). This module only checks the
-slug and the folder and fills the templates in; it holds no rule of the domain.
+``${slug}`` and friends; a literal ``$`` is written ``$$``); its English catalog is
+``messages.po.tmpl`` with the programme's name added, compiled at once. This module only
+checks the slug and the folder and fills the templates in; it holds no rule of the
+domain.
 """
 import importlib.util
 import json
@@ -26,9 +28,12 @@ MAX_NAME = 100
 FILES = {
     "pyproject.toml": "pyproject.toml.tmpl",
     "README.md": "README.md.tmpl",
+    "Makefile": "Makefile.tmpl",
     "{slug}/__init__.py": "plugin.py.tmpl",
     "tests/test_{slug}.py": "test_plugin.py.tmpl",
 }
+# The plugin's English catalog: the template's strings, and the programme's name.
+CATALOG = "{slug}/translations/en/LC_MESSAGES/messages"
 
 
 class ScaffoldError(Exception):
@@ -92,7 +97,7 @@ def new_program(slug: str, folder: Path | str | None = None, *, name: str | None
 def _values(slug: str, name: str) -> dict:
     literal = json.dumps(name, ensure_ascii=False)  # a valid Python and TOML string
     return {
-        "slug": slug, "name": name, "name_literal": literal,
+        "slug": slug, "name": name, "name_literal": literal, "name_en": default_name(slug),
         "description_literal": json.dumps(f"Jiedui programme plugin: {name}",
                                           ensure_ascii=False),
         "distribution": distribution_name(slug),
@@ -110,10 +115,29 @@ def _write_all(folder: Path, values: dict) -> None:
             path = scratch / target.format(slug=values["slug"])
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(_render(template, values), encoding="utf-8")
+        _write_catalog(scratch / CATALOG.format(slug=values["slug"]), values)
         scratch.rename(folder)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+def _write_catalog(path: Path, values: dict) -> None:
+    """The English catalog (.po, and the .mo Jiedui reads, compiled already): the
+    template's strings, and the programme's name — which is also the task type's —
+    in English as the slug says it (the README asks to check it)."""
+    from io import StringIO
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po, write_po
+    catalog = read_po(StringIO(_render("messages.po.tmpl", values)), locale="en")
+    if values["name"] not in catalog:
+        catalog.add(values["name"], values["name_en"])
+    path.parent.mkdir(parents=True)
+    with path.with_suffix(".po").open("wb") as po:
+        write_po(po, catalog, omit_header=False)
+    with path.with_suffix(".mo").open("wb") as mo:
+        write_mo(mo, catalog)
 
 
 def _render(template: str, values: dict) -> str:

@@ -31,6 +31,7 @@ from core.access import is_district_manager, town_filter, village_filter
 from core.errors import JieduiError, NotFound, ValidationError
 from core.events import session_times
 from core.i18n import N_
+from core.localize import localized_registry, name_of
 from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, User,
                          Village, WorkLog)
 from core.plugins import get_registry
@@ -57,16 +58,15 @@ HISTORY_LABELS = {"task.assign": _l("Assigned"), "task.reassign": _l("Given to a
                   "task.view_masked": _l("Read without the sensitive fields")}
 
 
-# --- names of plugin things (a task may outlive its plugin: then its slug shows) ---------
+# --- names of plugin things, in the reader's language (core.localize; a task may outlive
+# its plugin: then its slug shows) -------------------------------------------------------
 
 def program_name(slug: str) -> str:
-    program = get_registry().programs.get(slug)
-    return program.name if program else slug
+    return name_of("programme", slug, _locale())
 
 
 def task_type_name(slug: str) -> str:
-    task_type = get_registry().task_types.get(slug)
-    return task_type.name if task_type else slug
+    return name_of("task type", slug, _locale())
 
 
 def _translated(labels: dict) -> dict:
@@ -88,11 +88,15 @@ def _locale() -> str:
 
 
 def _programs():
-    return sorted(get_registry().programs.values(), key=lambda p: (p.order, p.slug))
+    """The programmes, named in the reader's language, in their order."""
+    return sorted(localized_registry(_locale()).programs.values(),
+                  key=lambda p: (p.order, p.slug))
 
 
 def _task_types_of(program_slug: str):
-    return [t for t in get_registry().task_types.values() if t.program == program_slug]
+    """The programme's task types, named in the reader's language."""
+    return [t for t in localized_registry(_locale()).task_types.values()
+            if t.program == program_slug]
 
 
 bp.add_app_template_filter(clock.to_local, "local_time")
@@ -471,7 +475,7 @@ class WorkLogForm(Form):
 
 def _completion_page(task: Task, plugin_form: Form, log_form: WorkLogForm, *,
                      errors: list | None = None, status: int = 200):
-    task_type = get_registry().task_types[task.task_type]
+    task_type = localized_registry(_locale()).task_types[task.task_type]
     return render("tasks/complete.html", status=status, task=task, form=plugin_form,
                   log_form=log_form, errors=errors or [], task_type=task_type,
                   form_template=task_type.template or "tasks/_form.html")

@@ -11,80 +11,25 @@ of every stage) whose publish stage is done. The district's collection (汇编) 
 published cases is a .docx: ``GET /programmes/classic_cases/collection.docx`` (admins and
 coordinators) or ``jiedui cases-export FILE``.
 """
-import datetime as dt
 from io import BytesIO
 from pathlib import Path
 
 import click
 from flask import Blueprint, request, send_file
 
-from core import hookimpl
-from core.access import allow
-from core.clock import today
-from core.models import Lawyer, Task
-from core.registry import Metric, Program, TaskType
-from core.tasks import assign_task
+from core import Metric, Program, Stage, Workflow, allow, connect, hookimpl
+from core.formkit import recent_date
 
 from .collection import DOCX_MIMETYPE, build_collection, latest_writeups
 from .forms import CHANNELS, PublishForm, ReviewForm, WriteUpForm
 
 PROGRAM = "classic_cases"
-# stage slug -> (name, form, days allowed when the previous stage assigns it)
-STAGES = {
-    "case_writeup": ("撰写经典案例", WriteUpForm, 30),
-    "case_review": ("审核经典案例", ReviewForm, 15),
-    "case_publish": ("发布经典案例", PublishForm, 15),
-}
-UNFINISHED = ("open", "in_progress")
 
 
-def next_stage(task_type: str, data: dict) -> str | None:
-    """The stage after a completed one: a case sent back is written up again."""
-    if task_type == "case_writeup":
-        return "case_review"
-    if task_type == "case_review":
-        return "case_publish" if data.get("decision") == "approve" else "case_writeup"
-    return None
-
-
-def _already_assigned(task: Task, stage: str, title: str) -> bool:
-    """A stage of this case still waiting: completing the previous stage again (after a
-    reopen) must not assign it twice."""
-    same_place = (Task.village == task.village_id) if task.village_id else \
-        (Task.village.is_null() & (Task.town == task.town_id))
-    waiting = Task.select().where(Task.program == PROGRAM, Task.task_type == stage, same_place,
-                                  Task.status.in_(UNFINISHED))
-    return any((other.data or {}).get("title") == title for other in waiting)
-
-
-def _carried_data(task: Task, stage: str, title: str) -> dict:
-    """What the next stage's form starts with: the title; a write-up sent back starts
-    from the text that was reviewed."""
-    if stage == "case_writeup":
-        previous = latest_writeups([title]).get(title)
-        if previous is not None:
-            return dict(previous.data)
-    return {"title": title}
-
-
-def _same_lawyer(task: Task):
-    """The lawyer who did the stage; when they have left, the village's paired lawyer
-    (``assign_task`` picks them when given none)."""
-    lawyer = Lawyer.get_or_none(Lawyer.id == task.assignee_id)  # as it is now, not as cached
-    return lawyer if lawyer is not None and lawyer.active else None
-
-
-def assign_next_stage(task: Task) -> Task | None:
-    """Assign the stage after ``task`` (a completed stage) to the same village and lawyer."""
-    stage = next_stage(task.task_type, task.data or {})
-    title = (task.data or {}).get("title") or task.subject
-    if stage is None or not title or _already_assigned(task, stage, title):
-        return None
-    name, _form, days = STAGES[stage]
-    return assign_task(None, program=PROGRAM, task_type=stage, village=task.village,
-                       town=None if task.village_id else task.town, assignee=_same_lawyer(task),
-                       due_on=today() + dt.timedelta(days=days), title=f"{name}：{title}",
-                       data=_carried_data(task, stage, title))
+def _previous_text(title: str) -> dict | None:
+    """A write-up sent back starts from the text that was reviewed."""
+    previous = latest_writeups([title]).get(title)
+    return dict(previous.data) if previous is not None else None
 
 
 # --- the collection, on the web and on the command line ---------------------------------
@@ -104,9 +49,7 @@ def collection_docx():
 
 def _export(path, year):
     """Write the collection to ``path``; the command opens the database as core commands do."""
-    from core.app import setup
-    from core.config import get_settings
-    setup(get_settings())
+    connect()
     Path(path).write_bytes(build_collection(year))
     click.echo(f"collection written to {path}")
 
@@ -160,10 +103,6 @@ CASES = [
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 
 
-def _past(rng, most_days=120) -> str:
-    return (today() - dt.timedelta(days=rng.randint(1, most_days))).isoformat()
-
-
 def _case(rng) -> list[str]:
     """One of CASES, its parties given pseudonyms."""
     a, b = rng.sample(SURNAMES, 2)
@@ -182,7 +121,7 @@ def example_writeup(rng) -> dict:
 
 def example_review(rng) -> dict:
     approved = rng.random() < 0.8
-    return {"title": _title(rng), "reviewed_on": _past(rng),
+    return {"title": _title(rng), "reviewed_on": recent_date(rng, 120),
             "anonymised": "yes" if approved or rng.random() < 0.5 else "no",
             "decision": "approve" if approved else "revise",
             "opinion": "案情清楚，法律分析准确，当事人信息已脱敏，同意发布。" if approved else
@@ -191,14 +130,29 @@ def example_review(rng) -> dict:
 
 def example_publish(rng) -> dict:
     channels = rng.sample([choice.value for choice in CHANNELS[:-1]], rng.randint(1, 3))
-    data = {"title": _title(rng), "published_on": _past(rng, 60), "channels": channels}
+    data = {"title": _title(rng), "published_on": recent_date(rng, 60), "channels": channels}
     if "wechat" in channels:
         data["link"] = f"https://mp.weixin.qq.com/s/{rng.getrandbits(64):016x}"
     return data
 
 
-EXAMPLES = {"case_writeup": example_writeup, "case_review": example_review,
-            "case_publish": example_publish}
+# What a village's users and another lawyer see of each stage. A write-up tells a real
+# case, and until the review it may still name the parties: its narrative (facts, legal
+# points, outcome, lesson) and the reviewer's opinion are not public; the title, the kind
+# of case, the review's verdict and where the case was published are. A review that sends
+# the case back assigns a new write-up, filled in with the reviewed text.
+WORKFLOW = Workflow(PROGRAM, [
+    Stage("case_writeup", "撰写经典案例", WriteUpForm, days=30, then="case_review",
+          public_fields=("title", "case_type"), example=example_writeup,
+          prefill=_previous_text),
+    Stage("case_review", "审核经典案例", ReviewForm, days=15,
+          then=lambda data: "case_publish" if data.get("decision") == "approve" else "case_writeup",
+          public_fields=("title", "reviewed_on", "anonymised", "decision"),
+          example=example_review),
+    Stage("case_publish", "发布经典案例", PublishForm, days=15,
+          public_fields=("title", "published_on", "channels", "link"),
+          example=example_publish),
+])
 
 
 # --- hooks ------------------------------------------------------------------------------
@@ -211,23 +165,9 @@ def register_programs(register):
                      order=9))
 
 
-# What a village's users and another lawyer see of each stage. A write-up tells a real
-# case, and until the review it may still name the parties: its narrative (facts, legal
-# points, outcome, lesson) and the reviewer's opinion are not public; the title, the kind
-# of case, the review's verdict and where the case was published are.
-PUBLIC_FIELDS = {
-    "case_writeup": ("title", "case_type"),
-    "case_review": ("title", "reviewed_on", "anonymised", "decision"),
-    "case_publish": ("title", "published_on", "channels", "link"),
-}
-
-
 @hookimpl
 def register_task_types(register):
-    for slug, (name, form, _days) in STAGES.items():
-        register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="title", public_fields=PUBLIC_FIELDS[slug],
-                          example=EXAMPLES[slug]))
+    WORKFLOW.register_task_types(register)
 
 
 @hookimpl
@@ -238,8 +178,7 @@ def register_metrics(register):
 
 @hookimpl
 def task_completed(task):
-    if task.program == PROGRAM:
-        assign_next_stage(task)
+    WORKFLOW.task_completed(task)  # the next stage, to the same village and lawyer
 
 
 @hookimpl

@@ -11,8 +11,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from core.clock import today
-from core.models import District, Task
+from core import District, Task, today
 
 from .forms import CASE_TYPES
 

@@ -21,8 +21,7 @@ it as .xlsx from a link next to the ledger on the programme's page
 ledger, a household is shown restricted to whoever may not see every visit of it (where,
 by whom, how many visits and in which months; nothing else) and every export is audited.
 """
-from core import hookimpl
-from core.registry import Metric, Program, Schedule, TaskType
+from core import Metric, Program, Schedule, TaskType, hookimpl
 
 from .forms import DISPUTE_TYPES, RISK_SIGNS, HouseholdVisitForm, ScreeningForm
 from .register import PROGRAM, bp

@@ -11,11 +11,11 @@ visits, every dispute type, risk sign and referral seen over the visits, and wha
 at the latest visit.
 
 The core's rules hold as for the ledger: the register holds the visits ``user`` may read
-(``core.tasks.list_tasks``: a town's coordinator sees their town); a row shows the family
-only when ``user`` sees every visit in it in full (``core.privacy.task_view``), else it
+(``core.list_tasks``: a town's coordinator sees their town); a row shows the family
+only when ``user`` sees every visit in it in full (``core.task_view``), else it
 says only where, by whom, how many visits and the months of the first and latest one —
 the name, the address, the dispute types, risk signs, referrals and actions read "***";
-every export is audited (``core.ledger.audit_export``, action ``ledger.export`` with
+every export is audited (``core.audit_export``, action ``ledger.export`` with
 ``register: households``, and ``task.view_masked`` naming the visits shown restricted).
 Admins and coordinators download it from the programme's page
 (``GET /programmes/family_visits/households.xlsx``).
@@ -28,18 +28,13 @@ from flask import Blueprint, make_response
 from flask_babel import get_locale
 from flask_login import current_user
 
-from core import clock, spreadsheet
-from core.access import allow
-from core.i18n import N_, gettext_for
-from core.ledger import audit_export
-from core.models import Task, User, WorkLog
-from core.plugins import get_registry
-from core.privacy import MASK, audit_views, month_of, task_view
-from core.tasks import build_form, choice_labels, list_tasks
+from core import (MASK, N_, Task, User, WorkLog, allow, audit_export, audit_views, build_form,
+                  choice_labels, get_registry, gettext_for, list_tasks, month_of, task_view,
+                  to_local, today, xlsx)
 
 PROGRAM = "family_visits"
 VISIT = "household_visit"
-REGISTER_NAME = "婚姻家庭矛盾纠纷台账"
+REGISTER_NAME = N_("婚姻家庭矛盾纠纷台账")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NO_REFERRAL = "none"
 SEPARATOR = ", "  # as the ledger joins the choices of a multiple choice
@@ -75,12 +70,12 @@ class Household:
 def _visit_days(visits: list[Task]) -> dict[int, dt.date]:
     """The district day of each visit: the service's time in its work-log entry (the lawyer
     may log a visit after the day), else when the visit was recorded done."""
-    days = {t.id: clock.to_local(t.completed_at).date() for t in visits if t.completed_at}
+    days = {t.id: to_local(t.completed_at).date() for t in visits if t.completed_at}
     ids = [t.id for t in visits]
     for start in range(0, len(ids), 500):  # well under any database's limit of parameters
         logged = (WorkLog.select(WorkLog.task, WorkLog.occurred_at)
                   .where(WorkLog.task.in_(ids[start:start + 500])).tuples())
-        days.update({task_id: clock.to_local(at).date() for task_id, at in logged})
+        days.update({task_id: to_local(at).date() for task_id, at in logged})
     return days
 
 
@@ -121,16 +116,16 @@ def export_register(user: User | None, *, address: str = "", locale: str = "zh_C
     """The register of households ``user`` may read as the bytes of an .xlsx file; a row
     restricted (see the module) unless ``user`` sees each of its visits in full; the export
     audited."""
-    gettext = gettext_for(locale)
+    core_text, own = gettext_for(locale), gettext_for(locale, __package__)  # core's, ours
     kind = get_registry().task_types[VISIT]
     form = build_form(kind, locale=locale)
     disputes, risks = choice_labels(form.dispute_types), choice_labels(form.risk_signs)
     referrals = choice_labels(form.referral)
-    headers = [form.household.label.text, form.address.label.text, gettext(N_("Village")),
-               gettext(N_("Town")), gettext(N_("Lawyer")), gettext(N_("First visit")),
-               gettext(N_("Latest visit")), gettext(N_("Visits")),
+    headers = [form.household.label.text, form.address.label.text, core_text("Village"),
+               core_text("Town"), core_text("Lawyer"), own(N_("首次走访")),
+               own(N_("最近走访")), own(N_("走访次数")),
                form.dispute_types.label.text, form.risk_signs.label.text,
-               form.referral.label.text, gettext(N_("Latest actions"))]
+               form.referral.label.text, own(N_("最近一次采取的措施"))]
     rows, shown, masked, seen = [], 0, 0, []
     households = registered_households(user)
     for household in households:
@@ -154,13 +149,12 @@ def export_register(user: User | None, *, address: str = "", locale: str = "zh_C
             _labels(household.values("risk_signs"), risks),
             _labels(referred, referrals) or referrals.get(NO_REFERRAL),
             household.latest_text("actions")])
-    book = spreadsheet.workbook()
-    spreadsheet.add_sheet(book, REGISTER_NAME, headers, rows)
+    body = xlsx(own(REGISTER_NAME), headers, rows)
     audit_export(user, PROGRAM, tasks=sum(len(h.visits) for h in households), shown=shown,
                  masked=masked, address=address, register="households",
                  households=len(households))
     audit_views(user, seen, via="register", address=address, program=PROGRAM)
-    return spreadsheet.to_bytes(book)
+    return body
 
 
 # --- the download, linked from the programme's page ----------------------------------------
@@ -174,12 +168,12 @@ bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/family_visits",
 def households_xlsx():
     """The register over the coordinator's scope (as the programme's ledger)."""
     body = export_register(current_user.user, locale=str(get_locale() or "zh_CN"))
-    today = clock.today().isoformat()
+    day = today().isoformat()
     response = make_response(body)
     response.headers["Content-Type"] = XLSX
     # the Chinese name (RFC 5987) and an ASCII one for clients that do not read it
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="households-{PROGRAM}-{today}.xlsx"; '
-        f"filename*=UTF-8''{quote(f'{REGISTER_NAME}-{today}.xlsx')}")
+        f'attachment; filename="households-{PROGRAM}-{day}.xlsx"; '
+        f"filename*=UTF-8''{quote(f'{REGISTER_NAME}-{day}.xlsx')}")
     response.headers["Cache-Control"] = "no-store"  # names of families in dispute
     return response

@@ -7,12 +7,11 @@ publicity given on the visit. Many of them are minors or otherwise vulnerable, s
 answer (the person, their category, their needs, the publicity given) is sensitive and
 none is public: a village sees that someone was visited in a month, not who.
 """
-from wtforms import Form, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import Form, SelectChoice, SelectField
+from wtforms.validators import DataRequired
 
-from core import hookimpl
-from core.registry import Metric, Program, TaskType
-from core.formkit import strip
+from core import Metric, Program, TaskType, hookimpl
+from core.formkit import text, text_area
 
 PROGRAM = "key_populations"
 CATEGORIES = [SelectChoice("migrant_worker", "农民工"), SelectChoice("extreme_poverty", "特困人员"),
@@ -20,19 +19,15 @@ CATEGORIES = [SelectChoice("migrant_worker", "农民工"), SelectChoice("extreme
               SelectChoice("left_behind_child", "留守儿童"), SelectChoice("minor", "未成年人")]
 
 
-
 class PersonVisitForm(Form):
-    person = StringField("走访对象姓名", filters=[strip], validators=[
-        DataRequired(message="请填写走访对象姓名"), Length(max=50, message="姓名不超过50个字")])
+    person = text("走访对象姓名", DataRequired("请填写走访对象姓名"), most=50, name="姓名")
     category = SelectField("人群类别", choices=CATEGORIES,
                            invalid_choice_message="请选择人群类别（农民工、特困人员、孤寡老人、"
                                                   "留守儿童或未成年人）")
-    needs = TextAreaField("需求与困难", filters=[strip], validators=[
-        DataRequired(message="请填写走访对象的需求与困难（没有请填“无”）"),
-        Length(max=1000, message="需求与困难不超过1000个字")])
-    publicity = TextAreaField("开展的普法宣传", filters=[strip], validators=[
-        DataRequired(message="请填写走访时开展的普法宣传内容"),
-        Length(max=1000, message="普法宣传内容不超过1000个字")])
+    needs = text_area("需求与困难", DataRequired("请填写走访对象的需求与困难（没有请填“无”）"),
+                      most=1000)
+    publicity = text_area("开展的普法宣传", DataRequired("请填写走访时开展的普法宣传内容"),
+                          most=1000, name="普法宣传内容")
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"

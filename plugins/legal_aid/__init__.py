@@ -7,14 +7,11 @@ non-litigation dispute or litigation agency, its stage and its outcome. The case
 the applicant, the groups, the matter and the outcome (with the sum awarded) are
 sensitive; only the way the case is handled and its stage are public.
 """
-from wtforms import (Form, SelectChoice, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
-from wtforms.validators import DataRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import Form, SelectChoice, SelectField
+from wtforms.validators import DataRequired, ValidationError
 
-from core import hookimpl
-from core.registry import Metric, Program, TaskType
-from core.formkit import strip
+from core import Metric, Program, TaskType, hookimpl
+from core.formkit import checkboxes, text, text_area
 
 PROGRAM = "legal_aid"
 GROUPS = [SelectChoice("elderly", "老年人"), SelectChoice("women", "妇女"),
@@ -28,26 +25,17 @@ STAGES = [SelectChoice("intake", "受理"), SelectChoice("mediation", "调解"),
           SelectChoice("agency", "代理"), SelectChoice("closed", "结案")]
 
 
-
 class AidCaseForm(Form):
-    case_number = StringField("案件编号", filters=[strip], validators=[
-        DataRequired(message="请填写法律援助案件编号"),
-        Length(max=64, message="案件编号不超过64个字符")])
-    applicant = StringField("受援人姓名", filters=[strip], validators=[
-        DataRequired(message="请填写受援人姓名"), Length(max=50, message="受援人姓名不超过50个字")])
-    groups = SelectMultipleField("受援人所属群体", choices=GROUPS, validators=[
-        DataRequired(message="请至少选择一个受援人所属群体")],
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
-        invalid_choice_message="受援人所属群体不在可选范围内")
-    matter = StringField("案由", filters=[strip], validators=[
-        DataRequired(message="请填写案由（如：追索劳动报酬、赡养纠纷）"),
-        Length(max=100, message="案由不超过100个字")])
+    case_number = text("案件编号", DataRequired("请填写法律援助案件编号"), most=64,
+                       unit="个字符")
+    applicant = text("受援人姓名", DataRequired("请填写受援人姓名"), most=50)
+    groups = checkboxes("受援人所属群体", GROUPS, DataRequired("请至少选择一个受援人所属群体"))
+    matter = text("案由", DataRequired("请填写案由（如：追索劳动报酬、赡养纠纷）"))
     kind = SelectField("办理方式", choices=KINDS,
                        invalid_choice_message="请选择办理方式：非诉纠纷或诉讼代理")
     stage = SelectField("办理阶段", choices=STAGES,
                         invalid_choice_message="请选择办理阶段：受理、调解、代理或结案")
-    outcome = TextAreaField("办理结果", filters=[strip], validators=[
-        Length(max=1000, message="办理结果不超过1000个字")])
+    outcome = text_area("办理结果", most=1000)
 
     def validate_outcome(self, field):
         if self.stage.data == "closed" and not field.data:

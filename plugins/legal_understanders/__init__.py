@@ -12,17 +12,11 @@ No field is sensitive: a legal understander is an adult who takes on a public ro
 village (the roster is posted so residents know whom to ask), unlike the people in family
 disputes or the minors of other programmes. Minors are never registered here.
 """
-import datetime as dt
+from wtforms import FloatField, Form, SelectChoice, SelectField
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
-from wtforms import (DateField, FloatField, Form, SelectChoice, SelectField,
-                     SelectMultipleField, StringField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, ValidationError)
-from wtforms.widgets import CheckboxInput, ListWidget
-
-from core import hookimpl
-from core.clock import today
-from core.registry import Metric, Program, TaskType
-from core.formkit import strip, parsed
+from core import Metric, Program, TaskType, hookimpl
+from core.formkit import checkboxes, parsed, past_date, recent_date, text
 
 PROGRAM = "legal_understanders"
 # The plan's six duties (六.8): 法律法规"讲解员"、矛盾纠纷"调解员"、社情民意"传递员"、
@@ -38,32 +32,19 @@ IDENTITIES = [SelectChoice("cadre", "村（居）两委干部"), SelectChoice("g
 MAX_HOURS = 24
 
 
-
-
-def not_in_future(form, field):
-    if field.data and field.data > today():
-        raise ValidationError("培训日期不能晚于今天：请在培训结束后填写")
-
-
 class UnderstanderTrainingForm(Form):
-    name = StringField("姓名", filters=[strip], validators=[
-        DataRequired("请填写法律明白人姓名"), Length(max=50, message="姓名不超过50个字")])
+    name = text("姓名", DataRequired("请填写法律明白人姓名"), most=50)
     gender = SelectField("性别", choices=GENDERS, invalid_choice_message="请选择性别")
     identity = SelectField("身份", choices=IDENTITIES,
                            invalid_choice_message="请从列表中选择身份")
-    roles = SelectMultipleField("履职角色", choices=ROLES, validators=[
-        DataRequired("请至少选择一项履职角色")],
-        invalid_choice_message="履职角色不在可选范围内，请重新选择",
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    trained_on = DateField("培训日期", validators=[InputRequired("请填写培训日期"), not_in_future],
-                           invalid_value_message="培训日期格式应为 年-月-日，如 2024-05-20")
+    roles = checkboxes("履职角色", ROLES, DataRequired("请至少选择一项履职角色"),
+                       invalid="履职角色不在可选范围内，请重新选择")
+    trained_on = past_date("培训日期", future="培训日期不能晚于今天：请在培训结束后填写")
     hours = FloatField("培训时长（小时）", validators=[
         InputRequired("请填写培训时长"), parsed,
         NumberRange(min=0.5, max=MAX_HOURS, message=f"培训时长应在0.5到{MAX_HOURS}小时之间")],
         invalid_value_message="培训时长应为数字，如 2 或 1.5")
-    course = StringField("培训内容", filters=[strip], validators=[
-        DataRequired("请填写培训内容，如：民法典婚姻家庭编"),
-        Length(max=200, message="培训内容不超过200个字")])
+    course = text("培训内容", DataRequired("请填写培训内容，如：民法典婚姻家庭编"), most=200)
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -81,7 +62,7 @@ def example(rng) -> dict:
         roles.append("mediator")
     return {"name": rng.choice(SURNAMES) + rng.choice(GIVEN),
             "gender": rng.choice(GENDERS).value, "identity": identity, "roles": roles,
-            "trained_on": (today() - dt.timedelta(days=rng.randint(1, 300))).isoformat(),
+            "trained_on": recent_date(rng, 300),
             "hours": rng.choice((1, 1.5, 2, 2.5, 3, 4, 6)), "course": rng.choice(COURSES)}
 
 

@@ -11,17 +11,11 @@ link identifies one published video, so a video reported twice counts once.
 A complete programme plugin in one file: it uses only the public hooks, exactly as a
 package installed from elsewhere would (see docs/plugins.md).
 """
-import datetime as dt
+from wtforms import Form, IntegerField, SelectChoice, SelectField, URLField
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
-from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField, URLField
-from wtforms.fields import DateField
-from wtforms.validators import (URL, DataRequired, InputRequired, Length, NumberRange, Optional,
-                                ValidationError)
-
-from core import hookimpl
-from core.clock import today
-from core.registry import Metric, Program, TaskType
-from core.formkit import strip, parsed
+from core import Metric, Program, TaskType, hookimpl
+from core.formkit import parsed, past_date, recent_date, strip, text
 
 PLATFORMS = [SelectChoice("douyin", "抖音"), SelectChoice("wechat_channels", "微信视频号"),
              SelectChoice("kuaishou", "快手"), SelectChoice("bilibili", "哔哩哔哩"),
@@ -31,29 +25,18 @@ KINDS = [SelectChoice("legal_point", "法律知识点解读"), SelectChoice("hot
          SelectChoice("typical_case", "典型案例剖析")]
 
 
-
-
-def not_in_future(form, field):
-    if field.data and field.data > today():
-        raise ValidationError("发布日期不能晚于今天：请在视频发布后填写")
-
-
 class VideoForm(Form):
-    title = StringField("视频标题", filters=[strip], validators=[
-        DataRequired("请填写视频标题"), Length(max=100, message="视频标题不超过100个字")])
+    title = text("视频标题", DataRequired("请填写视频标题"))
     kind = SelectField("内容类型", choices=KINDS,
                        invalid_choice_message="请选择内容类型：法律知识点、社会热点或典型案例")
-    legal_topic = StringField("法律主题", filters=[strip], validators=[
-        DataRequired("请填写法律主题，如：民法典·婚姻家庭"),
-        Length(max=100, message="法律主题不超过100个字")])
+    legal_topic = text("法律主题", DataRequired("请填写法律主题，如：民法典·婚姻家庭"))
     platform = SelectField("发布平台", choices=PLATFORMS,
                            invalid_choice_message="请从列表中选择发布平台")
     link = URLField("链接", filters=[strip], validators=[
         DataRequired("请填写视频链接"),
         URL(message="链接应为完整网址，如 https://v.douyin.com/abc123/"),
         Length(max=255, message="链接不超过255个字符")])
-    published_on = DateField("发布日期", validators=[InputRequired("请填写发布日期"), not_in_future],
-                             invalid_value_message="发布日期格式应为 年-月-日，如 2024-05-20")
+    published_on = past_date("发布日期", future="发布日期不能晚于今天：请在视频发布后填写")
     views = IntegerField("播放量", validators=[
         Optional(), parsed, NumberRange(min=0, message="播放量不能为负数")],
         invalid_value_message="播放量应为整数")
@@ -88,7 +71,7 @@ def example(rng) -> dict:
                    for _ in range(10))
     return {"title": title, "kind": kind, "legal_topic": topic, "platform": platform,
             "link": LINKS[platform].format(code=code),
-            "published_on": (today() - dt.timedelta(days=rng.randint(1, 180))).isoformat(),
+            "published_on": recent_date(rng, 180),
             "views": int(rng.lognormvariate(7, 1.2))}
 
 

@@ -6,8 +6,7 @@ an enterprise visited and then given a health check counts once. The health chec
 the risk points found (survival, development, financing, hiring, disputes, IP,
 compliance), the rectification advice and the follow-up date.
 """
-from core import hookimpl
-from core.registry import Metric, Program, TaskType
+from core import Metric, Program, TaskType, hookimpl
 
 from .forms import (CODE_ALPHABET, DIFFICULTIES, RISK_POINTS, EnterpriseForumForm,
                     EnterpriseTrainingForm, EnterpriseVisitForm, LegalHealthCheckForm,

@@ -1,10 +1,8 @@
 """Forms of programme 4: every form starts with the enterprise served (the subject)."""
-from wtforms import (DateField, Form, IntegerField, SelectChoice, SelectMultipleField,
-                     StringField, TextAreaField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
-                                StopValidation, ValidationError)
-from wtforms.widgets import CheckboxInput, ListWidget
-from core.formkit import strip
+from wtforms import DateField, Form, SelectChoice, StringField
+from wtforms.validators import DataRequired, Optional, ValidationError
+
+from core.formkit import checkboxes, strip, text, text_area, whole_number
 
 # The plan's six difficulties (生存难、发展难、融资难、用工难、纠纷处理难、知识产权保护难),
 # plus compliance, which the legal health check also covers.
@@ -23,29 +21,13 @@ def code_check_char(first17: str) -> str:
     return CODE_ALPHABET[(31 - total % 31) % 31]
 
 
-
-def readable(form, field):
-    """Stop at "not a number": a range message on top of it would only confuse."""
-    if field.process_errors:
-        raise StopValidation()
-
-
 def upper(value):
     return value.upper() if isinstance(value, str) else value
 
 
-def checkboxes(label: str, choices: list) -> SelectMultipleField:
-    """A multi-select shown as a list of checkboxes; none ticked is allowed."""
-    return SelectMultipleField(label, choices=choices, validators=[Optional()],
-                               widget=ListWidget(prefix_label=False),
-                               option_widget=CheckboxInput(),
-                               invalid_choice_message=f"{label}不在可选范围内")
-
-
 class EnterpriseForm(Form):
     """The enterprise served; its unified social credit code is optional."""
-    enterprise = StringField("企业名称", filters=[strip], validators=[
-        DataRequired(message="请填写企业名称"), Length(max=100, message="企业名称不超过100个字")])
+    enterprise = text("企业名称", DataRequired("请填写企业名称"))
     credit_code = StringField("统一社会信用代码（选填）", filters=[strip, upper],
                               validators=[Optional()])
 
@@ -60,40 +42,27 @@ class EnterpriseForm(Form):
 
 
 class EnterpriseVisitForm(EnterpriseForm):
-    difficulties = checkboxes("企业反映的困难", DIFFICULTIES)
-    services = TextAreaField("提供的法律服务", filters=[strip], validators=[
-        DataRequired(message="请填写走访中提供的法律服务"),
-        Length(max=1000, message="法律服务内容不超过1000个字")])
-
-
-def attendance(label: str):
-    return IntegerField(label, validators=[
-        InputRequired(message=f"请填写{label}"), readable,
-        NumberRange(min=1, max=10000, message=f"{label}应为1到10000之间的整数")],
-        invalid_value_message=f"{label}应为整数")
+    difficulties = checkboxes("企业反映的困难", DIFFICULTIES, Optional())
+    services = text_area("提供的法律服务", DataRequired("请填写走访中提供的法律服务"), most=1000,
+                         name="法律服务内容")
 
 
 class EnterpriseForumForm(EnterpriseForm):
-    topic = StringField("座谈主题", filters=[strip], validators=[
-        DataRequired(message="请填写座谈主题"), Length(max=100, message="座谈主题不超过100个字")])
-    participants = attendance("参加人数")
-    summary = TextAreaField("座谈纪要", filters=[strip], validators=[
-        DataRequired(message="请填写座谈纪要"), Length(max=2000, message="座谈纪要不超过2000个字")])
+    topic = text("座谈主题", DataRequired("请填写座谈主题"))
+    participants = whole_number("参加人数", 1, 10000)
+    summary = text_area("座谈纪要", DataRequired("请填写座谈纪要"))
 
 
 class EnterpriseTrainingForm(EnterpriseForm):
-    topic = StringField("培训主题", filters=[strip], validators=[
-        DataRequired(message="请填写培训主题"), Length(max=100, message="培训主题不超过100个字")])
-    attendees = attendance("参训人数")
-    content = TextAreaField("培训内容", filters=[strip], validators=[
-        DataRequired(message="请填写培训内容"), Length(max=2000, message="培训内容不超过2000个字")])
+    topic = text("培训主题", DataRequired("请填写培训主题"))
+    attendees = whole_number("参训人数", 1, 10000)
+    content = text_area("培训内容", DataRequired("请填写培训内容"))
 
 
 class LegalHealthCheckForm(EnterpriseForm):
     """法律体检: the risk points found, and how and when their rectification is followed up."""
-    risk_points = checkboxes("发现的风险点", RISK_POINTS)
-    advice = TextAreaField("整改建议", filters=[strip], validators=[
-        Length(max=2000, message="整改建议不超过2000个字")])
+    risk_points = checkboxes("发现的风险点", RISK_POINTS, Optional())
+    advice = text_area("整改建议")
     follow_up_on = DateField("整改跟进日期", validators=[Optional()],
                              invalid_value_message="整改跟进日期格式应为 年-月-日")
 

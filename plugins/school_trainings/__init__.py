@@ -10,18 +10,11 @@ on another day is a second training (the plan counts trainings, not schools), so
 metric counts tasks, not distinct schools; the school is still the task's subject, so
 lists and ledgers can group trainings by school.
 """
-import datetime as dt
+from wtforms import Form, SelectChoice, SelectField
+from wtforms.validators import DataRequired
 
-from wtforms import (Form, IntegerField, SelectChoice, SelectField, SelectMultipleField,
-                     StringField)
-from wtforms.fields import DateField
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, ValidationError)
-from wtforms.widgets import CheckboxInput, ListWidget
-
-from core import hookimpl
-from core.clock import today
-from core.registry import Metric, Program, TaskType
-from core.formkit import parsed
+from core import Metric, Program, TaskType, hookimpl
+from core.formkit import checkboxes, past_date, recent_date, text, whole_number
 
 AUDIENCES = [SelectChoice("primary", "小学生"), SelectChoice("junior", "初中生"),
              SelectChoice("senior", "高中生"), SelectChoice("vocational", "职业学校学生"),
@@ -40,40 +33,20 @@ FORMATS = [SelectChoice("lecture", "法治讲座"), SelectChoice("mock_trial", "
 MAX_AUDIENCE = 10000  # a whole school at most; more is a typing error
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-
-def _not_in_future(form, field):
-    if field.data and field.data > today():
-        raise ValidationError("培训日期不能晚于今天：请在培训结束后填写")
-
-
 def _checkboxes(label, choices, required_message):
-    """A multi-select shown as check boxes."""
-    return SelectMultipleField(label, choices=choices,
-                               validators=[DataRequired(required_message)],
-                               invalid_choice_message=f"{label}不在可选范围内，请重新选择",
-                               widget=ListWidget(prefix_label=False),
-                               option_widget=CheckboxInput())
+    return checkboxes(label, choices, DataRequired(required_message),
+                      invalid=f"{label}不在可选范围内，请重新选择")
 
 
 class SchoolTrainingForm(Form):
-    school = StringField("学校名称", filters=[_strip], validators=[
-        DataRequired("请填写学校名称"), Length(max=100, message="学校名称不超过100个字")])
-    held_on = DateField("培训日期", validators=[InputRequired("请填写培训日期"), _not_in_future],
-                        invalid_value_message="培训日期格式应为 年-月-日，如 2024-05-20")
+    school = text("学校名称", DataRequired("请填写学校名称"))
+    held_on = past_date("培训日期", future="培训日期不能晚于今天：请在培训结束后填写")
     audience = _checkboxes("培训对象", AUDIENCES, "请至少选择一类培训对象")
-    audience_size = IntegerField("参加人数", validators=[
-        InputRequired("请填写参加人数"), parsed,
-        NumberRange(min=1, max=MAX_AUDIENCE, message=f"参加人数应为1到{MAX_AUDIENCE}之间的整数")],
-        invalid_value_message="参加人数应为整数")
+    audience_size = whole_number("参加人数", 1, MAX_AUDIENCE)
     topics = _checkboxes("培训主题", TOPICS, "请至少选择一个培训主题")
     format = SelectField("培训形式", choices=FORMATS,
                          invalid_choice_message="请从列表中选择培训形式")
-    speaker = StringField("主讲人", filters=[_strip], validators=[
-        Length(max=50, message="主讲人姓名不超过50个字")])
+    speaker = text("主讲人", most=50, name="主讲人姓名")
 
 
 SCHOOL_PLACES = ["东湖镇", "西山街道", "城关镇", "南岭镇", "北塘街道", "新桥镇", "青石镇", "区"]
@@ -91,7 +64,7 @@ def example(rng):
         else rng.randint(80, 900)
     return {
         "school": rng.choice(SCHOOL_PLACES) + kind,
-        "held_on": (today() - dt.timedelta(days=rng.randint(1, 180))).isoformat(),
+        "held_on": recent_date(rng, 180),
         "audience": audience,
         "audience_size": size,
         "topics": rng.sample([choice.value for choice in TOPICS], rng.randint(1, 3)),

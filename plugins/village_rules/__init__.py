@@ -12,76 +12,13 @@ revision counts once it is adopted and filed. The title names the village (东�
 （2024年修订）), so one village's rules filed twice count once and two villages' rules
 count twice.
 """
-import datetime as dt
-
-from core import hookimpl
-from core.clock import today
-from core.models import Lawyer, Task
-from core.registry import Metric, Program, TaskType
-from core.tasks import assign_task
+from core import Metric, Program, Stage, Workflow, hookimpl, today
+from core.formkit import recent_date
 
 from .forms import (ISSUES, MEETING_KINDS, DraftForm, FilingForm, ReviewForm, VoteForm,
                     vote_passes)
 
 PROGRAM = "village_rules"
-# stage slug -> (name, form, days allowed when the previous stage assigns it)
-STAGES = {
-    "rule_draft": ("起草村规民约", DraftForm, 30),
-    "rule_review": ("村规民约合法性审查", ReviewForm, 15),
-    "rule_vote": ("村民会议表决", VoteForm, 30),
-    "rule_filing": ("村规民约备案", FilingForm, 15),
-}
-UNFINISHED = ("open", "in_progress")
-
-
-def next_stage(task_type: str, data: dict) -> str | None:
-    """The stage that follows a completed one: back to drafting when the review finds a
-    fault or the vote fails; nothing after filing."""
-    if task_type == "rule_draft":
-        return "rule_review"
-    if task_type == "rule_review":
-        approved = data.get("content_lawful") == "yes" and data.get("procedure_regular") == "yes"
-        return "rule_vote" if approved else "rule_draft"
-    if task_type == "rule_vote":
-        return "rule_filing" if data.get("outcome") == "passed" else "rule_draft"
-    return None
-
-
-def _already_assigned(task: Task, stage: str, title: str) -> bool:
-    """A stage of this revision still waiting: completing the previous stage again (after a
-    reopen) must not assign it twice."""
-    same_place = (Task.village == task.village_id) if task.village_id else \
-        (Task.village.is_null() & (Task.town == task.town_id))
-    waiting = Task.select().where(Task.program == PROGRAM, Task.task_type == stage, same_place,
-                                  Task.status.in_(UNFINISHED))
-    return any((other.data or {}).get("title") == title for other in waiting)
-
-
-def _same_lawyer(task: Task):
-    """The lawyer who did the stage; when they have left, the village's paired lawyer
-    (``assign_task`` picks them when given none)."""
-    lawyer = Lawyer.get_or_none(Lawyer.id == task.assignee_id)  # as it is now, not as cached
-    return lawyer if lawyer is not None and lawyer.active else None
-
-
-def assign_next_stage(task: Task) -> Task | None:
-    """Assign the stage after ``task`` (a completed stage) to the same village and lawyer,
-    with the rules' title filled in."""
-    stage = next_stage(task.task_type, task.data or {})
-    title = (task.data or {}).get("title") or task.subject
-    if stage is None or not title or _already_assigned(task, stage, title):
-        return None
-    name, _form, days = STAGES[stage]
-    return assign_task(None, program=PROGRAM, task_type=stage, village=task.village,
-                       town=None if task.village_id else task.town, assignee=_same_lawyer(task),
-                       due_on=today() + dt.timedelta(days=days), title=f"{name}：{title}",
-                       data={"title": title})
-
-
-@hookimpl
-def task_completed(task):
-    if task.program == PROGRAM:
-        assign_next_stage(task)
 
 
 # --- examples (demo data and tests) ---------------------------------------------------
@@ -98,10 +35,6 @@ def _title(rng) -> str:
     return f"{place}{rules}（{today().year - rng.randint(0, 1)}年修订）"
 
 
-def _past(rng, most_days=120) -> str:
-    return (today() - dt.timedelta(days=rng.randint(1, most_days))).isoformat()
-
-
 def example_draft(rng) -> dict:
     issues = rng.sample(ISSUE_VALUES[:-1], rng.randint(1, 3))
     changes = {"married_out_women": "明确已嫁未迁女在户籍未迁出期间平等享受集体收益分配",
@@ -109,7 +42,7 @@ def example_draft(rng) -> dict:
                "rural_to_urban": "农转非人员不再参与新增集体收益分配，已分配部分不予追回",
                "fines": "删除原第十二条罚款规定，改为批评教育、公示通报等自治措施",
                "living_environment": "增加门前三包、垃圾分类和禁止乱搭乱建的约定"}
-    return {"title": _title(rng), "drafted_on": _past(rng),
+    return {"title": _title(rng), "drafted_on": recent_date(rng, 120),
             "issues": issues, "main_changes": "；".join(changes[i] for i in issues) + "。",
             "opinions": f"召开村民小组会议{rng.randint(3, 9)}次，入户征求意见{rng.randint(60, 400)}户，"
                         f"收集意见建议{rng.randint(5, 40)}条。"}
@@ -117,7 +50,7 @@ def example_draft(rng) -> dict:
 
 def example_review(rng) -> dict:
     approved = rng.random() < 0.8
-    return {"title": _title(rng), "reviewed_on": _past(rng),
+    return {"title": _title(rng), "reviewed_on": recent_date(rng, 120),
             "issues": rng.sample(ISSUE_VALUES[:-1], rng.randint(1, 4)),
             "content_lawful": "yes" if approved else "no",
             "procedure_regular": "yes" if approved or rng.random() < 0.5 else "no",
@@ -131,20 +64,42 @@ def example_vote(rng) -> dict:
     attended = rng.randint(-(-eligible * 2 // 3) + 1, eligible)  # above every quorum
     in_favour = rng.randint(attended // 2 + 1, attended) if rng.random() < 0.9 \
         else rng.randint(0, attended // 2)
-    return {"title": _title(rng), "voted_on": _past(rng), "meeting_kind": kind,
+    return {"title": _title(rng), "voted_on": recent_date(rng, 120), "meeting_kind": kind,
             "eligible": eligible, "attended": attended, "in_favour": in_favour,
             "outcome": "passed" if vote_passes(attended, in_favour) else "rejected"}
 
 
 def example_filing(rng) -> dict:
     town = rng.choice(["东湖镇", "西山街道", "城关镇", "南岭镇"])
-    return {"title": _title(rng), "filed_on": _past(rng, 60), "filed_with": f"{town}人民政府",
+    return {"title": _title(rng), "filed_on": recent_date(rng, 60), "filed_with": f"{town}人民政府",
             "filing_number": f"{town[:2]}备〔{today().year}〕{rng.randint(1, 60)}号",
             "published": rng.choice(["yes", "yes", "yes", "no"])}
 
 
-EXAMPLES = {"rule_draft": example_draft, "rule_review": example_review,
-            "rule_vote": example_vote, "rule_filing": example_filing}
+def _after_review(data: dict) -> str:
+    lawful = data.get("content_lawful") == "yes" and data.get("procedure_regular") == "yes"
+    return "rule_vote" if lawful else "rule_draft"
+
+
+# The stages, and what a village's users and another lawyer see of each: the village's
+# rules are public, and so is every step of adopting them, except how the villagers'
+# opinions were gathered (it may name who said what). A review that finds a fault or a
+# vote that fails sends the revision back to drafting; nothing follows the filing.
+WORKFLOW = Workflow(PROGRAM, [
+    Stage("rule_draft", "起草村规民约", DraftForm, days=30, then="rule_review",
+          public_fields=("title", "drafted_on", "issues", "main_changes"),
+          example=example_draft),
+    Stage("rule_review", "村规民约合法性审查", ReviewForm, days=15, then=_after_review,
+          public_fields=("title", "reviewed_on", "issues", "content_lawful",
+                         "procedure_regular", "opinion"), example=example_review),
+    Stage("rule_vote", "村民会议表决", VoteForm, days=30,
+          then=lambda data: "rule_filing" if data.get("outcome") == "passed" else "rule_draft",
+          public_fields=("title", "voted_on", "meeting_kind", "eligible", "attended",
+                         "in_favour", "outcome"), example=example_vote),
+    Stage("rule_filing", "村规民约备案", FilingForm, days=15,
+          public_fields=("title", "filed_on", "filed_with", "filing_number", "published"),
+          example=example_filing),
+])
 
 
 # --- hooks ------------------------------------------------------------------------------
@@ -157,28 +112,17 @@ def register_programs(register):
                      order=7))
 
 
-# What a village's users and another lawyer see of each stage: the village's rules are
-# public, and so is every step of adopting them, except how the villagers' opinions were
-# gathered (it may name who said what).
-PUBLIC_FIELDS = {
-    "rule_draft": ("title", "drafted_on", "issues", "main_changes"),
-    "rule_review": ("title", "reviewed_on", "issues", "content_lawful", "procedure_regular",
-                    "opinion"),
-    "rule_vote": ("title", "voted_on", "meeting_kind", "eligible", "attended", "in_favour",
-                  "outcome"),
-    "rule_filing": ("title", "filed_on", "filed_with", "filing_number", "published"),
-}
-
-
 @hookimpl
 def register_task_types(register):
-    for slug, (name, form, _days) in STAGES.items():
-        register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="title", public_fields=PUBLIC_FIELDS[slug],
-                          example=EXAMPLES[slug]))
+    WORKFLOW.register_task_types(register)
 
 
 @hookimpl
 def register_metrics(register):
     register(Metric(slug="rules_filed", program=PROGRAM, name="已备案村规民约",
                     task_types=("rule_filing",), distinct_field="title"))
+
+
+@hookimpl
+def task_completed(task):
+    WORKFLOW.task_completed(task)  # the next stage, to the same village and lawyer

@@ -2,13 +2,10 @@
 draft (起草) → legal review (合法性审查) → villagers' assembly vote (村民会议表决) →
 filing (备案). Every stage names the rules it is about (``title``, the counted subject),
 so the workflow can carry it from one stage to the next."""
-from wtforms import (DateField, Form, IntegerField, RadioField, SelectChoice, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, ValidationError)
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import Form, RadioField, SelectChoice, SelectField
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from core.clock import today
-from core.formkit import strip, parsed
+from core.formkit import checkboxes, past_date, text, text_area, whole_number, yes_no
 
 # The questions the plan asks every revision to settle (DOMAIN.md 六.7).
 ISSUES = [SelectChoice("married_out_women", "已嫁未迁女能否享受村集体福利"),
@@ -17,7 +14,6 @@ ISSUES = [SelectChoice("married_out_women", "已嫁未迁女能否享受村集�
           SelectChoice("fines", "村规民约能否设定罚款"),
           SelectChoice("living_environment", "农村人居环境整治"),
           SelectChoice("other", "其他")]
-YES_NO = [SelectChoice("yes", "是"), SelectChoice("no", "否")]
 MEETING_KINDS = [
     SelectChoice("villagers", "村民会议（本村18周岁以上村民过半数参加）"),
     SelectChoice("households", "村民会议（本村三分之二以上的户的代表参加）"),
@@ -27,43 +23,14 @@ OUTCOME_LABELS = {choice.value: choice.label for choice in OUTCOMES}
 MAX_PEOPLE = 100000
 
 
-
-
-def not_in_future(form, field):
-    if field.data and field.data > today():
-        raise ValidationError(f"{field.label.text}不能晚于今天")
-
-
 def rules_title():
     # The title is the counted subject, distinct across the district: it names the village.
-    return StringField("村规民约名称", description="写明村（居）名称，如：东湖村村规民约（2024年修订）",
-                       filters=[strip], validators=[
-        DataRequired("请填写村规民约名称，如：东湖村村规民约（2024年修订）"),
-        Length(max=100, message="村规民约名称不超过100个字")])
-
-
-def past_date(label):
-    return DateField(label, validators=[InputRequired(f"请填写{label}"), not_in_future],
-                     invalid_value_message=f"{label}格式应为 年-月-日，如 2024-05-20")
+    return text("村规民约名称", DataRequired("请填写村规民约名称，如：东湖村村规民约（2024年修订）"),
+                description="写明村（居）名称，如：东湖村村规民约（2024年修订）")
 
 
 def issues(label):
-    return SelectMultipleField(label, choices=ISSUES,
-                               invalid_choice_message="重点问题不在可选范围内，请重新选择",
-                               widget=ListWidget(prefix_label=False),
-                               option_widget=CheckboxInput())
-
-
-def yes_no(label, required_message):
-    return RadioField(label, choices=YES_NO, validators=[InputRequired(required_message)],
-                      invalid_choice_message="请选择“是”或“否”")
-
-
-def head_count(label):
-    return IntegerField(label, validators=[
-        InputRequired(f"请填写{label}"), parsed,
-        NumberRange(min=0, max=MAX_PEOPLE, message=f"{label}应为0到{MAX_PEOPLE}之间的整数")],
-        invalid_value_message=f"{label}应为整数")
+    return checkboxes(label, ISSUES, invalid="重点问题不在可选范围内，请重新选择")
 
 
 class DraftForm(Form):
@@ -71,11 +38,9 @@ class DraftForm(Form):
     title = rules_title()
     drafted_on = past_date("草案完成日期")
     issues = issues("涉及的重点问题")
-    main_changes = TextAreaField("主要修订内容", filters=[strip], validators=[
-        DataRequired("请填写主要修订内容"), Length(max=2000, message="主要修订内容不超过2000个字")])
-    opinions = TextAreaField("征求意见情况", filters=[strip], validators=[
-        DataRequired("请填写征求村民意见的情况（方式、人次、主要意见）"),
-        Length(max=1000, message="征求意见情况不超过1000个字")])
+    main_changes = text_area("主要修订内容", DataRequired("请填写主要修订内容"))
+    opinions = text_area("征求意见情况", DataRequired("请填写征求村民意见的情况（方式、人次、主要意见）"),
+                         most=1000)
 
 
 class ReviewForm(Form):
@@ -88,9 +53,7 @@ class ReviewForm(Form):
                             "请选择内容是否合法")
     procedure_regular = yes_no("程序规范（已征求村民意见、经村党组织和村民委员会讨论）",
                                "请选择程序是否规范")
-    opinion = TextAreaField("审查意见", filters=[strip], validators=[
-        DataRequired("请填写审查意见；不合法或不规范的，请写明需修改之处"),
-        Length(max=2000, message="审查意见不超过2000个字")])
+    opinion = text_area("审查意见", DataRequired("请填写审查意见；不合法或不规范的，请写明需修改之处"))
 
     @property
     def approved(self):
@@ -121,9 +84,9 @@ class VoteForm(Form):
     voted_on = past_date("表决日期")
     meeting_kind = SelectField("会议形式", choices=MEETING_KINDS,
                                invalid_choice_message="请从列表中选择会议形式")
-    eligible = head_count("应到人数（户数）")
-    attended = head_count("实到人数（户数）")
-    in_favour = head_count("赞成人数（户数）")
+    eligible = whole_number("应到人数（户数）", 0, MAX_PEOPLE)
+    attended = whole_number("实到人数（户数）", 0, MAX_PEOPLE)
+    in_favour = whole_number("赞成人数（户数）", 0, MAX_PEOPLE)
     outcome = RadioField("表决结果", choices=OUTCOMES, validators=[InputRequired("请选择表决结果")],
                          invalid_choice_message="表决结果应为“通过”或“未通过”")
 
@@ -156,9 +119,6 @@ class FilingForm(Form):
     """备案: the adopted rules are filed with the town government and published."""
     title = rules_title()
     filed_on = past_date("备案日期")
-    filed_with = StringField("备案机关", filters=[strip], validators=[
-        DataRequired("请填写备案机关，如：东湖镇人民政府"),
-        Length(max=100, message="备案机关不超过100个字")])
-    filing_number = StringField("备案编号", filters=[strip], validators=[
-        Length(max=64, message="备案编号不超过64个字符")])
+    filed_with = text("备案机关", DataRequired("请填写备案机关，如：东湖镇人民政府"))
+    filing_number = text("备案编号", most=64, unit="个字符")
     published = yes_no("已向村（居）民公布", "请选择是否已向村（居）民公布")

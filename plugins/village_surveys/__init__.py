@@ -9,13 +9,11 @@ stored as its code: the registry counts distinct values of a form field, and a v
 picked from a list cannot be spelt two ways, as a typed name could ("东湖村" and
 "东湖村委会" would count twice).
 """
-from wtforms import Form, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import Form, SelectChoice, SelectField
+from wtforms.validators import DataRequired
 
-from core import hookimpl
-from core.models import Town, Village
-from core.registry import Metric, Program, TaskType
-from core.formkit import strip
+from core import Metric, Program, TaskType, hookimpl
+from core.formkit import text_area, village_choices
 
 PROGRAM = "village_surveys"
 RULES_STATUSES = [SelectChoice("sound", "已制定，内容合法、程序规范"),
@@ -23,19 +21,8 @@ RULES_STATUSES = [SelectChoice("sound", "已制定，内容合法、程序规范
                   SelectChoice("missing", "尚未制定")]
 
 
-def village_choices() -> list[SelectChoice]:
-    """Every village of the district, by town: code and "镇街 · 村(居)", read when a form is
-    built."""
-    villages = (Village.select(Village.code, Village.name, Town.name.alias("town_name"))
-                .join(Town).order_by(Town.code, Village.code).objects())
-    return [SelectChoice(v.code, f"{v.town_name} · {v.name}") for v in villages]
-
-
-
-def text(label: str, message: str, max_length: int = 2000) -> TextAreaField:
-    return TextAreaField(label, filters=[strip], validators=[
-        DataRequired(message=message),
-        Length(max=max_length, message=f"{label}不超过{max_length}个字")])
+def text(label: str, message: str):
+    return text_area(label, DataRequired(message))
 
 
 class VillageSurveyForm(Form):
