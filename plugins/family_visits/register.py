@@ -28,9 +28,9 @@ from flask import Blueprint, make_response
 from flask_babel import get_locale
 from flask_login import current_user
 
-from core import (MASK, N_, Task, User, WorkLog, allow, audit_export, audit_views, build_form,
-                  choice_labels, get_registry, gettext_for, list_tasks, month_of, task_view,
-                  to_local, today, xlsx)
+from core import (MANAGERS, MASK, N_, Task, User, WorkLog, allow, audit_export, audit_views,
+                  build_form, choice_labels, get_registry, gettext_for, list_tasks, month_of,
+                  task_view, to_local, today, xlsx)
 
 PROGRAM = "family_visits"
 VISIT = "household_visit"
@@ -164,7 +164,7 @@ bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/family_visits",
 
 
 @bp.route("/households.xlsx")
-@allow("admin", "coordinator")
+@allow(*MANAGERS)
 def households_xlsx():
     """The register over the coordinator's scope (as the programme's ledger)."""
     body = export_register(current_user.user, locale=str(get_locale() or "zh_CN"))
