@@ -85,3 +85,50 @@ def page(browser):
     page.console_errors = errors
     yield page
     context.close()
+
+
+# A phone inside WeChat's browser: what most lawyers and residents use Jiedui on.
+PHONE_VIEWPORT = {"width": 375, "height": 812}
+WECHAT_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 13; V2227A Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 "
+    "XWEB/1160065 MMWEBSDK/20231202 MMWEBID/2247 MicroMessenger/8.0.47.2560(0x28002F30) "
+    "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
+SCREENSHOTS = Path(os.environ.get("JIEDUI_TEST_SCREENSHOTS", "test-output/screenshots"))
+
+
+def log_in(page, base, role):
+    """Log in as one of the demo's people ("admin", "coordinator", "town coordinator",
+    "lawyer", "village") and wait for the first page after login."""
+    from core.demo import DEMO_LOGINS
+    username, password = DEMO_LOGINS[role]
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+@pytest.fixture
+def phone(browser):
+    """A page at 375 × 812 with WeChat's user agent and touch. Console errors are collected
+    in `phone.console_errors`; `phone.shot("name")` saves a screenshot in the test output
+    (test-output/screenshots/, kept by CI) and returns its path."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE_VIEWPORT,
+                                  user_agent=WECHAT_USER_AGENT, is_mobile=True, has_touch=True,
+                                  device_scale_factor=2)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors
+
+    def shot(name, full_page=False):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    page.shot = shot
+    yield page
+    context.close()
