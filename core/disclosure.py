@@ -17,8 +17,9 @@ from core.access import village_filter
 from core.arrangements import Arrangement
 from core.config import get_settings
 from core.errors import NotFound
+from core.groups import join_qr_path, join_qr_shown
 from core.i18n import N_
-from core.lawyers import photo_version
+from core.lawyers import photo_version, picture_size, picture_version, stored_picture
 from core.models import (GROUP_ROLES, Event, LawFirm, Lawyer, Pairing, Town, User, Village,
                          WechatGroup, WechatGroupMember)
 
@@ -40,7 +41,9 @@ DUTIES = (
 PUBLIC_EVENT_KINDS = ("session", "publicity")  # programme tasks may name people: never shown
 NEXT_EVENTS = 5
 TERM_WARNING_DAYS = 60
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")  # raster only: an SVG can carry script
+# The public legal service hotline (公共法律服务热线), the same number everywhere in China:
+# residents call it when they cannot reach their lawyer; the page always shows it.
+LEGAL_HOTLINE = "12348"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class PublicEvent:
     kind: str  # "session" | "publicity"
     starts_at: dt.datetime  # aware, district zone
     ends_at: dt.datetime
+    place: str = ""  # the village's address ("": the page names the village committee)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,12 @@ class PublicVillage:
     term_start: dt.date | None = None
     term_end: dt.date | None = None
     group_name: str = ""
+    # The group's join QR code while it works (``core.groups.join_qr_shown``), else "" and
+    # None: the web serves it at the village's group-QR URL with this version; its size in
+    # pixels, and the last day it is shown (the day before it expires).
+    join_qr_version: str = ""
+    join_qr_size: tuple[int, int] | None = None
+    join_qr_until: dt.date | None = None
     next_events: tuple[PublicEvent, ...] = ()
     successor_name: str = ""  # a replacement from a later day: who takes over
     successor_from: dt.date | None = None
@@ -88,13 +98,7 @@ class DirectoryEntry:
 def photo_path(lawyer: Lawyer, instance: Path | None = None) -> Path | None:
     """The lawyer's photo file, if the stored path names an image inside the instance
     folder that exists; None otherwise (no path a user controls ever leaves the folder)."""
-    if not lawyer.photo:
-        return None
-    instance = (instance or get_settings().instance).resolve()
-    path = (instance / lawyer.photo).resolve()
-    if not path.is_relative_to(instance) or path.suffix.lower() not in PHOTO_SUFFIXES:
-        return None
-    return path if path.is_file() else None
+    return stored_picture(lawyer.photo, instance)
 
 
 def _village(code: str) -> Village:
@@ -132,7 +136,8 @@ def next_events(village: Village, limit: int = NEXT_EVENTS) -> tuple[PublicEvent
                    & (Event.status == "planned") & (Event.starts_at >= clock.now_utc()))
             .order_by(Event.starts_at).limit(limit))
     return tuple(PublicEvent(kind=e.kind, starts_at=clock.to_local(e.starts_at),
-                             ends_at=clock.to_local(e.ends_at)) for e in rows)
+                             ends_at=clock.to_local(e.ends_at), place=village.address)
+                 for e in rows)
 
 
 def public_village(code: str) -> PublicVillage:
@@ -146,12 +151,17 @@ def public_village(code: str) -> PublicVillage:
         return PublicVillage(paired=False, **base)
     lawyer = pairing.lawyer
     group = WechatGroup.get_or_none(WechatGroup.pairing == pairing)
+    qr_path = join_qr_path(group) if join_qr_shown(group) else None
+    qr_size = picture_size(qr_path) if qr_path else None
     return PublicVillage(
         paired=True, **base, lawyer_name=lawyer.name, firm_name=lawyer.firm.name,
         has_photo=photo_path(lawyer) is not None, photo_version=photo_version(lawyer),
         phone=lawyer.phone, wechat=lawyer.wechat,
         arrangement=pairing.arrangement, term_start=pairing.term_start,
         term_end=pairing.term_end, group_name=group.name if group else "",
+        join_qr_version=picture_version(group.join_qr) if qr_size else "",
+        join_qr_size=qr_size,
+        join_qr_until=group.join_qr_expires - dt.timedelta(days=1) if qr_size else None,
         next_events=next_events(village),
         successor_name=successor.lawyer.name if successor else "",
         successor_from=successor.term_start if successor else None)
@@ -161,6 +171,14 @@ def public_photo(code: str) -> Path | None:
     """The photo file of the lawyer serving the village today, or None."""
     pairing, _successor = _serving_pairings(_village(code))
     return photo_path(pairing.lawyer) if pairing else None
+
+
+def public_join_qr(code: str) -> Path | None:
+    """The join QR code of the WeChat group of the village's serving lawyer, while it
+    works (``core.groups.join_qr_shown``); None otherwise."""
+    pairing, _successor = _serving_pairings(_village(code))
+    group = WechatGroup.get_or_none(WechatGroup.pairing == pairing) if pairing else None
+    return join_qr_path(group) if join_qr_shown(group) else None
 
 
 def town_villages(town_code: str) -> tuple[Town, list[PublicVillage]]:

@@ -12,16 +12,28 @@ another role), and no one else joins as the paired lawyer. Only the group of an 
 changes. Every change is audited on the group (``wechat_group.*``, with what was before and
 after); a refused change writes nothing.
 
+The group's join QR code (入群二维码) is a picture a coordinator uploads (a screenshot of the
+QR card WeChat shows in the group's settings) with the day it expires, by default 7 days after
+the upload, as in WeChat. It is checked and re-encoded like a lawyer's photo
+(``core.lawyers.store_picture``: no EXIF, no GPS position, nothing of the upload kept) and the
+public page shows it until the day before it expires (``join_qr_shown``); then the page asks
+residents to ask the lawyer or the village instead. It passes with the group to a new lawyer.
+
 The private calendar feeds describe the village's events with the group's name and its
 village-side members (``core.feeds``): a change to those republishes the feeds of those
 events once it is committed (``core.feeds.publish_changes``), not at the hourly republish.
 """
+import datetime as dt
+from pathlib import Path
+
+from core import clock
 from core.access import can_read_group, require_manage_village
 from core.audit import record
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import events_of_group, publish_changes
 from core.i18n import N_
+from core.lawyers import store_picture, stored_picture
 from core.models import GROUP_ROLES, Pairing, User, WechatGroup, WechatGroupMember
 from core.models.pairing import LAWYER_SIDE
 from core.phones import clean_phone
@@ -32,6 +44,10 @@ PERSON_NAME_MAX = 50
 PAIRED_LAWYER = "lawyer"
 # The roles a member can be added with or moved to: the paired lawyer comes with the pairing.
 MEMBER_ROLES = tuple(role for role in GROUP_ROLES if role != PAIRED_LAWYER)
+# The join QR code (入群二维码): WeChat's group QR codes work for 7 days.
+JOIN_QR_DAYS = 7
+JOIN_QR_FOLDER = "group-qr"  # under the uploads folder, by hash, like the lawyers' photos
+JOIN_QR_LONGEST_SIDE = 800  # a screenshot of WeChat's QR card: enough to scan, light to load
 
 
 # --- who may --------------------------------------------------------------------------------
@@ -217,3 +233,83 @@ def remove_member(actor: User | None, member: WechatGroupMember) -> None:
                detail={"member": member_id, "before": before})
         shown = _events_showing(group, before["role"])
     publish_changes(shown)
+
+
+# --- the join QR code -------------------------------------------------------------------
+
+def join_qr_shown(group: WechatGroup | None, today: dt.date | None = None) -> bool:
+    """Whether residents see the group's join QR code: one is uploaded and its expiry day
+    has not come (on that day WeChat's code stops working)."""
+    if group is None or not group.join_qr or group.join_qr_expires is None:
+        return False
+    return (today or clock.today()) < group.join_qr_expires
+
+
+def join_qr_path(group: WechatGroup | None) -> Path | None:
+    """The stored picture of the group's join QR code, or None."""
+    return stored_picture(group.join_qr) if group is not None else None
+
+
+def default_join_qr_expiry(today: dt.date | None = None) -> dt.date:
+    return (today or clock.today()) + dt.timedelta(days=JOIN_QR_DAYS)
+
+
+def _join_qr_expiry(value, today: dt.date) -> dt.date:
+    """The expiry day of a QR code uploaded ``today``: after today and at most
+    ``JOIN_QR_DAYS`` later (default: that)."""
+    if value in (None, ""):
+        return default_join_qr_expiry(today)
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(N_("Enter the day the QR code expires, such as %(day)s."),
+                                  field="expires",
+                                  day=default_join_qr_expiry(today).isoformat()) from None
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ValidationError(N_("Enter the day the QR code expires, such as %(day)s."),
+                              field="expires", day=default_join_qr_expiry(today).isoformat())
+    last = default_join_qr_expiry(today)
+    if not today < value <= last:
+        raise ValidationError(N_("A WeChat group's QR code works for 7 days: the expiry day "
+                                 "is from %(first)s to %(last)s."), field="expires",
+                              first=(today + dt.timedelta(days=1)).isoformat(),
+                              last=last.isoformat())
+    return value
+
+
+def _join_qr_state(group: WechatGroup) -> dict:
+    expires = group.join_qr_expires
+    return {"join_qr": group.join_qr, "expires": expires.isoformat() if expires else None}
+
+
+def set_join_qr(actor: User | None, group: WechatGroup, stream, expires=None) -> WechatGroup:
+    """Upload (or replace) the group's join QR code: ``stream`` a picture (binary file
+    object), ``expires`` the day it stops working (a date or ``YYYY-MM-DD``; default 7 days
+    from today, at most that). Nothing is written when the day or the picture is refused."""
+    _require_change(actor, group)
+    expires = _join_qr_expiry(expires, clock.today())
+    stored = store_picture(stream, JOIN_QR_FOLDER, JOIN_QR_LONGEST_SIDE)
+    before = _join_qr_state(group)
+    group.join_qr, group.join_qr_expires = stored.path, expires
+    with transaction():
+        group.save(only=[WechatGroup.join_qr, WechatGroup.join_qr_expires])
+        record(actor, "wechat_group.join_qr", obj=group,
+               detail={"before": before, "after": _join_qr_state(group),
+                       "sha256": stored.sha256, "size": stored.size})
+    return group
+
+
+def remove_join_qr(actor: User | None, group: WechatGroup) -> WechatGroup:
+    """Residents no longer see a join QR code (removing none changes nothing). The file
+    stays, as a replaced photo's does; it is no longer served."""
+    _require_change(actor, group)
+    if not group.join_qr:
+        return group
+    before = _join_qr_state(group)
+    group.join_qr, group.join_qr_expires = "", None
+    with transaction():
+        group.save(only=[WechatGroup.join_qr, WechatGroup.join_qr_expires])
+        record(actor, "wechat_group.remove_join_qr", obj=group,
+               detail={"before": before, "after": _join_qr_state(group)})
+    return group

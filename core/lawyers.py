@@ -19,6 +19,8 @@ photo's file stays, as attachments do (it is no longer served).
 import hashlib
 import io
 import struct
+from dataclasses import dataclass
+from pathlib import Path
 
 from peewee import IntegrityError
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -48,6 +50,7 @@ JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD,
 MAX_SIDE = 20000  # pixels: a header claiming more is not a photo
 PHOTO_MAX_PIXELS = 40_000_000  # a 40-megapixel camera; more is refused before decoding
 PHOTO_LONGEST_SIDE = 1200  # as stored and published: enough for a page and a printed card
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")  # raster only: an SVG can carry script
 NOT_A_PHOTO = N_("This file is not a photo: upload a JPEG, PNG or WebP picture.")
 TOO_LARGE = N_("This picture has too many pixels; a photo of at most %(pixels)s million "
                "pixels will do.")
@@ -203,8 +206,8 @@ def sniff_photo(data: bytes) -> str:
     raise ValidationError(NOT_A_PHOTO, field="file")
 
 
-def reencode_photo(data: bytes) -> bytes:
-    """The picture as a fresh JPEG: turned upright, at most ``PHOTO_LONGEST_SIDE`` pixels
+def reencode_photo(data: bytes, longest_side: int = PHOTO_LONGEST_SIDE) -> bytes:
+    """The picture as a fresh JPEG: turned upright, at most ``longest_side`` pixels
     on its longest side, and nothing else of the upload — no EXIF (a phone's GPS position of
     where it was taken, often the lawyer's home), no other metadata, no trailing bytes. A
     picture of more than ``PHOTO_MAX_PIXELS`` is refused from its header, before it is
@@ -221,7 +224,7 @@ def reencode_photo(data: bytes) -> bytes:
                 background.paste(upright, mask=upright.getchannel("A"))
                 upright = background
             upright = upright.convert("RGB")
-            upright.thumbnail((PHOTO_LONGEST_SIDE, PHOTO_LONGEST_SIDE))
+            upright.thumbnail((longest_side, longest_side))
             out = io.BytesIO()
             upright.save(out, "JPEG", quality=85, optimize=True)
     except Image.DecompressionBombError as exc:  # Pillow's own limit, met while opening
@@ -231,20 +234,62 @@ def reencode_photo(data: bytes) -> bytes:
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class StoredPicture:
+    path: str  # relative to the instance folder, as the models keep it
+    sha256: str
+    size: int
+
+
+def store_picture(stream, folder: str = PHOTO_FOLDER,
+                  longest_side: int = PHOTO_LONGEST_SIDE) -> StoredPicture:
+    """Read an uploaded picture (``stream``: a binary file object) of at most
+    ``photo_limit()`` bytes, check it is one (``sniff_photo``), re-encode it
+    (``reencode_photo``: no metadata) and store only that, by its hash, under
+    ``<instance>/uploads/<folder>/``. A WeChat group's join QR code is stored this way too
+    (``core.groups``)."""
+    data = read_limited(stream, photo_limit())
+    if not data:
+        raise ValidationError(N_("The file is empty."), field="file")
+    sniff_photo(data)
+    data = reencode_photo(data, longest_side)
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = uploads_dir() / folder / sha256[:2] / f"{sha256}.jpg"
+    store_once(data, path)
+    return StoredPicture(path=path.relative_to(get_settings().instance).as_posix(),
+                         sha256=sha256, size=len(data))
+
+
+def stored_picture(relative: str, instance: Path | None = None) -> Path | None:
+    """The file of a stored picture (``StoredPicture.path``), if that path names an image
+    inside the instance folder that exists; None otherwise (no path a user controls ever
+    leaves the folder)."""
+    if not relative:
+        return None
+    instance = (instance or get_settings().instance).resolve()
+    path = (instance / relative).resolve()
+    if not path.is_relative_to(instance) or path.suffix.lower() not in PHOTO_SUFFIXES:
+        return None
+    return path if path.is_file() else None
+
+
+def picture_size(path: Path) -> tuple[int, int] | None:
+    """A stored picture's width and height in pixels, read from its header (None if it
+    cannot be read): a page gives an <img> its size, so nothing moves when it arrives."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
 def set_photo(actor: User | None, lawyer: Lawyer, stream) -> Lawyer:
     """Check, re-encode and store an uploaded photo (``stream``: a binary file object) as
     the lawyer's. The upload itself is never stored (``reencode_photo``); its file name
     plays no part."""
     _require_edit(actor, lawyer)
-    data = read_limited(stream, photo_limit())
-    if not data:
-        raise ValidationError(N_("The file is empty."), field="file")
-    sniff_photo(data)
-    data = reencode_photo(data)
-    sha256 = hashlib.sha256(data).hexdigest()
-    path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}.jpg"
-    store_once(data, path)
-    relative = path.relative_to(get_settings().instance).as_posix()
+    stored = store_picture(stream)
+    relative = stored.path
     if lawyer.photo == relative:
         return lawyer
     before = lawyer.photo
@@ -252,8 +297,8 @@ def set_photo(actor: User | None, lawyer: Lawyer, stream) -> Lawyer:
         lawyer.photo = relative
         lawyer.save()
         record(actor, "lawyer.photo", obj=lawyer,
-               detail={"before": before, "after": relative, "sha256": sha256,
-                       "size": len(data)})
+               detail={"before": before, "after": relative, "sha256": stored.sha256,
+                       "size": stored.size})
     return lawyer
 
 
@@ -270,6 +315,11 @@ def remove_photo(actor: User | None, lawyer: Lawyer) -> Lawyer:
     return lawyer
 
 
+def picture_version(path: str) -> str:
+    """Changes with a stored picture: a query parameter, so a browser fetches a new one at
+    once."""
+    return hashlib.sha256(path.encode()).hexdigest()[:12] if path else ""
+
+
 def photo_version(lawyer: Lawyer) -> str:
-    """Changes with the photo: a query parameter, so a browser fetches a new photo at once."""
-    return hashlib.sha256(lawyer.photo.encode()).hexdigest()[:12] if lawyer.photo else ""
+    return picture_version(lawyer.photo)

@@ -112,6 +112,8 @@ def _create_group(pairing: Pairing, carry_from: WechatGroup | None = None) -> We
         old_members = carry_from.members.where(
             WechatGroupMember.role.not_in(("lawyer", "assistant")))
         group.name = carry_from.name
+        # the same WeChat group: its join QR code goes on working until it expires
+        group.join_qr, group.join_qr_expires = carry_from.join_qr, carry_from.join_qr_expires
         group.save()
         members += [dict(name=m.name, role=m.role, phone=m.phone)
                     for m in old_members.order_by(WechatGroupMember.id)]

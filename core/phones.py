@@ -51,3 +51,36 @@ def _digits_of(number: str) -> str | None:
     digits = _GROUPING.sub("", number)
     digits = _COUNTRY.sub("", digits)
     return digits if _NUMBER.fullmatch(digits) else None
+
+
+def _number_and_extension(text: str) -> tuple[str | None, str]:
+    """A kept number's digits (None if they make no phone number) and its extension."""
+    value = " ".join((text or "").translate(FULL_WIDTH).split())
+    extension = ""
+    match = _EXTENSION.search(value)
+    if match:
+        extension, value = match.group(1), value[:match.start()].strip()
+    digits = _digits_of(value)
+    if digits is None and _DASH_EXTENSION.search(value):
+        extension = value[value.rindex("-") + 1:]
+        digits = _digits_of(value[:value.rindex("-")])
+    return digits, extension
+
+
+def dial_uri(text: str) -> str:
+    """The ``tel:`` address that dials a kept number from a phone: its digits (without
+    +86), and an extension after a pause (``tel:057188886666,801``); "" for no number."""
+    digits, extension = _number_and_extension(text)
+    if digits is None:
+        return ""
+    return f"tel:{digits}" + (f",{extension}" if extension else "")
+
+
+def readable(text: str) -> str:
+    """A kept number as it is easiest to read aloud and type: a mobile number written as
+    one block of 11 digits is grouped 3-4-4 (131 9031 9243); any other stays as written."""
+    digits, extension = _number_and_extension(text)
+    value = " ".join((text or "").split())
+    if digits and not extension and len(digits) == 11 and digits[0] == "1" and value.isdigit():
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    return value

@@ -85,7 +85,9 @@ def test_public_page_lists_the_next_five_planned_sessions_in_district_time(discl
     assert shown[1].starts_at == clock.to_local(events[0].starts_at)
     assert shown[1].starts_at.utcoffset() == dt.timedelta(hours=8)
     page = client.get("/v/T1V1").get_data(as_text=True)
-    assert shown[1].starts_at.strftime("%Y-%m-%d %H:%M") in page
+    weekday = "星期一 星期二 星期三 星期四 星期五 星期六 星期日".split()[shown[1].starts_at.weekday()]
+    assert (f"{shown[1].starts_at:%Y-%m-%d} {weekday}</strong>\n"
+            f"        {shown[1].starts_at:%H:%M}–{shown[1].ends_at:%H:%M}") in page
     assert "走访王家" not in page
 
 

@@ -8,18 +8,23 @@ summary listens for it); a rule the core refuses comes back as its translated me
 to the form, with status 422, nothing written and what was typed kept. Without HTMX the
 forms post normally and are redirected back (PRG) with a flash message.
 """
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField
 
 from core import groups as service
-from core.access import can_change_group, can_read_village
+from core.access import can_change_group, can_read_group, can_read_village
 from core.errors import JieduiError
+from core.lawyers import photo_limit, picture_version
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
+from web.lawyers import bind_picture_form, private_picture, uploaded
 from web.pairings import GROUP_ROLE_LABELS
 from web.panels import Panel
 from web.render import back_to, htmx, render
@@ -58,6 +63,20 @@ class MemberForm(FlaskForm):
                     phone=self.phone.data or "")
 
 
+class JoinQrForm(FlaskForm):
+    """The group's join QR code: a picture and the day it expires (the core checks both)."""
+    file = FileField(_l("QR code picture"), render_kw={
+        "accept": ".jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp"})
+    expires = StringField(_l("Expires on"), render_kw={"type": "date"},
+                          description=_l("The day WeChat shows under the code (valid for 7 "
+                                         "days); residents see it until the day before."))
+
+
+def _join_qr_form() -> JoinQrForm:
+    return JoinQrForm(formdata=None, prefix="join_qr",
+                      expires=service.default_join_qr_expiry().isoformat())
+
+
 def _role_choices(roles) -> list[SelectChoice]:
     return [SelectChoice(role, GROUP_ROLE_LABELS.get(role, role)) for role in roles]
 
@@ -91,7 +110,7 @@ def _administrator_form(group: WechatGroup, members: list, bound: bool = False):
 def _fresh_forms(group: WechatGroup, members: list) -> dict:
     forms = {"rename": RenameForm(formdata=None, prefix="rename", name=group.name),
              "admin": _administrator_form(group, members),
-             "add": _add_form()}
+             "add": _add_form(), "join_qr": _join_qr_form()}
     forms.update({f"member-{m.id}": _member_form(m) for m in members})
     return forms
 
@@ -157,9 +176,21 @@ def _section(village: Village, *, bound: dict | None = None, status: int = 200,
             alerts += list(form.form_errors)
     return render("groups/register.html", "groups/_register.html", status=status,
                   trigger=trigger, village=village, pairing=pairing, group=group,
+                  join_qr=_join_qr_state(group),
+                  join_qr_max_mb=f"{photo_limit() / 1024 / 1024:g}",
                   members=members, admin=service.administrator(group, members) if group else None,
                   forms=forms, manage=manage, opened=next(iter(bound), None) if bound else None,
                   notice=notice, alerts=alerts, role_labels=GROUP_ROLE_LABELS)
+
+
+def _join_qr_state(group: WechatGroup | None) -> dict | None:
+    """What the register shows of the join QR code (None: none uploaded)."""
+    if group is None or not group.join_qr:
+        return None
+    expires = group.join_qr_expires
+    return {"version": picture_version(group.join_qr), "expires": expires,
+            "until": expires - dt.timedelta(days=1) if expires else None,
+            "shown": service.join_qr_shown(group)}
 
 
 def _back_to(village: Village) -> str:
@@ -246,3 +277,48 @@ def remove_member(member_id):
         flash(error.translate(_), "error")
         return redirect(_back_to(village))
     return SECTION.changed(village, _("%(name)s was removed from the group.", name=member.name))
+
+
+# --- the join QR code ----------------------------------------------------------------------
+
+@bp.route("/<int:group_id>/join-qr", methods=["POST"])
+@allow(*MANAGERS)
+def upload_join_qr(group_id):
+    """Upload or replace the join QR code; a refusal (not a picture, a wrong day, too
+    large) comes back next to its field with what was typed, nothing written."""
+    group = _manageable_group(group_id)
+    village = group.pairing.village
+    form, read = bind_picture_form(JoinQrForm, "join_qr",
+                                   expires=service.default_join_qr_expiry().isoformat())
+    if not read:
+        return SECTION.refused(village, "join_qr", form)
+
+    def change():
+        stream = uploaded(form, _("Choose the picture of the group's QR code."))
+        if stream is None:
+            return None
+        service.set_join_qr(actor(), group, stream, form.expires.data or "")
+        return _("The QR code to join %(group)s is up until %(day)s.", group=group.name,
+                 day=group.join_qr_expires.isoformat())
+    return SECTION.submit(village, "join_qr", form, change, validate=False)
+
+
+@bp.route("/<int:group_id>/join-qr/remove", methods=["POST"])
+@allow(*MANAGERS)
+def remove_join_qr(group_id):
+    group = _manageable_group(group_id)
+    service.remove_join_qr(actor(), group)
+    return SECTION.changed(group.pairing.village,
+                           _("The QR code to join %(group)s is removed.", group=group.name))
+
+
+@bp.route("/<int:group_id>/join-qr")
+@allow(*STAFF)
+def join_qr(group_id):
+    """The uploaded join QR code for those who read the register, expired or not (the
+    public page serves it only while it works: web/public.py)."""
+    group = (WechatGroup.select(WechatGroup, Pairing, Village).join(Pairing).join(Village)
+             .where(WechatGroup.id == group_id).first())
+    if group is None or not can_read_group(actor(), group):
+        abort(404)
+    return private_picture(service.join_qr_path(group))

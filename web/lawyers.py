@@ -175,29 +175,47 @@ def update_details(lawyer_id):
     return LAWYER.submit(lawyer, "details", form, change)
 
 
-@bp.route("/<int:lawyer_id>/photo", methods=["POST"])
-@allow(*STAFF)
-def upload_photo(lawyer_id):
-    lawyer = _editable(lawyer_id)
+def bind_picture_form(form_class, prefix: str, **empty):
+    """The posted form of a picture upload (a ``file`` field), and whether it was read: a
+    body far over ``core.lawyers.photo_limit()`` is refused before it is read, and the
+    form comes back empty (``empty``: its other values) with the reason on its file. The
+    core checks the file itself. The join QR code of a WeChat group uses it too."""
     limit = service.photo_limit()
-    too_large = _("The file is larger than %(max)s MB.", max=f"{limit / 1024 / 1024:g}")
-    # refuse a body far over the limit before reading it; the core checks the file itself
     request.max_content_length = limit + 1024 * 1024
     try:
         if (request.content_length or 0) > request.max_content_length:
             raise RequestEntityTooLarge()
-        form = PhotoForm(prefix="photo")
+        return form_class(prefix=prefix), True
     except RequestEntityTooLarge:  # said so, or a body longer than it said
-        form = PhotoForm(formdata=None, prefix="photo")
-        form.file.errors = [too_large]
+        form = form_class(formdata=None, prefix=prefix, **empty)
+        form.file.errors = [_("The file is larger than %(max)s MB.",
+                              max=f"{limit / 1024 / 1024:g}")]
+        return form, False
+
+
+def uploaded(form, missing: str):
+    """The stream of the form's uploaded ``file``; None, with ``missing`` on the field,
+    when no file was chosen."""
+    upload = form.file.data
+    if not upload or not upload.filename:
+        form.file.errors = [missing]
+        return None
+    return upload.stream
+
+
+@bp.route("/<int:lawyer_id>/photo", methods=["POST"])
+@allow(*STAFF)
+def upload_photo(lawyer_id):
+    lawyer = _editable(lawyer_id)
+    form, read = bind_picture_form(PhotoForm, "photo")
+    if not read:
         return LAWYER.refused(lawyer, "photo", form)
 
     def change():
-        upload = form.file.data
-        if not upload or not upload.filename:
-            form.file.errors = [_("Choose a photo to upload.")]
+        stream = uploaded(form, _("Choose a photo to upload."))
+        if stream is None:
             return None
-        service.set_photo(actor(), lawyer, upload.stream)
+        service.set_photo(actor(), lawyer, stream)
         return _("The photo of %(name)s is saved.", name=lawyer.name)
     return LAWYER.submit(lawyer, "photo", form, change, validate=False)
 
@@ -215,7 +233,12 @@ def remove_photo(lawyer_id):
 def photo(lawyer_id):
     """The photo for those who may read the lawyer (a lawyer with no active pairing has no
     public page to serve it)."""
-    path = photo_path(_lawyer(lawyer_id))
+    return private_picture(photo_path(_lawyer(lawyer_id)))
+
+
+def private_picture(path):
+    """A stored picture for a logged-in reader (404 if there is none): never kept by a
+    shared cache. A WeChat group's join QR code on the register is served so too."""
     if path is None:
         abort(404)
     response = send_file(path, max_age=0)

@@ -9,9 +9,11 @@ from flask import Blueprint, abort, current_app, request, send_file, url_for
 
 from core import clock
 from core import disclosure as service
+from core.arrangements import WEEKDAY_NAMES
 from core.feedback import CODE_LENGTH, normalize_code
 from core.feeds import village_feed_urls
 from core.models import GROUP_ROLES
+from core.phones import dial_uri, readable
 from core.vocabulary import MANAGERS
 from web.access import actor, allow, public
 from web.feeds import qr_data_uri, subscription, vary_on_browser
@@ -57,18 +59,31 @@ def village(code):
     rating_code = normalize_code(request.args.get("rc", ""))[:CODE_LENGTH]
     return vary_on_browser(render("public/village.html", village=village, code=village.code,
                                   duties=service.DUTIES, today=clock.today(),
-                                  sub=_subscription(village.code), rating_code=rating_code))
+                                  sub=_subscription(village.code), rating_code=rating_code,
+                                  hotline=service.LEGAL_HOTLINE, weekdays=WEEKDAY_NAMES,
+                                  dial_uri=dial_uri, readable=readable))
+
+
+def _picture(path, max_age: int):
+    if path is None:
+        abort(404)
+    response = send_file(path, max_age=max_age)
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 @bp.route("/v/<code>/photo")
 @public
 def photo(code):
-    path = service.public_photo(code)
-    if path is None:
-        abort(404)
-    response = send_file(path, max_age=3600)
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return _picture(service.public_photo(code), 3600)
+
+
+@bp.route("/v/<code>/group-qr")
+@public
+def group_qr(code):
+    """The WeChat group's join QR code, only while it works (core.groups.join_qr_shown):
+    an expired one is no longer served."""
+    return _picture(service.public_join_qr(code), 600)
 
 
 @bp.route("/v/<code>/card")

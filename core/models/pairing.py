@@ -59,6 +59,11 @@ class WechatGroup(BaseModel):
     name = CharField()
     admin_name = CharField(default="")
     created_at = DateTimeField(default=now_utc)
+    # The group's join QR code (入群二维码), as a coordinator uploaded it (core.groups): the
+    # re-encoded picture's path relative to the instance folder ("" for none) and the day it
+    # expires (WeChat's group QR codes work for 7 days); the public page shows it only before.
+    join_qr = CharField(default="")
+    join_qr_expires = DateField(null=True)
 
 
 class WechatGroupMember(BaseModel):
