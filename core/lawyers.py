@@ -50,6 +50,7 @@ JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD,
 MAX_SIDE = 20000  # pixels: a header claiming more is not a photo
 PHOTO_MAX_PIXELS = 40_000_000  # a 40-megapixel camera; more is refused before decoding
 PHOTO_LONGEST_SIDE = 1200  # as stored and published: enough for a page and a printed card
+PUBLIC_PHOTO_SIDE = 320  # as residents load it (core.disclosure.public_photo)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")  # raster only: an SVG can carry script
 NOT_A_PHOTO = N_("This file is not a photo: upload a JPEG, PNG or WebP picture.")
 TOO_LARGE = N_("This picture has too many pixels; a photo of at most %(pixels)s million "
@@ -271,6 +272,28 @@ def stored_picture(relative: str, instance: Path | None = None) -> Path | None:
     if not path.is_relative_to(instance) or path.suffix.lower() not in PHOTO_SUFFIXES:
         return None
     return path if path.is_file() else None
+
+
+def scaled_picture(path: Path, longest_side: int = PUBLIC_PHOTO_SIDE) -> Path:
+    """A stored picture at most ``longest_side`` pixels on its longest side: a copy made
+    once beside it (``<hash>-<side>.jpg``) and kept, or the picture itself when it is no
+    larger (or cannot be read). The public page shows the photo 72 × 96 px and the card
+    20 × 26 mm: a resident's phone loads a tenth of the stored photo."""
+    small = path.with_name(f"{path.stem}-{longest_side}.jpg")
+    if small.is_file():
+        return small
+    try:
+        with Image.open(path) as image:
+            if max(image.size) <= longest_side:
+                return path
+            image = image.convert("RGB")
+            image.thumbnail((longest_side, longest_side))
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=80, optimize=True)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return path
+    store_once(out.getvalue(), small)
+    return small
 
 
 def picture_size(path: Path) -> tuple[int, int] | None:

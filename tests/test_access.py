@@ -157,6 +157,22 @@ def _group(d) -> int:
     return WechatGroup.get(WechatGroup.pairing == d.pairings[0]).id
 
 
+def _group_with_qr(d) -> int:
+    """The group of pairing 0, with a join QR code that works (for a week)."""
+    import io
+
+    from PIL import Image
+
+    from core.groups import set_join_qr
+    from core.models import WechatGroup
+    group = WechatGroup.get(WechatGroup.pairing == d.pairings[0])
+    if not group.join_qr:
+        picture = io.BytesIO()
+        Image.new("RGB", (40, 40), "white").save(picture, "PNG")
+        set_join_qr(None, group, io.BytesIO(picture.getvalue()))
+    return group.id
+
+
 def _group_member(d) -> int:
     """A village-side member of pairing 0's group (the paired lawyer cannot be removed)."""
     from core.models import WechatGroupMember
@@ -341,6 +357,13 @@ ROUTES = {
                            MANAGERS_IN_SCOPE),
     "groups.remove_member": ("POST", lambda d: f"/groups/members/{_group_member(d)}/remove",
                              MANAGERS_IN_SCOPE),
+    # its join QR code: the managers change it, the paired lawyer sees it too
+    "groups.upload_join_qr": ("POST", lambda d: f"/groups/{_group(d)}/join-qr",
+                              MANAGERS_IN_SCOPE),
+    "groups.remove_join_qr": ("POST", lambda d: f"/groups/{_group(d)}/join-qr/remove",
+                              MANAGERS_IN_SCOPE),
+    "groups.join_qr": ("GET", lambda d: f"/groups/{_group_with_qr(d)}/join-qr",
+                       MANAGERS_IN_SCOPE | {"lawyer"}),
     # family_visits' household register: like the ledger, each coordinator gets their scope
     "family_visits.households_xlsx": ("GET", lambda d: "/programmes/family_visits/households.xlsx",
                                       COORDINATORS),
@@ -356,6 +379,7 @@ PUBLIC = {
     "public.card": lambda d: f"/v/{d.villages[0].code}/card",
     "public.town_cards": lambda d: f"/v/town/{d.towns[0].code}/cards",
     "public.photo": _village_photo,
+    "public.group_qr": lambda d: _group_with_qr(d) and f"/v/{d.villages[0].code}/group-qr",
 }
 # Public, but a POST with a body (the residents' rating): checked in tests/test_feedback.py.
 PUBLIC_POSTS = {"feedback.rate"}
