@@ -74,8 +74,10 @@ test-postgres:
 	  echo "PostgreSQL is not answering on $(PG_TEST_URL) and JIEDUI_REQUIRE_SERVICES is set"; exit 1; \
 	else echo "== PostgreSQL not answering: skipped the PostgreSQL run"; fi
 
-bench: install translations
+# The ratio benchmarks, then the resident's page loaded on a 2G connection in chromium.
+bench: install translations browser
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.slow_network
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
