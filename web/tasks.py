@@ -225,25 +225,6 @@ def index():
 
 # --- my tasks (lawyers) --------------------------------------------------------------------
 
-def _sections(tasks: list, today: dt.date) -> dict:
-    """Today, this week, overdue and the rest: each task once, in the first that fits."""
-    monday = today - dt.timedelta(days=today.weekday())
-    sunday = monday + dt.timedelta(days=6)
-    sections = {"overdue": [], "today": [], "week": [], "open": []}
-    for task in tasks:
-        day = clock.local_date(task.event.starts_at) if task.event_id and task.event else None
-        days = [d for d in (day, task.due_on) if d is not None]
-        if service.is_overdue(task, today):
-            sections["overdue"].append(task)
-        elif today in days:
-            sections["today"].append(task)
-        elif any(monday <= d <= sunday for d in days):
-            sections["week"].append(task)
-        else:
-            sections["open"].append(task)
-    return sections
-
-
 @bp.route("/mine")
 @allow("lawyer")
 def mine():
@@ -256,7 +237,7 @@ def mine():
                  .where((Task.assignee == user.lawyer_id)
                         & Task.status.in_(service.OPEN_STATUSES))
                  .order_by(Task.due_on.asc(nulls="LAST"), Task.id))
-    return render("tasks/mine.html", sections=_sections(tasks, today), today=today)
+    return render("tasks/mine.html", sections=service.day_groups(tasks, today), today=today)
 
 
 # --- one task ------------------------------------------------------------------------------
