@@ -167,6 +167,8 @@ def _group_member(d) -> int:
 
 ROUTES = {
     "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
+    # the 工作台 of lawyers and village users (managers are sent to the coverage)
+    "home.index": ("GET", lambda d: "/home", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
     "villages.detail": ("GET", lambda d: f"/villages/{d.villages[0].code}", READERS_OF_VILLAGE_0),
     "villages.update_address": ("POST", lambda d: f"/villages/{d.villages[0].code}/address",

@@ -30,6 +30,7 @@ from core import tasks as service
 from core.access import is_district_manager, town_filter, village_filter
 from core.errors import JieduiError, NotFound, ValidationError
 from core.events import session_times
+from core.home import week_visits
 from core.i18n import N_
 from core.localize import localized_registry, name_of
 from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, User,
@@ -237,7 +238,9 @@ def mine():
                  .where((Task.assignee == user.lawyer_id)
                         & Task.status.in_(service.OPEN_STATUSES))
                  .order_by(Task.due_on.asc(nulls="LAST"), Task.id))
-    return render("tasks/mine.html", sections=service.day_groups(tasks, today), today=today)
+    visits_today = [visit for visit in week_visits(user.lawyer_id, today) if visit.day == today]
+    return render("tasks/mine.html", sections=service.day_groups(tasks, today), today=today,
+                  visits_today=len(visits_today))
 
 
 # --- one task ------------------------------------------------------------------------------
