@@ -9,7 +9,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/mess
 PLUGINS  := $(patsubst plugins/%/__init__.py,%,$(wildcard plugins/*/__init__.py))
 
 .PHONY: run test test-fast test-sqlite test-postgres bench install translations extract \
-        plugin-messages browser clean
+        plugin-messages browser screenshots clean
 
 run: install translations
 	$(BIN)/jiedui run --demo
@@ -75,6 +75,10 @@ test-postgres:
 	else echo "== PostgreSQL not answering: skipped the PostgreSQL run"; fi
 
 # The ratio benchmarks, then the resident's page loaded on a 2G connection in chromium.
+# The README's phone screenshots, taken by the end-to-end tests that show those pages.
+screenshots: install translations browser
+	JIEDUI_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_phone_home.py tests/e2e/test_resident.py
+
 bench: install translations browser
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.slow_network

@@ -270,12 +270,51 @@ def can_change_group(user: User | None, group: WechatGroup) -> bool:
 
 
 def can_read_sheet(user: User | None, pairing: Pairing) -> bool:
-    """A pairing's assessment sheet: its own lawyer, and the managers of its village."""
+    """A pairing's assessment sheet and quota row: its own lawyer (an ended pairing too),
+    and the managers of its village — exactly the pairings ``sheet_filter`` selects."""
     if user is None:
         return True
     if user.role == "lawyer":
         return bool(user.lawyer_id) and pairing.lawyer_id == user.lawyer_id
     return user.role in MANAGERS and can_read_village(user, pairing.village)
+
+
+def sheet_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Pairing`` selecting the pairings whose quota row and assessment
+    sheet ``user`` may read (``can_read_sheet``): a lawyer's own, ended ones too; those of
+    the villages a manager may read; none for a village user."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "lawyer":
+        return Pairing.lawyer == user.lawyer_id if user.lawyer_id else False
+    if user.role not in MANAGERS:
+        return False
+    villages = village_filter(user)
+    if villages is True or villages is False:
+        return villages
+    return Pairing.village.in_(Village.select(Village.id).where(villages))
+
+
+def sheet_village_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Village``: the villages with a pairing in ``sheet_filter``. A
+    village's quota is shared among its pairings of the year (a replacement splits it), so
+    the quota and the assessment load every pairing of these villages and then keep the
+    readable ones (``sheet_pairings``)."""
+    if user is not None and user.role == "lawyer":
+        pairings = sheet_filter(user)
+        if pairings is False:
+            return False
+        return Village.id.in_(Pairing.select(Pairing.village).where(pairings))
+    return village_filter(user) if user is None or user.role in MANAGERS else False
+
+
+def sheet_pairings(user: User | None, pairings) -> list[Pairing]:
+    """Of ``pairings`` (of the villages ``sheet_village_filter`` selects), those whose
+    sheet ``user`` may read, without a query: a lawyer's own; a manager's all (the village
+    filter chose them)."""
+    if user is not None and user.role == "lawyer":
+        return [p for p in pairings if user.lawyer_id and p.lawyer_id == user.lawyer_id]
+    return list(pairings)
 
 
 def coordinator_scope(user: User | None) -> tuple[Village | None, Town | None]:

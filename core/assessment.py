@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from peewee import fn
 
 from core import clock
-from core.access import village_filter
+from core.access import sheet_pairings, sheet_village_filter
 from core.config import get_settings
 from core.feedback import counts
 from core.i18n import N_, gettext_for
@@ -121,22 +121,14 @@ def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
             clock.utc_from_local(dt.date(year + 1, 1, 1), dt.time()))
 
 
-def _scope(user: User | None):
-    """The villages whose pairings ``user`` may assess. A lawyer: every village they were
-    paired with (their ended pairings too); the pairings are then narrowed to theirs."""
-    if user is not None and user.role == "lawyer":
-        return Village.id.in_(Pairing.select(Pairing.village)
-                              .where(Pairing.lawyer == user.lawyer_id))
-    return village_filter(user)
-
-
 def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False):
     """{pairing id: (pairing, Quota)} for the pairings in scope that owe something in
-    ``year``. Every pairing of a village is loaded, so the quota is the planner's."""
+    ``year`` (``core.access.sheet_filter``: a lawyer's own, ended ones too). Every pairing
+    of a village is loaded, so the quota is the planner's."""
     query = (Pairing.select(Pairing, Village, Town, Lawyer)
              .join(Village).join(Town).switch(Pairing).join(Lawyer)
              .where((Pairing.term_start <= dt.date(year, 12, 31))
-                    & (Pairing.term_end >= dt.date(year, 1, 1)) & _scope(user))
+                    & (Pairing.term_end >= dt.date(year, 1, 1)) & sheet_village_filter(user))
              .order_by(Pairing.term_start, Pairing.id))
     if pairing_ids is not None:
         query = query.where(Pairing.village.in_(
@@ -147,11 +139,9 @@ def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False)
     owned = {}
     for village_pairings in by_village.values():
         quotas = village_quota(village_pairings, year)
-        for pairing in village_pairings:
+        for pairing in sheet_pairings(user, village_pairings):
             if pairing.id not in quotas:
                 continue  # its month(s) belong to another pairing: it owes nothing
-            if user is not None and user.role == "lawyer" and pairing.lawyer_id != user.lawyer_id:
-                continue
             if pairing_ids is not None and pairing.id not in pairing_ids:
                 continue
             if active_only and pairing.status != "active":

@@ -24,6 +24,12 @@ def today() -> dt.date:
     return dt.datetime.now(_zone).date()
 
 
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week: a week runs Monday to Sunday, as the district's
+    calendars print it."""
+    return day - dt.timedelta(days=day.weekday())
+
+
 def utc_from_local(day: dt.date, time: dt.time) -> dt.datetime:
     """The stored (naive UTC) form of a wall-clock time on a district date."""
     return dt.datetime.combine(day, time, tzinfo=_zone).astimezone(UTC).replace(tzinfo=None)

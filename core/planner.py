@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from peewee import chunked
 
 from core import clock
-from core.access import village_filter
+from core.access import sheet_pairings, sheet_village_filter
 from core.config import get_settings
 from core.db import transaction
 from core.events import Busy, EventChange, clash
@@ -808,11 +808,14 @@ def _slot_states(events: list[Event], makeups: dict[int, str], now: dt.datetime)
 def quota_status(user: User | None, year: int) -> list[QuotaRow]:
     """Per pairing in ``user``'s scope that owes something in ``year``: required, planned
     (not cancelled, or made up), held and remaining sessions and publicity events, any
-    shortfall, and the events waiting for a make-up."""
-    pairings = _pairings_touching(year, where=village_filter(user))
+    shortfall, and the events waiting for a make-up. A lawyer's scope is their own
+    pairings (``core.access.sheet_filter``); the quota of each village is worked out from
+    all of its pairings, as the planner shares it."""
+    villages = sheet_village_filter(user)
+    pairings = _pairings_touching(year, where=villages)
     keyed = list(Event.select(Event.id, Event.plan_key, Event.status, Event.kind,
                               Event.starts_at, Event.ends_at, Event.proposal, Event.village)
-                 .join(Village).where(Event.plan_key.contains(f":{year}:") & village_filter(user)))
+                 .join(Village).where(Event.plan_key.contains(f":{year}:") & villages))
     live = (Event.select(Event.makeup_for, Event.status)
             .where(Event.makeup_for.in_([e.id for e in keyed] or [0])
                    & (Event.status != "cancelled")).tuples())
@@ -828,7 +831,7 @@ def quota_status(user: User | None, year: int) -> list[QuotaRow]:
     for village_pairings in pairings.values():
         village = village_pairings[0].village
         slots = village_slots(village, village_pairings, year)
-        for pairing in village_pairings:
+        for pairing in sheet_pairings(user, village_pairings):
             mine = [s for s in slots if s.pairing.id == pairing.id]
             if not mine:
                 continue

@@ -176,8 +176,7 @@ def breakdown(metric_slug: str, by: str, year: int | None = None, *,
     return [(label, int(value or 0)) for label, value in query.tuples()]
 
 
-def week_start(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())  # Monday
+week_start = clock.week_start  # Monday
 
 
 def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,

@@ -119,6 +119,42 @@ def is_overdue(task: Task, today: dt.date | None = None) -> bool:
     return task.status in OPEN_STATUSES and task.due_on is not None and task.due_on < today
 
 
+DAY_GROUPS = ("today", "week", "overdue", "open")
+
+
+def scheduled_day(task: Task) -> dt.date | None:
+    """The district date of the task's scheduled visit; None when it has none or the
+    visit was cancelled. Reads ``task.event`` as loaded with the task (no query)."""
+    event = task.event if task.event_id else None
+    if event is None or event.starts_at is None or event.status == "cancelled":
+        return None
+    return clock.local_date(event.starts_at)
+
+
+def day_group(task: Task, today: dt.date) -> str:
+    """Where a lawyer finds an open task (``DAY_GROUPS``): "today" when it is scheduled or
+    due today, even if it is overdue (it is today's work); else "overdue" when its due date
+    passed; else "week" when it is scheduled or due in the rest of this week (to Sunday);
+    else "open"."""
+    days = [day for day in (scheduled_day(task), task.due_on) if day is not None]
+    if today in days:
+        return "today"
+    if is_overdue(task, today):
+        return "overdue"
+    sunday = clock.week_start(today) + dt.timedelta(days=6)
+    if any(today < day <= sunday for day in days):
+        return "week"
+    return "open"
+
+
+def day_groups(tasks, today: dt.date) -> dict[str, list[Task]]:
+    """The tasks by ``day_group``, each once, in the order given."""
+    groups = {name: [] for name in DAY_GROUPS}
+    for task in tasks:
+        groups[day_group(task, today)].append(task)
+    return groups
+
+
 def list_tasks(user: User | None, *, program=None, task_type=None, town=None, village=None,
                lawyer=None, status: str | None = None, today: dt.date | None = None):
     """The tasks ``user`` may read, filtered (any filter may be None), with village, town

@@ -183,6 +183,8 @@ def _group_member(d) -> int:
 
 ROUTES = {
     "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
+    # the 工作台 of lawyers and village users (managers are sent to the coverage)
+    "home.index": ("GET", lambda d: "/home", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
     "villages.detail": ("GET", lambda d: f"/villages/{d.villages[0].code}", READERS_OF_VILLAGE_0),
     "villages.update_address": ("POST", lambda d: f"/villages/{d.villages[0].code}/address",
@@ -224,7 +226,8 @@ ROUTES = {
                         MANAGERS_IN_SCOPE),
     "calendar.decide_proposal": ("POST", lambda d: f"/calendar/events/{_event(d)}/proposal",
                                  MANAGERS_IN_SCOPE),
-    "calendar.quota": ("GET", lambda d: "/calendar/quota", COORDINATORS),
+    # a lawyer sees the quota of their own pairings
+    "calendar.quota": ("GET", lambda d: "/calendar/quota", FEED_USERS),
     "calendar.plan": ("GET", lambda d: "/calendar/plan", COORDINATORS),
     # with no town given, a town coordinator may not plan the whole district
     "calendar.start_plan": ("POST", lambda d: "/calendar/plan", {"admin", "coordinator"}),
@@ -307,8 +310,9 @@ ROUTES = {
     "public.warnings": ("GET", lambda d: "/warnings", COORDINATORS),
     "public.wechat_groups": ("GET", lambda d: "/wechat-groups", COORDINATORS),
     # yearly assessment
-    "assessment.index": ("GET", lambda d: "/assessment/", COORDINATORS),
-    "assessment.export": ("GET", lambda d: "/assessment/export.xlsx", COORDINATORS),
+    # a lawyer's table holds their own pairings only
+    "assessment.index": ("GET", lambda d: "/assessment/", FEED_USERS),
+    "assessment.export": ("GET", lambda d: "/assessment/export.xlsx", FEED_USERS),
     "assessment.sheet": ("GET", lambda d: f"/assessment/{d.pairings[0].id}",
                          MANAGERS_IN_SCOPE | {"lawyer"}),
     "assessment.sheet_export": ("GET", lambda d: f"/assessment/{d.pairings[0].id}.xlsx",

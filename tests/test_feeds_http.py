@@ -4,6 +4,7 @@ import base64
 import dataclasses
 import datetime as dt
 import re
+import urllib.parse
 
 import icalendar
 import pytest
@@ -351,10 +352,34 @@ def test_a_new_address_comes_with_a_copy_button_and_the_phones_steps(client, log
     field = re.search(rf'<input id="([\w-]+)" type="text" readonly class="feed-url" '
                       rf'value="http://127.0.0.1:5000/feeds/{raw}.ics">', page)
     assert field and f'data-copy="{field.group(1)}"' in page
-    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "已同步的日历账户", "ICSx⁵"):
+    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "Outlook", "ICSx⁵"):
         assert phones in page, phones
     assert "User-Agent" in response.headers["Vary"]
     assert "您正在微信中打开本页" not in page
+
+
+def test_on_a_phone_the_address_comes_first_the_qr_code_is_for_another_device(
+        client, login, cal, district):
+    district.users.lawyer.email = "zhang@example.org"
+    district.users.lawyer.save()
+    login(district.users.lawyer)
+    page = client.post("/calendar/feeds", data={"label": "小米手机"}).get_data(as_text=True)
+    raw = re.search(r"/feeds/([\w-]{43})\.ics", page).group(1)
+    address = f"http://127.0.0.1:5000/feeds/{raw}.ics"
+    assert page.index(f'value="{address}"') < page.index("webcal://")  # copy first
+    other = page[page.index('<details class="subscribe-other-device">'):]
+    other = other[:other.index("</details>")]
+    assert "data:image/svg+xml;base64," in other  # the QR code waits under "another device"
+    assert page.count("data:image/svg+xml;base64,") == 1
+    mail = re.search(r'href="(mailto:[^"]+)"', page).group(1)
+    parsed = urllib.parse.urlsplit(mail.replace("&amp;", "&"))
+    assert parsed.path == "zhang@example.org"
+    body = urllib.parse.parse_qs(parsed.query)["body"][0]
+    assert address in body and "\r\n" in body
+    for step in ("添加已订阅的日历", "订阅日历（URL）", "日历账户", "较新的 ColorOS", "较新的 OriginOS",
+                 "从 Internet 订阅"):
+        assert step in page, step
+    assert page.count('class="subscribe-steps"') >= 7  # step by step, one list per phone
 
 
 def test_in_wechat_the_feed_page_explains_wechat_first(client, login, cal, district):

@@ -278,7 +278,7 @@ def test_the_village_page_offers_its_calendar_to_subscribe(disclosed, client):
     page = response.get_data(as_text=True)
     _subscribe_parts(page, "T1V1")
     assert page.count("data:image/svg+xml;base64,") == 1  # the webcal address as a QR code
-    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "已同步的日历账户"):
+    for phones in ("iPhone", "华为", "小米", "OPPO", "vivo", "Outlook"):
         assert phones in page, phones
     assert "您正在微信中打开本页" not in page  # not in WeChat: no WeChat hint
     assert "User-Agent" in response.headers["Vary"]  # WeChat gets another page

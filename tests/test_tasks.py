@@ -12,8 +12,9 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.models import AuditLog, Event, Pairing, Task, Town, Village, WorkLog
 from core.access import can_view_task
 from core.privacy import MASK
-from core.tasks import (assign_bulk, assign_task, cancel_task,
-                        complete_task, is_overdue, list_tasks, reassign_task, reopen_task,
+from core import clock
+from core.tasks import (assign_bulk, assign_task, cancel_task, complete_task, day_group,
+                        is_overdue, list_tasks, reassign_task, reopen_task,
                         schedule_task, start_task, task_data_for, tasks_visible_to,
                         validate_task_data)
 from core.users import create_user
@@ -472,3 +473,33 @@ def test_cancel_and_reassign_carry_the_calendar_slot(district, programme):
     event = Event.get_by_id(event.id)
     assert (event.status, event.cancel_reason, event.sequence) == ("cancelled", "村里另有安排", 2)
 
+
+# --- where a lawyer finds an open task (我的任务, the 工作台) ----------------------------------
+
+D = dt.date
+WEDNESDAY = D(2026, 3, 11)  # a week of 9 (Monday) to 15 March (Sunday) 2026
+
+
+def _task(due_on=None, status="open", scheduled=None, event_status="planned") -> Task:
+    """A task as loaded with its scheduled visit (no database needed)."""
+    task = Task(id=1, status=status, due_on=due_on)
+    if scheduled is not None:
+        task.event = Event(id=1, starts_at=clock.utc_from_local(scheduled, dt.time(9)),
+                           status=event_status)
+    return task
+
+
+@pytest.mark.parametrize("task, group", [
+    (_task(due_on=WEDNESDAY), "today"),
+    (_task(due_on=D(2026, 3, 2), scheduled=WEDNESDAY), "today"),  # late, but it is today's work
+    (_task(due_on=D(2026, 4, 30), scheduled=WEDNESDAY, event_status="cancelled"), "open"),
+    (_task(due_on=D(2026, 3, 10)), "overdue"),
+    (_task(due_on=D(2026, 3, 12)), "week"),
+    (_task(due_on=D(2026, 3, 15)), "week"),  # Sunday ends the week
+    (_task(due_on=D(2026, 3, 16)), "open"),  # next Monday
+    (_task(due_on=D(2026, 4, 30), scheduled=D(2026, 3, 13)), "week"),
+    (_task(due_on=D(2026, 4, 30), scheduled=D(2026, 3, 9)), "open"),  # its visit is past
+    (_task(), "open"),
+])
+def test_where_a_task_shows(task, group):
+    assert day_group(task, WEDNESDAY) == group

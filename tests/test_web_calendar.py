@@ -483,10 +483,12 @@ def test_quota_search_town_filter_and_pages(district, login, app):
     assert re.findall(r'<tr id="quota-(\d+)"', html) == [str(district.pairings[1].id)]
 
 
-def test_quota_is_for_coordinators_in_their_scope(district, login):
+def test_quota_is_for_coordinators_in_their_scope_and_lawyers_of_their_own(district, login):
     html = text(login(district.users.town_coordinator).get("/calendar/quota?year=2027"))
     assert len(re.findall(r'<tr id="quota-', html)) == 3 and "西山1村" not in html
-    assert login(district.users.lawyer).get("/calendar/quota").status_code == 403
+    own = text(login(district.users.lawyer).get("/calendar/quota?year=2027"))
+    assert re.findall(r'<tr id="quota-(\d+)"', own) == [str(district.pairings[0].id)]
+    assert "东湖2村" not in own and "Schedule a make-up" not in own
     assert login(district.users.village).get("/calendar/quota").status_code == 403
 
 

@@ -119,13 +119,11 @@ def test_ended_pairing_leaves_village_unpaired(district, login):
     assert unpaired_rows(html) == ["T1V1", "T2V2", "T2V3"]
 
 
-def test_lawyer_and_village_users_start_on_their_own_page(district, login):
-    response = login(district.users.lawyer).get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/lawyers/{district.lawyers[0].id}")
-    response = login(district.users.village).get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/villages/T1V1")
+def test_lawyer_and_village_users_start_on_their_desk(district, login):
+    for user in (district.users.lawyer, district.users.village):
+        response = login(user).get("/")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/home")
 
 
 def test_anonymous_is_sent_to_login(district, client):

@@ -460,6 +460,21 @@ def test_my_tasks_sections(district, login):
     assert tasks["other"].id not in task_ids(html)
 
 
+def test_my_tasks_shows_under_today_a_late_task_scheduled_today(district, login):
+    village, today = district.villages[0], clock.today()
+    late = assign(village, title="迟了但今天去", due_on=today - dt.timedelta(days=7))
+    day = today if is_workday(today) else None
+    if day is None:  # a task is scheduled on workdays only: then only the due date counts
+        late.due_on = today
+        late.save()
+    else:
+        service.schedule_task(None, late, starts_at=clock.utc_from_local(today, dt.time(23)),
+                              ends_at=clock.utc_from_local(today, dt.time(23, 30)))
+    html = login(district.users.lawyer).get("/tasks/mine").get_data(as_text=True)
+    sections = dict(re.findall(r'id="section-(\w+)">(.*?)</section>', html, re.S))
+    assert task_ids(sections["today"]) == {late.id} and not task_ids(sections["overdue"])
+
+
 def test_my_tasks_is_for_lawyers(district, login):
     assert login(district.users.coordinator).get("/tasks/mine").status_code == 403
 

@@ -38,8 +38,10 @@ def _matching(rows, term: str):
 
 
 @bp.route("/")
-@allow(*MANAGERS)
+@allow(*STAFF)
 def index():
+    """The table of the viewer's scope: a manager's villages, a lawyer's own pairings
+    (``core.access.sheet_filter``)."""
     year = _year()
     page = paginate(_matching(assess(year, user=actor()), search_term()))
     return render("assessment/index.html", "assessment/_results.html", listing=page, year=year,
@@ -47,7 +49,7 @@ def index():
 
 
 @bp.route("/export.xlsx")
-@allow(*MANAGERS)
+@allow(*STAFF)
 def export():
     """The whole table in the viewer's scope (the search applies, the pages do not)."""
     user, year = actor(), _year()

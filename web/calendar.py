@@ -28,10 +28,10 @@ from core import calendar_views as views
 from core import clock, feedback
 from core import events as event_service
 from core import jobs, placements, planner, workdays
-from core.access import can_edit_event, can_manage_event, can_plan, town_filter
+from core.access import can_edit_event, can_manage_event, can_plan, town_filter, village_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
-from core.models import HOLIDAY_KINDS, PlanRun, Town
+from core.models import HOLIDAY_KINDS, PlanRun, Town, Village
 from core.vocabulary import MANAGERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
@@ -414,8 +414,10 @@ def _quota_note(row) -> str:
 
 
 @bp.route("/quota")
-@allow(*MANAGERS)
+@allow(*STAFF)
 def quota():
+    """Managers: the pairings of their scope; a lawyer: their own pairings (ended ones too,
+    ``core.access.sheet_filter``)."""
     user, today = actor(), clock.today()
     year, town_code, term = _year_param(today.year), query_text("town"), search_term()
     rows = planner.quota_status(user, year)
@@ -426,10 +428,22 @@ def quota():
         rows = [row for row in rows if _row_matches(row, term)]
     towns = [(town.code, town.name) for town in
              Town.select().where(town_filter(user)).order_by(Town.code)]
-    return render("calendar/quota.html", "calendar/_quota.html", listing=paginate(rows),
+    listing = paginate(rows)
+    return render("calendar/quota.html", "calendar/_quota.html", listing=listing,
                   totals=totals, year=year, town_code=town_code, towns=towns,
                   years=range(today.year - 1, today.year + 3), note=_quota_note,
-                  estimate=not workdays.has_official_data(year))
+                  estimate=not workdays.has_official_data(year),
+                  own=user.role == "lawyer", open_villages=_open_villages(user, listing.items))
+
+
+def _open_villages(user, rows) -> set[int]:
+    """The ids of the rows' villages whose calendar the viewer may open: a lawyer's ended
+    pairing leaves its village's calendar closed to them (one query, for a lawyer only)."""
+    ids = {row.village.id for row in rows}
+    if user.role != "lawyer" or not ids:
+        return ids
+    return {village_id for village_id, in Village.select(Village.id)
+            .where(Village.id.in_(list(ids)) & village_filter(user)).tuples()}
 
 
 # --- planning --------------------------------------------------------------------------------

@@ -10,15 +10,10 @@ bp = Blueprint("coverage", __name__, url_prefix="")
 
 
 def _own_page(user):
-    """Lawyers and villages start on their own page, not on the district's coverage."""
-    if user.role == "lawyer":
-        if user.lawyer_id:
-            return url_for("lawyers.detail", lawyer_id=user.lawyer_id)
-        return url_for("villages.index")
-    if user.role == "village":
-        if user.village_id:
-            return url_for("villages.detail", code=user.village.code)
-        return url_for("villages.index")
+    """Lawyers and village users start on their 工作台 (web/home.py), not on the district's
+    coverage."""
+    if user.role in ("lawyer", "village"):
+        return url_for("home.index")
     return None
 
 

@@ -4,10 +4,12 @@
 (``core.feeds``) with ``ETag``/``Last-Modified`` and answer ``304`` to a client that has it
 already. A wrong or revoked token gets the same bare 404 as any unknown URL would, so a
 guess learns nothing. The page lets each lawyer or coordinator name a token per device,
-shows its URL once (https, webcal, QR code) and revokes it.
+shows its URL once (the https address with a copy button first, the webcal link, an e-mail
+to one's computer, a QR code for another device) and revokes it.
 """
 import base64
 import datetime as dt
+from urllib.parse import quote
 
 import qrcode
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
@@ -161,9 +163,24 @@ def _page(form=None, created=None, status=200, trigger=None):
         scope=_scope_text(user), local=clock.to_local, wechat=in_wechat()))
 
 
+def send_to_computer(https_url: str, email: str = "") -> str:
+    """A ``mailto:`` link of an e-mail carrying the feed's address, to the user's own
+    address when they gave one (``User.email``): opened on the phone, it reaches their
+    computer, where Outlook or Apple Calendar subscribes to it."""
+    subject = _("My Jiedui calendar address")
+    body = _("Subscribe to my Jiedui calendar with this address (in Outlook: Add calendar → "
+             "Subscribe from web; in Apple Calendar: File → New Calendar Subscription):"
+             "\n\n%(url)s\n\nDo not pass it on: anyone who has it can read the calendar.",
+             url=https_url).replace("\n", "\r\n")  # RFC 6068: line breaks are CRLF
+    return (f"mailto:{quote(email.strip(), safe='@')}?subject={quote(subject, safe='')}"
+            f"&body={quote(body, safe='')}")
+
+
 def _created(token, raw: str) -> dict:
     base_url = current_app.config["JIEDUI_SETTINGS"].base_url
-    return {"token": token, "sub": subscription(service.feed_urls(raw, base_url))}
+    sub = subscription(service.feed_urls(raw, base_url))
+    sub["mailto"] = send_to_computer(sub["urls"]["https"], actor().email or "")
+    return {"token": token, "sub": sub}
 
 
 @bp.route("/calendar/feeds")

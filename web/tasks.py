@@ -30,6 +30,7 @@ from core import tasks as service
 from core.access import is_district_manager, town_filter, village_filter
 from core.errors import JieduiError, NotFound, ValidationError
 from core.events import session_times
+from core.home import week_visits
 from core.i18n import N_
 from core.localize import localized_registry, name_of
 from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, User,
@@ -225,25 +226,6 @@ def index():
 
 # --- my tasks (lawyers) --------------------------------------------------------------------
 
-def _sections(tasks: list, today: dt.date) -> dict:
-    """Today, this week, overdue and the rest: each task once, in the first that fits."""
-    monday = today - dt.timedelta(days=today.weekday())
-    sunday = monday + dt.timedelta(days=6)
-    sections = {"overdue": [], "today": [], "week": [], "open": []}
-    for task in tasks:
-        day = clock.local_date(task.event.starts_at) if task.event_id and task.event else None
-        days = [d for d in (day, task.due_on) if d is not None]
-        if service.is_overdue(task, today):
-            sections["overdue"].append(task)
-        elif today in days:
-            sections["today"].append(task)
-        elif any(monday <= d <= sunday for d in days):
-            sections["week"].append(task)
-        else:
-            sections["open"].append(task)
-    return sections
-
-
 @bp.route("/mine")
 @allow("lawyer")
 def mine():
@@ -256,7 +238,9 @@ def mine():
                  .where((Task.assignee == user.lawyer_id)
                         & Task.status.in_(service.OPEN_STATUSES))
                  .order_by(Task.due_on.asc(nulls="LAST"), Task.id))
-    return render("tasks/mine.html", sections=_sections(tasks, today), today=today)
+    visits_today = [visit for visit in week_visits(user.lawyer_id, today) if visit.day == today]
+    return render("tasks/mine.html", sections=service.day_groups(tasks, today), today=today,
+                  visits_today=len(visits_today))
 
 
 # --- one task ------------------------------------------------------------------------------

@@ -95,6 +95,10 @@ WECHAT_USER_AGENT = (
     "XWEB/1160065 MMWEBSDK/20231202 MMWEBID/2247 MicroMessenger/8.0.47.2560(0x28002F30) "
     "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
 SCREENSHOTS = Path(os.environ.get("JIEDUI_TEST_SCREENSHOTS", "test-output/screenshots"))
+# The README's screenshots: refreshed by `make screenshots`, never by a plain test run (that
+# would leave the working tree changed after every `make test`).
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UPDATE_DOCS_SCREENSHOTS = os.environ.get("JIEDUI_UPDATE_SCREENSHOTS") == "1"
 
 
 def log_in(page, base, role):
@@ -113,7 +117,8 @@ def log_in(page, base, role):
 def phone(browser):
     """A page at 375 × 812 with WeChat's user agent and touch. Console errors are collected
     in `phone.console_errors`; `phone.shot("name")` saves a screenshot in the test output
-    (test-output/screenshots/, kept by CI) and returns its path."""
+    (test-output/screenshots/, kept by CI) and returns its path; `docs=True` marks one the
+    README shows, copied to docs/screenshots/ when JIEDUI_UPDATE_SCREENSHOTS=1."""
     context = browser.new_context(locale="zh-CN", viewport=PHONE_VIEWPORT,
                                   user_agent=WECHAT_USER_AGENT, is_mobile=True, has_touch=True,
                                   device_scale_factor=2)
@@ -123,10 +128,12 @@ def phone(browser):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.console_errors = errors
 
-    def shot(name, full_page=False):
+    def shot(name, full_page=False, docs=False):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
+        if docs and UPDATE_DOCS_SCREENSHOTS:
+            (DOCS_SCREENSHOTS / path.name).write_bytes(path.read_bytes())
         return path
 
     page.shot = shot

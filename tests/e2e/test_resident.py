@@ -18,7 +18,6 @@ pytestmark = pytest.mark.e2e
 # chromium loads it on 2G, cache off: measured 44 KB for a demo village (no photo), 63 KB
 # with a lawyer's photo (bench/RESULTS.md, 2026-12-07). Over the budget is a regression.
 FIRST_VIEW_BUDGET = 60 * 1024
-README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "resident-page.png"
 
 
 def _village() -> tuple[str, str, str]:
@@ -97,9 +96,7 @@ def test_a_resident_scans_the_card_copies_the_wechat_id_and_rates_the_lawyer(
     if status.inner_text().startswith("已复制"):
         assert phone.evaluate("navigator.clipboard.readText()") == wechat
     phone.evaluate("window.scrollTo(0, 0)")
-    shot = phone.shot("resident-page")
-    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
-    README_SHOT.write_bytes(shot.read_bytes())
+    phone.shot("resident-page", docs=True)
 
     qr = phone.locator(".join-qr img")
     qr.scroll_into_view_if_needed()
