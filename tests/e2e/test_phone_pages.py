@@ -206,3 +206,16 @@ def test_moving_an_event_keeps_focus_in_its_panel_and_says_so(phone, live_server
     expect(phone.locator(".event-detail h2")).to_be_focused()
     expect(phone.locator("#announcer")).to_contain_text(moved_to)
     assert phone.console_errors == []
+
+
+def test_a_search_announces_how_many_it_found(phone, live_server):
+    """Typing a search keeps focus in the box and reads out the new count."""
+    log_in(phone, live_server, "coordinator")
+    phone.goto(live_server + "/villages/")
+    box = phone.locator("main input[type=search]")
+    box.fill("社区")
+    expect(phone.locator("#results .summary")).to_contain_text("社区")
+    summary = " ".join(phone.locator("#results .summary").inner_text().split())
+    expect(phone.locator("#announcer")).to_have_text(summary)
+    expect(box).to_be_focused()
+    assert phone.console_errors == []
