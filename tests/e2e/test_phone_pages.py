@@ -133,6 +133,14 @@ def test_every_page_of_a_role_passes_on_a_phone(phone, live_server, role, route_
     home = urlsplit(phone.url)
     _settle(phone)
     phone.shot(f"home-{role.replace(' ', '-')}")
+    # The first screen shows content: the top bar is one compact line, the page's heading
+    # comes right after it, and the navigation waits at the bottom.
+    assert phone.locator("header.topbar").bounding_box()["height"] <= 64
+    assert phone.locator("main h1").bounding_box()["y"] < 200
+    bar = phone.locator("nav.mainnav").bounding_box()
+    assert bar["y"] + bar["height"] >= 812 - 1 and bar["height"] <= 72
+    for item in phone.locator(".nav-bar > li > a, .nav-more > summary").all():
+        assert item.bounding_box()["height"] >= 44, item.inner_text()
     nav = _nav_links(phone, live_server)
     assert nav, "the navigation shows no link"
     report = crawl(phone, live_server, home.path + (f"?{home.query}" if home.query else ""),
