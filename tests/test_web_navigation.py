@@ -34,9 +34,11 @@ def test_a_lawyer_has_calendar_tasks_and_work_log_at_hand(client, login, distric
     assert len(places) <= navigation.MAIN_PLACES
     assert ">更多<" in html  # the other places, under "More"
     assert f'href="/lawyers/{district.lawyers[0].id}"' in html  # their own page, in the menu
-    # Their assessment sheet, not the managers' list they would be refused.
-    assert f'href="/assessment/{district.pairings[0].id}"' in html
-    assert 'href="/assessment/"' not in html
+    # Their own assessment: a page that opens for them (the list of their pairings once
+    # it admits lawyers, else the sheet of their first pairing).
+    assessment = re.search(r'<a href="([^"]+)">我的考核</a>', html).group(1)
+    assert assessment.startswith("/assessment/")
+    assert client.get(assessment).status_code == 200
 
 
 def test_a_village_has_its_own_page_calendar_and_tasks(client, login, district):
@@ -75,10 +77,11 @@ def test_a_place_not_built_or_not_open_to_the_role_is_left_out(client, login, di
     entries = (navigation.Entry("nowhere.index", "Nowhere", "work", main=("lawyer",)),
                *navigation.ENTRIES)
     monkeypatch.setattr(navigation, "ENTRIES", entries)
+    quota = app.view_functions["calendar.quota"]
+    monkeypatch.setattr(quota, "access_rule", ("roles", ("admin", "coordinator")))
     client = login(district.users.lawyer)
     html = page_of(client, "/calendar/")
     assert "Nowhere" not in html and 'href="/calendar/quota"' not in html
-    quota = app.view_functions["calendar.quota"]
     monkeypatch.setattr(quota, "access_rule", ("roles", ("admin", "coordinator", "lawyer")))
     html = page_of(client, "/calendar/")
     assert "/calendar/quota" in nav_links(html) and "我的进度" in html
