@@ -7,6 +7,8 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/messages.po \
                                              plugins/*/translations/*/LC_MESSAGES/messages.po))
 PLUGINS  := $(patsubst plugins/%/__init__.py,%,$(wildcard plugins/*/__init__.py))
+AXE_VERSION := 4.10
+AXE      := node_modules/axe-core/axe.min.js
 
 .PHONY: run test test-fast test-sqlite test-postgres bench install translations extract \
         plugin-messages browser screenshots clean
@@ -45,12 +47,20 @@ plugin-messages: $(STAMP)
 	  $(BIN)/pybabel update -i plugins/$$plugin/translations/messages.pot -d plugins/$$plugin/translations -l en --no-fuzzy-matching || exit 1; \
 	done
 
-# Debian's chromium and a CJK font for the end-to-end tests (never `playwright install`).
-browser:
+# Debian's chromium and a CJK font for the end-to-end tests (never `playwright install`),
+# and axe-core from the npm registry for their accessibility checks (tests/e2e/pagecheck.py).
+browser: $(AXE)
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'WenQuanYi Micro Hei'; then \
 	  echo "installing chromium and fonts-wqy-microhei"; \
 	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; \
 	fi
+
+$(AXE):
+	@if ! command -v npm >/dev/null; then \
+	  echo "installing npm"; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >/dev/null; \
+	fi
+	npm install --prefix . --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_VERSION)
 
 # The whole suite on SQLite (with the browser tests) and on PostgreSQL, side by side: each
 # pass keeps one core busy. --output-sync prints each pass whole once it ends.
@@ -84,4 +94,4 @@ bench: install translations browser
 	$(BIN)/python -m bench.slow_network
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache node_modules

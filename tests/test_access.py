@@ -376,6 +376,7 @@ PUBLIC = {
     "auth.login": lambda d: "/login",
     "auth.language": lambda d: "/lang/en",
     "static": lambda d: "/static/app.css",
+    "favicon": lambda d: "/favicon.ico",
     "feeds.village_feed": lambda d: f"/v/{d.villages[0].code}/calendar.ics",
     "feeds.token_feed": lambda d: f"/feeds/{_feed_token(d)[1]}.ics",
     "public.directory": lambda d: "/v/",

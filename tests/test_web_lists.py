@@ -15,13 +15,19 @@ D = dt.date
 HTMX = {"HX-Request": "true"}
 
 
+def content(html: str) -> str:
+    """The page's own content, without the navigation (which links one's own village);
+    a fragment (HTMX) is all content."""
+    return html[html.find("<main"):] if "<main" in html else html
+
+
 def village_names(html: str) -> list[str]:
     """The village names linked in a page, in order."""
-    return re.findall(r'href="/villages/[^"/?]+">([^<]+)</a>', html)
+    return re.findall(r'href="/villages/[^"/?]+">([^<]+)</a>', content(html))
 
 
 def lawyer_names(html: str) -> list[str]:
-    return re.findall(r'href="/lawyers/\d+">([^<]+)</a>', html)
+    return re.findall(r'href="/lawyers/\d+">([^<]+)</a>', content(html))
 
 
 def cell_after(html: str, label: str, name: str) -> str:

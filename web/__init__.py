@@ -11,6 +11,7 @@ from core.config import get_settings
 from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
 from web.labels import ROLE_LABELS
+from web.navigation import home_url, may_open, navigation_for
 from web.render import htmx
 
 LANGUAGES = ("zh_CN", "en")
@@ -72,12 +73,15 @@ def create_app(config: dict | None = None) -> Flask:
     htmx.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label,
-                                 arrangement_text=arrangement_text)
+                                 arrangement_text=arrangement_text,
+                                 navigation_for=navigation_for,
+                                 home_url=home_url, may_open=may_open)
     _init_login(app)
     _init_database_per_request(app)
     _init_security_headers(app)
     _init_static_gzip(app)
     _init_error_pages(app)
+    _init_favicon(app)
 
     from web import auth, coverage, firms, lawyers, pairings, towns, villages
     from web import feeds
@@ -99,6 +103,21 @@ def create_app(config: dict | None = None) -> Flask:
     from core.plugins import call_setup_hook
     call_setup_hook("register_blueprints", app=app)
     return app
+
+
+def _init_favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico by themselves (the card pages, a download, an old
+    bookmark): it is the svg of /static, kept a day in caches."""
+    from flask import send_from_directory
+
+    from web.access import public
+
+    @public
+    def favicon():
+        return send_from_directory(app.static_folder, "favicon.svg", mimetype="image/svg+xml",
+                                   max_age=86400)
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
 def _init_login(app: Flask) -> None:

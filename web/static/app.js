@@ -67,3 +67,157 @@
     }
   });
 }());
+
+/* ---------------------------------------------------------------------------------------
+   HTMX panels for keyboard and screen-reader users (base.html's #announcer).
+
+   After a swap that a click or a submitted form asked for, focus moves into what was
+   swapped in: the first field refused (aria-invalid), else the first error, else the
+   panel's heading, else the panel itself (each made focusable with tabindex=-1). What the
+   swap says — its notice (.flash, role=status) or a list's count (.summary, data-announce)
+   — is read out politely. A search typed or a filter changed keeps focus where it is and
+   only announces the new count. Swaps nobody asked for (polling, loading on `load`,
+   refreshing on another part's event) stay silent. A panel closed (hx-swap="delete")
+   gives focus back to what opened it. */
+(function () {
+  "use strict";
+
+  var handled = typeof WeakSet === "function" ? new WeakSet() : null;
+  var opener = null;  // the button or link that opened the panel shown last
+
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    text = (text || "").replace(/\s+/g, " ").trim();
+    if (!region || !text) {
+      return;
+    }
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 60);
+  }
+
+  function focusOn(element) {
+    if (!element) {
+      return false;
+    }
+    if (!element.matches("a[href], button, input, select, textarea, summary, [tabindex]")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus();
+    return document.activeElement === element;
+  }
+
+  function firstOf(panel, selector) {
+    if (panel.matches && panel.matches(selector)) {
+      return panel;
+    }
+    return panel.querySelector(selector);
+  }
+
+  function panelOf(event) {
+    var target = event.detail.target;
+    if (target && target.isConnected) {
+      return target;
+    }
+    if (target && target.id && document.getElementById(target.id)) {
+      return document.getElementById(target.id);  // swapped outerHTML: its successor
+    }
+    return event.target && event.target.isConnected ? event.target : null;
+  }
+
+  function asked(detail) {
+    var cause = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    var elt = detail.requestConfig ? detail.requestConfig.elt : detail.elt;
+    if (!cause || (cause.type !== "click" && cause.type !== "submit")) {
+      return false;  // polling, `load`, typing, a filter's `change`, another part's event
+    }
+    return !(elt && elt.closest && elt.closest("[role=search]"));
+  }
+
+  function silent(detail) {
+    var cause = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    var elt = detail.requestConfig ? detail.requestConfig.elt : detail.elt;
+    var trigger = elt && elt.getAttribute ? elt.getAttribute("hx-trigger") || "" : "";
+    return !cause || /\b(load|every|from:|revealed|intersect)\b/.test(trigger);
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var detail = event.detail || {};
+    var key = detail.xhr || detail;
+    if (handled) {
+      if (handled.has(key)) {
+        return;  // one swap settles several elements: act once
+      }
+      handled.add(key);
+    }
+    if (silent(detail)) {
+      return;
+    }
+    var panel = panelOf(event);
+    if (!panel) {
+      return;
+    }
+    var said = firstOf(panel, "[data-announce], .flash, [role=status]:not(#announcer), .summary");
+    if (said) {
+      announce(said.textContent);
+    }
+    if (!asked(detail)) {
+      return;
+    }
+    var elt = detail.requestConfig ? detail.requestConfig.elt : null;
+    if (elt && elt.isConnected && !panel.contains(elt)) {
+      opener = elt;
+    }
+    focusOn(firstOf(panel, "[aria-invalid=true]")) ||
+      focusOn(firstOf(panel, ".error, .field-error, [role=alert]")) ||
+      focusOn(firstOf(panel, "h1, h2, h3")) ||
+      focusOn(panel);
+  });
+
+  // A panel closed by its own button: focus goes back to what opened it (or the page).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail && event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    var swap = elt && elt.getAttribute ? elt.getAttribute("hx-swap") || "" : "";
+    if (swap.indexOf("delete") !== 0) {
+      return;
+    }
+    window.setTimeout(function () {
+      if (document.activeElement && document.activeElement !== document.body) {
+        return;
+      }
+      if (!(opener && opener.isConnected && focusOn(opener))) {
+        focusOn(document.querySelector("main h1") || document.getElementById("main"));
+      }
+    }, 50);
+  });
+}());
+
+/* The "More" menu of the navigation (a <details>, which works without this): Escape
+   closes it and returns to its button; a tap outside closes it. */
+(function () {
+  "use strict";
+
+  function openMenus() {
+    return document.querySelectorAll("details.nav-more[open]");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    Array.prototype.forEach.call(openMenus(), function (menu) {
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (summary) {
+        summary.focus();
+      }
+    });
+  });
+
+  document.addEventListener("click", function (event) {
+    Array.prototype.forEach.call(openMenus(), function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
+  });
+}());
