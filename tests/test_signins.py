@@ -386,3 +386,31 @@ def test_a_signed_in_event_can_no_longer_be_moved(district, session_today, now):
         move_event(district.users.coordinator, session_today,
                    starts_at=utc(2026, 3, 3, 8, 30), ends_at=utc(2026, 3, 3, 12))
 
+
+# --- the demo ----------------------------------------------------------------------------------
+
+def test_the_demo_lawyer_has_a_session_today_to_sign_in_to(demo_db):
+    lawyer = User.get(User.username == DEMO_LOGINS["lawyer"][0])
+    today = [event for event in Event.select().where(
+        (Event.lawyer == lawyer.lawyer_id) & (Event.kind == "session"))
+        if clock.local_date(event.starts_at) == clock.today()]
+    assert any(signins.next_step(lawyer, event, signins.signin_of(event)) == "sign_in"
+               for event in today)
+
+
+def test_the_demo_signed_in_some_past_sessions_and_recorded_some_late(demo_db):
+    held_lately = Event.select().where(
+        (Event.status == "held") & (Event.starts_at >= clock.now_utc() - dt.timedelta(days=50)))
+    if not held_lately.exists():
+        pytest.skip("the year has just begun: nothing held yet")
+    signed = list(SignIn.select())
+    assert signed and all(s.signed_out_at and s.residents_served is not None for s in signed)
+    assert Event.select().where(Event.held_late).exists()
+    for signin in signed:
+        event = Event.get_by_id(signin.event_id)
+        assert event.status == "held" and signins.held_proof(event, signin) == "signin"
+        assert WorkLog.get(WorkLog.event == event.id).content.startswith("坐班：") or \
+            event.kind == "publicity"
+    for photo in SignInPhoto.select():
+        data = (get_settings().instance / photo.path).read_bytes()
+        assert b"Exif" not in data and len(data) == photo.size
