@@ -154,11 +154,15 @@ def test_sign_in_without_a_position_still_works_and_says_so(district, today, log
     assert SignIn.get().latitude is None
 
 
-def test_sign_in_refused_on_another_day_answers_422_in_chinese(district, today, login, now):
+@pytest.mark.parametrize("place, headers", [("home", HX), ("event", HX), ("home", {})])
+def test_sign_in_refused_on_another_day_says_why_in_chinese(district, today, login, now, place,
+                                                            headers):
     now(utc(2026, 3, 3, 9))
-    response = login(district.users.lawyer).post(f"/signins/events/{today.id}/in", headers=HX,
-                                                 data={"place": "home"})
+    response = login(district.users.lawyer).post(f"/signins/events/{today.id}/in",
+                                                 headers=headers, data={"place": place})
     assert response.status_code == 422
+    assert "只能在活动当天（2026-03-02）签到。" in text(response)
+    assert ("<html" in text(response)) == (not headers)  # without HTMX, a whole page
     assert SignIn.select().count() == 0
 
 
