@@ -86,7 +86,11 @@ def test_a_lawyer_signs_in_and_out_at_todays_session_with_a_photo(phone, live_se
     expect(section).to_contain_text("现场签到")
     thumb = section.locator(".signin-thumbs img")
     expect(thumb).to_have_count(1)
-    phone.wait_for_function("document.querySelector('.signin-thumbs img').naturalWidth > 0")
+    thumb.scroll_into_view_if_needed()
+    loaded = thumb.evaluate("img => img.complete ? img.naturalWidth : new Promise(done => {"
+                            " img.addEventListener('load', () => done(img.naturalWidth));"
+                            " setTimeout(() => done(img.naturalWidth), 10000); })")
+    assert loaded > 0  # served to the lawyer (wait_for_function would need eval: the CSP)
     assert section.locator(".signin-form, .signout-form").count() == 0
     phone.shot("signin-4-held", full_page=True)
 
