@@ -7,25 +7,31 @@ and the same on every load: one ``random.Random`` with a fixed seed draws it all
 Pairings go through ``core.pairings.pair`` so the demo obeys the same rules as the UI.
 """
 import datetime as dt
+import io
 import random
 import time
+import uuid
 
 from peewee import ModelDelete, chunked, sort_models
+from PIL import Image, ImageDraw
 
-from core import clock
+from core import clock, signins
 from core.arrangements import Arrangement
+from core.config import get_settings
 from core.db import BaseModel, db, transaction
 from core.demo_tasks import load_demo_tasks
 from core.errors import ConflictError
-from core.i18n import N_
-from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairing, Town,
-                         User, Village, WechatGroup, WechatGroupMember)
+from core.events import clash, lawyer_busy, travel_gap
+from core.i18n import N_, gettext_for
+from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairing, SignIn,
+                         Town, User, Village, WechatGroup, WechatGroupMember)
 from core.pairings import pair
+from core.placements import event_title
 from core.users import create_user
 from core.models import Event
 from core.planner import plan_year
 from core.plugins import get_plugin_manager
-from core.worklog import log_held_events
+from core.worklog import log_held_event, log_held_events
 
 SEED = 20231231  # the programme's full-coverage deadline
 DISTRICT_CODE = "310117"
@@ -209,7 +215,8 @@ def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> 
     """Load the demo district; with ``reset`` delete all data first (both or neither).
     ``tasks=False`` leaves out the programme tasks (tests of the district alone);
     ``plan=False`` leaves this year unplanned (with it, the sessions and publicity events
-    of this year are planned and most of those already past are recorded as held).
+    of this year are planned, most of those of the days before today are recorded as held,
+    some signed in (签到), and the demo lawyer has a session today to sign in to).
 
     Refuses (ConflictError) when the database holds data and ``reset`` is not given.
     """
@@ -222,18 +229,21 @@ def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> 
         summary = _build(_Draw(), tasks=tasks)
     if plan:
         summary["events"] = _plan_this_year()
+        summary["signins"] = _demo_sign_ins()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
 
 def _plan_this_year() -> int:
-    """Plan this year through the planner, then record the past events as held, except
-    in one village in seven, which missed its last two sessions (the quota page and the
-    early warning then have a few pairings to chase, as in a real district)."""
+    """Plan this year through the planner, then record the events of the days before today
+    as held (today's wait for their lawyers), except in one village in seven, which missed
+    its last two sessions (the quota page and the early warning then have a few pairings
+    to chase, as in a real district)."""
     plan_year(clock.today().year)
+    today_starts = clock.utc_from_local(clock.today(), dt.time.min)
     past_by_village: dict[int, list[tuple[int, str]]] = {}
     for event_id, village_id, kind in (Event.select(Event.id, Event.village, Event.kind)
-                                       .where((Event.starts_at < clock.now_utc())
+                                       .where((Event.starts_at < today_starts)
                                               & (Event.status == "planned"))
                                        .order_by(Event.starts_at, Event.id).tuples()):
         past_by_village.setdefault(village_id, []).append((event_id, kind))
@@ -251,6 +261,121 @@ def _plan_this_year() -> int:
         for batch in range(0, len(held), 500):
             log_held_events(None, Event.select().where(Event.id.in_(held[batch:batch + 500])))
     return Event.select().count()
+
+
+# --- sign-in at a session (签到) ---------------------------------------------------------------
+
+SIGNIN_DAYS = 60  # the held sessions of the last two months were signed in (one in four late)
+SIGNIN_CONTENT = ("解答土地承包经营权流转咨询", "调解邻里宅基地纠纷", "讲解《民法典》婚姻家庭编",
+                  "审查村规民约修订稿", "接待来访群众，解答劳动报酬咨询", "讲解防范电信诈骗",
+                  "为老年人讲解赡养与遗嘱", "梳理物业服务合同纠纷")
+DEMO_POSITION = (31.0325, 121.2270)  # near the district's seat; each village a little apart
+
+
+def _demo_sign_ins() -> int:
+    """The demo lawyer's session today, to try the sign-in (签到) on; and sign-ins at the
+    sessions and publicity events held in the last two months in the demo lawyer's town,
+    one in four recorded late instead, so the calendar and the quota page show both.
+    Returns how many sign-ins there are."""
+    lawyer = User.get(User.username == DEMO_LOGINS["lawyer"][0]).lawyer
+    _demo_session_today(lawyer)
+    town = (Village.select(Village.town).join(Pairing)
+            .where((Pairing.lawyer == lawyer.id) & (Pairing.status == "active"))
+            .order_by(Village.code).first().town_id)
+    rng = random.Random(f"{SEED}:signins")
+    held = (Event.select().join(Village)
+            .where((Village.town == town) & (Event.status == "held")
+                   & Event.kind.in_(("session", "publicity"))
+                   & (Event.starts_at >= clock.now_utc() - dt.timedelta(days=SIGNIN_DAYS)))
+            .order_by(Event.starts_at, Event.id))
+    settings = get_settings()
+    served = gettext_for(settings.locale)(signins.SERVED)
+    with transaction():
+        for n, event in enumerate(held):
+            if n % 4 == 3:  # recorded by hand a few days later
+                Event.update(held_late=True).where(Event.id == event.id).execute()
+                continue
+            _demo_sign_in(rng, event, lawyer, served)
+    return SignIn.select().count()
+
+
+def _demo_sign_in(rng: random.Random, event: Event, demo_lawyer: Lawyer, served: str) -> None:
+    """A sign-in and sign-out around the event's planned hours, as the lawyer's phone gave
+    them (one in five without a position), its work-log entry saying what was done; photos
+    for the demo lawyer's."""
+    start = event.starts_at - dt.timedelta(minutes=rng.randint(3, 20))
+    end = event.ends_at + dt.timedelta(minutes=rng.randint(0, 15))
+    local = random.Random(f"{SEED}:village:{event.village_id}")
+    place = {}
+    if rng.random() >= 0.2:
+        place = dict(latitude=round(DEMO_POSITION[0] + local.uniform(-0.08, 0.08), 6),
+                     longitude=round(DEMO_POSITION[1] + local.uniform(-0.08, 0.08), 6),
+                     accuracy_m=rng.choice((8, 12, 15, 25, 35, 65)))
+    content, residents = rng.choice(SIGNIN_CONTENT), rng.randint(3, 28)
+    signin = SignIn.create(event=event.id, lawyer=event.lawyer_id, signed_in_at=start,
+                           signed_out_at=end, content=content, residents_served=residents,
+                           **place)
+    Event.update(held_start=start, held_end=end).where(Event.id == event.id).execute()
+    event.held_start, event.held_end = start, end
+    log_held_event(None, event, content=content, result=served % {"count": residents})
+    if event.lawyer_id == demo_lawyer.id:
+        for number in range(rng.randint(1, 2)):
+            signins.add_photo(signin, _demo_photo(rng))
+
+
+def _demo_photo(rng: random.Random) -> bytes:
+    """A made-up picture of a session: a room, a table, people (coloured shapes)."""
+    image = Image.new("RGB", (800, 600), tuple(rng.randint(200, 240) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 420, 800, 600), fill=(150, 120, 90))  # the floor
+    draw.rectangle((180, 330, 620, 380), fill=(110, 70, 40))  # the table
+    for n in range(rng.randint(3, 6)):
+        x = 90 + n * 120 + rng.randint(-15, 15)
+        colour = tuple(rng.randint(30, 200) for _ in range(3))
+        draw.ellipse((x, 200, x + 60, 260), fill=(235, 200, 170))  # a head
+        draw.rectangle((x - 10, 260, x + 70, 420), fill=colour)  # a body
+    draw.rectangle((300, 40, 500, 110), fill=(180, 30, 30))  # the banner
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _demo_session_today(lawyer: Lawyer) -> Event:
+    """An on-site session of the demo lawyer today, so the sign-in can be tried: the one
+    planned today, if any; else one added at the first free published hours of their
+    villages, or after their last event of the day when none is free (a session outside
+    the plan: the quota stays as planned)."""
+    today = clock.today()
+    since = clock.utc_from_local(today, dt.time.min)
+    until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time.min)
+    planned = (Event.select().where((Event.lawyer == lawyer.id) & (Event.kind == "session")
+                                    & (Event.status == "planned") & (Event.starts_at >= since)
+                                    & (Event.starts_at < until)).first())
+    if planned is not None:
+        return planned
+    pairings = list(Pairing.select(Pairing, Village).join(Village)
+                    .where((Pairing.lawyer == lawyer.id) & (Pairing.status == "active"))
+                    .order_by(Village.code))
+    settings, gap = get_settings(), travel_gap()
+    hours = [(p, p.arrangement.start, p.arrangement.end) for p in pairings]
+    hours += [(pairings[0], *settings.morning), (pairings[0], *settings.afternoon)]
+    for pairing, start, end in hours:
+        starts_at, ends_at = clock.utc_from_local(today, start), clock.utc_from_local(today, end)
+        busy = lawyer_busy(lawyer.id, starts_at - gap, ends_at + gap)
+        if clash(starts_at, ends_at, pairing.village_id, busy, gap) is None:
+            break
+    else:  # a busy day (legal publicity days): after the last event, in another village
+        taken = lawyer_busy(lawyer.id, since, until)
+        pairing = next((p for p in pairings if p.village_id not in
+                        {busy.village_id for busy in taken}), pairings[0])
+        starts_at = max(busy.ends_at for busy in taken) + gap
+        ends_at = starts_at + dt.timedelta(hours=settings.min_session_hours)
+    now = clock.now_utc()
+    return Event.create(uid=f"{uuid.uuid4().hex}@jiedui", kind="session",
+                        village=pairing.village_id, pairing=pairing.id, lawyer=lawyer.id,
+                        starts_at=starts_at, ends_at=ends_at, status="planned",
+                        title=event_title("session", pairing.village.name),
+                        placement="manual", created_at=now, updated_at=now)
 
 
 def _build(draw: _Draw, tasks: bool = True) -> dict:

@@ -20,7 +20,7 @@ from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import publish_changes
 from core.i18n import N_, gettext_for
-from core.models import Event, EventHandover, Lawyer, Pairing, User, Village
+from core.models import Event, EventHandover, Lawyer, Pairing, SignIn, User, Village
 from core.placements import KIND_WORDS, event_title
 from core.plugins import notify
 from core.worklog import log_held_event
@@ -247,6 +247,9 @@ def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
     now = clock.now_utc()
     if event.starts_at < now:
         raise ValidationError(N_("This event has begun or is over; it can no longer be moved."))
+    if SignIn.select().where(SignIn.event == event.id).exists():  # core.signins
+        raise ValidationError(N_("The lawyer has signed in at this event; it can no longer be "
+                                 "moved."))
     start, end = clock.as_utc(starts_at), clock.as_utc(ends_at)
     if start < now:
         raise ValidationError(N_("An event cannot be moved into the past."), field="starts_at")
@@ -268,9 +271,12 @@ def move_event(actor: User | None, event: Event, *, starts_at: dt.datetime,
 
 
 def record_held(actor: User | None, event: Event, *, start: dt.datetime,
-                end: dt.datetime) -> Event:
+                end: dt.datetime, content: str = "", result: str = "") -> Event:
     """Record that the event took place, with its actual start and end; a session must
-    have lasted at least half a day (``JIEDUI_MIN_SESSION_HOURS``)."""
+    have lasted at least half a day (``JIEDUI_MIN_SESSION_HOURS``). Its work-log entry
+    says ``content`` and ``result`` when given (a sign-out's, ``core.signins``). Recorded
+    for the first time on a later day than it took place or was planned, it is marked as
+    recorded late (``held_late``); correcting the times later changes no mark."""
     _require_edit(actor, event)
     if event.status == "cancelled":
         raise ValidationError(N_("A cancelled event cannot be recorded as held."))
@@ -285,10 +291,15 @@ def record_held(actor: User | None, event: Event, *, start: dt.datetime,
         raise ValidationError(N_("An on-site session must last at least %(hours)s hours; "
                                  "this one lasted %(actual)s."), field="end",
                               hours=f"{hours:g}", actual=_duration_text(end - start))
+    late = {}
+    if event.status != "held":
+        late["held_late"] = clock.today() > min(clock.local_date(event.starts_at),
+                                                clock.local_date(start))
     # the held event is a service of the lawyer: it goes into the work log (once)
     return _save_change(actor, "event.held", event,
-                        then=lambda held: log_held_event(actor, held), status="held",
-                        held_start=start, held_end=end)
+                        then=lambda held: log_held_event(actor, held, content=content,
+                                                         result=result),
+                        status="held", held_start=start, held_end=end, **late)
 
 
 def _duration_text(delta: dt.timedelta) -> str:

@@ -56,6 +56,11 @@ EVENT_STATUS_LABELS = {"planned": N_("Planned"), "held": N_("Held"),
 # outside the term; near a legal publicity day; moved by a person; a make-up added by a
 # person. Empty for events the planner did not place (programme tasks).
 PLACEMENTS = ("arranged", "day_off", "busy", "term", "publicity", "manual", "makeup")
+# How a held event was recorded: by the lawyer's sign-in and sign-out on the day
+# (core.signins), by hand on the day, or by hand on a later day (recorded late).
+HELD_PROOFS = ("signin", "hand", "late")
+HELD_PROOF_LABELS = {"signin": N_("Signed in on site"), "hand": N_("Recorded by hand"),
+                     "late": N_("Recorded late")}
 HALF_DAYS = ("am", "pm")
 HALF_DAY_LABELS = {"am": N_("Morning"), "pm": N_("Afternoon")}
 HOLIDAY_KINDS = ("off", "workday")  # a day off on a weekday; a make-up workday (调休补班)

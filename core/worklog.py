@@ -114,10 +114,17 @@ def _held_times(event: Event) -> dict:
                 duration_minutes=max(0, min(minutes, MAX_DURATION)))
 
 
-def _held_entry(actor: User | None, event: Event) -> dict:
+def _held_content(event: Event, content: str = "") -> str:
+    """坐班, or 坐班：<what was done> when the lawyer said it (at the sign-out)."""
+    kind = HELD_CONTENT.get(event.kind) or event.title or event.kind
+    return f"{kind}：{content}" if content else kind
+
+
+def _held_entry(actor: User | None, event: Event, content: str = "",
+                result: str = "") -> dict:
     """The fields of the work-log entry a held event writes."""
     return dict(lawyer=event.lawyer_id, village=event.village_id, mode="onsite",
-                content=HELD_CONTENT.get(event.kind) or event.title or event.kind,
+                content=_held_content(event, content), result=result,
                 event=event.id, created_by=actor, **_held_times(event))
 
 
@@ -125,18 +132,23 @@ def _is_loggable(event: Event) -> bool:
     return bool(event.lawyer_id) and event.status == "held" and event.held_start is not None
 
 
-def log_held_event(actor: User | None, event: Event) -> WorkLog | None:
-    """The work-log entry of a held session or publicity event: one per event. Recording
-    it again corrects the times of the entry it wrote; an entry a completed task wrote
-    for the event stands for it, and none is added."""
+def log_held_event(actor: User | None, event: Event, *, content: str = "",
+                   result: str = "") -> WorkLog | None:
+    """The work-log entry of a held session or publicity event: one per event, saying
+    ``content`` (what was done) and ``result`` when given (a sign-out gives both). Recording
+    it again corrects the times of the entry it wrote (and its words, when given); an entry
+    a completed task wrote for the event stands for it, and none is added."""
     if not _is_loggable(event):
         return None
     entry = WorkLog.select().where(WorkLog.event == event.id).order_by(WorkLog.id).first()
     if entry is not None:
         if entry.task_id is None:  # ours (a logged service never names an event)
-            WorkLog.update(**_held_times(event)).where(WorkLog.id == entry.id).execute()
+            words = {"content": _held_content(event, content)} if content else {}
+            if result:
+                words["result"] = result
+            WorkLog.update(**_held_times(event), **words).where(WorkLog.id == entry.id).execute()
         return entry
-    return WorkLog.create(**_held_entry(actor, event))
+    return WorkLog.create(**_held_entry(actor, event, content, result))
 
 
 def log_held_events(actor: User | None, events) -> int:

@@ -43,6 +43,26 @@ def _event(d) -> int:
     return event.id
 
 
+def _signin_photo(d) -> int:
+    """A photo of a sign-in at the event of ``_event``."""
+    import io
+
+    from PIL import Image
+
+    from core import signins
+    from core.clock import now_utc
+    from core.models import SignIn, SignInPhoto
+    photo = SignInPhoto.select().first()
+    if photo is None:
+        event_id = _event(d)
+        signin = SignIn.get_or_none(SignIn.event == event_id) or SignIn.create(
+            event=event_id, lawyer=d.lawyers[0], signed_in_at=now_utc())
+        out = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(out, "JPEG")
+        photo = signins.add_photo(signin, out.getvalue())
+    return photo.id
+
+
 def _plan_run(d) -> int:
     from core.models import PlanRun
     run = PlanRun.get_or_none(PlanRun.town == d.towns[0])
@@ -228,6 +248,12 @@ ROUTES = {
                                  MANAGERS_IN_SCOPE),
     # a lawyer sees the quota of their own pairings
     "calendar.quota": ("GET", lambda d: "/calendar/quota", FEED_USERS),
+    # sign-in at a session: only the event's lawyer signs in and out; its photos are for
+    # those who may read the event
+    "signins.sign_in": ("POST", lambda d: f"/signins/events/{_event(d)}/in", {"lawyer"}),
+    "signins.sign_out": ("POST", lambda d: f"/signins/events/{_event(d)}/out", {"lawyer"}),
+    "signins.photo": ("GET", lambda d: f"/signins/photos/{_signin_photo(d)}",
+                      READERS_OF_VILLAGE_0),
     "calendar.plan": ("GET", lambda d: "/calendar/plan", COORDINATORS),
     # with no town given, a town coordinator may not plan the whole district
     "calendar.start_plan": ("POST", lambda d: "/calendar/plan", {"admin", "coordinator"}),

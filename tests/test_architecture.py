@@ -25,6 +25,7 @@ PARTS = {
                  "calendar_views", "coverage"],
     "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
+    "sign-in": ["signins"],
     "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home"],
     "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "testing"],
 }

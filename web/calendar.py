@@ -10,6 +10,7 @@ written. Without HTMX the forms post normally and are redirected back with a mes
 import datetime as dt
 import re
 import tempfile
+from collections import Counter
 from functools import partial
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from core import calendar_views as views
 from core import clock, feedback
 from core import events as event_service
-from core import jobs, placements, planner, workdays
+from core import jobs, placements, planner, signins, workdays
 from core.access import can_edit_event, can_manage_event, can_plan, town_filter, village_filter
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
@@ -38,10 +39,12 @@ from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term, whole_number
 from web.panels import Panel
 from web.render import htmx, render
+from web.signin_state import prime_signins
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
 CHANGED = "calendarChanged"
+SIGNIN_FORMS = ("signin", "signout")  # posted from the sign-in partial on the event's page
 HOLIDAYS_CHANGED = "holidaysChanged"
 MAX_IMPORT_BYTES = 64 * 1024
 DAY_LIMIT = 6  # events shown in a day of a town's or the district's month; the rest in the agenda
@@ -53,8 +56,11 @@ WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l
 
 
 @bp.context_processor
-def _labels():
+def template_labels():
+    """What the calendar's templates read (also for the sign-in's answers, web/signins.py,
+    which show an event's section)."""
     return dict(kind_labels=KIND_LABELS, status_labels=STATUS_LABELS,
+                proof_labels=labels.HELD_PROOF_LABELS,
                 holiday_labels=HOLIDAY_LABELS, source_labels=SOURCE_LABELS,
                 run_labels=RUN_LABELS, weekdays=WEEKDAYS, local=views.to_local,
                 today=clock.today())
@@ -103,6 +109,7 @@ def _heading(scope: views.CalendarScope) -> str:
 def _show(scope: views.CalendarScope):
     first, view = _month_param(), _view_param()
     month = views.month(actor(), scope, first)
+    prime_signins(event for week in month.weeks for day in week for event in day.events)
     return render("calendar/index.html", "calendar/_calendar.html", scope=scope, cal=month,
                   view=view, link=partial(calendar_url, scope), heading=_heading(scope),
                   month_title=format_skeleton("yMMMM", first, locale=get_locale()),
@@ -245,16 +252,19 @@ def _event_page(event, *, bound: dict | None = None, status: int = 200,
                 trigger: str | None = None, notice: str | None = None):
     offered = _forms_offered(event)
     forms = {name: form for name, form in _fresh_event_forms(event).items() if name in offered}
-    alerts = []
+    alerts, signin_forms = [], {}
     for name, form in (bound or {}).items():
         if name in forms:
             forms[name] = form
+        elif name in SIGNIN_FORMS:  # the sign-in's own (web/signins.py), shown by its partial
+            signin_forms[name] = form
         else:  # e.g. cancelling an event that took place: its form is not offered
             alerts += [message for errors in form.errors.values() for message in errors]
             alerts += form.form_errors
     opened = next(iter(bound), None) if bound else request.args.get("open")
     return render("calendar/event.html", "calendar/_event.html", status=status,
                   trigger=trigger, event=event, forms=forms, alerts=alerts, offered=offered,
+                  signin_forms=signin_forms,
                   opened=opened, notice=notice, proposal=_proposal_text(event),
                   placement_note=placements.note_of(event, _),
                   made_up_by=event_service.live_makeup(event),
@@ -424,13 +434,15 @@ def quota():
     if town_code:
         rows = [row for row in rows if row.village.town.code == town_code]
     totals = _quota_totals(rows)
+    proofs = signins.held_proofs([row.pairing.id for row in rows], year)
+    totals["proofs"] = sum(proofs.values(), Counter())
     if term:
         rows = [row for row in rows if _row_matches(row, term)]
     towns = [(town.code, town.name) for town in
              Town.select().where(town_filter(user)).order_by(Town.code)]
     listing = paginate(rows)
     return render("calendar/quota.html", "calendar/_quota.html", listing=listing,
-                  totals=totals, year=year, town_code=town_code, towns=towns,
+                  totals=totals, year=year, town_code=town_code, towns=towns, proofs=proofs,
                   years=range(today.year - 1, today.year + 3), note=_quota_note,
                   estimate=not workdays.has_official_data(year),
                   own=user.role == "lawyer", open_villages=_open_villages(user, listing.items))

@@ -14,6 +14,7 @@ def _lazy(labels: dict) -> dict:
 ROLE_LABELS = _lazy(vocabulary.ROLE_LABELS)
 EVENT_KIND_LABELS = _lazy(vocabulary.EVENT_KIND_LABELS)
 EVENT_STATUS_LABELS = _lazy(vocabulary.EVENT_STATUS_LABELS)
+HELD_PROOF_LABELS = _lazy(vocabulary.HELD_PROOF_LABELS)
 HALF_DAY_LABELS = _lazy(vocabulary.HALF_DAY_LABELS)
 HOLIDAY_KIND_LABELS = _lazy(vocabulary.HOLIDAY_KIND_LABELS)
 HOLIDAY_SOURCE_LABELS = _lazy(vocabulary.HOLIDAY_SOURCE_LABELS)

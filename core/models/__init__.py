@@ -3,7 +3,7 @@ from core.models.organisation import (ROLES, VILLAGE_KINDS, Assistant, District,
                                       Lawyer, Town, User, Village)
 from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, PLACEMENTS, Event,
                                   EventHandover, FeedSnapshot, FeedToken, Holiday, PlanRun,
-                                  Shortfall)
+                                  Shortfall, SignIn, SignInPhoto)
 from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog, ProgramTarget,
                                Task, WorkLog)
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
@@ -16,8 +16,8 @@ from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
-              Shortfall, EventHandover, Task, WorkLog, AuditLog, ProgramTarget,
-              CaseFile, Attachment, MajorMatter, MatterNote, Notification,
+              Shortfall, EventHandover, SignIn, SignInPhoto, Task, WorkLog, AuditLog,
+              ProgramTarget, CaseFile, Attachment, MajorMatter, MatterNote, Notification,
               NotificationPreference, Delivery, ReturnVisit, RatingBurst, RatingCode, Rating,
               RatingCodeMiss, LoginAttempt, Problem, UserSession]
 
@@ -27,7 +27,7 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
            "RatingCode", "RatingCodeMiss", "ReturnVisit",
            "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
            "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "PLACEMENTS", "Event", "EventHandover",
-           "FeedSnapshot",
+           "FeedSnapshot", "SignIn", "SignInPhoto",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",
            "WechatGroup", "WechatGroupMember"]

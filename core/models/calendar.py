@@ -2,8 +2,8 @@
 
 Instants are naive UTC (``core.clock``); dates are district dates.
 """
-from peewee import (BlobField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, TextField)
+from peewee import (BlobField, BooleanField, CharField, DateField, DateTimeField,
+                    DoubleField, ForeignKeyField, IntegerField, TextField)
 from peewee import JSONField
 
 from core.clock import now_utc
@@ -44,6 +44,9 @@ class Event(BaseModel):
     description = TextField(default="")
     held_start = DateTimeField(null=True)  # UTC, as recorded
     held_end = DateTimeField(null=True)
+    # Recorded as held on a later day than it took place (or was planned), by hand: shown as
+    # recorded late wherever held events are shown (core.events.record_held sets it once).
+    held_late = BooleanField(default=False)
     cancel_reason = TextField(default="")
     placement = CharField(default="")  # PLACEMENTS
     arranged_on = DateField(null=True)  # the arranged day, when the event is not on it
@@ -58,6 +61,32 @@ class Event(BaseModel):
 
     class Meta:
         indexes = ((("lawyer", "starts_at"), False),)  # a lawyer's day, for double-booking
+
+
+class SignIn(BaseModel):
+    """签到: the lawyer's sign-in at an on-site session or publicity event, on its day, and
+    the sign-out that records it as held (``core.signins``). Times from the server's clock;
+    the phone's position only when the phone gave it (with its accuracy in metres)."""
+    event = ForeignKeyField(Event, unique=True, backref="signins", on_delete="CASCADE")
+    lawyer = ForeignKeyField(Lawyer, backref="signins", on_delete="RESTRICT")
+    signed_in_at = DateTimeField()  # UTC
+    signed_out_at = DateTimeField(null=True)
+    latitude = DoubleField(null=True)
+    longitude = DoubleField(null=True)
+    accuracy_m = IntegerField(null=True)
+    content = TextField(default="")  # what was done, given at the sign-out
+    residents_served = IntegerField(null=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+
+class SignInPhoto(BaseModel):
+    """A photo taken at a signed-in session: re-encoded (no EXIF, no GPS) and stored under
+    the uploads folder by its SHA-256, never by a name a user chose."""
+    signin = ForeignKeyField(SignIn, backref="photos", on_delete="CASCADE")
+    path = CharField()  # relative to the instance folder: uploads/signins/ab/<sha256>.jpg
+    sha256 = CharField()
+    size = IntegerField()
+    uploaded_at = DateTimeField(default=now_utc)
 
 
 class EventHandover(BaseModel):

@@ -131,7 +131,9 @@ def phone(browser):
     def shot(name, full_page=False, docs=False):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        # caret="initial": hiding the caret leaves an empty style attribute on every input,
+        # which htmx then copies when it settles a swap, and the CSP refuses (console errors)
+        page.screenshot(path=str(path), full_page=full_page, caret="initial")
         if docs and UPDATE_DOCS_SCREENSHOTS:
             (DOCS_SCREENSHOTS / path.name).write_bytes(path.read_bytes())
         return path

@@ -219,5 +219,114 @@
         menu.open = false;
       }
     });
+
+   Sign-in at a session (签到): web/signins.py, templates/signin/_home_action.html.
+
+   A sign-in form (form[data-geolocate]) asks the phone where it is just before htmx sends
+   it (the htmx:confirm event): the position fills the form's hidden latitude, longitude and
+   accuracy fields. Refused, unavailable or too slow, the sign-in goes without it and the
+   form's status line says so (the server's notice says so too). Without JavaScript the form
+   posts without a position.
+
+   A sign-out form (form[data-max-bytes]) checks the photos chosen before sending them: at
+   most data-max-photos, together at most data-max-bytes (the server refuses a larger
+   request before reading it, with no answer the page could show).
+   --------------------------------------------------------------------------------------- */
+(function () {
+  "use strict";
+
+  var WAIT_MS = 10000;  // how long the phone may take to say where it is
+
+  function hidden(form, name) {
+    return form.querySelector("input[type=hidden][name$='-" + name + "']");
+  }
+
+  function locate(form, done) {
+    var status = form.querySelector("[data-geolocate-status]");
+    var finished = false;
+
+    function say(text) {
+      if (status && text) {
+        status.textContent = text;
+      }
+    }
+
+    function finish(position) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      if (position && position.coords) {
+        hidden(form, "latitude").value = String(position.coords.latitude);
+        hidden(form, "longitude").value = String(position.coords.longitude);
+        if (typeof position.coords.accuracy === "number") {
+          hidden(form, "accuracy").value = String(position.coords.accuracy);
+        }
+      } else {
+        say(form.getAttribute("data-no-position"));
+      }
+      done();
+    }
+
+    if (!navigator.geolocation || !hidden(form, "latitude")) {
+      finish(null);
+      return;
+    }
+    say(form.getAttribute("data-locating"));
+    try {
+      navigator.geolocation.getCurrentPosition(finish, function () { finish(null); },
+        {enableHighAccuracy: true, timeout: WAIT_MS, maximumAge: 60000});
+    } catch (error) {
+      finish(null);
+    }
+    // some browsers never answer while their permission prompt is left open
+    window.setTimeout(function () { finish(null); }, WAIT_MS + 2000);
+  }
+
+  function photoProblem(form) {
+    var input = form.querySelector("input[type=file]");
+    if (!input || !input.files) {
+      return "";
+    }
+    if (input.files.length > parseInt(form.getAttribute("data-max-photos"), 10)) {
+      return form.getAttribute("data-too-many");
+    }
+    var total = 0;
+    for (var i = 0; i < input.files.length; i += 1) {
+      total += input.files[i].size;
+    }
+    return total > parseInt(form.getAttribute("data-max-bytes"), 10)
+      ? form.getAttribute("data-too-large") : "";
+  }
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = (event.detail && event.detail.elt) || event.target;
+    if (!form || !form.matches) {
+      return;
+    }
+    if (form.matches("form[data-geolocate]")) {
+      if (form.getAttribute("data-located") === "yes") {
+        return;
+      }
+      event.preventDefault();
+      if (form.getAttribute("data-located") === "asking") {
+        return;  // a second tap while the phone is asked
+      }
+      form.setAttribute("data-located", "asking");
+      locate(form, function () {
+        form.setAttribute("data-located", "yes");
+        event.detail.issueRequest(true);
+      });
+    } else if (form.matches("form[data-max-bytes]")) {
+      var message = photoProblem(form);
+      var box = form.querySelector("[data-photo-error]");
+      if (message) {
+        event.preventDefault();
+      }
+      if (box) {
+        box.textContent = message;
+        box.hidden = !message;
+      }
+    }
   });
 }());
