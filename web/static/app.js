@@ -219,7 +219,10 @@
         menu.open = false;
       }
     });
+  });
+}());
 
+/* ---------------------------------------------------------------------------------------
    Sign-in at a session (签到): web/signins.py, templates/signin/_home_action.html.
 
    A sign-in form (form[data-geolocate]) asks the phone where it is just before htmx sends
