@@ -203,18 +203,18 @@ def test_the_lawyer_starts_on_the_desk_and_reaches_quota_and_assessment(district
         assert client.get(link).status_code == 200, link
 
 
-def test_the_session_row_leaves_room_for_the_sign_in(district, login, now, app, tmp_path):
-    """Once the sign-in part installs signin/_home_action.html, each session row shows it
-    (with the event) instead of the link to record it."""
-    import jinja2
+def test_today_s_session_offers_the_sign_in_and_a_past_one_the_late_record(district, login,
+                                                                            now):
+    """Today's row carries the one-tap sign-in (签到); a past session not yet recorded links
+    to recording it by hand (marked late), since signing in is only possible on the day."""
     now(utc(2026, 3, 11, 7))
+    missed = make_event(district.pairings[0], D(2026, 3, 2))
     today = make_event(district.pairings[0], WEDNESDAY, "pm")
-    (tmp_path / "signin").mkdir()
-    (tmp_path / "signin" / "_home_action.html").write_text(
-        '<button class="sign-in" data-event="{{ event.id }}">签到</button>')
-    app.jinja_loader = jinja2.ChoiceLoader([app.jinja_loader, jinja2.FileSystemLoader(tmp_path)])
     page = login(district.users.lawyer).get("/home").get_data(as_text=True)
-    assert f'data-event="{today.id}"' in page and "?open=held" not in page
+    assert f'action="/signins/events/{today.id}/in"' in page
+    assert f"/calendar/events/{today.id}?open=held" not in page
+    assert f'href="/calendar/events/{missed.id}?open=held"' in page
+    assert f"/signins/events/{missed.id}/in" not in page
 
 
 def test_open_major_matters_on_the_home_are_a_read_and_audited(district, login, now):
