@@ -8,31 +8,28 @@ with the values before and after. The private calendar feeds name the lawyer (th
 feed's name, each event's lawyer in the coordinators' feeds) but show no lawyer's phone: a new
 name republishes the feeds of the lawyer's events once committed (``core.feeds``).
 
-Photos are JPEG, PNG or WebP pictures, recognised by their content (never by their name, which
-is not kept), at most ``photo_limit()`` bytes. They are re-encoded (``reencode_photo``: no
-EXIF or GPS, at most ``PHOTO_LONGEST_SIDE`` pixels, bombs refused before decoding) and only
-the re-encoded JPEG is stored, like the case files' attachments (``core.cases.store_once``):
-``<instance>/uploads/photos/<sha256[:2]>/<sha256>.jpg``, so the backup carries them. ``Lawyer.photo`` holds that path relative to the instance folder; the
-public page (``core.disclosure.photo_path``) serves only such a path. A replaced or removed
-photo's file stays, as attachments do (it is no longer served).
+Photos are checked, re-encoded and stored by ``core.photos`` (no EXIF or GPS, at most
+``PHOTO_LONGEST_SIDE`` pixels, bombs refused before decoding), under
+``<instance>/uploads/photos/``, so the backup carries them. ``Lawyer.photo`` holds that path
+relative to the instance folder; the public page (``core.disclosure.photo_path``) serves only
+such a path. A replaced or removed photo's file stays, as attachments do (it is no longer
+served).
 """
 import hashlib
-import io
-import struct
 
 from peewee import IntegrityError
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.access import is_district_manager
 from core.audit import record
-from core.cases import read_limited, store_once, uploads_dir
-from core.config import get_settings
 from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import events_of_lawyer, publish_changes
 from core.i18n import N_
 from core.models import LawFirm, Lawyer, User
 from core.phones import clean_phone
+from core.photos import (PHOTO_FOLDER, PHOTO_LONGEST_SIDE, PHOTO_MAX_BYTES,  # noqa: F401
+                         PHOTO_MAX_PIXELS, photo_limit, read_photo, reencode_photo,
+                         sniff_photo, store_photo)
 from core.text import clean_text
 
 CONTACT_FIELDS = ("phone", "wechat")  # the lawyer's own
@@ -41,16 +38,6 @@ IN_FEEDS = ("name",)  # what the calendar feeds say of a lawyer (core.feeds)
 NAME_MAX = 50
 LICENCE_MAX = 30
 WECHAT_MAX = 64
-PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone camera's picture; JIEDUI_MAX_UPLOAD_MB if smaller
-PHOTO_FOLDER = "photos"  # under the uploads folder
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-MAX_SIDE = 20000  # pixels: a header claiming more is not a photo
-PHOTO_MAX_PIXELS = 40_000_000  # a 40-megapixel camera; more is refused before decoding
-PHOTO_LONGEST_SIDE = 1200  # as stored and published: enough for a page and a printed card
-NOT_A_PHOTO = N_("This file is not a photo: upload a JPEG, PNG or WebP picture.")
-TOO_LARGE = N_("This picture has too many pixels; a photo of at most %(pixels)s million "
-               "pixels will do.")
 
 
 # --- who may do what -----------------------------------------------------------------------
@@ -151,100 +138,13 @@ def update_details(actor: User | None, lawyer: Lawyer, **changes) -> Lawyer:
 
 # --- photo ---------------------------------------------------------------------------------
 
-def photo_limit() -> int:
-    return min(PHOTO_MAX_BYTES, get_settings().max_upload_bytes)
-
-
-def _png(data: bytes) -> bool:
-    """The signature, then the IHDR chunk with a plausible size."""
-    if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR" or len(data) < 33:
-        return False
-    width, height = struct.unpack(">II", data[16:24])
-    return 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE
-
-
-def _jpeg(data: bytes) -> bool:
-    """Start of image, then marker segments up to a frame header with a plausible size."""
-    if not data.startswith(b"\xff\xd8\xff"):
-        return False
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return False
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker in (0xD8, 0xD9, 0xDA):  # another image start, the end or the scan: no frame
-            return False
-        (length,) = struct.unpack(">H", data[position + 2:position + 4])
-        if length < 2:
-            return False
-        if marker in JPEG_FRAMES:
-            if position + 9 > len(data):
-                return False
-            height, width = struct.unpack(">HH", data[position + 5:position + 9])
-            return 0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE
-        position += 2 + length
-    return False
-
-
-def _webp(data: bytes) -> bool:
-    return (data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-            and data[12:16] in (b"VP8 ", b"VP8L", b"VP8X"))
-
-
-def sniff_photo(data: bytes) -> str:
-    """The suffix (".jpg", ".png", ".webp") of a picture, read from its content; refused
-    otherwise."""
-    for suffix, looks_like in ((".jpg", _jpeg), (".png", _png), (".webp", _webp)):
-        if looks_like(data):
-            return suffix
-    raise ValidationError(NOT_A_PHOTO, field="file")
-
-
-def reencode_photo(data: bytes) -> bytes:
-    """The picture as a fresh JPEG: turned upright, at most ``PHOTO_LONGEST_SIDE`` pixels
-    on its longest side, and nothing else of the upload — no EXIF (a phone's GPS position of
-    where it was taken, often the lawyer's home), no other metadata, no trailing bytes. A
-    picture of more than ``PHOTO_MAX_PIXELS`` is refused from its header, before it is
-    decoded (a 20,000 × 20,000 PNG is 1.6 GB once decoded)."""
-    too_large = ValidationError(TOO_LARGE, field="file", pixels=PHOTO_MAX_PIXELS // 1_000_000)
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > PHOTO_MAX_PIXELS:
-                raise too_large
-            upright = ImageOps.exif_transpose(image)
-            if upright.mode in ("RGBA", "LA", "P"):  # transparency: on white, as printed
-                upright = upright.convert("RGBA")
-                background = Image.new("RGB", upright.size, "white")
-                background.paste(upright, mask=upright.getchannel("A"))
-                upright = background
-            upright = upright.convert("RGB")
-            upright.thumbnail((PHOTO_LONGEST_SIDE, PHOTO_LONGEST_SIDE))
-            out = io.BytesIO()
-            upright.save(out, "JPEG", quality=85, optimize=True)
-    except Image.DecompressionBombError as exc:  # Pillow's own limit, met while opening
-        raise too_large from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ValidationError(NOT_A_PHOTO, field="file") from exc
-    return out.getvalue()
-
-
 def set_photo(actor: User | None, lawyer: Lawyer, stream) -> Lawyer:
     """Check, re-encode and store an uploaded photo (``stream``: a binary file object) as
     the lawyer's. The upload itself is never stored (``reencode_photo``); its file name
     plays no part."""
     _require_edit(actor, lawyer)
-    data = read_limited(stream, photo_limit())
-    if not data:
-        raise ValidationError(N_("The file is empty."), field="file")
-    sniff_photo(data)
-    data = reencode_photo(data)
-    sha256 = hashlib.sha256(data).hexdigest()
-    path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}.jpg"
-    store_once(data, path)
-    relative = path.relative_to(get_settings().instance).as_posix()
+    data = read_photo(stream)
+    relative, sha256 = store_photo(data)
     if lawyer.photo == relative:
         return lawyer
     before = lawyer.photo

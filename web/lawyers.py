@@ -8,13 +8,12 @@ coordinators change every detail, the lawyer their own phone, WeChat and photo; 
 coordinators only read. A refused value comes back next to its field with status 422 and
 nothing written; without HTMX the forms post normally and are redirected back (PRG).
 """
-from flask import Blueprint, abort, request, send_file, url_for
+from flask import Blueprint, abort, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from peewee import JOIN, fn
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice, SelectField, StringField, TelField
 
 from core import lawyers as service
@@ -179,27 +178,11 @@ def update_details(lawyer_id):
 @allow(*STAFF)
 def upload_photo(lawyer_id):
     lawyer = _editable(lawyer_id)
-    limit = service.photo_limit()
-    too_large = _("The file is larger than %(max)s MB.", max=f"{limit / 1024 / 1024:g}")
-    # refuse a body far over the limit before reading it; the core checks the file itself
-    request.max_content_length = limit + 1024 * 1024
-    try:
-        if (request.content_length or 0) > request.max_content_length:
-            raise RequestEntityTooLarge()
-        form = PhotoForm(prefix="photo")
-    except RequestEntityTooLarge:  # said so, or a body longer than it said
-        form = PhotoForm(formdata=None, prefix="photo")
-        form.file.errors = [too_large]
-        return LAWYER.refused(lawyer, "photo", form)
 
-    def change():
-        upload = form.file.data
-        if not upload or not upload.filename:
-            form.file.errors = [_("Choose a photo to upload.")]
-            return None
-        service.set_photo(actor(), lawyer, upload.stream)
+    def save(stream):
+        service.set_photo(actor(), lawyer, stream)
         return _("The photo of %(name)s is saved.", name=lawyer.name)
-    return LAWYER.submit(lawyer, "photo", form, change, validate=False)
+    return LAWYER.submit_file(lawyer, "photo", PhotoForm, save, limit=service.photo_limit())
 
 
 @bp.route("/<int:lawyer_id>/photo/remove", methods=["POST"])
