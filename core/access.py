@@ -9,12 +9,16 @@ Tasks: who may assign, manage, edit and view a task, and see its sensitive field
 (``can_see_sensitive`` and its SQL twin ``sensitive_task_filter``). How much of a task a
 reader then sees is ``core.privacy``'s rule, built on these.
 """
+import datetime as dt
+
 from peewee import Expression
 
-from core.errors import PermissionDenied
+from core import clock
+from core.config import get_settings
+from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import (CaseFile, Event, Lawyer, MajorMatter, Pairing, Task, Town, User, Village,
-                         WechatGroup)
+                         WechatGroup, WorkLog)
 from core.vocabulary import MANAGERS, ROLES
 
 
@@ -247,6 +251,57 @@ def can_log_for(user: User | None, lawyer: Lawyer) -> bool:
 def can_read_case(user: User | None, case: CaseFile) -> bool:
     """Exactly the case files ``record_filter`` selects."""
     return CaseFile.select().where((CaseFile.id == case.id) & record_filter(user, CaseFile)).exists()
+
+
+def can_read_log(user: User | None, entry: WorkLog) -> bool:
+    """Exactly the work-log entries ``record_filter`` selects (what the reader sees of an
+    entry a task wrote is ``core.privacy``'s rule)."""
+    return WorkLog.select().where((WorkLog.id == entry.id)
+                                 & record_filter(user, WorkLog)).exists()
+
+
+def is_record_author(user: User | None, record) -> bool:
+    """Who writes a work-log entry or a case file (``record``: one of them), and so may
+    correct it: the record's own lawyer, the coordinators who manage its village (they log
+    services and open case files for the lawyers of their scope; the district's for a record
+    without a village), administrators and the operator."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "lawyer":
+        return user.lawyer_id is not None and user.lawyer_id == record.lawyer_id
+    if user.role == "coordinator":
+        if record.village_id is None:
+            return is_district_manager(user)
+        return can_manage_village(user, record.village)
+    return False
+
+
+def record_edit_until(record) -> dt.datetime:
+    """Until when (a stored, naive UTC instant) a work-log entry or a case file may be
+    corrected: ``JIEDUI_RECORDS_EDIT_DAYS`` (7) days after it was written; it is locked
+    after that, for everyone."""
+    return record.created_at + dt.timedelta(days=get_settings().records.edit_days)
+
+
+def is_record_locked(record, now: dt.datetime | None = None) -> bool:
+    return (now or clock.now_utc()) >= record_edit_until(record)
+
+
+def can_edit_record(user: User | None, record, now: dt.datetime | None = None) -> bool:
+    """Change a work-log entry or a case file (its fields, an entry's photos): its author
+    (``is_record_author``) until it is locked (``record_edit_until``)."""
+    return is_record_author(user, record) and not is_record_locked(record, now)
+
+
+def require_record_edit(user: User | None, record) -> None:
+    """``can_edit_record`` or a refusal that says why: not its author (PermissionDenied),
+    or locked since when (a ValidationError, nothing changed)."""
+    if not is_record_author(user, record):
+        raise PermissionDenied(N_("Only the author of this record may change it."))
+    if is_record_locked(record):
+        until = clock.to_local(record_edit_until(record))
+        raise ValidationError(N_("This record was locked on %(until)s; it can no longer be "
+                                 "changed."), until=until.strftime("%Y-%m-%d %H:%M"))
 
 
 def can_handle_matter(user: User | None, matter: MajorMatter) -> bool:

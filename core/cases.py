@@ -4,6 +4,13 @@ year ("2026-0001"), its work-log entries and its attachments.
 Who may do what: the case's lawyer and the coordinators whose scope holds the case's village
 read and change it (open, close, attach); administrators everything; village users nothing.
 
+Corrections (``edit_case``): its author (``core.access.is_record_author``: the case's
+lawyer, the coordinators of its village) may change its title, category, opening date and
+summary for ``JIEDUI_RECORDS_EDIT_DAYS`` days after it was opened in Jiedui
+(``core.access.record_edit_until``); then it is locked. Each change is audited with the
+changed fields' values before and after (``case.update``). Closing it and attaching files
+stay open to those who work on it.
+
 Reads are audited as changes are, one entry per read: a case file's page (``view_case``,
 ``case.view``), an attachment's download (``open_attachment``, ``attachment.download``)
 and a page of the list (``audit_list``, ``case.list`` with the ids of the files it showed).
@@ -25,7 +32,7 @@ from pathlib import Path
 from peewee import JOIN, IntegrityError, fn
 
 from core import clock
-from core.access import can_manage_village, can_read_case, record_filter
+from core.access import can_manage_village, can_read_case, record_filter, require_record_edit
 from core.audit import record
 from core.config import get_settings
 from core.db import transaction
@@ -129,15 +136,7 @@ def open_case(actor: User | None, *, title: str, lawyer: Lawyer, village: Villag
     if village is None:
         raise ValidationError(N_("Choose the village of the case."), field="village")
     _require_open_for(actor, lawyer, village)
-    title, category = (title or "").strip(), (category or "").strip()
-    if not title:
-        raise ValidationError(N_("Give the case a title."), field="title")
-    if len(title) > TITLE_MAX:
-        raise ValidationError(N_("The title may have at most %(max)s characters."),
-                              field="title", max=TITLE_MAX)
-    if len(category) > CATEGORY_MAX:
-        raise ValidationError(N_("The category may have at most %(max)s characters."),
-                              field="category", max=CATEGORY_MAX)
+    title, category = _clean_title(title), _clean_category(category)
     opened_on = opened_on or clock.today()
     if opened_on > clock.today():
         raise ValidationError(N_("A case cannot be opened in the future."), field="opened_on")
@@ -147,13 +146,84 @@ def open_case(actor: User | None, *, title: str, lawyer: Lawyer, village: Villag
                 case = CaseFile.create(number=_next_number(opened_on.year), year=opened_on.year,
                                        title=title, lawyer=lawyer, village=village,
                                        category=category, opened_on=opened_on,
-                                       summary=(summary or "").strip(), created_by=actor)
+                                       summary=(summary or "").strip(), created_by=actor,
+                                       created_at=clock.now_utc())
                 record(actor, "case.open", obj=case, detail={"number": case.number})
             return case
         except IntegrityError:
             if attempt == NUMBER_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _clean_title(title) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError(N_("Give the case a title."), field="title")
+    if len(title) > TITLE_MAX:
+        raise ValidationError(N_("The title may have at most %(max)s characters."),
+                              field="title", max=TITLE_MAX)
+    return title
+
+
+def _clean_category(category) -> str:
+    category = (category or "").strip()
+    if len(category) > CATEGORY_MAX:
+        raise ValidationError(N_("The category may have at most %(max)s characters."),
+                              field="category", max=CATEGORY_MAX)
+    return category
+
+
+CASE_EDITABLE = ("title", "category", "opened_on", "summary")
+
+
+def edit_case(actor: User | None, case: CaseFile, **changes) -> CaseFile:
+    """Correct some of ``title``, ``category``, ``opened_on`` and ``summary`` of ``case``:
+    its author, until it is locked. The number stays (it names the file on paper too). Each
+    changed field is audited before and after (``case.update``); nothing is written when
+    a value is refused or nothing changed."""
+    unknown = set(changes) - set(CASE_EDITABLE)
+    if unknown:
+        raise TypeError(f"unknown case-file fields {sorted(unknown)}")
+    require_record_edit(actor, case)
+    values = {}
+    if "title" in changes:
+        values["title"] = _clean_title(changes["title"])
+    if "category" in changes:
+        values["category"] = _clean_category(changes["category"])
+    if "summary" in changes:
+        values["summary"] = (changes["summary"] or "").strip()
+    if "opened_on" in changes:
+        opened_on = changes["opened_on"]
+        if not isinstance(opened_on, dt.date):
+            raise ValidationError(N_("Give the date the case was opened."), field="opened_on")
+        if opened_on > clock.today():
+            raise ValidationError(N_("A case cannot be opened in the future."),
+                                  field="opened_on")
+        if opened_on.year != case.year:
+            raise ValidationError(N_("The case is numbered in %(year)s: its opening date "
+                                     "stays in that year."), field="opened_on", year=case.year)
+        if case.closed_on is not None and opened_on > case.closed_on:
+            raise ValidationError(N_("A case cannot be closed before it was opened."),
+                                  field="opened_on")
+        values["opened_on"] = opened_on
+    before = {name: getattr(case, name) for name in values}
+    changed = [name for name in values if values[name] != before[name]]
+    if not changed:
+        return case
+
+    def shown(value):
+        return value.isoformat() if isinstance(value, dt.date) else value
+    with transaction():
+        CaseFile.update(**{name: values[name] for name in changed}) \
+            .where(CaseFile.id == case.id).execute()
+        record(actor, "case.update", obj=case,
+               detail={"number": case.number,
+                       "before": {name: shown(before[name]) for name in changed},
+                       "after": {name: shown(values[name]) for name in changed}})
+    for name in changed:
+        setattr(case, name, values[name])
+    return case
 
 
 def close_case(actor: User | None, case: CaseFile, *, closed_on: dt.date | None = None

@@ -2,8 +2,8 @@
 
 This is the one module that reads ``JIEDUI_*`` variables, and it reads them once per
 process: ``load_settings`` parses them all into one frozen ``Settings`` (its parts for
-planning, notifications, major matters, the assessment, logins, uploads, the database and
-proxies), and ``get_settings`` hands the same object to everyone after the composition
+planning, notifications, major matters, the assessment, logins, uploads, the work records,
+the database and proxies), and ``get_settings`` hands the same object to everyone after the composition
 root (``core.app.setup``) or the first use made it. A wrong value fails there, naming the
 variable — except the notification channels, whose error is kept so that the inbox keeps
 working (``NotifySettings.error``).
@@ -80,6 +80,7 @@ class Settings:
     escalate_after: dt.timedelta = dt.timedelta(minutes=60)
     assessment: "AssessmentRules" = None
     logins: "LoginSettings" = None
+    records: "RecordSettings" = None
     max_upload_bytes: int = 10 * 1024 * 1024  # JIEDUI_MAX_UPLOAD_MB
     db_busy_timeout_ms: int = 10_000
     trusted_proxies: int = 0
@@ -216,6 +217,7 @@ def load_settings(environ=None, *, default_instance="instance") -> Settings:
         escalate_after=escalate_after,
         assessment=assessment_settings(env),
         logins=login_settings(env),
+        records=record_settings(env),
         max_upload_bytes=max_upload_bytes(env),
         db_busy_timeout_ms=db_busy_timeout_ms(env),
         trusted_proxies=trusted_proxies(env),
@@ -558,6 +560,25 @@ def max_upload_bytes(environ=None) -> int:
     megabytes = _positive_number(env.get("JIEDUI_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
                                  "JIEDUI_MAX_UPLOAD_MB")
     return int(megabytes * 1024 * 1024)
+
+
+# --- the work records (core.worklog, core.cases) ---------------------------------------------
+DEFAULT_RECORDS_EDIT_DAYS = "7"
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """How the work records are kept: a work-log entry or a case file can be changed by its
+    author for ``edit_days`` days after it was written (its photos added and removed too),
+    then it is locked (``core.access.record_edit_until``). 0 locks them when written."""
+    edit_days: int = 7
+
+
+def record_settings(environ=None) -> RecordSettings:
+    env = os.environ if environ is None else environ
+    return RecordSettings(edit_days=_positive_number(
+        env.get("JIEDUI_RECORDS_EDIT_DAYS", DEFAULT_RECORDS_EDIT_DAYS),
+        "JIEDUI_RECORDS_EDIT_DAYS", kind=int, allow_zero=True))
 
 
 # --- login protection and sessions (core.throttle, core.sessions) ---------------------------

@@ -19,8 +19,8 @@ from core.config import get_settings
 from core.errors import NotFound
 from core.groups import join_qr_path, join_qr_shown
 from core.i18n import N_
-from core.lawyers import (photo_version, picture_size, picture_version, scaled_picture,
-                          stored_picture)
+from core.lawyers import photo_version
+from core.photos import picture_size, picture_version, scaled_picture, stored_picture
 from core.models import (GROUP_ROLES, Event, LawFirm, Lawyer, Pairing, Town, User, Village,
                          WechatGroup, WechatGroupMember)
 
@@ -170,7 +170,7 @@ def public_village(code: str) -> PublicVillage:
 
 def public_photo(code: str) -> Path | None:
     """The photo file of the lawyer serving the village today, at most
-    ``PUBLIC_PHOTO_SIDE`` pixels (``core.lawyers.scaled_picture``), or None."""
+    ``PUBLIC_PHOTO_SIDE`` pixels (``core.photos.scaled_picture``), or None."""
     pairing, _successor = _serving_pairings(_village(code))
     path = photo_path(pairing.lawyer) if pairing else None
     return scaled_picture(path) if path else None

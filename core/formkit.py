@@ -15,20 +15,31 @@ Field builders, each the field as the programmes write it, with their Chinese me
 - ``past_date(label)``: a required date, not in the future;
 - ``checkboxes(label, choices, *validators)``: a multiple choice as a list of check boxes;
 - ``yes_no(label, required)``: 是 / 否 as radio buttons (``YES_NO``, the choices);
+- ``choice(label, choices, required)``: one answer from a list, starting on "请选择…"
+  rather than on its first answer (a form must not answer for the person: no default
+  gender, category or kind); ``required``: the message when none is chosen;
+- ``DurationField(label)``: a duration typed once, in hours ("1.5"), minutes ("90 分钟")
+  or from–to ("9:00-10:30") (``core.text.parse_duration``); its data is whole minutes;
 - ``village_choices()``: the district's villages, a choice list read when a form is built.
+
+Required fields carry WTForms' ``required`` flag (``InputRequired``/``DataRequired``): the
+pages mark them all the same way (``web/templates/_forms.html``, ``required_mark``).
 
 ``recent_date(rng, days)`` makes form data for examples: a date of the last ``days`` days.
 """
 import datetime as dt
 
-from wtforms import (DateField, IntegerField, RadioField, SelectChoice, SelectMultipleField,
-                     StringField, TextAreaField)
+from wtforms import (DateField, IntegerField, RadioField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, \
     ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.clock import today
+from core.errors import ValidationError as CoreValidationError
+from core.i18n import gettext_for
 from core.models import Town, Village
+from core.text import duration_text, parse_duration
 
 YES_NO = [SelectChoice("yes", "是"), SelectChoice("no", "否")]
 
@@ -110,6 +121,45 @@ def yes_no(label: str, required: str) -> RadioField:
     """是 or 否, as radio buttons; ``required``: the message when neither is chosen."""
     return RadioField(label, choices=YES_NO, validators=[InputRequired(required)],
                       invalid_choice_message="请选择“是”或“否”")
+
+
+def choice(label: str, choices, required: str, *, invalid: str | None = None,
+           prompt: str = "请选择…") -> SelectField:
+    """One answer from ``choices``, shown as a list that starts empty ("请选择…"): nothing
+    is chosen for the person. ``required``: the message when none is chosen; a value the
+    list does not offer is refused with ``invalid`` (default: ``required``)."""
+    if callable(choices):  # read when a form is built
+        def listed():
+            return [SelectChoice("", prompt), *choices()]
+    else:  # a fixed list: the plugin's catalog translates it (jiedui plugin-messages)
+        listed = [SelectChoice("", prompt), *choices]
+    return SelectField(label, choices=listed, validators=[InputRequired(required)],
+                       invalid_choice_message=invalid or required)
+
+
+class DurationField(StringField):
+    """A duration typed once: hours ("1.5", "2 小时"), minutes ("90 分钟") or from–to
+    ("9:00-10:30") (``core.text.parse_duration``). ``data`` is whole minutes, None when
+    empty; text that is no duration is refused with the core's message, in the language
+    of ``gettext`` (default Chinese), and shown again as it was typed."""
+
+    def __init__(self, label=None, validators=None, *, gettext=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.gettext = gettext or gettext_for("zh_CN")
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = parse_duration(valuelist[0], field=self.name)
+        except CoreValidationError as error:
+            self.data = None
+            raise ValueError(error.translate(self.gettext)) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return duration_text(self.data)
 
 
 def village_choices() -> list[SelectChoice]:

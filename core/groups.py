@@ -15,7 +15,7 @@ after); a refused change writes nothing.
 The group's join QR code (入群二维码) is a picture a coordinator uploads (a screenshot of the
 QR card WeChat shows in the group's settings) with the day it expires, by default 7 days after
 the upload, as in WeChat. It is checked and re-encoded like a lawyer's photo
-(``core.lawyers.store_picture``: no EXIF, no GPS position, nothing of the upload kept) and the
+(``core.photos.store_picture``: no EXIF, no GPS position, nothing of the upload kept) and the
 public page shows it until the day before it expires (``join_qr_shown``); then the page asks
 residents to ask the lawyer or the village instead. It passes with the group to a new lawyer.
 
@@ -33,7 +33,7 @@ from core.db import transaction
 from core.errors import PermissionDenied, ValidationError
 from core.feeds import events_of_group, publish_changes
 from core.i18n import N_
-from core.lawyers import store_picture, stored_picture
+from core.photos import store_picture, stored_picture
 from core.models import GROUP_ROLES, Pairing, User, WechatGroup, WechatGroupMember
 from core.models.pairing import LAWYER_SIDE
 from core.phones import clean_phone

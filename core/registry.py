@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import JieduiError
+from core.vocabulary import DUTIES
 
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 SCOPES = ("village", "town", "district")
@@ -85,7 +86,10 @@ class TaskType:
     fields and every field for a type without. A type with sensitive fields also hides its
     title, free text and times finer than the month from those readers (``core.privacy``).
     ``example(rng)`` returns valid form data (a dict of field -> value) for demos and
-    tests, varied by the ``random.Random`` it is given.
+    tests, varied by the ``random.Random`` it is given. ``duty`` is which of the lawyer's
+    ten duties (``core.vocabulary.DUTIES``) the work is: the category of the work-log
+    entry a completed task writes. ``duration_field`` names the form's field that gives
+    the service's length in hours: the work log takes it and does not ask again.
     """
     slug: str
     program: str
@@ -96,6 +100,8 @@ class TaskType:
     template: str | None = None
     example: Callable[[random.Random], dict] | None = None
     public_fields: tuple[str, ...] | None = None
+    duty: str | None = None
+    duration_field: str | None = None
 
     def __post_init__(self):
         from wtforms import Form  # plugins define forms with WTForms
@@ -114,8 +120,11 @@ class TaskType:
         else:
             public = _names_tuple("task type", self.slug, "public_fields", self.public_fields)
         object.__setattr__(self, "public_fields", public)
-        for name in filter(None, (self.subject_field, *self.sensitive_fields,
-                                  *self.public_fields)):
+        _check(self.duty is None or self.duty in DUTIES,
+               f"task type {self.slug!r}: duty must be one of {', '.join(DUTIES)}, "
+               f"not {self.duty!r}")
+        for name in filter(None, (self.subject_field, self.duration_field,
+                                  *self.sensitive_fields, *self.public_fields)):
             _check(name in names, f"task type {self.slug!r}: the form has no field {name!r}")
         both = sorted(set(self.sensitive_fields) & set(self.public_fields))
         _check(not both, f"task type {self.slug!r}: {', '.join(both)} cannot be both "

@@ -17,7 +17,7 @@ recorded as held already, cannot be signed in. Recording a session as held by ha
 possible (the event's page); done on a later day it is marked as recorded late
 (``Event.held_late``), and ``held_proof`` tells the three apart.
 
-Photos are checked and re-encoded as the lawyers' photos are (``core.lawyers``: JPEG, PNG
+Photos are checked and re-encoded as the lawyers' photos are (``core.photos``: JPEG, PNG
 or WebP by content, at most ``photo_limit()`` bytes and ``PHOTO_MAX_PIXELS``; no EXIF, no
 GPS) and stored under ``<instance>/uploads/signins/`` by their SHA-256, so the backup
 carries them. They are served only to those who may read the event (``open_photo``); the
@@ -26,7 +26,6 @@ coordinators of its village, administrators). Sign-in and sign-out are audited o
 event; the audit entry says whether a position was given, never where.
 """
 import datetime as dt
-import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -38,13 +37,13 @@ from core import clock
 from core.access import can_edit_event
 from core.audit import record
 from core.calendar_views import readable_event
-from core.cases import read_limited, store_once, uploads_dir
+from core.cases import uploads_dir
 from core.config import get_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.events import makeup_pairing, record_held
 from core.i18n import N_, gettext_for
-from core.lawyers import photo_limit, reencode_photo, sniff_photo
+from core.photos import read_photo, store_photo
 from core.models import Event, SignIn, SignInPhoto, User
 from core.placements import KIND_WORDS
 from core.text import clean_text
@@ -197,7 +196,7 @@ def read_residents(value) -> int:
 
 def read_photos(streams) -> list[bytes]:
     """Each uploaded photo (binary streams) checked and re-encoded as a fresh JPEG without
-    metadata (``core.lawyers.reencode_photo``); one bad photo refuses them all."""
+    metadata (``core.photos.read_photo``); one bad photo refuses them all."""
     streams = [stream for stream in streams or () if stream is not None]
     if len(streams) > MAX_PHOTOS:
         raise ValidationError(N_("At most %(max)s photos can be added."), field="photos",
@@ -205,27 +204,15 @@ def read_photos(streams) -> list[bytes]:
     pictures = []
     for stream in streams:
         try:
-            data = read_limited(stream, photo_limit())
-            if not data:
-                raise ValidationError(N_("The file is empty."), field="file")
-            sniff_photo(data)
-            pictures.append(reencode_photo(data))
+            pictures.append(read_photo(stream))
         except ValidationError as error:  # the photos field, where the form shows it
             raise ValidationError(error.message, field="photos", **error.params) from None
     return pictures
 
 
-def _store_photo(data: bytes) -> tuple[str, str]:
-    """(path relative to the instance, sha256) of a re-encoded photo, written once."""
-    sha256 = hashlib.sha256(data).hexdigest()
-    path = uploads_dir() / PHOTO_FOLDER / sha256[:2] / f"{sha256}.jpg"
-    store_once(data, path)
-    return path.relative_to(get_settings().instance).as_posix(), sha256
-
-
 def add_photo(signin: SignIn, data: bytes) -> SignInPhoto:
     """Store a re-encoded photo (``read_photos``) for ``signin``."""
-    relative, sha256 = _store_photo(data)
+    relative, sha256 = store_photo(data, PHOTO_FOLDER)
     return SignInPhoto.create(signin=signin, path=relative, sha256=sha256, size=len(data))
 
 

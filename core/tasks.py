@@ -43,6 +43,7 @@ from core.plugins import get_registry, notify
 from core.privacy import read_task
 from core.registry import Schedule, TaskType
 from core.worklog import check_work as _check_work  # one rule for every work-log entry
+from core.worklog import check_category
 from core.vocabulary import (OPEN_STATUSES, TASK_LEVEL_LABELS, TASK_STATUS_LABELS,
                              WORK_MODE_LABELS)
 from core.events import check_slot, hand_over
@@ -588,11 +589,31 @@ def subject_of(kind: TaskType, data: dict) -> str | None:
 # --- completing --------------------------------------------------------------------------
 
 def _work_content(task: Task, kind: TaskType) -> str:
-    parts = [task.title.strip(), kind.name]
+    """What was done, and where: "走访重点人群 · 东浜村"."""
+    place = task.village.name if task.village_id else (task.town.name if task.town_id else "")
+    parts = [task.title.strip(), kind.name, place]
     return " · ".join(dict.fromkeys(part for part in parts if part))  # once each, in order
 
 
-def _write_work_log(actor, task, kind, *, mode, result, duration_minutes, occurred_at) -> None:
+def work_duration(task: Task, kind: TaskType, data: dict) -> int:
+    """The minutes a completion logs when none were given: the hours of the task type's
+    ``duration_field`` (the form asked them already), else the length of the task's
+    calendar slot, else 0."""
+    hours = data.get(kind.duration_field) if kind.duration_field else None
+    try:
+        if hours not in (None, ""):
+            return max(0, min(round(float(hours) * 60), 24 * 60))
+    except (TypeError, ValueError):
+        pass
+    event = Event.get_or_none(Event.id == task.event_id) if task.event_id else None
+    if event is not None and event.ends_at and event.starts_at:
+        return max(0, min(int((event.ends_at - event.starts_at).total_seconds() // 60),
+                          24 * 60))
+    return 0
+
+
+def _write_work_log(actor, task, kind, *, mode, result, duration_minutes, occurred_at,
+                    category) -> None:
     """The work-log entry of the completion (DOMAIN 五.2: time, content, mode, result).
     Completing a reopened task updates its entry instead of adding a second one."""
     if not task.assignee_id:
@@ -600,28 +621,38 @@ def _write_work_log(actor, task, kind, *, mode, result, duration_minutes, occurr
     fields = dict(lawyer=task.assignee_id, village=task.village_id, occurred_at=occurred_at,
                   duration_minutes=duration_minutes, mode=mode,
                   content=_work_content(task, kind), result=(result or "").strip(),
-                  event=task.event_id, created_by=actor)
+                  category=category, event=task.event_id, created_by=actor)
     entry = WorkLog.get_or_none(WorkLog.task == task)
-    if entry is None:
-        WorkLog.create(task=task, **fields)
+    if entry is None:  # written now on the district's clock: its edit period starts
+        WorkLog.create(task=task, created_at=clock.now_utc(), **fields)
     else:
         WorkLog.update(**fields).where(WorkLog.id == entry.id).execute()
 
 
 def complete_task(actor: User | None, task: Task, formdata, *, mode: str = "onsite",
-                  result: str = "", duration_minutes: int = 0,
-                  occurred_at: dt.datetime | None = None, locale: str = "zh_CN") -> Task:
+                  result: str = "", duration_minutes: int | None = None,
+                  occurred_at: dt.datetime | None = None, category: str | None = None,
+                  locale: str = "zh_CN") -> Task:
     """Complete ``task`` with its form's data. Invalid data raises ``ValidationError``
     whose ``errors`` holds the messages by field, and writes nothing. Otherwise: status
     done, subject copied, a work-log entry written, the audit log told, and
-    ``task_completed`` sent to the plugins after the commit."""
+    ``task_completed`` sent to the plugins after the commit. The entry's duration is
+    ``duration_minutes``, or ``work_duration``'s when None; its category ``category``, or
+    the task type's duty; its time ``occurred_at``, or now."""
     _require(can_edit_task(actor, task))
     _require_open(task)
-    _check_work(mode, duration_minutes)
+    if duration_minutes is not None:
+        _check_work(mode, duration_minutes)
     kind = task_type_for(task)
+    category = category or kind.duty
+    if category is not None:
+        check_category(category)
     data, errors = validate_task_data(kind, formdata, locale=locale)
     if errors:
         raise ValidationError(N_("Please correct the marked fields."), errors=errors)
+    if duration_minutes is None:
+        duration_minutes = work_duration(task, kind, data)
+    _check_work(mode, duration_minutes)
     now = clock.now_utc()
     occurred_at = clock.as_utc(occurred_at) if occurred_at is not None else now
     subject = subject_of(kind, data)
@@ -634,7 +665,8 @@ def complete_task(actor: User | None, task: Task, formdata, *, mode: str = "onsi
         task.status, task.data, task.subject = "done", data, subject
         task.completed_at, task.completed_by, task.updated_at = now, actor, now
         _write_work_log(actor, task, kind, mode=mode, result=result,
-                        duration_minutes=duration_minutes, occurred_at=occurred_at)
+                        duration_minutes=duration_minutes, occurred_at=occurred_at,
+                        category=category)
         record(actor, "task.complete", obj=task,
                detail={"program": task.program, "task_type": task.task_type,
                        "subject_set": task.subject is not None})

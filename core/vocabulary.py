@@ -84,6 +84,24 @@ WORK_MODES = ("onsite", "phone", "wechat", "network", "fax", "other")
 WORK_MODE_LABELS = {"onsite": N_("On site"), "phone": N_("Phone"), "wechat": N_("WeChat"),
                     "network": N_("Online"), "fax": N_("Fax"), "other": N_("Other")}
 
+# The lawyer's ten duties in the plan (四.1–10): the category of a work-log entry. In the
+# plan's order; an entry written before categories existed may have none (未分类).
+DUTIES = ("rules", "publicity", "mediation", "meetings", "public_affairs", "legal_aid",
+          "demands", "contracts", "litigation", "other")
+DUTY_LABELS = {
+    "rules": N_("Village charter, conventions and rules"),                  # 四.1
+    "publicity": N_("Legal publicity, consultation and training"),          # 四.2
+    "mediation": N_("Public security and dispute mediation"),               # 四.3
+    "meetings": N_("Village meetings and legal opinions on decisions"),     # 四.4
+    "public_affairs": N_("Public affairs and legal documents"),              # 四.5
+    "legal_aid": N_("Legal aid for vulnerable people"),                     # 四.6
+    "demands": N_("Residents' demands passed on"),                          # 四.7
+    "contracts": N_("Contracts and agreements reviewed or drafted"),        # 四.8
+    "litigation": N_("Litigation and non-litigation agency"),               # 四.9
+    "other": N_("Other legal matters of the village"),                      # 四.10
+}
+UNCATEGORISED = N_("Uncategorised")
+
 # --- records ------------------------------------------------------------------------------------
 
 CASE_STATUSES = ("open", "closed")

@@ -66,11 +66,14 @@ class Stage:
 class Workflow:
     """The stages of one programme's workflow, in order (the first is assigned by people,
     the others by the workflow). ``subject_field``: the field every stage's form has that
-    names the piece of work (its subject)."""
+    names the piece of work (its subject). ``duty``: which of the lawyer's ten duties the
+    work is (``TaskType.duty``, the category of every stage's work-log entry)."""
 
-    def __init__(self, program: str, stages: Iterable[Stage], *, subject_field: str = "title"):
+    def __init__(self, program: str, stages: Iterable[Stage], *, subject_field: str = "title",
+                 duty: str | None = None):
         self.program = program
         self.subject_field = subject_field
+        self.duty = duty
         self.stages = {stage.slug: stage for stage in stages}
 
     def task_types(self) -> list[TaskType]:
@@ -86,7 +89,7 @@ class Workflow:
                          form=stage.form, subject_field=self.subject_field,
                          sensitive_fields=stage.sensitive_fields,
                          public_fields=stage.public_fields, template=stage.template,
-                         example=stage.example)
+                         example=stage.example, duty=self.duty)
                 for stage in self.stages.values()]
 
     def register_task_types(self, register) -> None:

@@ -42,7 +42,7 @@ class SampleProgramme:
     def register_task_types(self, register):
         register(TaskType(slug=TASK_TYPE, program=PROGRAM, name="入户走访", form=HouseholdForm,
                           subject_field="household", sensitive_fields=("members",),
-                          example=example))
+                          example=example, duty="mediation"))
 
     @hookimpl
     def register_metrics(self, register):

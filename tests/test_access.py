@@ -167,6 +167,35 @@ def _attachment(d) -> int:
     return Attachment.get(Attachment.case == _case(d)).id
 
 
+def _log_entry(d) -> int:
+    """A work-log entry of lawyer 0 in village 0 (written now: open to corrections)."""
+    from core.models import WorkLog
+    from core.worklog import log_service
+    entry = WorkLog.select().where(WorkLog.village == d.villages[0]).first()
+    if entry is None:
+        entry = log_service(None, lawyer=d.lawyers[0], village=d.villages[0],
+                            occurred_at=dt.datetime(2026, 3, 1, 2), duration_minutes=60,
+                            mode="phone", content="电话咨询", category="publicity")
+    return entry.id
+
+
+def _log_photo(d) -> int:
+    """A photo of that entry (made again when a test removed it)."""
+    import io
+
+    from PIL import Image
+
+    from core.models import WorkLog, WorkLogPhoto
+    from core.worklog import add_photo
+    entry = WorkLog.get_by_id(_log_entry(d))
+    photo = WorkLogPhoto.select().where(WorkLogPhoto.entry == entry.id).first()
+    if photo is None:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), "blue").save(out, "JPEG")
+        photo = add_photo(None, entry, io.BytesIO(out.getvalue()))
+    return photo.id
+
+
 FEED_USERS = COORDINATORS | {"lawyer", "other_lawyer"}
 EDITORS_OF_VILLAGE_0 = MANAGERS_IN_SCOPE | {"lawyer"}
 
@@ -302,6 +331,20 @@ ROUTES = {
                             EDITORS_OF_VILLAGE_0),
     "records.case_close": ("POST", lambda d: f"/records/cases/{_case(d)}/close",
                            EDITORS_OF_VILLAGE_0),
+    # a work-log entry's page, corrections and photos: its author (lawyer, managers in
+    # scope; core.access.is_record_author) and those who read it
+    "records.log_entry": ("GET", lambda d: f"/records/log/{_log_entry(d)}", EDITORS_OF_VILLAGE_0),
+    "records.log_edit": ("POST", lambda d: f"/records/log/{_log_entry(d)}", EDITORS_OF_VILLAGE_0),
+    "records.log_photo_add": ("POST", lambda d: f"/records/log/{_log_entry(d)}/photos",
+                              EDITORS_OF_VILLAGE_0),
+    "records.log_photo": ("GET", lambda d: f"/records/photos/{_log_photo(d)}",
+                          EDITORS_OF_VILLAGE_0),
+    "records.log_photo_thumb": ("GET", lambda d: f"/records/photos/{_log_photo(d)}/thumb",
+                                EDITORS_OF_VILLAGE_0),
+    "records.log_photo_remove": ("POST", lambda d: f"/records/photos/{_log_photo(d)}/remove",
+                                 EDITORS_OF_VILLAGE_0),
+    "records.case_edit": ("POST", lambda d: f"/records/cases/{_case(d)}/edit",
+                          EDITORS_OF_VILLAGE_0),
     "records.attachment_download": ("GET", lambda d: f"/records/attachments/{_attachment(d)}",
                                     EDITORS_OF_VILLAGE_0),
     # major matters and the inbox

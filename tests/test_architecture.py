@@ -20,7 +20,7 @@ PARTS = {
     "extending": ["hookspecs", "registry", "plugins", "localize", "formkit"],
     "accounts": ["access", "audit", "sessions", "throttle", "users", "logins", "privacy",
                  "locks", "problems"],
-    "records": ["worklog", "cases"],
+    "records": ["cases", "photos", "worklog"],
     "calendar": ["placements", "workdays", "feeds", "events", "planner",
                  "calendar_views", "coverage"],
     "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],

@@ -120,13 +120,15 @@ def test_close_once_and_not_before_opening(district, case):
 def test_log_entries_belong_to_an_open_case_of_their_lawyer(district, case):
     entry = log_service(district.users.lawyer, lawyer=district.lawyers[0],
                         village=district.villages[0], occurred_at=utc(2026, 3, 9, 9),
-                        duration_minutes=30, mode="phone", content="电话沟通", case=case)
+                        duration_minutes=30, mode="phone", content="电话沟通", case=case,
+                        category="contracts")
     assert [e.id for e in cases.case_logs(case)] == [entry.id]
     cases.close_case(None, case)
     with pytest.raises(ValidationError, match="closed"):
         log_service(district.users.lawyer, lawyer=district.lawyers[0],
                     village=district.villages[0], occurred_at=utc(2026, 3, 9, 10),
-                    duration_minutes=30, mode="phone", content="电话沟通", case=case)
+                    duration_minutes=30, mode="phone", content="电话沟通", case=case,
+                        category="contracts")
 
 
 @pytest.mark.parametrize("who, visible", [

@@ -38,7 +38,8 @@ def test_the_work_systems_on_the_demo_district(demo, client):
     # a service in the work log
     logged = client.post("/records/log", data={
         "village": village.id, "occurred_at": an_hour_ago.strftime("%Y-%m-%dT%H:%M"),
-        "duration_minutes": 90, "mode": "onsite", "content": "调解宅基地纠纷", "result": "达成协议"})
+        "duration": "1.5", "mode": "onsite", "category": "mediation", "content": "调解宅基地纠纷",
+        "result": "达成协议"})
     assert logged.status_code in (200, 302, 303), logged.get_data(as_text=True)[:500]
     assert WorkLog.select().where(WorkLog.content == "调解宅基地纠纷").count() == 1
 

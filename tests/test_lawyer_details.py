@@ -67,7 +67,7 @@ def _fresh(lawyer):
 
 
 def _stored_files():
-    folder = get_settings().instance / "uploads" / lawyers.PHOTO_FOLDER
+    folder = get_settings().instance / "uploads" / photos.PHOTO_FOLDER
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
@@ -224,7 +224,7 @@ def test_a_phone_photo_is_published_without_its_gps_position_and_smaller(distric
     assert b"HUAWEI" not in served and b"GPS" not in served
     assert size == (240, 320)  # turned upright (it was shot sideways), as the page shows it
     stored = Image.open(disclosure.photo_path(_fresh(lawyer)))
-    assert stored.size == (900, 1200) and max(stored.size) == lawyers.PHOTO_LONGEST_SIDE
+    assert stored.size == (900, 1200) and max(stored.size) == photos.PHOTO_LONGEST_SIDE
 
 
 def _png_header(width: int, height: int) -> bytes:
@@ -248,7 +248,7 @@ def test_a_decompression_bomb_is_refused_from_its_header(district):
 
 def test_a_webp_picture_is_a_photo_too():
     webp = b"RIFF" + struct.pack("<I", 30) + b"WEBPVP8L" + b"\0" * 22
-    assert lawyers.sniff_photo(webp) == ".webp"
+    assert photos.sniff_photo(webp) == ".webp"
 
 
 @pytest.mark.parametrize("content", [
@@ -269,13 +269,13 @@ def test_anything_but_a_picture_is_refused(district, content):
 
 def test_a_photo_over_the_limit_is_refused_without_reading_it_all(district, monkeypatch):
     monkeypatch.setenv("JIEDUI_MAX_UPLOAD_MB", "0.01")  # 10 KB: smaller than the photo limit
-    assert lawyers.photo_limit() == int(0.01 * 1024 * 1024)
-    big = PNG + b"\0" * lawyers.photo_limit()
+    assert photos.photo_limit() == int(0.01 * 1024 * 1024)
+    big = PNG + b"\0" * photos.photo_limit()
     with pytest.raises(ValidationError):
         lawyers.set_photo(None, district.lawyers[0], io.BytesIO(big))
     assert _fresh(district.lawyers[0]).photo == "" and _stored_files() == []
     monkeypatch.delenv("JIEDUI_MAX_UPLOAD_MB")
-    assert lawyers.photo_limit() == lawyers.PHOTO_MAX_BYTES  # 5 MB under the default 10
+    assert photos.photo_limit() == photos.PHOTO_MAX_BYTES  # 5 MB under the default 10
 
 
 def test_removing_the_photo_brings_the_warning_back(district):

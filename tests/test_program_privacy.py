@@ -186,16 +186,17 @@ def log_rows(user) -> list[list]:
 
 
 def test_the_work_log_entry_of_the_task_says_only_its_type_and_month(done, login):
-    task, type_name = done["task"], plugins.get_registry().task_types[done["kind"]].name
-    for name, reader in done["restricted"].items():
-        assert log_rows(reader) == [["2026-03", "李华", "东湖1村", "onsite", None, type_name,
-                                     None, None]], name
+    kind = plugins.get_registry().task_types[done["kind"]]
+    task, type_name = done["task"], kind.name
+    for name, reader in done["restricted"].items():  # the category is the type's duty
+        assert log_rows(reader) == [["2026-03", "李华", "东湖1村", "onsite", kind.duty, None,
+                                     type_name, None, None]], name
     assert [(user, detail) for user, detail in views("task.view_masked")] == [
         (user, {"via": "worklog", "tasks": [task.id]}) for user in ("village", "lawyer")]
     for name, reader in done["full"].items():
         [row] = log_rows(reader)
-        assert row[0] == dt.datetime(2026, 3, 5, 14, 10) and row[4] == 95, name
-        assert TITLE in row[5] and row[6] == RESULT, name
+        assert row[0] == dt.datetime(2026, 3, 5, 14, 10) and row[5] == 95, name
+        assert TITLE in row[6] and row[7] == RESULT, name
     # on the web: a village has no work log, another lawyer only their own entries
     assert login(done["restricted"]["village"]).get("/records/log").status_code == 403
     html = login(done["restricted"]["another lawyer"]).get("/records/log").get_data(as_text=True)

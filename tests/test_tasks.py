@@ -237,7 +237,7 @@ def test_complete_stores_clean_data_subject_work_log_and_audit(district, program
     assert (log.lawyer_id, log.village_id, log.mode, log.result, log.duration_minutes) == \
         (district.lawyers[0].id, district.villages[0].id, "onsite", "已调解", 90)
     assert log.occurred_at == dt.datetime(2026, 3, 2, 1, 30)  # stored in UTC
-    assert log.content == "王家走访 · 走访家庭" and log.created_by_id == lawyer.id
+    assert log.content == "王家走访 · 走访家庭 · 东湖1村" and log.created_by_id == lawyer.id
     assert actions() == ["task.assign", "task.complete"]
 
 

@@ -13,7 +13,7 @@ from core import tasks as service
 from core.models import Task, WorkLog
 from core.plugins import get_registry
 
-WORK_LOG = {"worklog-mode": "onsite", "worklog-duration": "60", "worklog-result": "已完成"}
+WORK_LOG = {"worklog-mode": "onsite", "worklog-duration": "1", "worklog-result": "已完成"}
 
 
 @pytest.fixture

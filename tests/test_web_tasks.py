@@ -227,7 +227,7 @@ def test_complete_with_bad_data_keeps_what_was_typed_and_writes_nothing(task, di
     before = snapshot()
     response = client.post(f"/tasks/{task.id}/complete", data={
         "household": "", "members": "王某与其妻张某", "disputes": ["violence", "in_law"],
-        "visitors": "0", "worklog-mode": "phone", "worklog-duration": "45",
+        "visitors": "0", "worklog-mode": "phone", "worklog-duration": "45 分钟",
         "worklog-result": "已调解"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -238,6 +238,7 @@ def test_complete_with_bad_data_keeps_what_was_typed_and_writes_nothing(task, di
     assert re.search(r'name="disputes"\s+id="disputes-2" value="in_law" checked', html)
     assert not re.search(r'value="affair" checked', html)
     assert 'value="0"' in html and '<option selected value="phone">' in html
+    assert 'value="45 分钟"' in html  # the duration as it was typed
     assert "已调解</textarea>" in html
     assert snapshot() == before
 
@@ -249,7 +250,9 @@ def test_complete_with_a_bad_duration_shows_both_kinds_of_error(task, district, 
         **good_data(household=""), "worklog-mode": "onsite", "worklog-duration": "-5"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert field_error(html, "worklog-duration") == "Between 0 and 1440 minutes."
+    assert field_error(html, "worklog-duration") == \
+        "Write the duration in hours (1.5), in minutes (90 分钟) or from–to (9:00-10:30)."
+    assert 'value="-5"' in html
     assert field_error(html, "household") == "请填写户主姓名"
     assert snapshot() == before
 
@@ -257,7 +260,7 @@ def test_complete_with_a_bad_duration_shows_both_kinds_of_error(task, district, 
 def test_complete_with_good_data_marks_done_and_writes_the_work_log(task, district, login):
     client = login(district.users.lawyer)
     response = client.post(f"/tasks/{task.id}/complete", data={
-        **good_data(), "worklog-mode": "onsite", "worklog-duration": "90",
+        **good_data(), "worklog-mode": "onsite", "worklog-duration": "1.5",
         "worklog-result": "双方达成和解", "worklog-occurred_at": "2026-03-02T09:30"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/tasks/{task.id}")
@@ -490,7 +493,8 @@ def test_completion_posts_with_the_forms_csrf_token(task, district):
                                 "csrf_token": token})
     html = client.get(f"/tasks/{task.id}/complete").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    form = {**good_data(), "worklog-mode": "onsite", "worklog-duration": "30"}
+    form = {**good_data(), "worklog-mode": "onsite", "worklog-duration": "30 分钟",
+            "worklog-category": "mediation"}
     assert client.post(f"/tasks/{task.id}/complete", data=form).status_code == 400
     assert Task.get_by_id(task.id).status == "open"
     response = client.post(f"/tasks/{task.id}/complete", data={**form, "csrf_token": token})

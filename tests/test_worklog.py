@@ -32,7 +32,7 @@ LAWYER = object()  # the default actor: the lawyer user of 张明
 def _log(district, actor=LAWYER, **fields):
     values = dict(lawyer=district.lawyers[0], village=district.villages[0],
                   occurred_at=utc(2026, 3, 9, 9, 0), duration_minutes=90, mode="phone",
-                  content="电话咨询：土地承包纠纷", result="已答复")
+                  content="电话咨询：土地承包纠纷", result="已答复", category="publicity")
     values.update(fields)
     return log_service(district.users.lawyer if actor is LAWYER else actor, **values)
 
@@ -128,7 +128,9 @@ def test_a_held_session_writes_one_entry(district, now, published):
     entries = list(WorkLog.select().where(WorkLog.event == event.id))
     assert len(entries) == 1
     assert (entries[0].mode, entries[0].content, entries[0].duration_minutes,
-            entries[0].lawyer_id) == ("onsite", "坐班", 240, district.lawyers[0].id)
+            entries[0].lawyer_id, entries[0].category) == (
+        "onsite", f"在{district.villages[0].name}坐班，接待村(居)民法律咨询", 240,
+        district.lawyers[0].id, "publicity")
 
 
 def test_a_held_publicity_event_is_logged_as_publicity(district, now, published):
@@ -136,22 +138,25 @@ def test_a_held_publicity_event_is_logged_as_publicity(district, now, published)
     event = make_event(district.pairings[0], dt.date(2026, 3, 2), "pm", kind="publicity")
     now(dt.datetime(2026, 3, 3))
     record_held(None, event, start=utc(2026, 3, 2, 14), end=utc(2026, 3, 2, 16))
-    assert WorkLog.get(WorkLog.event == event.id).content == "现场法制宣传"
+    assert WorkLog.get(WorkLog.event == event.id).content == \
+        f"在{district.villages[0].name}开展现场法制宣传"
 
 
 # --- export --------------------------------------------------------------------------------
 
 def test_the_export_reads_back(district, three_entries):
-    headers = dict(zip(EXPORT_COLUMNS, ("时间", "律师", "村(居)", "方式", "时长", "内容",
-                                        "结果", "案卷")))
+    headers = dict(zip(EXPORT_COLUMNS, ("时间", "律师", "村(居)", "方式", "类别", "时长",
+                                        "内容", "结果", "案卷")))
     body = export_logs(logs_visible_to(district.users.town_coordinator), headers=headers,
-                       mode_labels={"phone": "电话"}, user=district.users.town_coordinator)
+                       mode_labels={"phone": "电话"},
+                       category_labels={"publicity": "法治宣传", None: "未分类"},
+                       user=district.users.town_coordinator)
     sheet = load_workbook(io.BytesIO(body)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("时间", "律师", "村(居)", "方式", "时长", "内容", "结果", "案卷")
+    assert rows[0] == ("时间", "律师", "村(居)", "方式", "类别", "时长", "内容", "结果", "案卷")
     assert len(rows) == 3  # town 1's two entries, newest first
-    assert rows[2][:5] == (dt.datetime(2026, 3, 1, 10, 0), "张明", district.villages[0].name,
-                           "电话", 90)
+    assert rows[2][:6] == (dt.datetime(2026, 3, 1, 10, 0), "张明", district.villages[0].name,
+                           "电话", "法治宣传", 90)
     assert rows[1][3] == "onsite"  # an unnamed mode shows its key
     assert AuditLog.get(AuditLog.action == "worklog.export").detail == {"entries": 2}
 
@@ -173,18 +178,21 @@ def test_a_lawyer_logs_through_the_form(district, clock_at, login):
     client = login(district.users.lawyer)
     response = client.post("/records/log", data={
         "village": district.villages[0].id, "occurred_at": "2026-03-09T09:00",
-        "duration_minutes": "60", "mode": "onsite", "content": "调解邻里纠纷", "result": "达成协议"})
+        "duration": "1.5", "mode": "onsite", "category": "mediation", "content": "调解邻里纠纷",
+        "result": "达成协议"})
     assert response.status_code == 303
     entry = WorkLog.get()
-    assert (entry.content, entry.occurred_at, entry.lawyer_id) == (
-        "调解邻里纠纷", utc(2026, 3, 9, 9, 0), district.lawyers[0].id)
+    assert response.headers["Location"].endswith(f"/records/log/{entry.id}")
+    assert (entry.content, entry.occurred_at, entry.lawyer_id, entry.duration_minutes,
+            entry.category) == ("调解邻里纠纷", utc(2026, 3, 9, 9, 0), district.lawyers[0].id,
+                                90, "mediation")
 
 
 def test_a_refused_form_says_why_and_writes_nothing(district, clock_at, login):
     client = login(district.users.lawyer)
     response = client.post("/records/log", data={
         "village": district.villages[0].id, "occurred_at": "2026-03-12T09:00",
-        "duration_minutes": "60", "mode": "onsite", "content": "x"})
+        "duration": "1", "mode": "onsite", "category": "mediation", "content": "x"})
     assert response.status_code == 422
     assert "once it has happened" in response.get_data(as_text=True) or \
         "服务完成后方可登记" in response.get_data(as_text=True)

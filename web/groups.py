@@ -20,11 +20,11 @@ from wtforms import SelectChoice, SelectField, StringField
 from core import groups as service
 from core.access import can_change_group, can_read_group, can_read_village
 from core.errors import JieduiError
-from core.lawyers import photo_limit, picture_version
+from core.photos import photo_limit, picture_version
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
-from web.lawyers import bind_picture_form, private_picture, uploaded
+from web.lawyers import private_picture
 from web.pairings import GROUP_ROLE_LABELS
 from web.panels import Panel
 from web.render import back_to, htmx, render
@@ -288,19 +288,14 @@ def upload_join_qr(group_id):
     large) comes back next to its field with what was typed, nothing written."""
     group = _manageable_group(group_id)
     village = group.pairing.village
-    form, read = bind_picture_form(JoinQrForm, "join_qr",
-                                   expires=service.default_join_qr_expiry().isoformat())
-    if not read:
-        return SECTION.refused(village, "join_qr", form)
 
-    def change():
-        stream = uploaded(form, _("Choose the picture of the group's QR code."))
-        if stream is None:
-            return None
+    def save(stream, form):
         service.set_join_qr(actor(), group, stream, form.expires.data or "")
         return _("The QR code to join %(group)s is up until %(day)s.", group=group.name,
                  day=group.join_qr_expires.isoformat())
-    return SECTION.submit(village, "join_qr", form, change, validate=False)
+    return SECTION.submit_file(village, "join_qr", JoinQrForm, save, limit=photo_limit(),
+                               missing=_("Choose the picture of the group's QR code."),
+                               empty={"expires": service.default_join_qr_expiry().isoformat()})
 
 
 @bp.route("/<int:group_id>/join-qr/remove", methods=["POST"])

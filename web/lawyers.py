@@ -8,13 +8,12 @@ coordinators change every detail, the lawyer their own phone, WeChat and photo; 
 coordinators only read. A refused value comes back next to its field with status 422 and
 nothing written; without HTMX the forms post normally and are redirected back (PRG).
 """
-from flask import Blueprint, abort, request, send_file, url_for
+from flask import Blueprint, abort, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from peewee import JOIN, fn
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice, SelectField, StringField, TelField
 
 from core import lawyers as service
@@ -22,6 +21,7 @@ from core.access import can_read_lawyer, village_filter
 from core.disclosure import photo_path
 from core.errors import NotFound, PermissionDenied
 from core.formkit import strip
+from core.photos import photo_limit
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
@@ -142,7 +142,7 @@ def _page(lawyer: Lawyer, *, bound: dict | None = None, status: int = 200,
                   photo_form=bound.get("photo") or (PhotoForm(formdata=None, prefix="photo")
                                                     if editable else None),
                   opened=next(iter(bound), None), notice=notice, alerts=alerts,
-                  photo_max_mb=f"{service.photo_limit() / 1024 / 1024:g}")
+                  photo_max_mb=f"{photo_limit() / 1024 / 1024:g}")
 
 
 # A change answers with the details section (no event: nothing else on the page shows
@@ -175,49 +175,15 @@ def update_details(lawyer_id):
     return LAWYER.submit(lawyer, "details", form, change)
 
 
-def bind_picture_form(form_class, prefix: str, **empty):
-    """The posted form of a picture upload (a ``file`` field), and whether it was read: a
-    body far over ``core.lawyers.photo_limit()`` is refused before it is read, and the
-    form comes back empty (``empty``: its other values) with the reason on its file. The
-    core checks the file itself. The join QR code of a WeChat group uses it too."""
-    limit = service.photo_limit()
-    request.max_content_length = limit + 1024 * 1024
-    try:
-        if (request.content_length or 0) > request.max_content_length:
-            raise RequestEntityTooLarge()
-        return form_class(prefix=prefix), True
-    except RequestEntityTooLarge:  # said so, or a body longer than it said
-        form = form_class(formdata=None, prefix=prefix, **empty)
-        form.file.errors = [_("The file is larger than %(max)s MB.",
-                              max=f"{limit / 1024 / 1024:g}")]
-        return form, False
-
-
-def uploaded(form, missing: str):
-    """The stream of the form's uploaded ``file``; None, with ``missing`` on the field,
-    when no file was chosen."""
-    upload = form.file.data
-    if not upload or not upload.filename:
-        form.file.errors = [missing]
-        return None
-    return upload.stream
-
-
 @bp.route("/<int:lawyer_id>/photo", methods=["POST"])
 @allow(*STAFF)
 def upload_photo(lawyer_id):
     lawyer = _editable(lawyer_id)
-    form, read = bind_picture_form(PhotoForm, "photo")
-    if not read:
-        return LAWYER.refused(lawyer, "photo", form)
 
-    def change():
-        stream = uploaded(form, _("Choose a photo to upload."))
-        if stream is None:
-            return None
+    def save(stream, form):
         service.set_photo(actor(), lawyer, stream)
         return _("The photo of %(name)s is saved.", name=lawyer.name)
-    return LAWYER.submit(lawyer, "photo", form, change, validate=False)
+    return LAWYER.submit_file(lawyer, "photo", PhotoForm, save, limit=photo_limit())
 
 
 @bp.route("/<int:lawyer_id>/photo/remove", methods=["POST"])

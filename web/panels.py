@@ -29,7 +29,9 @@ post returns); a view names the subject, the form and the change::
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect
+from flask import flash, redirect, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import JieduiError, TooManyAttempts
 from web.render import attach_error, htmx
@@ -89,6 +91,32 @@ class Panel:
                 if message is not None:
                     return self.changed(subject, message)
         return self.refused(subject, name, form)
+
+    def submit_file(self, subject, name: str, form_class, save: Callable[[Any, Any], str], *,
+                    limit: int, missing: str | None = None, empty: dict | None = None):
+        """A form (``form_class``, prefixed ``name``) whose field ``file`` uploads one file of
+        at most ``limit`` bytes: a body far over it is refused before it is read (the form
+        comes back with ``empty``, its other values), a form without a file says
+        ``missing``; else ``save(stream, form)`` stores it (the core checks what it is) and
+        returns the message saying so."""
+        too_large = _("The file is larger than %(max)s MB.", max=f"{limit / 1024 / 1024:g}")
+        request.max_content_length = limit + 1024 * 1024
+        try:
+            if (request.content_length or 0) > request.max_content_length:
+                raise RequestEntityTooLarge()
+            form = form_class(prefix=name)
+        except RequestEntityTooLarge:  # said so, or a body longer than it said
+            form = form_class(formdata=None, prefix=name, **(empty or {}))
+            form.file.errors = [too_large]
+            return self.refused(subject, name, form)
+
+        def change():
+            upload = form.file.data
+            if not upload or not upload.filename:
+                form.file.errors = [missing or _("Choose a photo to upload.")]
+                return None
+            return save(upload.stream, form)
+        return self.submit(subject, name, form, change, validate=False)
 
     def changed(self, subject, message: str):
         """After a change: the fresh panel with ``message`` and the event (HTMX), or the

@@ -20,9 +20,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from peewee import JOIN
 from wtforms import (BooleanField, DateField, DateTimeLocalField, Form, FormField,
-                     IntegerField, RadioField, SelectChoice, SelectField, SelectMultipleField,
+                     RadioField, SelectChoice, SelectField, SelectMultipleField,
                      StringField, TextAreaField, TimeField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+from wtforms.validators import (DataRequired, InputRequired, Length, Optional,
                                 StopValidation)
 
 from core import audit, clock, privacy
@@ -31,13 +31,15 @@ from core.access import is_district_manager, town_filter, village_filter
 from core.errors import JieduiError, NotFound, ValidationError
 from core.events import session_times
 from core.home import week_visits
+from core.formkit import DurationField
 from core.i18n import N_
 from core.localize import localized_registry, name_of
 from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, User,
                          Village, WorkLog)
 from core.plugins import get_registry
 from core.privacy import MASK
-from core.vocabulary import MANAGERS, ROLES, STAFF
+from core.vocabulary import DUTIES, MANAGERS, ROLES, STAFF
+from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
@@ -438,18 +440,23 @@ def cancel(task_id):
 # --- completing a task with its programme's form --------------------------------------------
 
 class WorkLogForm(Form):
-    """The work-log entry completing a task writes (time, mode, result: DOMAIN 五.2).
-    Prefixed, so a plugin form's own field called "result" cannot collide."""
+    """The work-log entry completing a task writes (time, mode, result: DOMAIN 五.2), each
+    asked once and answered already where the task says it: now, on site, the task type's
+    duty, the scheduled slot's length (none asked when the programme's form asks the
+    duration itself, ``TaskType.duration_field``). Prefixed, so a plugin form's own field
+    called "result" cannot collide."""
     occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()],
                                      format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      description=_l("Empty: now"))
     mode = SelectField(_l("How"), default="onsite",
                        choices=[SelectChoice(mode, _l(service.MODE_LABELS[mode]))
                                 for mode in WORK_MODES])
-    duration = IntegerField(_l("Duration (minutes)"), default=0, validators=[
-        InputRequired(message=_l("Enter the duration in minutes (0 if none).")),
-        NumberRange(min=0, max=24 * 60, message=_l("Between 0 and 1440 minutes."))])
-    result = TextAreaField(_l("Result"), render_kw={"rows": 3},
+    duration = DurationField(_l("Duration"), gettext=_, validators=[Optional()],
+                             description=_l("Hours (1.5), minutes (90 分钟) or from–to "
+                                            "(9:00-10:30); empty: the scheduled slot's length"))
+    category = SelectField(_l("Category"), validators=[InputRequired(
+        message=_l("Choose which of the lawyer's duties the service was."))])
+    result = TextAreaField(_l("Result"), render_kw={"rows": 2},
                            validators=[Optional(), Length(max=2000)])
 
     def occurred_utc(self) -> dt.datetime | None:
@@ -457,11 +464,36 @@ class WorkLogForm(Form):
         return clock.utc_from_local(moment.date(), moment.time()) if moment else None
 
 
+def _work_log_form(task: Task, formdata=None) -> WorkLogForm:
+    """The work-log part of the completion form: as posted, or with the defaults the task
+    gives."""
+    kind = get_registry().task_types[task.task_type]
+    form = WorkLogForm(formdata, prefix="worklog")
+    if kind.duration_field:  # the programme's form asks it: asked once
+        del form.duration
+    if kind.duty:  # the task type's duty answers it: a change is allowed, none needed
+        form.category.validators = [Optional()]
+        form.category.flags.required = False
+    form.category.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(duty, f"{number}. {DUTY_LABELS[duty]}")
+        for number, duty in enumerate(DUTIES, start=1)]
+    if formdata is None:
+        form.occurred_at.data = clock.to_local(clock.now_utc()).replace(
+            tzinfo=None, second=0, microsecond=0)
+        form.category.data = kind.duty or ""
+        if "duration" in form:
+            form.duration.data = service.work_duration(task, kind, {}) or None
+    return form
+
+
 def _completion_page(task: Task, plugin_form: Form, log_form: WorkLogForm, *,
                      errors: list | None = None, status: int = 200):
+    """The completion form: its page, or for HTMX (opened in place from "my tasks") the
+    form alone, which posts back in place."""
     task_type = localized_registry(_locale()).task_types[task.task_type]
-    return render("tasks/complete.html", status=status, task=task, form=plugin_form,
-                  log_form=log_form, errors=errors or [], task_type=task_type,
+    return render("tasks/complete.html", "tasks/_complete_form.html", status=status,
+                  task=task, form=plugin_form, log_form=log_form, errors=errors or [],
+                  task_type=task_type, inline=bool(htmx),
                   form_template=task_type.template or "tasks/_form.html")
 
 
@@ -480,7 +512,7 @@ def complete_form(task_id):
     data = service.task_data_for(actor(), task, address=request.remote_addr or "")
     prefill = {name: value for name, value in data.items() if value != MASK}
     form = service.build_form(task.task_type, data=prefill, locale=_locale())
-    return _completion_page(task, form, WorkLogForm(prefix="worklog"))
+    return _completion_page(task, form, _work_log_form(task))
 
 
 @bp.route("/<int:task_id>/complete", methods=["POST"])
@@ -489,18 +521,24 @@ def complete(task_id):
     """Complete with the programme's form and the work log. Refused: 422, the same page
     with every typed value kept and each message beside its field; nothing written."""
     task = _completable(task_id)
-    log_form = WorkLogForm(request.form, prefix="worklog")
+    log_form = _work_log_form(task, request.form)
     if log_form.validate():
         try:
-            service.complete_task(actor(), task, request.form, mode=log_form.mode.data,
-                                  result=(log_form.result.data or "").strip(),
-                                  duration_minutes=log_form.duration.data,
-                                  occurred_at=log_form.occurred_utc(), locale=_locale())
+            service.complete_task(
+                actor(), task, request.form, mode=log_form.mode.data,
+                result=(log_form.result.data or "").strip(),
+                duration_minutes=log_form.duration.data if "duration" in log_form else None,
+                occurred_at=log_form.occurred_utc(), category=log_form.category.data,
+                locale=_locale())
         except ValidationError as error:
             errors = dict(error.errors) or {error.field or "": [error.translate(_)]}
         except JieduiError as error:
             errors = {"": [error.translate(_)]}
         else:
+            if htmx:  # completed in place, from "my tasks": the card says so
+                entry = WorkLog.get_or_none(WorkLog.task == task.id)
+                return render("tasks/_done_card.html", task=service.get_task(actor(), task.id),
+                              entry=entry, trigger=CHANGED)
             flash(_("The task is done."), "success")
             return redirect(url_for("tasks.detail", task_id=task.id), code=303)
     else:  # the work log failed: show the programme form's messages at the same time
@@ -515,7 +553,7 @@ def _log_errors(errors: dict) -> dict:
     """Take the work-log messages out of ``errors``: the core names them by its arguments,
     the form by its fields."""
     names = {"duration_minutes": "duration", "mode": "mode", "result": "result",
-             "occurred_at": "occurred_at"}
+             "occurred_at": "occurred_at", "category": "category"}
     return {names[key]: errors.pop(key) for key in list(errors) if key in names}
 
 

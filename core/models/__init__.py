@@ -4,8 +4,8 @@ from core.models.organisation import (ROLES, VILLAGE_KINDS, Assistant, District,
 from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, PLACEMENTS, Event,
                                   EventHandover, FeedSnapshot, FeedToken, Holiday, PlanRun,
                                   Shortfall, SignIn, SignInPhoto)
-from core.models.tasks import (TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog, ProgramTarget,
-                               Task, WorkLog)
+from core.models.tasks import (DUTIES, TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog,
+                               ProgramTarget, Task, WorkLog, WorkLogPhoto)
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
                                  Delivery, MajorMatter, MatterNote, Notification,
                                  NotificationPreference, Rating, RatingBurst, RatingCode,
@@ -16,8 +16,9 @@ from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
-              Shortfall, EventHandover, SignIn, SignInPhoto, Task, WorkLog, AuditLog,
-              ProgramTarget, CaseFile, Attachment, MajorMatter, MatterNote, Notification,
+              Shortfall, EventHandover, SignIn, SignInPhoto, Task, WorkLog, WorkLogPhoto,
+              AuditLog, ProgramTarget,
+              CaseFile, Attachment, MajorMatter, MatterNote, Notification,
               NotificationPreference, Delivery, ReturnVisit, RatingBurst, RatingCode, Rating,
               RatingCodeMiss, LoginAttempt, Problem, UserSession]
 
@@ -25,7 +26,8 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
            "MATTER_CATEGORIES", "MATTER_STATUSES", "Attachment", "CaseFile", "Delivery",
            "MajorMatter", "MatterNote", "Notification", "NotificationPreference", "Rating", "RatingBurst",
            "RatingCode", "RatingCodeMiss", "ReturnVisit",
-           "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task", "WorkLog",
+           "DUTIES", "TASK_LEVELS", "TASK_STATUSES", "WORK_MODES", "AuditLog", "ProgramTarget", "Task",
+           "WorkLog", "WorkLogPhoto",
            "EVENT_KINDS", "EVENT_STATUSES", "HOLIDAY_KINDS", "PLACEMENTS", "Event", "EventHandover",
            "FeedSnapshot", "SignIn", "SignInPhoto",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",

@@ -6,7 +6,7 @@ from core.clock import now_utc
 from core.db import BaseModel
 from core.models.calendar import Event
 from core.models.organisation import Lawyer, Town, User, Village
-from core.vocabulary import TASK_LEVELS, TASK_STATUSES, WORK_MODES  # noqa: F401 (models' API)
+from core.vocabulary import DUTIES, TASK_LEVELS, TASK_STATUSES, WORK_MODES  # noqa: F401 (models' API)
 from core.errors import PermissionDenied
 from core.i18n import N_
 
@@ -53,8 +53,25 @@ class WorkLog(BaseModel):
     task = ForeignKeyField(Task, null=True, backref="work_logs", on_delete="SET NULL")
     event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
     case_id = IntegerField(null=True, index=True)  # the CaseFile (一案一档) it belongs to
+    # which of the lawyer's ten duties (四.1–10, core.vocabulary.DUTIES); None: 未分类
+    category = CharField(null=True, index=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=now_utc)
+
+
+class WorkLogPhoto(BaseModel):
+    """A photo of a work-log entry (the proof of a service): re-encoded, without metadata,
+    stored under the uploads folder by its hash (``core.photos``), with a small copy for
+    the thumbnails. ``path`` and ``thumb`` are relative to the instance folder."""
+    entry = ForeignKeyField(WorkLog, backref="photos", on_delete="CASCADE")
+    path = CharField()
+    thumb = CharField()
+    sha256 = CharField(index=True)
+    size = IntegerField()
+    width = IntegerField()
+    height = IntegerField()
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    uploaded_at = DateTimeField(default=now_utc)
 
 
 class AuditLog(BaseModel):

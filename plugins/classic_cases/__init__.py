@@ -152,7 +152,7 @@ WORKFLOW = Workflow(PROGRAM, [
     Stage("case_publish", "发布经典案例", PublishForm, days=15,
           public_fields=("title", "published_on", "channels", "link"),
           example=example_publish),
-])
+], duty="publicity")  # 以案释法: explaining the law through cases (四.2)
 
 
 # --- hooks ------------------------------------------------------------------------------

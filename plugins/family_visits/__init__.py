@@ -89,7 +89,7 @@ def register_task_types(register):
     # sensitive, and nothing is public: a village or another lawyer sees that a household
     # was visited in their village in a month, never which one (a visit's day and hour
     # would tell, so the core shows them only the month).
-    register(TaskType(slug="household_visit", program=PROGRAM, name="走访家庭",
+    register(TaskType(slug="household_visit", program=PROGRAM, name="走访家庭", duty="mediation",
                       form=HouseholdVisitForm, subject_field="household",
                       sensitive_fields=("household", "address", "members", "dispute_types",
                                         "risk_signs", "actions", "referral", "registered"),
@@ -100,6 +100,7 @@ def register_task_types(register):
                        ("town_screening", "镇街月排查"),
                        ("district_analysis", "区季度研判")):
         register(TaskType(slug=slug, program=PROGRAM, name=name, form=ScreeningForm,
+                          duty="mediation",
                           sensitive_fields=("findings", "follow_up"), public_fields=(),
                           example=example_screening))
 

@@ -73,7 +73,7 @@ def register_task_types(register):
     # category, so minors and left-behind children are always covered. The category itself
     # (a left-behind child, a minor) and the free text identify the person in a village
     # as well as a name: every field is sensitive, none is public.
-    register(TaskType(slug="person_visit", program=PROGRAM, name="走访重点人群",
+    register(TaskType(slug="person_visit", program=PROGRAM, name="走访重点人群", duty="publicity",
                       form=PersonVisitForm, subject_field="person",
                       sensitive_fields=("person", "category", "needs", "publicity"),
                       public_fields=(), example=example))

@@ -78,7 +78,8 @@ def register_task_types(register):
     # The case number finds the case file, the groups (a disabled person, a minor) and the
     # matter name the applicant in a village, the outcome says what they were awarded:
     # all sensitive. Only how the case is handled and its stage are public.
-    register(TaskType(slug="aid_case", program=PROGRAM, name="法律援助案件", form=AidCaseForm,
+    register(TaskType(slug="aid_case", program=PROGRAM, name="法律援助案件", duty="legal_aid",
+                      form=AidCaseForm,
                       subject_field="case_number",
                       sensitive_fields=("case_number", "applicant", "groups", "matter",
                                         "outcome"),

@@ -16,7 +16,7 @@ from wtforms import FloatField, Form, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from core import Metric, Program, TaskType, hookimpl
-from core.formkit import checkboxes, parsed, past_date, recent_date, text
+from core.formkit import checkboxes, choice, parsed, past_date, recent_date, text
 
 PROGRAM = "legal_understanders"
 # The plan's six duties (六.8): 法律法规"讲解员"、矛盾纠纷"调解员"、社情民意"传递员"、
@@ -34,7 +34,7 @@ MAX_HOURS = 24
 
 class UnderstanderTrainingForm(Form):
     name = text("姓名", DataRequired("请填写法律明白人姓名"), most=50)
-    gender = SelectField("性别", choices=GENDERS, invalid_choice_message="请选择性别")
+    gender = choice("性别", GENDERS, "请选择性别")  # no default: the form does not guess
     identity = SelectField("身份", choices=IDENTITIES,
                            invalid_choice_message="请从列表中选择身份")
     roles = checkboxes("履职角色", ROLES, DataRequired("请至少选择一项履职角色"),
@@ -79,6 +79,7 @@ def register_programs(register):
 def register_task_types(register):
     # The roster is posted in the village: every field is public.
     register(TaskType(slug="understander_training", program=PROGRAM, name="法律明白人培训",
+                      duty="publicity", duration_field="hours",
                       form=UnderstanderTrainingForm, subject_field="name",
                       public_fields=("name", "gender", "identity", "roles", "trained_on",
                                      "hours", "course"), example=example))

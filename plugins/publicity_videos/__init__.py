@@ -87,6 +87,7 @@ def register_programs(register):
 def register_task_types(register):
     # A published video is public: so is every field of its report.
     register(TaskType(slug="publish_video", program="publicity_videos", name="发布普法视频",
+                      duty="publicity",
                       form=VideoForm, subject_field="link",
                       public_fields=("title", "kind", "legal_topic", "platform", "link",
                                      "published_on", "views"), example=example))

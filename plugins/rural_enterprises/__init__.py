@@ -91,7 +91,8 @@ def register_task_types(register):
             ("legal_health_check", "企业法律体检", LegalHealthCheckForm, example_health_check,
              (*enterprise, "risk_points", "follow_up_on"))):
         register(TaskType(slug=slug, program=PROGRAM, name=name, form=form,
-                          subject_field="enterprise", public_fields=public, example=example))
+                          subject_field="enterprise", public_fields=public, example=example,
+                          duty="other"))  # 四.10: the village's other legal matters
 
 
 @hookimpl

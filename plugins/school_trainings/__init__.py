@@ -87,6 +87,7 @@ def register_task_types(register):
     # A training held at a school is public; the speaker is the lawyer or a guest in a
     # public role. No pupil is named.
     register(TaskType(slug="school_training", program="school_trainings", name="学校法治培训",
+                      duty="publicity",
                       form=SchoolTrainingForm, subject_field="school",
                       public_fields=("school", "held_on", "audience", "audience_size",
                                      "topics", "format", "speaker"), example=example))

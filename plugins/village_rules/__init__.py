@@ -99,7 +99,7 @@ WORKFLOW = Workflow(PROGRAM, [
     Stage("rule_filing", "村规民约备案", FilingForm, days=15,
           public_fields=("title", "filed_on", "filed_with", "filing_number", "published"),
           example=example_filing),
-])
+], duty="rules")  # 四.1
 
 
 # --- hooks ------------------------------------------------------------------------------

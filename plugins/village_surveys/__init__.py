@@ -73,7 +73,7 @@ def register_task_types(register):
     # The survey's findings are written about people of the village (its key groups, the
     # problems of a family): the free text is not public, the village and the state of
     # its rules are.
-    register(TaskType(slug="village_survey", program=PROGRAM, name="村(居)调研",
+    register(TaskType(slug="village_survey", program=PROGRAM, name="村(居)调研", duty="demands",
                       form=VillageSurveyForm, subject_field="village",
                       public_fields=("village", "rules_status"), example=example))
 
