@@ -51,3 +51,15 @@ def _digits_of(number: str) -> str | None:
     digits = _GROUPING.sub("", number)
     digits = _COUNTRY.sub("", digits)
     return digits if _NUMBER.fullmatch(digits) else None
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number as a list shows it to those who need not call it: its first three
+    and last four digits, the rest ``*`` (13805710001 → 138****0001; 0571-88886666 →
+    057*****6666). A short number is all stars but its last two digits."""
+    digits = [ch for ch in (phone or "") if ch.isdigit()]
+    if not digits:
+        return ""
+    if len(digits) < 8:
+        return "*" * max(len(digits) - 2, 1) + "".join(digits[-2:])
+    return "".join(digits[:3]) + "*" * (len(digits) - 7) + "".join(digits[-4:])

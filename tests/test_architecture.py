@@ -25,7 +25,7 @@ PARTS = {
                  "calendar_views", "coverage"],
     "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
-    "follow-up": ["notify", "notices", "matters", "feedback", "assessment"],
+    "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "village_requests"],
     "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "testing"],
 }
 PACKAGE = "core"  # core/__init__.py: the plugins' API, looked up lazily (imports nothing)
