@@ -89,9 +89,10 @@ def create_app(config: dict | None = None) -> Flask:
     from web import records
     from web import users
     from web import groups
+    from web import village_requests
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
                    tasks, programs, admin, public, feedback, matters, assessment, records,
-                   users, groups):
+                   users, groups, village_requests):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook
