@@ -126,7 +126,9 @@ def phone(browser):
     def shot(name, full_page=False):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        # caret="initial": hiding the caret injects a style the CSP refuses, and every later
+        # HTMX swap on the page would then log that refusal as a console error
+        page.screenshot(path=str(path), full_page=full_page, caret="initial")
         return path
 
     page.shot = shot
