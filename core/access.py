@@ -372,6 +372,37 @@ def sheet_pairings(user: User | None, pairings) -> list[Pairing]:
     return list(pairings)
 
 
+# --- what a village asks of its lawyer (core.village_requests) ------------------------------
+
+def speaks_for_village(user: User | None, village: Village) -> bool:
+    """Invite the lawyer, pass on a resident's demand, confirm or dispute a session: the
+    village's own users (and the operator), nobody else — not even a coordinator."""
+    if user is None:
+        return True
+    return user.role == "village" and user.village_id == village.id
+
+
+def is_village_lawyer(user: User | None, village: Village) -> bool:
+    """Answer the village's invitations and demands: the lawyer of its active pairing (a
+    replacement passes what is pending to the new lawyer with the pairing)."""
+    if user is None:
+        return True
+    return user.role == "lawyer" and bool(user.lawyer_id) and Pairing.select().where(
+        (Pairing.village == village.id) & (Pairing.status == "active")
+        & (Pairing.lawyer == user.lawyer_id)).exists()
+
+
+def village_request_filter(user: User | None, model) -> Expression | bool:
+    """A WHERE clause on a village's request (``model`` has ``village``: invitations,
+    demands, confirmations): those of the villages ``user`` may read — a village's users
+    their own, a lawyer those of the villages they are paired with now, a coordinator
+    those of their scope, administrators all."""
+    villages = village_filter(user)
+    if villages is True or villages is False:
+        return villages
+    return model.village.in_(Village.select(Village.id).where(villages))
+
+
 def coordinator_scope(user: User | None) -> tuple[Village | None, Town | None]:
     """The one village or one town a coordinator's scope is limited to; (None, None) for
     the district's managers and the operator."""

@@ -20,7 +20,7 @@ from core.arrangements import Arrangement
 from core.config import get_settings
 from core.db import BaseModel, db, transaction
 from core.demo_tasks import load_demo_tasks
-from core.errors import ConflictError
+from core.errors import ConflictError, ValidationError
 from core.events import clash, lawyer_busy, travel_gap
 from core.i18n import N_, gettext_for
 from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairing, SignIn,
@@ -32,6 +32,7 @@ from core.models import Event
 from core.planner import plan_year
 from core.plugins import get_plugin_manager
 from core.worklog import log_held_event, log_held_events
+from core import village_requests
 
 SEED = 20231231  # the programme's full-coverage deadline
 DISTRICT_CODE = "310117"
@@ -230,6 +231,7 @@ def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> 
     if plan:
         summary["events"] = _plan_this_year()
         summary["signins"] = _demo_sign_ins()
+        _village_requests()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -542,3 +544,76 @@ def _users(town: Town, lawyer: Lawyer, village: Village) -> tuple[User, User]:
     create_user(*login("village"), "village", village=village,
                 display_name=f"{village.name}{'居委会' if village.kind == 'community' else '村委会'}")
     return coordinator, lawyer_user
+
+
+def _village_requests() -> None:
+    """What the villages asked of the demo lawyer (core.village_requests), so that the
+    village's, the lawyer's and the coordinators' pages show something: for the demo
+    village a pending, an accepted and a declined invitation, an open and an answered
+    resident's demand and its word on its earlier sessions (the latest awaits it); an
+    invitation and a demand of another village of the demo lawyer; a demand in another
+    town; a disputed session in the demo town."""
+    village_user = User.get(User.username == DEMO_LOGINS["village"][0])
+    lawyer_user = User.get(User.username == DEMO_LOGINS["lawyer"][0])
+    village, today = village_user.village, clock.today()
+    T = dt.time
+    _free_invitation(village_user, village, "普法讲座：防范电信网络诈骗", "村文化礼堂",
+                     today + dt.timedelta(days=4), (T(14), T(16)), kind="publicity",
+                     description="面向老年居民，约60人参加。")
+    # a meeting, not a publicity event: accepting leaves the planned calendar as it is
+    accepted = _free_invitation(village_user, village, "村民代表大会", "村委会二楼会议室",
+                                today + dt.timedelta(days=9), (T(9), T(10, 30)),
+                                description="审议村规民约修订草案，请律师列席并提出法律意见。")
+    if accepted is not None:
+        village_requests.accept_invitation(lawyer_user, accepted)
+    declined = _free_invitation(village_user, village, "老年协会年会", "村老年活动室",
+                                today + dt.timedelta(days=12), (T(14), T(15, 30)))
+    if declined is not None:
+        village_requests.decline_invitation(lawyer_user, declined,
+                                            "当天在区法院开庭，建议改到下周，我可以安排。")
+    village_requests.pass_on_demand(
+        village_user, village, category="labour", contact_name="王建华",
+        contact_phone="13917650032",
+        text="村民在外地工地务工，工资被拖欠三个月，包工头失联，询问如何维权。")
+    answered = village_requests.pass_on_demand(
+        village_user, village, category="land_housing",
+        text="两户村民对宅基地边界有争议，多次协商未果。")
+    village_requests.answer_demand(lawyer_user, answered,
+                                   "已电话了解情况，下次坐班时到现场查看界址，先由调委会组织调解。")
+    sessions = list(village_requests.confirmable_events(village))
+    for event in sessions[1:]:  # the latest awaits the village's word
+        village_requests.confirm_session(village_user, event, verdict="confirmed")
+    others = list(Village.select().join(Pairing).where(
+        (Pairing.lawyer == lawyer_user.lawyer_id) & (Pairing.status == "active")
+        & (Village.id != village.id)).order_by(Village.code))
+    if others:
+        _free_invitation(None, others[0], "调解委员会例会", "居委会会议室",
+                         today + dt.timedelta(days=6), (T(9), T(10)))
+        village_requests.pass_on_demand(None, others[0], category="family",
+                                        text="老人反映子女不支付赡养费，希望律师提供咨询。")
+    elsewhere = (Village.select().where(Village.town != village.town_id)
+                 .order_by(Village.code).first())
+    village_requests.pass_on_demand(None, elsewhere, category="consumer",
+                                    text="村民网购农资遇到假货，商家拒绝退款。")
+    for neighbour in (Village.select().where((Village.town == village.town_id)
+                                             & (Village.id != village.id))
+                      .order_by(Village.code)):
+        held = [e for e in village_requests.confirmable_events(neighbour) if e.status == "held"]
+        if held:
+            village_requests.confirm_session(None, held[0], verdict="disputed",
+                                             reason="律师当天只在村里待了一个多小时，提前离开。")
+            break
+
+
+def _free_invitation(actor, village, title, place, first_day, hours, kind="activity",
+                     description=""):
+    """An invitation on the first day from ``first_day`` on when the lawyer is free at
+    ``hours`` (None if none is in the next month)."""
+    for offset in range(31):
+        try:
+            return village_requests.invite(
+                actor, village, kind=kind, title=title, place=place, description=description,
+                day=first_day + dt.timedelta(days=offset), start=hours[0], end=hours[1])
+        except ValidationError:
+            continue
+    return None

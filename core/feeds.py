@@ -45,7 +45,7 @@ from core.i18n import N_, gettext_for
 from core.models import (District, Event, EventHandover, FeedSnapshot, FeedToken, Lawyer,
                          Pairing, Task, Town, User, Village, WechatGroup, WechatGroupMember)
 from core.localize import localized_registry
-from core.placements import KIND_WORDS, event_title, notes_for
+from core.placements import EVENT_WORDS, event_title, notes_for
 from core.plugins import notify
 from core.problems import error_text, report
 from core.vocabulary import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE, MANAGERS
@@ -419,9 +419,9 @@ def cancelled_title(title: str, gettext) -> str:
 
 
 def _category(event: Event, ctx: _Context) -> str:
-    """坐班, 法制宣传, or a task's programme name."""
-    if event.kind in KIND_WORDS:
-        return KIND_WORDS[event.kind]
+    """坐班, 法制宣传, 村(居)活动, or a task's programme name."""
+    if event.kind in EVENT_WORDS:
+        return EVENT_WORDS[event.kind]
     if event.id in ctx.tasks:
         return ctx.tasks[event.id][0]
     return ctx.gettext(TASK_FALLBACK)
@@ -429,8 +429,9 @@ def _category(event: Event, ctx: _Context) -> str:
 
 def _title(event: Event, ctx: _Context) -> str:
     """坐班 · 东浜村 (坐班（补） for a make-up), or a task's type and village: never a title
-    someone typed."""
-    if event.kind in KIND_WORDS:
+    someone typed (an accepted invitation's activity is 村(居)活动 · 东浜村: its title, place
+    and description stay on its page)."""
+    if event.kind in EVENT_WORDS:
         return event_title(event.kind, event.village.name, event.placement == "makeup")
     if event.id in ctx.tasks:
         what = ctx.tasks[event.id][1]

@@ -38,8 +38,10 @@ from core.vocabulary import OPEN_STATUSES
 PROBLEMS_LINK = "/admin/problems"
 PROBLEM_TITLE = N_("Problem: %(summary)s")
 
-VILLAGE_EVENT_KINDS = ("session", "publicity")  # what villages hear of (not task events)
-LAWYER_EVENT_KINDS = ("session", "publicity", "task")
+# what villages hear of (not task events; an activity of theirs a lawyer accepted, yes)
+VILLAGE_EVENT_KINDS = ("session", "publicity", "activity")
+LAWYER_EVENT_KINDS = ("session", "publicity", "task", "activity")
+ON_SITE_KINDS = ("session", "publicity")  # what a new lawyer takes over from the plan
 VILLAGE_CHANGES = ("added", "moved", "cancelled", "reinstated")
 MAX_LINES = 10  # events listed in one message; the link shows the rest
 TITLES_PER_PROGRAMME = 3
@@ -371,7 +373,7 @@ def _taken_over(new: Pairing, gettext) -> str:
                  .order_by(Task.due_on.is_null(), Task.due_on, Task.id))
     start = max(clock.now_utc(), clock.utc_from_local(new.term_start, dt.time()))
     events = list(Event.select().where((Event.village == new.village_id)
-                                       & Event.kind.in_(VILLAGE_EVENT_KINDS)
+                                       & Event.kind.in_(ON_SITE_KINDS)
                                        & (Event.status == "planned")
                                        & (Event.starts_at >= start)
                                        & (Event.starts_at <= clock.utc_from_local(

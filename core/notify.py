@@ -60,6 +60,11 @@ NOTICE_KINDS = {
     "low_rating": N_("Low ratings from residents"),
     "rating_burst": N_("Bursts of anonymous ratings"),
     "problem": N_("Problems in the background"),
+    "invitation": N_("Invitations from my villages"),
+    "invitation.answered": N_("The lawyer's answers to our invitations"),
+    "demand": N_("Residents' demands passed on to me"),
+    "demand.answered": N_("The lawyer's answers to residents' demands"),
+    "session.disputed": N_("Sessions a village disputes"),
 }
 NOTICE_ROLES = {
     "tasks_assigned": ("lawyer",),
@@ -74,6 +79,11 @@ NOTICE_ROLES = {
     "low_rating": ("coordinator", "lawyer"),
     "rating_burst": ("coordinator",),
     "problem": ("admin",),
+    "invitation": ("lawyer",),
+    "invitation.answered": ("village",),
+    "demand": ("lawyer",),
+    "demand.answered": ("village",),
+    "session.disputed": ("lawyer",),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "
                   "%(link)s")

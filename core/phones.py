@@ -84,3 +84,15 @@ def readable(text: str) -> str:
     if digits and not extension and len(digits) == 11 and digits[0] == "1" and value.isdigit():
         return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
     return value
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number as a list shows it to those who need not call it: its first three
+    and last four digits, the rest ``*`` (13805710001 → 138****0001; 0571-88886666 →
+    057*****6666). A short number is all stars but its last two digits."""
+    digits = [ch for ch in (phone or "") if ch.isdigit()]
+    if not digits:
+        return ""
+    if len(digits) < 8:
+        return "*" * max(len(digits) - 2, 1) + "".join(digits[-2:])
+    return "".join(digits[:3]) + "*" * (len(digits) - 7) + "".join(digits[-4:])

@@ -15,13 +15,18 @@ from core.models import Event, Holiday
 # The programme's own words for its on-site work (not UI text): titles, feed categories,
 # what a make-up makes up for.
 KIND_WORDS = {"session": "坐班", "publicity": "法制宣传"}
+# Every kind of event at a village with its word: the on-site work above, and a village's
+# activity its lawyer accepted an invitation to (core.village_requests), which is no quota
+# slot and cannot be made up.
+EVENT_WORDS = {**KIND_WORDS, "activity": "村(居)活动"}
 MAKEUP_MARK = "（补）"  # a make-up's title: 坐班（补） · 东浜村
 
 
 def event_title(kind: str, village_name: str, makeup: bool = False) -> str:
-    """坐班 · 东浜村, 法制宣传 · 东浜村, 坐班（补） · 东浜村: what calendars show of an
-    on-site event (the planner's and the make-up's titles, the feeds' summaries)."""
-    return f"{KIND_WORDS[kind]}{MAKEUP_MARK if makeup else ''} · {village_name}"
+    """坐班 · 东浜村, 法制宣传 · 东浜村, 坐班（补） · 东浜村, 村(居)活动 · 东浜村: what
+    calendars show of an event at a village (the planner's, the make-up's and an accepted
+    invitation's titles, the feeds' summaries): never a title someone typed."""
+    return f"{EVENT_WORDS[kind]}{MAKEUP_MARK if makeup else ''} · {village_name}"
 
 DAY = N_("%(weekday)s %(month)s/%(day)s")
 DAY_OFF_NAMED = N_("Arranged for %(day)s, a day off (%(holiday)s); moved to the nearest "

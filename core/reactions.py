@@ -9,7 +9,7 @@ the plugin manager, by name.
 """
 import logging
 
-from core import clock, jobs, problems
+from core import clock, jobs, problems, village_requests
 from core.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 def pairing_changed(pairing, change):
     """Keep the calendar right: re-plan the village's years from this one on — every year
     planned already (a replacement passes the events of all of them to the new lawyer) and
-    at least this one and the next (the job skips a year nobody planned)."""
+    at least this one and the next (the job skips a year nobody planned). Then what the
+    village asked of its lawyer follows the pairing (``core.village_requests``): the
+    activities an ended pairing accepted after its end wait for the next lawyer, who is
+    told what waits."""
     village_id = getattr(pairing, "village_id", None)
     if village_id is None:
         return
@@ -27,6 +30,7 @@ def pairing_changed(pairing, change):
     years = sorted({year, year + 1}
                    | {y for y in jobs.village_planned_years(village_id) if y >= year})
     jobs.replan_village(village_id, years)
+    village_requests.pairing_changed(pairing, change)
 
 
 @hookimpl

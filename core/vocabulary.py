@@ -45,9 +45,11 @@ GROUP_ROLE_NAMES = {
 
 # --- the calendar ----------------------------------------------------------------------------
 
-EVENT_KINDS = ("session", "publicity", "task")  # 坐班, 法制宣传, programme task
+# 坐班, 法制宣传, programme task, a village's activity the lawyer accepted an invitation to
+# (五.5, core.village_requests: it takes the lawyer's time but counts toward no quota)
+EVENT_KINDS = ("session", "publicity", "task", "activity")
 EVENT_KIND_LABELS = {"session": N_("On-site session"), "publicity": N_("Legal publicity"),
-                     "task": N_("Programme task")}
+                     "task": N_("Programme task"), "activity": N_("Village activity")}
 EVENT_STATUSES = ("planned", "held", "cancelled")
 EVENT_STATUS_LABELS = {"planned": N_("Planned"), "held": N_("Held"),
                        "cancelled": N_("Cancelled")}
@@ -131,3 +133,32 @@ CRITERIA_LABELS = {"sessions": N_("On-site sessions"), "publicity": N_("Publicit
 PROBLEM_SOURCES = ("plugin", "notification", "feed", "job")
 PROBLEM_SOURCE_LABELS = {"plugin": N_("Plugin"), "notification": N_("Notification channel"),
                          "feed": N_("Calendar feed"), "job": N_("Background job")}
+
+# --- what a village asks of its lawyer (core.village_requests) --------------------------------
+
+# An invitation to a village activity (五.5): a meeting or event, or a legal-publicity event
+# (which, accepted, takes the place of the year's next planned publicity event).
+INVITATION_KINDS = ("activity", "publicity")
+INVITATION_KIND_LABELS = {"activity": N_("Meeting or village activity"),
+                          "publicity": N_("Legal publicity event")}
+INVITATION_STATUSES = ("pending", "accepted", "declined", "withdrawn")
+INVITATION_STATUS_LABELS = {"pending": N_("Awaiting the lawyer"), "accepted": N_("Accepted"),
+                            "declined": N_("Declined"), "withdrawn": N_("Withdrawn")}
+# A resident's demand passed on to the lawyer (四.7), by what it is about.
+DEMAND_CATEGORIES = ("family", "neighbours", "land_housing", "labour", "social_security",
+                     "consumer", "public_affairs", "other")
+DEMAND_CATEGORY_LABELS = {
+    "family": N_("Marriage and family"),
+    "neighbours": N_("Neighbours and disputes"),
+    "land_housing": N_("Land and housing"),
+    "labour": N_("Work and wages"),
+    "social_security": N_("Social security and assistance"),
+    "consumer": N_("Consumer rights and contracts"),
+    "public_affairs": N_("Village public affairs"),
+    "other": N_("Other"),
+}
+DEMAND_STATUSES = ("open", "answered")
+DEMAND_STATUS_LABELS = {"open": N_("Awaiting an answer"), "answered": N_("Answered")}
+# A village's word on a past session or publicity event.
+VERDICTS = ("confirmed", "disputed")
+VERDICT_LABELS = {"confirmed": N_("Confirmed it took place"), "disputed": N_("Disputed")}

@@ -230,6 +230,37 @@ def _group_member(d) -> int:
     return member.id
 
 
+def _invitation(d) -> int:
+    """A pending invitation of village 0 to its lawyer, a week ahead (a workday morning)."""
+    from core.clock import today
+    from core.models import Invitation
+    from core.village_requests import invite
+    found = Invitation.select().where(Invitation.village == d.villages[0]).first()
+    if found is not None:
+        return found.id
+    day = today() + dt.timedelta(days=7)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return invite(None, d.villages[0], title="村民代表大会", place="村委会", day=day,
+                  start=dt.time(9, 0), end=dt.time(10, 0)).id
+
+
+def _demand(d) -> int:
+    """An open resident's demand of village 0."""
+    from core.models import ResidentDemand
+    from core.village_requests import pass_on_demand
+    found = ResidentDemand.select().where(ResidentDemand.village == d.villages[0]).first()
+    return (found or pass_on_demand(None, d.villages[0], category="labour",
+                                    text="工资被拖欠三个月")).id
+
+
+def _past_session(d) -> int:
+    """A session of village 0 held three days ago."""
+    from core.clock import today
+    from tests.factories import session
+    return session(d.pairings[0], today() - dt.timedelta(days=3)).id
+
+
 ROUTES = {
     "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
     # the 工作台 of lawyers and village users (managers are sent to the coverage)
@@ -437,6 +468,30 @@ ROUTES = {
                               MANAGERS_IN_SCOPE),
     "groups.join_qr": ("GET", lambda d: f"/groups/{_group_with_qr(d)}/join-qr",
                        MANAGERS_IN_SCOPE | {"lawyer"}),
+    # what a village asks of its lawyer: its users ask, its current lawyer answers, everyone
+    # reads what their scope holds
+    "village_requests.village_page": ("GET", lambda d: "/village/requests",
+                                      {"village", "other_village"}),
+    "village_requests.invite": ("POST", lambda d: "/village/requests/invite",
+                                {"village", "other_village"}),
+    "village_requests.pass_on": ("POST", lambda d: "/village/requests/demand",
+                                 {"village", "other_village"}),
+    "village_requests.confirm": ("POST", lambda d: f"/village/requests/sessions/{_past_session(d)}",
+                                 {"village"}),
+    "village_requests.withdraw": ("POST", lambda d: f"/village/requests/invitations/"
+                                  f"{_invitation(d)}/withdraw", {"village"}),
+    "village_requests.awaiting": ("GET", lambda d: "/requests/awaiting", {"lawyer", "other_lawyer"}),
+    "village_requests.index": ("GET", lambda d: "/requests/", LOGGED_IN),
+    "village_requests.invitation": ("GET", lambda d: f"/requests/invitations/{_invitation(d)}",
+                                    READERS_OF_VILLAGE_0),
+    "village_requests.accept": ("POST", lambda d: f"/requests/invitations/{_invitation(d)}/accept",
+                                {"lawyer"}),
+    "village_requests.decline": ("POST", lambda d: f"/requests/invitations/{_invitation(d)}/decline",
+                                 {"lawyer"}),
+    "village_requests.demand": ("GET", lambda d: f"/requests/demands/{_demand(d)}",
+                                READERS_OF_VILLAGE_0),
+    "village_requests.answer": ("POST", lambda d: f"/requests/demands/{_demand(d)}/answer",
+                                {"lawyer"}),
     # family_visits' household register: like the ledger, each coordinator gets their scope
     "family_visits.households_xlsx": ("GET", lambda d: "/programmes/family_visits/households.xlsx",
                                       COORDINATORS),

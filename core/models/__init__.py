@@ -13,6 +13,7 @@ from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment,
 from core.models.security import PROBLEM_SOURCES, LoginAttempt, Problem, UserSession
 from core.models.pairing import (GROUP_ROLES, HALF_DAYS, Pairing, WechatGroup,
                                  WechatGroupMember)
+from core.models.requests import Invitation, ResidentDemand, SessionConfirmation
 
 ALL_MODELS = [District, Town, Village, LawFirm, Lawyer, Assistant, User, Pairing,
               WechatGroup, WechatGroupMember, Holiday, Event, FeedToken, FeedSnapshot, PlanRun,
@@ -33,3 +34,7 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",
            "WechatGroup", "WechatGroupMember"]
+
+# What a village asks of its lawyer (core.village_requests).
+ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]
+__all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
