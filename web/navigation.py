@@ -86,8 +86,14 @@ ENTRIES = (
     Entry("calendar.index", _l("Calendar"), "work", main=ROLES),
     Entry("tasks.mine", _l("My tasks"), "work", main=("lawyer",), roles=("lawyer",),
           short=_l("Tasks")),
-    Entry("tasks.index", _l("Tasks"), "work", main=MANAGERS + ("village",),
+    Entry("tasks.index", _l("Tasks"), "work", main=MANAGERS,
           roles=MANAGERS + ("village",)),
+    # what a village asks of its lawyer (invitations, residents' demands, its word on a
+    # session): the village's main place; the lawyer's and the coordinators' lists
+    Entry("village_requests.village_page", _l("Asking our lawyer"), "work", main=("village",),
+          roles=("village",), short=_l("Ask the lawyer")),
+    Entry("village_requests.awaiting", _l("Asked by my villages"), "work", roles=("lawyer",)),
+    Entry("village_requests.index", _l("Village requests"), "work", roles=MANAGERS),
     Entry("records.log", _l("Work log"), "work", main=("lawyer",)),
     Entry("villages.detail", _l("Our village"), "places", main=("village",),
           roles=("village",), args=_own_village),
