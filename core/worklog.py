@@ -50,9 +50,10 @@ from core.text import clean_text
 MAX_DURATION = 24 * 60
 CONTENT_MAX = 5000
 FUTURE_SLACK = dt.timedelta(minutes=5)  # clocks of phones and servers differ a little
-# What a held event's entry says it was (domain words, stored as data): "在东浜村坐班" …
-HELD_CONTENT = {"session": "在{village}坐班，接待村(居)民法律咨询",
-                "publicity": "在{village}开展现场法制宣传"}
+# What a held event's entry says it was (domain words, stored as data): "在东浜村坐班", then
+# what the lawyer said at the sign-out, or what a session usually is when nothing was said
+HELD_CONTENT = {"session": "在{village}坐班", "publicity": "在{village}开展现场法制宣传"}
+HELD_USUALLY = {"session": "，接待村(居)民法律咨询"}
 HELD_DUTY = "publicity"  # 四.2: regular legal publicity, answering legal questions
 MAX_PHOTOS = 9  # photos of one entry (a phone's share sheet sends at most nine)
 THUMB_SIDE = 320  # pixels, the thumbnails' longest side
@@ -344,14 +345,16 @@ def _held_times(event: Event) -> dict:
 
 
 def held_content(event: Event, village_name: str | None = None, content: str = "") -> str:
-    """What a held event's entry says was done, and where: "在东浜村坐班，接待村(居)民法律咨询",
-    followed by what the lawyer said at the sign-out when they did ("…：<content>")."""
+    """What a held event's entry says was done, and where: "在东浜村坐班：<content>" with what
+    the lawyer said at the sign-out, else "在东浜村坐班，接待村(居)民法律咨询"."""
     if village_name is None:
         village_name = event.village.name if event.village_id else ""
     words = HELD_CONTENT.get(event.kind)
-    done = words.format(village=village_name) if words and village_name else (
-        event.title or event.kind)
-    return f"{done}：{content}" if content else done
+    if not (words and village_name):
+        done = event.title or event.kind
+        return f"{done}：{content}" if content else done
+    done = words.format(village=village_name)
+    return f"{done}：{content}" if content else done + HELD_USUALLY.get(event.kind, "")
 
 
 def _held_entry(actor: User | None, event: Event, village_name: str | None = None,

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from core import disclosure, lawyers
+from core import disclosure, lawyers, photos
 from core.config import get_settings
 from core.errors import PermissionDenied, ValidationError
 from core.importer import ImportFailed, import_file

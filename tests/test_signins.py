@@ -210,7 +210,7 @@ def test_signing_out_records_the_session_held_and_writes_the_work_log(district, 
     assert event.status == "held" and not event.held_late
     assert (event.held_start, event.held_end) == (utc(2026, 3, 2, 8, 20), utc(2026, 3, 2, 12, 5))
     entry = WorkLog.get(WorkLog.event == event.id)
-    assert entry.content == "坐班：为村民解答土地承包纠纷咨询"
+    assert entry.content == f"在{event.village.name}坐班：为村民解答土地承包纠纷咨询"
     assert entry.result == "服务群众 12 人。"
     assert (entry.occurred_at, entry.duration_minutes) == (utc(2026, 3, 2, 8, 20), 225)
     assert entry.lawyer_id == district.lawyers[0].id and entry.mode == "onsite"
@@ -409,7 +409,7 @@ def test_the_demo_signed_in_some_past_sessions_and_recorded_some_late(demo_db):
     for signin in signed:
         event = Event.get_by_id(signin.event_id)
         assert event.status == "held" and signins.held_proof(event, signin) == "signin"
-        assert WorkLog.get(WorkLog.event == event.id).content.startswith("坐班：") or \
+        assert WorkLog.get(WorkLog.event == event.id).content.startswith(f"在{event.village.name}坐班：") or \
             event.kind == "publicity"
     for photo in SignInPhoto.select():
         data = (get_settings().instance / photo.path).read_bytes()

@@ -41,10 +41,13 @@ def test_a_lawyer_has_calendar_tasks_and_work_log_at_hand(client, login, distric
     assert client.get(assessment).status_code == 200
 
 
-def test_a_village_has_its_own_page_calendar_and_tasks(client, login, district):
+def test_a_village_has_its_own_page_calendar_and_what_it_asks_of_its_lawyer(client, login,
+                                                                          district):
     html = page_of(login(district.users.village))
     places = main_places(html)
-    assert {"/calendar/", "/tasks/", f"/villages/{district.villages[0].code}"} <= set(places)
+    assert {"/home", "/calendar/", "/village/requests",
+            f"/villages/{district.villages[0].code}"} <= set(places)
+    assert "/tasks/" in html  # under More
     assert len(places) <= navigation.MAIN_PLACES
 
 

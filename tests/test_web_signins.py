@@ -185,7 +185,7 @@ def test_sign_out_with_a_photo_records_held_and_writes_the_work_log(district, to
     assert "已于 12:05 签退。本次活动已登记为已举行，并已写入您的工作日志。" in html
     assert Event.get_by_id(today.id).status == "held"
     entry = WorkLog.get(WorkLog.event == today.id)
-    assert (entry.content, entry.result) == ("坐班：法律咨询 5 起", "服务群众 9 人。")
+    assert (entry.content, entry.result) == (f"在{today.village.name}坐班：法律咨询 5 起", "服务群众 9 人。")
     assert len(signins.photos_of(SignIn.get())) == 1
 
 

@@ -95,7 +95,7 @@ def test_a_lawyer_signs_in_and_out_at_todays_session_with_a_photo(phone, live_se
     phone.shot("signin-4-held", full_page=True)
 
     phone.goto(live_server + "/records/log")
-    entry = phone.get_by_text(f"坐班：{CONTENT}")
+    entry = phone.get_by_text(f"坐班：{CONTENT}", exact=False)
     expect(entry).to_be_visible()
     expect(phone.locator("body")).to_contain_text("服务群众 12 人。")
     entry.scroll_into_view_if_needed()
