@@ -220,7 +220,8 @@ def lawyer_home(user: User, now: dt.datetime | None = None) -> LawyerHome:
         home.next_visit = next_visit_after(user.lawyer_id, home.week_end)
     home.tasks = due_tasks(user.lawyer_id, today)
     home.matters = open_matters(user.lawyer_id)
-    unrecorded = unrecorded_visits(user.lawyer_id, now)
+    # today's are under today, with their sign-in (open until the day ends)
+    unrecorded = [visit for visit in unrecorded_visits(user.lawyer_id, now) if visit.day != today]
     home.unrecorded, home.unrecorded_count = unrecorded[:UNRECORDED_SHOWN], len(unrecorded)
     home.villages = village_years(user, today.year)
     return home

@@ -39,18 +39,10 @@ def _signed_in_hours_ago(event_id: int, hours: float = 4) -> None:
 
 
 def _open_todays_session(phone, base) -> int:
-    """From the home if it offers the sign-in, else from the lawyer's calendar: today's
-    on-site session opened, its sign-in button showing. Returns the event's id."""
-    home = phone.context.request.get(base + "/home")  # not a page: a 404 would log an error
-    if home.ok and "signin-form" in home.text():
-        phone.goto(base + "/home")
-        form = phone.locator(".signin-form").first
-    else:
-        phone.goto(base + "/calendar/?view=agenda")
-        today = phone.locator(".agenda-day.today")
-        expect(today).to_be_visible()
-        today.locator("li.event.kind-session.status-planned a").first.click()
-        form = phone.locator("#event-aside .signin-form")
+    """The lawyer's home (工作台): today's session with its sign-in button showing. Returns
+    the event's id."""
+    phone.goto(base + "/home")
+    form = phone.locator(".signin-form").first
     expect(form).to_be_visible()
     return int(re.search(r"/signins/events/(\d+)/in", form.get_attribute("action")).group(1))
 
@@ -78,9 +70,11 @@ def test_a_lawyer_signs_in_and_out_at_todays_session_with_a_photo(phone, live_se
         [{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": _camera_photo()}])
     phone.shot("signin-3-signing-out")
     form.locator(".signin-button").click()
+    expect(action.locator(".flash")).to_contain_text("已登记为已举行")
+    phone.shot("signin-4-signed-out")
 
+    phone.goto(f"{live_server}/calendar/events/{event_id}")
     section = phone.locator(f"#event-{event_id}")
-    expect(section.locator(".flash")).to_contain_text("本次活动已登记为已举行，并已写入您的工作日志")
     expect(section.locator(".badge.ok").first).to_have_text("已举行")
     expect(section).to_contain_text("约 ±18 米")
     expect(section).to_contain_text("现场签到")
@@ -92,14 +86,14 @@ def test_a_lawyer_signs_in_and_out_at_todays_session_with_a_photo(phone, live_se
                             " setTimeout(() => done(img.naturalWidth), 10000); })")
     assert loaded > 0  # served to the lawyer (wait_for_function would need eval: the CSP)
     assert section.locator(".signin-form, .signout-form").count() == 0
-    phone.shot("signin-4-held", full_page=True)
+    phone.shot("signin-5-held", full_page=True)
 
     phone.goto(live_server + "/records/log")
-    entry = phone.get_by_text(f"坐班：{CONTENT}", exact=False)
+    entry = phone.get_by_text(f"：{CONTENT}", exact=False)
     expect(entry).to_be_visible()
     expect(phone.locator("body")).to_contain_text("服务群众 12 人。")
     entry.scroll_into_view_if_needed()
-    phone.shot("signin-5-work-log")
+    phone.shot("signin-5b-work-log")
     assert phone.console_errors == []
 
 
