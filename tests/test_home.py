@@ -253,3 +253,14 @@ def test_a_login_without_a_lawyer_or_village_still_gets_a_desk(district, login):
     assert page.status_code == 200
     assert "not linked to a lawyer" in page.get_data(as_text=True) or \
         "尚未关联律师" in page.get_data(as_text=True)
+
+
+def test_a_session_of_today_that_is_over_is_listed_once_under_today(district, now):
+    """Its sign-in stays open until the day ends: it is under today, not counted again as a
+    past session to record by hand."""
+    now(utc(2026, 3, 11, 7))  # 15:00 in the district: the morning session is over
+    pairing = district.pairings[0]
+    morning = make_event(pairing, WEDNESDAY, "am")
+    desk = home.lawyer_home(district.users.lawyer)
+    assert [visit.event.id for visit in desk.today_visits] == [morning.id]
+    assert desk.unrecorded_count == 0 and desk.unrecorded == []

@@ -51,9 +51,10 @@ def _lawyer_truth() -> dict:
             "week": ids("status != 'cancelled' AND starts_at >= ? AND starts_at < ?",
                         _utc_text(today + dt.timedelta(days=1)),
                         _utc_text(monday + dt.timedelta(days=7))),
-            "unrecorded": ids("status = 'planned' AND ends_at <= ? AND id NOT IN (SELECT "
-                              "makeup_for_id FROM event WHERE makeup_for_id IS NOT NULL AND "
-                              "status != 'cancelled')", now),
+            # today's are shown under today, with their sign-in
+            "unrecorded": ids("status = 'planned' AND ends_at <= ? AND starts_at < ? AND id NOT "
+                              "IN (SELECT makeup_for_id FROM event WHERE makeup_for_id IS NOT "
+                              "NULL AND status != 'cancelled')", now, _utc_text(today)),
         }
 
 
