@@ -343,16 +343,18 @@ def _demo_photo(rng: random.Random) -> bytes:
 
 
 def _demo_session_today(lawyer: Lawyer) -> Event:
-    """An on-site session of the demo lawyer today, so the sign-in can be tried: the one
-    planned today, if any; else one added at the first free published hours of their
-    villages, or after their last event of the day when none is free (a session outside
-    the plan: the quota stays as planned)."""
+    """An on-site event of the demo lawyer today, so the sign-in can be tried: the first
+    session or publicity event planned today, if any; else a session added at the first
+    free published hours of their villages, or after their last event of the day when none
+    is free (a session outside the plan: the quota stays as planned)."""
     today = clock.today()
     since = clock.utc_from_local(today, dt.time.min)
     until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time.min)
-    planned = (Event.select().where((Event.lawyer == lawyer.id) & (Event.kind == "session")
+    planned = (Event.select().where((Event.lawyer == lawyer.id)
+                                    & Event.kind.in_(("session", "publicity"))
                                     & (Event.status == "planned") & (Event.starts_at >= since)
-                                    & (Event.starts_at < until)).first())
+                                    & (Event.starts_at < until))
+               .order_by(Event.starts_at).first())
     if planned is not None:
         return planned
     pairings = list(Pairing.select(Pairing, Village).join(Village)

@@ -389,10 +389,10 @@ def test_a_signed_in_event_can_no_longer_be_moved(district, session_today, now):
 
 # --- the demo ----------------------------------------------------------------------------------
 
-def test_the_demo_lawyer_has_a_session_today_to_sign_in_to(demo_db):
+def test_the_demo_lawyer_has_an_on_site_event_today_to_sign_in_to(demo_db):
     lawyer = User.get(User.username == DEMO_LOGINS["lawyer"][0])
     today = [event for event in Event.select().where(
-        (Event.lawyer == lawyer.lawyer_id) & (Event.kind == "session"))
+        (Event.lawyer == lawyer.lawyer_id) & Event.kind.in_(("session", "publicity")))
         if clock.local_date(event.starts_at) == clock.today()]
     assert any(signins.next_step(lawyer, event, signins.signin_of(event)) == "sign_in"
                for event in today)

@@ -13,6 +13,7 @@ from jinja2 import TemplateNotFound
 from core import clock, home
 from core.arrangements import WEEKDAY_NAMES
 from core.matters import audit_list
+from core.phones import dial_uri, readable
 from core.vocabulary import GRADES, MATTER_STATUS_LABELS, ROLES
 from web.access import actor, allow
 from web.labels import EVENT_KIND_LABELS
@@ -46,5 +47,6 @@ def index():
         audit_list(user, data.matters, address=request.remote_addr or "")
         return render("home/lawyer.html", user=user, home=data, today=data.today)
     if user.role == "village":
-        return render("home/village.html", user=user, home=home.village_home(user))
+        return render("home/village.html", user=user, home=home.village_home(user),
+                      dial_uri=dial_uri, readable=readable)
     return redirect(url_for("coverage.index"))  # the coordinators' home (the desk comes later)

@@ -295,9 +295,10 @@ def _entry_form(user, entry: WorkLog, *, bound: bool) -> EntryForm:
     for name in fixed:
         delattr(form, name)
     if "village" in form:
-        paired = (Village.select(Village.id, Village.name).join(
-            Pairing, on=(Pairing.village == Village.id))
-            .where(Pairing.lawyer == entry.lawyer_id).distinct().order_by(Village.code))
+        paired = (Village.select(Village.id, Village.name, Village.code).join(
+            Pairing, on=(Pairing.village == Village.id))  # DISTINCT: PostgreSQL orders by a
+            .where(Pairing.lawyer == entry.lawyer_id)      # selected column only
+            .distinct().order_by(Village.code))
         form.village.choices = _choose_first([SelectChoice(v.id, v.name) for v in paired])
     form.mode.choices = [SelectChoice(mode, label) for mode, label in _modes()]
     form.category.choices = _choose_first([SelectChoice(duty, label)
