@@ -2,6 +2,7 @@
 ``JIEDUI_TEST_DATABASE_URL`` is set), a copy of the demo district loaded once per run
 (``demo_db``), huey in immediate mode, an app and logins."""
 import os
+from pathlib import Path
 import shutil
 import tempfile
 
@@ -22,12 +23,34 @@ PG_URL = os.environ.get("JIEDUI_TEST_DATABASE_URL")
 users.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # fast hashes: tests create many users
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """A test on the demo district is slow (the run's first one loads it): the quick loop
-    (``make test-fast``) leaves those out."""
+    (``make test-fast``) leaves those out. The PostgreSQL pass runs only the tests that
+    touch a database: those on the ``database`` fixture and the modules that open one
+    themselves (the SQLite pass runs every test)."""
     for item in items:
         if "demo_db" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+    if PG_URL:
+        kept = [item for item in items if _touches_a_database(item)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+_OPENS_ITS_OWN = {}  # module -> whether it reaches the services itself (a CLI, PG_URL, Redis)
+
+
+def _touches_a_database(item) -> bool:
+    if "database" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    if module is None:
+        return True
+    if module not in _OPENS_ITS_OWN:
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        _OPENS_ITS_OWN[module] = any(word in source for word in (
+            "JIEDUI_TEST_DATABASE_URL", "PG_URL", "cli_support", "REDIS"))
+    return _OPENS_ITS_OWN[module]
 
 
 def pytest_report_header(config):
