@@ -95,9 +95,8 @@ def database(tmp_path, _postgres_schema, _sqlite_schema):
     """An empty, migrated database, connected for the test."""
     if PG_URL:
         open_database(PG_URL)
-        tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
         with db.connection_context():
-            db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            _empty_postgres_tables()
     else:
         shutil.copyfile(_sqlite_schema, tmp_path / "test.db")
         open_database(f"sqlite:///{tmp_path / 'test.db'}")
@@ -105,6 +104,21 @@ def database(tmp_path, _postgres_schema, _sqlite_schema):
     yield db
     if not db.is_closed():
         db.close()
+
+
+def _empty_postgres_tables() -> None:
+    """Every table emptied and every id counting from 1 again. DELETE with the foreign keys'
+    triggers off (the tables are all emptied) takes a millisecond or two where TRUNCATE of
+    the 40-odd tables takes 0.2 s: a fifth of a second per test, minutes per run."""
+    sequences = [name for (name,) in db.execute_sql(
+        "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")]
+    with db.atomic():
+        db.execute_sql("SET LOCAL session_replication_role = replica")  # the test's superuser
+        db.execute_sql("; ".join(f'DELETE FROM "{model._meta.table_name}"'
+                                 for model in ALL_MODELS))
+        if sequences:
+            db.execute_sql("SELECT " + ", ".join(f"setval('\"{name}\"', 1, false)"
+                                                 for name in sequences))
 
 
 def _pg_admin(statements: list[str]) -> None:

@@ -104,7 +104,7 @@ def test_planning_killed_midway_is_finished_by_the_next_run_without_duplicates(
     assert stranded.status == "running" and stranded.done < stranded.total
     assert 0 < Event.select().count()
 
-    consumers()  # a new consumer marks the stranded run as interrupted as it starts
+    second = consumers()  # a new consumer marks the stranded run as interrupted as it starts
     interrupted = wait_for(lambda: (lambda run: run.status == "failed" and run)(
         fresh(killed.id)), what="the stranded run to be marked failed")
     assert interrupted.summary["interrupted"] is True
@@ -117,7 +117,11 @@ def test_planning_killed_midway_is_finished_by_the_next_run_without_duplicates(
     keys = plan_keys()
     assert len(keys) == len(set(keys))  # nothing planned twice
     assert PlanRun.select().where(PlanRun.status == "running").count() == 0
-    # The same data planned from scratch gives the same events.
+    # The same data planned from scratch gives the same events (the consumer stopped first:
+    # what it still runs after the run — feeds, the killed run's leftover jobs — would
+    # otherwise write events while they are deleted here).
+    second.send_signal(signal.SIGTERM)
+    second.wait(timeout=30)
     Shortfall.delete().execute()
     Event.delete().execute()
     plan_year(demo)
