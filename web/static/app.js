@@ -333,3 +333,73 @@
     }
   });
 }());
+
+/* ---------------------------------------------------------------------------------------
+   Spreadsheet exports: <a data-download data-busy="…" data-done="…" data-failed="…">
+   (the export_link macro of templates/_macros.html). A large register takes seconds to
+   make: the link says so and ignores further clicks until the file has arrived (each click
+   would be another export, audited), then hands the file to the browser as a download.
+   Without fetch or object URLs it stays the plain download link it is. */
+(function () {
+  "use strict";
+
+  function fileName(response, fallback) {
+    var header = response.headers.get("Content-Disposition") || "";
+    var encoded = /filename\*=UTF-8''([^;]+)/i.exec(header);
+    if (encoded) {
+      try {
+        return decodeURIComponent(encoded[1]);
+      } catch (error) {
+        /* a malformed name: the plain one below */
+      }
+    }
+    var plain = /filename="?([^";]+)"?/i.exec(header);
+    return plain ? plain[1] : fallback;
+  }
+
+  function tell(link, text) {
+    var status = link.parentNode ? link.parentNode.querySelector(".export-status") : null;
+    if (status) {
+      status.textContent = text || "";
+    }
+  }
+
+  function save(blob, name) {
+    var url = URL.createObjectURL(blob);
+    var anchor = document.createElement("a");
+    anchor.href = url;
+    anchor.download = name;
+    document.body.appendChild(anchor);
+    anchor.click();
+    anchor.parentNode.removeChild(anchor);
+    window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target && event.target.closest ? event.target.closest("a[data-download]") : null;
+    if (!link || !window.fetch || !window.URL || !URL.createObjectURL) {
+      return;
+    }
+    event.preventDefault();
+    if (link.getAttribute("aria-busy") === "true") {
+      return;  // one export at a time
+    }
+    link.setAttribute("aria-busy", "true");
+    link.classList.add("busy");
+    tell(link, link.getAttribute("data-busy"));
+    fetch(link.href, {credentials: "same-origin"}).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.blob().then(function (blob) {
+        save(blob, fileName(response, "export.xlsx"));
+        tell(link, link.getAttribute("data-done"));
+      });
+    }).catch(function () {
+      tell(link, link.getAttribute("data-failed"));
+    }).then(function () {
+      link.removeAttribute("aria-busy");
+      link.classList.remove("busy");
+    });
+  });
+}());
