@@ -403,3 +403,14 @@
     });
   });
 }());
+
+/* District set-up (web/district.py): the invitation sheet's print button. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) {
+      window.print();
+    }
+  });
+}());
