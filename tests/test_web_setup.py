@@ -32,7 +32,7 @@ def test_a_bad_row_is_explained_then_the_fixed_file_imports(app, database, clien
     bad = upload(client, write_csv(tmp_path / "bad.csv", rows))
     assert bad.status_code == 422
     page = bad.get_data(as_text=True)
-    assert "row" in page.lower() and ">5<" in page  # the spreadsheet's row number
+    assert ">5<" in page and "聘期结束" in page  # the row number and the column, in Chinese
     assert 'name="token"' not in page  # nothing to confirm
     assert not Village.select().exists()
 
