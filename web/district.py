@@ -166,10 +166,15 @@ def qr_svg(text: str) -> Markup:
 
 
 def _sheet(issued: list, sent: dict | None = None):
-    cards = [dict(user=item.user, who=_who(item.user), role=role_label(item.user.role),
+    cards = [dict(user=item.user, who=_who(item.user), role=_role(item.user),
                   link=_link(item.token), qr=qr_svg(_link(item.token)),
                   expires=item.expires_on) for item in issued]
     return render("setup/sheet.html", cards=cards, sent=sent)
+
+
+def _role(user: User) -> str:
+    return _("Town coordinator") if user.role == "coordinator" and user.town_id \
+        else role_label(user.role)
 
 
 def _who(user: User) -> str:
