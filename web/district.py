@@ -105,9 +105,11 @@ def preview():
         if (request.content_length or 0) > request.max_content_length:
             raise RequestEntityTooLarge()
         form = UploadForm()
-        form.validate()
+        valid = form.validate()  # the file has no validators: only the CSRF token can fail
     except RequestEntityTooLarge:
         return _upload_page(status=413, error=too_large)
+    if not valid:
+        abort(400)
     upload = form.file.data
     if not upload or not upload.filename:
         form.file.errors = [_("Choose the spreadsheet to upload.")]
