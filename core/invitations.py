@@ -184,7 +184,9 @@ def check(token: str) -> LoginInvitation:
     invitation = LoginInvitation.get_or_none(LoginInvitation.token_hash == _hash(token))
     if invitation is None or invitation.revoked_at or not invitation.user.active:
         raise ValidationError(NOT_VALID)
-    if invitation.used_at:
+    # used, or the user has a password by another way (an administrator set one): the link
+    # must not replace it
+    if invitation.used_at or users.has_password(invitation.user):
         raise ValidationError(USED)
     if invitation.expires_at <= clock.now_utc():
         raise ValidationError(EXPIRED, day=clock.to_local(invitation.expires_at).date()

@@ -110,3 +110,12 @@ def test_invitations_go_by_email_where_configured(district, monkeypatch, smtp_si
     [message] = [parsed(m) for m in smtp_sink.messages]
     mine = next(i for i in issued if i.user.lawyer_id == lawyer.id)
     assert f"https://x/invite/{mine.token}" in message.get_content()
+
+
+def test_a_password_set_by_the_administrator_kills_the_link(district):
+    from core.users import reset_password
+    issued = invitations.invite_missing(district.users.admin)[0]
+    reset_password(district.users.admin, issued.user, "Given#by-admin7")
+    with pytest.raises(ValidationError):
+        invitations.accept(issued.token, GOOD)
+    assert logins.attempt(issued.user.username, "Given#by-admin7").id == issued.user.id
