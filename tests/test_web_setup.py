@@ -94,3 +94,12 @@ def test_reissue_from_the_list_kills_the_old_link(app, district, login):
     assert answer.status_code == 200
     client.post("/logout")
     assert client.get(f"/invite/{first.token}").status_code == 410
+
+
+def test_an_invited_users_page_says_so(app, district, login):
+    client = login(district.users.admin)
+    [first, *_] = invitations.invite_missing(district.users.admin)
+    page = client.get(f"/admin/users/{first.user.id}").get_data(as_text=True)
+    assert "尚未设置" in page and "/admin/setup/invitations" in page
+    assert "尚未设置" not in client.get(f"/admin/users/{district.users.lawyer.id}").get_data(
+        as_text=True)
