@@ -143,3 +143,21 @@ def test_a_lawyers_email_is_imported(database, tmp_path):
     rows[0]["lawyer_email"] = "not an address"
     result = preview(write_csv(tmp_path / "bad.csv", rows))
     assert [(p.row, p.column) for p in result.problems] == [(2, "律师邮箱")]
+
+
+def test_the_command_checks_a_file_without_writing(tmp_path):
+    import json
+
+    from tests.cli_support import run_jiedui
+    instance = tmp_path / "instance"
+    good = write_csv(tmp_path / "good.csv", sample_rows())
+    checked = run_jiedui(instance, "import", str(good), "--check")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["villages"]["created"] == 10
+    rows = sample_rows()
+    rows[0]["kind"] = "镇"
+    bad = run_jiedui(instance, "import", str(write_csv(tmp_path / "bad.csv", rows)), "--check")
+    assert bad.returncode != 0 and "row 2, 类型: 镇 is not a kind of village" in bad.stderr
+    # nothing was written: the real import still creates everything
+    done = run_jiedui(instance, "import", str(good))
+    assert json.loads(done.stdout)["villages"]["created"] == 10
