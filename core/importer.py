@@ -783,10 +783,10 @@ def _staging() -> Path:
     return folder
 
 
-def stage(stream, filename: str) -> str:
-    """Keep an uploaded file (``stream``) for its preview and confirmation; returns its
-    token. Only .xlsx and .csv are kept, at most ``JIEDUI_MAX_UPLOAD_MB``; files older
-    than a day are removed."""
+def stage(stream, filename: str, district_name: str | None = None) -> str:
+    """Keep an uploaded file (``stream``) for its preview and confirmation, with the name
+    of the district to create if there is none yet; returns its token. Only .xlsx and .csv
+    are kept, at most ``JIEDUI_MAX_UPLOAD_MB``; files older than a day are removed."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in READERS:
         raise UnreadableFile(N_("%(name)s is not an .xlsx or .csv file; save it from Excel "
@@ -811,6 +811,9 @@ def stage(stream, filename: str) -> str:
                                       max=f"{limit / 1024 / 1024:g}")
             out.write(chunk)
     (target / "name").write_text(Path(filename).name, encoding="utf-8")
+    district_name = (district_name or "").strip()[:MAX_CELL_LENGTH]
+    if district_name:
+        (target / "district").write_text(district_name, encoding="utf-8")
     return token
 
 
@@ -829,8 +832,13 @@ def staged_name(token: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else staged(token).name
 
 
+def _staged_district(token: str) -> str | None:
+    path = staged(token).parent / "district"
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
 def preview_staged(token: str) -> Preview:
-    preview_ = preview(staged(token))
+    preview_ = preview(staged(token), district_name=_staged_district(token))
     preview_.name = staged_name(token)
     return preview_
 
@@ -840,7 +848,7 @@ def apply_staged(token: str, progress: Progress | None = None) -> dict:
     since its preview); once imported it is removed, so a second confirmation finds it gone."""
     path = staged(token)
     try:
-        summary = apply(path, progress=progress)
+        summary = apply(path, district_name=_staged_district(token), progress=progress)
     except ImportFailed as failed:
         failed.params["name"] = staged_name(token)
         raise

@@ -5,13 +5,13 @@ import io
 import re
 
 from core import invitations
-from core.models import AuditLog, User, Village
+from core.models import AuditLog, District, User, Village
 from tests.test_importer import sample_rows, write_csv
 
 
-def upload(client, path, name=None):
+def upload(client, path, name=None, **fields):
     return client.post("/admin/setup/preview", data={
-        "file": (io.BytesIO(path.read_bytes()), name or path.name)},
+        "file": (io.BytesIO(path.read_bytes()), name or path.name), **fields},
         content_type="multipart/form-data")
 
 
@@ -37,7 +37,8 @@ def test_a_bad_row_is_explained_then_the_fixed_file_imports(app, database, clien
     assert not Village.select().exists()
 
     rows[3]["term_end"] = "2028-12-31"
-    good = upload(client, write_csv(tmp_path / "good.csv", rows))
+    assert 'name="district_name"' in page  # no district yet: its name is asked for
+    good = upload(client, write_csv(tmp_path / "good.csv", rows), district_name="青山区")
     assert good.status_code == 200
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', good.get_data(as_text=True))
     assert token, good.get_data(as_text=True)
@@ -45,6 +46,8 @@ def test_a_bad_row_is_explained_then_the_fixed_file_imports(app, database, clien
     done = client.post("/admin/setup/import", data={"token": token[1]})
     assert done.status_code == 200
     assert Village.select().count() == 10
+    assert District.get().name == "青山区"
+    assert 'name="district_name"' not in client.get("/admin/setup").get_data(as_text=True)
     # the same confirmation again finds the upload gone, and says so
     again = client.post("/admin/setup/import", data={"token": token[1]})
     assert again.status_code == 422 and Village.select().count() == 10

@@ -23,15 +23,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from markupsafe import Markup
-from wtforms import BooleanField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, EqualTo
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core import clock, importer, invitations
 from core import users as user_service
 from core.config import get_settings
 from core.errors import JieduiError, ValidationError
-from core.models import User
+from core.models import District, User
 from web import role_label
 from web.access import actor, allow, public
 from web.auth import log_in
@@ -54,6 +54,19 @@ class UploadForm(FlaskForm):
                   ".sheet,text/csv"},
         description=_l(".xlsx or .csv (UTF-8 or GB18030), one row per village; the columns "
                        "are those of the sample file."))
+
+
+class DistrictUploadForm(UploadForm):
+    """The first upload, before any district exists: its name too."""
+    district_name = StringField(_l("Name of the district"), validators=[
+        Optional(), Length(max=100)], render_kw={"placeholder": importer.DEFAULT_DISTRICT_NAME},
+        description=_l("As people call it, e.g. 青山区. Empty: 本区."))
+
+
+def _upload_form(**kwargs) -> UploadForm:
+    """The upload form; it asks for the district's name while there is no district."""
+    form_class = UploadForm if District.select().exists() else DistrictUploadForm
+    return form_class(**kwargs)
 
 
 class ConfirmForm(FlaskForm):
@@ -82,7 +95,7 @@ def run_import(token: str, progress=None) -> dict:
 
 
 def _upload_page(form=None, status=200, error: str | None = None):
-    return render("setup/index.html", form=form or UploadForm(formdata=None), status=status,
+    return render("setup/index.html", form=form or _upload_form(formdata=None), status=status,
                   error=error, missing=invitations.without_login(),
                   limit_mb=f"{get_settings().max_upload_bytes / 1024 / 1024:g}",
                   columns=importer.COLUMNS)
@@ -104,18 +117,21 @@ def preview():
     try:
         if (request.content_length or 0) > request.max_content_length:
             raise RequestEntityTooLarge()
-        form = UploadForm()
-        valid = form.validate()  # the file has no validators: only the CSRF token can fail
+        form = _upload_form()
+        valid = form.validate()
     except RequestEntityTooLarge:
         return _upload_page(status=413, error=too_large)
     if not valid:
-        abort(400)
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _upload_page(form, status=422)
     upload = form.file.data
     if not upload or not upload.filename:
         form.file.errors = [_("Choose the spreadsheet to upload.")]
         return _upload_page(form, status=422)
     try:
-        token = importer.stage(upload.stream, upload.filename)
+        token = importer.stage(upload.stream, upload.filename,
+                               getattr(form, "district_name", None) and form.district_name.data)
         result = importer.preview_staged(token)
     except JieduiError as error:
         attach_error(form, error)
@@ -124,7 +140,9 @@ def preview():
         return _upload_page(form, status=422)
     return render("setup/preview.html", result=result, problems=[
         (p.row, p.column, p.error.translate(_)) for p in result.problems],
-        form=ConfirmForm(formdata=None, token=token), upload=UploadForm(formdata=None),
+        form=ConfirmForm(formdata=None, token=token),
+        upload=_upload_form(formdata=None, district_name=getattr(form, "district_name", None)
+                            and form.district_name.data),
         kinds=KINDS, outcomes=OUTCOMES, status=422 if result.problems else 200)
 
 
@@ -143,7 +161,7 @@ def confirm():
         return render("setup/preview.html", result=importer.Preview(
             name=failed.params.get("name", ""), rows=0, problems=failed.problems, summary={}),
             problems=[(p.row, p.column, p.error.translate(_)) for p in failed.problems],
-            form=None, upload=UploadForm(formdata=None), kinds=KINDS, outcomes=OUTCOMES,
+            form=None, upload=_upload_form(formdata=None), kinds=KINDS, outcomes=OUTCOMES,
             status=422)
     except JieduiError as error:
         return _upload_page(status=422, error=error.translate(_))
