@@ -99,6 +99,7 @@ ENTRIES = (
           roles=("village",), args=_own_village),
     Entry("lawyers.index", _l("Lawyers"), "places", main=("coordinator",)),
     Entry("users.index", _l("Users"), "admin", main=("admin",)),
+    Entry("setup.index", _l("District set-up"), "admin", roles=("admin",)),
     Entry("calendar.quota", _l("Quota"), "work", labels={"lawyer": _l("My progress")},
           key="quota"),
     Entry("assessment.index", _l("Assessment"), "work", labels={"lawyer": _l("My assessment")},
