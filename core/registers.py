@@ -12,7 +12,7 @@ import datetime as dt
 from peewee import JOIN
 
 from core import clock, spreadsheet
-from core.access import record_filter, village_filter
+from core.access import record_filter, village_request_filter
 from core.arrangements import describe
 from core.audit import record
 from core.i18n import N_
@@ -31,13 +31,6 @@ def _local(instant: dt.datetime | None) -> dt.datetime | None:
     return clock.to_local(instant).replace(tzinfo=None) if instant else None
 
 
-def _in_scope(user: User | None):
-    villages = village_filter(user)
-    if villages is True or villages is False:
-        return villages
-    return Pairing.village.in_(Village.select(Village.id).where(villages))
-
-
 def _where(query, *conditions):
     for condition in conditions:
         if condition is False:
@@ -54,7 +47,7 @@ def pairing_list(user: User | None, gettext, *, address: str = "") -> bytes:
     query = _where(Pairing.select(Pairing, Village, Town, Lawyer, LawFirm)
                    .join(Village).join(Town).switch(Pairing).join(Lawyer).join(LawFirm)
                    .where(Pairing.status == "active")
-                   .order_by(Town.code, Village.code), _in_scope(user))
+                   .order_by(Town.code, Village.code), village_request_filter(user, Pairing))
     rows = [[p.village.town.name, p.village.name, p.village.code,
              gettext(VILLAGE_KIND_LABELS.get(p.village.kind, p.village.kind)), p.lawyer.name,
              p.lawyer.firm.name, p.lawyer.phone, p.term_start, p.term_end,
@@ -134,7 +127,7 @@ def visits_register(user: User | None, period, gettext, *, address: str = "") ->
                          .join(Pairing).join(Village).join(Town).switch(Pairing).join(Lawyer)
                          .where(done | due)
                          .order_by(Town.code, Village.code, ReturnVisit.period),
-                         _in_scope(user)))
+                         village_request_filter(user, Pairing)))
     rows = [[v.period, v.pairing.village.town.name, v.pairing.village.name,
              v.pairing.lawyer.name, v.due_on, gettext(VISIT_STATUS_LABELS.get(v.status, v.status)),
              v.contact, v.satisfaction, v.comments, _local(v.done_at)] for v in visits]

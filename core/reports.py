@@ -41,7 +41,7 @@ from docx.shared import Cm, Pt
 from peewee import JOIN, SQL, Case, fn
 
 from core import charts, clock, spreadsheet
-from core.access import record_filter, task_filter, town_filter, village_filter
+from core.access import record_filter, task_filter, town_filter, village_request_filter
 from core.config import get_settings
 from core.errors import ValidationError
 from core.feedback import counts
@@ -249,14 +249,6 @@ def _scoped(*conditions):
     return result
 
 
-def _in_villages(user: User | None, column):
-    """``column`` (a village id) among the villages ``user`` may read."""
-    villages = village_filter(user)
-    if villages is True or villages is False:
-        return villages
-    return column.in_(Village.select(Village.id).where(villages))
-
-
 def _cells(period: Period, user: User | None) -> dict[tuple, dict]:
     """{(town id, lawyer id): {counter: n}}: one grouped query per kind of record."""
     start, end = period.bounds()
@@ -275,7 +267,7 @@ def _cells(period: Period, user: User | None) -> dict[tuple, dict]:
                          _count(publicity & held))
             .join(Village, on=(Event.village == Village.id))
             .where(_scoped(Event.kind.in_(("session", "publicity")), Event.starts_at >= start,
-                           Event.starts_at < end, _in_villages(user, Event.village)))
+                           Event.starts_at < end, village_request_filter(user, Event)))
             .group_by(Village.town, Event.lawyer),
             ("sessions_planned", "sessions_held", "publicity_planned", "publicity_held"))
 
@@ -311,7 +303,7 @@ def _cells(period: Period, user: User | None) -> dict[tuple, dict]:
                                _count(scored), _sum(scored, ReturnVisit.satisfaction))
             .join(Pairing).join(Village)
             .where(_scoped(ReturnVisit.status == "done", ReturnVisit.done_at >= start,
-                           ReturnVisit.done_at < end, _in_villages(user, Pairing.village)))
+                           ReturnVisit.done_at < end, village_request_filter(user, Pairing)))
             .group_by(Village.town, Pairing.lawyer),
             ("visits_done", "visits_scored", "visit_score"))
 
@@ -319,7 +311,7 @@ def _cells(period: Period, user: User | None) -> dict[tuple, dict]:
                           fn.SUM(Rating.score))
             .join(Pairing).join(Village)
             .where(_scoped(counts(), Rating.created_at >= start, Rating.created_at < end,
-                           _in_villages(user, Pairing.village)))
+                           village_request_filter(user, Pairing)))
             .group_by(Village.town, Pairing.lawyer),
             ("ratings", "rating_score"))
 
@@ -359,7 +351,7 @@ def _lawyer_rows(cells, user: User | None, gettext) -> list[Row]:
     """The lawyers with records in the period or an active pairing in the scope, by name;
     records of no lawyer last."""
     paired = Pairing.select(Pairing.lawyer).where(
-        _scoped(Pairing.status == "active", _in_villages(user, Pairing.village)))
+        _scoped(Pairing.status == "active", village_request_filter(user, Pairing)))
     ids = {lawyer_id for (_town, lawyer_id) in cells if lawyer_id is not None}
     lawyers = (Lawyer.select(Lawyer.id, Lawyer.name, LawFirm.name).join(LawFirm)
                .where(Lawyer.id.in_(list(ids)) | Lawyer.id.in_(paired))
@@ -400,7 +392,7 @@ def _months(period: Period, user: User | None) -> list[tuple[dt.date, int, int]]
                     _count(inside & held).alias(f"h{index}")]
     row = (Event.select(*columns)
            .where(_scoped(Event.kind == "session", Event.starts_at >= bounds[0],
-                          Event.starts_at < bounds[-1], _in_villages(user, Event.village)))
+                          Event.starts_at < bounds[-1], village_request_filter(user, Event)))
            .dicts().get())
     return [(day, int(row[f"p{i}"] or 0), int(row[f"h{i}"] or 0))
             for i, day in enumerate(months)]

@@ -228,7 +228,7 @@ def test_the_quarterly_report_is_prepared_once_on_the_first_workday(district, mo
     folder = jobs.prepare_quarterly_report.call_local()
     assert folder == str(stored_folder(Period("quarter", 2026, 3)))
     assert folder.endswith("reports/2026Q3")
-    docx, xlsx = (tmp_path / "reports/2026Q3/report.docx"), (tmp_path / "reports/2026Q3/report.xlsx")
+    docx, xlsx = (tmp_path / "reports/2026Q3" / name for name in ("report.docx", "report.xlsx"))
     stamps = docx.stat().st_mtime_ns, xlsx.stat().st_mtime_ns
     notices = list(Notification.select().where(Notification.kind == "report"))
     assert {n.user.username for n in notices} == {"coord"}  # the district's coordinator

@@ -81,7 +81,8 @@ def test_the_downloads_hold_the_pages_figures_and_are_audited(district, login):
     assert docx.headers["Content-Type"].endswith("wordprocessingml.document")
     table = Document(io.BytesIO(docx.data)).tables[0]
     assert [c.text for c in table.rows[1].cells][1:] == shown(EAST)
-    exports = [entry.detail for entry in AuditLog.select().where(AuditLog.action == "report.export")]
+    exports = [entry.detail for entry in
+               AuditLog.select().where(AuditLog.action == "report.export")]
     assert exports == [{"period": "2026Q1", "format": "xlsx"},
                        {"period": "2026Q1", "format": "docx"}]
 
@@ -126,3 +127,14 @@ def test_managers_find_the_page_in_the_navigation(district, login):
     assert 'href="/reports/"' in html and "统计报表" in html
     html = login(district.users.lawyer).get("/").get_data(as_text=True)
     assert 'href="/reports/"' not in html
+
+
+def test_text_typed_by_people_stays_text_in_the_registers(district, login):
+    """A case title or a matter's resolution that looks like a formula is stored as text."""
+    from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
+    p0 = district.pairings[0]
+    for n, text in enumerate(TRICKY_TEXTS, start=1):
+        CaseFile.create(number=f"2026-{n:04d}", year=2026, title=text, village=p0.village_id,
+                        lawyer=p0.lawyer_id, opened_on=dt.date(2026, 2, n))
+    client = login(district.users.coordinator)
+    assert_stored_as_text(client.get("/reports/cases.xlsx?period=2026Q1").data)

@@ -61,7 +61,8 @@ def test_a_coordinator_downloads_the_quarterly_report(browser, live_server, tmp_
     expect(page.locator("h1")).to_contain_text(f"{label}工作报告")
     expected = _counted(period)
     total_held = sum(town["sessions_held"] for town in expected.values())
-    expect(page.locator('tfoot td[data-figure="sessions_held"]').first).to_have_text(str(total_held))
+    total = page.locator('tfoot td[data-figure="sessions_held"]').first  # the town table's
+    expect(total).to_have_text(str(total_held))
     page.screenshot(path=str(SCREENSHOTS / "reports-quarter.png"), full_page=False)
     assert page_problems(page, axe=AXE.exists()) == []
 
