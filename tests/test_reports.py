@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from playhouse.test_utils import count_queries
 
 from core import clock, jobs
+from core.queue import huey
 from core.errors import ValidationError
 from core.i18n import gettext_for
 from core.models import (CaseFile, Event, MajorMatter, Notification, Rating, RatingCode,
@@ -242,3 +243,11 @@ def test_the_quarterly_report_is_prepared_once_on_the_first_workday(district, mo
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2026Q3"]
     today["value"] = dt.date(2026, 11, 2)  # the quarter's second month: not the day
     assert prepare_quarterly_report() is None
+
+
+def test_the_job_wakes_daily_at_half_past_seven_district_time():
+    def wakes(*utc):
+        return any(isinstance(task, jobs.prepare_quarterly_report.task_class)
+                   for task in huey.read_periodic(dt.datetime(*utc)))
+    assert wakes(2026, 10, 7, 23, 30)  # 8 October 07:30 in Shanghai
+    assert not wakes(2026, 10, 8, 7, 30)  # 07:30 UTC is 15:30 there
