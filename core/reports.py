@@ -225,7 +225,7 @@ class Report:
     towns: list[Row]
     lawyers: list[Row]
     total: Row
-    programmes: list[dict]  # {"name", "done", "year_done", "target"}
+    programmes: list[dict]  # {"slug", "metric", "done", "year_done", "target"}
     months: list[tuple[dt.date, int, int]]  # (month, sessions planned, sessions held)
 
 
@@ -459,6 +459,14 @@ def _sheet_rows(rows: list[Row], with_note: bool) -> list[list]:
     return [[row.label] + ([row.note] if with_note else []) + row.values() for row in rows]
 
 
+def _programme_table(report: Report, gettext, programme_names) -> tuple[list, list]:
+    """The programmes' headings and rows, in the .xlsx and the .docx alike."""
+    head = [gettext(h) for h in (N_("Programme"), N_("Done in the period"),
+                                 N_("Done this year"), N_("The district's target for the year"))]
+    return head, [[programme_names(p["slug"]), p["done"], p["year_done"], p["target"]]
+                  for p in report.programmes]
+
+
 def report_xlsx(report: Report, gettext, programme_names) -> bytes:
     """The report as a workbook: one sheet per table, Chinese headings (``gettext``);
     ``programme_names(slug)`` names a programme in the reader's language."""
@@ -470,10 +478,7 @@ def report_xlsx(report: Report, gettext, programme_names) -> bytes:
                           [gettext(N_("Lawyer")), gettext(N_("Law firm"))] + figures,
                           _sheet_rows(report.lawyers + [report.total], True))
     spreadsheet.add_sheet(book, gettext(N_("Programmes")),
-                          [gettext(N_("Programme")), gettext(N_("Done in the period")),
-                           gettext(N_("Done this year")), gettext(N_("Year's target"))],
-                          [[programme_names(p["slug"]), p["done"], p["year_done"], p["target"]]
-                           for p in report.programmes])
+                          *_programme_table(report, gettext, programme_names))
     spreadsheet.add_sheet(book, gettext(N_("Sessions by month")),
                           [gettext(N_("Month")), gettext(N_("Sessions planned")),
                            gettext(N_("Sessions held"))],
@@ -539,10 +544,7 @@ def report_docx(report: Report, gettext, programme_names) -> bytes:
            gettext(N_("On-site sessions by month (light: planned, dark: held).")))
 
     document.add_heading(gettext(N_("Programmes")), level=1)
-    _docx_table(document, [gettext(N_("Programme")), gettext(N_("Done in the period")),
-                           gettext(N_("Done this year")), gettext(N_("Year's target"))],
-                [[programme_names(p["slug"]), p["done"], p["year_done"], p["target"]]
-                 for p in report.programmes])
+    _docx_table(document, *_programme_table(report, gettext, programme_names))
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
