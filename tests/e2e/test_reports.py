@@ -98,3 +98,14 @@ def test_a_coordinator_downloads_the_quarterly_report(browser, live_server, tmp_
     assert len(document.inline_shapes) == 2  # the charts
     assert errors == []
     context.close()
+
+
+def test_the_reports_page_passes_on_a_phone(phone, live_server):
+    """A coordinator away from the office: the wide tables scroll in their own box, the page
+    does not overflow, and axe finds nothing serious."""
+    log_in(phone, live_server, "town coordinator")
+    phone.goto(live_server + "/reports/")
+    expect(phone.locator("h1")).to_contain_text("工作报告")
+    assert page_problems(phone, axe=AXE.exists()) == []
+    phone.shot("reports-phone")
+    assert phone.console_errors == []
