@@ -499,6 +499,26 @@ def _docx_table(document, head: list[str], rows: list[list]) -> None:
             cell.text = "—" if value is None else str(value)
 
 
+CHARTS = ("towns", "months")
+
+
+def chart(report: Report, which: str, gettext) -> tuple[bytes, str]:
+    """A chart of the report as PNG, with its caption (the words the picture leaves out):
+    ``"towns"``, sessions planned and held by town (numbered; the caption names them), or
+    ``"months"``, by month of the period."""
+    if which == "towns":
+        key = " · ".join(f"{n} {row.label}" for n, row in enumerate(report.towns, start=1))
+        png = charts.bar_chart([str(n) for n in range(1, len(report.towns) + 1)],
+                               [[row.value("sessions_planned") for row in report.towns],
+                                [row.value("sessions_held") for row in report.towns]])
+        return png, gettext(N_("On-site sessions by town (light: planned, dark: held): "
+                               "%(key)s")) % {"key": key}
+    png = charts.bar_chart([str(day.month) for day, _p, _h in report.months],
+                           [[p for _d, p, _h in report.months],
+                            [h for _d, _p, h in report.months]])
+    return png, gettext(N_("On-site sessions by month (light: planned, dark: held)."))
+
+
 def _chart(document, png: bytes, caption: str) -> None:
     document.add_picture(io.BytesIO(png), width=Cm(22))
     document.add_paragraph(caption, style="Caption")
@@ -525,23 +545,14 @@ def report_docx(report: Report, gettext, programme_names) -> bytes:
     document.add_heading(gettext(N_("By town")), level=1)
     _docx_table(document, [gettext(N_("Town"))] + figures,
                 _sheet_rows(report.towns + [report.total], False))
-    key = " · ".join(f"{n} {row.label}" for n, row in enumerate(report.towns, start=1))
-    _chart(document, charts.bar_chart(
-        [str(n) for n in range(1, len(report.towns) + 1)],
-        [[row.value("sessions_planned") for row in report.towns],
-         [row.value("sessions_held") for row in report.towns]]),
-        gettext(N_("On-site sessions by town (light: planned, dark: held): %(key)s"))
-        % {"key": key})
+    _chart(document, *chart(report, "towns", gettext))
 
     document.add_heading(gettext(N_("By lawyer")), level=1)
     _docx_table(document, [gettext(N_("Lawyer")), gettext(N_("Law firm"))] + figures,
                 _sheet_rows(report.lawyers + [report.total], True))
 
     document.add_heading(gettext(N_("Sessions by month")), level=1)
-    _chart(document, charts.bar_chart([str(day.month) for day, _p, _h in report.months],
-                                      [[p for _d, p, _h in report.months],
-                                       [h for _d, _p, h in report.months]]),
-           gettext(N_("On-site sessions by month (light: planned, dark: held).")))
+    _chart(document, *chart(report, "months", gettext))
 
     document.add_heading(gettext(N_("Programmes")), level=1)
     _docx_table(document, *_programme_table(report, gettext, programme_names))

@@ -422,6 +422,7 @@ ROUTES = {
     "reports.index": ("GET", lambda d: "/reports/", COORDINATORS),
     "reports.export": ("GET", lambda d: "/reports/report.docx?period=2026Q1", COORDINATORS),
     "reports.pairings": ("GET", lambda d: "/reports/pairings.xlsx", COORDINATORS),
+    "reports.chart_image": ("GET", lambda d: "/reports/towns.png?period=2026Q1", COORDINATORS),
     "reports.register": ("GET", lambda d: "/reports/cases.xlsx?period=2026Q1", COORDINATORS),
     "admin.audit_log": ("GET", lambda d: "/admin/audit", {"admin"}),
     "admin.audit_export": ("GET", lambda d: "/admin/audit.xlsx", {"admin"}),

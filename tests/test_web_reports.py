@@ -138,3 +138,15 @@ def test_text_typed_by_people_stays_text_in_the_registers(district, login):
                         lawyer=p0.lawyer_id, opened_on=dt.date(2026, 2, n))
     client = login(district.users.coordinator)
     assert_stored_as_text(client.get("/reports/cases.xlsx?period=2026Q1").data)
+
+
+def test_the_page_shows_the_charts_of_the_docx(district, login):
+    first_quarter_records(district)
+    client = login(district.users.coordinator)
+    html = client.get("/reports/?period=2026Q1").get_data(as_text=True)
+    assert 'src="/reports/towns.png?period=2026Q1"' in html
+    assert "1 东湖镇 · 2 西山街道" in html  # the caption names the numbered towns
+    image = client.get("/reports/months.png?period=2026Q1")
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+    assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/reports/towns.png?period=nonsense").status_code == 404

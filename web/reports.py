@@ -1,7 +1,7 @@
 """The bureau's periodic reports (core.reports): the page of a month, quarter or year by
 town and by lawyer, its .xlsx and .docx, and the registers (core.registers) as .xlsx.
 Administrators and coordinators, each over their own scope."""
-from flask import Blueprint, request
+from flask import Blueprint, abort, make_response, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -11,8 +11,8 @@ from core.errors import ValidationError
 from core.localize import name_of
 from core.registers import (REGISTERS, cases_register, matters_register, pairing_list,
                             visits_register)
-from core.reports import (FIGURES, build_report, last_complete_quarter, parse_period,
-                          recent_periods, report_docx, report_xlsx, summary)
+from core.reports import (CHARTS, FIGURES, build_report, chart, last_complete_quarter,
+                          parse_period, recent_periods, report_docx, report_xlsx, summary)
 from core.vocabulary import MANAGERS, REPORT_PERIOD_LABELS, REPORT_PERIODS
 from web.access import actor, allow
 from web.programs import XLSX, xlsx_response
@@ -61,6 +61,7 @@ def _page(period, error: str = "", status: int = 200):
                   error=error, choices=_choices(period), figures=FIGURES,
                   summary=summary(report, _), programme_name=_programme_name,
                   period_label=lambda choice: choice.label(_),
+                  captions={which: chart(report, which, _)[1] for which in CHARTS},
                   registers=REGISTERS)
 
 
@@ -91,6 +92,20 @@ def export(kind):
            address=request.remote_addr or "")
     name, fallback = f"{_file_name(report, period)}.{kind}", f"report-{period.key}.{kind}"
     return xlsx_response(body, name, fallback, DOCX if kind == "docx" else XLSX)
+
+
+@bp.route("/<any(towns, months):which>.png")
+@allow(*MANAGERS)
+def chart_image(which):
+    """A chart of the page (the .docx holds the same): sessions by town or by month."""
+    period, error = _period()
+    if error:
+        abort(404)
+    png, _caption = chart(build_report(period, actor(), gettext=_), which, _)
+    response = make_response(png)
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @bp.route("/pairings.xlsx")

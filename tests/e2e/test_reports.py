@@ -77,7 +77,7 @@ def test_a_coordinator_downloads_the_quarterly_report(browser, live_server, tmp_
         files[kind] = path.read_bytes()
     expect(page.locator(".export-status").nth(0)).to_have_text("报告已下载。")
     expect(page.locator(".export-status").nth(1)).to_have_text("表格已下载。")
-    page.screenshot(path=str(SCREENSHOTS / "reports-downloaded.png"), full_page=False)
+    page.screenshot(path=str(SCREENSHOTS / "reports-downloaded.png"), full_page=True)
 
     document = Document(io.BytesIO(files["docx"]))
     assert label in document.paragraphs[0].text
