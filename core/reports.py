@@ -202,6 +202,7 @@ class Row:
     label: str
     note: str = ""  # a lawyer's law firm
     cells: dict = field(default_factory=lambda: defaultdict(int))
+    key: int | None = None  # the town's or lawyer's id; None: no town, no lawyer, the total
 
     def add(self, values: dict) -> None:
         for name, value in values.items():
@@ -343,7 +344,7 @@ def _town_rows(cells, user: User | None, gettext) -> list[Row]:
     scope = town_filter(user)
     if scope is not True:
         towns = towns.where(scope)
-    rows = {town_id: Row(name) for town_id, name in towns.tuples()}
+    rows = {town_id: Row(name, key=town_id) for town_id, name in towns.tuples()}
     return _summed(rows, cells, 0, gettext(DISTRICT_LEVEL))
 
 
@@ -356,7 +357,7 @@ def _lawyer_rows(cells, user: User | None, gettext) -> list[Row]:
     lawyers = (Lawyer.select(Lawyer.id, Lawyer.name, LawFirm.name).join(LawFirm)
                .where(Lawyer.id.in_(list(ids)) | Lawyer.id.in_(paired))
                .order_by(Lawyer.name, Lawyer.id).tuples())
-    rows = {lawyer_id: Row(name, firm) for lawyer_id, name, firm in lawyers}
+    rows = {lawyer_id: Row(name, firm, key=lawyer_id) for lawyer_id, name, firm in lawyers}
     return _summed(rows, cells, 1, gettext(NO_LAWYER))
 
 
@@ -507,10 +508,11 @@ def chart(report: Report, which: str, gettext) -> tuple[bytes, str]:
     ``"towns"``, sessions planned and held by town (numbered; the caption names them), or
     ``"months"``, by month of the period."""
     if which == "towns":
-        key = " · ".join(f"{n} {row.label}" for n, row in enumerate(report.towns, start=1))
-        png = charts.bar_chart([str(n) for n in range(1, len(report.towns) + 1)],
-                               [[row.value("sessions_planned") for row in report.towns],
-                                [row.value("sessions_held") for row in report.towns]])
+        towns = [row for row in report.towns if row.key is not None]  # no district level
+        key = " · ".join(f"{n} {row.label}" for n, row in enumerate(towns, start=1))
+        png = charts.bar_chart([str(n) for n in range(1, len(towns) + 1)],
+                               [[row.value("sessions_planned") for row in towns],
+                                [row.value("sessions_held") for row in towns]])
         return png, gettext(N_("On-site sessions by town (light: planned, dark: held): "
                                "%(key)s")) % {"key": key}
     png = charts.bar_chart([str(day.month) for day, _p, _h in report.months],

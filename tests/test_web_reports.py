@@ -142,10 +142,15 @@ def test_text_typed_by_people_stays_text_in_the_registers(district, login):
 
 def test_the_page_shows_the_charts_of_the_docx(district, login):
     first_quarter_records(district)
+    day = clock.utc_from_local(dt.date(2026, 2, 2), dt.time(9))
+    MajorMatter.create(category="stability", title="区级事项", lawyer=district.lawyers[0],
+                       occurred_at=day, reported_at=day, deadline_at=day)  # no village
     client = login(district.users.coordinator)
     html = client.get("/reports/?period=2026Q1").get_data(as_text=True)
     assert 'src="/reports/towns.png?period=2026Q1"' in html
-    assert "1 东湖镇 · 2 西山街道" in html  # the caption names the numbered towns
+    assert cells_of(html, "区级（无所属村居）")[HEADINGS.index("重大事项报告")] == "1"
+    # the caption names the numbered towns (the district level has no sessions: no bar)
+    assert "：1 东湖镇 · 2 西山街道</figcaption>" in html
     image = client.get("/reports/months.png?period=2026Q1")
     assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
     assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
