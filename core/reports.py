@@ -447,12 +447,12 @@ def summary(report: Report, gettext) -> str:
         "%(tasks_done)s programme tasks done.")) % {
         "first": report.period.first.isoformat(), "last": report.period.last.isoformat(),
         **{figure: total.value(figure) for figure, _label in FIGURES}}
-    for figure, sentence in (
-            ("visit_average", N_("The return visits' average satisfaction was %(value)s of 5.")),
-            ("rating_average", N_("The residents' %(count)s ratings averaged %(value)s of 5."))):
+    for figure, sentence in (  # each begins with the space its language puts between
+            ("visit_average", N_(" The return visits' average satisfaction was %(value)s of 5.")),
+            ("rating_average", N_(" The residents' %(count)s ratings averaged %(value)s of 5."))):
         if total.value(figure) is not None:
-            text += " " + gettext(sentence) % {"value": total.value(figure),
-                                               "count": total.cells["ratings"]}
+            text += gettext(sentence) % {"value": total.value(figure),
+                                         "count": total.cells["ratings"]}
     return text
 
 

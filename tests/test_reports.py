@@ -205,6 +205,8 @@ def test_the_xlsx_and_the_docx_hold_the_pages_figures(district):
     text = "\n".join(p.text for p in document.paragraphs)
     assert "2026-01-01" in text and "2026-03-31" in text
     assert "实际坐班3次" in text  # the summary's figures
+    assert ("完成项目任务2项。回访平均满意度为4.5分（满分5分）。"
+            "居民有效评价2条，平均3.5分（满分5分）。") in text
     town_table = document.tables[0]
     assert [c.text for c in town_table.rows[0].cells] == ["镇(街道)"] + HEADINGS
     cells = {row.cells[0].text: [c.text for c in row.cells[1:]] for row in town_table.rows[1:]}
