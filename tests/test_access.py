@@ -418,6 +418,12 @@ ROUTES = {
     "assessment.sheet_export": ("GET", lambda d: f"/assessment/{d.pairings[0].id}.xlsx",
                                 MANAGERS_IN_SCOPE | {"lawyer"}),
     "assessment.behind": ("GET", lambda d: "/assessment/behind", COORDINATORS),
+    # the bureau's periodic reports and the registers (web/reports.py)
+    "reports.index": ("GET", lambda d: "/reports/", COORDINATORS),
+    "reports.export": ("GET", lambda d: "/reports/report.docx?period=2026Q1", COORDINATORS),
+    "reports.pairings": ("GET", lambda d: "/reports/pairings.xlsx", COORDINATORS),
+    "reports.chart_image": ("GET", lambda d: "/reports/towns.png?period=2026Q1", COORDINATORS),
+    "reports.register": ("GET", lambda d: "/reports/cases.xlsx?period=2026Q1", COORDINATORS),
     "admin.audit_log": ("GET", lambda d: "/admin/audit", {"admin"}),
     "admin.audit_export": ("GET", lambda d: "/admin/audit.xlsx", {"admin"}),
     "admin.problem_list": ("GET", lambda d: "/admin/problems", {"admin"}),
