@@ -592,7 +592,7 @@ class LoginSettings:
     never keep the right password from its user. One address is also refused, on every
     account, after ``max_failures_per_address`` failures in ``window``. A session ends
     after ``session_idle`` without a request, and ``session_lifetime`` after its login. A
-    login invitation (core.invitations) works for ``invitation_days`` after it is issued."""
+    login invitation (core.login_invitations) works for ``invitation_days`` after it is issued."""
     free_failures: int = 3
     max_delay: dt.timedelta = dt.timedelta(minutes=15)
     max_failures_per_address: int = 20

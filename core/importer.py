@@ -75,7 +75,7 @@ COLUMNS = (
     Column("onsite_half_day", "坐班时段", False),
     Column("onsite_start", "开始时间", False),
     Column("onsite_end", "结束时间", False),
-    # where the lawyer's login invitation is sent by e-mail (core.invitations)
+    # where the lawyer's login invitation is sent by e-mail (core.login_invitations)
     Column("lawyer_email", "律师邮箱", False),
 )
 ARRANGEMENT_KEYS = ("onsite_hours", "onsite_week", "onsite_weekday", "onsite_half_day",

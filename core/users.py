@@ -143,7 +143,7 @@ def create_user(username: str, password: str, role: str, *, display_name: str = 
                         display_name=(display_name or "").strip() or username, **fields)
 
 
-# The password of a user invited to choose their own (core.invitations): no hash werkzeug
+# The password of a user invited to choose their own (core.login_invitations): no hash werkzeug
 # can match, so nobody logs in with it.
 NO_PASSWORD_YET = "!invited"
 

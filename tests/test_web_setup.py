@@ -4,7 +4,7 @@ link that lets a person choose a password and lands them on /home."""
 import io
 import re
 
-from core import invitations
+from core import login_invitations
 from core.models import AuditLog, District, User, Village
 from tests.test_importer import sample_rows, write_csv
 
@@ -87,12 +87,12 @@ def test_invitations_sheet_and_the_link(app, district, login):
     client.post("/logout")
     used = client.get(path)
     assert used.status_code == 410
-    assert AuditLog.select().where(AuditLog.action == "invitation.accept").count() == 1
+    assert AuditLog.select().where(AuditLog.action == "login_invitation.accept").count() == 1
 
 
 def test_reissue_from_the_list_kills_the_old_link(app, district, login):
     client = login(district.users.admin)
-    [first, *_] = invitations.invite_missing(district.users.admin)
+    [first, *_] = login_invitations.invite_missing(district.users.admin)
     answer = client.post(f"/admin/setup/invitations/{first.user.id}")
     assert answer.status_code == 200
     client.post("/logout")
@@ -101,7 +101,7 @@ def test_reissue_from_the_list_kills_the_old_link(app, district, login):
 
 def test_an_invited_users_page_says_so(app, district, login):
     client = login(district.users.admin)
-    [first, *_] = invitations.invite_missing(district.users.admin)
+    [first, *_] = login_invitations.invite_missing(district.users.admin)
     page = client.get(f"/admin/users/{first.user.id}").get_data(as_text=True)
     assert "尚未设置" in page and "/admin/setup/invitations" in page
     assert "尚未设置" not in client.get(f"/admin/users/{district.users.lawyer.id}").get_data(

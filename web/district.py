@@ -27,7 +27,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core import clock, importer, invitations
+from core import clock, importer, login_invitations
 from core import users as user_service
 from core.config import get_settings
 from core.errors import JieduiError, ValidationError
@@ -96,7 +96,7 @@ def run_import(token: str, progress=None) -> dict:
 
 def _upload_page(form=None, status=200, error: str | None = None):
     return render("setup/index.html", form=form or _upload_form(formdata=None), status=status,
-                  error=error, missing=invitations.without_login(),
+                  error=error, missing=login_invitations.without_login(),
                   limit_mb=f"{get_settings().max_upload_bytes / 1024 / 1024:g}",
                   columns=importer.COLUMNS)
 
@@ -167,8 +167,8 @@ def confirm():
         return _upload_page(status=422, error=error.translate(_))
     log.info("district import: %s rows", steps[-1][1] if steps else 0)
     return render("setup/done.html", summary=summary, kinds=KINDS, outcomes=OUTCOMES,
-                  missing=invitations.without_login(), people=PEOPLE,
-                  invite=InviteForm(formdata=None), email=bool(invitations.channels()))
+                  missing=login_invitations.without_login(), people=PEOPLE,
+                  invite=InviteForm(formdata=None), email=bool(login_invitations.channels()))
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -210,11 +210,11 @@ def _who(user: User) -> str:
 @bp.route("/admin/setup/invitations")
 @allow("admin")
 def invitation_list():
-    waiting = [(user, _who(user), STATES[invitations.state(invitation)], invitation)
-               for user, invitation in invitations.waiting()]
-    return render("setup/invitations.html", missing=invitations.without_login(),
+    waiting = [(user, _who(user), STATES[login_invitations.state(invitation)], invitation)
+               for user, invitation in login_invitations.waiting()]
+    return render("setup/invitations.html", missing=login_invitations.without_login(),
                   people=PEOPLE, waiting=waiting, invite=InviteForm(formdata=None),
-                  reissue=FlaskForm(formdata=None), email=bool(invitations.channels()),
+                  reissue=FlaskForm(formdata=None), email=bool(login_invitations.channels()),
                   role_label=role_label, local=clock.to_local)
 
 
@@ -225,8 +225,8 @@ def invite():
     form = InviteForm()
     if not form.validate():
         abort(400)
-    issued = invitations.invite_missing(actor())
-    sent = invitations.send(actor(), issued, _link, _) if form.by_email.data else None
+    issued = login_invitations.invite_missing(actor())
+    sent = login_invitations.send(actor(), issued, _link, _) if form.by_email.data else None
     return _sheet(issued, sent)
 
 
@@ -240,11 +240,11 @@ def reissue(user_id):
     if user is None:
         abort(404)
     try:
-        issued = invitations.reissue(actor(), user)
+        issued = login_invitations.reissue(actor(), user)
     except ValidationError as error:
-        return render("setup/invitations.html", missing=invitations.without_login(),
+        return render("setup/invitations.html", missing=login_invitations.without_login(),
                       people=PEOPLE, waiting=[], invite=InviteForm(formdata=None),
-                      reissue=FlaskForm(formdata=None), email=bool(invitations.channels()),
+                      reissue=FlaskForm(formdata=None), email=bool(login_invitations.channels()),
                       role_label=role_label, error=error.translate(_), status=422)
     return _sheet([issued])
 
@@ -254,7 +254,7 @@ def reissue(user_id):
 def accept(token):
     """The invited person chooses their password, and is logged in on /home."""
     try:
-        invitation = invitations.check(token)
+        invitation = login_invitations.check(token)
     except ValidationError as error:
         return render("setup/accept.html", error=error.translate(_), form=None, status=410)
     form = ChoosePasswordForm()
@@ -262,7 +262,7 @@ def accept(token):
     if form.is_submitted():
         if form.validate():
             try:
-                user = invitations.accept(token, form.password.data)
+                user = login_invitations.accept(token, form.password.data)
             except ValidationError as error:
                 attach_error(form, error)
             else:

@@ -38,7 +38,7 @@ class UserSession(BaseModel):
 
 
 class LoginInvitation(BaseModel):
-    """A one-time link that lets a new user choose their own password (core.invitations).
+    """A one-time link that lets a new user choose their own password (core.login_invitations).
     Only the SHA-256 of its random token is kept; it works once, until ``expires_at``,
     and re-issuing an invitation revokes the ones before it."""
     user = ForeignKeyField(User, backref="login_invitations", on_delete="CASCADE")

@@ -75,7 +75,7 @@ def _issue(actor: User | None, user: User) -> Issued:
     expires_at = now + dt.timedelta(days=get_settings().logins.invitation_days)
     LoginInvitation.create(user=user, token_hash=_hash(token), created_by=actor,
                            created_at=now, expires_at=expires_at)
-    audit.record(actor, "invitation.issue", obj=user,
+    audit.record(actor, "login_invitation.issue", obj=user,
                  detail={"username": user.username, "expires_at": expires_at.isoformat(),
                          "replaced": replaced})
     return Issued(user=user, token=token, expires_at=expires_at)
@@ -203,7 +203,7 @@ def accept(token: str, password: str) -> User:
     users.set_first_password(user, password)
     invitation.used_at = clock.now_utc()
     invitation.save(only=[LoginInvitation.used_at])
-    audit.record(user, "invitation.accept", obj=user, detail={"username": user.username})
+    audit.record(user, "login_invitation.accept", obj=user, detail={"username": user.username})
     return user
 
 
@@ -244,6 +244,6 @@ def send(actor: User | None, issued: list[Issued], link, gettext) -> dict[str, i
                 outcome = "failed"
         counts[outcome] += 1
         if outcome != "no_address":
-            audit.record(actor, "invitation.send", obj=item.user,
+            audit.record(actor, "login_invitation.send", obj=item.user,
                          detail={"username": item.user.username, "outcome": outcome})
     return counts
