@@ -167,6 +167,19 @@ def require_manage_village(user: User | None, village: Village) -> None:
                                village=village.name)
 
 
+def lawyer_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Lawyer`` selecting the lawyers ``user`` may read (as
+    ``can_read_lawyer``): all for managers and leaders, a firm head's firm's, a lawyer
+    themself."""
+    if is_firm_head(user):
+        return Lawyer.firm == user.firm_id
+    if user is None or user.role in READERS:
+        return True
+    if user.role == "lawyer" and user.lawyer_id:
+        return Lawyer.id == user.lawyer_id
+    return False
+
+
 def can_read_lawyer(user: User | None, lawyer: Lawyer) -> bool:
     """Managers read every lawyer (they pair them with villages), and so do leaders (a firm
     head: the firm's lawyers); a lawyer reads only themself."""

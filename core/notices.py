@@ -425,13 +425,14 @@ def report_recipients(town: Town | None = None) -> list[User]:
         .order_by(User.role, User.town.is_null(False), User.id))
 
 
-def announce_report(title: str, link: str, *, town: Town | None = None, body: str = "",
+def announce_report(msgid: str, link: str, *, town: Town | None = None, body: str = "",
                     dedupe_key: str | None = None, **values) -> list:
-    """Tell ``report_recipients(town)`` that a report is ready: ``title`` is an English
-    msgid (``N_``) with ``%(name)s`` ``values``, stored in the district's language like
-    every notice; ``link`` leads to the report. With ``dedupe_key`` (e.g.
-    ``report:2026-Q4``) a job run twice tells nobody twice."""
+    """Tell ``report_recipients(town)`` that a report is ready: the message's title is
+    ``msgid``, an English msgid (``N_``) with ``%(name)s`` ``values``, stored in the
+    district's language like every notice; ``link`` leads to the report. With
+    ``dedupe_key`` (e.g. ``report:2026-Q4``) a job run twice tells nobody twice. Returns
+    the notifications made now."""
     gettext, _ngettext, _locale = _language()
-    text = gettext(title) % values if values else gettext(title)
+    text = gettext(msgid) % values if values else gettext(msgid)
     return notify_users(report_recipients(town), kind=REPORT_KIND, title=text, body=body,
                         link=link, dedupe_key=dedupe_key)
