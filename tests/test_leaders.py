@@ -338,3 +338,18 @@ def test_a_demo_leader_reaches_only_pages_that_open_and_offers_no_refused_form(
     assert problems == [], "\n".join(problems)
     assert {"coverage.index", "calendar.index", "tasks.index", "assessment.index",
             "matters.index"} <= seen_endpoints
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def test_jiedui_user_add_creates_a_firm_head_and_says_so_in_chinese(tmp_path):
+    from tests.test_cli import SAMPLE, count_users, in_chinese, jiedui
+    assert jiedui(tmp_path, "import", str(SAMPLE)).returncode == 0
+    head = in_chinese(tmp_path, "user", "add", "--username", "suozhang", "--password",
+                      "good-pass-1", "--role", "leader", "--firm", "1")
+    assert head.returncode == 0, head.stderr
+    assert head.stdout.startswith("已创建登录账号 suozhang（领导小组成员），范围：律师事务所 ")
+    unknown = in_chinese(tmp_path, "user", "add", "--username", "x", "--password",
+                         "good-pass-1", "--role", "leader", "--firm", "999")
+    assert unknown.returncode != 0 and "编号为 999 的律师事务所不存在。" in unknown.stderr
+    assert count_users(tmp_path) == 1
