@@ -23,10 +23,9 @@ STAFF = MANAGERS + ("lawyer",)  # who work the programme (not a village's own lo
 # the law firms) reads everything of its scope — the district, one town, or one firm's
 # lawyers' work — and changes nothing (core.access; docs/roles.md).
 READ_ONLY = ("leader",)
-READERS = MANAGERS + READ_ONLY  # who read what the managers of their scope read
-# Who act on the programme: every role but the read-only ones (a view that changes
-# something admits these, never READ_ONLY; tests/test_leaders.py checks every route).
-ACTORS = tuple(role for role in ROLES if role not in READ_ONLY)
+# Who read what the managers of their scope read: a page that only reads admits these; a
+# view that changes something never admits READ_ONLY (tests/test_leaders.py, every route).
+READERS = MANAGERS + READ_ONLY
 
 VILLAGE_KINDS = ("village", "community")
 VILLAGE_KIND_LABELS = {"village": N_("Rural village"), "community": N_("Residential community")}
