@@ -353,3 +353,13 @@ def test_jiedui_user_add_creates_a_firm_head_and_says_so_in_chinese(tmp_path):
                          "good-pass-1", "--role", "leader", "--firm", "999")
     assert unknown.returncode != 0 and "编号为 999 的律师事务所不存在。" in unknown.stderr
     assert count_users(tmp_path) == 1
+
+
+def test_the_navigation_gives_leaders_their_places(leaders, district, login):
+    page = login(leaders.town_leader).get("/").get_data(as_text=True)
+    for place in ("/calendar/", "/tasks/", "/assessment/", "/matters/",
+                  f"/towns/{district.towns[0].code}"):
+        assert f'href="{place}"' in page, place
+    assert 'href="/admin/users"' not in page and 'href="/tasks/new"' not in page
+    page = login(leaders.firm_head).get("/").get_data(as_text=True)
+    assert f'href="/firms/{district.firms[0].id}"' in page
