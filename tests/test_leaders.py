@@ -17,6 +17,7 @@ from core.matters import acknowledge, escalate_overdue, report_matter
 from core.models import MajorMatter, Notification, Pairing, Task, User, Village, WorkLog
 from core.notices import announce_report, report_recipients
 from core.notify import unread_count
+from core.tasks import assign_task
 from core.users import add_user, create_user
 from core.vocabulary import READ_ONLY
 from tests.factories import PASSWORD
@@ -167,6 +168,12 @@ def test_a_firm_head_sees_only_the_firms_lawyers_work(leaders, district, login):
     assert client.get(f"/lawyers/{d.lawyers[1].id}").status_code in (403, 404)
     firms = client.get("/firms/").get_data(as_text=True)
     assert d.firms[0].name in firms and d.firms[1].name not in firms
+    coverage = client.get("/").get_data(as_text=True)  # the firm's villages only
+    assert d.villages[0].name in coverage and d.villages[1].name not in coverage
+    ours, theirs = (assign_task(None, program="family_visits", task_type="household_visit",
+                                village=d.villages[i]) for i in (0, 1))
+    tasks = {t.id for t in Task.select().where(access.task_filter(head))}
+    assert ours.id in tasks and theirs.id not in tasks
 
 
 def test_a_firm_head_reads_an_ended_pairing_of_the_firm(leaders, district):
