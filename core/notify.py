@@ -65,7 +65,7 @@ NOTICE_KINDS = {
     "demand": N_("Residents' demands passed on to me"),
     "demand.answered": N_("The lawyer's answers to residents' demands"),
     "session.disputed": N_("Sessions a village disputes"),
-    "report": N_("The quarterly report prepared"),
+    "report": N_("Periodic reports (monthly, quarterly, yearly)"),
 }
 NOTICE_ROLES = {
     "tasks_assigned": ("lawyer",),
@@ -73,7 +73,7 @@ NOTICE_ROLES = {
     "pairing_changed": ("lawyer", "village"),
     "lawyer_replaced": ("lawyer", "village", "coordinator"),
     "matter.reported": ("coordinator",),
-    "matter.escalated": ("coordinator",),
+    "matter.escalated": ("coordinator", "leader"),
     "matter.acknowledged": ("lawyer",),
     "matter.closed": ("lawyer",),
     "pace": ("coordinator", "lawyer"),
@@ -85,7 +85,7 @@ NOTICE_ROLES = {
     "demand": ("lawyer",),
     "demand.answered": ("village",),
     "session.disputed": ("lawyer",),
-    "report": ("coordinator",),
+    "report": ("coordinator", "leader"),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "
                   "%(link)s")
@@ -118,6 +118,17 @@ def district_coordinators() -> list[User]:
 def local_coordinators(village: Village) -> list[User]:
     """The active coordinators of the village itself or its town (not the district's)."""
     return [user for user in coordinators_for(village) if user.town_id or user.village_id]
+
+
+def leaders_for(village: Village | None) -> list[User]:
+    """The active members of the leadership group whose scope includes ``village``: the
+    heads of its town's office first, then the district's leaders. No village: the
+    district's. Firm heads are not in it (they follow their lawyers' work, not a place)."""
+    district = (User.town.is_null() & User.firm.is_null())
+    scope = district if village is None else (district | (User.town == village.town_id))
+    leaders = (User.select().where((User.role == "leader") & User.active & scope)
+               .order_by(User.town.is_null(), User.id))
+    return list(leaders)
 
 
 def lawyer_users(lawyer_ids) -> dict[int, list[User]]:

@@ -25,7 +25,7 @@ scope is ``core.access``'s: a town's coordinator reports on their town.
 
 ``prepare_quarterly_report`` is the scheduled part (core.jobs): on the first workday of a
 quarter it stores the previous quarter's report under the instance folder and tells the
-district coordinators (a notice of kind ``report``).
+district coordinators and the leadership group (a notice of kind ``report``, ``core.notices.report_recipients``).
 """
 import datetime as dt
 import io
@@ -49,7 +49,8 @@ from core.i18n import N_, gettext_for
 from core.localize import name_of
 from core.models import (CaseFile, District, Event, LawFirm, Lawyer, MajorMatter, Pairing,
                          Rating, ReturnVisit, Task, Town, User, Village, WorkLog)
-from core.notify import district_coordinators, notify_users
+from core.notices import report_recipients
+from core.notify import notify_users
 from core.plugins import get_registry
 from core.progress import headline, progress_between
 from core.vocabulary import REPORT_PERIODS
@@ -401,11 +402,13 @@ def _months(period: Period, user: User | None) -> list[tuple[dt.date, int, int]]
 
 def scope_name(user: User | None) -> str:
     """What the report covers: the reader's town (or village), else the district."""
-    if user is not None and user.role == "coordinator":
+    if user is not None and user.role in ("coordinator", "leader"):
         if user.village_id:
             return user.village.name
         if user.town_id:
             return user.town.name
+        if user.firm_id:
+            return user.firm.name
     district = District.select(District.name).order_by(District.id).first()
     return district.name if district else ""
 
@@ -584,7 +587,7 @@ def prepare_quarterly_report(today: dt.date | None = None, *, programme_names=No
     """On the first workday of a quarter (and, should that day's run have been missed, on
     the later days of the quarter's first month): the previous quarter's report for the
     whole district, stored as ``reports/<2026Q3>/report.xlsx`` and ``report.docx`` under
-    the instance folder, and a notice to the district coordinators linking to its page.
+    the instance folder, and a notice to the district coordinators and leaders linking to its page.
     Idempotent: a second run keeps the stored files and sends no second notice. Returns
     the folder, or None on a day it has nothing to do."""
     today = today or clock.today()
@@ -606,7 +609,7 @@ def prepare_quarterly_report(today: dt.date | None = None, *, programme_names=No
             partial.write_bytes(make(report, gettext, names))
             partial.replace(folder / name)  # whole or not at all
     label = period.label(gettext)
-    notify_users(district_coordinators(), kind=NOTICE_KIND,
+    notify_users(report_recipients(), kind=NOTICE_KIND,
                  title=gettext(N_("The report of %(period)s is ready")) % {"period": label},
                  body=gettext(N_("The figures of %(period)s by town and by lawyer, with the "
                                  ".xlsx and the .docx to send to the leading group.")) % {

@@ -12,7 +12,7 @@ from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
 from core.audit import record
 from core.config import get_settings
 from core.models import Pairing, Town
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import MANAGERS, READERS
 from web.access import actor, allow
 from web.listing import Sorting, paginate, query_number, query_text, search_term
 from web.programs import xlsx_response
@@ -61,7 +61,7 @@ def _rows(user, filters: dict):
 
 
 @bp.route("/")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def index():
     """The table of the viewer's scope: a manager's villages, a lawyer's own pairings
     (``core.access.sheet_filter``), sorted and filtered as the URL says."""
@@ -76,7 +76,7 @@ def index():
 
 
 @bp.route("/export.xlsx")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def export():
     """The whole table in the viewer's scope, filtered and sorted as the page (the pages
     do not apply)."""
@@ -99,7 +99,7 @@ def _readable_pairing(pairing_id) -> Pairing:
 
 
 @bp.route("/<int:pairing_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def sheet(pairing_id):
     pairing = _readable_pairing(pairing_id)
     user, year = actor(), _year()
@@ -115,7 +115,7 @@ def sheet(pairing_id):
 
 
 @bp.route("/<int:pairing_id>.xlsx")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def sheet_export(pairing_id):
     """The pairing's sheet as .xlsx (the same access as the page), audited as the table's
     export is."""
@@ -131,7 +131,7 @@ def sheet_export(pairing_id):
 
 
 @bp.route("/behind")
-@allow(*MANAGERS)
+@allow(*READERS)
 def behind():
     """Pairings behind the pace this year: the coverage page's panel (loaded by HTMX), or a
     page of its own, where the weekly warning links (core.assessment.PACE_LINK)."""

@@ -34,7 +34,7 @@ from core.access import can_edit_event, can_manage_event, can_plan, town_filter,
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
 from core.models import HOLIDAY_KINDS, PlanRun, Town, Village
-from core.vocabulary import MANAGERS, ROLES, STAFF
+from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
 from web.listing import (Sorting, paginate, query_number, query_text, search_term,
@@ -128,7 +128,7 @@ def index():
 
 
 @bp.route("/lawyer/<int:lawyer_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def lawyer_calendar(lawyer_id):
     return _show(views.lawyer_scope(actor(), lawyer_id))
 
@@ -140,7 +140,7 @@ def village_calendar(code):
 
 
 @bp.route("/town/<code>")
-@allow(*MANAGERS)
+@allow(*READERS)
 def town_calendar(code):
     return _show(views.town_scope(actor(), code))
 
@@ -436,7 +436,7 @@ def _quota_note(row) -> str:
 
 
 @bp.route("/quota")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def quota():
     """Managers: the pairings of their scope; a lawyer: their own pairings (ended ones too,
     ``core.access.sheet_filter``)."""

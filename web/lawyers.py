@@ -17,13 +17,13 @@ from peewee import JOIN, fn
 from wtforms import SelectChoice, SelectField, StringField, TelField
 
 from core import lawyers as service
-from core.access import can_read_lawyer, village_filter
+from core.access import can_read_lawyer, lawyer_filter, village_filter
 from core.disclosure import photo_path
 from core.errors import NotFound, PermissionDenied
 from core.formkit import strip
 from core.photos import photo_limit
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import READERS, STAFF
 from web.access import actor, allow
 from web.listing import Sorting, paginate, query_number, query_text, search_term
 from web.panels import Panel
@@ -34,7 +34,8 @@ bp = Blueprint("lawyers", __name__, url_prefix="/lawyers")
 
 def lawyers_with_counts(user: User):
     """Lawyers with their firm and ``village_count``: active pairings with villages that
-    ``user`` may read — one grouped query."""
+    ``user`` may read — one grouped query. Only the lawyers ``user`` may read (a firm
+    head: the firm's)."""
     return (Lawyer.select(Lawyer, LawFirm, fn.COUNT(Village.id).alias("village_count"))
             .join(LawFirm)
             .switch(Lawyer)
@@ -42,6 +43,7 @@ def lawyers_with_counts(user: User):
                   on=(Pairing.lawyer == Lawyer.id) & (Pairing.status == "active"))
             .join(Village, JOIN.LEFT_OUTER,
                   on=(Village.id == Pairing.village) & village_filter(user))
+            .where(lawyer_filter(user))
             .group_by(Lawyer.id, LawFirm.id))
 
 
@@ -57,7 +59,7 @@ def _filters() -> dict:
 
 
 @bp.route("/")
-@allow(*MANAGERS)
+@allow(*READERS)
 def index():
     """The lawyers, searched, filtered (law firm, active or not) and sorted as the URL says.
     An unknown firm or state matches nothing; it is not ignored."""
@@ -179,7 +181,7 @@ LAWYER = Panel(_page, back=lambda lawyer: url_for("lawyers.detail", lawyer_id=la
 # --- views -----------------------------------------------------------------------------------
 
 @bp.route("/<int:lawyer_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def detail(lawyer_id):
     return _page(_lawyer(lawyer_id))
 
@@ -218,7 +220,7 @@ def remove_photo(lawyer_id):
 
 
 @bp.route("/<int:lawyer_id>/photo")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def photo(lawyer_id):
     """The photo for those who may read the lawyer (a lawyer with no active pairing has no
     public page to serve it)."""

@@ -27,7 +27,7 @@ from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import MANAGERS, READERS
 from web.access import actor, allow
 from web.listing import query_number
 from web.render import render
@@ -90,7 +90,7 @@ def _dashboard(year: int, user) -> list[dict]:
 
 
 @bp.route("/")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def index():
     """All programmes at a glance. HTMX asks for the panel alone (the coverage page loads
     it with ``?compact=1``)."""
@@ -164,11 +164,11 @@ def _detail_page(program, year: int, *, bound: dict | None = None, status: int =
     program = localized_registry(_locale()).programs[program.slug]  # as the reader reads it
     return render("programs/detail.html", status=status, program=program, year=year,
                   metrics=metrics, percent=percent, forms=forms,
-                  may_export=user.role in MANAGERS)
+                  may_export=user.role in READERS)
 
 
 @bp.route("/<slug>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def detail(slug):
     return _detail_page(_program_or_404(slug), _year())
 
@@ -221,7 +221,7 @@ def xlsx_response(body: bytes, filename: str, fallback: str, content_type: str =
 
 
 @bp.route("/<slug>/ledger.xlsx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def ledger(slug):
     """The programme's ledger over the tasks in the user's scope (cancelled ones left out);
     the core masks what the user may not see and audits the export."""

@@ -13,7 +13,7 @@ from core.registers import (REGISTERS, cases_register, matters_register, pairing
                             visits_register)
 from core.reports import (CHARTS, FIGURES, build_report, chart, last_complete_quarter,
                           parse_period, recent_periods, report_docx, report_xlsx, summary)
-from core.vocabulary import MANAGERS, REPORT_PERIOD_LABELS, REPORT_PERIODS
+from core.vocabulary import READERS, REPORT_PERIOD_LABELS, REPORT_PERIODS
 from web.access import actor, allow
 from web.programs import XLSX, xlsx_response
 from web.render import render
@@ -66,7 +66,7 @@ def _page(period, error: str = "", status: int = 200):
 
 
 @bp.route("/")
-@allow(*MANAGERS)
+@allow(*READERS)
 def index():
     period, error = _period()
     return _page(period, error, 422 if error else 200)
@@ -78,7 +78,7 @@ def _file_name(report, period) -> str:
 
 
 @bp.route("/report.<any(xlsx, docx):kind>")
-@allow(*MANAGERS)
+@allow(*READERS)
 def export(kind):
     """The report as .xlsx (the tables) or .docx (the report to edit and send on)."""
     period, error = _period()
@@ -95,7 +95,7 @@ def export(kind):
 
 
 @bp.route("/<any(towns, months):which>.png")
-@allow(*MANAGERS)
+@allow(*READERS)
 def chart_image(which):
     """A chart of the page (the .docx holds the same): sessions by town or by month."""
     period, error = _period()
@@ -109,7 +109,7 @@ def chart_image(which):
 
 
 @bp.route("/pairings.xlsx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def pairings():
     """结对名单: the active pairings of the reader's scope."""
     body = pairing_list(actor(), _, address=request.remote_addr or "")
@@ -118,7 +118,7 @@ def pairings():
 
 
 @bp.route("/<any(matters, cases, visits):register>.xlsx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def register(register):
     """The major matters, case files or return visits of the period, in the reader's
     scope."""

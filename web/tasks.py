@@ -38,7 +38,7 @@ from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, U
                          Village, WorkLog)
 from core.plugins import get_registry
 from core.privacy import MASK
-from core.vocabulary import DUTIES, MANAGERS, ROLES, STAFF
+from core.vocabulary import DUTIES, MANAGERS, READERS, ROLES, STAFF
 from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
@@ -201,7 +201,7 @@ def _filter_options(user: User) -> dict:
     villages = [(v.code, v.name) for v in Village.select(Village.code, Village.name)
                 .where(village_filter(user)).order_by(Village.code)]
     lawyers = []
-    if user.role in MANAGERS:
+    if user.role in READERS:
         lawyers = [(str(lawyer.id), lawyer.name) for lawyer in
                    Lawyer.select(Lawyer.id, Lawyer.name).where(Lawyer.active).order_by(Lawyer.name)]
     statuses = task_labels()["status"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from flask import Blueprint, request, send_file
 
-from core import MANAGERS, Metric, Program, Stage, Workflow, allow, connect, hookimpl
+from core import READERS, Metric, Program, Stage, Workflow, allow, connect, hookimpl
 from core.formkit import recent_date
 
 from .collection import DOCX_MIMETYPE, build_collection, latest_writeups
@@ -38,7 +38,7 @@ bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/classic_cases")
 
 
 @bp.route("/collection.docx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def collection_docx():
     # Published cases are public: every coordinator may download the district's collection.
     year = request.args.get("year", type=int)

@@ -60,7 +60,9 @@ def echo_demo_summary(summary: dict, gettext) -> None:
 
 # The demo's logins (core.demo.DEMO_LOGINS) by the role a person knows them as.
 DEMO_ROLE_LABELS = {"admin": N_("Administrator"), "coordinator": N_("District coordinator"),
-                    "town coordinator": N_("Town coordinator"), "lawyer": N_("Lawyer"),
+                    "town coordinator": N_("Town coordinator"),
+                    "leader": N_("Leadership group"), "firm head": N_("Law firm head"),
+                    "lawyer": N_("Lawyer"),
                     "village": N_("Village user")}
 
 
