@@ -110,7 +110,7 @@ ENTRIES = (
           key="assessment"),
     Entry("assessment.sheet", _l("My assessment"), "work", roles=("lawyer",),
           args=_first_pairing, key="assessment"),
-    Entry("reports.index", _l("Reports"), "work", roles=MANAGERS),
+    Entry("reports.index", _l("Reports"), "work", roles=READERS),
     Entry("programs.index", _l("Programmes"), "work"),
     Entry("records.cases", _l("Case files"), "work"),
     Entry("matters.index", _l("Major matters"), "work"),
