@@ -59,15 +59,19 @@ class ProgramSeries:
 
 def program_series(year: int | None = None, *, user: User | None = None,
                    today: dt.date | None = None, share: Share | None = None,
-                   calendar: YearCalendar | None = None) -> list[ProgramSeries]:
-    """Each programme's headline metric (``core.progress.headline``) in ``user``'s scope:
-    cumulative done by month, the expected line for the scope's target, today's pace.
-    Two queries for the counts (cumulative, then the year's targets)."""
+                   calendar: YearCalendar | None = None,
+                   metrics: list[str] | None = None) -> list[ProgramSeries]:
+    """Each programme's headline metric (``core.progress.headline``; or the ``metrics``
+    named) in ``user``'s scope: cumulative done by month, the expected line for the
+    scope's target, today's pace. Two queries for the counts (cumulative, then the year's
+    targets)."""
     today = today or clock.today()
     year = year or today.year
     share = share if share is not None else share_of(user)
     calendar = calendar if calendar is not None else year_calendar(year)
-    metrics = _headlines()
+    registry = get_registry()
+    metrics = (_headlines() if metrics is None
+               else [registry.metrics[slug] for slug in metrics if slug in registry.metrics])
     counts = cumulative_by_month([m.slug for m in metrics], year, user=user)
     goals = targets(metrics, year)
     known = _months_known(year, today)
