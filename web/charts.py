@@ -153,7 +153,7 @@ def session_chart(months) -> dict:
 
 # --- a list of horizontal bars (towns, lawyers' villages, programmes) ---------------------------------
 
-BAR_LIST = {"width": 640, "row": 26, "label_w": 150, "value_w": 150, "top": 4}
+BAR_LIST = {"width": 580, "row": 26, "label_w": 140, "value_w": 140, "top": 4}
 
 
 def bar_list(rows: list[tuple[str, Pace]], title: str) -> dict:
