@@ -26,6 +26,7 @@ call; ``share_of(user)`` and ``year_calendar(year)`` are each one query, to be m
 page and passed to every ``pace`` call.
 """
 import bisect
+import math
 import datetime as dt
 from dataclasses import dataclass
 
@@ -175,8 +176,9 @@ class Pace:
 
     @property
     def expected_count(self) -> int:
-        """What is expected by the day, as a whole number to show (rounded down)."""
-        return int(self.expected + 1e-9)
+        """What is expected by the day, as a whole number to show: rounded up, so that a
+        whole ``done`` is on pace exactly when it reaches the number shown."""
+        return math.ceil(self.expected - 1e-9)
 
 
 def pace(done: int, target: int, *, year: int | None = None, day: dt.date | None = None,

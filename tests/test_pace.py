@@ -2,6 +2,7 @@
 boundaries, a scope's share of a district target; and the charts' data (core.charts)
 counted from rows made here, each in one aggregate query."""
 import datetime as dt
+import math
 
 import pytest
 from playhouse.test_utils import count_queries
@@ -74,6 +75,8 @@ def test_pace_a_day_mid_year_and_another_year():
     assert 49 < mid.expected < 51 and mid.status == "behind"
     assert mid.expected_percent == pytest.approx(mid.expected)
     assert mid.percent == 40
+    assert mid.expected_count == math.ceil(mid.expected)   # shown rounded up
+    assert pace(5, 12, day=D(2026, 7, 1), calendar=calendar).expected_count == 6  # 5.9…: 6
     assert pace(30, 100, day=D(2026, 7, 1), calendar=calendar).status == "far_behind"
     # looking at next year's page today: nothing is expected yet
     assert pace(0, 100, year=2027, day=D(2026, 7, 1), calendar=weekdays(2027)).status == "on_pace"

@@ -9,10 +9,11 @@ says which target it shows (``target_note``: "本镇目标 = 区目标 × 12/131
 """
 import itertools
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.pace import Pace, Share, status as pace_status
+from core.pace import Pace, Share, YearCalendar, pace, status as pace_status, year_calendar
 
 STATUS_LABELS = {"on_pace": _l("On pace"), "behind": _l("Behind pace"),
                  "far_behind": _l("Far behind pace")}
@@ -66,6 +67,21 @@ def pace_bar(p: Pace, label: str) -> dict:
             "label": _("%(name)s: %(done)d of %(target)d, %(expected)d expected by today, "
                        "%(status)s", name=label, done=p.done, target=p.target,
                        expected=p.expected_count, status=status_label(p.status))}
+
+
+def request_calendar(year: int) -> YearCalendar:
+    """The year's workdays, read once a request however many bars a page draws."""
+    calendars = g.setdefault("pace_calendars", {})
+    if year not in calendars:
+        calendars[year] = year_calendar(year)
+    return calendars[year]
+
+
+def quota_bar(held: int, required: int, year: int, label: str) -> dict:
+    """A pairing's sessions or publicity events held against what it owes in ``year``, as
+    a bar against pace (the lawyer's home): ``{"bar", "pace"}``."""
+    p = pace(held, required, year=year, calendar=request_calendar(year))
+    return {"bar": pace_bar(p, label), "pace": p}
 
 
 # --- a programme's cumulative progress by month ------------------------------------------------------

@@ -38,6 +38,7 @@ from web.render import render
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
 bp.add_app_template_global(charts.status_label, "status_label")
 bp.add_app_template_global(charts.chart_id, "chart_id")
+bp.add_app_template_global(charts.quota_bar, "quota_bar")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
