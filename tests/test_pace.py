@@ -12,9 +12,11 @@ from core.models import Holiday, Task, Town, Village
 from core.pace import (DISTRICT, YearCalendar, Share, lawyer_share, pace, share_of, status,
                        town_share, year_calendar)
 from core.progress import by_town, cumulative_by_month
+from core.demo import DEMO_LOGINS
 from tests.factories import session
 from tests.tasks_support import PROGRAM, programme  # noqa: F401 (fixture)
 from tests.test_progress import done
+from tests.test_web_charts import svgs
 
 D = dt.date
 
@@ -188,3 +190,18 @@ def test_lawyer_series_has_each_lawyers_villages_against_12_and_2(district, monk
     [village] = zhang.villages
     assert village.sessions.target == 12 and village.publicity.target == 2
     assert lawyer_series(2026, user=district.users.village) == []
+
+
+@pytest.mark.slow
+def test_the_demo_districts_charts_cost_a_few_queries_not_one_per_village(demo_db, app):
+    """131 villages, 45 lawyers, ten programmes: the page's queries do not grow with them."""
+    client = app.test_client()
+    username, password = DEMO_LOGINS["coordinator"]
+    client.post("/login", data={"username": username, "password": password})
+    client.get("/programmes/charts")  # the year's workdays synced once
+    with count_queries() as counted:
+        response = client.get("/programmes/charts")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert len(svgs(html, "pace-chart")) == 10 and len(svgs(html, "bar-list")) >= 40
+    assert counted.count < 40, counted.count

@@ -145,3 +145,4 @@ def test_lawyers_home_shows_sessions_against_pace(district, login, midyear):
     assert 'class="pace-status far_behind">Far behind pace<' in html
     assert "<progress" not in html.split('id="home-villages"')[1].split("</section>")[0]
     assert "style=" not in html
+
