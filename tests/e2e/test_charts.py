@@ -5,7 +5,7 @@ critical or serious; and a town coordinator's figures say they show the town's s
 import pytest
 
 from tests.e2e.conftest import SCREENSHOTS, DOCS_SCREENSHOTS, UPDATE_DOCS_SCREENSHOTS, log_in
-from tests.e2e.pagecheck import axe_violations, structure
+from tests.e2e.pagecheck import axe_violations, page_problems, structure
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +65,16 @@ def test_town_coordinator_sees_the_towns_share(desk, live_server):
     desk.goto(live_server + "/programmes/charts")
     assert desk.locator("svg.bar-list").nth(1).locator("g.row").count() == 1  # their town
     assert desk.console_errors == []
+
+
+@pytest.mark.parametrize("role, path", [
+    ("coordinator", "/programmes/charts"), ("coordinator", "/programmes/"),
+    ("town coordinator", "/programmes/family_visits"), ("lawyer", "/home"),
+])
+def test_the_pace_pages_pass_the_phone_checks(phone, live_server, role, path):
+    """On a 375 px phone: no overflow, no small target, landmarks, axe-core."""
+    log_in(phone, live_server, role)
+    phone.goto(live_server + path)
+    phone.shot("pace-" + role.replace(" ", "-") + path.replace("/", "-").rstrip("-"), full_page=True)
+    assert page_problems(phone) == []
+    assert phone.console_errors == []
