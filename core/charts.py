@@ -6,7 +6,8 @@ no drawing, no words but the names of things.
   against the expected pace (``core.pace``) and the scope's target;
 - ``session_months``: on-site sessions (坐班) planned and held in each month;
 - ``town_series``: the towns compared: programme work done against what their share of
-  the district targets expects by today;
+  the district targets expects by today; ``town_sessions``: their on-site sessions held
+  against those planned, and those due by now;
 - ``lawyer_series``: each lawyer's villages with sessions and publicity events held
   against the year's 12 + 2 (``core.planner.quota_status``, the quota page's figures).
 
@@ -21,7 +22,7 @@ from peewee import Case, fn
 from core import clock
 from core.calendar_views import event_filter
 from core.models import Event, Town, User, Village
-from core.pace import Pace, Share, YearCalendar, pace, share_of, year_calendar
+from core.pace import Pace, Share, YearCalendar, pace, share_of, status as pace_status, year_calendar
 from core.planner import quota_status
 from core.plugins import get_registry
 from core.progress import by_town, cumulative_by_month, headline, month_bounds, targets
@@ -150,13 +151,9 @@ def town_series(year: int | None = None, *, user: User | None = None,
     goals = targets(metrics, year)
     total_target = sum(goals.values())
     counts = by_town([m.slug for m in metrics], year, user=user)
-    towns = town_filter(user)
-    if towns is False:
+    query = _towns_in_scope(user)
+    if query is None:
         return []
-    per_town = (Village.select(fn.COUNT(Village.id)).where(Village.town == Town.id))
-    query = (Town.select(Town, per_town.alias("villages")).order_by(Town.code))
-    if towns is not True:
-        query = query.where(towns)
     all_villages = Village.select().count()
     result = []
     for town in query:
@@ -165,6 +162,59 @@ def town_series(year: int | None = None, *, user: User | None = None,
         result.append(TownSeries(town=town, share=share, done=done,
                                  pace=pace(done, total_target, year=year,
                                            day=today, share=share, calendar=calendar)))
+    return result
+
+
+def _towns_in_scope(user: User | None):
+    """The towns ``user`` may read, each with its number of villages (``villages``), in
+    town order; None when they may read none."""
+    towns = town_filter(user)
+    if towns is False:
+        return None
+    per_town = Village.select(fn.COUNT(Village.id)).where(Village.town == Town.id)
+    query = Town.select(Town, per_town.alias("villages")).order_by(Town.code)
+    return query if towns is True else query.where(towns)
+
+
+@dataclass
+class TownSessions:
+    town: Town
+    pace: Pace  # held against the year's planned sessions; expected: those begun by now
+
+
+def town_sessions(year: int | None = None, *, user: User | None = None,
+                  now: dt.datetime | None = None) -> list[TownSessions]:
+    """Every town in ``user``'s scope: on-site sessions held against those planned for the
+    year (not cancelled), and against those whose time has come by ``now`` (what should
+    be held by now). ONE query, GROUP BY town."""
+    now = now or clock.now_utc()
+    year = year or clock.local_date(now).year
+    bounds = month_bounds(year)
+    live = Event.status != "cancelled"
+    query = (Event.select(Village.town.alias("town_id"),
+                          fn.COUNT(Case(None, [(live, 1)])).alias("planned"),
+                          fn.COUNT(Case(None, [(live & (Event.starts_at < now), 1)])).alias("due"),
+                          fn.COUNT(Case(None, [(Event.status == "held", 1)])).alias("held"))
+             .join(Village)
+             .where((Event.kind == "session") & (Event.starts_at >= bounds[0])
+                    & (Event.starts_at < bounds[12]))
+             .group_by(Village.town))
+    readable = event_filter(user)
+    towns = _towns_in_scope(user)
+    if readable is False or towns is None:
+        return []
+    if readable is not True:
+        query = query.where(readable)
+    counts = {row["town_id"]: row for row in query.dicts()}
+    result = []
+    for town in towns:
+        row = counts.get(town.id, {"planned": 0, "due": 0, "held": 0})
+        held, due = int(row["held"] or 0), int(row["due"] or 0)
+        share = Share("town", int(town.villages or 0), 0, town.name)
+        result.append(TownSessions(town, Pace(done=held, target=int(row["planned"] or 0),
+                                              expected=due, status=pace_status(held, due),
+                                              share=share,
+                                              district_target=int(row["planned"] or 0))))
     return result
 
 

@@ -7,7 +7,8 @@ import math
 import pytest
 from playhouse.test_utils import count_queries
 
-from core.charts import lawyer_series, program_series, session_months, town_series
+from core.charts import (lawyer_series, program_series, session_months, town_series,
+                         town_sessions)
 from core.models import Holiday, Task, Town, Village
 from core.pace import (DISTRICT, YearCalendar, Share, lawyer_share, pace, share_of, status,
                        town_share, year_calendar)
@@ -177,6 +178,24 @@ def test_town_series_compares_each_town_with_its_share(district, programme):
     assert [(t.town.name, t.done, t.pace.target) for t in towns] == [
         ("东湖镇", 1, 50), ("西山街道", 2, 50)]
     mine = town_series(2026, user=district.users.town_coordinator, today=D(2026, 12, 31))
+    assert [t.town.name for t in mine] == ["东湖镇"]
+
+
+def test_town_sessions_compare_held_with_planned_and_due_in_one_query(district):
+    east, west = district.pairings[0], district.pairings[3]
+    session(east, D(2026, 1, 12))                        # held
+    session(east, D(2026, 2, 9), status="planned")       # due by March, not held
+    session(east, D(2026, 4, 13), status="planned")      # still to come
+    session(east, D(2026, 2, 23), status="cancelled")    # not counted
+    session(west, D(2026, 1, 12))
+    with count_queries() as counted:
+        towns = town_sessions(2026, now=dt.datetime(2026, 3, 2))
+    assert counted.count == 2  # the counts by town, the towns
+    east_row, west_row = towns
+    assert (east_row.town.name, east_row.pace.done, east_row.pace.target,
+            east_row.pace.expected, east_row.pace.status) == ("东湖镇", 1, 3, 2, "far_behind")
+    assert (west_row.pace.done, west_row.pace.target, west_row.pace.status) == (1, 1, "on_pace")
+    mine = town_sessions(2026, user=district.users.town_coordinator, now=dt.datetime(2026, 3, 2))
     assert [t.town.name for t in mine] == ["东湖镇"]
 
 

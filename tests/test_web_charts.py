@@ -86,7 +86,8 @@ def test_chart_page_draws_each_chart_as_valid_accessible_svg(work, district, log
     assert february is not None  # planned, over, not held
 
     bar_lists = svgs(html, "bar-list")
-    overview, towns, *lawyers = bar_lists
+    overview, towns, town_sessions, *lawyers = bar_lists
+    assert "1 of 2, 2 expected by today" in accessible(town_sessions)[1]  # 东湖镇's sessions
     assert len(overview.findall(f"{SVG}g")) == 1            # one programme
     assert [t.text for t in towns.iter(f"{SVG}text") if t.get("class") == "row-label"] == [
         "东湖镇", "西山街道"]
@@ -111,7 +112,7 @@ def test_lawyer_sees_their_own_villages_and_no_town_comparison(work, district, l
     html = login(district.users.lawyer).get("/programmes/charts").get_data(as_text=True)
     assert "Towns compared" not in html
     assert "Your target = district target × 1/6" in html
-    lawyers = svgs(html, "bar-list")[1:]
+    lawyers = svgs(html, "bar-list")[1:]  # no town comparisons
     assert len(lawyers) == 1 and "张明" in accessible(lawyers[0])[0]
     assert login(district.users.village).get("/programmes/charts").status_code == 403
 

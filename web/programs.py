@@ -192,11 +192,14 @@ def chart_page():
                  "pace": s.pace,
                  "chart": charts.pace_chart(s, name_of("programme", s.program, locale))}
                 for s in series]
-    towns = None
+    towns = town_sessions = None
     if user.role in MANAGERS:
         rows = chart_data.town_series(year, user=user, calendar=calendar)
         towns = charts.bar_list([(t.town.name, t.pace) for t in rows],
                                 _("Towns compared: programme work against each town's share"))
+        town_sessions = charts.bar_list(
+            [(t.town.name, t.pace) for t in chart_data.town_sessions(year, user=user)],
+            _("Towns compared: on-site sessions held against those planned for the year"))
     lawyers = [{"name": lawyer.name, "status": lawyer.status,
                 "chart": charts.bar_list(
                     [row for v in lawyer.villages
@@ -209,7 +212,7 @@ def chart_page():
                   target_note=charts.target_note(share), programs=programs,
                   overview=_program_bars(series, _("Programmes against pace")),
                   sessions=charts.session_chart(chart_data.session_months(year, user=user)),
-                  towns=towns, lawyers=lawyers)
+                  towns=towns, town_sessions=town_sessions, lawyers=lawyers)
 
 
 # --- one programme ---------------------------------------------------------------------------
