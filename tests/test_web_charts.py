@@ -103,6 +103,7 @@ def test_town_coordinator_sees_the_towns_share_on_the_charts(work, district, log
     assert "Town target = district target × 3/6" in html
     [pace] = svgs(html, "pace-chart")
     assert "2 of 50 done" in accessible(pace)[0]
+    assert accessible(pace)[0].endswith("Town target = district target × 3/6")  # the figure says
     [towns] = svgs(html, "bar-list")[1:2]
     labels = [t.text for t in towns.iter(f"{SVG}text") if t.get("class") == "row-label"]
     assert labels == ["东湖镇"]

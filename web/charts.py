@@ -121,6 +121,7 @@ def pace_chart(series, name: str) -> dict:
     summary = _("%(name)s: %(done)d of %(target)d done, %(expected)d expected by today, "
                 "%(status)s.", name=name, done=p.done, target=p.target,
                 expected=p.expected_count, status=status_label(p.status))
+    summary = f"{summary} {target_note(p.share)}"  # which target the figure shows
     by_month = "; ".join(f"{b['month']} {b['value']}" for b in bars)
     return {**c, "id": chart_id("pace"), "bars": bars, "line": line, "points": points,
             "ticks": ticks, "months": months, "base_y": base, "right_x": c["width"] - c["right"],
