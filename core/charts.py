@@ -22,7 +22,8 @@ from peewee import Case, fn
 from core import clock
 from core.calendar_views import event_filter
 from core.models import Event, Town, User, Village
-from core.pace import Pace, Share, YearCalendar, pace, share_of, status as pace_status, year_calendar
+from core.pace import (Pace, Share, YearCalendar, pace, quota_pace, share_of, status as pace_status,
+                       year_calendar)
 from core.planner import quota_status
 from core.plugins import get_registry
 from core.progress import by_town, cumulative_by_month, headline, month_bounds, targets
@@ -243,22 +244,21 @@ class LawyerSeries:
 
 
 def lawyer_series(year: int | None = None, *, user: User | None = None,
-                  today: dt.date | None = None,
-                  calendar: YearCalendar | None = None) -> list[LawyerSeries]:
+                  today: dt.date | None = None) -> list[LawyerSeries]:
     """Each lawyer in ``user``'s scope with their villages' sessions and publicity events
     held against the pairing's quota (12 + 2 a year, pro rata for a partial term), and
-    what is expected of it by ``today``. The figures are the quota page's
-    (``core.planner.quota_status``: a fixed number of queries for the whole scope)."""
+    what is due by ``today`` (``core.pace.quota_pace``, as the assessment warns). The
+    figures are the quota page's (``core.planner.quota_status``: a fixed number of queries
+    for the whole scope)."""
     today = today or clock.today()
     year = year or today.year
-    calendar = calendar if calendar is not None else year_calendar(year)
     lawyers: dict[int, LawyerSeries] = {}
     for row in quota_status(user, year):
         entry = lawyers.setdefault(row.lawyer.id, LawyerSeries(row.lawyer.id, row.lawyer.name))
+        term = dict(term_start=row.pairing.term_start, term_end=row.pairing.term_end,
+                    year=year, day=today)
         entry.villages.append(VillageQuota(
             village=row.village,
-            sessions=pace(row.held_sessions, row.required_sessions, year=year, day=today,
-                          calendar=calendar),
-            publicity=pace(row.held_publicity, row.required_publicity, year=year, day=today,
-                           calendar=calendar)))
+            sessions=quota_pace(row.held_sessions, row.required_sessions, **term),
+            publicity=quota_pace(row.held_publicity, row.required_publicity, **term)))
     return sorted(lawyers.values(), key=lambda lawyer: lawyer.name)

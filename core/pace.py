@@ -21,8 +21,15 @@ scope are the ones ``core.access.village_filter`` lets the viewer read, so the t
 follows the same rule as the counts. Shares are rounded to whole numbers (at least 1 when
 the scope has any village): the numbers people read add up as they see them.
 
+**A pairing's quota** (12 sessions and 2 publicity events a year, pro rata for a partial
+term) is paced as the assessment warns of it (``core.assessment.behind_pace``): what is
+due by a day is the quota × the share of the pairing's term in the year that has passed
+(calendar days, the term's own start and end), rounded down — ``quota_pace``. A session
+is monthly and a term may start in July: the year's workdays would ask a new pairing for
+half its year's work on its first day, and the bars would contradict the warnings.
+
 ``pace(done, target, ...)`` is the one function the pages, the charts and the reports
-call; ``share_of(user)`` and ``year_calendar(year)`` are each one query, to be made once a
+call for programme targets (``quota_pace`` for a pairing's quota); ``share_of(user)`` and ``year_calendar(year)`` are each one query, to be made once a
 page and passed to every ``pace`` call.
 """
 import bisect
@@ -148,6 +155,22 @@ def lawyer_share(lawyer: Lawyer) -> Share:
     return share_of(User(role="lawyer", lawyer=lawyer))
 
 
+# --- a pairing's quota ------------------------------------------------------------------------------
+
+def term_share(term_start: dt.date, term_end: dt.date, year: int, day: dt.date) -> float:
+    """The share of a term's days within ``year`` that have passed by ``day`` (inclusive)."""
+    first = max(term_start, dt.date(year, 1, 1))
+    last = min(term_end, dt.date(year, 12, 31))
+    if day < first or last < first:
+        return 0.0
+    return min((day - first).days + 1, (last - first).days + 1) / ((last - first).days + 1)
+
+
+def quota_due(required: int, share: float) -> int:
+    """What of a quota is due at ``share`` of the term: rounded down."""
+    return math.floor(required * share + 1e-9)
+
+
 # --- the one function ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -193,3 +216,12 @@ def pace(done: int, target: int, *, year: int | None = None, day: dt.date | None
     expected = scoped * calendar.fraction(day)
     return Pace(done=done, target=scoped, expected=expected, status=status(done, expected),
                 share=share, district_target=target)
+
+
+def quota_pace(held: int, required: int, *, term_start: dt.date, term_end: dt.date,
+               year: int, day: dt.date | None = None) -> Pace:
+    """A pairing's sessions or publicity events ``held`` against the ``required`` of its
+    year: due by ``day`` (default: today) as the assessment's early warning counts it."""
+    due = quota_due(required, term_share(term_start, term_end, year, day or clock.today()))
+    return Pace(done=held, target=required, expected=due, status=status(held, due),
+                share=DISTRICT, district_target=required)

@@ -10,8 +10,8 @@ from playhouse.test_utils import count_queries
 from core.charts import (lawyer_series, program_series, session_months, town_series,
                          town_sessions)
 from core.models import Holiday, Task, Town, Village
-from core.pace import (DISTRICT, YearCalendar, Share, lawyer_share, pace, share_of, status,
-                       town_share, year_calendar)
+from core.pace import (DISTRICT, YearCalendar, Share, lawyer_share, pace, quota_pace, share_of,
+                       status, term_share, town_share, year_calendar)
 from core.progress import by_town, cumulative_by_month
 from core.demo import DEMO_LOGINS
 from tests.factories import session
@@ -83,6 +83,39 @@ def test_pace_a_day_mid_year_and_another_year():
     assert pace(30, 100, day=D(2026, 7, 1), calendar=calendar).status == "far_behind"
     # looking at next year's page today: nothing is expected yet
     assert pace(0, 100, year=2027, day=D(2026, 7, 1), calendar=weekdays(2027)).status == "on_pace"
+
+
+# --- a pairing's quota ---------------------------------------------------------------------------
+
+def test_a_quota_is_due_pro_rata_over_the_pairings_term_rounded_down():
+    whole = dict(term_start=D(2026, 1, 1), term_end=D(2028, 12, 31), year=2026)
+    assert term_share(**whole, day=D(2026, 7, 2)) == 183 / 365
+    mid = quota_pace(5, 12, **whole, day=D(2026, 7, 2))     # 12 × 183/365 = 6.02: 6 due
+    assert (mid.expected, mid.expected_count, mid.status) == (6, 6, "behind")
+    assert quota_pace(6, 12, **whole, day=D(2026, 7, 2)).status == "on_pace"
+    assert quota_pace(0, 12, **whole, day=D(2026, 1, 20)).status == "on_pace"  # none due yet
+    assert quota_pace(11, 12, **whole, day=D(2026, 12, 7)).status == "on_pace"  # 11.3: 11
+    # a pairing that starts in July owes nothing on its first day
+    late = dict(term_start=D(2026, 7, 1), term_end=D(2027, 6, 30), year=2026)
+    assert quota_pace(0, 6, **late, day=D(2026, 7, 1)).expected == 0
+    assert quota_pace(0, 6, **late, day=D(2026, 6, 1)).expected == 0
+    assert quota_pace(5, 6, **late, day=D(2026, 12, 31)).status == "behind"
+
+
+def test_the_quota_bars_agree_with_the_assessments_early_warning(district):
+    """The pairings the assessment warns about are those whose bars are not on pace, and
+    what it says is due is what the bars mark."""
+    from core.assessment import behind_pace
+    for today in (D(2026, 1, 20), D(2026, 7, 2)):
+        warned = {row.village.id: row for row in behind_pace(2026, today)}
+        for lawyer in lawyer_series(2026, user=district.users.admin, today=today):
+            for village in lawyer.villages:
+                late = "on_pace" != village.sessions.status or "on_pace" != village.publicity.status
+                assert (village.village.id in warned) == late
+                if late:
+                    row = warned[village.village.id]
+                    assert (row.sessions_due, row.publicity_due) == (
+                        village.sessions.expected, village.publicity.expected)
 
 
 # --- a scope's share ---------------------------------------------------------------------------
@@ -201,8 +234,7 @@ def test_town_sessions_compare_held_with_planned_and_due_in_one_query(district):
 
 def test_lawyer_series_has_each_lawyers_villages_against_12_and_2(district, monkeypatch):
     session(district.pairings[0], D(2026, 1, 12))
-    lawyers = lawyer_series(2026, user=district.users.admin, today=D(2026, 2, 1),
-                            calendar=weekdays(2026))
+    lawyers = lawyer_series(2026, user=district.users.admin, today=D(2026, 2, 1))
     names = [lawyer.name for lawyer in lawyers]
     assert names == sorted(names) and len(names) == 4
     zhang = next(lawyer for lawyer in lawyers if lawyer.name == "张明")

@@ -135,14 +135,14 @@ def test_programme_page_shows_the_monthly_chart_against_pace(work, district, log
 
 
 def test_lawyers_home_shows_sessions_against_pace(district, login, midyear):
-    """By 1 July half the year's workdays are past: no session of the 12 held is far
-    behind, and the bar says so in words, with a mark where it should be."""
+    """By 1 July half the term's year is past: with no session of the 12 held the lawyer
+    is far behind, and the bar says so in words, with a mark where it should be."""
     html = login(district.users.lawyer).get("/home").get_data(as_text=True)
     bars = svgs(html, "pace-bar")
     assert len(bars) == 2  # the one village's sessions and publicity events
     sessions = bars[0]
     assert "far_behind" in sessions.get("class")
-    assert sessions.get("aria-label").startswith("On-site sessions: 0 of 12, 6 expected by today")
+    assert sessions.get("aria-label").startswith("On-site sessions: 0 of 12, 5 expected by today")
     assert sessions.find(f"{SVG}line[@class='pace-mark']") is not None
     assert 'class="pace-status far_behind">Far behind pace<' in html
     assert "<progress" not in html.split('id="home-villages"')[1].split("</section>")[0]

@@ -9,11 +9,10 @@ says which target it shows (``target_note``: "本镇目标 = 区目标 × 12/131
 """
 import itertools
 
-from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.pace import Pace, Share, YearCalendar, pace, status as pace_status, year_calendar
+from core.pace import Pace, Share, quota_pace, status as pace_status
 
 STATUS_LABELS = {"on_pace": _l("On pace"), "behind": _l("Behind pace"),
                  "far_behind": _l("Far behind pace")}
@@ -69,18 +68,12 @@ def pace_bar(p: Pace, label: str) -> dict:
                        expected=p.expected_count, status=status_label(p.status))}
 
 
-def request_calendar(year: int) -> YearCalendar:
-    """The year's workdays, read once a request however many bars a page draws."""
-    calendars = g.setdefault("pace_calendars", {})
-    if year not in calendars:
-        calendars[year] = year_calendar(year)
-    return calendars[year]
-
-
-def quota_bar(held: int, required: int, year: int, label: str) -> dict:
+def quota_bar(held: int, required: int, pairing, year: int, label: str) -> dict:
     """A pairing's sessions or publicity events held against what it owes in ``year``, as
-    a bar against pace (the lawyer's home): ``{"bar", "pace"}``."""
-    p = pace(held, required, year=year, calendar=request_calendar(year))
+    a bar against what is due by today (``core.pace.quota_pace``, the assessment's early
+    warning): ``{"bar", "pace"}`` (the lawyer's home)."""
+    p = quota_pace(held, required, term_start=pairing.term_start, term_end=pairing.term_end,
+                   year=year)
     return {"bar": pace_bar(p, label), "pace": p}
 
 

@@ -207,7 +207,7 @@ def chart_page():
                                  (_("%(village)s publicity", village=v.village.name),
                                   v.publicity))],
                     _("%(lawyer)s: sessions and publicity per village", lawyer=lawyer.name))}
-               for lawyer in chart_data.lawyer_series(year, user=user, calendar=calendar)]
+               for lawyer in chart_data.lawyer_series(year, user=user)]
     return render("charts/index.html", year=year, share=share,
                   target_note=charts.target_note(share), programs=programs,
                   overview=_program_bars(series, _("Programmes against pace")),
