@@ -9,7 +9,7 @@ from playhouse.test_utils import count_queries
 
 from core.charts import (lawyer_series, program_series, session_months, town_series,
                          town_sessions)
-from core.models import Holiday, Task, Town, Village
+from core.models import Holiday
 from core.pace import (DISTRICT, YearCalendar, Share, lawyer_share, pace, quota_pace, share_of,
                        status, term_share, town_share, year_calendar)
 from core.progress import by_town, cumulative_by_month
