@@ -1,5 +1,5 @@
 """Pace (core.pace): what a target expects by a day over the year's workdays, the status
-boundaries, a scope's share of a district target; and the charts' data (core.charts)
+boundaries, a scope's share of a district target; and the charts' data (core.series)
 counted from rows made here, each in one aggregate query."""
 import datetime as dt
 import math
@@ -7,7 +7,7 @@ import math
 import pytest
 from playhouse.test_utils import count_queries
 
-from core.charts import (lawyer_series, program_series, session_months, town_series,
+from core.series import (lawyer_series, program_series, session_months, town_series,
                          town_sessions)
 from core.models import Holiday
 from core.pace import (DISTRICT, YearCalendar, Share, lawyer_share, pace, quota_pace, share_of,

@@ -1,5 +1,5 @@
 """Charts drawn on the server as SVG: the geometry here, the drawing in
-``templates/charts/_macros.html``, the data in ``core.charts`` and ``core.pace``.
+``templates/charts/_macros.html``, the data in ``core.series`` and ``core.pace``.
 
 Every chart prints well and reads without colour: a status is a colour *and* a pattern
 (solid on pace, stripes behind, cross-hatch far behind) *and* a word; each figure has a
@@ -85,7 +85,7 @@ PACE_CHART = {"width": 640, "height": 240, "left": 44, "right": 76, "top": 14, "
 def pace_chart(series, name: str) -> dict:
     """Columns of done by the end of each month (coloured by the status then), the expected
     pace as a line over the year, the target as a dashed line (``series``:
-    ``core.charts.ProgramSeries``)."""
+    ``core.series.ProgramSeries``)."""
     c = PACE_CHART
     plot_w = c["width"] - c["left"] - c["right"]
     plot_h = c["height"] - c["top"] - c["bottom"]
@@ -131,7 +131,7 @@ MONTH_CHART = {"width": 640, "height": 220, "left": 40, "right": 10, "top": 14, 
 
 def session_chart(months) -> dict:
     """Per month a planned column (outlined) and a held column inside it; a month that is
-    over with sessions not held is marked by status (``months``: core.charts.SessionMonth)."""
+    over with sessions not held is marked by status (``months``: core.series.SessionMonth)."""
     c = MONTH_CHART
     plot_w = c["width"] - c["left"] - c["right"]
     plot_h = c["height"] - c["top"] - c["bottom"]

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from core import charts as chart_data
+from core import series as chart_data
 from core import clock
 from core import progress as service
 from core.pace import pace, share_of, year_calendar
@@ -159,7 +159,7 @@ def trend_chart(points: list[tuple[dt.date, int]]) -> dict:
 # --- the charts page and the desk's charts ----------------------------------------------------
 
 def _program_bars(series, title: str) -> dict:
-    """The programmes against pace as one list of bars (``core.charts.program_series``)."""
+    """The programmes against pace as one list of bars (``core.series.program_series``)."""
     locale = _locale()
     return charts.bar_list([(name_of("programme", s.program, locale), s.pace) for s in series],
                            title)
