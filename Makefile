@@ -85,9 +85,11 @@ test-postgres:
 	else echo "== PostgreSQL not answering: skipped the PostgreSQL run"; fi
 
 # The ratio benchmarks, then the resident's page loaded on a 2G connection in chromium.
-# The README's phone screenshots, taken by the end-to-end tests that show those pages.
+# The README's screenshots (a phone's pages, the charts at 1280 × 900), taken by the end-to-end
+# tests that show those pages.
 screenshots: install translations browser
-	JIEDUI_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_phone_home.py tests/e2e/test_resident.py
+	JIEDUI_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_phone_home.py tests/e2e/test_resident.py \
+	  tests/e2e/test_charts.py
 
 bench: install translations browser
 	$(BIN)/python -m bench

@@ -31,6 +31,7 @@ from core.feedback import counts
 from core.i18n import N_, gettext_for
 from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
                          Town, User, Village, WorkLog)
+from core.pace import quota_due, term_share
 from core.planner import village_quota
 from core.vocabulary import CRITERIA_LABELS, GRADES
 from core.privacy import audit_views, task_view
@@ -565,15 +566,6 @@ def _day(shown):
 
 # --- early warning ---------------------------------------------------------------------------
 
-def _elapsed_share(pairing: Pairing, year: int, today: dt.date) -> float:
-    """The share of the pairing's term within ``year`` that has passed by ``today``."""
-    first = max(pairing.term_start, dt.date(year, 1, 1))
-    last = min(pairing.term_end, dt.date(year, 12, 31))
-    if today < first or last < first:
-        return 0.0
-    return min((today - first).days + 1, (last - first).days + 1) / ((last - first).days + 1)
-
-
 def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[PaceRow]:
     """Active pairings in scope whose held sessions or publicity events are behind the
     pro-rata pace: fewer than required × the elapsed share of their term in the year,
@@ -588,13 +580,12 @@ def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[Pac
     for pairing_id, (pairing, quota) in owned.items():
         figures = Figures()
         _count_events(figures, events.get(pairing_id, []), min_hours)
-        share = _elapsed_share(pairing, year, today)
-        sessions, publicity = quota.sessions, quota.publicity
+        share = term_share(pairing.term_start, pairing.term_end, year, today)  # core.pace
         row = PaceRow(pairing=pairing, village=pairing.village, town=pairing.village.town,
                       lawyer=pairing.lawyer, sessions_held=figures.sessions_held,
-                      sessions_due=math.floor(sessions * share + 1e-9),
+                      sessions_due=quota_due(quota.sessions, share),
                       publicity_held=figures.publicity_held,
-                      publicity_due=math.floor(publicity * share + 1e-9))
+                      publicity_due=quota_due(quota.publicity, share))
         if row.sessions_behind or row.publicity_behind:
             rows.append(row)
     rows.sort(key=lambda r: (r.town.code, r.village.code))

@@ -103,15 +103,20 @@ def targets(metrics: list[Metric], year: int) -> dict[str, int]:
     return {m.slug: overrides.get(m.slug, m.target) for m in metrics}
 
 
-def _measure(metrics: list[Metric], year: int, user: User | None,
-             between=None) -> dict[str, dict]:
-    if not metrics:
-        return {}
+def _columns(metrics: list[Metric]) -> tuple[list, list[str]]:
+    """A count column per metric (``m0``, ``m1`` …) and the programmes they cover."""
     columns = []
     for index, metric in enumerate(metrics):
         condition, count = _counts(metric)
         columns.append(count(condition).alias(f"m{index}"))
-    programs = sorted({m.program for m in metrics})
+    return columns, sorted({m.program for m in metrics})
+
+
+def _measure(metrics: list[Metric], year: int, user: User | None,
+             between=None) -> dict[str, dict]:
+    if not metrics:
+        return {}
+    columns, programs = _columns(metrics)
     row = (Task.select(*columns)
            .where(_where(*_done_in(year, user, between), Task.program.in_(programs)))
            .dicts().get())
@@ -246,3 +251,53 @@ def set_target(actor: User | None, metric_slug: str, year: int, target: int) -> 
         record(actor, "progress.set_target", obj=row,
                detail={"metric": metric.slug, "year": year, "from": previous, "to": target})
     return row
+
+
+def month_bounds(year: int) -> list[dt.datetime]:
+    """The 13 instants (naive UTC) that start each district month of ``year`` and the next
+    year: month ``m`` (1–12) is [bounds[m - 1], bounds[m])."""
+    return [clock.utc_from_local(dt.date(year + (m > 12), (m - 1) % 12 + 1, 1), dt.time.min)
+            for m in range(1, 14)]
+
+
+def cumulative_by_month(metric_slugs: list[str], year: int | None = None, *,
+                        user: User | None = None) -> dict[str, list[int]]:
+    """``{metric slug: [done by the end of January, … by the end of December]}`` for the
+    district ``year``, counting as ``progress`` does (a distinct metric counts a subject
+    once, in the month it was first done) in ``user``'s scope. ONE aggregate query: a
+    column per metric and month, however many metrics."""
+    metrics = [_metric(slug) for slug in metric_slugs]
+    if not metrics:
+        return {}
+    year = _year(year)
+    bounds = month_bounds(year)
+    columns = []
+    for index, metric in enumerate(metrics):
+        condition, count = _counts(metric)
+        for month in range(12):
+            columns.append(count(condition & (Task.completed_at < bounds[month + 1]))
+                           .alias(f"m{index}_{month}"))
+    programs = sorted({m.program for m in metrics})
+    row = (Task.select(*columns)
+           .where(_where(*_done_in(year, user), Task.program.in_(programs)))
+           .dicts().get())
+    return {m.slug: [int(row[f"m{index}_{month}"] or 0) for month in range(12)]
+            for index, m in enumerate(metrics)}
+
+
+def by_town(metric_slugs: list[str], year: int | None = None, *,
+            user: User | None = None) -> dict[int, dict[str, int]]:
+    """``{town id: {metric slug: done}}`` for the district ``year`` in ``user``'s scope,
+    counted as ``progress`` counts (distinct subjects where the metric says so). ONE
+    query, GROUP BY town; district tasks (no town) and towns with nothing done are left
+    out."""
+    metrics = [_metric(slug) for slug in metric_slugs]
+    if not metrics:
+        return {}
+    columns, programs = _columns(metrics)
+    rows = (Task.select(Task.town.alias("town_id"), *columns)
+            .where(_where(*_done_in(_year(year), user), Task.program.in_(programs),
+                          Task.town.is_null(False)))
+            .group_by(Task.town).dicts())
+    return {row["town_id"]: {m.slug: int(row[f"m{index}"] or 0) for index, m in enumerate(metrics)}
+            for row in rows}

@@ -347,6 +347,7 @@ ROUTES = {
     "tasks.cancel": ("POST", lambda d: f"/tasks/{_task(d)}/cancel", MANAGERS_IN_SCOPE),
     "programs.index": ("GET", lambda d: "/programmes/", FEED_USERS),
     "programs.detail": ("GET", lambda d: "/programmes/family_visits", FEED_USERS),
+    "programs.chart_page": ("GET", lambda d: "/programmes/charts", FEED_USERS),
     "programs.ledger": ("GET", lambda d: "/programmes/family_visits/ledger.xlsx", COORDINATORS),
     "programs.set_target": ("POST", lambda d: "/programmes/family_visits/targets",
                             {"admin", "coordinator"}),

@@ -23,7 +23,7 @@ PARTS = {
     "records": ["cases", "photos", "worklog"],
     "calendar": ["placements", "workdays", "feeds", "events", "planner",
                  "calendar_views", "coverage"],
-    "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],
+    "programmes": ["tasks", "workflow", "progress", "pace", "ledger", "stats", "series"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
     "sign-in": ["signins"],
     "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home",

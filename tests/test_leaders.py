@@ -44,7 +44,7 @@ LEADER_READS = {
     "calendar.village_calendar": OF_VILLAGE_0, "calendar.town_calendar": OF_TOWN_1,
     "calendar.event": OF_VILLAGE_0, "calendar.quota": ALL, "signins.photo": OF_VILLAGE_0,
     "tasks.index": ALL, "tasks.detail": OF_VILLAGE_0,
-    "programs.index": ALL, "programs.detail": ALL, "programs.ledger": ALL,
+    "programs.index": ALL, "programs.detail": ALL, "programs.chart_page": ALL, "programs.ledger": ALL,
     "records.log": ALL, "records.cases": ALL, "records.log_export": ALL,
     "records.case_detail": OF_VILLAGE_0, "records.log_entry": OF_VILLAGE_0,
     "records.log_photo": OF_VILLAGE_0, "records.log_photo_thumb": OF_VILLAGE_0,

@@ -44,13 +44,23 @@ def test_dashboard_shows_each_programme_done_over_target(visits, district, login
     # the English page names the programme by its name_en (the plugin has no catalog)
     assert "Sample visits" in html and f'href="/programmes/{PROGRAM}?year=' in html
     assert "<strong>4</strong> / 100" in html  # distinct households: 王大明 counts once
-    assert '<svg class="progress-bar"' in html and 'width="4"' in html
+    bar = re.search(r'<svg class="progress-bar pace-bar (\w+)[^"]*".*?</svg>', html, re.S)
+    assert bar and '<rect class="fill" x="0" y="0" width="4.0"' in bar.group(0)
+    assert bar.group(1) in ("on_pace", "behind", "far_behind")
+    assert 'class="pace-mark"' in bar.group(0)  # where the work should be by today
+    assert "District target" in html
     assert "style=" not in html  # the CSP forbids inline styles
 
 
-def test_dashboard_counts_the_viewers_scope(visits, district, login):
+def test_dashboard_counts_the_viewers_scope_against_its_share(visits, district, login):
+    """A town coordinator's 3 visits are measured against the town's share of the district
+    target (3 of the 6 villages: 50), and the page says so."""
     html = login(district.users.town_coordinator).get("/programmes/").get_data(as_text=True)
-    assert "<strong>3</strong> / 100" in html
+    assert "<strong>3</strong> / 50" in html and "/ 100" not in html
+    assert "Town target = district target × 3/6" in html
+    lawyer = login(district.users.lawyer).get("/programmes/").get_data(as_text=True)
+    assert "<strong>1</strong> / 17" in lawyer   # 张明's one village of 6: 100 × 1/6
+    assert "Your target = district target × 1/6" in lawyer
 
 
 def test_coverage_page_loads_the_programmes_at_a_glance(visits, district, login):

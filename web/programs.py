@@ -18,8 +18,10 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
+from core import series as chart_data
 from core import clock
 from core import progress as service
+from core.pace import pace, share_of, year_calendar
 from core.access import is_district_manager
 from core.errors import ValidationError
 from core.ledger import export_ledger
@@ -27,12 +29,16 @@ from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
-from core.vocabulary import MANAGERS, READERS
+from core.vocabulary import MANAGERS, READERS, STAFF
+from web import charts
 from web.access import actor, allow
 from web.listing import query_number
 from web.render import render
 
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
+bp.add_app_template_global(charts.status_label, "status_label")
+bp.add_app_template_global(charts.chart_id, "chart_id")
+bp.add_app_template_global(charts.quota_bar, "quota_bar")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -79,11 +85,24 @@ def percent(done: int, target: int) -> int:
     return min(100, round(100 * done / target)) if target else 0
 
 
-def _dashboard(year: int, user) -> list[dict]:
-    """Each programme with its metrics' progress (one aggregation for all of them)."""
+def _paced(metrics: list[dict], year: int, share, calendar) -> list[dict]:
+    """Progress dicts with their pace against the viewer's share of the target (``pace``)
+    and the bar drawn from it (``bar``); ``target`` becomes the scope's target."""
+    for metric in metrics:
+        metric["pace"] = pace(metric["done"], metric["target"], year=year, share=share,
+                              calendar=calendar)
+        metric["district_target"], metric["target"] = metric["target"], metric["pace"].target
+        metric["bar"] = charts.pace_bar(metric["pace"], metric["name"])
+    return metrics
+
+
+def _dashboard(year: int, user, share) -> list[dict]:
+    """Each programme with its metrics' progress against pace (one aggregation for all)."""
     by_program: dict[str, list] = {}
-    for metric in _named([{"slug": slug, **metric}
-                          for slug, metric in service.progress(year, user=user).items()]):
+    calendar = year_calendar(year)
+    named = _named([{"slug": slug, **metric}
+                    for slug, metric in service.progress(year, user=user).items()])
+    for metric in _paced(named, year, share, calendar):
         by_program.setdefault(metric["program"], []).append(metric)
     return [{"program": program, "metrics": by_program.get(program.slug, [])}
             for program in _ordered_programs()]
@@ -95,8 +114,10 @@ def index():
     """All programmes at a glance. HTMX asks for the panel alone (the coverage page loads
     it with ``?compact=1``)."""
     year = _year()
+    share = share_of(actor())
     return render("programs/index.html", "programs/_dashboard.html", year=year,
-                  programs=_dashboard(year, actor()), percent=percent,
+                  programs=_dashboard(year, actor(), share), percent=percent,
+                  target_note=charts.target_note(share),
                   compact=request.args.get("compact") == "1")
 
 
@@ -135,6 +156,65 @@ def trend_chart(points: list[tuple[dt.date, int]]) -> dict:
             "right_x": c["width"] - c["right"], "total": sum(n for _, n in points)}
 
 
+# --- the charts page and the desk's charts ----------------------------------------------------
+
+def _program_bars(series, title: str) -> dict:
+    """The programmes against pace as one list of bars (``core.series.program_series``)."""
+    locale = _locale()
+    return charts.bar_list([(name_of("programme", s.program, locale), s.pace) for s in series],
+                           title)
+
+
+@bp.app_template_global()
+def desk_charts(user) -> dict:
+    """For ``charts/_desk.html`` (a coordinator's home): the programmes against pace and
+    the sessions by month, in ``user``'s scope, this year."""
+    year = clock.today().year
+    share = share_of(user)
+    series = chart_data.program_series(year, user=user, share=share)
+    return {"year": year, "note": charts.target_note(share),
+            "programs": _program_bars(series, _("Programmes against pace")),
+            "sessions": charts.session_chart(chart_data.session_months(year, user=user))}
+
+
+@bp.route("/charts")
+@allow(*READERS, "lawyer")
+def chart_page():
+    """The charts: each programme's cumulative progress against the pace line, sessions
+    held against planned by month, the towns compared, each lawyer's 12 + 2 per village —
+    in the viewer's scope, against the viewer's share of the targets."""
+    user, year = actor(), _year()
+    share, calendar = share_of(user), year_calendar(year)
+    locale = _locale()
+    series = chart_data.program_series(year, user=user, share=share, calendar=calendar)
+    programs = [{"name": name_of("programme", s.program, locale),
+                 "metric": name_of("metric", s.metric, locale), "slug": s.program,
+                 "pace": s.pace,
+                 "chart": charts.pace_chart(s, name_of("programme", s.program, locale))}
+                for s in series]
+    towns = town_sessions = None
+    if user.role in READERS:
+        rows = chart_data.town_series(year, user=user, calendar=calendar)
+        towns = charts.bar_list([(t.town.name, t.pace) for t in rows],
+                                _("Towns compared: programme work against each town's share"))
+        town_sessions = charts.bar_list(
+            [(t.town.name, t.pace) for t in chart_data.town_sessions(year, user=user)],
+            _("Towns compared: on-site sessions held against those planned for the year"))
+    lawyers = [{"name": lawyer.name, "status": lawyer.status,
+                "chart": charts.bar_list(
+                    [row for v in lawyer.villages
+                     for row in ((_("%(village)s sessions", village=v.village.name), v.sessions),
+                                 (_("%(village)s publicity", village=v.village.name),
+                                  v.publicity))],
+                    _("%(lawyer)s: sessions and publicity per village", lawyer=lawyer.name))}
+               for lawyer in chart_data.lawyer_series(year, user=user)]
+    return render("charts/index.html", year=year, share=share,
+                  target_note=charts.target_note(share), programs=programs,
+                  overview=_program_bars(series, _("Programmes against pace")),
+                  sessions=charts.session_chart(chart_data.session_months(year, user=user)),
+                  towns=towns, town_sessions=town_sessions, lawyers=lawyers)
+
+
 # --- one programme ---------------------------------------------------------------------------
 
 class TargetForm(FlaskForm):
@@ -148,14 +228,19 @@ class TargetForm(FlaskForm):
 
 def _target_forms(metrics: list[dict], year: int) -> dict:
     return {m["slug"]: TargetForm(formdata=None, prefix=f"target-{m['slug']}",
-                                  year=year, target=m["target"])
+                                  year=year, target=m.get("district_target", m["target"]))
             for m in metrics}
 
 
 def _detail_page(program, year: int, *, bound: dict | None = None, status: int = 200):
     user = actor()
-    metrics = _named(service.program_progress(program.slug, year, user=user))
+    share, calendar = share_of(user), year_calendar(year)
+    metrics = _paced(_named(service.program_progress(program.slug, year, user=user)),
+                     year, share, calendar)
+    series = {s.metric: s for s in chart_data.program_series(
+        year, user=user, share=share, calendar=calendar, metrics=[m["slug"] for m in metrics])}
     for metric in metrics:
+        metric["chart"] = charts.pace_chart(series[metric["slug"]], metric["name"])
         metric["by_town"] = service.breakdown(metric["slug"], "town", year, user=user)
         metric["by_lawyer"] = service.breakdown(metric["slug"], "lawyer", year, user=user)
         metric["trend"] = trend_chart(service.weekly_trend(metric["slug"], user=user))
@@ -164,6 +249,7 @@ def _detail_page(program, year: int, *, bound: dict | None = None, status: int =
     program = localized_registry(_locale()).programs[program.slug]  # as the reader reads it
     return render("programs/detail.html", status=status, program=program, year=year,
                   metrics=metrics, percent=percent, forms=forms,
+                  target_note=charts.target_note(share),
                   may_export=user.role in READERS)
 
 

@@ -1,0 +1,264 @@
+"""The data of the charts (series), in a viewer's scope, for the pages (``web/charts.py``
+draws them as SVG) and the bureau's reports (which may draw them otherwise). Numbers only:
+no drawing, no words but the names of things.
+
+- ``program_series``: each programme's headline metric, done by the end of each month,
+  against the expected pace (``core.pace``) and the scope's target;
+- ``session_months``: on-site sessions (坐班) planned and held in each month;
+- ``town_series``: the towns compared: programme work done against what their share of
+  the district targets expects by today; ``town_sessions``: their on-site sessions held
+  against those planned, and those due by now;
+- ``lawyer_series``: each lawyer's villages with sessions and publicity events held
+  against the year's 12 + 2 (``core.planner.quota_status``, the quota page's figures).
+
+Each comes from one aggregate query (a column per month, or GROUP BY town), never a query
+per village or per lawyer.
+"""
+import datetime as dt
+from dataclasses import dataclass, field
+
+from peewee import Case, fn
+
+from core import clock
+from core.calendar_views import event_filter
+from core.models import Event, Town, User, Village
+from core.pace import (Pace, Share, YearCalendar, pace, quota_pace, share_of, status as pace_status,
+                       year_calendar)
+from core.planner import quota_status
+from core.plugins import get_registry
+from core.progress import by_town, cumulative_by_month, headline, month_bounds, targets
+from core.access import town_filter
+
+
+def _months_known(year: int, today: dt.date) -> int:
+    """How many months of ``year`` have begun by ``today`` (0–12): later months have no
+    value yet (a chart leaves them out instead of drawing zeros)."""
+    if today.year < year:
+        return 0
+    if today.year > year:
+        return 12
+    return today.month
+
+
+def _headlines():
+    """Each programme's headline metric (``core.progress.headline``), in programme order."""
+    registry = get_registry()
+    programs = sorted(registry.programs.values(), key=lambda p: (p.order, p.slug))
+    return [m for m in (headline(p.slug) for p in programs) if m is not None]
+
+
+# --- the programmes against their pace ---------------------------------------------------------
+
+@dataclass
+class ProgramSeries:
+    program: str  # slug
+    metric: str  # the headline metric's slug
+    done: list[int]  # by the end of each month that has begun (the current month: so far)
+    expected: list[float]  # by the end of each of the 12 months
+    pace: Pace  # today's
+    months_known: int
+
+
+def program_series(year: int | None = None, *, user: User | None = None,
+                   today: dt.date | None = None, share: Share | None = None,
+                   calendar: YearCalendar | None = None,
+                   metrics: list[str] | None = None) -> list[ProgramSeries]:
+    """Each programme's headline metric (``core.progress.headline``; or the ``metrics``
+    named) in ``user``'s scope: cumulative done by month, the expected line for the
+    scope's target, today's pace. Two queries for the counts (cumulative, then the year's
+    targets)."""
+    today = today or clock.today()
+    year = year or today.year
+    share = share if share is not None else share_of(user)
+    calendar = calendar if calendar is not None else year_calendar(year)
+    registry = get_registry()
+    metrics = (_headlines() if metrics is None
+               else [registry.metrics[slug] for slug in metrics if slug in registry.metrics])
+    counts = cumulative_by_month([m.slug for m in metrics], year, user=user)
+    goals = targets(metrics, year)
+    known = _months_known(year, today)
+    ends = calendar.month_end_fractions()
+    result = []
+    for metric in metrics:
+        today_pace = pace(counts[metric.slug][max(known, 1) - 1] if known else 0,
+                          goals[metric.slug], year=year, day=today, share=share,
+                          calendar=calendar)
+        result.append(ProgramSeries(
+            program=metric.program, metric=metric.slug, done=counts[metric.slug][:known],
+            expected=[today_pace.target * f for f in ends], pace=today_pace,
+            months_known=known))
+    return result
+
+
+# --- sessions by month ---------------------------------------------------------------------------
+
+@dataclass
+class SessionMonth:
+    month: int  # 1–12
+    planned: int  # not cancelled (held ones included: what the plan asks of the month)
+    held: int
+    past: bool  # the month is over: what was not held is missed
+
+
+def session_months(year: int | None = None, *, user: User | None = None,
+                   today: dt.date | None = None) -> list[SessionMonth]:
+    """On-site sessions (events of kind ``session``) that ``user`` may read, by the
+    district month they start in: planned (not cancelled) and held. ONE query."""
+    today = today or clock.today()
+    year = year or today.year
+    bounds = month_bounds(year)
+    columns = []
+    for m in range(12):
+        within = (Event.starts_at >= bounds[m]) & (Event.starts_at < bounds[m + 1])
+        columns.append(fn.COUNT(Case(None, [(within & (Event.status != "cancelled"), 1)]))
+                       .alias(f"p{m}"))
+        columns.append(fn.COUNT(Case(None, [(within & (Event.status == "held"), 1)]))
+                       .alias(f"h{m}"))
+    query = Event.select(*columns).where(
+        (Event.kind == "session") & (Event.starts_at >= bounds[0])
+        & (Event.starts_at < bounds[12]))
+    readable = event_filter(user)
+    if readable is False:
+        return [SessionMonth(m + 1, 0, 0, False) for m in range(12)]
+    if readable is not True:
+        query = query.where(readable)
+    row = query.dicts().get()
+    month_over = [(dt.date(year + (m == 12), m % 12 + 1, 1) <= today) for m in range(1, 13)]
+    return [SessionMonth(m + 1, int(row[f"p{m}"] or 0), int(row[f"h{m}"] or 0), month_over[m])
+            for m in range(12)]
+
+
+# --- the towns compared ------------------------------------------------------------------------
+
+@dataclass
+class TownSeries:
+    town: Town
+    share: Share
+    done: int  # the headline metrics' done tasks, summed over the programmes
+    pace: Pace  # against the town's share of the summed district targets
+
+
+def town_series(year: int | None = None, *, user: User | None = None,
+                today: dt.date | None = None,
+                calendar: YearCalendar | None = None) -> list[TownSeries]:
+    """Every town in ``user``'s scope: the programmes' work done in its villages (the
+    headline metrics, done tasks of the year) against the town's share of the district
+    targets as expected by ``today``. ONE query (GROUP BY town) for the counts, one for
+    the villages per town."""
+    today = today or clock.today()
+    year = year or today.year
+    calendar = calendar if calendar is not None else year_calendar(year)
+    metrics = _headlines()
+    goals = targets(metrics, year)
+    total_target = sum(goals.values())
+    counts = by_town([m.slug for m in metrics], year, user=user)
+    query = _towns_in_scope(user)
+    if query is None:
+        return []
+    all_villages = Village.select().count()
+    result = []
+    for town in query:
+        share = Share("town", int(town.villages or 0), all_villages, town.name)
+        done = sum(counts.get(town.id, {}).values())
+        result.append(TownSeries(town=town, share=share, done=done,
+                                 pace=pace(done, total_target, year=year,
+                                           day=today, share=share, calendar=calendar)))
+    return result
+
+
+def _towns_in_scope(user: User | None):
+    """The towns ``user`` may read, each with its number of villages (``villages``), in
+    town order; None when they may read none."""
+    towns = town_filter(user)
+    if towns is False:
+        return None
+    per_town = Village.select(fn.COUNT(Village.id)).where(Village.town == Town.id)
+    query = Town.select(Town, per_town.alias("villages")).order_by(Town.code)
+    return query if towns is True else query.where(towns)
+
+
+@dataclass
+class TownSessions:
+    town: Town
+    pace: Pace  # held against the year's planned sessions; expected: those begun by now
+
+
+def town_sessions(year: int | None = None, *, user: User | None = None,
+                  now: dt.datetime | None = None) -> list[TownSessions]:
+    """Every town in ``user``'s scope: on-site sessions held against those planned for the
+    year (not cancelled), and against those whose time has come by ``now`` (what should
+    be held by now). ONE query, GROUP BY town."""
+    now = now or clock.now_utc()
+    year = year or clock.local_date(now).year
+    bounds = month_bounds(year)
+    live = Event.status != "cancelled"
+    query = (Event.select(Village.town.alias("town_id"),
+                          fn.COUNT(Case(None, [(live, 1)])).alias("planned"),
+                          fn.COUNT(Case(None, [(live & (Event.starts_at < now), 1)])).alias("due"),
+                          fn.COUNT(Case(None, [(Event.status == "held", 1)])).alias("held"))
+             .join(Village)
+             .where((Event.kind == "session") & (Event.starts_at >= bounds[0])
+                    & (Event.starts_at < bounds[12]))
+             .group_by(Village.town))
+    readable = event_filter(user)
+    towns = _towns_in_scope(user)
+    if readable is False or towns is None:
+        return []
+    if readable is not True:
+        query = query.where(readable)
+    counts = {row["town_id"]: row for row in query.dicts()}
+    result = []
+    for town in towns:
+        row = counts.get(town.id, {"planned": 0, "due": 0, "held": 0})
+        held, due = int(row["held"] or 0), int(row["due"] or 0)
+        share = Share("town", int(town.villages or 0), 0, town.name)
+        result.append(TownSessions(town, Pace(done=held, target=int(row["planned"] or 0),
+                                              expected=due, status=pace_status(held, due),
+                                              share=share,
+                                              district_target=int(row["planned"] or 0))))
+    return result
+
+
+# --- each lawyer's 12 + 2 ------------------------------------------------------------------------
+
+@dataclass
+class VillageQuota:
+    village: Village
+    sessions: Pace  # held against the pairing's required sessions, expected by today
+    publicity: Pace
+
+
+@dataclass
+class LawyerSeries:
+    lawyer_id: int
+    name: str
+    villages: list[VillageQuota] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """The worst status of the lawyer's villages (sessions and publicity)."""
+        order = {"on_pace": 0, "behind": 1, "far_behind": 2}
+        worst = max((order[p.status] for v in self.villages for p in (v.sessions, v.publicity)),
+                    default=0)
+        return [s for s, rank in order.items() if rank == worst][0]
+
+
+def lawyer_series(year: int | None = None, *, user: User | None = None,
+                  today: dt.date | None = None) -> list[LawyerSeries]:
+    """Each lawyer in ``user``'s scope with their villages' sessions and publicity events
+    held against the pairing's quota (12 + 2 a year, pro rata for a partial term), and
+    what is due by ``today`` (``core.pace.quota_pace``, as the assessment warns). The
+    figures are the quota page's (``core.planner.quota_status``: a fixed number of queries
+    for the whole scope)."""
+    today = today or clock.today()
+    year = year or today.year
+    lawyers: dict[int, LawyerSeries] = {}
+    for row in quota_status(user, year):
+        entry = lawyers.setdefault(row.lawyer.id, LawyerSeries(row.lawyer.id, row.lawyer.name))
+        term = dict(term_start=row.pairing.term_start, term_end=row.pairing.term_end,
+                    year=year, day=today)
+        entry.villages.append(VillageQuota(
+            village=row.village,
+            sessions=quota_pace(row.held_sessions, row.required_sessions, **term),
+            publicity=quota_pace(row.held_publicity, row.required_publicity, **term)))
+    return sorted(lawyers.values(), key=lambda lawyer: lawyer.name)
