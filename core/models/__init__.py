@@ -38,3 +38,8 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
 # What a village asks of its lawyer (core.village_requests).
 ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]
 __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
+
+# Long work run as a queued job (core.longwork).
+from core.models.operations import LONG_JOB_STATUSES, LongJob  # noqa: E402
+ALL_MODELS += [LongJob]
+__all__ += ["LONG_JOB_STATUSES", "LongJob"]
