@@ -9,6 +9,7 @@ from core.db import db
 from core.i18n import gettext_for
 from web.cli.common import describe_database, open_core
 from web.cli.district import echo_demo_logins, echo_demo_summary
+from web.longwork import EXPORT  # noqa: F401 (registers the exports' long work)
 
 
 @click.command()

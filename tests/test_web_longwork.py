@@ -1,0 +1,132 @@
+"""A big export goes through a job (web.longwork): its link answers the job's page, the page
+shows a bar polled every second and then the download, the file is the direct export's, one
+export is audited per job; only its user (or an administrator) sees the job."""
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from core import longwork
+from core.models import AuditLog, LongJob
+from core.worklog import log_service
+from tests.planning_support import now, utc  # noqa: F401 (fixtures)
+
+NOW = utc(2026, 3, 10, 8, 0)
+
+
+@pytest.fixture
+def entries(district, now):
+    """Five work-log entries of 张明 in village 1 (town 1)."""
+    now(NOW)
+    return [log_service(district.users.lawyer, lawyer=district.lawyers[0],
+                        village=district.villages[0], occurred_at=utc(2026, 3, 1 + i, 2),
+                        duration_minutes=60, mode="phone", content=f"电话咨询 {i}",
+                        result="已答复", category="publicity")
+            for i in range(5)]
+
+
+def _rows(body: bytes) -> list[tuple]:
+    return list(load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+
+
+def _exports() -> int:
+    return AuditLog.select().where(AuditLog.action == "worklog.export").count()
+
+
+def test_an_export_under_the_threshold_is_answered_at_once(district, entries, login,
+                                                           monkeypatch):
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "5")
+    response = login(district.users.coordinator).get("/records/log.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert len(_rows(response.data)) == 6
+    assert LongJob.select().count() == 0
+
+
+def test_a_big_export_goes_through_a_job_and_gives_the_same_file(district, entries, login,
+                                                                 monkeypatch):
+    client = login(district.users.coordinator)
+    direct = _rows(client.get("/records/log.xlsx?mode=phone").data)
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "4")
+    before = _exports()
+    response = client.get("/records/log.xlsx?mode=phone")
+    assert response.status_code == 303
+    job = LongJob.get()
+    assert response.headers["Location"].endswith(f"/jobs/{job.id}")
+    assert (job.status, job.done, job.total, job.user_id) == (
+        "done", 5, 5, district.users.coordinator.id)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "表格导出" in page and "every 1s" not in page  # finished: no more polling
+    assert f"/jobs/{job.id}/download" in page and "data-announce" in page
+    download = client.get(f"/jobs/{job.id}/download")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert "%E5%B7%A5%E4%BD%9C%E6%97%A5%E5%BF%97" in download.headers["Content-Disposition"]  # 工作日志
+    assert _rows(download.data) == direct
+    # a second click, a reload: the same job, no second export
+    again = client.get("/records/log.xlsx?mode=phone")
+    assert again.headers["Location"] == response.headers["Location"]
+    assert _exports() == before + 1
+    assert LongJob.select().count() == 1
+
+
+def test_the_job_exports_what_its_user_may_read(district, entries, login, monkeypatch):
+    """A town coordinator of the other town: their export is theirs (no entry of town 1)."""
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "0")
+    client = login(district.users.other_town_coordinator)
+    response = client.get("/records/log.xlsx")
+    assert response.status_code == 200  # nothing to export: no job for 0 rows
+    client = login(district.users.town_coordinator)
+    job_page = client.get("/records/log.xlsx")
+    assert job_page.status_code == 303
+    rows = _rows(client.get(job_page.headers["Location"] + "/download").data)
+    assert len(rows) == 6
+
+
+@pytest.mark.parametrize("who, status", [("admin", 200), ("other_town_coordinator", 404),
+                                         ("town_coordinator", 404), ("lawyer", 404),
+                                         ("village", 404)])
+def test_only_its_user_and_administrators_see_a_job(district, entries, login, monkeypatch,
+                                                    who, status):
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "1")
+    location = login(district.users.coordinator).get("/records/log.xlsx").headers["Location"]
+    client = login(getattr(district.users, who))
+    for url in (location, location + "/progress", location + "/download"):
+        assert client.get(url).status_code == status, url
+
+
+def test_a_running_job_shows_its_bar_and_asks_again_every_second(district, login,
+                                                                monkeypatch):
+    monkeypatch.setattr(longwork.huey, "immediate", False)
+    monkeypatch.setattr(longwork, "run_long_job", lambda job_id: None)  # the consumer is busy
+    job = longwork.start(district.users.coordinator, "export",
+                         {"path": "/records/log.xlsx", "query": ""})
+    LongJob.update(done=120, total=480).where(LongJob.id == job.id).execute()
+    client = login(district.users.coordinator)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' in page  # without JavaScript the page refreshes
+    fragment = client.get(f"/jobs/{job.id}/progress", headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text
+    assert 'hx-trigger="every 1s"' in text and 'max="480"' in text and 'value="120"' in text
+    assert "120 / 480" in text
+    # the consumer runs it (outside any request: the consumer's own app makes the file)
+    assert longwork.execute(job.id) == "done"
+    text = client.get(f"/jobs/{job.id}/progress",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "every 1s" not in text and "data-finished" in text
+    assert f"/jobs/{job.id}/download" in text
+
+
+def test_a_failed_job_says_why_in_chinese(district, login, monkeypatch):
+    def crash(params, progress):
+        raise RuntimeError("boom")
+    longwork.register("crash-test", crash)
+    try:
+        job = longwork.start(district.users.coordinator, "crash-test", {})
+    finally:
+        longwork._runners.pop("crash-test")
+    client = login(district.users.coordinator)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert 'role="alert"' in page and "已通知管理员" in page
+    assert client.get(f"/jobs/{job.id}/download").status_code == 404
