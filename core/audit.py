@@ -106,17 +106,22 @@ def detail_text(entry: AuditLog) -> str:
 
 
 def export_entries(criteria: AuditFilter, *, headers: dict[str, str] | None = None,
-                   user: User | None = None, address: str = "") -> bytes:
+                   user: User | None = None, address: str = "", progress=None) -> bytes:
     """The entries matching ``criteria`` as an .xlsx workbook (bytes), times in the
     district's zone. ``headers`` maps each of ``EXPORT_COLUMNS`` to its (translated)
     heading. The export is audited ("audit.export") after the rows are read, so it does
-    not list itself."""
+    not list itself. ``progress(done, total)``, if given, follows the rows (a long job's
+    bar, ``core.longwork``)."""
     entries = list(search(criteria))
     headers = headers or {}
-    rows = ([clock.to_local(entry.at).replace(tzinfo=None), entry.username, entry.action,
-             entry.object_type, entry.object_id, entry.address,
-             json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True)]
-            for entry in entries)
+
+    def row(done, entry):
+        if progress is not None:
+            progress(done, len(entries))
+        return [clock.to_local(entry.at).replace(tzinfo=None), entry.username, entry.action,
+                entry.object_type, entry.object_id, entry.address,
+                json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True)]
+    rows = (row(done, entry) for done, entry in enumerate(entries))
     workbook = spreadsheet.workbook()
     spreadsheet.add_sheet(
         workbook, "audit", [headers.get(column, column) for column in EXPORT_COLUMNS], rows,

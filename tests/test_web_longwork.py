@@ -130,3 +130,34 @@ def test_a_failed_job_says_why_in_chinese(district, login, monkeypatch):
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert 'role="alert"' in page and "已通知管理员" in page
     assert client.get(f"/jobs/{job.id}/download").status_code == 404
+
+
+def _sheets(body: bytes) -> dict:
+    book = load_workbook(io.BytesIO(body))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+def test_a_big_programme_ledger_goes_through_a_job(district, login, monkeypatch):
+    from core.tasks import assign_task
+    for village in district.villages[:3]:
+        assign_task(None, program="family_visits", task_type="household_visit",
+                    village=village)
+    client = login(district.users.coordinator)
+    direct = client.get("/programmes/family_visits/ledger.xlsx")
+    assert direct.status_code == 200
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "2")
+    response = client.get("/programmes/family_visits/ledger.xlsx")
+    assert response.status_code == 303
+    download = client.get(response.headers["Location"] + "/download")
+    assert _sheets(download.data) == _sheets(direct.data)
+
+
+def test_a_big_audit_export_goes_through_a_job(district, login, monkeypatch):
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "0")
+    client = login(district.users.admin)
+    entries = AuditLog.select().count()
+    response = client.get("/admin/audit.xlsx")
+    assert response.status_code == 303
+    rows = _rows(client.get(response.headers["Location"] + "/download").data)
+    assert len(rows) == 1 + entries  # the headings, every entry (not the export's own)
+    assert AuditLog.select().where(AuditLog.action == "audit.export").count() == 1
