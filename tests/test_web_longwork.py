@@ -110,6 +110,10 @@ def test_a_running_job_shows_its_bar_and_asks_again_every_second(district, login
     assert "<html" not in text
     assert 'hx-trigger="every 1s"' in text and 'max="480"' in text and 'value="120"' in text
     assert "120 / 480" in text
+    assert "heading=h1" in page  # the page's panel keeps its h1 when it is swapped
+    own = client.get(f"/jobs/{job.id}/progress?heading=h1",
+                     headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<h1>" in own and "<h2>" in text
     # the consumer runs it (outside any request: the consumer's own app makes the file)
     assert longwork.execute(job.id) == "done"
     text = client.get(f"/jobs/{job.id}/progress",

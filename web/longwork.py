@@ -115,16 +115,17 @@ def _job(job_id):
         abort(404)  # another's job looks like none
 
 
-def _page(job, page="jobs/job.html"):
+def _page(job, page="jobs/job.html", heading_tag="h2"):
     return render(page, "jobs/_job.html", job=job, active=job.status in LONG_JOB_ACTIVE,
-                  title=TITLES.get(job.kind) or _l("Background work"), labels=LONG_JOB_LABELS)
+                  title=TITLES.get(job.kind) or _l("Background work"), labels=LONG_JOB_LABELS,
+                  heading_tag=heading_tag)
 
 
 @bp.route("/<int:job_id>")
 @allow(*ROLES)
 def job(job_id):
     """The job's page: its bar while it runs, then its download (or why it failed)."""
-    return _page(_job(job_id))
+    return _page(_job(job_id), heading_tag="h1")
 
 
 @bp.route("/<int:job_id>/progress")
@@ -133,7 +134,8 @@ def job(job_id):
 def progress(job_id):
     """The job's panel, asked for every second by the page while the job runs (polling:
     no activity that keeps a login alive)."""
-    return _page(_job(job_id), page="jobs/_job.html")
+    heading = "h1" if request.args.get("heading") == "h1" else "h2"  # the job's own page
+    return _page(_job(job_id), page="jobs/_job.html", heading_tag=heading)
 
 
 @bp.route("/<int:job_id>/download")
