@@ -464,6 +464,8 @@ def export_logs(query, *, headers: dict[str, str] | None = None,
     headers, mode_labels = headers or {}, mode_labels or {}
     category_labels = category_labels or {}
     entries = list(query)
+    if progress is not None:
+        progress(0, len(entries))  # the bar knows its length before the rows are read
     numbers = case_numbers(entries)
     of_tasks = log_views(user, entries)
     lines = {entry_id: line for entry_id, (line, _view) in of_tasks.items()}

@@ -165,3 +165,10 @@ def test_a_big_audit_export_goes_through_a_job(district, login, monkeypatch):
     rows = _rows(client.get(response.headers["Location"] + "/download").data)
     assert len(rows) == 1 + entries  # the headings, every entry (not the export's own)
     assert AuditLog.select().where(AuditLog.action == "audit.export").count() == 1
+
+
+def test_a_job_consumer_of_its_own_makes_exports_too():
+    """`jiedui worker` runs no web, yet its jobs make the exports: the command registers the
+    exports' kind of long work."""
+    import web.cli.serve  # noqa: F401 (the command's module)
+    assert longwork.registered("export")
