@@ -24,13 +24,21 @@ administrators like every failed job (``core.jobs``). Files are kept under the i
 folder for ``KEEP_RESULTS`` and then removed with their jobs (``remove_old_jobs``, hourly).
 
 Only the job's user and an administrator see a job (``core.access.can_read_long_job``).
+
+A running job holds a lock that dies with its consumer (``flock`` on a file of the
+instance folder with SQLite, an advisory lock on the job's connection with PostgreSQL, as
+``core.locks`` does for planning): a job found "running" whose lock is free lost its
+consumer (killed, restarted) and is marked failed when its page or a new start looks at
+it, so nobody waits for it, and asking again starts the work anew.
 """
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +47,7 @@ from huey import crontab
 from core import clock
 from core.access import can_read_long_job
 from core.config import get_settings, private_folder
-from core.db import after_commit, connection, transaction
+from core.db import after_commit, connection, db, is_sqlite, transaction
 from core.errors import JieduiError, NotFound
 from core.i18n import N_, gettext_for
 from core.models import LongJob, User
@@ -55,6 +63,9 @@ FOLDER = "long_jobs"  # under the instance folder
 FAILED = N_("The work could not be finished. The administrators have been told; please "
             "try again later.")
 UNKNOWN_KIND = N_("This kind of work is not available here.")
+INTERRUPTED = N_("The work stopped before the end (the job consumer was stopped); please "
+                 "ask again.")
+PG_LOCK_CLASS = 0x6A6F62 << 32  # "job": a job's advisory lock is this plus its id
 
 
 @dataclass(frozen=True)
@@ -87,12 +98,70 @@ def job_key(kind: str, params: dict, user: User) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# --- a lock that dies with the consumer running the job ------------------------------------
+
+def _lock_path(job_id: int) -> Path:
+    return private_folder(get_settings().instance / FOLDER) / f"{job_id}.lock"
+
+
+@contextmanager
+def _running_lock(job_id: int):
+    """Held by the consumer while it runs the job (released however it ends)."""
+    if is_sqlite():
+        path = _lock_path(job_id)
+        with open(path, "a+") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:  # the file stays (removed with the job): one file, one lock
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (PG_LOCK_CLASS + job_id,))
+    try:
+        yield
+    finally:
+        try:
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (PG_LOCK_CLASS + job_id,))
+        except Exception:  # noqa: BLE001 - the connection died: the server released it
+            pass
+
+
+def _consumer_alive(job_id: int) -> bool:
+    """Whether a consumer holds the job's lock (takes it for a moment when none does)."""
+    if is_sqlite():
+        path = _lock_path(job_id)
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+    (taken,) = db.execute_sql("SELECT pg_try_advisory_lock(%s)",
+                              (PG_LOCK_CLASS + job_id,)).fetchone()
+    if taken:
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (PG_LOCK_CLASS + job_id,))
+    return not taken
+
+
+def checked(job: LongJob) -> LongJob:
+    """``job`` as it is: one "running" whose consumer died is marked failed first."""
+    if job.status != "running" or _consumer_alive(job.id):
+        return job
+    gettext = gettext_for(job.locale)
+    LongJob.update(status="failed", message=gettext(INTERRUPTED),
+                   finished_at=clock.now_utc()).where(
+        (LongJob.id == job.id) & (LongJob.status == "running")).execute()
+    return LongJob.get_by_id(job.id)
+
+
 def _joinable(key: str) -> LongJob | None:
     """A job of ``key`` still to finish, or finished a moment ago with its file."""
     recent = clock.now_utc() - REUSE_FINISHED
     for job in (LongJob.select().where(
             (LongJob.key == key) & (LongJob.status.in_(LONG_JOB_ACTIVE + ("done",))))
             .order_by(LongJob.id.desc()).limit(3)):
+        job = checked(job)
         if job.status in LONG_JOB_ACTIVE:
             return job
         if job.finished_at and job.finished_at >= recent and (
@@ -127,7 +196,7 @@ def readable_job(user: User, job_id: int) -> LongJob:
     job = LongJob.get_or_none(LongJob.id == job_id)
     if job is None or not can_read_long_job(user, job):
         raise NotFound(N_("There is no such job, or you may not see it."))
-    return job
+    return checked(job)
 
 
 def result_file(job: LongJob) -> Path:
@@ -187,11 +256,17 @@ def execute(job_id: int) -> str:
     """Run a queued job: queued → running → done (its file stored) or failed (its message
     in the user's language). A job no longer queued (run already, removed) is left as it
     is, so a job delivered twice runs once. Returns the status."""
-    claimed = LongJob.update(status="running", started_at=clock.now_utc()).where(
-        (LongJob.id == job_id) & (LongJob.status == "queued")).execute()
-    job = LongJob.get_or_none(LongJob.id == job_id)
-    if not claimed or job is None:
-        return job.status if job is not None else "gone"
+    with _running_lock(job_id):  # first: a running job's lock is always held
+        claimed = LongJob.update(status="running", started_at=clock.now_utc()).where(
+            (LongJob.id == job_id) & (LongJob.status == "queued")).execute()
+        job = LongJob.get_or_none(LongJob.id == job_id)
+        if not claimed or job is None:
+            return job.status if job is not None else "gone"
+        return _run(job)
+
+
+def _run(job: LongJob) -> str:
+    job_id = job.id
     gettext = gettext_for(job.locale)
     runner = _runners.get(job.kind)
     try:
@@ -227,6 +302,8 @@ def remove_old_jobs(now: dt.datetime | None = None) -> int:
     for job in LongJob.select().where(LongJob.created_at < cutoff):
         if job.result_path:
             result_file(job).unlink(missing_ok=True)
+        if is_sqlite():
+            _lock_path(job.id).unlink(missing_ok=True)
         removed += LongJob.delete().where(LongJob.id == job.id).execute()
     return removed
 

@@ -164,3 +164,29 @@ def test_old_jobs_and_their_files_are_removed(district, kinds, monkeypatch):
     assert not path.exists()
     assert [job.id for job in LongJob.select()] == [fresh.id]
     assert longwork.open_result(district.users.coordinator, fresh.id)[1].is_file()
+
+
+def test_a_job_whose_consumer_died_fails_and_the_work_can_be_asked_again(district, kinds,
+                                                                         monkeypatch):
+    calls = []
+    kinds("count", counting(calls))
+    monkeypatch.setattr(longwork.huey, "immediate", False)
+    monkeypatch.setattr(longwork, "run_long_job", lambda job_id: None)
+    job = longwork.start(district.users.coordinator, "count", {"rows": 1})
+    # a consumer took it and was killed: "running", and nobody holds its lock
+    LongJob.update(status="running").where(LongJob.id == job.id).execute()
+    seen = longwork.readable_job(district.users.coordinator, job.id)
+    assert seen.status == "failed" and "重新" in seen.message
+    again = longwork.start(district.users.coordinator, "count", {"rows": 1})
+    assert again.id != job.id and again.status == "queued"
+
+
+def test_a_running_job_is_seen_alive_by_its_page(district, kinds):
+    seen = []
+
+    def look(params, progress):
+        seen.append(longwork.readable_job(progress.user, progress.job_id).status)
+        return longwork.Result(filename="a.xlsx", content=b"x")
+    kinds("look", look)
+    longwork.start(district.users.coordinator, "look", {})
+    assert seen == ["running"]  # its lock is held: not taken for dead
