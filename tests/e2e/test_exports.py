@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LIVE, SCREENSHOTS, log_in
+from tests.e2e.pagecheck import page_problems
 
 pytestmark = pytest.mark.e2e
 
@@ -68,6 +69,7 @@ def test_a_big_export_shows_its_progress_then_the_download(page, live_server, tm
     bar = page.locator(".long-job progress")
     expect(bar).to_be_visible()  # 2,000+ rows take a few seconds
     _shot(page, "export-job-progress")
+    assert page_problems(page) == []  # axe-core, landmarks, targets: while it runs
     result = page.locator("a[data-job-result]")
     expect(result).to_be_visible(timeout=60_000)
     expect(bar).to_have_count(0)  # finished: the bar (and the polling) are gone
@@ -75,6 +77,7 @@ def test_a_big_export_shows_its_progress_then_the_download(page, live_server, tm
     expect(page.locator("h1")).to_have_count(1)  # the swapped panel keeps the page's h1
     expect(page.locator("#announcer")).to_contain_text("已完成")
     _shot(page, "export-job-done")
+    assert page_problems(page) == []  # and when it is done
     with page.expect_download() as download:
         result.click()
     saved = download.value
