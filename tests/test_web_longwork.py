@@ -172,3 +172,14 @@ def test_a_job_consumer_of_its_own_makes_exports_too():
     exports' kind of long work."""
     import web.cli.serve  # noqa: F401 (the command's module)
     assert longwork.registered("export")
+
+
+def test_a_big_assessment_table_goes_through_a_job(district, login, monkeypatch):
+    client = login(district.users.coordinator)
+    direct = client.get("/assessment/export.xlsx?year=2026")
+    assert direct.status_code == 200
+    monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "1")
+    response = client.get("/assessment/export.xlsx?year=2026")
+    assert response.status_code == 303
+    download = client.get(response.headers["Location"] + "/download")
+    assert _sheets(download.data) == _sheets(direct.data)

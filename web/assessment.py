@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core import clock, privacy
-from core.access import can_read_sheet
+from core.access import can_read_sheet, sheet_filter
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
                              assessment_sheet, behind_pace, export_assessment, export_sheet)
 from core.audit import record
@@ -15,6 +15,7 @@ from core.models import Pairing
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
 from web.listing import paginate, query_number, search_term
+from web.longwork import long_export
 from web.programs import xlsx_response
 from web.render import render
 
@@ -48,8 +49,15 @@ def index():
                   rules=get_settings().assessment, grades=GRADES)
 
 
+def _export_rows() -> int:
+    """At most this many rows (the pairings in the viewer's scope): over the setting, the
+    table is exported by a job (web.longwork)."""
+    return Pairing.select().where(sheet_filter(actor())).count()
+
+
 @bp.route("/export.xlsx")
 @allow(*STAFF)
+@long_export(_export_rows)
 def export():
     """The whole table in the viewer's scope (the search applies, the pages do not)."""
     user, year = actor(), _year()
