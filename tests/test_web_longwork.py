@@ -1,6 +1,7 @@
 """A big export goes through a job (web.longwork): its link answers the job's page, the page
 shows a bar polled every second and then the download, the file is the direct export's, one
 export is audited per job; only its user (or an administrator) sees the job."""
+import datetime as dt
 import io
 
 import pytest
@@ -111,6 +112,7 @@ def test_a_running_job_shows_its_bar_and_asks_again_every_second(district, login
     assert 'hx-trigger="every 1s"' in text and 'max="480"' in text and 'value="120"' in text
     assert "120 / 480" in text
     assert "heading=h1" in page  # the page's panel keeps its h1 when it is swapped
+    assert "可能未在运行" not in text
     own = client.get(f"/jobs/{job.id}/progress?heading=h1",
                      headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<h1>" in own and "<h2>" in text
@@ -184,3 +186,14 @@ def test_a_big_assessment_table_goes_through_a_job(district, login, monkeypatch)
     direct, by_job = _direct_and_by_job(login(district.users.coordinator), monkeypatch,
                                         "/assessment/export.xlsx?year=2026", threshold=1)
     assert by_job == direct
+
+
+def test_a_job_queued_for_long_says_the_consumer_may_be_down(district, login, monkeypatch):
+    monkeypatch.setattr(longwork.huey, "immediate", False)
+    monkeypatch.setattr(longwork, "run_long_job", lambda job_id: None)  # no consumer
+    job = longwork.start(district.users.coordinator, "export",
+                         {"path": "/records/log.xlsx", "query": ""})
+    LongJob.update(created_at=job.created_at - dt.timedelta(minutes=2)).where(
+        LongJob.id == job.id).execute()
+    page = login(district.users.coordinator).get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "后台任务处理程序可能未在运行" in page and 'hx-trigger="every 1s"' in page

@@ -8,6 +8,7 @@ redirect to the job's page instead of the file; the job then makes the file by c
 same view, as the same user in the same language, so the file is the one a direct export
 gives, and it is audited once per job, not per click. A smaller export is answered at once.
 """
+import datetime as dt
 import mimetypes
 from functools import lru_cache, wraps
 from urllib.parse import unquote, urlencode
@@ -17,7 +18,7 @@ from flask import (Blueprint, abort, current_app, g, has_app_context, redirect, 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from core import longwork
+from core import clock, longwork
 from core.audit import request_address
 from core.config import get_settings
 from core.errors import JieduiError, NotFound, PermissionDenied
@@ -32,6 +33,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 EXPORT = "export"  # the kind of the exports made by a job
 TITLES = {EXPORT: _l("Spreadsheet export")}  # a kind's page title (others: "Background work")
+QUEUED_TOO_LONG = dt.timedelta(minutes=1)  # then the page says the consumer may be down
 EXPORT_REFUSED = N_("The export could not be made: you may no longer open it.")
 
 
@@ -116,9 +118,10 @@ def _job(job_id):
 
 
 def _page(job, page="jobs/job.html", heading_tag="h2"):
+    stuck = job.status == "queued" and clock.now_utc() - job.created_at > QUEUED_TOO_LONG
     return render(page, "jobs/_job.html", job=job, active=job.status in LONG_JOB_ACTIVE,
                   title=TITLES.get(job.kind) or _l("Background work"), labels=LONG_JOB_LABELS,
-                  heading_tag=heading_tag)
+                  heading_tag=heading_tag, stuck=stuck)
 
 
 @bp.route("/<int:job_id>")
