@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from core import longwork
-from core.models import AuditLog, LongJob
+from core.models import AuditLog, LongJob, Problem
 from core.worklog import log_service
 from tests.planning_support import now, utc  # noqa: F401 (fixtures)
 
@@ -197,3 +197,22 @@ def test_a_job_queued_for_long_says_the_consumer_may_be_down(district, login, mo
         LongJob.id == job.id).execute()
     page = login(district.users.coordinator).get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "后台任务处理程序可能未在运行" in page and 'hx-trigger="every 1s"' in page
+
+
+def test_an_export_its_user_may_no_longer_open_fails_with_a_message(district, login,
+                                                                    monkeypatch):
+    """A programme gone by the time the job runs, a user whose role changed: refused with
+    a message, not reported as a fault."""
+    monkeypatch.setattr(longwork.huey, "immediate", False)
+    monkeypatch.setattr(longwork, "run_long_job", lambda job_id: None)
+    user = district.users.coordinator
+    job = longwork.start(user, "export", {"path": "/programmes/no-such/ledger.xlsx",
+                                          "query": ""})
+    assert longwork.execute(job.id) == "failed"  # the view's 404: no such programme
+    job = LongJob.get_by_id(job.id)
+    assert job.message == "无法导出：您已无权打开此内容。"
+    user.role = "village"
+    user.save()
+    other = longwork.start(user, "export", {"path": "/records/log.xlsx", "query": ""})
+    assert longwork.execute(other.id) == "failed"
+    assert Problem.select().count() == 0

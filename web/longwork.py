@@ -17,6 +17,7 @@ from flask import (Blueprint, abort, current_app, g, has_app_context, redirect, 
                    send_file, url_for)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from core import clock, longwork
 from core.audit import request_address
@@ -98,10 +99,13 @@ def run_export(params: dict, progress) -> longwork.Result:
                     (rule[0] != "public" and user.role not in rule[1]):
                 raise PermissionDenied(EXPORT_REFUSED)
             response = app.make_response(view(**(request.view_args or {})))
+        except HTTPException as refused:  # abort(404) and the like: gone, or no longer theirs
+            raise JieduiError(EXPORT_REFUSED) from refused
         finally:
             request_address.reset(token)
     if response.status_code != 200:
         raise JieduiError(EXPORT_REFUSED)
+    response.direct_passthrough = False  # a file sent by send_file is read like bytes
     return longwork.Result(filename=_file_name(response), content=response.get_data())
 
 
