@@ -216,3 +216,16 @@ def test_an_export_its_user_may_no_longer_open_fails_with_a_message(district, lo
     other = longwork.start(user, "export", {"path": "/records/log.xlsx", "query": ""})
     assert longwork.execute(other.id) == "failed"
     assert Problem.select().count() == 0
+
+
+def test_a_plugins_big_register_goes_through_a_job(demo_db, client, monkeypatch):
+    """The family-visits register of households (a plugin's own export, marked
+    ``export_rows``) is made by a job over the threshold, the same file."""
+    from core.demo import DEMO_LOGINS
+    username, password = DEMO_LOGINS["coordinator"]
+    assert client.post("/login", data={"username": username,
+                                       "password": password}).status_code == 302
+    direct, by_job = _direct_and_by_job(client, monkeypatch,
+                                        "/programmes/family_visits/households.xlsx",
+                                        threshold=1)
+    assert by_job == direct and len(next(iter(direct.values()))) > 2

@@ -105,6 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from core.plugins import call_setup_hook
     call_setup_hook("register_blueprints", app=app)
+    longwork.wrap_marked_exports(app)  # a plugin's big export goes through a job too
     return app
 
 

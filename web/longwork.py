@@ -58,8 +58,19 @@ def long_export(count):
                                      address=request.remote_addr or "")
                 return redirect(url_for("jobs.job", job_id=job.id), code=303)
             return view(*args, **kwargs)
+        export.long_export = True
         return export
     return wrap
+
+
+def wrap_marked_exports(app) -> None:
+    """A plugin's export view marked ``view.export_rows = count`` (plugins import no web)
+    goes through a job like the core's exports (``create_app``, after the plugins'
+    blueprints)."""
+    for endpoint, view in list(app.view_functions.items()):
+        count = getattr(view, "export_rows", None)
+        if count is not None and not getattr(view, "long_export", False):
+            app.view_functions[endpoint] = long_export(count)(view)
 
 
 @lru_cache(maxsize=1)
