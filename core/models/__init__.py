@@ -39,6 +39,11 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
 ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]
 __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
 
+# One-time links to choose one's password (core.login_invitations).
+from core.models.security import LoginInvitation  # noqa: E402
+ALL_MODELS += [LoginInvitation]
+__all__ += ["LoginInvitation"]
+
 # Long work run as a queued job (core.longwork).
 from core.models.operations import LONG_JOB_STATUSES, LongJob  # noqa: E402
 ALL_MODELS += [LongJob]
