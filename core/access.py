@@ -394,6 +394,15 @@ def can_read_sheet(user: User | None, pairing: Pairing) -> bool:
     return user.role in READERS and can_read_village(user, pairing.village)
 
 
+def can_read_long_job(user: User | None, job) -> bool:
+    """A queued job's progress, message and file (``core.longwork``): the user who asked
+    for it, and an administrator; the operator (None) too. Anyone else is told there is no
+    such job, so a job's number gives nothing away."""
+    if user is None:
+        return True
+    return job.user_id == user.id or user.role == "admin"
+
+
 def sheet_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Pairing`` selecting the pairings whose quota row and assessment
     sheet ``user`` may read (``can_read_sheet``): a lawyer's own, ended ones too; those of

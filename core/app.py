@@ -7,7 +7,7 @@ district's time zone, the database (and its migrations when asked), the job queu
 storage and the programmes' schedules. The plugin registry is built on first use
 (``core.plugins``), with the core's own reactions registered first as default plugins.
 """
-from core import clock, config, jobs, queue
+from core import clock, config, jobs, longwork, queue  # noqa: F401 (longwork: its jobs)
 from core.config import Settings
 from core.db import migrate, open_database
 

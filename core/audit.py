@@ -465,18 +465,25 @@ def describe(entries, gettext=str, locale: str = "zh_CN") -> list[Words]:
 
 def export_entries(criteria: AuditFilter, *, headers: dict[str, str] | None = None,
                    user: User | None = None, address: str = "", gettext=str,
-                   locale: str = "zh_CN") -> bytes:
+                   locale: str = "zh_CN", progress=None) -> bytes:
     """The entries matching ``criteria`` as an .xlsx workbook (bytes): each in the words of
     the page (``describe``, in the language of ``gettext``), then as stored. ``headers``
     maps each of ``EXPORT_COLUMNS`` to its (translated) heading. The export is audited
-    ("audit.export") after the rows are read, so it does not list itself."""
+    ("audit.export") after the rows are read, so it does not list itself.
+    ``progress(done, total)``, if given, follows the rows (a long job's bar,
+    ``core.longwork``)."""
     entries = list(search(criteria))
     headers = headers or {}
-    rows = ([words.at.replace(tzinfo=None), words.who, words.action, words.object,
-             "\n".join(words.lines), words.entry.address, words.entry.action,
-             words.entry.object_type, words.entry.object_id,
-             json.dumps(words.entry.detail or {}, ensure_ascii=False, sort_keys=True)]
-            for words in describe(entries, gettext, locale))
+
+    def row(done, words):
+        if progress is not None:
+            progress(done, len(entries))
+        return [words.at.replace(tzinfo=None), words.who, words.action, words.object,
+                "\n".join(words.lines), words.entry.address, words.entry.action,
+                words.entry.object_type, words.entry.object_id,
+                json.dumps(words.entry.detail or {}, ensure_ascii=False, sort_keys=True)]
+    rows = (row(done, words)
+            for done, words in enumerate(describe(entries, gettext, locale)))
     workbook = spreadsheet.workbook()
     spreadsheet.add_sheet(
         workbook, "audit", [headers.get(column, column) for column in EXPORT_COLUMNS], rows,

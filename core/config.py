@@ -84,6 +84,9 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024  # JIEDUI_MAX_UPLOAD_MB
     db_busy_timeout_ms: int = 10_000
     trusted_proxies: int = 0
+    # An export of more rows than this is made by a queued job with a progress bar
+    # (core.longwork, JIEDUI_EXPORT_JOB_ROWS); a smaller one is answered at once.
+    export_job_rows: int = 300
 
     @property
     def queue_is_redis(self):
@@ -221,6 +224,7 @@ def load_settings(environ=None, *, default_instance="instance") -> Settings:
         max_upload_bytes=max_upload_bytes(env),
         db_busy_timeout_ms=db_busy_timeout_ms(env),
         trusted_proxies=trusted_proxies(env),
+        export_job_rows=export_job_rows(env),
     )
 
 
@@ -641,3 +645,15 @@ def trusted_proxies(environ=None) -> int:
     env = os.environ if environ is None else environ
     return _positive_number(env.get("JIEDUI_TRUSTED_PROXIES", "0"), "JIEDUI_TRUSTED_PROXIES",
                             kind=int, allow_zero=True)
+
+
+# --- long work as queued jobs (core.longwork) -------------------------------------------------
+DEFAULT_EXPORT_JOB_ROWS = "300"
+
+
+def export_job_rows(environ=None) -> int:
+    """``JIEDUI_EXPORT_JOB_ROWS`` (default 300): an export of more rows is made by a queued
+    job whose page shows a progress bar and then the download; 0 sends every export there."""
+    env = os.environ if environ is None else environ
+    return _positive_number(env.get("JIEDUI_EXPORT_JOB_ROWS", DEFAULT_EXPORT_JOB_ROWS),
+                            "JIEDUI_EXPORT_JOB_ROWS", kind=int, allow_zero=True)

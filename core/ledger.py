@@ -102,10 +102,11 @@ def audit_export(user: User | None, program_slug: str, *, tasks: int, shown: int
 
 
 def export_ledger(program_slug: str, tasks, *, user: User | None = None,
-                  address: str = "", locale: str = "zh_CN") -> bytes:
+                  address: str = "", locale: str = "zh_CN", progress=None) -> bytes:
     """The .xlsx ledger of ``tasks`` (any iterable of Task; those of other programmes are
     left out) as bytes. ``user`` is who exports (None: the operator): each row shows its
-    task as they may see it (``core.privacy``), and the export is audited."""
+    task as they may see it (``core.privacy``), and the export is audited.
+    ``progress(done, total)``, if given, follows the tasks (a long job's bar)."""
     registry = get_registry()
     if program_slug not in registry.programs:
         raise NotFound(N_("There is no programme %(program)s (is its plugin loaded?)."),
@@ -127,6 +128,8 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
         fields = list(form)
         rows = []
         for task in (t for t in tasks if t.task_type == kind.slug):
+            if progress is not None:
+                progress(len(views), len(tasks))
             data, view = task.data or {}, task_view(user, task)
             views.append(view)
             hidden = set(view.hidden_fields)

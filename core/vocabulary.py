@@ -81,6 +81,11 @@ HOLIDAY_SOURCE_LABELS = {"official": N_("Official notice"), "estimate": N_("Esti
 PLAN_RUN_STATUSES = ("queued", "running", "done", "failed")
 PLAN_RUN_LABELS = {"queued": N_("Waiting"), "running": N_("Planning…"), "done": N_("Done"),
                    "failed": N_("Failed")}
+# Long work run as a queued job (core.longwork): an export, an import, a report.
+LONG_JOB_STATUSES = ("queued", "running", "done", "failed")
+LONG_JOB_ACTIVE = ("queued", "running")
+LONG_JOB_LABELS = {"queued": N_("Waiting"), "running": N_("Working…"), "done": N_("Done"),
+                   "failed": N_("Failed")}
 
 # --- programme tasks and the work log --------------------------------------------------------
 

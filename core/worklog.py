@@ -454,20 +454,25 @@ def case_numbers(entries) -> dict[int, str]:
 def export_logs(query, *, headers: dict[str, str] | None = None,
                 mode_labels: dict[str, str] | None = None,
                 category_labels: dict[str | None, str] | None = None,
-                user: User | None = None, address: str = "") -> bytes:
+                user: User | None = None, address: str = "", progress=None) -> bytes:
     """The entries of ``query`` as an .xlsx workbook (bytes). ``headers`` maps each of
     ``EXPORT_COLUMNS`` to its (translated) heading; ``mode_labels`` names the modes,
     ``category_labels`` the duties (its key None: the entries without one).
     Times are in the district's zone; an entry of a task shows what ``user`` may see of
-    it (``core.privacy``). The export is audited."""
+    it (``core.privacy``). The export is audited. ``progress(done, total)``, if given, is
+    told how many rows are made (a long job's bar, ``core.longwork``)."""
     headers, mode_labels = headers or {}, mode_labels or {}
     category_labels = category_labels or {}
     entries = list(query)
+    if progress is not None:
+        progress(0, len(entries))  # the bar knows its length before the rows are read
     numbers = case_numbers(entries)
     of_tasks = log_views(user, entries)
     lines = {entry_id: line for entry_id, (line, _view) in of_tasks.items()}
     rows = []
-    for entry in entries:
+    for done, entry in enumerate(entries):
+        if progress is not None:
+            progress(done, len(entries))
         line = lines.get(entry.id)
         rows.append([line.occurred_at if line else
                      clock.to_local(entry.occurred_at).replace(tzinfo=None),
@@ -483,6 +488,8 @@ def export_logs(query, *, headers: dict[str, str] | None = None,
         widths={index: 50 if column in ("content", "result") else 18
                 for index, column in enumerate(EXPORT_COLUMNS)},
         formats={0: "yyyy-mm-dd hh:mm"})
+    if progress is not None:
+        progress(len(entries), len(entries))
     record(user, "worklog.export", address=address, detail={"entries": len(entries)})
     audit_views(user, [view for _line, view in of_tasks.values()], via="worklog",
                 address=address)

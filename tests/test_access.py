@@ -196,6 +196,19 @@ def _log_photo(d) -> int:
     return photo.id
 
 
+def _long_job(d) -> int:
+    """A finished export job of the district coordinator, with its file (core.longwork)."""
+    from core import longwork
+    from core.models import LongJob
+    job = LongJob.select().first()
+    if job is None:
+        job = LongJob.create(kind="export", params={}, key="test", user=d.users.coordinator,
+                             status="done", filename="工作日志.xlsx")
+        LongJob.update(result_path=longwork._store(job, b"PK")).where(
+            LongJob.id == job.id).execute()
+    return job.id
+
+
 FEED_USERS = COORDINATORS | {"lawyer", "other_lawyer"}
 EDITORS_OF_VILLAGE_0 = MANAGERS_IN_SCOPE | {"lawyer"}
 
@@ -356,6 +369,12 @@ ROUTES = {
     "records.log": ("GET", lambda d: "/records/log", FEED_USERS),
     "records.log_new": ("POST", lambda d: "/records/log", {"lawyer", "other_lawyer"}),
     "records.log_export": ("GET", lambda d: "/records/log.xlsx", COORDINATORS),
+    # long work (web.longwork): a job's page, progress and file, its user's and admins'
+    "jobs.job": ("GET", lambda d: f"/jobs/{_long_job(d)}", {"admin", "coordinator"}),
+    "jobs.progress": ("GET", lambda d: f"/jobs/{_long_job(d)}/progress",
+                      {"admin", "coordinator"}),
+    "jobs.download": ("GET", lambda d: f"/jobs/{_long_job(d)}/download",
+                      {"admin", "coordinator"}),
     "records.cases": ("GET", lambda d: "/records/cases", FEED_USERS),
     "records.case_new": ("GET", lambda d: "/records/cases/new", FEED_USERS),
     "records.case_detail": ("GET", lambda d: f"/records/cases/{_case(d)}", EDITORS_OF_VILLAGE_0),

@@ -28,7 +28,7 @@ PARTS = {
     "sign-in": ["signins"],
     "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home",
                   "village_requests", "login_invitations", "reports", "registers"],
-    "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "testing"],
+    "operations": ["reactions", "jobs", "longwork", "backup", "demo", "demo_tasks", "app", "testing"],
 }
 PACKAGE = "core"  # core/__init__.py: the plugins' API, looked up lazily (imports nothing)
 

@@ -41,7 +41,8 @@ def _select_locale():
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. With ``TESTING`` the caller has opened the database already."""
+    """Build the app. With ``TESTING`` or ``JIEDUI_SET_UP`` (a job consumer's app, see
+    ``web.longwork``) the caller has set the process up already."""
     settings = get_settings()
     app = Flask(__name__)
     app.config.update(
@@ -66,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
                                 x_host=proxies)
-    if not app.config.get("TESTING"):
+    if not (app.config.get("TESTING") or app.config.get("JIEDUI_SET_UP")):
         setup(settings, run_migrations=True)
 
     csrf.init_app(app)
@@ -96,14 +97,16 @@ def create_app(config: dict | None = None) -> Flask:
     from web import groups
     from web import home, signins, village_requests
     from web import district, reports
+    from web import longwork
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
                    tasks, programs, admin, public, feedback, matters, assessment, records,
                    users, groups, home, signins,
-                   village_requests, district, reports):
+                   village_requests, district, reports, longwork):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook
     call_setup_hook("register_blueprints", app=app)
+    longwork.wrap_marked_exports(app)  # a plugin's big export goes through a job too
     return app
 
 
@@ -163,6 +166,9 @@ def _init_database_per_request(app: Flask) -> None:
 
     @app.teardown_request
     def _close(exc):
+        from flask import g
+        if g.get("long_job_progress") is not None:
+            return  # a job's export (web.longwork): the connection is the job's
         from core.audit import request_address
         request_address.set("")  # the thread may serve a job or a CLI call next
         close_quietly()

@@ -15,6 +15,7 @@ from core.models import Problem
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_text
+from web.longwork import job_progress, long_export
 from web.programs import xlsx_response
 from web.render import htmx, render
 
@@ -97,13 +98,20 @@ def _locale() -> str:
     return str(get_locale() or "zh_CN")
 
 
+def _audit_export_rows() -> int:
+    return audit.search(_audit_filter()).count()
+
+
 @bp.route("/audit.xlsx")
 @allow("admin")
+@long_export(_audit_export_rows)
 def audit_export():
-    """Every entry the filter matches (the pages do not apply); the export is audited."""
+    """Every entry the filter matches (the pages do not apply); the export is audited. More
+    than JIEDUI_EXPORT_JOB_ROWS entries are exported by a job (web.longwork)."""
     body = audit.export_entries(
         _audit_filter(), headers={key: str(text) for key, text in EXPORT_HEADERS.items()},
-        user=actor(), address=request.remote_addr or "", gettext=_, locale=_locale())
+        user=actor(), address=request.remote_addr or "", gettext=_, locale=_locale(),
+        progress=job_progress())
     stamp = clock.today().isoformat()
     return xlsx_response(body, f"{_('Audit log')}-{stamp}.xlsx", f"audit-{stamp}.xlsx")
 

@@ -6,15 +6,16 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core import clock, privacy
-from core.access import can_read_sheet, town_filter
+from core.access import can_read_sheet, sheet_filter, town_filter
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
                              assessment_sheet, behind_pace, export_assessment, export_sheet)
 from core.audit import record
 from core.config import get_settings
 from core.models import Pairing, Town
-from core.vocabulary import MANAGERS, READERS
+from core.vocabulary import READERS
 from web.access import actor, allow
 from web.listing import Sorting, paginate, query_number, query_text, search_term
+from web.longwork import long_export
 from web.programs import xlsx_response
 from web.render import render
 
@@ -75,8 +76,15 @@ def index():
                   rules=get_settings().assessment, grades=GRADES)
 
 
+def _export_rows() -> int:
+    """At most this many rows (the pairings in the viewer's scope): over the setting, the
+    table is exported by a job (web.longwork)."""
+    return Pairing.select().where(sheet_filter(actor())).count()
+
+
 @bp.route("/export.xlsx")
 @allow(*READERS, "lawyer")
+@long_export(_export_rows)
 def export():
     """The whole table in the viewer's scope, filtered and sorted as the page (the pages
     do not apply)."""

@@ -29,10 +29,11 @@ from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
-from core.vocabulary import MANAGERS, READERS, STAFF
+from core.vocabulary import MANAGERS, READERS
 from web import charts
 from web.access import actor, allow
 from web.listing import query_number
+from web.longwork import job_progress, long_export
 from web.render import render
 
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
@@ -306,18 +307,29 @@ def xlsx_response(body: bytes, filename: str, fallback: str, content_type: str =
     return response
 
 
+def _ledger_tasks(slug):
+    """The tasks of the programme's ledger in the user's scope (cancelled ones left out)."""
+    return (tasks_visible_to(actor())
+            .where((Task.program == slug) & (Task.status != "cancelled"))
+            .order_by(Task.completed_at.asc(nulls="LAST"), Task.id))
+
+
+def _ledger_rows(slug) -> int:
+    return _ledger_tasks(slug).count()
+
+
 @bp.route("/<slug>/ledger.xlsx")
 @allow(*READERS)
+@long_export(_ledger_rows)
 def ledger(slug):
     """The programme's ledger over the tasks in the user's scope (cancelled ones left out);
-    the core masks what the user may not see and audits the export."""
+    the core masks what the user may not see and audits the export. More than
+    JIEDUI_EXPORT_JOB_ROWS tasks are exported by a job (web.longwork)."""
     program = _program_or_404(slug)
     user = actor()
-    tasks = (tasks_visible_to(user)
-             .where((Task.program == program.slug) & (Task.status != "cancelled"))
-             .order_by(Task.completed_at.asc(nulls="LAST"), Task.id))
-    body = export_ledger(program.slug, tasks, user=user, address=request.remote_addr or "",
-                         locale=_locale())
+    body = export_ledger(program.slug, _ledger_tasks(program.slug), user=user,
+                         address=request.remote_addr or "", locale=_locale(),
+                         progress=job_progress())
     today = clock.today().isoformat()
     return xlsx_response(body, f"{program.name}台账-{today}.xlsx",
                          f"ledger-{program.slug}-{today}.xlsx")

@@ -34,6 +34,7 @@ from core.vocabulary import READERS, STAFF
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
+from web.longwork import job_progress, long_export
 from web.panels import Panel
 from web.programs import xlsx_response
 from web.render import attach_error, htmx, render
@@ -446,15 +447,22 @@ def log_photo_remove(photo_id):
     return LOG_ENTRY.changed(entry, _("The photo is removed."))
 
 
+def _log_export_rows() -> int:
+    return _filtered_logs(actor(), _log_filters()).count()
+
+
 @bp.route("/log.xlsx")
 @allow(*READERS)
+@long_export(_log_export_rows)
 def log_export():
+    """The entries the filter matches; more than JIEDUI_EXPORT_JOB_ROWS of them are made
+    by a job (web.longwork) and the view answers its page."""
     user = actor()
     body = log_service.export_logs(
         _filtered_logs(user, _log_filters()),
         headers={key: str(text) for key, text in EXPORT_HEADERS.items()},
         mode_labels=dict(_modes()), category_labels=_category_labels(), user=user,
-        address=request.remote_addr or "")
+        address=request.remote_addr or "", progress=job_progress())
     today = clock.today().isoformat()
     return xlsx_response(body, f"工作日志-{today}.xlsx", f"worklog-{today}.xlsx")
 

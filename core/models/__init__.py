@@ -43,3 +43,8 @@ __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
 from core.models.security import LoginInvitation  # noqa: E402
 ALL_MODELS += [LoginInvitation]
 __all__ += ["LoginInvitation"]
+
+# Long work run as a queued job (core.longwork).
+from core.models.operations import LONG_JOB_STATUSES, LongJob  # noqa: E402
+ALL_MODELS += [LongJob]
+__all__ += ["LONG_JOB_STATUSES", "LongJob"]

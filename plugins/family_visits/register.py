@@ -177,3 +177,13 @@ def households_xlsx():
         f"filename*=UTF-8''{quote(f'{REGISTER_NAME}-{day}.xlsx')}")
     response.headers["Cache-Control"] = "no-store"  # names of families in dispute
     return response
+
+
+def _register_rows() -> int:
+    """At most this many rows (the done visits in scope): over JIEDUI_EXPORT_JOB_ROWS the
+    web makes the register by a queued job with a progress page (docs/plugins.md)."""
+    return list_tasks(current_user.user, program=PROGRAM, task_type=VISIT,
+                      status="done").count()
+
+
+households_xlsx.export_rows = _register_rows

@@ -9,6 +9,10 @@ from core.db import db
 from core.i18n import gettext_for
 from web.cli.common import describe_database, open_core
 from web.cli.district import echo_demo_logins, echo_demo_summary
+from web.longwork import EXPORT  # noqa: F401 (registers the exports' long work)
+
+
+IDLE_POLL_SECONDS = 1.0
 
 
 @click.command()
@@ -73,7 +77,10 @@ def _run_consumer(workers: int, periodic: bool, on_started=None) -> None:
             if on_started is not None:
                 on_started()
 
-    consumer = ConsumerThen(huey, workers=workers, worker_type="thread", periodic=periodic)
+    # An idle consumer looks at the queue at least every second (huey's default slows to
+    # every 10 s): a big export's page (core.longwork) should not sit "queued" for long.
+    consumer = ConsumerThen(huey, workers=workers, worker_type="thread", periodic=periodic,
+                            max_delay=IDLE_POLL_SECONDS)
     try:
         consumer.run()
     except KeyboardInterrupt:

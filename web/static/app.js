@@ -335,7 +335,7 @@
 }());
 
 /* ---------------------------------------------------------------------------------------
-   Spreadsheet exports: <a data-download data-busy="…" data-done="…" data-failed="…">
+   Spreadsheet exports: <a data-download data-busy="…" data-done="…" data-queued="…" data-failed="…">
    (the export_link macro of templates/_macros.html). A large register takes seconds to
    make: the link says so and ignores further clicks until the file has arrived (each click
    would be another export, audited), then hands the file to the browser as a download.
@@ -391,6 +391,12 @@
       if (!response.ok) {
         throw new Error("HTTP " + response.status);
       }
+      if (response.redirected && /^text\/html/.test(response.headers.get("Content-Type") || "")) {
+        // a big export is made by a job: go to its page (the bar, then the download)
+        tell(link, link.getAttribute("data-queued"));
+        window.location.assign(response.url);
+        return null;
+      }
       return response.blob().then(function (blob) {
         save(blob, fileName(response, "export.xlsx"));
         tell(link, link.getAttribute("data-done"));
@@ -429,5 +435,35 @@
     status.setAttribute("role", "status");
     status.textContent = form.getAttribute("data-busy");
     form.appendChild(status);
+  });
+}());
+
+/* ---------------------------------------------------------------------------------------
+   Long work as queued jobs (web/longwork.py, templates/jobs/_job.html). The job's panel
+   polls itself every second (silent, as polling is); when the panel that comes back is
+   finished (data-finished), focus moves to its download (or its error) and what it says
+   is read out by #announcer, once.
+   --------------------------------------------------------------------------------------- */
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var panel = document.querySelector(".long-job[data-finished]:not([data-told])");
+    if (!panel) {
+      return;
+    }
+    panel.setAttribute("data-told", "yes");
+    var said = panel.querySelector("[data-announce], [role=alert]");
+    var region = document.getElementById("announcer");
+    if (said && region) {
+      region.textContent = said.textContent.replace(/\s+/g, " ").trim();
+    }
+    var target = panel.querySelector("[data-job-result]") || said;
+    if (target) {
+      if (!target.matches("a[href], button")) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus();
+    }
   });
 }());
