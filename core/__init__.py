@@ -24,6 +24,8 @@ PUBLIC = {
     # what is registered, and the task services a plugin calls
     "get_registry": "core.plugins", "assign_task": "core.tasks", "list_tasks": "core.tasks",
     "build_form": "core.tasks", "choice_labels": "core.tasks",
+    # the done tasks a metric counts (what its progress says), for a plugin's registers
+    "counted_tasks": "core.progress",
     # the records a plugin reads (hooks hand over these models too)
     "Task": "core.models", "User": "core.models", "WorkLog": "core.models",
     "District": "core.models",
