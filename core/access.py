@@ -17,8 +17,8 @@ from core import clock
 from core.config import get_settings
 from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_
-from core.models import (CaseFile, Event, Lawyer, MajorMatter, Pairing, Task, Town, User, Village,
-                         WechatGroup, WorkLog)
+from core.models import (CaseFile, Event, Inspection, Lawyer, MajorMatter, Pairing, Task, Town,
+                         User, Village, WechatGroup, WorkLog)
 from core.vocabulary import MANAGERS, ROLES
 
 
@@ -413,6 +413,35 @@ def coordinator_scope(user: User | None) -> tuple[Village | None, Town | None]:
     if user.town_id:
         return None, user.town
     return None, None
+
+
+# --- inspections of a village's service (core.inspections) ----------------------------------
+
+def can_inspect(user: User | None, village: Village) -> bool:
+    """Record or follow up an inspection of ``village``: those who manage it (a town's
+    coordinator their town's villages, the district's managers every village)."""
+    return can_manage_village(user, village)
+
+
+def inspection_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Inspection``: a manager reads those of the villages of their
+    scope, a lawyer those of their own pairings (ended ones too, as their sheets), a
+    village user none (an inspection judges the lawyer's work)."""
+    if user is None or user.role == "admin":
+        return True
+    if user.role == "lawyer":
+        return Inspection.lawyer == user.lawyer_id if user.lawyer_id else False
+    if user.role != "coordinator":
+        return False
+    villages = village_filter(user)
+    if villages is True or villages is False:
+        return villages
+    return Inspection.village.in_(Village.select(Village.id).where(villages))
+
+
+def can_read_inspection(user: User | None, inspection: Inspection) -> bool:
+    return Inspection.select().where((Inspection.id == inspection.id)
+                                     & inspection_filter(user)).exists()
 
 
 # Access rules on views. They only mark the view; the web app enforces the mark on

@@ -38,3 +38,8 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
 # What a village asks of its lawyer (core.village_requests).
 ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]
 __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
+
+# Inspections of a village's service (core.inspections).
+from core.models.records import Inspection  # noqa: E402
+ALL_MODELS += [Inspection]
+__all__ += ["Inspection"]
