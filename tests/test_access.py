@@ -512,6 +512,11 @@ ROUTES = {
                            EDITORS_OF_VILLAGE_0),
     "inspections.follow_up": ("POST", lambda d: f"/inspections/{_inspection(d)}/follow-up",
                               MANAGERS_IN_SCOPE),
+    # key_populations' roster (摸排名册): each coordinator gets their scope
+    "key_populations.roster_page": ("GET", lambda d: "/programmes/key_populations/roster",
+                                    COORDINATORS),
+    "key_populations.roster_xlsx": ("GET", lambda d: "/programmes/key_populations/roster.xlsx",
+                                    COORDINATORS),
     # family_visits' household register: like the ledger, each coordinator gets their scope
     "family_visits.households_xlsx": ("GET", lambda d: "/programmes/family_visits/households.xlsx",
                                       COORDINATORS),
