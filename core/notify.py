@@ -65,6 +65,7 @@ NOTICE_KINDS = {
     "demand": N_("Residents' demands passed on to me"),
     "demand.answered": N_("The lawyer's answers to residents' demands"),
     "session.disputed": N_("Sessions a village disputes"),
+    "inspection": N_("Inspections of my villages"),
 }
 NOTICE_ROLES = {
     "tasks_assigned": ("lawyer",),
@@ -84,6 +85,7 @@ NOTICE_ROLES = {
     "demand": ("lawyer",),
     "demand.answered": ("village",),
     "session.disputed": ("lawyer",),
+    "inspection": ("lawyer",),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "
                   "%(link)s")
