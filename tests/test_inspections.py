@@ -233,3 +233,19 @@ def test_pages_answer_by_scope(district, login):
     assert f"/inspections/{inspection.id}" in sheet.get_data(as_text=True)
     village = login(district.users.village)
     assert village.get(f"/inspections/{inspection.id}").status_code in (403, 404)
+
+
+def test_the_demo_shows_inspections_in_the_town_and_on_the_lawyers_sheet(demo_db, monkeypatch,
+                                                                       login):
+    monkeypatch.undo()  # the demo's own today
+    from core.demo import DEMO_LOGINS, DEMO_PASSWORD
+    from core.models import User
+    town = User.get(User.username == DEMO_LOGINS["town coordinator"][0])
+    lawyer = User.get(User.username == DEMO_LOGINS["lawyer"][0])
+    seen = list(service.inspections_visible_to(town))
+    assert len(seen) == 3 and list(service.inspections_visible_to(lawyer)) == seen
+    assert sum(service.follow_up_open(i) for i in seen) == 1
+    assert not any(service.follow_up_late(i) for i in seen)
+    client = login(town, DEMO_PASSWORD)
+    page = client.get("/inspections/?outcome=follow_up_open", headers={"HX-Request": "true"})
+    assert page.get_data(as_text=True).count('href="/inspections/') == 1
