@@ -36,6 +36,7 @@ PUBLIC = {
     "MANAGERS": "core.vocabulary", "STAFF": "core.vocabulary", "task_view": "core.privacy",
     "audit_views": "core.privacy", "month_of": "core.privacy", "MASK": "core.privacy",
     "audit_export": "core.ledger", "xlsx": "core.spreadsheet",
+    "download_headers": "core.spreadsheet",
     # language: the core's words, and a plugin's own catalog
     "N_": "core.i18n", "gettext_for": "core.i18n",
     # a plugin's command opens the database as the core's commands do

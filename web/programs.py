@@ -8,7 +8,6 @@ administrators download it (the core masks sensitive fields outside their scope 
 audits every export). Lawyers read the progress pages; village users do not.
 """
 import datetime as dt
-from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
@@ -23,6 +22,7 @@ from core import progress as service
 from core.access import is_district_manager
 from core.errors import ValidationError
 from core.ledger import export_ledger
+from core.spreadsheet import download_headers
 from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
@@ -33,8 +33,6 @@ from web.listing import query_number
 from web.render import render
 
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year() -> int:
@@ -203,20 +201,10 @@ def set_target(slug):
 
 # --- the ledger --------------------------------------------------------------------------------
 
-def attachment(filename: str, fallback: str) -> str:
-    """Content-Disposition with a Chinese file name (RFC 5987 ``filename*``) and an ASCII
-    fallback for clients that do not read it."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
 def xlsx_response(body: bytes, filename: str, fallback: str):
     """An .xlsx export (core.spreadsheet) as a download named ``filename`` (``fallback``:
     its ASCII name), never cached: it holds what only this user may read."""
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = attachment(filename, fallback)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return make_response(body, download_headers(filename, fallback))
 
 
 @bp.route("/<slug>/ledger.xlsx")

@@ -20,22 +20,20 @@ where, by whom, how many visits and the months — the name, the group and the n
 """
 import datetime as dt
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from flask import Blueprint, make_response, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
 from core import (MANAGERS, MASK, N_, Task, User, allow, audit_export, audit_views,
-                  counted_tasks, gettext_for, list_tasks, month_of, task_view, to_local,
-                  today, xlsx)
+                  counted_tasks, download_headers, gettext_for, list_tasks, month_of,
+                  task_view, to_local, today, xlsx)
 
 from .forms import CATEGORIES, PROGRAM
 
 VISIT = "person_visit"
 METRIC = "people_visited"
 ROSTER_NAME = N_("重点人群摸排名册")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_SHOWN = "masked"  # the group of a person the reader may not see in full
 
 
@@ -206,13 +204,9 @@ def roster_xlsx():
     body = export_roster(current_user.user, year, village_id,
                          address=request.remote_addr or "", locale=_locale())
     day = today().isoformat()
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="roster-{PROGRAM}-{day}.xlsx"; '
-        f"filename*=UTF-8''{quote(f'{ROSTER_NAME}-{day}.xlsx')}")
-    response.headers["Cache-Control"] = "no-store"  # names of vulnerable people
-    return response
+    # not cached: names of vulnerable people
+    return make_response(body, download_headers(f"{ROSTER_NAME}-{day}.xlsx",
+                                                f"roster-{PROGRAM}-{day}.xlsx"))
 
 
 def _locale() -> str:
