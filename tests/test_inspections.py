@@ -231,6 +231,9 @@ def test_pages_answer_by_scope(district, login):
     assert lawyer.get("/inspections/new").status_code == 403
     sheet = lawyer.get(f"/assessment/{district.pairings[0].id}?year=2026")
     assert f"/inspections/{inspection.id}" in sheet.get_data(as_text=True)
+    failed = _record(district, checklist={"worklog": "fail"}, findings="日志缺失")
+    sheet = lawyer.get(f"/assessment/{district.pairings[0].id}?year=2026").get_data(as_text=True)
+    assert "检查扣分 −2.0" in sheet and f"/inspections/{failed.id}" in sheet
     village = login(district.users.village)
     assert village.get(f"/inspections/{inspection.id}").status_code in (403, 404)
 
