@@ -33,7 +33,8 @@ PUBLIC = {
     "today": "core.clock", "to_local": "core.clock",
     # a plugin's own pages and exports, under the core's access and privacy rules
     "allow": "core.access", "public": "core.access", "ROLES": "core.vocabulary",
-    "MANAGERS": "core.vocabulary", "STAFF": "core.vocabulary", "task_view": "core.privacy",
+    "MANAGERS": "core.vocabulary", "STAFF": "core.vocabulary", "READERS": "core.vocabulary",
+    "task_view": "core.privacy",
     "audit_views": "core.privacy", "month_of": "core.privacy", "MASK": "core.privacy",
     "audit_export": "core.ledger", "xlsx": "core.spreadsheet",
     "download_headers": "core.spreadsheet",

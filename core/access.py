@@ -1,9 +1,16 @@
 """Who may see and change what. Every service and view asks here.
 
 Roles: ``admin`` (everything), ``coordinator`` (manages the villages of their
-scope: the district, one town), ``lawyer`` (reads their own villages),
-``village`` (reads their own village). ``actor=None`` is the operator on the
+scope: the district, one town), ``leader`` (the leadership group, 领导小组: reads what
+the coordinators of their scope read — the district, one town, or, for a firm head, the
+work of one law firm's lawyers — and changes nothing), ``lawyer`` (reads their own
+villages), ``village`` (reads their own village). ``actor=None`` is the operator on the
 server (CLI, jobs) and is trusted.
+
+A leader changes nothing because every predicate that admits a change names the roles
+that act (a coordinator in scope, the lawyer, the village) and never ``leader``; the read
+filters below answer for it. Leaders see no task's sensitive fields (they follow the
+work; they do not handle a resident's case).
 
 Tasks: who may assign, manage, edit and view a task, and see its sensitive fields
 (``can_see_sensitive`` and its SQL twin ``sensitive_task_filter``). How much of a task a
@@ -19,23 +26,50 @@ from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import (CaseFile, Event, Inspection, Lawyer, MajorMatter, Pairing, Task, Town,
                          User, Village, WechatGroup, WorkLog)
-from core.vocabulary import MANAGERS, ROLES
+from core.vocabulary import MANAGERS, READERS, ROLES
+
+SCOPED = ("coordinator", "leader")  # roles whose scope is the district, a town (or a village)
+
+
+def is_firm_head(user: User | None) -> bool:
+    """A leader whose scope is one law firm: reads that firm's lawyers' work."""
+    return user is not None and user.role == "leader" and user.firm_id is not None
+
+
+def firm_lawyers(user: User):
+    """The ids of the firm head's lawyers (a subquery)."""
+    return Lawyer.select(Lawyer.id).where(Lawyer.firm == user.firm_id)
+
+
+def _paired_villages(lawyers):
+    """The villages ``lawyers`` (an id, or a subquery of ids) are actively paired with."""
+    condition = (Pairing.lawyer.in_(lawyers) if not isinstance(lawyers, int)
+                 else Pairing.lawyer == lawyers)
+    return Pairing.select(Pairing.village).where(condition & (Pairing.status == "active"))
+
+
+def is_district_wide(user: User | None) -> bool:
+    """Reads the whole district: the operator, administrators, and the coordinators and
+    leaders with no town, village or firm."""
+    return user is None or user.role == "admin" or (
+        user.role in SCOPED and not user.town_id and not user.village_id
+        and not user.firm_id)
 
 
 def village_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Village`` selecting the villages ``user`` may read."""
     if user is None or user.role == "admin":
         return True
-    if user.role == "coordinator":
+    if is_firm_head(user):
+        return Village.id.in_(_paired_villages(firm_lawyers(user)))
+    if user.role in SCOPED:
         if user.village_id:
             return Village.id == user.village_id
         if user.town_id:
             return Village.town == user.town_id
         return True
     if user.role == "lawyer" and user.lawyer_id:
-        paired = (Pairing.select(Pairing.village)
-                  .where((Pairing.lawyer == user.lawyer_id) & (Pairing.status == "active")))
-        return Village.id.in_(paired)
+        return Village.id.in_(_paired_villages(user.lawyer_id))
     if user.role == "village" and user.village_id:
         return Village.id == user.village_id
     return False
@@ -43,9 +77,7 @@ def village_filter(user: User | None) -> Expression | bool:
 
 def town_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Town`` selecting the towns ``user`` may read."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "coordinator" and not user.town_id and not user.village_id:
+    if is_district_wide(user):
         return True
     return Town.id.in_(Village.select(Village.town).where(village_filter(user)))
 
@@ -54,12 +86,15 @@ def record_filter(user: User | None, model) -> Expression | bool:
     """A WHERE clause on a lawyer's record (``model`` has ``lawyer`` and ``village``: work-log
     entries, case files, major-matter reports): a lawyer reads their own records, a
     coordinator those of the villages of their scope, a district coordinator all of them
-    (records with no village too)."""
+    (records with no village too); a leader as a coordinator of the same scope, a firm
+    head the records of the firm's lawyers."""
     if user is None or user.role == "admin":
         return True
     if user.role == "lawyer" and user.lawyer_id:
         return model.lawyer == user.lawyer_id
-    if user.role == "coordinator":
+    if is_firm_head(user):
+        return model.lawyer.in_(firm_lawyers(user))
+    if user.role in SCOPED:
         villages = village_filter(user)
         if villages is True:
             return True
@@ -132,9 +167,25 @@ def require_manage_village(user: User | None, village: Village) -> None:
                                village=village.name)
 
 
+def lawyer_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Lawyer`` selecting the lawyers ``user`` may read (as
+    ``can_read_lawyer``): all for managers and leaders, a firm head's firm's, a lawyer
+    themself."""
+    if is_firm_head(user):
+        return Lawyer.firm == user.firm_id
+    if user is None or user.role in READERS:
+        return True
+    if user.role == "lawyer" and user.lawyer_id:
+        return Lawyer.id == user.lawyer_id
+    return False
+
+
 def can_read_lawyer(user: User | None, lawyer: Lawyer) -> bool:
-    """Managers read every lawyer (they pair them with villages); a lawyer reads only themself."""
-    if user is None or user.role in MANAGERS:
+    """Managers read every lawyer (they pair them with villages), and so do leaders (a firm
+    head: the firm's lawyers); a lawyer reads only themself."""
+    if is_firm_head(user):
+        return lawyer.firm_id == user.firm_id
+    if user is None or user.role in READERS:
         return True
     return user.role == "lawyer" and user.lawyer_id == lawyer.id
 
@@ -204,10 +255,14 @@ def can_view_task(user: User | None, task: Task) -> bool:
 def task_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Task`` selecting the tasks ``user`` may read: all for
     administrators and district coordinators; a town's or village's for their coordinators;
-    a lawyer's own and those of the villages they are paired with; a village's own."""
+    a lawyer's own and those of the villages they are paired with; a village's own. A
+    leader reads as a coordinator of the same scope; a firm head as the firm's lawyers."""
     if user is None or user.role == "admin":
         return True
-    if user.role == "coordinator":
+    if is_firm_head(user):
+        lawyers = firm_lawyers(user)
+        return Task.assignee.in_(lawyers) | Task.village.in_(_paired_villages(lawyers))
+    if user.role in SCOPED:
         if user.village_id:
             return (Task.level == "village") & (Task.village == user.village_id)
         if user.town_id:
@@ -216,9 +271,8 @@ def task_filter(user: User | None) -> Expression | bool:
             return (Task.town == user.town_id) | Task.village.in_(in_town)
         return True
     if user.role == "lawyer" and user.lawyer_id:
-        paired = (Pairing.select(Pairing.village)
-                  .where((Pairing.lawyer == user.lawyer_id) & (Pairing.status == "active")))
-        return (Task.assignee == user.lawyer_id) | Task.village.in_(paired)
+        return ((Task.assignee == user.lawyer_id)
+                | Task.village.in_(_paired_villages(user.lawyer_id)))
     if user.role == "village" and user.village_id:
         return Task.village == user.village_id
     return False
@@ -312,10 +366,13 @@ def can_handle_matter(user: User | None, matter: MajorMatter) -> bool:
 
 
 def can_read_group(user: User | None, group: WechatGroup) -> bool:
-    """Those who manage the village, and the group's own paired lawyer."""
+    """Those who manage the village, and the group's own paired lawyer; leaders those of
+    their scope (a firm head: the groups of the firm's lawyers' pairings)."""
     pairing = group.pairing
     if can_manage_village(user, pairing.village):
         return True
+    if user.role == "leader":
+        return can_read_sheet(user, pairing)
     return user.role == "lawyer" and user.lawyer_id == pairing.lawyer_id
 
 
@@ -326,12 +383,15 @@ def can_change_group(user: User | None, group: WechatGroup) -> bool:
 
 def can_read_sheet(user: User | None, pairing: Pairing) -> bool:
     """A pairing's assessment sheet and quota row: its own lawyer (an ended pairing too),
-    and the managers of its village — exactly the pairings ``sheet_filter`` selects."""
+    and the managers and leaders of its village; a firm head's lawyers' (ended ones too) —
+    exactly the pairings ``sheet_filter`` selects."""
     if user is None:
         return True
     if user.role == "lawyer":
         return bool(user.lawyer_id) and pairing.lawyer_id == user.lawyer_id
-    return user.role in MANAGERS and can_read_village(user, pairing.village)
+    if is_firm_head(user):
+        return pairing.lawyer.firm_id == user.firm_id
+    return user.role in READERS and can_read_village(user, pairing.village)
 
 
 def sheet_filter(user: User | None) -> Expression | bool:
@@ -342,7 +402,9 @@ def sheet_filter(user: User | None) -> Expression | bool:
         return True
     if user.role == "lawyer":
         return Pairing.lawyer == user.lawyer_id if user.lawyer_id else False
-    if user.role not in MANAGERS:
+    if is_firm_head(user):
+        return Pairing.lawyer.in_(firm_lawyers(user))
+    if user.role not in READERS:
         return False
     villages = village_filter(user)
     if villages is True or villages is False:
@@ -355,20 +417,23 @@ def sheet_village_filter(user: User | None) -> Expression | bool:
     village's quota is shared among its pairings of the year (a replacement splits it), so
     the quota and the assessment load every pairing of these villages and then keep the
     readable ones (``sheet_pairings``)."""
-    if user is not None and user.role == "lawyer":
+    if user is not None and (user.role == "lawyer" or is_firm_head(user)):
         pairings = sheet_filter(user)
         if pairings is False:
             return False
         return Village.id.in_(Pairing.select(Pairing.village).where(pairings))
-    return village_filter(user) if user is None or user.role in MANAGERS else False
+    return village_filter(user) if user is None or user.role in READERS else False
 
 
 def sheet_pairings(user: User | None, pairings) -> list[Pairing]:
     """Of ``pairings`` (of the villages ``sheet_village_filter`` selects), those whose
     sheet ``user`` may read, without a query: a lawyer's own; a manager's all (the village
-    filter chose them)."""
+    filter chose them); a firm head's lawyers'."""
     if user is not None and user.role == "lawyer":
         return [p for p in pairings if user.lawyer_id and p.lawyer_id == user.lawyer_id]
+    if is_firm_head(user):
+        lawyers = {lawyer.id for lawyer in firm_lawyers(user)}
+        return [p for p in pairings if p.lawyer_id in lawyers]
     return list(pairings)
 
 
@@ -404,9 +469,10 @@ def village_request_filter(user: User | None, model) -> Expression | bool:
 
 
 def coordinator_scope(user: User | None) -> tuple[Village | None, Town | None]:
-    """The one village or one town a coordinator's scope is limited to; (None, None) for
-    the district's managers and the operator."""
-    if user is None or user.role != "coordinator":
+    """The one village or one town a coordinator's (or a leader's) scope is limited to;
+    (None, None) for the district's managers and leaders and the operator. (A firm head's
+    scope is no village or town: ``is_firm_head``.)"""
+    if user is None or user.role not in SCOPED:
         return None, None
     if user.village_id:
         return user.village, None
@@ -425,13 +491,16 @@ def can_inspect(user: User | None, village: Village) -> bool:
 
 def inspection_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Inspection``: a manager reads those of the villages of their
-    scope, a lawyer those of their own pairings (ended ones too, as their sheets), a
+    scope (a leader as a coordinator of the same scope, a firm head those of the firm's
+    lawyers), a lawyer those of their own pairings (ended ones too, as their sheets), a
     village user none (an inspection judges the lawyer's work)."""
     if user is None or user.role == "admin":
         return True
     if user.role == "lawyer":
         return Inspection.lawyer == user.lawyer_id if user.lawyer_id else False
-    if user.role != "coordinator":
+    if is_firm_head(user):
+        return Inspection.lawyer.in_(firm_lawyers(user))
+    if user.role not in SCOPED:
         return False
     villages = village_filter(user)
     if villages is True or villages is False:

@@ -13,12 +13,13 @@ from peewee import JOIN
 
 from core import clock
 from core.access import can_plan, can_read_lawyer, can_read_village, is_district_manager
-from core.access import town_filter, village_filter
+from core.access import (firm_lawyers, is_district_wide, is_firm_head, town_filter,
+                         village_filter)
 from core.errors import NotFound
 from core.i18n import N_
 from core.models import Event, Lawyer, PlanRun, Town, User, Village
 from core.privacy import withheld_task_events
-from core.vocabulary import MANAGERS
+from core.vocabulary import MANAGERS, READERS
 from core.workdays import workdays_between
 
 NOT_FOUND = N_("There is no such calendar, or you may not open it.")
@@ -83,16 +84,18 @@ def village_scope(user: User, code: str) -> CalendarScope:
 
 
 def town_scope(user: User, code: str) -> CalendarScope:
-    """A town's calendar: managers whose scope reaches the town."""
+    """A town's calendar: managers and leaders whose scope reaches the town."""
     town = (Town.select().where((Town.code == code) & town_filter(user)).first()
-            if code.isprintable() and user.role in MANAGERS else None)
+            if code.isprintable() and user.role in READERS else None)
     if town is None:
         _refuse()
     return CalendarScope("town", town=town)
 
 
 def district_scope(user: User) -> CalendarScope:
-    if user.role not in MANAGERS or not is_district_manager(user):
+    """The district's calendar: its managers and leaders; a firm head's shows the events of
+    the firm's lawyers (``event_filter``)."""
+    if user.role not in READERS or not (is_district_wide(user) or is_firm_head(user)):
         _refuse()
     return CalendarScope("district")
 
@@ -104,7 +107,7 @@ def default_scope(user: User) -> CalendarScope:
         return lawyer_scope(user, user.lawyer_id or 0)
     if user.village_id:
         return village_scope(user, user.village.code)
-    if user.role in MANAGERS and user.town_id:
+    if user.role in READERS and user.town_id:
         return town_scope(user, user.town.code)
     return district_scope(user)
 
@@ -124,6 +127,8 @@ def event_filter(user: User | None):
         clauses.append(Event.village.in_(Village.select(Village.id).where(villages)))
     if user is not None and user.role == "lawyer" and user.lawyer_id:
         clauses.append(Event.lawyer == user.lawyer_id)
+    if is_firm_head(user):
+        clauses.append(Event.lawyer.in_(firm_lawyers(user)))
     if not clauses:
         return False
     readable = clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1]

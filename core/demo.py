@@ -46,6 +46,8 @@ DEMO_LOGINS = {
     "admin": ("admin", DEMO_PASSWORD),
     "coordinator": ("coordinator", DEMO_PASSWORD),
     "town coordinator": ("town", DEMO_PASSWORD),
+    "leader": ("leader", DEMO_PASSWORD),  # the leadership group: reads the district
+    "firm head": ("firm", DEMO_PASSWORD),  # the demo lawyer's firm: reads its lawyers' work
     "lawyer": ("lawyer", DEMO_PASSWORD),
     "village": ("village", DEMO_PASSWORD),
 }
@@ -543,6 +545,9 @@ def _users(town: Town, lawyer: Lawyer, village: Village) -> tuple[User, User]:
     coordinator = create_user(*login("coordinator"), "coordinator", display_name="区司法局结对办")
     create_user(*login("town coordinator"), "coordinator", town=town,
                 display_name=f"{town.judicial_office} {town.office_head}")
+    create_user(*login("leader"), "leader", display_name="区司法局局长")
+    create_user(*login("firm head"), "leader", firm=lawyer.firm,
+                display_name=f"{lawyer.firm.name}主任")
     lawyer_user = create_user(*login("lawyer"), "lawyer", lawyer=lawyer,
                               display_name=lawyer.name)
     create_user(*login("village"), "village", village=village,

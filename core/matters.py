@@ -5,7 +5,9 @@ made after the category's deadline (``JIEDUI_MATTER_DEADLINES``) is marked late.
 coordinators of the village (or the district's) are notified at once. The bureau
 acknowledges, follows up with notes and closes with a resolution. A report nobody
 acknowledged within ``JIEDUI_ESCALATE_AFTER_MINUTES`` is escalated by a job: level 1
-notifies the town coordinators again, level 2 (after twice the time) the district's.
+notifies the town coordinators again, level 2 (after twice the time) the district's,
+level 3 (after three times the time) the leadership group of the district and of the
+matter's town (``core.notify.leaders_for``).
 
 Reads are audited, one entry per read: a report's page (``view_matter``, ``matter.view``)
 and a page of the list (``audit_list``, ``matter.list`` with the ids it showed).
@@ -21,7 +23,7 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (MATTER_CATEGORIES, MajorMatter, MatterNote, Task, User, Village,
                          WorkLog)
-from core.notify import (coordinators_for, district_coordinators, lawyer_users,
+from core.notify import (coordinators_for, district_coordinators, lawyer_users, leaders_for,
                          local_coordinators, notify_users)
 from core.plugins import notify
 from core.text import clean_text
@@ -29,7 +31,9 @@ from core.vocabulary import MATTER_CATEGORY_LABELS, MATTER_STATUS_LABELS
 
 # the labels' one home is core.vocabulary
 CATEGORY_LABELS, STATUS_LABELS = MATTER_CATEGORY_LABELS, MATTER_STATUS_LABELS
-CLOCK_SKEW = dt.timedelta(minutes=5)  # a phone's clock a little ahead is not "the future"
+CLOCK_SKEW = dt.timedelta(minutes=5)
+# Escalation: 1 the village's or town's coordinators, 2 the district's, 3 the leadership group
+LAST_LEVEL = 3  # a phone's clock a little ahead is not "the future"
 MAX_TITLE = 200
 MAX_TEXT = 10_000
 
@@ -212,7 +216,10 @@ def close_matter(actor: User | None, matter: MajorMatter, resolution: str,
 
 def _escalation_recipients(matter: MajorMatter, level: int) -> list[User]:
     """Level 1: the coordinators of the village or its town (the district's when the town
-    has none); level 2: the district's."""
+    has none); level 2: the district's; level 3: the leadership group of the matter's town
+    and of the district."""
+    if level >= 3:
+        return leaders_for(matter.village if matter.village_id is not None else None)
     if level == 1 and matter.village_id is not None:
         local = local_coordinators(matter.village)
         if local:
@@ -228,12 +235,12 @@ def escalate_overdue(now: dt.datetime | None = None) -> list[MajorMatter]:
     after = get_settings().escalate_after
     pending = (MajorMatter.select()
                .where(MajorMatter.acknowledged_at.is_null() & (MajorMatter.status != "closed")
-                      & (MajorMatter.escalation_level < 2)
+                      & (MajorMatter.escalation_level < LAST_LEVEL)
                       & (MajorMatter.reported_at <= now - after))
                .order_by(MajorMatter.id))
     escalated = []
     for matter in pending:
-        level = 2 if now - matter.reported_at >= 2 * after else 1
+        level = min(LAST_LEVEL, (now - matter.reported_at) // after)
         if level <= matter.escalation_level:
             continue
         with transaction():

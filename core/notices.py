@@ -12,7 +12,10 @@ Registered by ``core.plugins`` before any plugin (``DEFAULT_PLUGINS``), like
 - ``lawyer_replaced``: both lawyers, the village's users and the local coordinators (not
   the actor); the new lawyer with the open tasks and sessions they take over;
 - ``pairing_changed``: "paired" and "ended" that are not part of a replacement, to the
-  lawyer and the village's users.
+  lawyer and the village's users;
+- a periodic report (monthly, quarterly, yearly statistics) that a job has prepared:
+  ``announce_report`` tells ``report_recipients(town)`` — the coordinators and the
+  leadership group who read the report's scope (kind ``report``).
 
 Messages are stored in the district's language (``JIEDUI_LOCALE``); each links to the page
 where it is acted on. They are personal: inbox, and e-mail for whoever asked
@@ -30,7 +33,7 @@ from core.config import get_settings
 from core.hookspecs import hookimpl
 from core.i18n import N_, gettext_for, ngettext_for
 from core.localize import name_of
-from core.models import AuditLog, Event, Lawyer, Pairing, Task, User, Village
+from core.models import AuditLog, Event, Lawyer, Pairing, Task, Town, User, Village
 from core.notify import lawyer_users, local_coordinators, notify_users, village_users
 from core.arrangements import describe
 from core.vocabulary import OPEN_STATUSES
@@ -400,3 +403,36 @@ def problem_opened(problem, opening):
                  title=gettext(PROBLEM_TITLE) % {"summary": problem.summary},
                  body=problem.key, link=PROBLEMS_LINK,
                  dedupe_key=f"problem:{problem.id}:{opening}", outside=False)
+
+
+# --- periodic reports -----------------------------------------------------------------------
+
+REPORT_KIND = "report"  # core.notify.NOTICE_KINDS: coordinators and leaders receive it
+
+
+def report_recipients(town: Town | None = None) -> list[User]:
+    """Who receives a periodic report of the district (``town`` None) or of one town: the
+    active coordinators and members of the leadership group whose scope covers it — the
+    district's for every report, the town's own for its report — district coordinators
+    first. Coordinators of one village and firm heads are not among them (a report is of
+    a place they do not read whole). Each person once."""
+    scope = User.town.is_null()
+    if town is not None:
+        scope = scope | (User.town == town.id)
+    return list(User.select().where(
+        User.role.in_(("coordinator", "leader")) & User.active & User.village.is_null()
+        & User.firm.is_null() & scope)
+        .order_by(User.role, User.town.is_null(False), User.id))
+
+
+def announce_report(msgid: str, link: str, *, town: Town | None = None, body: str = "",
+                    dedupe_key: str | None = None, **values) -> list:
+    """Tell ``report_recipients(town)`` that a report is ready: the message's title is
+    ``msgid``, an English msgid (``N_``) with ``%(name)s`` ``values``, stored in the
+    district's language like every notice; ``link`` leads to the report. With
+    ``dedupe_key`` (e.g. ``report:2026-Q4``) a job run twice tells nobody twice. Returns
+    the notifications made now."""
+    gettext, _ngettext, _locale = _language()
+    text = gettext(msgid) % values if values else gettext(msgid)
+    return notify_users(report_recipients(town), kind=REPORT_KIND, title=text, body=body,
+                        link=link, dedupe_key=dedupe_key)

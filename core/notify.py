@@ -66,6 +66,7 @@ NOTICE_KINDS = {
     "demand.answered": N_("The lawyer's answers to residents' demands"),
     "session.disputed": N_("Sessions a village disputes"),
     "inspection": N_("Inspections of my villages"),
+    "report": N_("Periodic reports (monthly, quarterly, yearly)"),
 }
 NOTICE_ROLES = {
     "tasks_assigned": ("lawyer",),
@@ -73,7 +74,7 @@ NOTICE_ROLES = {
     "pairing_changed": ("lawyer", "village"),
     "lawyer_replaced": ("lawyer", "village", "coordinator"),
     "matter.reported": ("coordinator",),
-    "matter.escalated": ("coordinator",),
+    "matter.escalated": ("coordinator", "leader"),
     "matter.acknowledged": ("lawyer",),
     "matter.closed": ("lawyer",),
     "pace": ("coordinator", "lawyer"),
@@ -86,6 +87,7 @@ NOTICE_ROLES = {
     "demand.answered": ("village",),
     "session.disputed": ("lawyer",),
     "inspection": ("lawyer",),
+    "report": ("coordinator", "leader"),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "
                   "%(link)s")
@@ -118,6 +120,17 @@ def district_coordinators() -> list[User]:
 def local_coordinators(village: Village) -> list[User]:
     """The active coordinators of the village itself or its town (not the district's)."""
     return [user for user in coordinators_for(village) if user.town_id or user.village_id]
+
+
+def leaders_for(village: Village | None) -> list[User]:
+    """The active members of the leadership group whose scope includes ``village``: the
+    heads of its town's office first, then the district's leaders. No village: the
+    district's. Firm heads are not in it (they follow their lawyers' work, not a place)."""
+    district = (User.town.is_null() & User.firm.is_null())
+    scope = district if village is None else (district | (User.town == village.town_id))
+    leaders = (User.select().where((User.role == "leader") & User.active & scope)
+               .order_by(User.town.is_null(), User.id))
+    return list(leaders)
 
 
 def lawyer_users(lawyer_ids) -> dict[int, list[User]]:
@@ -445,6 +458,25 @@ def send_email(delivery: Delivery, settings: NotifySettings) -> None:
     """The notification by e-mail: to the user's own address when the delivery has one
     (a personal copy), else to the shared mailboxes of JIEDUI_MAIL_TO."""
     message = _email(delivery, settings)  # before connecting: a bad message is no outage
+    _smtp_send(message, settings)
+
+
+def send_mail(address: str, subject: str, text: str) -> None:
+    """One e-mail to ``address`` now, through ``JIEDUI_SMTP_URL`` (a login invitation:
+    its link must not wait in the outbox, where it would be kept as text). Raises
+    ``ValidationError`` when e-mail is not configured, or whatever the server raises."""
+    settings = get_settings().notify
+    if "email" not in settings.channels:
+        raise ValidationError(N_("E-mail is not configured (JIEDUI_SMTP_URL)."))
+    message = EmailMessage()
+    message["Subject"] = one_line(subject)
+    message["From"] = settings.mail_from
+    message["To"] = _mailbox(address)
+    message.set_content(text)
+    _smtp_send(message, settings)
+
+
+def _smtp_send(message: EmailMessage, settings: NotifySettings) -> None:
     url = urlsplit(settings.smtp_url)
     smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     port = url.port or (465 if url.scheme == "smtps" else 25)

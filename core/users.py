@@ -17,7 +17,7 @@ from core.db import transaction
 from core import audit
 from core.errors import ConflictError, PermissionDenied, ValidationError
 from core.i18n import N_
-from core.models import ROLES, FeedToken, Lawyer, Town, User, Village
+from core.models import ROLES, FeedToken, LawFirm, Lawyer, Town, User, Village
 
 MIN_PASSWORD_LENGTH = 8
 # werkzeug's method string; tests lower the cost, since they create many users.
@@ -114,33 +114,65 @@ def check_password_rules(password: str, username: str = "") -> None:
 
 
 def _scope_fields(role: str, town: Town | None, village: Village | None,
-                  lawyer: Lawyer | None) -> dict:
+                  lawyer: Lawyer | None, firm: LawFirm | None = None) -> dict:
     """The role and the scope fields that apply to it, checked: a coordinator has the
-    district, a town or a village; a lawyer user its lawyer; a village user its village.
-    Fields that do not apply to the role are cleared."""
+    district, a town or a village; a leader the district, a town or a law firm (a firm
+    head); a lawyer user its lawyer; a village user its village. Fields that do not apply
+    to the role are cleared."""
     if role not in ROLES:
         raise ValidationError(N_("Unknown role %(role)s."), field="role", role=role)
     if role == "lawyer" and lawyer is None:
         raise ValidationError(N_("A lawyer user must be linked to a lawyer."), field="lawyer")
     if role == "village" and village is None:
         raise ValidationError(N_("A village user must be linked to a village."), field="village")
-    return dict(role=role, town=town if role == "coordinator" else None,
+    if role == "leader" and town is not None and firm is not None:
+        raise ValidationError(N_("A leader's scope is the district, one town or one law "
+                                 "firm: choose a town or a firm, not both."), field="firm")
+    return dict(role=role, town=town if role in ("coordinator", "leader") else None,
                 village=village if role in ("coordinator", "village") else None,
-                lawyer=lawyer if role == "lawyer" else None)
+                lawyer=lawyer if role == "lawyer" else None,
+                firm=firm if role == "leader" else None)
 
 
 def create_user(username: str, password: str, role: str, *, display_name: str = "",
                 town: Town | None = None, village: Village | None = None,
-                lawyer: Lawyer | None = None) -> User:
+                lawyer: Lawyer | None = None, firm: LawFirm | None = None) -> User:
     username = (username or "").strip()
     if not username:
         raise ValidationError(N_("A user needs a username."), field="username")
-    fields = _scope_fields(role, town, village, lawyer)
+    fields = _scope_fields(role, town, village, lawyer, firm)
     check_password_rules(password, username)
     if User.select().where(User.username == username).exists():
         raise ConflictError(N_("The username %(username)s is taken."), username=username)
     return User.create(username=username, password_hash=generate_password_hash(password, PASSWORD_METHOD),
                         display_name=(display_name or "").strip() or username, **fields)
+
+
+# The password of a user invited to choose their own (core.login_invitations): no hash werkzeug
+# can match, so nobody logs in with it.
+NO_PASSWORD_YET = "!invited"
+
+
+def create_invited_user(username: str, role: str, *, display_name: str = "",
+                        email: str = "", town: Town | None = None,
+                        village: Village | None = None, lawyer: Lawyer | None = None) -> User:
+    """A user (scope checked like ``create_user``) who has no password yet: they choose
+    it through an invitation (``set_first_password``)."""
+    fields = _scope_fields(role, town, village, lawyer)
+    if User.select().where(User.username == username).exists():
+        raise ConflictError(N_("The username %(username)s is taken."), username=username)
+    return User.create(username=username, password_hash=NO_PASSWORD_YET, email=email,
+                       display_name=(display_name or "").strip() or username, **fields)
+
+
+def has_password(user: User) -> bool:
+    return user.password_hash != NO_PASSWORD_YET
+
+
+def set_first_password(user: User, new: str) -> None:
+    """The user chooses their password through an invitation (the house's rules); any
+    session they had ends."""
+    _set_password(user, new)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -171,11 +203,11 @@ def _end_sessions(user: User) -> None:
 @transaction()  # the change and its audit entry, or neither
 def add_user(actor: User | None, username: str, password: str, role: str, *,
              display_name: str = "", town: Town | None = None, village: Village | None = None,
-             lawyer: Lawyer | None = None) -> User:
+             lawyer: Lawyer | None = None, firm: LawFirm | None = None) -> User:
     """``create_user`` by an administrator, audited."""
     require_admin(actor)
     user = create_user(username, password, role, display_name=display_name, town=town,
-                       village=village, lawyer=lawyer)
+                       village=village, lawyer=lawyer, firm=firm)
     audit.record(actor, "user.create", obj=user, detail=_describe(user))
     return user
 
@@ -183,17 +215,18 @@ def add_user(actor: User | None, username: str, password: str, role: str, *,
 def _describe(user: User) -> dict:
     """The fields the audit log keeps of a user (never the password hash)."""
     return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "town": user.town_id, "village": user.village_id, "lawyer": user.lawyer_id}
+            "town": user.town_id, "village": user.village_id, "lawyer": user.lawyer_id,
+            "firm": user.firm_id}
 
 
 @transaction()
 def update_user(actor: User | None, user: User, *, display_name: str, role: str,
                 town: Town | None = None, village: Village | None = None,
-                lawyer: Lawyer | None = None) -> User:
+                lawyer: Lawyer | None = None, firm: LawFirm | None = None) -> User:
     """Change the display name, role and scope (checked like ``create_user``). A change of
     role or scope ends the user's sessions, so no page keeps showing the old scope."""
     require_admin(actor)
-    fields = _scope_fields(role, town, village, lawyer)
+    fields = _scope_fields(role, town, village, lawyer, firm)
     if actor is not None and actor.id == user.id and role != user.role:
         raise ValidationError(N_("You cannot change your own role."), field="role")
     fields["display_name"] = (display_name or "").strip() or user.username

@@ -13,11 +13,19 @@ from core.i18n import N_
 
 # --- people and places ---------------------------------------------------------------------
 
-ROLES = ("admin", "coordinator", "lawyer", "village")
+ROLES = ("admin", "coordinator", "leader", "lawyer", "village")
 ROLE_LABELS = {"admin": N_("Administrator"), "coordinator": N_("Coordinator"),
+               "leader": N_("Leadership group member"),
                "lawyer": N_("Lawyer"), "village": N_("Village user")}
 MANAGERS = ("admin", "coordinator")  # who manages villages (within their scope)
 STAFF = MANAGERS + ("lawyer",)  # who work the programme (not a village's own login)
+# The leadership group (领导小组: the bureau's leaders, the heads of the town offices and of
+# the law firms) reads everything of its scope — the district, one town, or one firm's
+# lawyers' work — and changes nothing (core.access; docs/roles.md).
+READ_ONLY = ("leader",)
+# Who read what the managers of their scope read: a page that only reads admits these; a
+# view that changes something never admits READ_ONLY (tests/test_leaders.py, every route).
+READERS = MANAGERS + READ_ONLY
 
 VILLAGE_KINDS = ("village", "community")
 VILLAGE_KIND_LABELS = {"village": N_("Rural village"), "community": N_("Residential community")}
@@ -193,3 +201,8 @@ INSPECTION_OUTCOMES = ("passed", "failed", "follow_up_open")
 INSPECTION_OUTCOME_LABELS = {"passed": N_("All checked items meet the standard"),
                              "failed": N_("Items fall short"),
                              "follow_up_open": N_("Follow-up open")}
+# --- the bureau's periodic reports (core.reports) ---------------------------------------------
+
+# A report covers a calendar month, quarter or year of the district (its time zone).
+REPORT_PERIODS = ("month", "quarter", "year")
+REPORT_PERIOD_LABELS = {"month": N_("Months"), "quarter": N_("Quarters"), "year": N_("Years")}

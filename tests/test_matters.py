@@ -150,15 +150,17 @@ def test_escalation_levels_follow_the_clock_and_are_idempotent(district):
     [escalated] = escalate_overdue(now=T0 + 2 * HOUR)
     assert escalated.escalation_level == 2
     assert unread_count(users.coordinator) == before[users.coordinator.id] + 1
-    assert escalate_overdue(now=T0 + 10 * HOUR) == []
+    [escalated] = escalate_overdue(now=T0 + 10 * HOUR)  # the leadership group: none here
+    assert escalated.escalation_level == 3
+    assert escalate_overdue(now=T0 + 20 * HOUR) == []  # the last level
     assert Notification.select().where(Notification.kind == "matter.escalated").count() == 2
 
 
 def test_escalation_jumps_levels_once_and_dedupes_even_if_the_level_was_lost(district):
     users = district.users
     matter = report(district, now=T0)
-    escalate_overdue(now=T0 + 3 * HOUR)  # the job was down: both levels at once
-    assert MajorMatter.get_by_id(matter.id).escalation_level == 2
+    escalate_overdue(now=T0 + 3 * HOUR)  # the job was down: every level at once
+    assert MajorMatter.get_by_id(matter.id).escalation_level == 3
     MajorMatter.update(escalation_level=0).execute()  # as if a crash lost the update
     escalate_overdue(now=T0 + 3 * HOUR)
     escalated = Notification.select().where(Notification.kind == "matter.escalated")

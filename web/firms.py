@@ -5,9 +5,9 @@ As for lawyers, active pairings are counted only over villages of the reader's s
 from flask import Blueprint, abort
 from peewee import JOIN, fn
 
-from core.access import village_filter
+from core.access import is_firm_head, village_filter
 from core.models import LawFirm, Lawyer, Pairing, User, Village
-from core.vocabulary import MANAGERS
+from core.vocabulary import READERS
 from web.access import actor, allow
 from web.lawyers import lawyers_with_counts
 from web.listing import paginate, search_term
@@ -18,7 +18,8 @@ bp = Blueprint("firms", __name__, url_prefix="/firms")
 
 def firms_with_counts(user: User):
     """Firms with ``lawyer_count`` and ``pairing_count`` (active pairings with villages
-    ``user`` may read) — one grouped query."""
+    ``user`` may read) — one grouped query; a firm head's own firm only."""
+    firms = LawFirm.id == user.firm_id if is_firm_head(user) else True
     return (LawFirm.select(LawFirm, fn.COUNT(Lawyer.id.distinct()).alias("lawyer_count"),
                            fn.COUNT(Village.id.distinct()).alias("pairing_count"))
             .join(Lawyer, JOIN.LEFT_OUTER)
@@ -26,11 +27,12 @@ def firms_with_counts(user: User):
                   on=(Pairing.lawyer == Lawyer.id) & (Pairing.status == "active"))
             .join(Village, JOIN.LEFT_OUTER,
                   on=(Village.id == Pairing.village) & village_filter(user))
+            .where(firms)
             .group_by(LawFirm.id))
 
 
 @bp.route("/")
-@allow(*MANAGERS)
+@allow(*READERS)
 def index():
     query = firms_with_counts(actor())
     term = search_term()
@@ -41,7 +43,7 @@ def index():
 
 
 @bp.route("/<int:firm_id>")
-@allow(*MANAGERS)
+@allow(*READERS)
 def detail(firm_id):
     user = actor()
     firm = firms_with_counts(user).where(LawFirm.id == firm_id).first()

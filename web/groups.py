@@ -22,7 +22,7 @@ from core.access import can_change_group, can_read_group, can_read_village
 from core.errors import JieduiError
 from core.photos import photo_limit, picture_version
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import MANAGERS, READERS
 from web.access import actor, allow
 from web.lawyers import private_picture
 from web.pairings import GROUP_ROLE_LABELS
@@ -204,7 +204,7 @@ SECTION = Panel(_section, trigger=CHANGED, back=_back_to)
 # The core checks every value: the forms are not validated here (validate=False).
 
 @bp.route("/village/<code>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def register(code):
     return _section(_readable_village(code))
 
@@ -308,7 +308,7 @@ def remove_join_qr(group_id):
 
 
 @bp.route("/<int:group_id>/join-qr")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def join_qr(group_id):
     """The uploaded join QR code for those who read the register, expired or not (the
     public page serves it only while it works: web/public.py)."""

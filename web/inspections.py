@@ -14,7 +14,7 @@ from core.access import can_inspect, town_filter, village_filter
 from core.errors import NotFound
 from core.models import Town, Village
 from core.vocabulary import (INSPECTION_ITEMS, INSPECTION_KINDS, INSPECTION_OUTCOMES,
-                             INSPECTION_RESULTS, MANAGERS, STAFF)
+                             INSPECTION_RESULTS, MANAGERS, READERS)
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, whole_number
@@ -100,7 +100,7 @@ def _villages(town_id: int | None = None, *, manageable: bool = False):
 
 
 @bp.route("/")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def index():
     town, village = query_number("town"), query_number("village")
     outcome = query_text("outcome")
@@ -183,7 +183,7 @@ def _readable(inspection_id):
 
 
 @bp.route("/<int:inspection_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def detail(inspection_id):
     return _show_detail(_readable(inspection_id))
 

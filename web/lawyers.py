@@ -17,15 +17,15 @@ from peewee import JOIN, fn
 from wtforms import SelectChoice, SelectField, StringField, TelField
 
 from core import lawyers as service
-from core.access import can_read_lawyer, village_filter
+from core.access import can_read_lawyer, lawyer_filter, village_filter
 from core.disclosure import photo_path
 from core.errors import NotFound, PermissionDenied
 from core.formkit import strip
 from core.photos import photo_limit
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import READERS, STAFF
 from web.access import actor, allow
-from web.listing import paginate, search_term
+from web.listing import Sorting, paginate, query_number, query_text, search_term
 from web.panels import Panel
 from web.render import render
 
@@ -34,7 +34,8 @@ bp = Blueprint("lawyers", __name__, url_prefix="/lawyers")
 
 def lawyers_with_counts(user: User):
     """Lawyers with their firm and ``village_count``: active pairings with villages that
-    ``user`` may read — one grouped query."""
+    ``user`` may read — one grouped query. Only the lawyers ``user`` may read (a firm
+    head: the firm's)."""
     return (Lawyer.select(Lawyer, LawFirm, fn.COUNT(Village.id).alias("village_count"))
             .join(LawFirm)
             .switch(Lawyer)
@@ -42,19 +43,43 @@ def lawyers_with_counts(user: User):
                   on=(Pairing.lawyer == Lawyer.id) & (Pairing.status == "active"))
             .join(Village, JOIN.LEFT_OUTER,
                   on=(Village.id == Pairing.village) & village_filter(user))
+            .where(lawyer_filter(user))
             .group_by(Lawyer.id, LawFirm.id))
 
 
+# the keys of the column headers (web.listing.Sorting); equal rows by name
+SORTING = Sorting({"name": Lawyer.name, "firm": LawFirm.name, "licence": Lawyer.licence_no,
+                   "villages": fn.COUNT(Village.id)}, tiebreak=(Lawyer.name, Lawyer.id))
+STATES = ("active", "inactive")
+
+
+def _filters() -> dict:
+    state = query_text("state", 10)
+    return {"firm": query_number("firm"), "state": state}
+
+
 @bp.route("/")
-@allow(*MANAGERS)
+@allow(*READERS)
 def index():
-    query = lawyers_with_counts(actor())
+    """The lawyers, searched, filtered (law firm, active or not) and sorted as the URL says.
+    An unknown firm or state matches nothing; it is not ignored."""
+    query, filters = lawyers_with_counts(actor()), _filters()
     term = search_term()
     if term:
         query = query.where(Lawyer.name.contains(term) | Lawyer.licence_no.contains(term)
                             | Lawyer.phone.contains(term))
-    page = paginate(query.order_by(Lawyer.name, Lawyer.id))
-    return render("lawyers/index.html", "lawyers/_results.html", listing=page)
+    if filters["firm"] is not None:
+        query = query.where(Lawyer.firm == filters["firm"])
+    if filters["state"]:
+        query = query.where(Lawyer.active == (filters["state"] == "active")
+                            if filters["state"] in STATES else Lawyer.id.is_null())
+    sort = SORTING.requested()
+    page = paginate(SORTING.order(query, sort, Lawyer.name, Lawyer.id), sort=sort,
+                    filters=filters)
+    firms = [(str(firm.id), firm.name) for firm in LawFirm.select().order_by(LawFirm.name)]
+    states = [("active", _("Active")), ("inactive", _("Inactive"))]
+    return render("lawyers/index.html", "lawyers/_results.html", listing=page,
+                  filters=filters, firms=firms, states=states)
 
 
 def _pairings_shown(user: User, lawyer: Lawyer) -> list[Pairing]:
@@ -156,7 +181,7 @@ LAWYER = Panel(_page, back=lambda lawyer: url_for("lawyers.detail", lawyer_id=la
 # --- views -----------------------------------------------------------------------------------
 
 @bp.route("/<int:lawyer_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def detail(lawyer_id):
     return _page(_lawyer(lawyer_id))
 
@@ -195,7 +220,7 @@ def remove_photo(lawyer_id):
 
 
 @bp.route("/<int:lawyer_id>/photo")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def photo(lawyer_id):
     """The photo for those who may read the lawyer (a lawyer with no active pairing has no
     public page to serve it)."""

@@ -25,7 +25,7 @@ from core.models import (MATTER_CATEGORIES, MATTER_STATUSES, MajorMatter, Notifi
 from core.notify import NOTICE_KINDS
 from core.notify import inbox as inbox_of
 from core.notify import mark_read, unread_count
-from core.vocabulary import MANAGERS, ROLES, STAFF
+from core.vocabulary import MANAGERS, READERS, ROLES
 from web.access import actor, allow
 from web.auth import background
 from web.listing import paginate, query_text, whole_number
@@ -61,7 +61,7 @@ def _matter_or_404(matter_id: int, *, read: bool = False) -> MajorMatter:
 # --- the list ----------------------------------------------------------------------------
 
 @bp.route("/matters/")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def index():
     status = query_text("status", 20)
     query = service.matters_visible_to(actor())
@@ -144,7 +144,7 @@ def _detail(matter: MajorMatter, error: str = "", status: int = 200, trigger=Non
 
 
 @bp.route("/matters/<int:matter_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def detail(matter_id):
     return _detail(_matter_or_404(matter_id, read=True))
 

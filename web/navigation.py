@@ -24,7 +24,7 @@ from werkzeug.routing import BuildError
 
 from core import problems
 from core.models import Pairing
-from core.vocabulary import MANAGERS, ROLES, STAFF
+from core.vocabulary import READERS, ROLES, STAFF
 
 MAIN_PLACES = 4  # the bottom bar: four places and "More"
 
@@ -41,7 +41,11 @@ def _own_village(user):
 
 
 def _own_town(user):
-    return {"code": user.town.code} if user.role == "coordinator" and user.town_id else None
+    return {"code": user.town.code} if user.role in READERS and user.town_id else None
+
+
+def _own_firm(user):
+    return {"firm_id": user.firm_id} if user.firm_id else None
 
 
 def _own_lawyer(user):
@@ -82,39 +86,43 @@ class Entry:
 
 ENTRIES = (
     Entry("home.index", _l("Home"), "work", main=ROLES, short=_l("Home")),
-    Entry("coverage.index", _l("Coverage"), "work", main=MANAGERS, roles=MANAGERS),
+    Entry("coverage.index", _l("Coverage"), "work", main=READERS, roles=READERS),
     Entry("calendar.index", _l("Calendar"), "work", main=ROLES),
     Entry("tasks.mine", _l("My tasks"), "work", main=("lawyer",), roles=("lawyer",),
           short=_l("Tasks")),
-    Entry("tasks.index", _l("Tasks"), "work", main=MANAGERS,
-          roles=MANAGERS + ("village",)),
+    Entry("tasks.index", _l("Tasks"), "work", main=READERS,
+          roles=READERS + ("village",)),
     # what a village asks of its lawyer (invitations, residents' demands, its word on a
     # session): the village's main place; the lawyer's and the coordinators' lists
     Entry("village_requests.village_page", _l("Asking our lawyer"), "work", main=("village",),
           roles=("village",), short=_l("Ask the lawyer")),
     Entry("village_requests.awaiting", _l("Asked by my villages"), "work", roles=("lawyer",)),
-    Entry("village_requests.index", _l("Village requests"), "work", roles=MANAGERS),
+    Entry("village_requests.index", _l("Village requests"), "work", roles=READERS),
     Entry("records.log", _l("Work log"), "work", main=("lawyer",)),
     Entry("villages.detail", _l("Our village"), "places", main=("village",),
           roles=("village",), args=_own_village),
     Entry("lawyers.index", _l("Lawyers"), "places", main=("coordinator",)),
     Entry("users.index", _l("Users"), "admin", main=("admin",)),
+    Entry("setup.index", _l("District set-up"), "admin", roles=("admin",)),
     Entry("calendar.quota", _l("Quota"), "work", labels={"lawyer": _l("My progress")},
           key="quota"),
     Entry("assessment.index", _l("Assessment"), "work", labels={"lawyer": _l("My assessment")},
           key="assessment"),
     Entry("assessment.sheet", _l("My assessment"), "work", roles=("lawyer",),
           args=_first_pairing, key="assessment"),
+    Entry("reports.index", _l("Reports"), "work", roles=READERS),
     Entry("programs.index", _l("Programmes"), "work"),
     Entry("records.cases", _l("Case files"), "work"),
     Entry("matters.index", _l("Major matters"), "work"),
     Entry("feedback.visits", _l("Return visits"), "work"),
-    Entry("inspections.index", _l("Inspections"), "work", roles=MANAGERS),
+    Entry("inspections.index", _l("Inspections"), "work", roles=READERS),
     Entry("feeds.tokens", _l("Calendar feeds"), "work"),
     Entry("lawyers.detail", _l("My villages"), "places", roles=("lawyer",), args=_own_lawyer),
-    Entry("towns.detail", _l("Our town"), "places", roles=("coordinator",), args=_own_town),
-    Entry("villages.index", _l("Villages"), "places", roles=STAFF),
-    Entry("towns.index", _l("Towns"), "places", roles=STAFF),
+    Entry("towns.detail", _l("Our town"), "places", roles=("coordinator", "leader"),
+          args=_own_town),
+    Entry("firms.detail", _l("Our law firm"), "places", roles=("leader",), args=_own_firm),
+    Entry("villages.index", _l("Villages"), "places", roles=STAFF + ("leader",)),
+    Entry("towns.index", _l("Towns"), "places", roles=STAFF + ("leader",)),
     Entry("firms.index", _l("Law firms"), "places"),
     Entry("public.wechat_groups", _l("WeChat groups"), "places"),
     Entry("admin.plugin_list", _l("Plugins"), "admin"),

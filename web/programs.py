@@ -22,12 +22,13 @@ from core import progress as service
 from core.access import is_district_manager
 from core.errors import ValidationError
 from core.ledger import export_ledger
+from core.spreadsheet import XLSX_MIMETYPE as XLSX
 from core.spreadsheet import download_headers
 from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import MANAGERS, READERS
 from web.access import actor, allow
 from web.listing import query_number
 from web.render import render
@@ -88,7 +89,7 @@ def _dashboard(year: int, user) -> list[dict]:
 
 
 @bp.route("/")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def index():
     """All programmes at a glance. HTMX asks for the panel alone (the coverage page loads
     it with ``?compact=1``)."""
@@ -162,11 +163,11 @@ def _detail_page(program, year: int, *, bound: dict | None = None, status: int =
     program = localized_registry(_locale()).programs[program.slug]  # as the reader reads it
     return render("programs/detail.html", status=status, program=program, year=year,
                   metrics=metrics, percent=percent, forms=forms,
-                  may_export=user.role in MANAGERS)
+                  may_export=user.role in READERS)
 
 
 @bp.route("/<slug>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def detail(slug):
     return _detail_page(_program_or_404(slug), _year())
 
@@ -201,14 +202,16 @@ def set_target(slug):
 
 # --- the ledger --------------------------------------------------------------------------------
 
-def xlsx_response(body: bytes, filename: str, fallback: str):
-    """An .xlsx export (core.spreadsheet) as a download named ``filename`` (``fallback``:
-    its ASCII name), never cached: it holds what only this user may read."""
-    return make_response(body, download_headers(filename, fallback))
+def xlsx_response(body: bytes, filename: str, fallback: str, content_type: str = XLSX):
+    """An .xlsx export (core.spreadsheet; or another file of ``content_type``) as a
+    download named ``filename`` (``fallback``: its ASCII name), never cached: it holds what
+    only this user may read (``core.spreadsheet.download_headers``)."""
+    return make_response(body, {**download_headers(filename, fallback),
+                                 "Content-Type": content_type})
 
 
 @bp.route("/<slug>/ledger.xlsx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def ledger(slug):
     """The programme's ledger over the tasks in the user's scope (cancelled ones left out);
     the core masks what the user may not see and audits the export."""

@@ -14,7 +14,7 @@ from core.feedback import CODE_LENGTH, normalize_code
 from core.feeds import village_feed_urls
 from core.models import GROUP_ROLES
 from core.phones import dial_uri, readable
-from core.vocabulary import MANAGERS
+from core.vocabulary import READERS
 from web.access import actor, allow, public
 from web.feeds import qr_data_uri, subscription, vary_on_browser
 from web.listing import paginate, search_term
@@ -105,14 +105,14 @@ def town_cards(code):
 # --- coordinators ----------------------------------------------------------------------------
 
 @bp.route("/warnings")
-@allow(*MANAGERS)
+@allow(*READERS)
 def warnings():
     return render("public/warnings.html", "public/_warnings.html",
                   warnings=service.warnings(actor()), days=service.TERM_WARNING_DAYS)
 
 
 @bp.route("/wechat-groups")
-@allow(*MANAGERS)
+@allow(*READERS)
 def wechat_groups():
     groups = service.wechat_register(actor())
     roles = [*GROUP_ROLES, *sorted({role for g in groups for role in g.counts} - set(GROUP_ROLES))]

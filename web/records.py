@@ -30,7 +30,7 @@ from core.formkit import DurationField
 from core.models import (DUTIES, WORK_MODES, Attachment, CaseFile, Lawyer, Pairing, Village,
                          WorkLog)
 from core.tasks import MODE_LABELS
-from core.vocabulary import MANAGERS, STAFF
+from core.vocabulary import READERS, STAFF
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term
@@ -211,7 +211,7 @@ def _log_page(form, status=200):
     villages = [(str(v.id), v.name) for v in Village.select(Village.id, Village.name)
                 .where(village_filter(user)).order_by(Village.code)]
     lawyers = []
-    if user.role in MANAGERS:  # those paired (now or before) with a village of the scope
+    if user.role in READERS:  # those paired (now or before) with a village of the scope
         paired = (Pairing.select(Pairing.lawyer).join(Village)
                   .where(village_filter(user)))
         lawyers = [(str(lw.id), lw.name) for lw in Lawyer.select(Lawyer.id, Lawyer.name)
@@ -236,7 +236,7 @@ def _log_page(form, status=200):
 
 
 @bp.route("/log")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def log():
     user = actor()
     return _log_page(_log_form(user) if user.role == "lawyer" else None)
@@ -353,7 +353,7 @@ LOG_ENTRY = Panel(_entry_panel, redirect_code=303,
 
 
 @bp.route("/log/<int:entry_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def log_entry(entry_id):
     return _entry_panel(_entry(entry_id))
 
@@ -415,14 +415,14 @@ def _photo_response(photo_id: int, *, thumbnail: bool):
 
 
 @bp.route("/photos/<int:photo_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def log_photo(photo_id):
     """A photo of a work-log entry, for those who read the entry in full (never public)."""
     return _photo_response(photo_id, thumbnail=False)
 
 
 @bp.route("/photos/<int:photo_id>/thumb")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def log_photo_thumb(photo_id):
     return _photo_response(photo_id, thumbnail=True)
 
@@ -447,7 +447,7 @@ def log_photo_remove(photo_id):
 
 
 @bp.route("/log.xlsx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def log_export():
     user = actor()
     body = log_service.export_logs(
@@ -500,7 +500,7 @@ def _case_form(user) -> CaseForm:
 
 
 @bp.route("/cases")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def cases():
     user, term = actor(), search_term()
     status = query_text("status", 10)
@@ -594,7 +594,7 @@ def _case_page(case, *, error="", status=200, close_form=None, fragment=None, ed
 
 
 @bp.route("/cases/<int:case_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def case_detail(case_id):
     return _case_page(case_service.view_case(actor(), case_id,
                                              address=request.remote_addr or ""))
@@ -667,7 +667,7 @@ def case_close(case_id):
 
 
 @bp.route("/attachments/<int:attachment_id>")
-@allow(*STAFF)
+@allow(*READERS, "lawyer")
 def attachment_download(attachment_id):
     attachment = Attachment.get_or_none(Attachment.id == attachment_id)
     if attachment is None:

@@ -56,12 +56,15 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
     town = SelectField(_l("Town"), coerce=_optional_int,
-                       description=_l("Coordinators only: limits them to one town."))
+                       description=_l("Coordinators and leaders: limits them to one town."))
     village = SelectField(_l("Village"), coerce=_optional_int,
                           description=_l("Village users: their village. Coordinators: limits "
                                          "them to one village."))
     lawyer = SelectField(_l("Lawyer"), coerce=_optional_int,
                          description=_l("Lawyer users: the lawyer they are."))
+    firm = SelectField(_l("Law firm"), coerce=_optional_int,
+                       description=_l("Leaders only: a firm head reads the work of the "
+                                      "firm's lawyers."))
 
     def scope(self) -> dict:
         return dict(display_name=(self.display_name.data or "").strip(), role=self.role.data,
@@ -69,7 +72,9 @@ class UserForm(FlaskForm):
                     village=Village.get_or_none(Village.id == self.village.data)
                     if self.village.data else None,
                     lawyer=Lawyer.get_or_none(Lawyer.id == self.lawyer.data)
-                    if self.lawyer.data else None)
+                    if self.lawyer.data else None,
+                    firm=LawFirm.get_or_none(LawFirm.id == self.firm.data)
+                    if self.firm.data else None)
 
 
 class NewUserForm(UserForm):
@@ -113,6 +118,8 @@ def _scope_choices(form: UserForm) -> UserForm:
     lawyers = Lawyer.select(Lawyer, LawFirm).join(LawFirm).order_by(LawFirm.name, Lawyer.name)
     form.lawyer.choices = [none] + [SelectChoice(lw.id, lw.name, optgroup=lw.firm.name)
                                     for lw in lawyers]
+    form.firm.choices = [none] + [SelectChoice(firm.id, firm.name)
+                                  for firm in LawFirm.select().order_by(LawFirm.name)]
     return form
 
 
@@ -179,7 +186,7 @@ def _edit_form(user: User) -> UserForm:
     return _scope_choices(UserForm(formdata=None, prefix="edit", obj=None,
                                    display_name=user.display_name, role=user.role,
                                    town=user.town_id, village=user.village_id,
-                                   lawyer=user.lawyer_id))
+                                   lawyer=user.lawyer_id, firm=user.firm_id))
 
 
 def _panel(user: User, *, bound: dict | None = None, errors: list[str] | None = None,
@@ -193,6 +200,7 @@ def _panel(user: User, *, bound: dict | None = None, errors: list[str] | None = 
                   opened=next(iter(bound), None),
                   errors=errors or [], notice=notice, me=actor(),
                   failed_logins=service.failed_logins(user),
+                  invited=not service.has_password(user),
                   live_sessions=sessions.count(user),
                   history=list(entries_for(user).limit(20)), local=clock.to_local)
 

@@ -43,3 +43,7 @@ __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
 from core.models.records import Inspection  # noqa: E402
 ALL_MODELS += [Inspection]
 __all__ += ["Inspection"]
+# One-time links to choose one's password (core.login_invitations).
+from core.models.security import LoginInvitation  # noqa: E402
+ALL_MODELS += [LoginInvitation]
+__all__ += ["LoginInvitation"]

@@ -44,6 +44,8 @@ class Lawyer(BaseModel):
     licence_no = CharField(unique=True)  # 执业证号
     phone = CharField(default="")
     wechat = CharField(default="")
+    # where the lawyer's login invitation is sent (core.login_invitations); from the import
+    email = CharField(default="")
     photo = CharField(default="")  # path under the instance folder, or empty
     active = BooleanField(default=True)
 
@@ -58,7 +60,8 @@ class Assistant(BaseModel):
 
 
 class User(BaseModel):
-    """A login. The scope is the district (no town, no village), one town, or one village.
+    """A login. The scope is the district (no town, no village), one town, or one village;
+    a leader's may be one law firm instead (a firm head).
 
     A lawyer user is linked to its ``Lawyer`` and sees that lawyer's villages.
     """
@@ -70,6 +73,9 @@ class User(BaseModel):
     town = ForeignKeyField(Town, null=True, on_delete="SET NULL")
     village = ForeignKeyField(Village, null=True, on_delete="SET NULL")
     lawyer = ForeignKeyField(Lawyer, null=True, on_delete="SET NULL")
+    # a leader's scope may be one law firm (a firm head): RESTRICT, since losing the firm
+    # must not widen a firm head's scope to the district
+    firm = ForeignKeyField(LawFirm, null=True, on_delete="RESTRICT")
     active = BooleanField(default=True)
     created_at = DateTimeField(default=now_utc)
     last_login_at = DateTimeField(null=True)
@@ -77,6 +83,8 @@ class User(BaseModel):
 
     @property
     def scope(self) -> str:
+        if self.firm_id:
+            return "firm"
         if self.village_id:
             return "village"
         if self.town_id:

@@ -59,7 +59,7 @@ class MajorMatter(BaseModel):
     acknowledged_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     resolution = TextField(default="")
     closed_at = DateTimeField(null=True)
-    escalation_level = IntegerField(default=0)  # 0 none, 1 town coordinator, 2 district
+    escalation_level = IntegerField(default=0)  # 0 none, 1 town, 2 district coordinators, 3 leaders
     escalated_at = DateTimeField(null=True)
 
 

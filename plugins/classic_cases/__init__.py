@@ -21,7 +21,7 @@ import click
 from flask import Blueprint, request, send_file
 from flask_login import current_user
 
-from core import MANAGERS, Metric, Program, Stage, Workflow, allow, connect, hookimpl
+from core import READERS, Metric, Program, Stage, Workflow, allow, connect, hookimpl
 from core.formkit import recent_date
 
 from .collection import DOCX_MIMETYPE, build_collection, latest_writeups
@@ -43,7 +43,7 @@ bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/classic_cases",
 
 
 @bp.route("/collection.docx")
-@allow(*MANAGERS)
+@allow(*READERS)
 def collection_docx():
     # The cases the coordinator's progress page counts: their scope, the year asked for.
     year = request.args.get("year", type=int)

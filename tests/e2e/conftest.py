@@ -103,7 +103,7 @@ UPDATE_DOCS_SCREENSHOTS = os.environ.get("JIEDUI_UPDATE_SCREENSHOTS") == "1"
 
 def log_in(page, base, role):
     """Log in as one of the demo's people ("admin", "coordinator", "town coordinator",
-    "lawyer", "village") and wait for the first page after login."""
+    "leader", "firm head", "lawyer", "village") and wait for the first page after login."""
     from core.demo import DEMO_LOGINS
     username, password = DEMO_LOGINS[role]
     page.goto(base + "/login")

@@ -23,7 +23,7 @@ from tests.e2e.pagecheck import AXE, page_problems
 
 pytestmark = pytest.mark.e2e
 
-ROLES = ["admin", "coordinator", "town coordinator", "lawyer", "village"]
+ROLES = ["admin", "coordinator", "town coordinator", "leader", "firm head", "lawyer", "village"]
 PAGES_PER_ROLE = 25  # 8–25 s a role
 PUBLIC_PAGES = 6
 NOT_FOLLOWED = re.compile(

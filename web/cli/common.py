@@ -63,6 +63,14 @@ def find_lawyer(lawyer_id: int):
     return lawyer
 
 
+def find_firm(firm_id: int):
+    from core.models import LawFirm
+    firm = LawFirm.get_or_none(LawFirm.id == firm_id)
+    if firm is None:
+        fail(NotFound(N_("There is no law firm with the id %(id)s."), id=firm_id))
+    return firm
+
+
 def describe_database(url: str) -> str:
     """The SQLite file, or the server and database name (never the password)."""
     if url.startswith("sqlite:///"):

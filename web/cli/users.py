@@ -3,7 +3,8 @@ import click
 
 from core.errors import JieduiError, NotFound
 from core.i18n import N_, gettext_for
-from web.cli.common import fail, find_lawyer, find_town, find_village, open_core
+from core.vocabulary import ROLES
+from web.cli.common import fail, find_firm, find_lawyer, find_town, find_village, open_core
 
 
 @click.group()
@@ -14,22 +15,26 @@ def user():
 @user.command(name="add")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "lawyer",
-                                                          "village"]))
-@click.option("--town", "town_code", help="Town code: limits a coordinator to one town.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--town", "town_code", help="Town code: limits a coordinator or a leader to "
+              "one town.")
 @click.option("--village", "village_code", help="Village code: for a village user.")
 @click.option("--lawyer", "lawyer_id", type=int, help="Lawyer id: for a lawyer user.")
+@click.option("--firm", "firm_id", type=int,
+              help="Law firm id: a leader who heads the firm (reads its lawyers' work).")
 @click.option("--name", "display_name", default="")
-def user_add(username, password, role, town_code, village_code, lawyer_id, display_name):
+def user_add(username, password, role, town_code, village_code, lawyer_id, firm_id,
+             display_name):
     """Create a user with a role and a scope."""
     from core.users import add_user
     settings = open_core()
     town = find_town(town_code) if town_code else None
     village = find_village(village_code) if village_code else None
     lawyer = find_lawyer(lawyer_id) if lawyer_id else None
+    firm = find_firm(firm_id) if firm_id else None
     try:
         created = add_user(None, username, password, role, display_name=display_name,
-                           town=town, village=village, lawyer=lawyer)
+                           town=town, village=village, lawyer=lawyer, firm=firm)
     except JieduiError as error:
         fail(error)
     click.echo(_created_text(created, gettext_for(settings.locale)))
@@ -47,6 +52,10 @@ def _created_text(user, gettext) -> str:
         message = gettext("Created the login %(username)s (%(role)s) for the village "
                           "%(name)s (%(code)s).")
         values.update(name=user.village.name, code=user.village.code)
+    elif user.firm_id:
+        message = gettext("Created the login %(username)s (%(role)s) for the law firm "
+                          "%(name)s.")
+        values.update(name=user.firm.name)
     elif user.town_id:
         message = gettext("Created the login %(username)s (%(role)s) for the town %(name)s "
                           "(%(code)s).")
