@@ -186,7 +186,7 @@ def record_inspection(actor: User | None, village: Village, *, inspected_on: dt.
             follow_up=follow_up, follow_up_due=follow_up_due, created_by=actor)
         failed = failed_items(inspection)
         record(actor, "inspection.record", obj=inspection, address=address, detail={
-            "village": village.name, "day": day.isoformat(), "kind": kind,
+            "village": village.id, "day": day.isoformat(), "kind": kind,
             "failed": failed, "follow_up_due": follow_up_due.isoformat() if follow_up_due
             else None})
         if pairing is not None:
@@ -223,7 +223,7 @@ def close_follow_up(actor: User | None, inspection: Inspection, *, done_on: dt.d
         inspection.follow_up_done_on, inspection.follow_up_note = done_on, note
         inspection.save()
         record(actor, "inspection.follow_up", obj=inspection, address=address,
-               detail={"village": inspection.village.name, "done_on": done_on.isoformat(),
+               detail={"village": inspection.village_id, "done_on": done_on.isoformat(),
                        "late": follow_up_late(inspection)})
     return inspection
 

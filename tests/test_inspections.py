@@ -10,6 +10,7 @@ import pytest
 from core import clock
 from core import inspections as service
 from core.assessment import assess, assessment_sheet
+from core.audit import describe
 from core.config import ConfigError, assessment_settings
 from core.errors import PermissionDenied, ValidationError
 from core.i18n import gettext_for
@@ -49,6 +50,8 @@ def test_an_inspection_belongs_to_the_serving_pairing_and_is_audited_and_told(di
     assert inspection.checklist["case_files"] == "unchecked"
     entry = AuditLog.get(AuditLog.action == "inspection.record")
     assert entry.object_id == str(inspection.id) and entry.detail["failed"] == ["worklog"]
+    words = describe([entry], ZH)[0]  # the audit log in words: the village by its name
+    assert words.action == "登记检查" and ("村(居)", district.villages[0].name) in words.facts
     notice = Notification.get(Notification.kind == "inspection")
     assert notice.user.lawyer_id == district.lawyers[0].id
     assert notice.link == f"/inspections/{inspection.id}"
