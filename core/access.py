@@ -398,18 +398,26 @@ def sheet_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Pairing`` selecting the pairings whose quota row and assessment
     sheet ``user`` may read (``can_read_sheet``): a lawyer's own, ended ones too; those of
     the villages a manager may read; none for a village user."""
+    return lawyer_work_filter(user, Pairing)
+
+
+def lawyer_work_filter(user: User | None, model) -> Expression | bool:
+    """A WHERE clause on rows that judge a lawyer's work in a village (``model`` has
+    ``lawyer`` and ``village``: pairings' sheets, inspections): a lawyer's own, ended
+    pairings' too; a firm head's, the firm's lawyers'; a manager's or leader's, those of the
+    villages of their scope; none for a village user."""
     if user is None or user.role == "admin":
         return True
     if user.role == "lawyer":
-        return Pairing.lawyer == user.lawyer_id if user.lawyer_id else False
+        return model.lawyer == user.lawyer_id if user.lawyer_id else False
     if is_firm_head(user):
-        return Pairing.lawyer.in_(firm_lawyers(user))
+        return model.lawyer.in_(firm_lawyers(user))
     if user.role not in READERS:
         return False
     villages = village_filter(user)
     if villages is True or villages is False:
         return villages
-    return Pairing.village.in_(Village.select(Village.id).where(villages))
+    return model.village.in_(Village.select(Village.id).where(villages))
 
 
 def sheet_village_filter(user: User | None) -> Expression | bool:
@@ -494,18 +502,7 @@ def inspection_filter(user: User | None) -> Expression | bool:
     scope (a leader as a coordinator of the same scope, a firm head those of the firm's
     lawyers), a lawyer those of their own pairings (ended ones too, as their sheets), a
     village user none (an inspection judges the lawyer's work)."""
-    if user is None or user.role == "admin":
-        return True
-    if user.role == "lawyer":
-        return Inspection.lawyer == user.lawyer_id if user.lawyer_id else False
-    if is_firm_head(user):
-        return Inspection.lawyer.in_(firm_lawyers(user))
-    if user.role not in SCOPED:
-        return False
-    villages = village_filter(user)
-    if villages is True or villages is False:
-        return villages
-    return Inspection.village.in_(Village.select(Village.id).where(villages))
+    return lawyer_work_filter(user, Inspection)
 
 
 def can_read_inspection(user: User | None, inspection: Inspection) -> bool:
