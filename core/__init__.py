@@ -24,6 +24,8 @@ PUBLIC = {
     # what is registered, and the task services a plugin calls
     "get_registry": "core.plugins", "assign_task": "core.tasks", "list_tasks": "core.tasks",
     "build_form": "core.tasks", "choice_labels": "core.tasks",
+    # the done tasks a metric counts (what its progress says), for a plugin's registers
+    "counted_tasks": "core.progress",
     # the records a plugin reads (hooks hand over these models too)
     "Task": "core.models", "User": "core.models", "WorkLog": "core.models",
     "District": "core.models",
@@ -35,6 +37,7 @@ PUBLIC = {
     "task_view": "core.privacy",
     "audit_views": "core.privacy", "month_of": "core.privacy", "MASK": "core.privacy",
     "audit_export": "core.ledger", "xlsx": "core.spreadsheet",
+    "download_headers": "core.spreadsheet",
     # language: the core's words, and a plugin's own catalog
     "N_": "core.i18n", "gettext_for": "core.i18n",
     # a plugin's command opens the database as the core's commands do

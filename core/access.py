@@ -24,8 +24,8 @@ from core import clock
 from core.config import get_settings
 from core.errors import PermissionDenied, ValidationError
 from core.i18n import N_
-from core.models import (CaseFile, Event, Lawyer, MajorMatter, Pairing, Task, Town, User, Village,
-                         WechatGroup, WorkLog)
+from core.models import (CaseFile, Event, Inspection, Lawyer, MajorMatter, Pairing, Task, Town,
+                         User, Village, WechatGroup, WorkLog)
 from core.vocabulary import MANAGERS, READERS, ROLES
 
 SCOPED = ("coordinator", "leader")  # roles whose scope is the district, a town (or a village)
@@ -407,18 +407,26 @@ def sheet_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Pairing`` selecting the pairings whose quota row and assessment
     sheet ``user`` may read (``can_read_sheet``): a lawyer's own, ended ones too; those of
     the villages a manager may read; none for a village user."""
+    return lawyer_work_filter(user, Pairing)
+
+
+def lawyer_work_filter(user: User | None, model) -> Expression | bool:
+    """A WHERE clause on rows that judge a lawyer's work in a village (``model`` has
+    ``lawyer`` and ``village``: pairings' sheets, inspections): a lawyer's own, ended
+    pairings' too; a firm head's, the firm's lawyers'; a manager's or leader's, those of the
+    villages of their scope; none for a village user."""
     if user is None or user.role == "admin":
         return True
     if user.role == "lawyer":
-        return Pairing.lawyer == user.lawyer_id if user.lawyer_id else False
+        return model.lawyer == user.lawyer_id if user.lawyer_id else False
     if is_firm_head(user):
-        return Pairing.lawyer.in_(firm_lawyers(user))
+        return model.lawyer.in_(firm_lawyers(user))
     if user.role not in READERS:
         return False
     villages = village_filter(user)
     if villages is True or villages is False:
         return villages
-    return Pairing.village.in_(Village.select(Village.id).where(villages))
+    return model.village.in_(Village.select(Village.id).where(villages))
 
 
 def sheet_village_filter(user: User | None) -> Expression | bool:
@@ -488,6 +496,27 @@ def coordinator_scope(user: User | None) -> tuple[Village | None, Town | None]:
     if user.town_id:
         return None, user.town
     return None, None
+
+
+# --- inspections of a village's service (core.inspections) ----------------------------------
+
+def can_inspect(user: User | None, village: Village) -> bool:
+    """Record or follow up an inspection of ``village``: those who manage it (a town's
+    coordinator their town's villages, the district's managers every village)."""
+    return can_manage_village(user, village)
+
+
+def inspection_filter(user: User | None) -> Expression | bool:
+    """A WHERE clause on ``Inspection``: a manager reads those of the villages of their
+    scope (a leader as a coordinator of the same scope, a firm head those of the firm's
+    lawyers), a lawyer those of their own pairings (ended ones too, as their sheets), a
+    village user none (an inspection judges the lawyer's work)."""
+    return lawyer_work_filter(user, Inspection)
+
+
+def can_read_inspection(user: User | None, inspection: Inspection) -> bool:
+    return Inspection.select().where((Inspection.id == inspection.id)
+                                     & inspection_filter(user)).exists()
 
 
 # Access rules on views. They only mark the view; the web app enforces the mark on

@@ -14,7 +14,10 @@ Per pairing and year the records give six figures, each scored 0..1:
 - programme tasks done in the village against a yearly target, pro rata.
 
 The total is the weighted mean of the scored criteria on 0..100 (``JIEDUI_ASSESSMENT``),
-graded excellent / pass / fail. A whole table costs a fixed number of queries (one per kind
+less the inspections' deduction (``inspection_deduction``: the coordinators' inspections of
+the village counted for the pairing that year (``core.inspections``) take points off per
+checklist item falling short and per follow-up not done by its due date, at most a cap;
+``JIEDUI_ASSESSMENT_INSPECTIONS``, default 2, 5 and 20), graded excellent / pass / fail. A whole table costs a fixed number of queries (one per kind
 of record), whether the district has 4 pairings or 131.
 """
 import datetime as dt
@@ -29,8 +32,9 @@ from core.access import sheet_pairings, sheet_village_filter
 from core.config import get_settings
 from core.feedback import counts
 from core.i18n import N_, gettext_for
-from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task,
-                         Town, User, Village, WorkLog)
+from core.inspections import failed_items, follow_up_late, of_pairing
+from core.models import (Event, Inspection, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit,
+                         Task, Town, User, Village, WorkLog)
 from core.pace import quota_due, term_share
 from core.planner import village_quota
 from core.vocabulary import CRITERIA_LABELS, GRADES
@@ -50,7 +54,8 @@ EXPORT_HEADERS = (N_("Town"), N_("Village"), N_("Lawyer"), N_("Term"),
                   N_("Work-log entries"), N_("Work-log target"),
                   N_("Major matters"), N_("Reported on time"),
                   N_("Return-visit satisfaction"), N_("Residents' rating"),
-                  N_("Tasks done"), N_("Task target"), N_("Total"), N_("Grade"))
+                  N_("Tasks done"), N_("Task target"), N_("Inspection deduction"),
+                  N_("Total"), N_("Grade"))
 
 
 @dataclass
@@ -72,6 +77,9 @@ class Figures:
     rating_average: float | None = None
     tasks_done: int = 0
     tasks_target: int = 0
+    inspections: int = 0
+    failed_items: int = 0  # checklist items falling short, over the year's inspections
+    follow_ups_late: int = 0  # follow-ups not done by their due date (by today)
 
     @property
     def satisfaction(self) -> float | None:
@@ -92,6 +100,7 @@ class AssessmentRow:
     total: float  # 0..100
     grade: str  # excellent | pass | fail
     details: dict = field(default_factory=dict)  # assessment_sheet only
+    deduction: float = 0.0  # the inspections' points off (inspection_deduction)
 
 
 @dataclass
@@ -242,6 +251,7 @@ def _load_figures(year: int, owned) -> dict[int, Figures]:
             figures[pairing.id].matters += 1
             figures[pairing.id].matters_on_time += 0 if late else 1
     _load_feedback(year, ids, figures)
+    _load_inspections(year, ids, figures)
     by_village = _by_village(owned)
     tasks = (Task.select(Task.village, Task.completed_at)
              .where(Task.village.in_(villages) & (Task.status == "done")
@@ -251,6 +261,20 @@ def _load_figures(year: int, owned) -> dict[int, Figures]:
         if pairing:
             figures[pairing.id].tasks_done += 1
     return figures
+
+
+def _load_inspections(year: int, ids, figures) -> None:
+    """The inspections counted for each pairing in ``year`` (``core.inspections``): how
+    many, the checklist items falling short, the follow-ups not done by their due date."""
+    today = clock.today()
+    query = Inspection.select().where(
+        Inspection.pairing.in_(ids) & (Inspection.inspected_on >= dt.date(year, 1, 1))
+        & (Inspection.inspected_on <= dt.date(year, 12, 31)))
+    for inspection in query:
+        counted = figures[inspection.pairing_id]
+        counted.inspections += 1
+        counted.failed_items += len(failed_items(inspection))
+        counted.follow_ups_late += follow_up_late(inspection, today)
 
 
 def _load_feedback(year: int, ids, figures) -> None:
@@ -304,6 +328,15 @@ def total(criterion_scores: dict, rules) -> float:
     return round(100 * sum(weight * score for weight, score in weighted) / weights, 1)
 
 
+def inspection_deduction(figures: Figures, rules) -> float:
+    """The points the year's inspections take off the total: ``inspection_item`` per
+    checklist item falling short, ``inspection_follow_up`` per follow-up not done by its
+    due date, at most ``inspection_cap``."""
+    points = (figures.failed_items * rules.inspection_item
+              + figures.follow_ups_late * rules.inspection_follow_up)
+    return round(min(points, rules.inspection_cap), 1)
+
+
 def grade(value: float, rules) -> str:
     if value >= rules.excellent_line:
         return "excellent"
@@ -316,11 +349,13 @@ def _rows(year: int, owned) -> list[AssessmentRow]:
     rows = []
     for pairing_id, (pairing, _months) in owned.items():
         criterion_scores = scores(figures[pairing_id])
-        value = total(criterion_scores, rules)
+        deduction = inspection_deduction(figures[pairing_id], rules)
+        value = max(round(total(criterion_scores, rules) - deduction, 1), 0.0)
         rows.append(AssessmentRow(
             pairing=pairing, village=pairing.village, town=pairing.village.town,
             lawyer=pairing.lawyer, year=year, figures=figures[pairing_id],
-            scores=criterion_scores, total=value, grade=grade(value, rules)))
+            scores=criterion_scores, total=value, grade=grade(value, rules),
+            deduction=deduction))
     rows.sort(key=lambda r: (r.town.code, r.village.code, r.pairing.term_start))
     return rows
 
@@ -368,6 +403,8 @@ def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
             (WorkLog.lawyer == pairing.lawyer_id) & (WorkLog.village == pairing.village_id)
             & (WorkLog.occurred_at >= start) & (WorkLog.occurred_at < end))
             .order_by(WorkLog.occurred_at, WorkLog.id)),
+        # the inspections counted for the pairing that year (core.inspections)
+        "inspections": list(of_pairing(pairing, year)),
     }
     return row
 
@@ -385,7 +422,8 @@ def export_row(row: AssessmentRow, grade_label=str) -> list:
             f.sessions_held, f.sessions_required, f.publicity_held, f.publicity_required,
             f.worklog, f.worklog_target, f.matters, f.matters_on_time,
             _average(f.visit_average), _average(f.rating_average),
-            f.tasks_done, f.tasks_target, row.total, grade_label(GRADES[row.grade])]
+            f.tasks_done, f.tasks_target, row.deduction, row.total,
+            grade_label(GRADES[row.grade])]
 
 
 def export_assessment(rows, headers, *, title: str = "Assessment", grade_label=str) -> bytes:
@@ -418,6 +456,8 @@ TOO_SHORT = ("%(num)d session was shorter than the minimum and does not count.",
 UNCOUNTED = ("%(num)d rating without a rating code is anonymous feedback and does not count.",
              "%(num)d ratings without a rating code are anonymous feedback and do not count.")
 MINUTE = "yyyy-mm-dd hh:mm"
+INSPECTED = N_("The inspections take %(points)s points off the total: %(items)d items "
+               "falling short, %(late)d follow-ups not done by their due date.")
 
 
 def _local(instant: dt.datetime | None) -> dt.datetime | None:
@@ -508,6 +548,10 @@ def export_sheet(pairing: Pairing, year: int, row: AssessmentRow | None, *, gett
     spreadsheet.append_row(summary, [gettext(N_("Pass at %(pass)s, excellent at %(excellent)s."))
                                      % {"pass": round(rules.pass_line),
                                         "excellent": round(rules.excellent_line)}])
+    if row.deduction:
+        spreadsheet.append_row(summary, [gettext(INSPECTED) % {
+            "points": row.deduction, "items": row.figures.failed_items,
+            "late": row.figures.follow_ups_late}])
     if row.figures.sessions_too_short:
         spreadsheet.append_row(summary, [ngettext(*TOO_SHORT, row.figures.sessions_too_short)])
     if row.details["uncounted_ratings"]:

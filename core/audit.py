@@ -196,6 +196,8 @@ ACTION_LABELS = {
     "assessment.export": N_("Export the assessment"),
     "assessment.export_sheet": N_("Export a pairing's assessment sheet"),
     "audit.export": N_("Export the audit log"),
+    "inspection.record": N_("Record an inspection"),
+    "inspection.follow_up": N_("Record an inspection's follow-up done"),
 }
 
 # What an entry is about (its object's table), by its label.
@@ -208,6 +210,7 @@ OBJECT_LABELS = {
     "wechat_group": N_("WeChat group"), "feed_token": N_("Calendar feed link"),
     "problem": N_("Problem"), "return_visit": N_("Return visit"), "rating": N_("Rating"),
     "rating_burst": N_("Burst of ratings"), "program_target": N_("Programme target"),
+    "inspection": N_("Inspection"),
 }
 
 # The fields of the details, by their labels; a field without one shows its name.
@@ -247,6 +250,9 @@ FIELD_LABELS = {
     "minutes": N_("Minutes"), "title": N_("Title"), "join_qr": N_("Join QR code"),
     "rows_with_sensitive_shown": N_("Rows with the sensitive fields shown"),
     "rows_with_sensitive_masked": N_("Rows with the sensitive fields masked"),
+    "day": N_("Day"), "failed": N_("Items falling short"),
+    "follow_up_due": N_("Follow-up due by"), "done_on": N_("Done on"),
+    "people": N_("People"), "register": N_("Register"),
 }
 
 # Fields whose values are ids of rows of a kind (``_LOADERS``), shown by their names; an

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import secrets
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -474,6 +475,10 @@ DEFAULT_ASSESSMENT = ("sessions=30,publicity=15,worklog=15,matters=10,satisfacti
 # a work-log entry every other week, and about the ten programmes' 1000 tasks over 131 villages.
 DEFAULT_ASSESSMENT_TARGETS = "worklog=24,tasks=8"
 ASSESSMENT_TARGETS = ("worklog", "tasks")
+# Inspections (core.inspections) deduct points from the total: per checklist item found
+# falling short, per follow-up not done by its due date, at most ``cap`` in a year.
+DEFAULT_ASSESSMENT_INSPECTIONS = "item=2,follow_up=5,cap=20"
+INSPECTION_DEDUCTIONS = ("item", "follow_up", "cap")
 
 
 @dataclass(frozen=True)
@@ -486,6 +491,9 @@ class AssessmentRules:
     excellent_line: float
     worklog_target: int
     tasks_target: int
+    inspection_item: float = 2.0  # points off per checklist item falling short
+    inspection_follow_up: float = 5.0  # points off per follow-up not done by its due date
+    inspection_cap: float = 20.0  # at most this many points off in a year
 
 
 def _key_values(value: str, name: str, separators: str) -> list[tuple[str, str, str]]:
@@ -548,10 +556,31 @@ def parse_assessment(value: str, targets: str = DEFAULT_ASSESSMENT_TARGETS,
         worklog_target=target["worklog"] or 24, tasks_target=target["tasks"] or 8)
 
 
+def parse_inspection_deductions(value: str, rules: AssessmentRules,
+                                name: str = "JIEDUI_ASSESSMENT_INSPECTIONS") -> AssessmentRules:
+    """``"item=2,follow_up=5,cap=20"``: the points an inspection takes off the total (per
+    item falling short, per follow-up done late or not at all) and the most a year loses;
+    an unnamed one keeps its default, 0 turns it off."""
+    given = {}
+    for key, number, item in _key_values(value, name, ","):
+        if key not in INSPECTION_DEDUCTIONS:
+            raise ConfigError(f"{name}: {key!r} is not one of {', '.join(INSPECTION_DEDUCTIONS)}")
+        amount = _positive_number(number, f"{name}: {key}", allow_zero=True)
+        if amount > 100:
+            raise ConfigError(f"{name}: {item!r} must be between 0 and 100 points")
+        given[key] = amount
+    return dataclasses.replace(
+        rules, inspection_item=given.get("item", rules.inspection_item),
+        inspection_follow_up=given.get("follow_up", rules.inspection_follow_up),
+        inspection_cap=given.get("cap", rules.inspection_cap))
+
+
 def assessment_settings(environ=None) -> AssessmentRules:
     env = os.environ if environ is None else environ
-    return parse_assessment(env.get("JIEDUI_ASSESSMENT", DEFAULT_ASSESSMENT),
-                            env.get("JIEDUI_ASSESSMENT_TARGETS", DEFAULT_ASSESSMENT_TARGETS))
+    rules = parse_assessment(env.get("JIEDUI_ASSESSMENT", DEFAULT_ASSESSMENT),
+                             env.get("JIEDUI_ASSESSMENT_TARGETS", DEFAULT_ASSESSMENT_TARGETS))
+    return parse_inspection_deductions(
+        env.get("JIEDUI_ASSESSMENT_INSPECTIONS", DEFAULT_ASSESSMENT_INSPECTIONS), rules)
 
 
 # --- uploads (core.cases) ------------------------------------------------------------------

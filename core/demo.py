@@ -25,6 +25,7 @@ from core.events import clash, lawyer_busy, travel_gap
 from core.i18n import N_, gettext_for
 from core.models import (ALL_MODELS, Assistant, District, LawFirm, Lawyer, Pairing, SignIn,
                          Town, User, Village, WechatGroup, WechatGroupMember)
+from core.inspections import close_follow_up, record_inspection
 from core.pairings import pair
 from core.placements import event_title
 from core.users import create_user
@@ -234,6 +235,7 @@ def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> 
         summary["events"] = _plan_this_year()
         summary["signins"] = _demo_sign_ins()
         _village_requests()
+        summary["inspections"] = _inspections()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -551,6 +553,40 @@ def _users(town: Town, lawyer: Lawyer, village: Village) -> tuple[User, User]:
     create_user(*login("village"), "village", village=village,
                 display_name=f"{village.name}{'居委会' if village.kind == 'community' else '村委会'}")
     return coordinator, lawyer_user
+
+
+def _inspections() -> int:
+    """The town coordinator's inspections (core.inspections) of the demo lawyer's villages,
+    so that the inspections list, a village's page and the lawyer's sheet show some: a visit
+    where everything checked met the standard, a spot check with an item falling short and
+    a follow-up still open (not yet due), and an older one whose follow-up was done on
+    time. They take points off those pairings' assessment, as the rule says."""
+    coordinator = User.get(User.username == DEMO_LOGINS["town coordinator"][0])
+    lawyer = User.get(User.username == DEMO_LOGINS["lawyer"][0])
+    villages = [p.village for p in Pairing.select().where(
+        (Pairing.lawyer == lawyer.lawyer_id) & (Pairing.status == "active"))
+        .order_by(Pairing.id) if p.village.town_id == coordinator.town_id][:2]
+    today = clock.today()
+    if not villages:
+        return 0
+    passed = {"sessions": "pass", "hours_posted": "pass", "worklog": "pass",
+              "disclosure": "pass", "wechat_group": "pass"}
+    record_inspection(coordinator, villages[0], inspected_on=today - dt.timedelta(days=45),
+                      kind="visit", checklist=passed,
+                      findings="坐班记录齐全，公示栏信息完整，服务群运行正常。")
+    record_inspection(coordinator, villages[0], inspected_on=today - dt.timedelta(days=3),
+                      kind="spot_check", checklist={**passed, "contact_card": "fail"},
+                      findings="抽查时部分村民表示未收到社区律师服务联系卡。",
+                      follow_up="补发联系卡并在村民小组会议上宣传",
+                      follow_up_due=today + dt.timedelta(days=14))
+    older = record_inspection(
+        coordinator, villages[-1], inspected_on=today - dt.timedelta(days=60), kind="spot_check",
+        checklist={"sessions": "pass", "hours_posted": "fail", "publicity": "pass"},
+        findings="村委会门口未张贴驻点时间。", follow_up="在公示栏和服务群公布驻点时间",
+        follow_up_due=today - dt.timedelta(days=45))
+    close_follow_up(coordinator, older, done_on=today - dt.timedelta(days=50),
+                    note="已在公示栏张贴并在服务群置顶公布。")
+    return 3
 
 
 def _village_requests() -> None:

@@ -3,7 +3,10 @@
 One sheet per task type of the programme (in the order registered), one row per task.
 The columns are the task type's form fields, headed by the form's own labels (the
 plugin's words, in the export's language: ``core.localize``), then where and by whom: village, town, lawyer, status, due date,
-completion time. Choice fields show their choice's label, ticked boxes "yes".
+completion time, and the year whose progress counts the task (``core.progress.counted_tasks``:
+a household visited twice in a year is two rows and one count; the rows marked with a year
+are as many as the programme's progress shows the exporting user for that year). Choice
+fields show their choice's label, ticked boxes "yes".
 
 A row shows a task as the exporting user may see it (``core.privacy``): in full to who may
 see its sensitive fields, else restricted — the fields that are not public read "***"
@@ -23,10 +26,11 @@ from core.localize import name_of
 from core.models import Lawyer, Task, Town, User, Village
 from core.plugins import get_registry
 from core.privacy import MASK, audit_views, task_view
+from core.progress import counted_tasks
 from core.tasks import STATUS_LABELS, build_form, choice_labels, is_overdue
 
 FIXED_HEADERS = (N_("Village"), N_("Town"), N_("Lawyer"), N_("Status"), N_("Due"),
-                 N_("Completed"))
+                 N_("Completed"), N_("Counted in the progress of"))
 SHEET_TITLE_BAD = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
@@ -101,6 +105,20 @@ def audit_export(user: User | None, program_slug: str, *, tasks: int, shown: int
                    "rows_with_sensitive_shown": shown, "rows_with_sensitive_masked": masked})
 
 
+def counted_years(program_slug: str, tasks, user: User | None = None) -> dict[int, int]:
+    """Task id -> the year whose progress counts it, for ``tasks`` (done ones, of
+    ``program_slug``'s metrics): the very tasks ``core.progress.counted_tasks`` gives for
+    each year they were done in, in ``user``'s scope."""
+    years = {clock.to_local(t.completed_at).year for t in tasks
+             if t.status == "done" and t.completed_at is not None}
+    metrics = [m.slug for m in get_registry().metrics.values() if m.program == program_slug]
+    counted = {}
+    for year in sorted(years):
+        for metric in metrics:
+            counted.update((task.id, year) for task in counted_tasks(metric, year, user=user))
+    return counted
+
+
 def export_ledger(program_slug: str, tasks, *, user: User | None = None,
                   address: str = "", locale: str = "zh_CN", progress=None) -> bytes:
     """The .xlsx ledger of ``tasks`` (any iterable of Task; those of other programmes are
@@ -118,6 +136,7 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
     lawyers = _names(Lawyer, (t.assignee_id for t in tasks))
     today = clock.today()
     yes, no = gettext(N_("yes")), gettext(N_("no"))
+    counted = counted_years(program_slug, tasks, user)
 
     workbook = spreadsheet.workbook()
     taken: set[str] = set()
@@ -139,7 +158,8 @@ def export_ledger(program_slug: str, tasks, *, user: User | None = None,
                       for f in fields]
             rows.append(values + [villages.get(task.village_id), towns.get(task.town_id),
                                   lawyers.get(task.assignee_id), _status(task, gettext, today),
-                                  view.time(task.due_on), view.time(task.completed_at)])
+                                  view.time(task.due_on), view.time(task.completed_at),
+                                  counted.get(task.id)])
         spreadsheet.add_sheet(
             workbook, _sheet_title(name_of("task type", kind.slug, locale), taken),
             [f.label.text for f in fields] + [gettext(h) for h in FIXED_HEADERS], rows)

@@ -65,6 +65,7 @@ NOTICE_KINDS = {
     "demand": N_("Residents' demands passed on to me"),
     "demand.answered": N_("The lawyer's answers to residents' demands"),
     "session.disputed": N_("Sessions a village disputes"),
+    "inspection": N_("Inspections of my villages"),
     "report": N_("Periodic reports (monthly, quarterly, yearly)"),
 }
 NOTICE_ROLES = {
@@ -85,6 +86,7 @@ NOTICE_ROLES = {
     "demand": ("lawyer",),
     "demand.answered": ("village",),
     "session.disputed": ("lawyer",),
+    "inspection": ("lawyer",),
     "report": ("coordinator", "leader"),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "

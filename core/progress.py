@@ -156,6 +156,27 @@ def program_progress(program_slug: str, year: int | None = None, *,
     return list(_measure(_ordered_metrics(program_slug), _year(year), user).values())
 
 
+def counted_tasks(metric_slug: str, year: int | None = None, *,
+                  user: User | None = None) -> list[Task]:
+    """The done tasks a metric counts, oldest first: every one for a metric of tasks, the
+    first done task of each subject (told apart per village, ``SUBJECT_KEY``) for a
+    distinct one. The same conditions as ``progress`` (the year's done tasks ``user`` may
+    read; ``year`` None: every year), so ``len(counted_tasks(m, year, user=u))`` is the
+    ``done`` that ``progress(year, user=u)`` shows for ``m``: a register, a collection or
+    an export built from these tasks holds what the progress page counts."""
+    metric = _metric(metric_slug)
+    condition, _count = _counts(metric)
+    query = (Task.select().where(_where(*_done_in(year, user), condition))
+             .order_by(Task.completed_at, Task.id))
+    if not metric.distinct_field:
+        return list(query)
+    firsts = {}
+    for task in query:
+        if task.subject is not None:
+            firsts.setdefault((task.village_id, task.subject), task)
+    return list(firsts.values())
+
+
 def headline(program_slug: str) -> Metric | None:
     """The metric a programme is known by (the dashboard, ``jiedui stats``): the first one
     its own plugin registered, else the first one registered for it."""

@@ -12,6 +12,7 @@ back exactly as it was entered (no quote added) and no spreadsheet program evalu
 """
 import io
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -80,3 +81,16 @@ def to_bytes(book: Workbook) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download_headers(filename: str, fallback: str) -> dict[str, str]:
+    """The HTTP headers of an .xlsx download named ``filename`` (Chinese, RFC 5987) with an
+    ASCII ``fallback`` for clients that do not read it, never cached: an export holds what
+    only the user who made it may read."""
+    return {"Content-Type": XLSX_MIMETYPE,
+            "Content-Disposition": f"attachment; filename=\"{fallback}\"; "
+                                   f"filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store"}

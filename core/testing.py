@@ -172,7 +172,7 @@ def date_cell(day: dt.date) -> dt.datetime:
 
 def fixed_headers() -> list[str]:
     """The ledger's columns after the form's labels, in Chinese: village, town, lawyer,
-    status, due date, completion time."""
+    status, due date, completion time, the year whose progress counts the task."""
     return [gettext_for("zh_CN")(header) for header in FIXED_HEADERS]
 
 
@@ -189,7 +189,7 @@ def assert_ledger(program: str, sheet: str, labels: list[str], expected: list[li
     assert [row[:width + 3] for row in rows] == [list(row) for row in expected]
     for row in rows:
         assert len(row) == len(header)
-        status, _due, completed = row[width + 3:]
+        status, _due, completed, _counted = row[width + 3:]
         assert status == gettext_for("zh_CN")("Done")
         assert isinstance(completed, dt.datetime)
 

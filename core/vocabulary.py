@@ -176,6 +176,36 @@ DEMAND_STATUS_LABELS = {"open": N_("Awaiting an answer"), "answered": N_("Answer
 VERDICTS = ("confirmed", "disputed")
 VERDICT_LABELS = {"confirmed": N_("Confirmed it took place"), "disputed": N_("Disputed")}
 
+# --- inspections (检查, 五.4; core.inspections) -------------------------------------------
+
+# A coordinator's visit (走访检查) or unannounced spot check (抽查) of a village's service.
+INSPECTION_KINDS = ("visit", "spot_check")
+INSPECTION_KIND_LABELS = {"visit": N_("Inspection visit"), "spot_check": N_("Spot check")}
+# The checklist: what the plan (五.1–五.7) asks of a village's service, in its order.
+INSPECTION_ITEMS = ("sessions", "hours_posted", "publicity", "worklog", "case_files",
+                    "matters", "disclosure", "contact_card", "wechat_group")
+INSPECTION_ITEM_LABELS = {
+    "sessions": N_("On-site sessions held as planned (at least half a day each)"),
+    "hours_posted": N_("On-site hours posted for residents"),
+    "publicity": N_("On-site legal publicity held"),
+    "worklog": N_("Work log kept (time, content, mode, result)"),
+    "case_files": N_("One file per case"),
+    "matters": N_("Major matters reported promptly"),
+    "disclosure": N_("Public information board complete (name, firm, photo, phone, WeChat, "
+                     "duties, hours, term)"),
+    "contact_card": N_("Contact cards handed out"),
+    "wechat_group": N_("Service WeChat group active under the lawyer's real name"),
+}
+# Each item's result; "unchecked" items neither pass nor fail.
+INSPECTION_RESULTS = ("pass", "fail", "unchecked")
+INSPECTION_RESULT_LABELS = {"pass": N_("Meets the standard"), "fail": N_("Falls short"),
+                            "unchecked": N_("Not checked")}
+# An inspection as a whole, for the list's filter: every checked item passed; an item
+# failed; a follow-up is still open.
+INSPECTION_OUTCOMES = ("passed", "failed", "follow_up_open")
+INSPECTION_OUTCOME_LABELS = {"passed": N_("All checked items meet the standard"),
+                             "failed": N_("Items fall short"),
+                             "follow_up_open": N_("Follow-up open")}
 # --- the bureau's periodic reports (core.reports) ---------------------------------------------
 
 # A report covers a calendar month, quarter or year of the district (its time zone).

@@ -274,6 +274,18 @@ def _past_session(d) -> int:
     return session(d.pairings[0], today() - dt.timedelta(days=3)).id
 
 
+def _inspection(d) -> int:
+    """An inspection of village 0 a week ago, with a follow-up still open."""
+    from core.clock import today
+    from core.inspections import record_inspection
+    from core.models import Inspection
+    found = Inspection.select().where(Inspection.village == d.villages[0]).first()
+    return (found or record_inspection(
+        None, d.villages[0], inspected_on=today() - dt.timedelta(days=7), kind="visit",
+        checklist={"disclosure": "fail"}, findings="公示栏缺少照片", follow_up="补充照片",
+        follow_up_due=today() + dt.timedelta(days=7))).id
+
+
 ROUTES = {
     "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
     # the 工作台 of lawyers and village users (managers are sent to the coverage)
@@ -526,6 +538,19 @@ ROUTES = {
                                 READERS_OF_VILLAGE_0),
     "village_requests.answer": ("POST", lambda d: f"/requests/demands/{_demand(d)}/answer",
                                 {"lawyer"}),
+    # inspections (检查): managers record them in scope; the pairing's lawyer reads them
+    "inspections.index": ("GET", lambda d: "/inspections/", COORDINATORS | {"lawyer",
+                                                                            "other_lawyer"}),
+    "inspections.new": ("GET", lambda d: "/inspections/new", COORDINATORS),
+    "inspections.detail": ("GET", lambda d: f"/inspections/{_inspection(d)}",
+                           EDITORS_OF_VILLAGE_0),
+    "inspections.follow_up": ("POST", lambda d: f"/inspections/{_inspection(d)}/follow-up",
+                              MANAGERS_IN_SCOPE),
+    # key_populations' roster (摸排名册): each coordinator gets their scope
+    "key_populations.roster_page": ("GET", lambda d: "/programmes/key_populations/roster",
+                                    COORDINATORS),
+    "key_populations.roster_xlsx": ("GET", lambda d: "/programmes/key_populations/roster.xlsx",
+                                    COORDINATORS),
     # family_visits' household register: like the ledger, each coordinator gets their scope
     "family_visits.households_xlsx": ("GET", lambda d: "/programmes/family_visits/households.xlsx",
                                       COORDINATORS),

@@ -26,7 +26,7 @@ PARTS = {
     "programmes": ["tasks", "workflow", "progress", "pace", "ledger", "stats", "series"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
     "sign-in": ["signins"],
-    "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home",
+    "follow-up": ["notify", "notices", "matters", "feedback", "inspections", "assessment", "home",
                   "village_requests", "login_invitations", "reports", "registers"],
     "operations": ["reactions", "jobs", "longwork", "backup", "demo", "demo_tasks", "app", "testing"],
 }

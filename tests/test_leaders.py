@@ -61,6 +61,7 @@ LEADER_READS = {
     "village_requests.demand": OF_VILLAGE_0,
     "reports.index": ALL, "reports.export": ALL, "reports.pairings": ALL,
     "reports.chart_image": ALL, "reports.register": ALL,
+    "inspections.index": ALL, "inspections.detail": OF_VILLAGE_0,
 }
 # What a leader does to their own account (and their own inbox); nothing of the programme.
 SELF_SERVICE = {"auth.logout", "users.change_password", "users.end_my_sessions",

@@ -53,11 +53,12 @@ def test_ledger_has_a_sheet_per_task_type_headed_by_the_forms_labels(district, l
     assert visits[1] == ["王家", 4, dt.datetime(2026, 3, 2), "婚外情, 家庭暴力", "派出所",
                          ZH("yes"), "120.50", "李某", "丈夫有暴力倾向",
                          "东湖1村", "东湖镇", "张明", ZH("Done"), dt.datetime(2026, 3, 31),
-                         dt.datetime(2026, 3, 2, 10, 0)]  # completed: district time
+                         dt.datetime(2026, 3, 2, 10, 0),  # completed: district time
+                         2026]  # the year whose progress counts it
     assert rows(book["回访"]) == [["户主", "回访结果"] + fixed,
                                  [None, None, "东湖2村", "东湖镇", "李华", ZH("Open"),
-                                  dt.datetime(2099, 1, 1), None]]
-    assert rows(book["研判"])[1] == [None, None, "东湖镇", None, ZH("Open"), None, None]
+                                  dt.datetime(2099, 1, 1), None, None]]
+    assert rows(book["研判"])[1] == [None, None, "东湖镇", None, ZH("Open"), None, None, None]
 
 
 def test_ledger_masks_sensitive_fields_for_who_may_not_see_them_and_audits(district,
@@ -67,7 +68,7 @@ def test_ledger_masks_sensitive_fields_for_who_may_not_see_them_and_audits(distr
     # no public_fields declared: no field of the sensitive type; the due date and the
     # completion only as their month
     assert masked[1] == [MASK] * 9 + ["东湖1村", "东湖镇", "张明", ZH("Done"), "2026-03",
-                                      "2026-03"]
+                                      "2026-03", 2026]
     shown = rows(read(export_ledger(PROGRAM, [visit], user=district.users.town_coordinator,
                                     address="10.1.1.1"))["走访家庭"])
     assert shown[1][7:9] == ["李某", "丈夫有暴力倾向"]

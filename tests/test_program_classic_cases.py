@@ -2,6 +2,7 @@
 to publication (task_completed), the count of published cases and the .docx collection
 (web and CLI)."""
 import datetime as dt
+import re
 from io import BytesIO
 
 import pytest
@@ -11,8 +12,10 @@ from werkzeug.datastructures import MultiDict
 
 from core.clock import today
 from core.db import db
-from core.models import Task
+from core.demo import DEMO_LOGINS, DEMO_PASSWORD
+from core.models import Task, User
 from core.plugins import call_setup_hook, get_registry
+from core.progress import program_progress
 from core.testing import (assert_examples_valid, assert_ledger, date_cell, done, form_errors,
                           installed_only)
 from plugins.classic_cases import CASES as CASE_TEMPLATES
@@ -26,6 +29,7 @@ def _only_this_programme():
         yield
 
 
+PROGRAM = "classic_cases"
 DAY = dt.timedelta(days=1)
 STAGES = ("case_writeup", "case_review", "case_publish")
 URL = "/programmes/classic_cases/collection.docx"
@@ -256,3 +260,38 @@ def _database_url() -> str:
     """The test's own database, for a command that opens the database from the settings."""
     from tests.conftest import PG_URL
     return PG_URL or f"sqlite:///{db.obj.database}"
+
+
+# --- the figures agree: the progress page and the collection ---------------------------------
+
+def test_two_villages_cases_of_one_title_are_two_cases_in_both(district):
+    _publish_case(district, 0, published_on=past(5))
+    _publish_case(district, 0, village=district.villages[3], published_on=past(3))
+    assert program_progress(PROGRAM)[0]["done"] == 2
+    assert "共收录案例2篇" in _texts(build_collection(today().year))
+
+
+def _docx_cases(content: bytes) -> int:
+    """The cases a collection holds: its sections' headings."""
+    return sum(1 for p in Document(BytesIO(content)).paragraphs if p.style.name == "Heading 1"
+               and p.text != "目录")
+
+
+def test_the_progress_page_counts_the_cases_the_collection_holds_for_the_demo(demo_db, login):
+    """The demo showed 101 published on the progress page and 81 in the collection: the
+    collection merged two villages' cases of one title. Both now come from
+    core.counted_tasks, for the district and for a town's coordinator alike."""
+    year = today().year
+    coordinator, town_coordinator = (User.get(User.username == DEMO_LOGINS[role][0])
+                                     for role in ("coordinator", "town coordinator"))
+    for user in (coordinator, town_coordinator):
+        client = login(user, DEMO_PASSWORD)
+        page = client.get(f"/programmes/{PROGRAM}?year={year}").get_data(as_text=True)
+        shown = int(re.search(r'class="metric-total"><span class="big">(\d+)</span>', page)[1])
+        assert shown == program_progress(PROGRAM, year, user=user)[0]["done"]
+        assert f"/programmes/{PROGRAM}/collection.docx?year={year}" in page
+        collection = client.get(f"/programmes/{PROGRAM}/collection.docx?year={year}").data
+        assert _docx_cases(collection) == shown, user.username
+        assert f"共收录案例{shown}篇" in _texts(collection)
+    assert program_progress(PROGRAM, year)[0]["done"] > \
+        program_progress(PROGRAM, year, user=town_coordinator)[0]["done"] > 0

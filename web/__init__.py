@@ -96,12 +96,11 @@ def create_app(config: dict | None = None) -> Flask:
     from web import users
     from web import groups
     from web import home, signins, village_requests
-    from web import district, reports
-    from web import longwork
+    from web import district, inspections, longwork, reports
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
                    tasks, programs, admin, public, feedback, matters, assessment, records,
                    users, groups, home, signins,
-                   village_requests, district, reports, longwork):
+                   village_requests, district, reports, inspections, longwork):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook

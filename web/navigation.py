@@ -115,6 +115,7 @@ ENTRIES = (
     Entry("records.cases", _l("Case files"), "work"),
     Entry("matters.index", _l("Major matters"), "work"),
     Entry("feedback.visits", _l("Return visits"), "work"),
+    Entry("inspections.index", _l("Inspections"), "work", roles=READERS),
     Entry("feeds.tokens", _l("Calendar feeds"), "work"),
     Entry("lawyers.detail", _l("My villages"), "places", roles=("lawyer",), args=_own_lawyer),
     Entry("towns.detail", _l("Our town"), "places", roles=("coordinator", "leader"),

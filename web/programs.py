@@ -8,7 +8,6 @@ administrators download it (the core masks sensitive fields outside their scope 
 audits every export). Lawyers read the progress pages; village users do not.
 """
 import datetime as dt
-from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
@@ -25,6 +24,8 @@ from core.pace import pace, share_of, year_calendar
 from core.access import is_district_manager
 from core.errors import ValidationError
 from core.ledger import export_ledger
+from core.spreadsheet import XLSX_MIMETYPE as XLSX
+from core.spreadsheet import download_headers
 from core.localize import localized_registry, name_of, program_text
 from core.models import Task
 from core.plugins import get_registry
@@ -40,8 +41,6 @@ bp = Blueprint("programs", __name__, url_prefix="/programmes")
 bp.add_app_template_global(charts.status_label, "status_label")
 bp.add_app_template_global(charts.chart_id, "chart_id")
 bp.add_app_template_global(charts.quota_bar, "quota_bar")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year() -> int:
@@ -290,21 +289,12 @@ def set_target(slug):
 
 # --- the ledger --------------------------------------------------------------------------------
 
-def attachment(filename: str, fallback: str) -> str:
-    """Content-Disposition with a Chinese file name (RFC 5987 ``filename*``) and an ASCII
-    fallback for clients that do not read it."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
 def xlsx_response(body: bytes, filename: str, fallback: str, content_type: str = XLSX):
     """An .xlsx export (core.spreadsheet; or another file of ``content_type``) as a
     download named ``filename`` (``fallback``: its ASCII name), never cached: it holds what
-    only this user may read."""
-    response = make_response(body)
-    response.headers["Content-Type"] = content_type
-    response.headers["Content-Disposition"] = attachment(filename, fallback)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    only this user may read (``core.spreadsheet.download_headers``)."""
+    return make_response(body, {**download_headers(filename, fallback),
+                                 "Content-Type": content_type})
 
 
 def _ledger_tasks(slug):

@@ -39,6 +39,10 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
 ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]
 __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
 
+# Inspections of a village's service (core.inspections).
+from core.models.records import Inspection  # noqa: E402
+ALL_MODELS += [Inspection]
+__all__ += ["Inspection"]
 # One-time links to choose one's password (core.login_invitations).
 from core.models.security import LoginInvitation  # noqa: E402
 ALL_MODELS += [LoginInvitation]

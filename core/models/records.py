@@ -1,7 +1,7 @@
 """The work systems' records (DOMAIN 五): case files and attachments, major-matter
 reports, notifications, return visits and residents' ratings."""
 from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, TextField)
+                    IntegerField, JSONField, TextField)
 
 from core.clock import now_utc
 from core.db import BaseModel
@@ -171,3 +171,23 @@ class RatingCodeMiss(BaseModel):
     in an hour refuse further codes from it (guessing). Kept a day."""
     address_hash = CharField(index=True)
     at = DateTimeField(index=True, default=now_utc)
+
+
+class Inspection(BaseModel):
+    """检查 (DOMAIN 五.4): a coordinator's visit or spot check of a village's service, with
+    its checklist ({item: pass | fail | unchecked}, ``core.vocabulary.INSPECTION_ITEMS``),
+    findings and follow-up. ``pairing`` and ``lawyer``: the pairing serving the village on
+    the day (none when no lawyer was paired), whose assessment it counts in."""
+    village = ForeignKeyField(Village, backref="inspections", on_delete="CASCADE")
+    pairing = ForeignKeyField(Pairing, null=True, backref="inspections", on_delete="SET NULL")
+    lawyer = ForeignKeyField(Lawyer, null=True, on_delete="SET NULL")
+    inspected_on = DateField(index=True)
+    kind = CharField(default="visit")
+    checklist = JSONField(default=dict)
+    findings = TextField(default="")
+    follow_up = TextField(default="")  # what must be put right; empty: nothing
+    follow_up_due = DateField(null=True)
+    follow_up_done_on = DateField(null=True)
+    follow_up_note = TextField(default="")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=now_utc)

@@ -7,15 +7,19 @@ through three stages, one task type each: write-up (撰写) → review (审核) 
 with the previous text.
 
 What it counts: ``cases_published`` is the number of distinct cases (by title, the subject
-of every stage) whose publish stage is done. The district's collection (汇编) of the
-published cases is a .docx: ``GET /programmes/classic_cases/collection.docx`` (admins and
-coordinators) or ``jiedui cases-export FILE``.
+of every stage, in each village) whose publish stage is done. The collection (汇编) of
+the published cases is a .docx built from exactly those tasks (``core.counted_tasks``), so
+it holds the number the progress page shows: ``GET
+/programmes/classic_cases/collection.docx?year=YYYY`` (admins and coordinators, over their
+scope; linked from the programme's page for the year shown) or ``jiedui cases-export FILE``
+(the district).
 """
 from io import BytesIO
 from pathlib import Path
 
 import click
 from flask import Blueprint, request, send_file
+from flask_login import current_user
 
 from core import READERS, Metric, Program, Stage, Workflow, allow, connect, hookimpl
 from core.formkit import recent_date
@@ -34,16 +38,18 @@ def _previous_text(title: str) -> dict | None:
 
 # --- the collection, on the web and on the command line ---------------------------------
 
-bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/classic_cases")
+bp = Blueprint(PROGRAM, __name__, url_prefix="/programmes/classic_cases",
+               template_folder="templates")
 
 
 @bp.route("/collection.docx")
 @allow(*READERS)
 def collection_docx():
-    # Published cases are public: every coordinator may download the district's collection.
+    # The cases the coordinator's progress page counts: their scope, the year asked for.
     year = request.args.get("year", type=int)
     name = f"经典案例汇编{year or ''}.docx"
-    return send_file(BytesIO(build_collection(year)), mimetype=DOCX_MIMETYPE,
+    body = build_collection(year, current_user.user)
+    return send_file(BytesIO(body), mimetype=DOCX_MIMETYPE,
                      as_attachment=True, download_name=name)
 
 

@@ -1,7 +1,12 @@
 """The district's collection of classic cases (经典案例汇编) as a Word document.
 
-A published case is a done ``case_publish`` task; its text is the latest done write-up
-of the same title (the review and publish stages carry only the title).
+A published case is what the programme's metric ``cases_published`` counts
+(``core.counted_tasks``): the first done ``case_publish`` task of each title in each
+village, in the year it was recorded published, among the tasks the reader may read — so
+the collection holds exactly the number the programme's progress shows to the same reader
+for the same year (two villages' cases of the same title are two cases, as the progress
+counts them). Its text is the latest done write-up of the same title in the same village
+(the review and publish stages carry only the title).
 """
 from dataclasses import dataclass
 from io import BytesIO
@@ -11,11 +16,12 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from core import District, Task, today
+from core import District, Task, User, counted_tasks, today
 
 from .forms import CASE_TYPES
 
 PROGRAM = "classic_cases"
+METRIC = "cases_published"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SECTIONS = (("facts", "基本案情"), ("legal_points", "法律要点"), ("outcome", "处理结果"),
             ("lesson", "以案释法"))
@@ -33,33 +39,33 @@ class PublishedCase:
     texts: dict          # section key -> text of the write-up
 
 
+def _done_writeups(titles):
+    return (Task.select().where(Task.program == PROGRAM, Task.task_type == "case_writeup",
+                                Task.status == "done", Task.subject.in_(list(titles)))
+            .order_by(Task.completed_at, Task.id))
+
+
 def latest_writeups(titles) -> dict[str, Task]:
-    """The latest done write-up of each title."""
-    found = {}
-    query = (Task.select().where(Task.program == PROGRAM, Task.task_type == "case_writeup",
-                                 Task.status == "done", Task.subject.in_(list(titles)))
-             .order_by(Task.completed_at, Task.id))
-    for task in query:
-        found[task.subject] = task  # later ones replace earlier ones
-    return found
+    """The latest done write-up of each title (later ones replace earlier ones)."""
+    return {task.subject: task for task in _done_writeups(titles)}
 
 
-def published_cases(year: int | None = None) -> list[PublishedCase]:
-    """The published cases in the order they were published (one entry per title: a case
-    published on several channels is one case), optionally only those of ``year``."""
-    publications = {}
-    query = (Task.select().where(Task.program == PROGRAM, Task.task_type == "case_publish",
-                                 Task.status == "done")
-             .order_by(Task.completed_at, Task.id))
-    for task in query:
-        published_on = (task.data or {}).get("published_on") or ""
-        if year is None or published_on.startswith(f"{year}-"):
-            publications.setdefault(task.subject, (task, published_on))
-    writeups = latest_writeups(publications)
+def _writeups_by_place(titles) -> dict[tuple, Task]:
+    """The latest done write-up of each (village, title)."""
+    return {(task.village_id, task.subject): task for task in _done_writeups(titles)}
+
+
+def published_cases(year: int | None = None, user: User | None = None) -> list[PublishedCase]:
+    """The published cases (see the module: what ``cases_published`` counts for ``user``,
+    None: the whole district) of ``year`` (None: every year), in the order they were
+    published (a case published on several channels is one case)."""
+    publications = counted_tasks(METRIC, year, user=user)
+    writeups = _writeups_by_place({task.subject for task in publications})
     types = {choice.value: choice.label for choice in CASE_TYPES}
     cases = []
-    for title, (task, published_on) in publications.items():
-        writeup = writeups.get(title)
+    for task in publications:
+        title, published_on = task.subject, (task.data or {}).get("published_on") or ""
+        writeup = writeups.get((task.village_id, title))
         data = writeup.data if writeup else {}
         cases.append(PublishedCase(
             title=title, case_type=types.get(data.get("case_type"), ""), place=_place(task),
@@ -136,9 +142,10 @@ def _case_section(document, n: int, case: PublishedCase) -> None:
                 document.add_paragraph(line.strip())
 
 
-def build_collection(year: int | None = None) -> bytes:
-    """The collection as .docx bytes: a title page, the contents, one section per case."""
-    cases = published_cases(year)
+def build_collection(year: int | None = None, user: User | None = None) -> bytes:
+    """The collection as .docx bytes: a title page, the contents, one section per case
+    (``published_cases``: as many as the progress of ``year`` shows ``user``)."""
+    cases = published_cases(year, user)
     district = District.select().first()
     document = Document()
     _use_chinese_font(document)

@@ -22,20 +22,18 @@ Admins and coordinators download it from the programme's page
 """
 import datetime as dt
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from flask import Blueprint, make_response
 from flask_babel import get_locale
 from flask_login import current_user
 
 from core import (MANAGERS, MASK, N_, Task, User, WorkLog, allow, audit_export, audit_views,
-                  build_form, choice_labels, get_registry, gettext_for, list_tasks, month_of,
-                  task_view, to_local, today, xlsx)
+                  build_form, choice_labels, download_headers, get_registry, gettext_for,
+                  list_tasks, month_of, task_view, to_local, today, xlsx)
 
 PROGRAM = "family_visits"
 VISIT = "household_visit"
 REGISTER_NAME = N_("婚姻家庭矛盾纠纷台账")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NO_REFERRAL = "none"
 SEPARATOR = ", "  # as the ledger joins the choices of a multiple choice
 
@@ -169,14 +167,9 @@ def households_xlsx():
     """The register over the coordinator's scope (as the programme's ledger)."""
     body = export_register(current_user.user, locale=str(get_locale() or "zh_CN"))
     day = today().isoformat()
-    response = make_response(body)
-    response.headers["Content-Type"] = XLSX
-    # the Chinese name (RFC 5987) and an ASCII one for clients that do not read it
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="households-{PROGRAM}-{day}.xlsx"; '
-        f"filename*=UTF-8''{quote(f'{REGISTER_NAME}-{day}.xlsx')}")
-    response.headers["Cache-Control"] = "no-store"  # names of families in dispute
-    return response
+    # not cached: names of families in dispute
+    return make_response(body, download_headers(f"{REGISTER_NAME}-{day}.xlsx",
+                                                f"households-{PROGRAM}-{day}.xlsx"))
 
 
 def _register_rows() -> int:

@@ -6,29 +6,18 @@ poverty, elderly living alone, left-behind child, minor), their needs and the le
 publicity given on the visit. Many of them are minors or otherwise vulnerable, so every
 answer (the person, their category, their needs, the publicity given) is sensitive and
 none is public: a village sees that someone was visited in a month, not who.
+
+Besides the programme's ledger the plugin keeps the roster of key populations (摸排名册,
+``roster.py``): per village, the people the metric counts for a year with their group,
+lawyers, visits and latest needs; a page counting each village's people by group and
+listing one village's people, and an .xlsx download of a village or of the whole scope
+(``/programmes/key_populations/roster``, linked from the programme's page, template
+``templates/programs/key_populations/toolbar.html``), masked and audited as the ledger.
 """
-from wtforms import Form, SelectChoice, SelectField
-from wtforms.validators import DataRequired
-
 from core import Metric, Program, TaskType, hookimpl
-from core.formkit import text, text_area
 
-PROGRAM = "key_populations"
-CATEGORIES = [SelectChoice("migrant_worker", "农民工"), SelectChoice("extreme_poverty", "特困人员"),
-              SelectChoice("elderly_alone", "孤寡（独居）老人"),
-              SelectChoice("left_behind_child", "留守儿童"), SelectChoice("minor", "未成年人")]
-
-
-class PersonVisitForm(Form):
-    person = text("走访对象姓名", DataRequired("请填写走访对象姓名"), most=50, name="姓名")
-    category = SelectField("人群类别", choices=CATEGORIES,
-                           invalid_choice_message="请选择人群类别（农民工、特困人员、孤寡老人、"
-                                                  "留守儿童或未成年人）")
-    needs = text_area("需求与困难", DataRequired("请填写走访对象的需求与困难（没有请填“无”）"),
-                      most=1000)
-    publicity = text_area("开展的普法宣传", DataRequired("请填写走访时开展的普法宣传内容"),
-                          most=1000, name="普法宣传内容")
-
+from .forms import CATEGORIES, PROGRAM, PersonVisitForm
+from .roster import bp
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN_NAMES = ("建军", "志刚", "永福", "海波", "德胜", "秀珍", "长贵", "玉兰", "桂芳", "德顺",
@@ -83,3 +72,8 @@ def register_task_types(register):
 def register_metrics(register):
     register(Metric(slug="people_visited", program=PROGRAM, name="已走访重点人群",
                     task_types=("person_visit",), distinct_field="person"))
+
+
+@hookimpl
+def register_blueprints(app):
+    app.register_blueprint(bp)  # the roster (摸排名册), linked from the programme page
