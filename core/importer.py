@@ -767,7 +767,7 @@ import_file = apply  # ``jiedui import FILE``
 # --- a file uploaded in the browser, kept for its confirmation -------------------------------
 # The upload is stored under the instance folder by a random token; the preview and the
 # confirmed import read it from there (the form carries only the token), and a job runner can
-# be handed ``apply_staged(token, progress)`` as it is.
+# be handed ``apply_staged(token, progress)`` (web/district.py runs it as a long job).
 STAGED_FOLDER = "imports"
 STAGED_LIFETIME_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")

@@ -144,9 +144,28 @@ def _consumer_alive(job_id: int) -> bool:
     return not taken
 
 
+def _progress_path(job_id: int) -> Path:
+    return get_settings().instance / FOLDER / f"{job_id}.progress"
+
+
+def _held_progress(job_id: int) -> tuple[int, int | None] | None:
+    """The progress a runner inside its transaction left beside the results (``Progress``)."""
+    try:
+        done, total = _progress_path(job_id).read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(done), (int(total) if total != "-" else None)
+
+
 def checked(job: LongJob) -> LongJob:
-    """``job`` as it is: one "running" whose consumer died is marked failed first."""
-    if job.status != "running" or _consumer_alive(job.id):
+    """``job`` as it is: one "running" whose consumer died is marked failed first; a
+    running job's progress held beside the results (``Progress``) is read from there."""
+    if job.status != "running":
+        return job
+    if _consumer_alive(job.id):
+        held = _held_progress(job.id)
+        if held:
+            job.done, job.total = held[0], held[1] if held[1] is not None else job.total
         return job
     gettext = gettext_for(job.locale)
     LongJob.update(status="failed", message=gettext(INTERRUPTED),
@@ -217,7 +236,13 @@ def open_result(user: User, job_id: int) -> tuple[LongJob, Path]:
 
 class Progress:
     """What a runner is handed to say how far it got: ``progress(done, total)`` — written
-    at most every ``PROGRESS_EVERY`` seconds, and always when ``done`` reaches ``total``."""
+    at most every ``PROGRESS_EVERY`` seconds, and always when ``done`` reaches ``total``.
+
+    A runner inside its own transaction (an import: all rows or none) cannot write the
+    job's row where the page would see it — its writes show only at its commit, and
+    SQLite lets no second connection write meanwhile — so its progress goes to a small file
+    beside the results (the instance folder every process of the service shares, as it
+    shares the files made), which ``checked`` reads while the job runs."""
 
     def __init__(self, job: LongJob, every: float = PROGRESS_EVERY):
         self.job_id = job.id
@@ -226,6 +251,7 @@ class Progress:
         self.address = job.address
         self.every = every
         self._last = None
+        self._total = None  # the last total said (the queue's storage keeps both)
 
     def __call__(self, done: int, total: int | None = None) -> None:
         now = time.monotonic()
@@ -233,6 +259,14 @@ class Progress:
         if self._last is not None and now - self._last < self.every and not finished:
             return
         self._last = now
+        if db.in_transaction():
+            self._total = total if total is not None else self._total
+            path = _progress_path(self.job_id)
+            private_folder(path.parent)
+            partial = path.with_suffix(".part")
+            partial.write_text(f"{done} {self._total if self._total is not None else '-'}")
+            partial.replace(path)  # a reader sees the old figure or the new, never half
+            return
         changes = {"done": done} if total is None else {"done": done, "total": total}
         LongJob.update(**changes).where(LongJob.id == self.job_id).execute()
 
@@ -248,6 +282,7 @@ def _store(job: LongJob, content: bytes) -> str:
 
 
 def _finish(job_id: int, **changes) -> None:
+    _progress_path(job_id).unlink(missing_ok=True)  # a runner's progress held beside
     LongJob.update(finished_at=clock.now_utc(), **changes).where(
         LongJob.id == job_id).execute()
 
@@ -281,9 +316,10 @@ def _run(job: LongJob) -> str:
         _finish(job_id, status="failed", message=gettext(FAILED))
         raise  # huey reports it to the administrators (core.jobs), as any failed job
     stored = _store(job, result.content) if result.content is not None else ""
-    total = LongJob.get_by_id(job_id).total
+    held = _held_progress(job_id)
+    total = held[1] if held and held[1] is not None else LongJob.get_by_id(job_id).total
     _finish(job_id, status="done", result_path=stored, filename=result.filename[:255],
-            message=result.message, url=result.url[:255], done=total)
+            message=result.message, url=result.url[:255], done=total, total=total)
     return "done"
 
 

@@ -480,6 +480,7 @@ ROUTES = {
     "setup.index": ("GET", lambda d: "/admin/setup", {"admin"}),
     "setup.preview": ("POST", lambda d: "/admin/setup/preview", {"admin"}),
     "setup.confirm": ("POST", lambda d: "/admin/setup/import", {"admin"}),
+    "setup.imported": ("GET", lambda d: "/admin/setup/imported?rows=1", {"admin"}),
     "setup.invitation_list": ("GET", lambda d: "/admin/setup/invitations", {"admin"}),
     "setup.invite": ("POST", lambda d: "/admin/setup/invitations", {"admin"}),
     "setup.reissue": ("POST", lambda d: f"/admin/setup/invitations/{d.users.village.id}",

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from core import clock, longwork
+from core.db import transaction
 from core.errors import NotFound, ValidationError
 from core.models import LongJob, Problem
 
@@ -190,3 +191,24 @@ def test_a_running_job_is_seen_alive_by_its_page(district, kinds):
     kinds("look", look)
     longwork.start(district.users.coordinator, "look", {})
     assert seen == ["running"]  # its lock is held: not taken for dead
+
+
+def test_a_runner_inside_its_own_transaction_still_shows_its_progress(district, kinds):
+    """An import writes all its rows or none, in one transaction: the page must see its
+    bar move all the same (its writes to the job's row would show only at the end)."""
+    seen = []
+
+    def importing(params, progress):
+        with transaction():
+            for done in range(3):
+                progress(done, 2)
+                job = LongJob.select().order_by(LongJob.id.desc()).get()
+                seen.append((longwork.checked(job).done, longwork.checked(job).total))
+        return longwork.Result(message="imported", url="/done")
+
+    kinds("import-like", importing)
+    job = longwork.start(district.users.admin, "import-like", {})
+    assert seen[-1] == (2, 2) and seen[0] in ((0, 2), (2, 2))  # the first write is never throttled
+    finished = LongJob.get_by_id(job.id)
+    assert finished.status == "done" and finished.total == 2 and finished.done == 2
+    assert not longwork._progress_path(job.id).exists()  # the row holds the end now

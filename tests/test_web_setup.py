@@ -43,14 +43,28 @@ def test_a_bad_row_is_explained_then_the_fixed_file_imports(app, database, clien
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', good.get_data(as_text=True))
     assert token, good.get_data(as_text=True)
     assert not Village.select().exists()  # the preview wrote nothing
+    # the import is a long job: the answer is its page (huey runs it at once in the tests)
     done = client.post("/admin/setup/import", data={"token": token[1]})
-    assert done.status_code == 200
+    assert done.status_code == 303 and "/jobs/" in done.headers["Location"]
+    job_page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "已导入 10 行" in job_page
+    result = re.search(r'href="(/admin/setup/imported\?[^"]+)"', job_page)
+    assert result, job_page
+    summary = client.get(result[1].replace("&amp;", "&")).get_data(as_text=True)
+    assert "区域数据已导入" in summary and 'value="10"' in summary  # the bar at its end
     assert Village.select().count() == 10
     assert District.get().name == "青山区"
     assert 'name="district_name"' not in client.get("/admin/setup").get_data(as_text=True)
-    # the same confirmation again finds the upload gone, and says so
+    # the same confirmation again (a second click) joins the finished job: nothing twice
     again = client.post("/admin/setup/import", data={"token": token[1]})
-    assert again.status_code == 422 and Village.select().count() == 10
+    assert again.headers["Location"] == done.headers["Location"]
+    assert Village.select().count() == 10
+
+
+def test_an_upload_no_longer_kept_fails_its_import_in_words(app, district, login):
+    client = login(district.users.admin)
+    answer = client.post("/admin/setup/import", data={"token": "x" * 32}, follow_redirects=True)
+    assert "上传的文件已不再保留" in answer.get_data(as_text=True)
 
 
 def test_an_unreadable_file_is_refused_in_words(app, district, login, tmp_path):

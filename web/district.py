@@ -4,9 +4,9 @@
    ``JIEDUI_MAX_UPLOAD_MB``). The file is kept under the instance folder by a token
    (``core.importer.stage``) and previewed (``core.importer.preview_staged``): every bad
    row explained, nothing written. Fix the file and upload it again.
-2. Confirm (a POST with CSRF carrying only the token): ``run_import(token, progress)``
-   imports it in one transaction. It is the job's body as the job runner will take it;
-   until then the confirmation calls it directly.
+2. Confirm (a POST with CSRF carrying only the token): the import runs as a long job
+   (``run_import``, core.longwork) in one transaction; the answer is the job's page with
+   its progress bar, then ``/admin/setup/imported`` with what it did and the invitations.
 3. ``/admin/setup/invitations``: logins for every lawyer, village and town without one,
    each with a one-time link; the answer is the printable sheet (one card per person,
    link and QR code), and the links are sent by e-mail where it is configured. A link is
@@ -17,7 +17,10 @@ import logging
 
 import qrcode
 import qrcode.image.svg
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -27,10 +30,11 @@ from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core import clock, importer, login_invitations
+from core import clock, importer, login_invitations, longwork
 from core import users as user_service
 from core.config import get_settings
 from core.errors import JieduiError, ValidationError
+from core.i18n import ngettext_for
 from core.models import District, User
 from web import role_label
 from web.access import actor, allow, public
@@ -88,10 +92,36 @@ class ChoosePasswordForm(FlaskForm):
 
 # --- the import -------------------------------------------------------------------------------
 
-def run_import(token: str, progress=None) -> dict:
-    """The import of the upload kept under ``token``, reporting ``progress(done, total)``:
-    the body of the long job (a job runner can be handed it as it is)."""
-    return importer.apply_staged(token, progress=progress)
+IMPORT = "import"  # the kind of long work (core.longwork) an import is
+
+
+def run_import(params: dict, progress) -> longwork.Result:
+    """The import of the upload kept under ``params["token"]`` as a long job: the job's
+    page shows its bar (``progress(done, total)``, row by row) and then leads to
+    ``params["next"]``, the summary (its counts in the query: the job keeps a message and a
+    link, not a table). A file that no longer imports (the database changed since its
+    preview) fails the job with the importer's words."""
+    summary = importer.apply_staged(params["token"], progress=progress)
+    counts = {kind: ".".join(str(summary[kind][outcome]) for outcome in importer.OUTCOMES)
+              for kind in KINDS}
+    ngettext = ngettext_for(progress.locale)
+    message = ngettext("%(num)d row imported.", "%(num)d rows imported.",
+                       summary["rows"]) % {"num": summary["rows"]}
+    return longwork.Result(message=message,
+                           url=f"{params['next']}?{urlencode(dict(rows=summary['rows'], **counts))}")
+
+
+longwork.register(IMPORT, run_import)
+
+
+def _imported_summary() -> dict:
+    """The summary ``run_import`` put in the result's link (numbers only)."""
+    summary = {"rows": request.args.get("rows", 0, type=int)}
+    for kind in KINDS:
+        numbers = (request.args.get(kind) or "").split(".")
+        numbers = [int(n) if n.isdigit() else 0 for n in numbers] + [0] * len(importer.OUTCOMES)
+        summary[kind] = dict(zip(importer.OUTCOMES, numbers))
+    return summary
 
 
 def _upload_page(form=None, status=200, error: str | None = None):
@@ -149,25 +179,24 @@ def preview():
 @bp.route("/admin/setup/import", methods=["POST"])
 @allow("admin")
 def confirm():
-    """Import the previewed upload (its token; the file itself stays on the server)."""
+    """Import the previewed upload (its token; the file itself stays on the server) as a
+    long job: the answer is the job's page with its progress bar; a second click joins it
+    (a token no longer kept fails the job with the importer's words)."""
     form = ConfirmForm()
     if not form.validate():
         abort(400)
-    steps = []
-    try:
-        summary = run_import(form.token.data or "",
-                             progress=lambda done, total: steps.append((done, total)))
-    except importer.ImportFailed as failed:  # the database changed since the preview
-        return render("setup/preview.html", result=importer.Preview(
-            name=failed.params.get("name", ""), rows=0, problems=failed.problems, summary={}),
-            problems=[(p.row, p.column, p.error.translate(_)) for p in failed.problems],
-            form=None, upload=_upload_form(formdata=None), kinds=KINDS, outcomes=OUTCOMES,
-            status=422)
-    except JieduiError as error:
-        return _upload_page(status=422, error=error.translate(_))
-    log.info("district import: %s rows", steps[-1][1] if steps else 0)
-    return render("setup/done.html", summary=summary, kinds=KINDS, outcomes=OUTCOMES,
-                  missing=login_invitations.without_login(), people=PEOPLE,
+    job = longwork.start(actor(), IMPORT, {"token": form.token.data,
+                                           "next": url_for("setup.imported")},
+                         locale=str(get_locale()), address=request.remote_addr or "")
+    return redirect(url_for("jobs.job", job_id=job.id), code=303)
+
+
+@bp.route("/admin/setup/imported")
+@allow("admin")
+def imported():
+    """What the import did, and the invitations for the people it brought."""
+    return render("setup/done.html", summary=_imported_summary(), kinds=KINDS,
+                  outcomes=OUTCOMES, missing=login_invitations.without_login(), people=PEOPLE,
                   invite=InviteForm(formdata=None), email=bool(login_invitations.channels()))
 
 

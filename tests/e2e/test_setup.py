@@ -144,6 +144,13 @@ def test_an_administrator_sets_up_the_district_and_a_lawyer_accepts(fresh_server
     _shot(page, "setup-3-preview")
     with page.expect_navigation():
         page.get_by_role("button", name="导入", exact=True).click()
+    # the import runs as a queued job: its page shows the bar, then the way to the result
+    assert "/jobs/" in page.url
+    page.locator("[data-job-result]").wait_for(timeout=30_000)
+    assert "已导入 3 行" in page.locator("main").inner_text()
+    _shot(page, "setup-4-import-job")
+    with page.expect_navigation():
+        page.locator("[data-job-result]").click()
     assert page.locator("h1").inner_text() == "区域数据已导入"
     assert page.locator("progress").get_attribute("value") == "3"
     assert "已导入 3 行" in page.locator(".flash").inner_text()
