@@ -229,3 +229,14 @@ def test_a_plugins_big_register_goes_through_a_job(demo_db, client, monkeypatch)
                                         "/programmes/family_visits/households.xlsx",
                                         threshold=1)
     assert by_job == direct and len(next(iter(direct.values()))) > 2
+
+
+def test_the_bureaus_report_and_pairing_list_of_a_big_scope_go_through_a_job(
+        district, login, monkeypatch):
+    """A report's work grows with the pairings of its scope: over the setting, the .xlsx
+    and the pairing list are made by a job, and are the files a direct export gives."""
+    client = login(district.users.coordinator)
+    for url in ("/reports/report.xlsx?period=2026Q1", "/reports/pairings.xlsx"):
+        monkeypatch.setenv("JIEDUI_EXPORT_JOB_ROWS", "300")
+        direct, by_job = _direct_and_by_job(client, monkeypatch, url, threshold=0)
+        assert by_job == direct and direct

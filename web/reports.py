@@ -6,15 +6,18 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from core import clock
+from core.access import sheet_filter
 from core.audit import record
 from core.errors import ValidationError
 from core.localize import name_of
+from core.models import Pairing
 from core.registers import (REGISTERS, cases_register, matters_register, pairing_list,
                             visits_register)
 from core.reports import (CHARTS, FIGURES, build_report, chart, last_complete_quarter,
                           parse_period, recent_periods, report_docx, report_xlsx, summary)
 from core.vocabulary import READERS, REPORT_PERIOD_LABELS, REPORT_PERIODS
 from web.access import actor, allow
+from web.longwork import long_export
 from web.programs import XLSX, xlsx_response
 from web.render import render
 
@@ -77,8 +80,15 @@ def _file_name(report, period) -> str:
              period=period.label(_)).translate(FILENAME_BAD)
 
 
+def _pairings_in_scope(**_view_args) -> int:
+    """What a report's or the pairing list's work grows with: the pairings the reader's
+    scope holds (over JIEDUI_EXPORT_JOB_ROWS, the file is made by a queued job)."""
+    return Pairing.select().where(sheet_filter(actor())).count()
+
+
 @bp.route("/report.<any(xlsx, docx):kind>")
 @allow(*READERS)
+@long_export(_pairings_in_scope)
 def export(kind):
     """The report as .xlsx (the tables) or .docx (the report to edit and send on)."""
     period, error = _period()
@@ -110,6 +120,7 @@ def chart_image(which):
 
 @bp.route("/pairings.xlsx")
 @allow(*READERS)
+@long_export(_pairings_in_scope)
 def pairings():
     """结对名单: the active pairings of the reader's scope."""
     body = pairing_list(actor(), _, address=request.remote_addr or "")
