@@ -262,7 +262,8 @@ def _past_session(d) -> int:
 
 
 ROUTES = {
-    "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
+    "coverage.index": ("GET", lambda d: "/coverage", COORDINATORS),
+    "coverage.start": ("GET", lambda d: "/", LOGGED_IN),
     # the 工作台 of lawyers and village users (managers are sent to the coverage)
     "home.index": ("GET", lambda d: "/home", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),

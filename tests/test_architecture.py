@@ -26,7 +26,8 @@ PARTS = {
     "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
     "sign-in": ["signins"],
-    "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home", "village_requests"],
+    "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home", "village_requests",
+                  "desk"],
     "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "testing"],
 }
 PACKAGE = "core"  # core/__init__.py: the plugins' API, looked up lazily (imports nothing)

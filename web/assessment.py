@@ -14,7 +14,7 @@ from core.config import get_settings
 from core.models import Pairing
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
-from web.listing import paginate, query_number, search_term
+from web.listing import paginate, query_number, query_text, search_term
 from web.programs import xlsx_response
 from web.render import render
 
@@ -107,5 +107,11 @@ def behind():
     """Pairings behind the pace this year: the coverage page's panel (loaded by HTMX), or a
     page of its own, where the weekly warning links (core.assessment.PACE_LINK)."""
     today = clock.today()
+    rows = behind_pace(today.year, today, actor())
+    town, lawyer = query_text("town"), query_number("lawyer")
+    if town:  # the desk's groups link to a town's or a lawyer's pairings
+        rows = [row for row in rows if row.town.code == town]
+    if lawyer:
+        rows = [row for row in rows if row.lawyer.id == lawyer]
     return render("assessment/behind.html", "assessment/_behind.html",
-                  rows=behind_pace(today.year, today, actor()), year=today.year, today=today)
+                  rows=rows, year=today.year, today=today, narrowed=bool(town or lawyer))
