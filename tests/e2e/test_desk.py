@@ -21,7 +21,7 @@ from tests.e2e.test_phone_pages import crawl, route_of  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
-PAGES_PER_ROLE = 45  # every route a coordinator or an administrator reaches, about
+PAGES_PER_ROLE = 70  # more than the routes a coordinator or an administrator reaches
 # Sums the layout shifts not caused by input, from the first paint on. Added through the
 # debugging protocol before the page's own scripts: the CSP does not apply to it.
 LAYOUT_SHIFT_JS = """
@@ -92,7 +92,8 @@ def test_the_desk_navigation_has_six_entries_and_works_by_keyboard(desk, live_se
     link = desk.locator("details.nav-more[open] a", has_text="重大事项")
     expect(link).to_be_visible()
     desk.shot("desk-menu")
-    problems = page_problems(desk)
+    # the open menu covers the page's links: axe would count them as obscured targets
+    problems = page_problems(desk, axe=False)
     desk.keyboard.press("Escape")
     expect(desk.locator("details.nav-more[open]")).to_have_count(0)
     assert problems == [], "\n".join(problems)
