@@ -87,7 +87,8 @@ test-postgres:
 # The ratio benchmarks, then the resident's page loaded on a 2G connection in chromium.
 # The README's phone screenshots, taken by the end-to-end tests that show those pages.
 screenshots: install translations browser
-	JIEDUI_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_phone_home.py tests/e2e/test_resident.py
+	JIEDUI_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_phone_home.py tests/e2e/test_resident.py \
+	  tests/e2e/test_desk.py -k fits
 
 bench: install translations browser
 	$(BIN)/python -m bench

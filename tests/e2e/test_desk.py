@@ -5,8 +5,9 @@ and a village behind pace, and a keyboard reaches the list that fixes the proble
 every page a coordinator and an administrator reach from it passes axe-core (nothing
 critical or serious), with the landmarks, no overflow and no small target.
 
-Screenshots: desk-coordinator (the first screen), desk-coordinator-full (the whole page,
-also docs/screenshots/ by `make screenshots`) and desk-menu (a navigation menu open)."""
+Screenshots: desk-coordinator (the first screen, also docs/screenshots/ by `make
+screenshots`, shown in the README), desk-coordinator-full (the whole page) and desk-menu (a
+navigation menu open)."""
 import re
 import sqlite3
 import time
@@ -48,8 +49,8 @@ def test_the_coordinators_desk_fits_three_screens_and_does_not_shift(desk, live_
     assert urlsplit(desk.url).path == "/home"
     desk.wait_for_load_state("networkidle")
     desk.wait_for_timeout(1000)  # anything that would arrive late has arrived
-    desk.shot("desk-coordinator")
-    desk.shot("desk-coordinator-full", full_page=True, docs=True)
+    desk.shot("desk-coordinator", docs=True)
+    desk.shot("desk-coordinator-full", full_page=True)
 
     height = desk.evaluate("() => document.scrollingElement.scrollHeight")
     assert height <= 3 * DESK_VIEWPORT["height"], f"the desk is {height} px tall"
