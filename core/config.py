@@ -591,13 +591,15 @@ class LoginSettings:
     before (2 s, 4 s, 8 s, …, at most ``max_delay``), so failures from other addresses
     never keep the right password from its user. One address is also refused, on every
     account, after ``max_failures_per_address`` failures in ``window``. A session ends
-    after ``session_idle`` without a request, and ``session_lifetime`` after its login."""
+    after ``session_idle`` without a request, and ``session_lifetime`` after its login. A
+    login invitation (core.invitations) works for ``invitation_days`` after it is issued."""
     free_failures: int = 3
     max_delay: dt.timedelta = dt.timedelta(minutes=15)
     max_failures_per_address: int = 20
     window: dt.timedelta = dt.timedelta(minutes=15)
     session_idle: dt.timedelta = dt.timedelta(hours=8)
     session_lifetime: dt.timedelta = dt.timedelta(days=7)
+    invitation_days: int = 14
 
 
 def login_settings(environ=None) -> LoginSettings:
@@ -612,7 +614,8 @@ def login_settings(environ=None) -> LoginSettings:
         max_failures_per_address=number("JIEDUI_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"),
         window=dt.timedelta(minutes=number("JIEDUI_LOGIN_WINDOW_MINUTES", "15")),
         session_idle=dt.timedelta(hours=number("JIEDUI_SESSION_IDLE_HOURS", "8", kind=float)),
-        session_lifetime=dt.timedelta(days=number("JIEDUI_SESSION_DAYS", "7", kind=float)))
+        session_lifetime=dt.timedelta(days=number("JIEDUI_SESSION_DAYS", "7", kind=float)),
+        invitation_days=number("JIEDUI_INVITATION_DAYS", "14"))
 
 
 # --- database (core.db) ----------------------------------------------------------------------

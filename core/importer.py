@@ -13,7 +13,12 @@ import csv
 import datetime as dt
 import io
 import re
+import secrets
+import shutil
+import time
+import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +33,7 @@ from core.i18n import N_
 from core.models import District, LawFirm, Lawyer, Town, Village
 from core.pairings import active_pairing, pair, update_pairing
 from core.phones import clean_phone
+from core.text import clean_email
 from core.cases import require_safe_zip
 
 DEFAULT_DISTRICT_NAME = "本区"
@@ -69,10 +75,41 @@ COLUMNS = (
     Column("onsite_half_day", "坐班时段", False),
     Column("onsite_start", "开始时间", False),
     Column("onsite_end", "结束时间", False),
+    # where the lawyer's login invitation is sent by e-mail (core.invitations)
+    Column("lawyer_email", "律师邮箱", False),
 )
 ARRANGEMENT_KEYS = ("onsite_hours", "onsite_week", "onsite_weekday", "onsite_half_day",
                     "onsite_start", "onsite_end")
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+# The labels the web itself shows for each imported column (its tables, forms and pages,
+# in Chinese and in English), accepted as headers too: a sheet typed after the screen, or
+# copied from it, imports as it is. One table; a label names one column only
+# (tests/test_importer.py). Headers are compared after ``header_form``: full-width and
+# half-width alike, without spaces, brackets, "-" or "_", without case.
+HEADER_ALIASES = {
+    "town_code": ("镇(街道)编码", "镇街道编码", "乡镇编码", "town code"),
+    "town_name": ("镇(街道)", "镇(街道)名称", "镇街道名称", "乡镇名称", "town", "town name"),
+    "judicial_office": ("司法所名称", "judicial office"),
+    "office_head": ("司法所所长", "office head"),
+    "village_code": ("村(居)编码", "村社区编码", "village code"),
+    "village_name": ("村(居)", "村(居)名称", "村社区名称", "village", "village name"),
+    "kind": ("村(居)类型", "kind", "what kind"),
+    "address": ("村(居)地址", "address"),
+    "firm": ("律所", "律师事务所名称", "law firm", "firm name"),
+    "lawyer_name": ("律师", "姓名", "lawyer", "lawyer name"),
+    "licence_no": ("律师执业证号", "licence number", "license number", "license no"),
+    "lawyer_phone": ("律师手机", "电话", "手机", "phone"),
+    "lawyer_wechat": ("律师微信号", "微信", "微信号", "wechat", "wechat id"),
+    "lawyer_email": ("电子邮箱", "邮箱", "e-mail", "email"),
+    "term_start": ("聘期开始日期", "term starts"),
+    "term_end": ("聘期结束日期", "term ends"),
+    "onsite_hours": ("坐班时间", "驻点安排", "坐班安排", "on-site arrangement"),
+    "onsite_week": ("第几周", "week of the month"),
+    "onsite_weekday": ("星期", "weekday"),
+    "onsite_half_day": ("时段", "上午/下午", "half-day"),
+    "onsite_start": ("starts",),
+    "onsite_end": ("ends",),
+}
 PLACE_KEYS = ("town_code", "town_name", "judicial_office", "office_head", "village_code",
               "village_name", "kind", "address")
 # A row whose lawyer cells are all empty is a village without a pairing.
@@ -243,12 +280,26 @@ def read_table(path) -> list[tuple[int, list[str]]]:
     return [(number, cells) for number, cells in rows if any(cells)]
 
 
-def _header_key(label: str) -> str | None:
-    text = label.strip().lstrip("\ufeff").rstrip("*＊").strip()
+def header_form(label: str) -> str:
+    """A header as compared: full-width characters as half-width (（）→ ()), a trailing
+    "*" (required) dropped, no spaces, brackets, "-" or "_", no case."""
+    text = unicodedata.normalize("NFKC", label).strip().lstrip("\ufeff").rstrip("*").strip()
+    return re.sub(r"[\s()\[\]【】_\-/]+", "", text.casefold())
+
+
+def _header_index() -> dict[str, str]:
+    index = {}
     for column in COLUMNS:
-        if text == column.zh or re.sub(r"[\s-]+", "_", text.casefold()) == column.key:
-            return column.key
-    return None
+        for label in (column.key, column.zh, *HEADER_ALIASES.get(column.key, ())):
+            index.setdefault(header_form(label), column.key)
+    return index
+
+
+HEADERS = _header_index()
+
+
+def _header_key(label: str) -> str | None:
+    return HEADERS.get(header_form(label))
 
 
 def _join(labels) -> str:
@@ -355,7 +406,8 @@ PARSERS = {"kind": parse_kind, "term_start": parse_date, "term_end": parse_date,
            "onsite_hours": parse_arrangement_words, "onsite_week": parse_week,
            "onsite_weekday": parse_weekday, "onsite_half_day": parse_half_day,
            "onsite_start": parse_clock, "onsite_end": parse_clock,
-           "lawyer_phone": clean_phone}  # the rule of every phone number (core.phones)
+           "lawyer_phone": clean_phone,  # the rule of every phone number (core.phones)
+           "lawyer_email": clean_email}
 
 
 @dataclass
@@ -420,7 +472,8 @@ class RowChecker:
                                ("town_name", "judicial_office", "office_head"))
         if row.has_lawyer:
             self._check_consistent(row, "lawyer", row.get("licence_no"),
-                                   ("lawyer_name", "firm", "lawyer_phone", "lawyer_wechat"))
+                                   ("lawyer_name", "firm", "lawyer_phone", "lawyer_wechat",
+                                    "lawyer_email"))
         return row if len(self.problems) == before else None
 
     def _parse_cells(self, number, cells) -> dict:
@@ -561,7 +614,7 @@ def _apply_lawyer(row: Row, changes: list) -> Lawyer:
     licence_no = row.get("licence_no")
     lawyer, outcome = _upsert(Lawyer, Lawyer.licence_no == licence_no, _filled(
         name=row.get("lawyer_name"), firm_id=firm.id, phone=row.get("lawyer_phone"),
-        wechat=row.get("lawyer_wechat")), licence_no=licence_no)
+        wechat=row.get("lawyer_wechat"), email=row.get("lawyer_email")), licence_no=licence_no)
     changes.append(("lawyers", licence_no, outcome))
     return lawyer
 
@@ -613,15 +666,36 @@ def _write(rows: list[Row], checker: RowChecker, district: District, summary: Su
             summary.record(changes)
 
 
-def import_file(path, *, district_name: str | None = None) -> dict:
-    """Import the file at ``path`` (layout: docs/import.md) in one transaction.
+class _DryRun(Exception):
+    """Raised inside the preview's transaction so that it rolls back."""
 
-    Returns the summary: for towns, villages, firms, lawyers and pairings how many were
-    created, updated and unchanged, plus the number of rows. Raises ``UnreadableFile``
-    when the file cannot be read at all, ``ImportFailed`` (nothing written) when any row
-    is bad. ``district_name`` names the district if there is none yet.
-    """
-    path = Path(path)
+
+# progress(done, total): rows handled so far, of the file's rows (a job's progress bar)
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Preview:
+    """What importing a file would do, found by doing it and rolling back: nothing is
+    written. ``problems`` lists every bad row (then nothing would be imported);
+    ``summary`` counts what would be created, updated and left unchanged."""
+    name: str
+    rows: int
+    problems: list[Problem]
+    summary: dict
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def bad_rows(self) -> int:
+        return len({p.row for p in self.problems})
+
+
+def _read(path: Path) -> tuple[RowChecker, list[Row], int]:
+    """The checker (with the problems found in the cells), the readable rows and the
+    number of data rows; ``UnreadableFile`` for a file-level problem."""
     table = read_table(path)
     if not table:
         raise UnreadableFile(N_("%(name)s is empty."), name=path.name)
@@ -630,13 +704,153 @@ def import_file(path, *, district_name: str | None = None) -> dict:
     if not data:
         raise UnreadableFile(N_("%(name)s has a header row but no villages."), name=path.name)
     rows = [row for row in (checker.check(number, cells) for number, cells in data) if row]
-    summary = Summary(rows=len(data))
+    return checker, rows, len(data)
+
+
+def _run(path: Path, district_name: str | None, progress: Progress | None
+         ) -> tuple[RowChecker, Summary]:
+    """Check and write the file inside the caller's transaction."""
+    checker, rows, total = _read(path)
+    summary = Summary(rows=total)
+    district = find_or_create_district(district_name)
+    summary.district = district.name
+    report = progress or (lambda done, total: None)
+    bad = total - len(rows)  # rows refused on their cells count as handled
+    report(bad, total)
+    for done, row in enumerate(rows, start=bad + 1):
+        _write([row], checker, district, summary)
+        report(done, total)
+    checker.problems.sort(key=lambda p: p.row)
+    return checker, summary
+
+
+def preview(path, *, district_name: str | None = None) -> Preview:
+    """Everything ``apply`` would check and do, without writing: the file is imported in
+    a transaction that is then rolled back (so the rules that need the database — the
+    active lawyer, the town of an existing village — are checked as well, and no plugin
+    hears of anything). ``UnreadableFile`` when the file cannot be read at all."""
+    path = Path(path)
+    found: list = []
+    try:
+        with transaction():
+            found.extend(_run(path, district_name, None))
+            raise _DryRun()
+    except _DryRun:
+        pass
+    checker, summary = found
+    return Preview(name=path.name, rows=summary.rows, problems=checker.problems,
+                   summary=summary.as_dict())
+
+
+def apply(path, *, district_name: str | None = None,
+          progress: Progress | None = None) -> dict:
+    """Import the file at ``path`` (layout: docs/import.md) in one transaction, calling
+    ``progress(done, total)`` as the rows are written.
+
+    Returns the summary: for towns, villages, firms, lawyers and pairings how many were
+    created, updated and unchanged, plus the number of rows. Raises ``UnreadableFile``
+    when the file cannot be read at all, ``ImportFailed`` (nothing written) when any row
+    is bad. ``district_name`` names the district if there is none yet.
+    """
+    path = Path(path)
     # Plugins hear of the new pairings only once they are committed.
     with transaction():
-        district = find_or_create_district(district_name)
-        summary.district = district.name
-        _write(rows, checker, district, summary)
+        checker, summary = _run(path, district_name, progress)
         if checker.problems:
-            checker.problems.sort(key=lambda p: p.row)
             raise ImportFailed(path.name, checker.problems)
     return summary.as_dict()
+
+
+import_file = apply  # ``jiedui import FILE``
+
+
+# --- a file uploaded in the browser, kept for its confirmation -------------------------------
+# The upload is stored under the instance folder by a random token; the preview and the
+# confirmed import read it from there (the form carries only the token), and a job runner can
+# be handed ``apply_staged(token, progress)`` as it is.
+STAGED_FOLDER = "imports"
+STAGED_LIFETIME_SECONDS = 24 * 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+GONE = N_("This upload is no longer kept (it was imported already, or is older than a day). "
+          "Upload the file again.")
+
+
+def _staging() -> Path:
+    folder = get_settings().instance / STAGED_FOLDER
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+    return folder
+
+
+def stage(stream, filename: str, district_name: str | None = None) -> str:
+    """Keep an uploaded file (``stream``) for its preview and confirmation, with the name
+    of the district to create if there is none yet; returns its token. Only .xlsx and .csv
+    are kept, at most ``JIEDUI_MAX_UPLOAD_MB``; files older than a day are removed."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in READERS:
+        raise UnreadableFile(N_("%(name)s is not an .xlsx or .csv file; save it from Excel "
+                                "as .xlsx or as CSV."), name=Path(filename or "").name or "?")
+    folder = _staging()
+    for old in folder.iterdir():
+        if time.time() - old.stat().st_mtime > STAGED_LIFETIME_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+    token = secrets.token_urlsafe(24)
+    limit = get_settings().max_upload_bytes
+    target = folder / token
+    target.mkdir(mode=0o700)
+    path = target / f"upload{suffix}"
+    with path.open("wb") as out:
+        copied = 0
+        while chunk := stream.read(64 * 1024):
+            copied += len(chunk)
+            if copied > limit:
+                out.close()
+                shutil.rmtree(target, ignore_errors=True)
+                raise ValidationError(N_("The file is larger than %(max)s MB."), field="file",
+                                      max=f"{limit / 1024 / 1024:g}")
+            out.write(chunk)
+    (target / "name").write_text(Path(filename).name, encoding="utf-8")
+    district_name = (district_name or "").strip()[:MAX_CELL_LENGTH]
+    if district_name:
+        (target / "district").write_text(district_name, encoding="utf-8")
+    return token
+
+
+def staged(token: str) -> Path:
+    """The file kept under ``token``, or a ValidationError saying it is gone."""
+    folder = _staging() / token if _TOKEN.fullmatch(token or "") else None
+    files = sorted(folder.glob("upload.*")) if folder is not None and folder.is_dir() else []
+    if not files:
+        raise ValidationError(GONE, field="token")
+    return files[0]
+
+
+def staged_name(token: str) -> str:
+    """The name the uploaded file had."""
+    path = staged(token).parent / "name"
+    return path.read_text(encoding="utf-8") if path.exists() else staged(token).name
+
+
+def _staged_district(token: str) -> str | None:
+    path = staged(token).parent / "district"
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def preview_staged(token: str) -> Preview:
+    preview_ = preview(staged(token), district_name=_staged_district(token))
+    preview_.name = staged_name(token)
+    return preview_
+
+
+def apply_staged(token: str, progress: Progress | None = None) -> dict:
+    """Import the file kept under ``token`` (checked again: the database may have changed
+    since its preview); once imported it is removed, so a second confirmation finds it gone."""
+    path = staged(token)
+    try:
+        summary = apply(path, district_name=_staged_district(token), progress=progress)
+    except ImportFailed as failed:
+        failed.params["name"] = staged_name(token)
+        raise
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return summary

@@ -15,7 +15,8 @@ from huey import crontab
 from huey.exceptions import TaskLockedException
 from huey.signals import SIGNAL_ERROR
 
-from core import assessment, clock, feedback, feeds, matters, notify, planner, plugins, tasks
+from core import (assessment, clock, feedback, feeds, matters, notify, planner, plugins,
+                  reports, tasks)
 from core.db import connection as _job_connection
 from core.errors import JieduiError
 from core.locks import (PlanningBusy, fail_running_runs, mark_interrupted_runs,
@@ -331,3 +332,19 @@ def warn_behind_pace() -> int:
     publicity events are behind the pro-rata pace (once per pairing and week)."""
     with _job_connection():
         return assessment.send_pace_warnings()
+
+
+# --- the bureau's quarterly report (core.reports) --------------------------------------------
+
+# Daily at 07:30 district time; core.reports decides whether today is the quarter's first
+# workday (or a later day of its first month whose report was missed).
+PREPARE_REPORT_AT = district_crontab(minute="30", hour="7")
+
+
+@huey.periodic_task(PREPARE_REPORT_AT)
+def prepare_quarterly_report() -> str | None:
+    """The previous quarter's report, stored under the instance folder, and a notice to the
+    district coordinators, on the first workday of each quarter (idempotent)."""
+    with _job_connection():
+        folder = reports.prepare_quarterly_report(clock.today())
+        return str(folder) if folder is not None else None

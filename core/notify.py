@@ -65,6 +65,7 @@ NOTICE_KINDS = {
     "demand": N_("Residents' demands passed on to me"),
     "demand.answered": N_("The lawyer's answers to residents' demands"),
     "session.disputed": N_("Sessions a village disputes"),
+    "report": N_("The quarterly report prepared"),
 }
 NOTICE_ROLES = {
     "tasks_assigned": ("lawyer",),
@@ -84,6 +85,7 @@ NOTICE_ROLES = {
     "demand": ("lawyer",),
     "demand.answered": ("village",),
     "session.disputed": ("lawyer",),
+    "report": ("coordinator",),
 }
 EMAIL_FOOTER = N_("You get this e-mail because you asked for e-mail copies of “%(kind)s”: "
                   "%(link)s")
@@ -443,6 +445,25 @@ def send_email(delivery: Delivery, settings: NotifySettings) -> None:
     """The notification by e-mail: to the user's own address when the delivery has one
     (a personal copy), else to the shared mailboxes of JIEDUI_MAIL_TO."""
     message = _email(delivery, settings)  # before connecting: a bad message is no outage
+    _smtp_send(message, settings)
+
+
+def send_mail(address: str, subject: str, text: str) -> None:
+    """One e-mail to ``address`` now, through ``JIEDUI_SMTP_URL`` (a login invitation:
+    its link must not wait in the outbox, where it would be kept as text). Raises
+    ``ValidationError`` when e-mail is not configured, or whatever the server raises."""
+    settings = get_settings().notify
+    if "email" not in settings.channels:
+        raise ValidationError(N_("E-mail is not configured (JIEDUI_SMTP_URL)."))
+    message = EmailMessage()
+    message["Subject"] = one_line(subject)
+    message["From"] = settings.mail_from
+    message["To"] = _mailbox(address)
+    message.set_content(text)
+    _smtp_send(message, settings)
+
+
+def _smtp_send(message: EmailMessage, settings: NotifySettings) -> None:
     url = urlsplit(settings.smtp_url)
     smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     port = url.port or (465 if url.scheme == "smtps" else 25)

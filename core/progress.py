@@ -50,11 +50,14 @@ def _where(*conditions):
     return result
 
 
-def _done_in(year: int | None, user: User | None):
-    """Done tasks of the year (all years when None) that ``user`` may read."""
+def _done_in(year: int | None, user: User | None, between=None):
+    """Done tasks of the year (all years when None), or completed ``between`` two instants
+    [start, end), that ``user`` may read."""
     conditions = [Task.status == "done", task_filter(user)]
-    if year is not None:
-        start, end = year_bounds(year)
+    if between is None and year is not None:
+        between = year_bounds(year)
+    if between is not None:
+        start, end = between
         conditions += [Task.completed_at >= start, Task.completed_at < end]
     return conditions
 
@@ -100,7 +103,8 @@ def targets(metrics: list[Metric], year: int) -> dict[str, int]:
     return {m.slug: overrides.get(m.slug, m.target) for m in metrics}
 
 
-def _measure(metrics: list[Metric], year: int, user: User | None) -> dict[str, dict]:
+def _measure(metrics: list[Metric], year: int, user: User | None,
+             between=None) -> dict[str, dict]:
     if not metrics:
         return {}
     columns = []
@@ -109,7 +113,7 @@ def _measure(metrics: list[Metric], year: int, user: User | None) -> dict[str, d
         columns.append(count(condition).alias(f"m{index}"))
     programs = sorted({m.program for m in metrics})
     row = (Task.select(*columns)
-           .where(_where(*_done_in(year, user), Task.program.in_(programs)))
+           .where(_where(*_done_in(year, user, between), Task.program.in_(programs)))
            .dicts().get())
     goals = targets(metrics, year)
     registry = get_registry()
@@ -128,6 +132,14 @@ def progress(year: int | None = None, *, user: User | None = None) -> dict[str, 
     "distinct"}}`` for the district ``year`` (default: this year), counting the tasks
     ``user`` may read (None: all). Ordered by programme. Two queries, however many metrics."""
     return _measure(_ordered_metrics(), _year(year), user)
+
+
+def progress_between(start: dt.datetime, end: dt.datetime, year: int, *,
+                     user: User | None = None) -> dict[str, dict]:
+    """Every metric as in ``progress``, counting the tasks done from ``start`` to ``end``
+    (naive UTC instants, end excluded: a month or a quarter of ``core.reports``), against
+    the targets of ``year``. Two queries."""
+    return _measure(_ordered_metrics(), year, user, between=(start, end))
 
 
 def program_progress(program_slug: str, year: int | None = None, *,

@@ -143,6 +143,33 @@ def create_user(username: str, password: str, role: str, *, display_name: str = 
                         display_name=(display_name or "").strip() or username, **fields)
 
 
+# The password of a user invited to choose their own (core.invitations): no hash werkzeug
+# can match, so nobody logs in with it.
+NO_PASSWORD_YET = "!invited"
+
+
+def create_invited_user(username: str, role: str, *, display_name: str = "",
+                        email: str = "", town: Town | None = None,
+                        village: Village | None = None, lawyer: Lawyer | None = None) -> User:
+    """A user (scope checked like ``create_user``) who has no password yet: they choose
+    it through an invitation (``set_first_password``)."""
+    fields = _scope_fields(role, town, village, lawyer)
+    if User.select().where(User.username == username).exists():
+        raise ConflictError(N_("The username %(username)s is taken."), username=username)
+    return User.create(username=username, password_hash=NO_PASSWORD_YET, email=email,
+                       display_name=(display_name or "").strip() or username, **fields)
+
+
+def has_password(user: User) -> bool:
+    return user.password_hash != NO_PASSWORD_YET
+
+
+def set_first_password(user: User, new: str) -> None:
+    """The user chooses their password through an invitation (the house's rules); any
+    session they had ends."""
+    _set_password(user, new)
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active user with this username and password, or None (no hint which was wrong)."""
     user = User.get_or_none(User.username == (username or "").strip())

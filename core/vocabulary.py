@@ -162,3 +162,9 @@ DEMAND_STATUS_LABELS = {"open": N_("Awaiting an answer"), "answered": N_("Answer
 # A village's word on a past session or publicity event.
 VERDICTS = ("confirmed", "disputed")
 VERDICT_LABELS = {"confirmed": N_("Confirmed it took place"), "disputed": N_("Disputed")}
+
+# --- the bureau's periodic reports (core.reports) ---------------------------------------------
+
+# A report covers a calendar month, quarter or year of the district (its time zone).
+REPORT_PERIODS = ("month", "quarter", "year")
+REPORT_PERIOD_LABELS = {"month": N_("Months"), "quarter": N_("Quarters"), "year": N_("Years")}

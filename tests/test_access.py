@@ -264,7 +264,7 @@ def _past_session(d) -> int:
 ROUTES = {
     "coverage.index": ("GET", lambda d: "/coverage", COORDINATORS),
     "coverage.start": ("GET", lambda d: "/", LOGGED_IN),
-    # the 工作台 of lawyers and village users (managers are sent to the coverage)
+    # the 工作台: what needs a lawyer or a village user, the desk of managers
     "home.index": ("GET", lambda d: "/home", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
     "villages.detail": ("GET", lambda d: f"/villages/{d.villages[0].code}", READERS_OF_VILLAGE_0),
@@ -419,6 +419,12 @@ ROUTES = {
     "assessment.sheet_export": ("GET", lambda d: f"/assessment/{d.pairings[0].id}.xlsx",
                                 MANAGERS_IN_SCOPE | {"lawyer"}),
     "assessment.behind": ("GET", lambda d: "/assessment/behind", COORDINATORS),
+    # the bureau's periodic reports and the registers (web/reports.py)
+    "reports.index": ("GET", lambda d: "/reports/", COORDINATORS),
+    "reports.export": ("GET", lambda d: "/reports/report.docx?period=2026Q1", COORDINATORS),
+    "reports.pairings": ("GET", lambda d: "/reports/pairings.xlsx", COORDINATORS),
+    "reports.chart_image": ("GET", lambda d: "/reports/towns.png?period=2026Q1", COORDINATORS),
+    "reports.register": ("GET", lambda d: "/reports/cases.xlsx?period=2026Q1", COORDINATORS),
     "admin.audit_log": ("GET", lambda d: "/admin/audit", {"admin"}),
     "admin.audit_export": ("GET", lambda d: "/admin/audit.xlsx", {"admin"}),
     "admin.problem_list": ("GET", lambda d: "/admin/problems", {"admin"}),
@@ -439,6 +445,14 @@ ROUTES = {
     "users.change_password": ("POST", lambda d: "/account/password", LOGGED_IN),
     "users.end_my_sessions": ("POST", lambda d: "/account/end-sessions", LOGGED_IN),
     "users.save_notices": ("POST", lambda d: "/account/notices", LOGGED_IN),
+    # the district set up in the browser, and its invitations (web/district.py)
+    "setup.index": ("GET", lambda d: "/admin/setup", {"admin"}),
+    "setup.preview": ("POST", lambda d: "/admin/setup/preview", {"admin"}),
+    "setup.confirm": ("POST", lambda d: "/admin/setup/import", {"admin"}),
+    "setup.invitation_list": ("GET", lambda d: "/admin/setup/invitations", {"admin"}),
+    "setup.invite": ("POST", lambda d: "/admin/setup/invitations", {"admin"}),
+    "setup.reissue": ("POST", lambda d: f"/admin/setup/invitations/{d.users.village.id}",
+                      {"admin"}),
     # a plugin's own page (classic_cases): published cases are public material
     "classic_cases.collection_docx": ("GET", lambda d: "/programmes/classic_cases/collection.docx",
                                       COORDINATORS),
@@ -511,8 +525,9 @@ PUBLIC = {
     "public.photo": _village_photo,
     "public.group_qr": lambda d: _group_with_qr(d) and f"/v/{d.villages[0].code}/group-qr",
 }
-# Public, but a POST with a body (the residents' rating): checked in tests/test_feedback.py.
-PUBLIC_POSTS = {"feedback.rate"}
+# Public, but a POST with a body (the residents' rating): checked in tests/test_feedback.py;
+# or behind a one-time link (an invitation): tests/test_web_setup.py.
+PUBLIC_POSTS = {"feedback.rate", "setup.accept"}
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ CORE = ROOT / "core"
 # modules of its own part and of the parts before it, never of a later one.
 PARTS = {
     "base": ["clock", "errors", "i18n", "text", "phones", "spreadsheet", "vocabulary",
-             "arrangements", "config", "db", "queue"],
+             "arrangements", "config", "db", "queue", "charts"],
     "models": ["models"],
     "extending": ["hookspecs", "registry", "plugins", "localize", "formkit"],
     "accounts": ["access", "audit", "sessions", "throttle", "users", "logins", "privacy",
@@ -26,7 +26,8 @@ PARTS = {
     "programmes": ["tasks", "workflow", "progress", "ledger", "stats"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
     "sign-in": ["signins"],
-    "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home", "village_requests",
+    "follow-up": ["notify", "notices", "matters", "feedback", "assessment", "home",
+                  "village_requests", "invitations", "reports", "registers",
                   "desk"],
     "operations": ["reactions", "jobs", "backup", "demo", "demo_tasks", "app", "testing"],
 }

@@ -134,14 +134,18 @@ def test_export_holds_the_filtered_rows_with_headers_and_is_audited(client, logi
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("Time", "User", "Action", "Object type", "Object id", "Address",
-                       "Detail")
-    assert [row[2] for row in rows[1:]] == ["task.schedule_create", "task.view_sensitive"]
+    assert rows[0] == ("Time", "User", "Action", "Object", "Changes", "Address", "Action code",
+                       "Object type", "Object id", "Detail")
+    # in words first (the page's), then as stored
+    assert [row[6] for row in rows[1:]] == ["task.schedule_create", "task.view_sensitive"]
+    assert [row[2] for row in rows[1:]] == ["Create the scheduled tasks",
+                                            "Read a task's sensitive fields"]
     read = rows[2]
     assert read[0] == dt.datetime(2026, 3, 2, 1, 0)  # district time
-    assert read[1:6] == (district.users.lawyer.username, "task.view_sensitive", "task", "7",
-                         "192.168.1.20")
-    assert '"phone"' in read[6]
+    assert read[1] == district.users.lawyer.display_name
+    assert read[3] == "Task · #7" and read[4] == "Fields: phone"
+    assert read[5:9] == ("192.168.1.20", "task.view_sensitive", "task", "7")
+    assert '"phone"' in read[9]
     export = AuditLog.get(AuditLog.action == "audit.export")
     assert export.user_id == district.users.admin.id and export.address == "127.0.0.1"
     assert export.detail == {"entries": 2, "filter": {"date_from": "2026-03-01",

@@ -95,10 +95,11 @@ def create_app(config: dict | None = None) -> Flask:
     from web import users
     from web import groups
     from web import home, signins, village_requests
+    from web import district, reports
     for module in (auth, coverage, pairings, villages, towns, lawyers, firms, feeds, calendar,
                    tasks, programs, admin, public, feedback, matters, assessment, records,
                    users, groups, home, signins,
-                   village_requests):
+                   village_requests, district, reports):
         app.register_blueprint(module.bp)
 
     from core.plugins import call_setup_hook

@@ -4,6 +4,7 @@ failed in the background (plugins, notification channels, feeds, jobs)."""
 import datetime as dt
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,8 +21,9 @@ from web.render import htmx, render
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 EXPORT_HEADERS = {"at": _l("Time"), "username": _l("User"), "action": _l("Action"),
-                  "object_type": _l("Object type"), "object_id": _l("Object id"),
-                  "address": _l("Address"), "detail": _l("Detail")}
+                  "object": _l("Object"), "changes": _l("Changes"), "address": _l("Address"),
+                  "code": _l("Action code"), "object_type": _l("Object type"),
+                  "object_id": _l("Object id"), "detail": _l("Detail")}
 SOURCE_LABELS = labels.PROBLEM_SOURCE_LABELS
 
 
@@ -79,10 +81,20 @@ def _filter_args(criteria: audit.AuditFilter) -> dict:
 def audit_log():
     criteria = _audit_filter()
     listing = paginate(audit.search(criteria))
+    # the page's entries in words: names for ids, one query per kind of row
+    words = audit.describe(listing.items, _, _locale())
     return render("admin/audit.html", "admin/_audit_results.html", listing=listing,
-                  criteria=criteria, args=_filter_args(criteria),
-                  actions=audit.actions_present(), object_types=audit.object_types_present(),
+                  words=words, criteria=criteria, args=_filter_args(criteria),
+                  actions=[(action, audit.action_label(action, _))
+                           for action in audit.actions_present()],
+                  object_types=[(kind, _(audit.OBJECT_LABELS[kind])
+                                 if kind in audit.OBJECT_LABELS else kind)
+                                for kind in audit.object_types_present()],
                   detail_text=audit.detail_text)
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
 
 
 @bp.route("/audit.xlsx")
@@ -91,7 +103,7 @@ def audit_export():
     """Every entry the filter matches (the pages do not apply); the export is audited."""
     body = audit.export_entries(
         _audit_filter(), headers={key: str(text) for key, text in EXPORT_HEADERS.items()},
-        user=actor(), address=request.remote_addr or "")
+        user=actor(), address=request.remote_addr or "", gettext=_, locale=_locale())
     stamp = clock.today().isoformat()
     return xlsx_response(body, f"{_('Audit log')}-{stamp}.xlsx", f"audit-{stamp}.xlsx")
 

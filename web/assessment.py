@@ -6,15 +6,15 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core import clock, privacy
-from core.access import can_read_sheet
+from core.access import can_read_sheet, town_filter
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
                              assessment_sheet, behind_pace, export_assessment, export_sheet)
 from core.audit import record
 from core.config import get_settings
-from core.models import Pairing
+from core.models import Pairing, Town
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
-from web.listing import paginate, query_number, query_text, search_term
+from web.listing import Sorting, paginate, query_number, query_text, search_term
 from web.programs import xlsx_response
 from web.render import render
 
@@ -37,23 +37,52 @@ def _matching(rows, term: str):
                    (row.village.name, row.village.code, row.town.name, row.lawyer.name))]
 
 
+GRADE_ORDER = {"fail": 0, "pass": 1, "excellent": 2}
+# the scores are computed, not stored: the computed rows are sorted before paging
+SORTING = Sorting({"score": lambda row: row.total,
+                   "grade": lambda row: (GRADE_ORDER.get(row.grade, -1), row.total),
+                   "town": lambda row: row.town.name, "village": lambda row: row.village.name,
+                   "lawyer": lambda row: row.lawyer.name})
+
+
+def _filters() -> dict:
+    return {"year": _year(), "grade": query_text("grade", 20), "town": query_text("town")}
+
+
+def _rows(user, filters: dict):
+    """The viewer's rows the filters and the search keep, in the order the URL asks for.
+    An unknown grade or town code matches nothing; it is not ignored."""
+    rows = _matching(assess(filters["year"], user=user), search_term())
+    if filters["grade"]:
+        rows = [row for row in rows if row.grade == filters["grade"]]
+    if filters["town"]:
+        rows = [row for row in rows if row.town.code == filters["town"]]
+    return SORTING.sorted(rows, SORTING.requested())
+
+
 @bp.route("/")
 @allow(*STAFF)
 def index():
     """The table of the viewer's scope: a manager's villages, a lawyer's own pairings
-    (``core.access.sheet_filter``)."""
-    year = _year()
-    page = paginate(_matching(assess(year, user=actor()), search_term()))
-    return render("assessment/index.html", "assessment/_results.html", listing=page, year=year,
+    (``core.access.sheet_filter``), sorted and filtered as the URL says."""
+    user, filters = actor(), _filters()
+    page = paginate(_rows(user, filters), sort=SORTING.requested(), filters=filters)
+    towns = [(town.code, town.name)
+             for town in Town.select().where(town_filter(user)).order_by(Town.code)]
+    return render("assessment/index.html", "assessment/_results.html", listing=page,
+                  year=filters["year"], filters=filters, towns=towns,
+                  grade_options=[(key, _(label)) for key, label in GRADES.items()],
                   rules=get_settings().assessment, grades=GRADES)
 
 
 @bp.route("/export.xlsx")
 @allow(*STAFF)
 def export():
-    """The whole table in the viewer's scope (the search applies, the pages do not)."""
-    user, year = actor(), _year()
-    rows = _matching(assess(year, user=user), search_term())
+    """The whole table in the viewer's scope, filtered and sorted as the page (the pages
+    do not apply)."""
+    user, filters = actor(), _filters()
+    year = filters["year"]
+    rows = _rows(user, filters)
     body = export_assessment(rows, [_(header) for header in EXPORT_HEADERS],
                              title=_("Assessment %(year)s", year=year), grade_label=_)
     record(user, "assessment.export", detail={"year": year, "rows": len(rows)},

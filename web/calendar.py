@@ -26,6 +26,7 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, Optional
 
 from core import calendar_views as views
+from core.assessment import behind_pace
 from core import clock, feedback
 from core import events as event_service
 from core import jobs, placements, planner, signins, workdays
@@ -36,7 +37,8 @@ from core.models import HOLIDAY_KINDS, PlanRun, Town, Village
 from core.vocabulary import MANAGERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
-from web.listing import paginate, query_number, query_text, search_term, whole_number
+from web.listing import (Sorting, paginate, query_number, query_text, search_term,
+                         whole_number)
 from web.panels import Panel
 from web.render import htmx, render
 from web.signin_state import prime_signins
@@ -409,6 +411,16 @@ QUOTA_COUNTS = ("required_sessions", "planned_sessions", "held_sessions", "remai
                 "remaining_publicity")
 
 
+# the column headers' keys (web.listing.Sorting): the rows are computed, sorted before paging
+QUOTA_SORTING = Sorting({"village": lambda row: row.village.name,
+                         "town": lambda row: row.village.town.name,
+                         "lawyer": lambda row: row.lawyer.name,
+                         "held": lambda row: row.held_sessions,
+                         "remaining": lambda row: row.remaining_sessions,
+                         "publicity_held": lambda row: row.held_publicity,
+                         "publicity_remaining": lambda row: row.remaining_publicity})
+
+
 def _quota_totals(rows) -> dict:
     totals = {name: sum(getattr(row, name) for row in rows) for name in QUOTA_COUNTS}
     totals.update(pairings=len(rows), short=sum(1 for row in rows if row.shortfall))
@@ -430,6 +442,7 @@ def quota():
     ``core.access.sheet_filter``)."""
     user, today = actor(), clock.today()
     year, town_code, term = _year_param(today.year), query_text("town"), search_term()
+    behind = request.args.get("behind") == "1"
     rows = planner.quota_status(user, year)
     if town_code:
         rows = [row for row in rows if row.village.town.code == town_code]
@@ -438,10 +451,16 @@ def quota():
     totals["proofs"] = sum(proofs.values(), Counter())
     if term:
         rows = [row for row in rows if _row_matches(row, term)]
+    if behind:  # behind the pro-rata pace by today, as the assessment's warning says
+        late = {row.pairing.id for row in behind_pace(year, today, user)}
+        rows = [row for row in rows if row.pairing.id in late]
     towns = [(town.code, town.name) for town in
              Town.select().where(town_filter(user)).order_by(Town.code)]
-    listing = paginate(rows)
-    return render("calendar/quota.html", "calendar/_quota.html", listing=listing,
+    sort = QUOTA_SORTING.requested()
+    listing = paginate(QUOTA_SORTING.sorted(rows, sort), sort=sort,
+                       filters={"year": year, "town": town_code,
+                                "behind": "1" if behind else None})
+    return render("calendar/quota.html", "calendar/_quota.html", listing=listing, behind=behind,
                   totals=totals, year=year, town_code=town_code, towns=towns, proofs=proofs,
                   years=range(today.year - 1, today.year + 3), note=_quota_note,
                   estimate=not workdays.has_official_data(year),

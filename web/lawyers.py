@@ -25,7 +25,7 @@ from core.photos import photo_limit
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, STAFF
 from web.access import actor, allow
-from web.listing import paginate, query_text, search_term
+from web.listing import Sorting, paginate, query_number, query_text, search_term
 from web.panels import Panel
 from web.render import render
 
@@ -45,22 +45,45 @@ def lawyers_with_counts(user: User):
             .group_by(Lawyer.id, LawFirm.id))
 
 
+# the keys of the column headers (web.listing.Sorting); equal rows by name
+SORTING = Sorting({"name": Lawyer.name, "firm": LawFirm.name, "licence": Lawyer.licence_no,
+                   "villages": fn.COUNT(Village.id)}, tiebreak=(Lawyer.name, Lawyer.id))
+STATES = ("active", "inactive")
+
+
+def _filters() -> dict:
+    state = query_text("state", 10)
+    return {"firm": query_number("firm"), "state": state, "missing": query_text("missing", 10)}
+
+
 @bp.route("/")
 @allow(*MANAGERS)
 def index():
+    """The lawyers, searched, filtered (law firm, active or not; from the desk, those whose
+    disclosure lacks a photo, a phone or a WeChat ID) and sorted as the URL says. An unknown
+    firm or state matches nothing; it is not ignored."""
     user = actor()
-    query = lawyers_with_counts(user)
+    query, filters = lawyers_with_counts(user), _filters()
     term = search_term()
     if term:
         query = query.where(Lawyer.name.contains(term) | Lawyer.licence_no.contains(term)
                             | Lawyer.phone.contains(term))
-    missing = query_text("missing", 10)
-    if missing:  # the desk's data problem: those whose disclosure lacks it (one step to fix)
-        ids = lawyers_missing(warnings(user)).get(missing, set())
+    if filters["firm"] is not None:
+        query = query.where(Lawyer.firm == filters["firm"])
+    if filters["state"]:
+        query = query.where(Lawyer.active == (filters["state"] == "active")
+                            if filters["state"] in STATES else Lawyer.id.is_null())
+    if filters["missing"]:  # the desk's data problem: those whose disclosure lacks it
+        ids = lawyers_missing(warnings(user)).get(filters["missing"], set())
         query = query.where(Lawyer.id.in_(sorted(ids)) if ids else Lawyer.id.is_null())
-    page = paginate(query.order_by(Lawyer.name, Lawyer.id))
+    sort = SORTING.requested()
+    page = paginate(SORTING.order(query, sort, Lawyer.name, Lawyer.id), sort=sort,
+                    filters=filters)
+    firms = [(str(firm.id), firm.name) for firm in LawFirm.select().order_by(LawFirm.name)]
+    states = [("active", _("Active")), ("inactive", _("Inactive"))]
     return render("lawyers/index.html", "lawyers/_results.html", listing=page,
-                  missing=missing if missing in MISSING_FIELDS else "")
+                  filters=filters, firms=firms, states=states,
+                  missing=filters["missing"] if filters["missing"] in MISSING_FIELDS else "")
 
 
 def _pairings_shown(user: User, lawyer: Lawyer) -> list[Pairing]:

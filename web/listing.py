@@ -1,7 +1,61 @@
-"""Search and pagination for every list, so all lists behave alike."""
-from dataclasses import dataclass
+"""Search, sorting and pagination for every list, so all lists behave alike.
+
+A list's URL says everything it shows (``q``, its filters, ``sort`` and ``dir``, ``page``),
+so a sorted, filtered view can be bookmarked, paged and exported: ``Page.args`` gives the
+arguments that show it again, for the pager, the column headers and the export link."""
+from dataclasses import dataclass, field
 
 from flask import current_app, request
+
+
+@dataclass(frozen=True)
+class Sort:
+    """The order a list is shown in: one key of its ``Sorting`` and the direction."""
+    key: str
+    descending: bool = False
+
+    def args(self) -> dict:
+        return {"sort": self.key, "dir": "desc" if self.descending else None}
+
+
+class Sorting:
+    """The keys a list may be sorted by, each with what it sorts on: for rows from SQL a
+    peewee column or expression (or a tuple of them), for rows a core function computed a
+    function of the row. Only these keys are read from the URL (``sort``; ``dir=desc`` for
+    descending): an unknown key shows the list in its usual order, and nothing of the URL
+    ever reaches the SQL but the choice among these columns. Empty values (NULL, None) come
+    last in both directions; ``tiebreak`` (SQL) keeps the order of equal rows stable."""
+
+    def __init__(self, columns: dict, *, tiebreak: tuple = ()):
+        self.columns = columns
+        self.tiebreak = tiebreak
+
+    def requested(self) -> Sort | None:
+        """The sort the URL asks for, None when it asks for none (or for an unknown key)."""
+        key = query_text("sort", 30)
+        if key not in self.columns:
+            return None
+        return Sort(key, request.args.get("dir") == "desc")
+
+    def order(self, query, sort: Sort | None, *usual):
+        """``query`` ordered by ``sort``, else by the ``usual`` order."""
+        if sort is None:
+            return query.order_by(*usual)
+        columns = self.columns[sort.key]
+        columns = columns if isinstance(columns, tuple) else (columns,)
+        return query.order_by(*(column.desc(nulls="LAST") if sort.descending
+                                else column.asc(nulls="LAST") for column in columns),
+                              *self.tiebreak)
+
+    def sorted(self, rows: list, sort: Sort | None) -> list:
+        """Computed ``rows`` in the order of ``sort`` (stable: equal rows keep their usual
+        order), else as they are."""
+        if sort is None:
+            return rows
+        value = self.columns[sort.key]
+        present = [row for row in rows if value(row) is not None]
+        return (sorted(present, key=value, reverse=sort.descending)
+                + [row for row in rows if value(row) is None])
 
 
 @dataclass
@@ -11,6 +65,28 @@ class Page:
     per_page: int
     total: int
     query: str
+    sort: Sort | None = None
+    filters: dict = field(default_factory=dict)
+
+    def args(self, **changes) -> dict:
+        """The query-string arguments that show this list again (search, filters, sort,
+        page), with ``changes``; an empty value drops an argument."""
+        args = {"q": self.query, **self.filters, **(self.sort.args() if self.sort else {}),
+                **changes}
+        return {name: value for name, value in args.items()
+                if value is not None and value != "" and value is not False}
+
+    def sort_args(self, key: str) -> dict:
+        """The arguments of a column header's link: sorted by ``key``, ascending, or
+        descending when it is so sorted already; from the first page."""
+        flip = self.sort is not None and self.sort.key == key and not self.sort.descending
+        return self.args(sort=key, dir="desc" if flip else None, page=None)
+
+    def aria_sort(self, key: str) -> str | None:
+        """``aria-sort`` of the column of ``key``: ascending, descending, or None."""
+        if self.sort is None or self.sort.key != key:
+            return None
+        return "descending" if self.sort.descending else "ascending"
 
     @property
     def pages(self) -> int:
@@ -60,9 +136,11 @@ def page_number() -> int:
     return query_number("page", 1, 99_999) or 1
 
 
-def paginate(query, *, per_page: int | None = None) -> Page:
+def paginate(query, *, per_page: int | None = None, sort: Sort | None = None,
+             filters: dict | None = None) -> Page:
     """One page of a peewee ``query`` (already filtered and ordered), or of a list of rows
-    a core function computed."""
+    a core function computed. ``sort`` and ``filters`` (query-string arguments) are what
+    the page's links keep (``Page.args``)."""
     per_page = per_page or current_app.config["PER_PAGE"]
     total = len(query) if isinstance(query, list) else query.count()
     number = min(page_number(), max(1, -(-total // per_page)))
@@ -70,5 +148,6 @@ def paginate(query, *, per_page: int | None = None) -> Page:
         items = query[(number - 1) * per_page:number * per_page]
     else:
         items = list(query.paginate(number, per_page))
-    return Page(items=items, number=number, per_page=per_page, total=total, query=search_term())
+    return Page(items=items, number=number, per_page=per_page, total=total, query=search_term(),
+                sort=sort, filters=dict(filters or {}))
 

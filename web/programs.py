@@ -209,11 +209,12 @@ def attachment(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def xlsx_response(body: bytes, filename: str, fallback: str):
-    """An .xlsx export (core.spreadsheet) as a download named ``filename`` (``fallback``:
-    its ASCII name), never cached: it holds what only this user may read."""
+def xlsx_response(body: bytes, filename: str, fallback: str, content_type: str = XLSX):
+    """An .xlsx export (core.spreadsheet; or another file of ``content_type``) as a
+    download named ``filename`` (``fallback``: its ASCII name), never cached: it holds what
+    only this user may read."""
     response = make_response(body)
-    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Type"] = content_type
     response.headers["Content-Disposition"] = attachment(filename, fallback)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from peewee import JOIN
+from peewee import JOIN, Case
 from wtforms import (BooleanField, DateField, DateTimeLocalField, Form, FormField,
                      RadioField, SelectChoice, SelectField, SelectMultipleField,
                      StringField, TextAreaField, TimeField)
@@ -42,7 +42,7 @@ from core.vocabulary import DUTIES, MANAGERS, ROLES, STAFF
 from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
-from web.listing import paginate, query_number, query_text, search_term
+from web.listing import Sorting, paginate, query_number, query_text, search_term
 from web.panels import Panel
 from web.render import attach_error, back_to, htmx, render
 
@@ -210,15 +210,26 @@ def _filter_options(user: User) -> dict:
             "statuses": [(s, statuses[s]) for s in TASK_STATUSES]}
 
 
+# the keys of the column headers (web.listing.Sorting). Not the title: a title the reader
+# may not see must not place its task either. Statuses in their working order.
+SORTING = Sorting({"due": Task.due_on,
+                   "status": Case(Task.status, [(status, index) for index, status
+                                                in enumerate(TASK_STATUSES)], len(TASK_STATUSES)),
+                   "town": Town.name, "village": Village.name, "lawyer": Lawyer.name},
+                  tiebreak=(Task.due_on.asc(nulls="LAST"), Task.id))
+
+
 @bp.route("/")
 @allow(*ROLES)
 def index():
     user, filters = actor(), _filters()
-    # what is still to do first, soonest due first; then the rest
+    # usually what is still to do first, soonest due first; then the rest
     finished = Task.status.in_(("done", "cancelled"))
-    query = _filtered(user, filters, search_term()).order_by(
-        finished, Task.due_on.asc(nulls="LAST"), Task.id)
-    page = paginate(query)
+    sort = SORTING.requested()
+    query = SORTING.order(_filtered(user, filters, search_term()), sort,
+                          finished, Task.due_on.asc(nulls="LAST"), Task.id)
+    page = paginate(query, sort=sort, filters={**filters, "overdue": "1" if filters["overdue"]
+                                               else None})
     views = {task.id: privacy.task_view(user, task) for task in page.items}
     privacy.audit_views(user, views.values(), via="list", address=request.remote_addr or "")
     return render("tasks/index.html", "tasks/_results.html", listing=page, filters=filters,

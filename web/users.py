@@ -193,6 +193,7 @@ def _panel(user: User, *, bound: dict | None = None, errors: list[str] | None = 
                   opened=next(iter(bound), None),
                   errors=errors or [], notice=notice, me=actor(),
                   failed_logins=service.failed_logins(user),
+                  invited=not service.has_password(user),
                   live_sessions=sessions.count(user),
                   history=list(entries_for(user).limit(20)), local=clock.to_local)
 

@@ -14,7 +14,7 @@ from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, ROLES
 from web.access import actor, allow
-from web.listing import paginate, query_text, search_term
+from web.listing import Sorting, paginate, query_text, search_term
 from web.panels import Panel
 from web.render import render
 
@@ -49,18 +49,36 @@ def _matching(query, term: str):
                        | Town.name.contains(term))
 
 
+# the keys of the column headers (web.listing.Sorting); equal rows by town and code
+SORTING = Sorting({"village": Village.name, "code": Village.code, "town": Town.name,
+                   "lawyer": Lawyer.name, "term_end": Pairing.term_end},
+                  tiebreak=(Town.code, Village.code))
+
+
 @bp.route("/")
 @allow(*ROLES)
 def index():
-    user, town_code = actor(), query_text("town")  # unknown: matches nothing
+    """The villages, searched, filtered (town, with or without a lawyer) and sorted as the
+    URL says. An unknown town code or choice matches nothing; it is not ignored."""
+    user = actor()
+    filters = {"town": query_text("town"), "paired": query_text("paired", 5)}
     query = _matching(visible_villages(user), search_term())
-    if town_code:
-        query = query.where(Town.code == town_code)
-    page = paginate(query.order_by(Town.code, Village.code))
+    if filters["town"]:
+        query = query.where(Town.code == filters["town"])
+    if filters["paired"] == "yes":
+        query = query.where(Pairing.id.is_null(False))
+    elif filters["paired"] == "no":
+        query = query.where(Pairing.id.is_null())
+    elif filters["paired"]:
+        query = query.where(Village.id.is_null())
+    sort = SORTING.requested()
+    page = paginate(SORTING.order(query, sort, Town.code, Village.code), sort=sort,
+                    filters=filters)
     towns = [(town.code, town.name)
              for town in Town.select().where(town_filter(user)).order_by(Town.code)]
     return render("villages/index.html", "villages/_results.html",
-                  listing=page, towns=towns, town_code=town_code)
+                  listing=page, towns=towns, town_code=filters["town"], filters=filters,
+                  paired=[("yes", _("With a lawyer")), ("no", _("Without a lawyer"))])
 
 
 def _visible(code: str) -> Village:

@@ -38,3 +38,8 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
 # What a village asks of its lawyer (core.village_requests).
 ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]
 __all__ += ["Invitation", "ResidentDemand", "SessionConfirmation"]
+
+# One-time links to choose one's password (core.invitations).
+from core.models.security import LoginInvitation  # noqa: E402
+ALL_MODELS += [LoginInvitation]
+__all__ += ["LoginInvitation"]

@@ -44,6 +44,8 @@ class Lawyer(BaseModel):
     licence_no = CharField(unique=True)  # 执业证号
     phone = CharField(default="")
     wechat = CharField(default="")
+    # where the lawyer's login invitation is sent (core.invitations); from the import
+    email = CharField(default="")
     photo = CharField(default="")  # path under the instance folder, or empty
     active = BooleanField(default=True)
 

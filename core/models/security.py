@@ -37,6 +37,19 @@ class UserSession(BaseModel):
     address = CharField(default="")  # where the login came from
 
 
+class LoginInvitation(BaseModel):
+    """A one-time link that lets a new user choose their own password (core.invitations).
+    Only the SHA-256 of its random token is kept; it works once, until ``expires_at``,
+    and re-issuing an invitation revokes the ones before it."""
+    user = ForeignKeyField(User, backref="login_invitations", on_delete="CASCADE")
+    token_hash = CharField(unique=True)
+    created_at = DateTimeField(default=now_utc)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    expires_at = DateTimeField(index=True)
+    used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
 class Problem(BaseModel):
     """Something failed in the background and an administrator should know. One row per
     ``key`` (e.g. ``feed:lawyer:3``): a repeat bumps ``count`` and ``last_at`` instead of

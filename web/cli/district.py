@@ -77,14 +77,22 @@ def echo_demo_logins(gettext) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--district-name", help="Name of the district, if the database has none yet "
               "(default: 本区).")
-def import_(path, district_name):
+@click.option("--check", is_flag=True, help="Check the file and print what importing it "
+              "would do, without writing anything.")
+def import_(path, district_name, check):
     """Load towns, villages, firms, lawyers and pairings from an .xlsx or .csv file
     (layout: docs/import.md). A file with any bad row imports nothing."""
-    from core.importer import ImportFailed, import_file
+    from core.importer import ImportFailed, import_file, preview
     settings = open_core()
     gettext = gettext_for(settings.locale)
     try:
-        summary = import_file(path, district_name=district_name)
+        if check:
+            result = preview(path, district_name=district_name)
+            if result.problems:
+                raise ImportFailed(result.name, result.problems)
+            summary = result.summary
+        else:
+            summary = import_file(path, district_name=district_name)
     except ImportFailed as failed:
         for problem in failed.problems:
             click.echo(problem.describe(gettext), err=True)

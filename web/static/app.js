@@ -403,3 +403,31 @@
     });
   });
 }());
+
+/* District set-up (web/district.py): the invitation sheet's print button; a long form
+   (the import, the invitations) says it is working and takes one click only. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) {
+      window.print();
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-busy")) {
+      return;
+    }
+    if (form.getAttribute("aria-busy") === "true") {
+      event.preventDefault();  // already on its way
+      return;
+    }
+    form.setAttribute("aria-busy", "true");
+    var status = document.createElement("p");
+    status.className = "muted";
+    status.setAttribute("role", "status");
+    status.textContent = form.getAttribute("data-busy");
+    form.appendChild(status);
+  });
+}());
