@@ -89,7 +89,8 @@ test-postgres:
 # tests that show those pages.
 screenshots: install translations browser
 	JIEDUI_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_phone_home.py tests/e2e/test_resident.py \
-	  tests/e2e/test_charts.py
+	  tests/e2e/test_charts.py \
+	  tests/e2e/test_desk.py::test_the_coordinators_desk_fits_three_screens_and_does_not_shift
 
 bench: install translations browser
 	$(BIN)/python -m bench

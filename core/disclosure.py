@@ -263,6 +263,19 @@ def warnings(user: User | None, today: dt.date | None = None) -> list[Disclosure
     return terms + incomplete
 
 
+MISSING_FIELDS = ("photo", "phone", "wechat")  # what a warning's ``missing`` may name
+
+
+def lawyers_missing(found: list[DisclosureWarning]) -> dict[str, set[int]]:
+    """The ``warnings`` grouped by cause: for each field, the lawyers who have not disclosed
+    it (one lawyer's photo is missing from every village they serve; one upload fixes all)."""
+    causes: dict[str, set[int]] = {name: set() for name in MISSING_FIELDS}
+    for warning in found:
+        for name in warning.missing:
+            causes[name].add(warning.lawyer_id)
+    return causes
+
+
 # --- coordinators: the WeChat group register --------------------------------------------
 
 @dataclass(frozen=True)

@@ -184,6 +184,16 @@ def counts():
     return Rating.code.is_null(False) & ~Rating.excluded
 
 
+def awaiting_follow_up():
+    """A WHERE clause on ``Rating``: nobody has followed it up or set it aside yet."""
+    return ~Rating.excluded & ~Rating.followed_up
+
+
+def low_rating_filter():
+    """A WHERE clause on ``Rating``: a low rating (``LOW_SCORE`` or less) still to follow up."""
+    return awaiting_follow_up() & (Rating.score <= LOW_SCORE)
+
+
 # --- rating codes (评价码) ---------------------------------------------------------------------
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ"  # letters only, without I, L and O (1, 0)

@@ -227,6 +227,18 @@ def _escalation_recipients(matter: MajorMatter, level: int) -> list[User]:
     return district_coordinators()
 
 
+def waiting_filter():
+    """A WHERE clause on ``MajorMatter``: open and not acknowledged by anybody yet."""
+    return MajorMatter.acknowledged_at.is_null() & (MajorMatter.status != "closed")
+
+
+def overdue_filter(now: dt.datetime | None = None):
+    """A WHERE clause on ``MajorMatter``: waiting (``waiting_filter``) past the time to
+    acknowledge it (``JIEDUI_ESCALATE_AFTER_MINUTES``), i.e. due to be escalated."""
+    now = now or clock.now_utc()
+    return waiting_filter() & (MajorMatter.reported_at <= now - get_settings().escalate_after)
+
+
 def escalate_overdue(now: dt.datetime | None = None) -> list[MajorMatter]:
     """Escalate every unacknowledged open report to the level its age calls for; returns
     those escalated now. Idempotent: the level is stored and each message has a dedupe key,
@@ -234,9 +246,7 @@ def escalate_overdue(now: dt.datetime | None = None) -> list[MajorMatter]:
     now = now or clock.now_utc()
     after = get_settings().escalate_after
     pending = (MajorMatter.select()
-               .where(MajorMatter.acknowledged_at.is_null() & (MajorMatter.status != "closed")
-                      & (MajorMatter.escalation_level < LAST_LEVEL)
-                      & (MajorMatter.reported_at <= now - after))
+               .where(overdue_filter(now) & (MajorMatter.escalation_level < LAST_LEVEL))
                .order_by(MajorMatter.id))
     escalated = []
     for matter in pending:

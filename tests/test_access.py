@@ -287,8 +287,9 @@ def _inspection(d) -> int:
 
 
 ROUTES = {
-    "coverage.index": ("GET", lambda d: "/", LOGGED_IN),
-    # the 工作台 of lawyers and village users (managers are sent to the coverage)
+    "coverage.index": ("GET", lambda d: "/coverage", COORDINATORS),
+    "coverage.start": ("GET", lambda d: "/", LOGGED_IN),
+    # the 工作台: what needs a lawyer or a village user, the desk of managers
     "home.index": ("GET", lambda d: "/home", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
     "villages.detail": ("GET", lambda d: f"/villages/{d.villages[0].code}", READERS_OF_VILLAGE_0),

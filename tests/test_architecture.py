@@ -27,7 +27,7 @@ PARTS = {
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],
     "sign-in": ["signins"],
     "follow-up": ["notify", "notices", "matters", "feedback", "inspections", "assessment", "home",
-                  "village_requests", "login_invitations", "reports", "registers"],
+                  "village_requests", "login_invitations", "reports", "registers", "desk"],
     "operations": ["reactions", "jobs", "longwork", "backup", "demo", "demo_tasks", "app", "testing"],
 }
 PACKAGE = "core"  # core/__init__.py: the plugins' API, looked up lazily (imports nothing)

@@ -455,11 +455,11 @@ def test_sheet_for_managers_in_scope_and_the_lawyer_themself(district, login):
     assert owes_nothing.status_code == 200
 
 
-def test_behind_panel_on_the_coverage_page(district, login, monkeypatch):
+def test_behind_on_the_desk_and_a_page_of_its_own(district, login, monkeypatch):
     monkeypatch.setattr(clock, "today", lambda: dt.date(YEAR, 7, 1))
     client = login(district.users.other_town_coordinator)
-    coverage = client.get("/").get_data(as_text=True)
-    assert 'hx-get="/assessment/behind"' in coverage
+    desk = client.get("/home").get_data(as_text=True)
+    assert 'href="/assessment/behind"' in desk and district.villages[3].name in desk
     panel = client.get("/assessment/behind", headers={"HX-Request": "true"})
     text = panel.get_data(as_text=True)
     assert panel.status_code == 200 and "<html" not in text

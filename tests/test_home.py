@@ -240,9 +240,9 @@ def test_every_link_on_the_village_desk_opens_for_the_village(district, login, n
     assert {link: status for link, status in refused.items() if status != 200} == {}
 
 
-def test_managers_keep_the_coverage_as_their_home(district, login):
+def test_managers_get_the_coordinators_desk(district, login):
     response = login(district.users.coordinator).get("/home")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    assert response.status_code == 200 and 'id="desk-needs"' in response.get_data(as_text=True)
 
 
 def test_a_login_without_a_lawyer_or_village_still_gets_a_desk(district, login):

@@ -377,8 +377,8 @@ def test_an_uploaded_photo_is_shown_served_and_public(district, login, client):
     lawyer = district.lawyers[0]
     lawyers.update_details(None, lawyer, wechat="zhangming_law")
     login(district.users.coordinator)
-    warnings = client.get("/warnings").get_data(as_text=True)
-    assert f'href="/lawyers/{lawyer.id}#lawyer-details"' in warnings  # where to fix it
+    missing = client.get("/lawyers/?missing=photo").get_data(as_text=True)  # the desk's link
+    assert f'href="/lawyers/{lawyer.id}#lawyer-details"' in missing  # where to fix it
     response = client.post(f"/lawyers/{lawyer.id}/photo", headers=HTMX,
                            data={"photo-file": (io.BytesIO(JPEG), "zhang.jpg")},
                            content_type="multipart/form-data")
@@ -390,7 +390,8 @@ def test_an_uploaded_photo_is_shown_served_and_public(district, login, client):
     stored = disclosure.photo_path(_fresh(lawyer)).read_bytes()  # the re-encoded picture
     assert served.status_code == 200 and served.data == stored
     assert served.mimetype == "image/jpeg" and "private" in served.headers["Cache-Control"]
-    assert "T1V1" not in client.get("/warnings").get_data(as_text=True)  # complete now
+    missing = client.get("/lawyers/?missing=photo").get_data(as_text=True)
+    assert f'href="/lawyers/{lawyer.id}#lawyer-details"' not in missing  # complete now
     login(district.users.town_coordinator)  # reads the lawyer, photo included
     assert client.get(f"/lawyers/{lawyer.id}/photo").data == stored
     client.post("/logout")

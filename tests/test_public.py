@@ -220,15 +220,16 @@ def test_warnings_follow_the_coordinators_scope(disclosed, login):
     assert ("T2V1", "term_ending") in _kinds(disclosure.warnings(users.other_town_coordinator))
     client = login(users.town_coordinator)
     page = client.get("/warnings", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "东湖2村" in page and "西山1村" not in page
+    # the town's incomplete disclosures, by cause (one line per missing thing, not per village)
+    assert 'href="/lawyers/?missing=wechat"' in page and "西山1村" not in page
     client = login(users.other_town_coordinator)
     page = client.get("/warnings").get_data(as_text=True)
     assert "西山1村" in page and "<html" in page
 
 
-def test_coverage_page_loads_the_warnings(disclosed, login):
-    page = login(disclosed.users.coordinator).get("/").get_data(as_text=True)
-    assert 'hx-get="/warnings"' in page
+def test_the_desk_shows_the_warnings_by_cause(disclosed, login):
+    page = login(disclosed.users.coordinator).get("/home").get_data(as_text=True)
+    assert 'id="desk-problems"' in page and 'href="/lawyers/?missing=photo"' in page
 
 
 def test_warnings_and_register_are_for_coordinators_only(district, client, login):

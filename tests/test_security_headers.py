@@ -77,7 +77,7 @@ def test_rendered_pages_carry_no_inline_code(district, client, login):
     pages = [client.get("/login"), client.get(f"/v/{district.villages[0].code}"),
              client.get("/v/")]
     login(district.users.admin)
-    pages += [client.get(url) for url in ("/", "/villages/", "/tasks/", "/calendar/",
+    pages += [client.get(url) for url in ("/home", "/coverage", "/villages/", "/tasks/", "/calendar/",
                                           "/admin/plugins", "/programmes/family_visits")]
     for response in pages:
         assert response.status_code == 200

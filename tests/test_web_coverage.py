@@ -29,7 +29,7 @@ def unpaired_rows(html: str) -> list[str]:
 
 
 def test_district_coordinator_sees_all_villages_and_the_two_unpaired(district, login):
-    response = login(district.users.coordinator).get("/")
+    response = login(district.users.coordinator).get("/coverage")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert headline(html) == "4 / 6"
@@ -46,22 +46,22 @@ def test_district_coordinator_sees_all_villages_and_the_two_unpaired(district, l
 
 
 def test_admin_sees_the_whole_district(district, login):
-    html = login(district.users.admin).get("/").get_data(as_text=True)
+    html = login(district.users.admin).get("/coverage").get_data(as_text=True)
     assert headline(html) == "4 / 6"
 
 
 def test_town_coordinator_sees_only_their_town(district, login):
-    html = login(district.users.town_coordinator).get("/").get_data(as_text=True)
+    html = login(district.users.town_coordinator).get("/coverage").get_data(as_text=True)
     assert headline(html) == "3 / 3"
     assert "Full coverage" in html
     assert "东湖1村" in html and "西山" not in html
-    other = login(district.users.other_town_coordinator).get("/").get_data(as_text=True)
+    other = login(district.users.other_town_coordinator).get("/coverage").get_data(as_text=True)
     assert headline(other) == "1 / 3"
     assert unpaired_rows(other) == ["T2V2", "T2V3"] and "东湖" not in other
 
 
 def test_only_unpaired_filter_keeps_the_totals(district, login):
-    html = login(district.users.coordinator).get("/?unpaired=1").get_data(as_text=True)
+    html = login(district.users.coordinator).get("/coverage?unpaired=1").get_data(as_text=True)
     assert headline(html) == "4 / 6"
     assert unpaired_rows(html) == ["T2V2", "T2V3"]
     assert "东湖1村" not in html
@@ -69,20 +69,20 @@ def test_only_unpaired_filter_keeps_the_totals(district, login):
 
 
 def test_town_filter_shows_one_town(district, login):
-    html = login(district.users.coordinator).get("/?town=T1").get_data(as_text=True)
+    html = login(district.users.coordinator).get("/coverage?town=T1").get_data(as_text=True)
     assert headline(html) == "4 / 6"
     assert "东湖1村" in html and "西山1村" not in html
     assert '<option value="T1" selected>' in html
 
 
 def test_unknown_town_shows_no_rows_not_an_error(district, login):
-    response = login(district.users.coordinator).get("/?town=NOPE&unpaired=yes")
+    response = login(district.users.coordinator).get("/coverage?town=NOPE&unpaired=yes")
     assert response.status_code == 200
     assert "No villages match these filters." in response.get_data(as_text=True)
 
 
 def test_htmx_request_gets_the_fragment_only(district, login):
-    response = login(district.users.coordinator).get("/?unpaired=1", headers=HX)
+    response = login(district.users.coordinator).get("/coverage?unpaired=1", headers=HX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in html and html.lstrip().startswith("<section")
@@ -90,11 +90,11 @@ def test_htmx_request_gets_the_fragment_only(district, login):
     assert "HX-Request" in response.headers.get("Vary", "")
     # the fragment refreshes itself, keeping its filter, when a pairing changes
     assert 'hx-trigger="pairingChanged from:body"' in html
-    assert 'hx-get="/?unpaired=1"' in html
+    assert 'hx-get="/coverage?unpaired=1"' in html
 
 
 def test_full_page_has_filters_and_panel_slot(district, login):
-    response = login(district.users.coordinator).get("/")
+    response = login(district.users.coordinator).get("/coverage")
     html = response.get_data(as_text=True)
     assert "<html" in html and 'id="pairing-aside"' in html
     assert 'hx-push-url="true"' in html
@@ -105,7 +105,7 @@ def test_full_page_has_filters_and_panel_slot(district, login):
 def test_term_that_has_run_out_is_flagged(district, login):
     update_pairing(None, district.pairings[1], term_start=dt.date(2020, 1, 1),
                    term_end=clock.today() - dt.timedelta(days=1))
-    html = login(district.users.coordinator).get("/").get_data(as_text=True)
+    html = login(district.users.coordinator).get("/coverage").get_data(as_text=True)
     row = re.search(r'id="village-row-T1V2".*?</tr>', html, re.S).group(0)
     assert "Term over" in row
     assert headline(html) == "4 / 6"  # still paired: the warning asks for a renewal
@@ -114,16 +114,19 @@ def test_term_that_has_run_out_is_flagged(district, login):
 
 def test_ended_pairing_leaves_village_unpaired(district, login):
     end_pairing(None, district.pairings[0], ended_on=dt.date(2026, 3, 1))
-    html = login(district.users.coordinator).get("/").get_data(as_text=True)
+    html = login(district.users.coordinator).get("/coverage").get_data(as_text=True)
     assert headline(html) == "3 / 6"
     assert unpaired_rows(html) == ["T1V1", "T2V2", "T2V3"]
 
 
-def test_lawyer_and_village_users_start_on_their_desk(district, login):
-    for user in (district.users.lawyer, district.users.village):
+def test_everybody_starts_on_their_desk_and_only_managers_open_the_coverage(district, login):
+    for user in (district.users.admin, district.users.coordinator, district.users.lawyer,
+                 district.users.village):
         response = login(user).get("/")
         assert response.status_code == 302
         assert response.headers["Location"].endswith("/home")
+    for user in (district.users.lawyer, district.users.village):
+        assert login(user).get("/coverage").status_code == 403
 
 
 def test_anonymous_is_sent_to_login(district, client):

@@ -51,11 +51,26 @@ def test_a_village_has_its_own_page_calendar_and_what_it_asks_of_its_lawyer(clie
     assert len(places) <= navigation.MAIN_PLACES
 
 
-@pytest.mark.parametrize("role", ["admin", "coordinator"])
-def test_managers_have_coverage_calendar_and_tasks_at_hand(client, login, district, role):
-    places = main_places(page_of(login(getattr(district.users, role))))
-    assert {"/", "/calendar/", "/tasks/"} <= set(places)
-    assert len(places) <= navigation.MAIN_PLACES
+def desk_menus(html: str) -> dict[str, list[str]]:
+    """The desk navigation's top-level menus: summary -> the hrefs in its panel."""
+    nav = html[html.index('<nav class="mainnav"'):html.index("</nav>")]
+    menus = re.findall(r'<summary[^>]*>([^<]+)</summary>(.*?)</details>', nav, re.S)
+    return {name: re.findall(r'href="(/[^"l][^"]*)"', panel) for name, panel in menus}
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "town_coordinator"])
+def test_managers_have_the_desk_and_a_menu_per_group(client, login, district, role):
+    html = page_of(login(getattr(district.users, role)))
+    assert main_places(html) == ["/home"] and ">工作台</a>" in html
+    menus = desk_menus(html)
+    assert 1 + len(menus) <= 6 and list(menus)[-1] == "系统"
+    assert set(menus) <= {"结对", "日程", "任务与项目", "工作制度", "系统"}
+    assert {"/calendar/", "/calendar/quota"} <= set(menus["日程"])
+    assert "/tasks/" in menus["任务与项目"] and "/matters/" in menus["工作制度"]
+    assert "/coverage" in menus["结对"] and "/account" in menus["系统"]
+    assert "更多" not in html
+    if role == "admin":
+        assert "/admin/users" in menus["系统"]
 
 
 @pytest.mark.parametrize("role", ROLES)

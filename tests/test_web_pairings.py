@@ -115,7 +115,7 @@ def test_pair_a_lawyer_with_htmx(district, coordinator):
     assert "王芳 is now the lawyer of 西山2村." in html
     assert "The first Tuesday of each month, Morning 9:00–12:30" in html
     # the coverage table, refreshed on pairingChanged, counts it
-    fragment = coordinator.get("/", headers=HX).get_data(as_text=True)
+    fragment = coordinator.get("/coverage", headers=HX).get_data(as_text=True)
     assert 'id="coverage-count">5 / 6<' in fragment
 
 
@@ -268,7 +268,7 @@ def test_end_a_pairing(district, coordinator):
         "ended", D(2026, 6, 30), "工作调动")
     # the village is unpaired now; the old pairing is listed as past
     assert "Pair a lawyer" in html and "Past pairings" in html and "工作调动" in html
-    assert 'id="coverage-count">3 / 6<' in coordinator.get("/", headers=HX).get_data(as_text=True)
+    assert 'id="coverage-count">3 / 6<' in coordinator.get("/coverage", headers=HX).get_data(as_text=True)
 
 
 def test_end_before_the_term_starts_is_refused(district, coordinator):

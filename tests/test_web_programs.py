@@ -63,10 +63,10 @@ def test_dashboard_counts_the_viewers_scope_against_its_share(visits, district, 
     assert "Your target = district target × 1/6" in lawyer
 
 
-def test_coverage_page_loads_the_programmes_at_a_glance(visits, district, login):
+def test_the_desk_links_the_programmes_at_a_glance(visits, district, login):
     client = login(district.users.coordinator)
-    html = client.get("/").get_data(as_text=True)
-    assert 'hx-get="/programmes/?compact=1"' in html and 'hx-trigger="load"' in html
+    html = client.get("/home").get_data(as_text=True)
+    assert 'href="/programmes/"' in html
     response = client.get("/programmes/?compact=1", headers=HX)
     fragment = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in fragment

@@ -421,7 +421,7 @@ def test_the_role_filter_shows_the_filter_in_use_not_the_viewers_role(district, 
 
 
 def test_nav_links_users_for_admins_and_my_account_for_everyone(district, logged_in):
-    assert "/admin/users" in logged_in(district.users.admin).get("/").get_data(as_text=True)
+    assert "/admin/users" in logged_in(district.users.admin).get("/home").get_data(as_text=True)
     page = logged_in(district.users.village).get("/villages/").get_data(as_text=True)
     assert "/account" in page and "/admin/users" not in page
 

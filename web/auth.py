@@ -83,7 +83,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only paths on this site, so the login cannot redirect elsewhere (web.render)."""
-    return safe_path(target, url_for("coverage.index"))
+    return safe_path(target, url_for("coverage.start"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

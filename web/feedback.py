@@ -164,8 +164,8 @@ def _ratings_page(show: str, trigger=None):
     if show == "flagged":
         query = query.where(Rating.burst.is_null(False))
     elif show != "all":  # to act on: low ones not followed up, and those of a burst
-        query = query.where(~Rating.excluded & ~Rating.followed_up
-                            & ((Rating.score <= service.LOW_SCORE) | Rating.burst.is_null(False)))
+        query = query.where(service.low_rating_filter()
+                            | (service.awaiting_follow_up() & Rating.burst.is_null(False)))
     query = query.order_by(Rating.created_at.desc(), Rating.id.desc())
     return render("feedback/ratings.html", "feedback/_ratings.html", trigger=trigger,
                   listing=paginate(query), show=show, bursts=_open_bursts(actor()),

@@ -1,17 +1,19 @@
-"""The 工作台 (``/home``): the first screen after login for lawyers and village users —
-what needs them today (``core.home`` gathers it). Coordinators and administrators keep the
-coverage page as their home, so ``/home`` sends them there.
+"""The 工作台 (``/home``): the first screen after login — for lawyers and village users
+what needs them today (``core.home`` gathers it), for coordinators and administrators the
+desk: what needs them and where the programme is behind in their scope (``core.desk``).
 
 Two include points are left for other parts of the house, each rendered only when its
 template exists: ``signin/_home_action.html`` (the action area of a session row, with
 ``event`` in the context) and ``village_requests/_lawyer_home.html`` /
-``village_requests/_village_home.html`` (what villages ask of their lawyer).
+``village_requests/_village_home.html`` (what villages ask of their lawyer); on the desk,
+``charts/_desk.html`` (the pace chart).
 """
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, current_app, request
 from jinja2 import TemplateNotFound
 
-from core import clock, home
+from core import clock, desk, home
 from core.arrangements import WEEKDAY_NAMES
+from core.disclosure import TERM_WARNING_DAYS
 from core.matters import audit_list
 from core.phones import dial_uri, readable
 from core.vocabulary import GRADES, MATTER_STATUS_LABELS, ROLES
@@ -49,4 +51,5 @@ def index():
     if user.role == "village":
         return render("home/village.html", user=user, home=home.village_home(user),
                       dial_uri=dial_uri, readable=readable)
-    return redirect(url_for("coverage.index"))  # the coordinators' home (the desk comes later)
+    return render("home/desk.html", user=user, desk=desk.desk(user),
+                  term_days=TERM_WARNING_DAYS, shortfall=desk.shortfall)

@@ -18,7 +18,7 @@ from wtforms import SelectChoice, SelectField, StringField, TelField
 
 from core import lawyers as service
 from core.access import can_read_lawyer, lawyer_filter, village_filter
-from core.disclosure import photo_path
+from core.disclosure import MISSING_FIELDS, lawyers_missing, photo_path, warnings
 from core.errors import NotFound, PermissionDenied
 from core.formkit import strip
 from core.photos import photo_limit
@@ -55,15 +55,17 @@ STATES = ("active", "inactive")
 
 def _filters() -> dict:
     state = query_text("state", 10)
-    return {"firm": query_number("firm"), "state": state}
+    return {"firm": query_number("firm"), "state": state, "missing": query_text("missing", 10)}
 
 
 @bp.route("/")
 @allow(*READERS)
 def index():
-    """The lawyers, searched, filtered (law firm, active or not) and sorted as the URL says.
-    An unknown firm or state matches nothing; it is not ignored."""
-    query, filters = lawyers_with_counts(actor()), _filters()
+    """The lawyers, searched, filtered (law firm, active or not; from the desk, those whose
+    disclosure lacks a photo, a phone or a WeChat ID) and sorted as the URL says. An unknown
+    firm or state matches nothing; it is not ignored."""
+    user = actor()
+    query, filters = lawyers_with_counts(user), _filters()
     term = search_term()
     if term:
         query = query.where(Lawyer.name.contains(term) | Lawyer.licence_no.contains(term)
@@ -73,13 +75,17 @@ def index():
     if filters["state"]:
         query = query.where(Lawyer.active == (filters["state"] == "active")
                             if filters["state"] in STATES else Lawyer.id.is_null())
+    if filters["missing"]:  # the desk's data problem: those whose disclosure lacks it
+        ids = lawyers_missing(warnings(user)).get(filters["missing"], set())
+        query = query.where(Lawyer.id.in_(sorted(ids)) if ids else Lawyer.id.is_null())
     sort = SORTING.requested()
     page = paginate(SORTING.order(query, sort, Lawyer.name, Lawyer.id), sort=sort,
                     filters=filters)
     firms = [(str(firm.id), firm.name) for firm in LawFirm.select().order_by(LawFirm.name)]
     states = [("active", _("Active")), ("inactive", _("Inactive"))]
     return render("lawyers/index.html", "lawyers/_results.html", listing=page,
-                  filters=filters, firms=firms, states=states)
+                  filters=filters, firms=firms, states=states,
+                  missing=filters["missing"] if filters["missing"] in MISSING_FIELDS else "")
 
 
 def _pairings_shown(user: User, lawyer: Lawyer) -> list[Pairing]:

@@ -64,14 +64,17 @@ def _matter_or_404(matter_id: int, *, read: bool = False) -> MajorMatter:
 @allow(*READERS, "lawyer")
 def index():
     status = query_text("status", 20)
+    overdue = request.args.get("overdue") == "1"  # waiting past the time to acknowledge
     query = service.matters_visible_to(actor())
     if status:  # an unknown status matches nothing
         query = query.where(MajorMatter.status == status)
+    if overdue:
+        query = query.where(service.overdue_filter())
     page = paginate(query.order_by(MajorMatter.status == "closed",
                                    MajorMatter.reported_at.desc(), MajorMatter.id.desc()))
     service.audit_list(actor(), page.items, address=request.remote_addr or "")
     return render("matters/index.html", "matters/_results.html", listing=page, status_filter=status,
-                  statuses=MATTER_STATUSES)
+                  overdue=overdue, statuses=MATTER_STATUSES)
 
 
 # --- reporting ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The navigation, defined once: every place a role goes to, which of them are its main
 places (a phone's bottom bar, the top bar on a wide screen) and how the others are grouped
-in the "More" menu. ``base.html`` renders it from ``navigation_for(user)``.
+in the "More" menu. Coordinators and administrators get the desk navigation instead: their
+工作台 and one menu per group (结对 / 日程 / 任务与项目 / 工作制度 / 系统), at most six
+top-level entries. ``base.html`` renders it from ``navigation_for(user)``.
 
 An entry is shown to a user only when
 
@@ -24,7 +26,7 @@ from werkzeug.routing import BuildError
 
 from core import problems
 from core.models import Pairing
-from core.vocabulary import READERS, ROLES, STAFF
+from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
 
 MAIN_PLACES = 4  # the bottom bar: four places and "More"
 
@@ -33,6 +35,20 @@ GROUPS = {
     "places": _l("Villages and lawyers"),
     "admin": _l("Administration"),
     "me": _l("Me"),
+}
+
+
+# The desk navigation (coordinators and administrators, who work at office PCs): the desk,
+# then one menu per group, at most six top-level entries in all. Every manager's entry
+# names its group (``Entry.desk``); the "Me" entries (account, log-out, language) close the
+# last menu.
+DESK_ROLES = READERS  # coordinators, administrators and the leadership group
+DESK_GROUPS = {
+    "pairing": _l("Pairing"),
+    "diary": _l("Diary"),
+    "tasks": _l("Tasks and programmes"),
+    "systems": _l("Work systems"),
+    "system": _l("System"),
 }
 
 
@@ -82,49 +98,55 @@ class Entry:
     key: str | None = None
     id: str | None = None
     count: Callable | None = None
+    desk: str = "system"  # the group of the desk navigation (DESK_GROUPS)
 
 
 ENTRIES = (
-    Entry("home.index", _l("Home"), "work", main=ROLES, short=_l("Home")),
-    Entry("coverage.index", _l("Coverage"), "work", main=READERS, roles=READERS),
-    Entry("calendar.index", _l("Calendar"), "work", main=ROLES),
+    Entry("home.index", _l("Home"), "work", main=ROLES, short=_l("Home"),
+          labels={"admin": _l("Desk"), "coordinator": _l("Desk"), "leader": _l("Desk")}),
+    Entry("coverage.index", _l("Coverage"), "work", roles=READERS, desk="pairing"),
+    Entry("calendar.index", _l("Calendar"), "work", main=ROLES, desk="diary"),
     Entry("tasks.mine", _l("My tasks"), "work", main=("lawyer",), roles=("lawyer",),
           short=_l("Tasks")),
     Entry("tasks.index", _l("Tasks"), "work", main=READERS,
-          roles=READERS + ("village",)),
+          roles=READERS + ("village",), desk="tasks"),
     # what a village asks of its lawyer (invitations, residents' demands, its word on a
     # session): the village's main place; the lawyer's and the coordinators' lists
     Entry("village_requests.village_page", _l("Asking our lawyer"), "work", main=("village",),
           roles=("village",), short=_l("Ask the lawyer")),
     Entry("village_requests.awaiting", _l("Asked by my villages"), "work", roles=("lawyer",)),
-    Entry("village_requests.index", _l("Village requests"), "work", roles=READERS),
-    Entry("records.log", _l("Work log"), "work", main=("lawyer",)),
+    Entry("village_requests.index", _l("Village requests"), "work", roles=READERS,
+          desk="tasks"),
+    Entry("records.log", _l("Work log"), "work", main=("lawyer",), desk="systems"),
     Entry("villages.detail", _l("Our village"), "places", main=("village",),
           roles=("village",), args=_own_village),
-    Entry("lawyers.index", _l("Lawyers"), "places", main=("coordinator",)),
+    Entry("lawyers.index", _l("Lawyers"), "places", main=("coordinator",), desk="pairing"),
     Entry("users.index", _l("Users"), "admin", main=("admin",)),
     Entry("setup.index", _l("District set-up"), "admin", roles=("admin",)),
     Entry("calendar.quota", _l("Quota"), "work", labels={"lawyer": _l("My progress")},
-          key="quota"),
+          key="quota", desk="diary"),
     Entry("assessment.index", _l("Assessment"), "work", labels={"lawyer": _l("My assessment")},
-          key="assessment"),
+          key="assessment", desk="systems"),
     Entry("assessment.sheet", _l("My assessment"), "work", roles=("lawyer",),
           args=_first_pairing, key="assessment"),
-    Entry("reports.index", _l("Reports"), "work", roles=READERS),
-    Entry("programs.index", _l("Programmes"), "work"),
-    Entry("records.cases", _l("Case files"), "work"),
-    Entry("matters.index", _l("Major matters"), "work"),
-    Entry("feedback.visits", _l("Return visits"), "work"),
-    Entry("inspections.index", _l("Inspections"), "work", roles=READERS),
-    Entry("feeds.tokens", _l("Calendar feeds"), "work"),
+    Entry("reports.index", _l("Reports"), "work", roles=READERS, desk="systems"),
+    Entry("programs.index", _l("Programmes"), "work", desk="tasks"),
+    Entry("records.cases", _l("Case files"), "work", desk="systems"),
+    Entry("matters.index", _l("Major matters"), "work", desk="systems"),
+    Entry("feedback.visits", _l("Return visits"), "work", desk="systems"),
+    Entry("feedback.ratings", _l("Residents’ ratings"), "work", roles=MANAGERS,
+          desk="systems"),
+    Entry("inspections.index", _l("Inspections"), "work", roles=READERS, desk="systems"),
+    Entry("feeds.tokens", _l("Calendar feeds"), "work", desk="diary"),
     Entry("lawyers.detail", _l("My villages"), "places", roles=("lawyer",), args=_own_lawyer),
     Entry("towns.detail", _l("Our town"), "places", roles=("coordinator", "leader"),
-          args=_own_town),
-    Entry("firms.detail", _l("Our law firm"), "places", roles=("leader",), args=_own_firm),
-    Entry("villages.index", _l("Villages"), "places", roles=STAFF + ("leader",)),
-    Entry("towns.index", _l("Towns"), "places", roles=STAFF + ("leader",)),
-    Entry("firms.index", _l("Law firms"), "places"),
-    Entry("public.wechat_groups", _l("WeChat groups"), "places"),
+          args=_own_town, desk="pairing"),
+    Entry("firms.detail", _l("Our law firm"), "places", roles=("leader",), args=_own_firm,
+          desk="pairing"),
+    Entry("villages.index", _l("Villages"), "places", roles=STAFF + ("leader",), desk="pairing"),
+    Entry("towns.index", _l("Towns"), "places", roles=STAFF + ("leader",), desk="pairing"),
+    Entry("firms.index", _l("Law firms"), "places", desk="pairing"),
+    Entry("public.wechat_groups", _l("WeChat groups"), "places", desk="pairing"),
     Entry("admin.plugin_list", _l("Plugins"), "admin"),
     Entry("admin.audit_log", _l("Audit log"), "admin"),
     Entry("admin.problem_list", _l("Problems"), "admin", id="problems-nav",
@@ -149,6 +171,7 @@ class Link:
 class Navigation:
     main: list[Link]
     groups: list[tuple[object, list[Link]]]  # (group label, links) of the "More" menu
+    desk: bool = False  # the desk navigation: ``groups`` are top-level menus, no "More"
 
     @property
     def links(self) -> list[Link]:
@@ -210,6 +233,15 @@ def navigation_for(user) -> Navigation:
             keys.add(entry.key)
         urls.add(link.url)
         resolved.append((entry, link))
+    if user.role in DESK_ROLES:
+        main = [link for entry, link in resolved if entry.endpoint == "home.index"]
+        groups = [(label, [link for entry, link in resolved
+                           if entry.desk == name and link not in main])
+                  for name, label in DESK_GROUPS.items()]
+        # the last menu always shows: it holds the account, the log-out and the language
+        groups = [(label, links) for label, links in groups[:-1] if links] + groups[-1:]
+        g._navigation = Navigation(main=main, groups=groups, desk=True)
+        return g._navigation
     main = [link for entry, link in resolved if user.role in entry.main][:MAIN_PLACES]
     rest = [link for _entry, link in resolved if link not in main]
     groups = [(label, [link for link in rest if link.group == name])
@@ -224,4 +256,4 @@ def home_url(user) -> str:
     if user is None:
         return url_for("auth.login")
     nav = navigation_for(user)
-    return nav.main[0].url if nav.main else url_for("coverage.index")
+    return nav.main[0].url if nav.main else url_for("home.index")

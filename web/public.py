@@ -107,8 +107,10 @@ def town_cards(code):
 @bp.route("/warnings")
 @allow(*READERS)
 def warnings():
+    found = service.warnings(actor())
     return render("public/warnings.html", "public/_warnings.html",
-                  warnings=service.warnings(actor()), days=service.TERM_WARNING_DAYS)
+                  warnings=[w for w in found if w.kind != "incomplete"],
+                  missing=service.lawyers_missing(found), days=service.TERM_WARNING_DAYS)
 
 
 @bp.route("/wechat-groups")

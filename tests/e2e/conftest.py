@@ -54,7 +54,7 @@ def live_server(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     LIVE.update(instance=instance, env=env, jiedui=jiedui)
     try:
-        _wait_for(base + "/login", 60)
+        _wait_for(base + "/login", 180)  # loading the demo takes a minute on a busy machine
         yield base
     finally:
         process.send_signal(signal.SIGINT)
@@ -122,6 +122,23 @@ def phone(browser):
     context = browser.new_context(locale="zh-CN", viewport=PHONE_VIEWPORT,
                                   user_agent=WECHAT_USER_AGENT, is_mobile=True, has_touch=True,
                                   device_scale_factor=2)
+    yield _page_with_shots(context)
+    context.close()
+
+
+# An office PC: where coordinators and the bureau work.
+DESK_VIEWPORT = {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def desk(browser):
+    """A page at 1280 × 900, as `phone` (console errors, `desk.shot(name)`)."""
+    context = browser.new_context(locale="zh-CN", viewport=DESK_VIEWPORT)
+    yield _page_with_shots(context)
+    context.close()
+
+
+def _page_with_shots(context):
     page = context.new_page()
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -139,5 +156,4 @@ def phone(browser):
         return path
 
     page.shot = shot
-    yield page
-    context.close()
+    return page

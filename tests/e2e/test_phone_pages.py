@@ -153,13 +153,15 @@ def test_every_page_of_a_role_passes_on_a_phone(phone, live_server, role, route_
         if response.status >= 400:
             problems.append(f"nav link {link} answers {response.status}")
 
-    # The menu of the other places, opened, fits and has large enough targets.
+    # The menu of the other places (the desk navigation: each menu), opened, fits and has
+    # large enough targets.
     phone.goto(live_server + home.path)
     _settle(phone)
-    menu = phone.locator("details.nav-more > summary")
-    if menu.count():
+    for menu in phone.locator("details.nav-more > summary").all():
         menu.click()
-        problems += [f"(menu open) {p}" for p in page_problems(phone, axe=False)]
+        problems += [f"(menu {menu.inner_text()} open) {p}"
+                     for p in page_problems(phone, axe=False)]
+        menu.click()
 
     # One HTMX panel: focus moves into what was swapped in; nothing errs.
     for path in report:

@@ -1,0 +1,187 @@
+"""The coordinator's 工作台 (desk, ``/home`` of coordinators and administrators): where the
+programme is behind and what needs them, in the user's scope.
+
+Every figure is an aggregate — a COUNT, or the fixed few queries of the service that owns
+the rule — never a query per village, so the desk costs the same for 6 villages as for
+131. Each rule is borrowed from its home, not restated: what is waiting or overdue of the
+major matters (``core.matters``), a task overdue (``core.tasks``), a session not recorded
+(``core.home``), a low rating (``core.feedback``), behind pace (``core.assessment``), the
+coverage (``core.coverage``) and the disclosure warnings (``core.disclosure``), with the
+scope filters of ``core.access``.
+
+A count carries the query arguments of the list it links to (``args``); the web layer
+names the list. Data problems are grouped by cause: "45 lawyers have no photo" rather than
+one line per village each of them serves.
+"""
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from core import clock
+from core.access import record_filter, task_filter, village_filter
+from core.assessment import PaceRow, behind_pace
+from core.calendar_views import event_filter
+from core.coverage import Coverage, coverage
+from core.disclosure import MISSING_FIELDS, lawyers_missing, warnings
+from core.feedback import low_rating_filter
+from core.home import SESSION_KINDS, unrecorded_filter
+from core.matters import overdue_filter as matter_overdue
+from core.matters import waiting_filter
+from core.models import Event, MajorMatter, Pairing, Rating, ReturnVisit, Task, User, Village
+from core.tasks import overdue_filter as task_overdue
+
+TOP_SHOWN = 5  # towns and lawyers behind pace shown; the full list is a link away
+
+
+@dataclass(frozen=True)
+class Count:
+    """One figure of the desk: ``key`` names it, ``args`` are the query arguments of the
+    list that shows the rows counted."""
+    key: str
+    count: int
+    args: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Pairings behind pace sharing a town or a lawyer; ``args`` narrow the full list."""
+    name: str
+    count: int
+    args: dict
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A data problem by cause: ``cause`` is a missing field ("photo", "phone", "wechat")
+    of ``count`` lawyers (fixed once on each lawyer's page), or "term_ended" /
+    "term_ending" of ``count`` pairings. ``villages``: the villages it shows in."""
+    cause: str
+    count: int
+    villages: int
+    args: dict = field(default_factory=dict)
+
+
+@dataclass
+class Desk:
+    today: dt.date
+    week_start: dt.date
+    coverage: Coverage
+    needs: list[Count]  # what needs the user, in order, the zero ones too
+    week_sessions: Count
+    behind: list[PaceRow]
+    behind_towns: list[Group]
+    behind_lawyers: list[Group]
+    problems: list[Problem]
+
+    @property
+    def most_behind(self) -> list[PaceRow]:
+        """The pairings furthest behind: sessions and publicity events owed by now."""
+        return sorted(self.behind, key=lambda row: -shortfall(row))[:TOP_SHOWN]
+
+
+def shortfall(row: PaceRow) -> int:
+    """How many sessions and publicity events a pairing behind pace owes by now."""
+    return (max(row.sessions_due - row.sessions_held, 0)
+            + max(row.publicity_due - row.publicity_held, 0))
+
+
+def _in_villages(user: User | None, column):
+    """``column`` (a village id) among the villages ``user`` reads."""
+    scope = village_filter(user)
+    if scope is True or scope is False:
+        return scope
+    return column.in_(Village.select(Village.id).where(scope))
+
+
+def _where(query, clause):
+    if clause is False:
+        return None
+    return query if clause is True else query.where(clause)
+
+
+def _counted(query, clause) -> int:
+    scoped = _where(query, clause)
+    return 0 if scoped is None else scoped.count()
+
+
+def needs(user: User | None, now: dt.datetime) -> list[Count]:
+    """What needs the user now, one COUNT each."""
+    today = clock.local_date(now)
+    matters = MajorMatter.select(MajorMatter.id)
+    mine = record_filter(user, MajorMatter)
+    tasks = Task.select(Task.id).where(task_overdue(today))
+    events = Event.select(Event.id).where(unrecorded_filter(now))
+    visits = (ReturnVisit.select(ReturnVisit.id).join(Pairing)
+              .where(ReturnVisit.status == "open"))
+    ratings = Rating.select(Rating.id).join(Pairing).where(low_rating_filter())
+    return [
+        Count("matters_overdue", _counted(matters.where(matter_overdue(now)), mine),
+              {"status": "reported", "overdue": "1"}),
+        Count("matters_waiting", _counted(matters.where(waiting_filter()), mine),
+              {"status": "reported"}),
+        Count("unrecorded", _counted(events, event_filter(user))),
+        Count("tasks_overdue", _counted(tasks, task_filter(user)), {"overdue": "1"}),
+        Count("visits_due", _counted(visits, _in_villages(user, Pairing.village)),
+              {"status": "open"}),
+        Count("low_ratings", _counted(ratings, _in_villages(user, Pairing.village))),
+    ]
+
+
+def week_sessions(user: User | None, today: dt.date) -> Count:
+    """This week's sessions and publicity events (Monday to Sunday), not cancelled."""
+    monday = clock.week_start(today)
+    since = clock.utc_from_local(monday, dt.time.min)
+    until = clock.utc_from_local(monday + dt.timedelta(days=7), dt.time.min)
+    query = Event.select(Event.id).where(Event.kind.in_(SESSION_KINDS)
+                                         & (Event.status != "cancelled")
+                                         & (Event.starts_at >= since) & (Event.starts_at < until))
+    return Count("week_sessions", _counted(query, event_filter(user)),
+                 {"month": monday.strftime("%Y-%m")})
+
+
+def _top(rows: list[PaceRow], key, name, args) -> list[Group]:
+    counted = Counter(key(row) for row in rows)
+    first = {}
+    for row in rows:
+        first.setdefault(key(row), row)
+    ranked = sorted(counted.items(), key=lambda item: (-item[1], name(first[item[0]])))
+    return [Group(name(first[k]), n, args(first[k])) for k, n in ranked[:TOP_SHOWN]]
+
+
+def behind_groups(rows: list[PaceRow]) -> tuple[list[Group], list[Group]]:
+    """The pairings behind pace by town and by lawyer, the most behind first."""
+    towns = _top(rows, lambda r: r.town.id, lambda r: r.town.name,
+                 lambda r: {"town": r.town.code})
+    lawyers = _top(rows, lambda r: r.lawyer.id, lambda r: r.lawyer.name,
+                   lambda r: {"lawyer": r.lawyer.id})
+    return towns, lawyers
+
+
+def data_problems(user: User | None, today: dt.date) -> list[Problem]:
+    """The disclosure warnings grouped by cause (``core.disclosure.warnings``): terms ended
+    or ending, by pairing; each missing field, by lawyer."""
+    found = warnings(user, today)
+    problems = []
+    for kind in ("term_ended", "term_ending"):
+        of_kind = [w for w in found if w.kind == kind]
+        if of_kind:
+            problems.append(Problem(kind, len(of_kind), len(of_kind)))
+    lawyers = lawyers_missing(found)
+    for name in MISSING_FIELDS:
+        if lawyers[name]:
+            villages = sum(1 for w in found if name in w.missing)
+            problems.append(Problem(name, len(lawyers[name]), villages, {"missing": name}))
+    return problems
+
+
+def desk(user: User | None, now: dt.datetime | None = None) -> Desk:
+    """The desk of ``user`` (a coordinator, an administrator or a member of the leadership group: what their scope holds) at ``now`` (naive UTC)."""
+    now = now or clock.now_utc()
+    today = clock.local_date(now)
+    behind = behind_pace(today.year, today, user)
+    towns, lawyers = behind_groups(behind)
+    return Desk(today=today, week_start=clock.week_start(today), coverage=coverage(user),
+                needs=needs(user, now), week_sessions=week_sessions(user, today),
+                behind=behind, behind_towns=towns, behind_lawyers=lawyers,
+                problems=data_problems(user, today))
+
