@@ -34,7 +34,7 @@ OF_TOWN_1 = {"leader", "town_leader", "firm_head", "other_firm_head"}
 
 # What a leader may open; any GET route not listed refuses every leader.
 LEADER_READS = {
-    "coverage.index": ALL, "home.index": ALL, "villages.index": ALL, "towns.index": ALL,
+    "coverage.index": ALL, "coverage.start": ALL, "home.index": ALL, "villages.index": ALL, "towns.index": ALL,
     "villages.detail": OF_VILLAGE_0, "towns.detail": OF_TOWN_1,
     "lawyers.index": ALL, "lawyers.detail": OF_LAWYER_0, "lawyers.photo": OF_LAWYER_0,
     "firms.index": ALL, "firms.detail": {"leader", "town_leader", "other_town_leader",
@@ -171,7 +171,7 @@ def test_a_firm_head_sees_only_the_firms_lawyers_work(leaders, district, login):
     assert client.get(f"/lawyers/{d.lawyers[1].id}").status_code in (403, 404)
     firms = client.get("/firms/").get_data(as_text=True)
     assert d.firms[0].name in firms and d.firms[1].name not in firms
-    coverage = client.get("/").get_data(as_text=True)  # the firm's villages only
+    coverage = client.get("/coverage").get_data(as_text=True)  # the firm's villages only
     assert d.villages[0].name in coverage and d.villages[1].name not in coverage
     ours, theirs = (assign_task(None, program="family_visits", task_type="household_visit",
                                 village=d.villages[i]) for i in (0, 1))
@@ -366,10 +366,10 @@ def test_jiedui_user_add_creates_a_firm_head_and_says_so_in_chinese(tmp_path):
 
 
 def test_the_navigation_gives_leaders_their_places(leaders, district, login):
-    page = login(leaders.town_leader).get("/").get_data(as_text=True)
+    page = login(leaders.town_leader).get("/home").get_data(as_text=True)
     for place in ("/calendar/", "/tasks/", "/assessment/", "/matters/",
                   f"/towns/{district.towns[0].code}"):
         assert f'href="{place}"' in page, place
     assert 'href="/admin/users"' not in page and 'href="/tasks/new"' not in page
-    page = login(leaders.firm_head).get("/").get_data(as_text=True)
+    page = login(leaders.firm_head).get("/home").get_data(as_text=True)
     assert f'href="/firms/{district.firms[0].id}"' in page
