@@ -4,36 +4,11 @@ server, with no console error (the CSP refuses inline styles), nothing axe-core 
 critical or serious; and a town coordinator's figures say they show the town's share."""
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS, DOCS_SCREENSHOTS, UPDATE_DOCS_SCREENSHOTS, log_in
+from tests.e2e.conftest import log_in
 from tests.e2e.pagecheck import axe_violations, page_problems, structure
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def desk(browser):
-    """A page at 1280 × 900, as an office PC shows it; ``desk.shot(name, docs=True)`` as
-    the phone fixture's."""
-    context = browser.new_context(locale="zh-CN", viewport=DESKTOP)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.console_errors = errors
-
-    def shot(name, docs=False):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), caret="initial")
-        if docs and UPDATE_DOCS_SCREENSHOTS:
-            (DOCS_SCREENSHOTS / path.name).write_bytes(path.read_bytes())
-        return path
-
-    page.shot = shot
-    yield page
-    context.close()
 
 
 def test_coordinator_reads_the_charts_against_pace(desk, live_server):

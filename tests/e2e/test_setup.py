@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from tests.e2e.conftest import CHROMIUM_ARGS, SCREENSHOTS, _free_port, _wait_for  # noqa: F401
+from tests.e2e.conftest import DESK_VIEWPORT, _free_port, _page_with_shots, _wait_for
 from tests.e2e.pagecheck import axe_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-DESKTOP = {"width": 1280, "height": 900}
 ADMIN = ("first-admin", "Setup#day1-2026")
 LAWYER_PASSWORD = "Qingshi#river7"
 # The headers as the site's own pages name the columns (村(居)编码, not the file layout's 村居编码).
@@ -68,18 +67,12 @@ def fresh_server(tmp_path_factory):
 
 
 def _desktop(browser):
-    context = browser.new_context(locale="zh-CN", viewport=DESKTOP)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.console_errors = errors
-    return context, page
+    context = browser.new_context(locale="zh-CN", viewport=DESK_VIEWPORT)
+    return context, _page_with_shots(context)
 
 
 def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial")
+    page.shot(name, full_page=True)
 
 
 def _no_serious_violations(page):

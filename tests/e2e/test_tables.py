@@ -7,28 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import SCREENSHOTS, log_in
+from tests.e2e.conftest import log_in
 from tests.e2e.pagecheck import axe_violations
 
 pytestmark = pytest.mark.e2e
-DESK = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def desk(browser):
-    context = browser.new_context(locale="zh-CN", viewport=DESK)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.console_errors = errors
-    yield page
-    context.close()
-
-
-def shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), caret="initial")
 
 
 def totals(page) -> list[float]:
@@ -45,7 +27,7 @@ def test_sorting_the_assessment_by_score_puts_the_lowest_first(desk, live_server
     expect(desk).to_have_url(re.compile(r"sort=score"))
     ascending = totals(desk)
     assert ascending == sorted(ascending)
-    shot(desk, "desk-assessment-by-score")
+    desk.shot("desk-assessment-by-score")
 
     desk.locator("#results th", has_text="总分").locator("a").click()  # again: highest first
     expect(desk.locator("#results th", has_text="总分")).to_have_attribute("aria-sort",
@@ -63,7 +45,7 @@ def test_sorting_the_assessment_by_score_puts_the_lowest_first(desk, live_server
     assert totals(desk) == sorted(totals(desk), reverse=True)
     export = desk.locator("#results a[data-download]").get_attribute("href")
     assert "grade=pass" in export and "sort=score" in export and "dir=desc" in export
-    shot(desk, "desk-assessment-passing-by-score")
+    desk.shot("desk-assessment-passing-by-score")
 
     # the URL alone shows the same view (a bookmark)
     desk.goto(desk.url)
@@ -81,6 +63,6 @@ def test_the_audit_log_speaks_words(desk, live_server):
     actions = desk.locator("td.audit-action").all_inner_texts()
     assert actions and not any(re.fullmatch(r"[a-z_]+\.[a-z_]+", text.strip())
                                for text in actions)  # labels, not codes
-    shot(desk, "desk-audit-in-words")
+    desk.shot("desk-audit-in-words")
     assert axe_violations(desk) == []
     assert desk.console_errors == []
