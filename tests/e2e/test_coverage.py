@@ -17,6 +17,10 @@ def _log_in(page, base, role):
 
 def test_coordinator_sees_131_of_131(page, live_server, tmp_path):
     _log_in(page, live_server, "coordinator")
+    # the desk says it as one headline, and leads to the coverage list that says it again
+    page.locator("#desk-coverage").wait_for()
+    assert page.locator("#desk-coverage .big").inner_text().strip() == "131 / 131"
+    page.locator("#desk-coverage a").click()
     count = page.locator("#coverage-count")
     count.wait_for()
     assert count.inner_text().strip() == "131 / 131"
@@ -40,6 +44,8 @@ def test_ending_a_pairing_updates_the_page_without_reload(page, live_server):
     and the headline drops to 130 / 131 with no full page load. (Runs last: it changes
     the shared demo data.)"""
     _log_in(page, live_server, "coordinator")
+    page.locator("#desk-coverage").wait_for()
+    page.goto(live_server + "/coverage")
     page.locator("#coverage-count").wait_for()
     page.evaluate("window.__still_the_same_page = true")
     page.locator("button", has_text="编辑").first.click()
