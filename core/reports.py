@@ -53,6 +53,7 @@ from core.notices import report_recipients
 from core.notify import notify_users
 from core.plugins import get_registry
 from core.progress import headline, progress_between
+from core.series import sessions_by_month
 from core.vocabulary import REPORT_PERIODS
 from core.workdays import workdays_between
 
@@ -382,24 +383,6 @@ def _programmes(period: Period, user: User | None) -> list[dict]:
     return found
 
 
-def _months(period: Period, user: User | None) -> list[tuple[dt.date, int, int]]:
-    """Sessions planned and held in each month of the period: one query."""
-    months = period.months()
-    bounds = [clock.utc_from_local(day, dt.time.min) for day in months + [period.next_first]]
-    planned, held = Event.status != "cancelled", Event.status == "held"
-    columns = []
-    for index in range(len(months)):
-        inside = (Event.starts_at >= bounds[index]) & (Event.starts_at < bounds[index + 1])
-        columns += [_count(inside & planned).alias(f"p{index}"),
-                    _count(inside & held).alias(f"h{index}")]
-    row = (Event.select(*columns)
-           .where(_scoped(Event.kind == "session", Event.starts_at >= bounds[0],
-                          Event.starts_at < bounds[-1], village_request_filter(user, Event)))
-           .dicts().get())
-    return [(day, int(row[f"p{i}"] or 0), int(row[f"h{i}"] or 0))
-            for i, day in enumerate(months)]
-
-
 def scope_name(user: User | None) -> str:
     """What the report covers: the reader's town (or village), else the district."""
     if user is not None and user.role in ("coordinator", "leader"):
@@ -423,7 +406,7 @@ def build_report(period: Period, user: User | None = None, *, gettext=None) -> R
     return Report(period=period, scope=scope_name(user),
                   towns=_town_rows(cells, user, gettext),
                   lawyers=_lawyer_rows(cells, user, gettext), total=total,
-                  programmes=_programmes(period, user), months=_months(period, user))
+                  programmes=_programmes(period, user), months=sessions_by_month(period.months(), period.next_first, user))
 
 
 # --- the files ---------------------------------------------------------------------------------

@@ -100,15 +100,18 @@ class SessionMonth:
     past: bool  # the month is over: what was not held is missed
 
 
-def session_months(year: int | None = None, *, user: User | None = None,
-                   today: dt.date | None = None) -> list[SessionMonth]:
-    """On-site sessions (events of kind ``session``) that ``user`` may read, by the
-    district month they start in: planned (not cancelled) and held. ONE query."""
-    today = today or clock.today()
-    year = year or today.year
-    bounds = month_bounds(year)
+def sessions_by_month(months: list[dt.date], end: dt.date,
+                      user: User | None) -> list[tuple[dt.date, int, int]]:
+    """On-site sessions (events of kind ``session``) that ``user`` may read, planned (not
+    cancelled) and held, in each district month starting on ``months[i]`` (the last one
+    ends on ``end``): ``[(first day, planned, held)]`` from ONE query. The charts and the
+    bureau's report (``core.reports``) count them here, so they agree."""
+    bounds = [clock.utc_from_local(day, dt.time.min) for day in [*months, end]]
+    readable = event_filter(user)
+    if readable is False:
+        return [(day, 0, 0) for day in months]
     columns = []
-    for m in range(12):
+    for m in range(len(months)):
         within = (Event.starts_at >= bounds[m]) & (Event.starts_at < bounds[m + 1])
         columns.append(fn.COUNT(Case(None, [(within & (Event.status != "cancelled"), 1)]))
                        .alias(f"p{m}"))
@@ -116,16 +119,25 @@ def session_months(year: int | None = None, *, user: User | None = None,
                        .alias(f"h{m}"))
     query = Event.select(*columns).where(
         (Event.kind == "session") & (Event.starts_at >= bounds[0])
-        & (Event.starts_at < bounds[12]))
-    readable = event_filter(user)
-    if readable is False:
-        return [SessionMonth(m + 1, 0, 0, False) for m in range(12)]
+        & (Event.starts_at < bounds[-1]))
     if readable is not True:
         query = query.where(readable)
     row = query.dicts().get()
-    month_over = [(dt.date(year + (m == 12), m % 12 + 1, 1) <= today) for m in range(1, 13)]
-    return [SessionMonth(m + 1, int(row[f"p{m}"] or 0), int(row[f"h{m}"] or 0), month_over[m])
-            for m in range(12)]
+    return [(day, int(row[f"p{m}"] or 0), int(row[f"h{m}"] or 0))
+            for m, day in enumerate(months)]
+
+
+def session_months(year: int | None = None, *, user: User | None = None,
+                   today: dt.date | None = None) -> list[SessionMonth]:
+    """The 12 months of ``year``: sessions planned and held (``sessions_by_month``), and
+    whether each month is over by ``today``."""
+    today = today or clock.today()
+    year = year or today.year
+    months = [dt.date(year, m, 1) for m in range(1, 13)]
+    counts = sessions_by_month(months, dt.date(year + 1, 1, 1), user)
+    return [SessionMonth(day.month, planned, held,
+                         dt.date(year + (day.month == 12), day.month % 12 + 1, 1) <= today)
+            for day, planned, held in counts]
 
 
 # --- the towns compared ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from playhouse.test_utils import count_queries
 
 from core import clock, jobs
 from core.queue import huey
+from core.series import session_months
 from core.errors import ValidationError
 from core.i18n import gettext_for
 from core.models import (CaseFile, Event, MajorMatter, Notification, Rating, RatingCode,
@@ -253,3 +254,14 @@ def test_the_job_wakes_daily_at_half_past_seven_district_time():
                    for task in huey.read_periodic(dt.datetime(*utc)))
     assert wakes(2026, 10, 7, 23, 30)  # 8 October 07:30 in Shanghai
     assert not wakes(2026, 10, 8, 7, 30)  # 07:30 UTC is 15:30 there
+
+
+def test_the_reports_months_are_the_charts_months(district):
+    """One count of sessions by month: the report of a year and the charts say the same."""
+    first_quarter_records(district)
+    for user in (None, district.users.town_coordinator):
+        report = build_report(Period("year", 2026), user, gettext=ZH)
+        charted = session_months(2026, user=user, today=dt.date(2026, 12, 31))
+        assert [(planned, held) for _day, planned, held in report.months] == \
+            [(month.planned, month.held) for month in charted]
+        assert sum(held for _day, _planned, held in report.months) > 0
