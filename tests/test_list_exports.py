@@ -93,7 +93,8 @@ def test_the_villages_export_holds_the_filtered_rows_in_the_lists_order(coordina
     names = column(header, rows, "Village")
     assert names == sorted(names, reverse=True)
     entry = AuditLog.select().where(AuditLog.action == "village.export").get()
-    assert entry.detail["rows"] == len(rows) and entry.detail["args"]["town"] == town.code
+    assert entry.detail == {"rows": len(rows),
+                            "args": {"town": town.code, "sort": "village", "dir": "desc"}}
 
 
 def test_an_unknown_choice_exports_no_village_and_the_headers_are_chinese(demo_db, app,
@@ -102,6 +103,10 @@ def test_an_unknown_choice_exports_no_village_and_the_headers_are_chinese(demo_d
     header, rows = sheet(chinese, "/villages/export.xlsx?paired=maybe")
     assert rows == []  # an unknown choice matches nothing; it is not ignored
     assert header == ["村(居)", "编码", "类型", "镇(街道)", "当前结对律师", "聘期结束"]
+    # the audit entry keeps the arguments as the list read them, never raw input (a
+    # control character would break the audit log's own export)
+    assert sheet(chinese, "/villages/export.xlsx?q=%01%7F&junk=%01&sort=%01")[1]
+    assert AuditLog.select().order_by(AuditLog.id.desc()).get().detail["args"] == {}
 
 
 # --- lawyers ---------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
 from web.exports import list_export
-from web.listing import (Sorting, paginate, query_number, query_text, search_term,
-                         whole_number)
+from web.listing import (Sorting, list_args, paginate, query_number, query_text,
+                         search_term, whole_number)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import htmx, render
@@ -509,7 +509,7 @@ def quota_export():
     title = _("Quota %(year)s", year=year)
     return list_export(actor(), "quota.export", title, QUOTA_HEADERS, cells, name=title,
                        fallback=f"quota-{year}",
-                       detail={"args": request.args.to_dict()})
+                       args=list_args(search_term(), filters, QUOTA_SORTING.requested()))
 
 
 def _open_villages(user, rows) -> set[int]:

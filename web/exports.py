@@ -13,14 +13,15 @@ from web.programs import xlsx_response
 
 
 def list_export(user: User, action: str, title, headers, rows: list, *, name,
-                fallback: str, detail: dict | None = None):
+                fallback: str, args: dict):
     """``rows`` (lists of cell values) under ``headers`` as a download named ``name`` and
     today's date (``fallback``: its ASCII name), audited as ``action`` with the rows' count
-    and the arguments that chose them. ``user, action`` as ``core.audit.record`` takes them
+    and ``args``, the list's arguments that chose them as read (``web.listing.list_args``:
+    cleaned, never the raw query string). ``user, action`` as ``core.audit.record`` takes them
     (tests/test_audit_words.py finds the action here too)."""
     rows = [list(row) for row in rows]
     body = xlsx(str(title), [str(header) for header in headers], rows)
-    record(user, action, detail={**(detail or {}), "rows": len(rows)},
+    record(user, action, detail={"args": args, "rows": len(rows)},
            address=request.remote_addr or "")
     today = clock.today().isoformat()
     return xlsx_response(body, f"{name}-{today}.xlsx", f"{fallback}-{today}.xlsx")

@@ -8,7 +8,7 @@ coordinators change every detail, the lawyer their own phone, WeChat and photo; 
 coordinators only read. A refused value comes back next to its field with status 422 and
 nothing written; without HTMX the forms post normally and are redirected back (PRG).
 """
-from flask import Blueprint, abort, request, send_file, url_for
+from flask import Blueprint, abort, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -26,7 +26,8 @@ from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import READERS, STAFF
 from web.access import actor, allow
 from web.exports import counted, list_export
-from web.listing import Sorting, paginate, query_number, query_text, search_term
+from web.listing import (Sorting, list_args, paginate, query_number, query_text,
+                         search_term)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import render
@@ -102,12 +103,13 @@ EXPORT_HEADERS = (_l("Name"), _l("Law firm"), _l("Licence number"), _l("Phone"),
 @long_export(counted(_listed, _filters))
 def export():
     """The lawyers as the list shows them (every page), as .xlsx."""
+    filters = _filters()
     rows = [(lawyer.name, lawyer.firm.name, lawyer.licence_no, lawyer.phone or "",
              lawyer.village_count, _("Active") if lawyer.active else _("Inactive"))
-            for lawyer in _listed(actor(), _filters())]
+            for lawyer in _listed(actor(), filters)]
     return list_export(actor(), "lawyer.export", _("Lawyers"), EXPORT_HEADERS, rows,
                        name=_("Lawyers"), fallback="lawyers",
-                       detail={"args": request.args.to_dict()})
+                       args=list_args(search_term(), filters, SORTING.requested()))
 
 
 def _pairings_shown(user: User, lawyer: Lawyer) -> list[Pairing]:

@@ -43,7 +43,8 @@ from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.exports import counted, list_export
-from web.listing import Sorting, paginate, query_number, query_text, search_term
+from web.listing import (Sorting, list_args, paginate, query_number, query_text,
+                         search_term)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import attach_error, back_to, htmx, render
@@ -253,9 +254,9 @@ def export():
     """The tasks as the list shows them (every page), as .xlsx: each as the reader may see
     it (``core.privacy``: the title and the due date they may know), the restricted ones
     audited as the list's are."""
-    user, today = actor(), clock.today()
+    user, today, filters = actor(), clock.today(), _filters()
     labels = task_labels()
-    tasks = list(_listed(user, _filters()))
+    tasks = list(_listed(user, filters))
     views = [privacy.task_view(user, task) for task in tasks]
     rows = [(view.title, labels["task_type"](task.task_type), labels["program"](task.program),
              task.village.name if task.village_id else "",
@@ -268,7 +269,7 @@ def export():
     privacy.audit_views(user, views, via="export", address=request.remote_addr or "")
     return list_export(user, "task.export", _("Tasks"), EXPORT_HEADERS, rows,
                        name=_("Tasks"), fallback="tasks",
-                       detail={"args": request.args.to_dict()})
+                       args=list_args(search_term(), filters, SORTING.requested()))
 
 
 # --- my tasks (lawyers) --------------------------------------------------------------------

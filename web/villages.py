@@ -1,7 +1,7 @@
 """Villages: the searchable, paged list and one village's page, where the coordinators who
 manage the village keep its address (``core.villages``: an HTMX form that swaps its own
 section; without HTMX it posts and is redirected back)."""
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,7 +15,7 @@ from core.models import District, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, ROLES
 from web.access import actor, allow
 from web.exports import counted, list_export
-from web.listing import Sorting, paginate, query_text, search_term
+from web.listing import Sorting, list_args, paginate, query_text, search_term
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import render
@@ -100,15 +100,15 @@ EXPORT_HEADERS = (_l("Village"), _l("Code"), _l("Kind"), _l("Town"), _l("Current
 @long_export(counted(_listed, _filters))
 def export():
     """The villages as the list shows them (every page), as .xlsx."""
-    kinds = {"community": _("Residential community")}
+    kinds, filters = {"community": _("Residential community")}, _filters()
     rows = [(village.name, village.code, kinds.get(village.kind, _("Rural village")),
              village.town.name,
              village.current.lawyer.name if village.current else _("No lawyer"),
              village.current.term_end.isoformat() if village.current else "")
-            for village in _listed(actor(), _filters())]
+            for village in _listed(actor(), filters)]
     return list_export(actor(), "village.export", _("Villages"), EXPORT_HEADERS, rows,
                        name=_("Villages"), fallback="villages",
-                       detail={"args": request.args.to_dict()})
+                       args=list_args(search_term(), filters, SORTING.requested()))
 
 
 def _visible(code: str) -> Village:
