@@ -196,6 +196,10 @@ ACTION_LABELS = {
     "assessment.export": N_("Export the assessment"),
     "assessment.export_sheet": N_("Export a pairing's assessment sheet"),
     "audit.export": N_("Export the audit log"),
+    "village.export": N_("Export the list of villages"),
+    "lawyer.export": N_("Export the list of lawyers"),
+    "task.export": N_("Export the list of tasks"),
+    "quota.export": N_("Export the quota"),
     "inspection.record": N_("Record an inspection"),
     "inspection.follow_up": N_("Record an inspection's follow-up done"),
 }

@@ -292,12 +292,15 @@ ROUTES = {
     # the 工作台: what needs a lawyer or a village user, the desk of managers
     "home.index": ("GET", lambda d: "/home", LOGGED_IN),
     "villages.index": ("GET", lambda d: "/villages/", LOGGED_IN),
+    # a list's .xlsx: whoever reads the list, of what the list shows them
+    "villages.export": ("GET", lambda d: "/villages/export.xlsx", LOGGED_IN),
     "villages.detail": ("GET", lambda d: f"/villages/{d.villages[0].code}", READERS_OF_VILLAGE_0),
     "villages.update_address": ("POST", lambda d: f"/villages/{d.villages[0].code}/address",
                                 MANAGERS_IN_SCOPE),
     "towns.index": ("GET", lambda d: "/towns/", LOGGED_IN),
     "towns.detail": ("GET", lambda d: f"/towns/{d.towns[0].code}", READERS_OF_VILLAGE_0),
     "lawyers.index": ("GET", lambda d: "/lawyers/", COORDINATORS),
+    "lawyers.export": ("GET", lambda d: "/lawyers/export.xlsx", COORDINATORS),
     "lawyers.detail": ("GET", lambda d: f"/lawyers/{d.lawyers[0].id}", COORDINATORS | {"lawyer"}),
     "firms.index": ("GET", lambda d: "/firms/", COORDINATORS),
     "firms.detail": ("GET", lambda d: f"/firms/{d.firms[0].id}", COORDINATORS),
@@ -334,6 +337,7 @@ ROUTES = {
                                  MANAGERS_IN_SCOPE),
     # a lawyer sees the quota of their own pairings
     "calendar.quota": ("GET", lambda d: "/calendar/quota", FEED_USERS),
+    "calendar.quota_export": ("GET", lambda d: "/calendar/quota/export.xlsx", FEED_USERS),
     # sign-in at a session: only the event's lawyer signs in and out; its photos are for
     # those who may read the event
     "signins.sign_in": ("POST", lambda d: f"/signins/events/{_event(d)}/in", {"lawyer"}),
@@ -356,6 +360,7 @@ ROUTES = {
     "feeds.revoke": ("POST", lambda d: f"/calendar/feeds/{_feed_token(d)[0]}/revoke", {"lawyer"}),
     # tasks and programmes
     "tasks.index": ("GET", lambda d: "/tasks/", LOGGED_IN),
+    "tasks.export": ("GET", lambda d: "/tasks/export.xlsx", LOGGED_IN),
     "tasks.mine": ("GET", lambda d: "/tasks/mine", {"lawyer", "other_lawyer"}),
     "tasks.new": ("GET", lambda d: "/tasks/new", COORDINATORS),
     "tasks.task_type_options": ("GET", lambda d: "/tasks/new/task-types?program=family_visits",

@@ -17,7 +17,8 @@ from core.tasks import assign_task, reassign_task
 from tests.tasks_support import PROGRAM, programme  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDERS = {"record", "_save_change"}  # core.audit.record, and core.events' wrapper of it
+RECORDERS = {"record", "_save_change", "list_export"}  # core.audit.record, core.events' and
+# web.exports' wrappers of it
 
 
 def _literal_actions(node) -> list[str]:

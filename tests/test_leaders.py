@@ -43,6 +43,9 @@ LEADER_READS = {
     "calendar.index": ALL, "calendar.lawyer_calendar": OF_LAWYER_0,
     "calendar.village_calendar": OF_VILLAGE_0, "calendar.town_calendar": OF_TOWN_1,
     "calendar.event": OF_VILLAGE_0, "calendar.quota": ALL, "signins.photo": OF_VILLAGE_0,
+    # the lists' .xlsx, as the lists
+    "villages.export": ALL, "lawyers.export": ALL, "tasks.export": ALL,
+    "calendar.quota_export": ALL,
     "tasks.index": ALL, "tasks.detail": OF_VILLAGE_0,
     "programs.index": ALL, "programs.detail": ALL, "programs.chart_page": ALL, "programs.ledger": ALL,
     "records.log": ALL, "records.cases": ALL, "records.log_export": ALL,

@@ -153,12 +153,30 @@ def test_the_list_shows_the_type_and_the_month_and_is_audited(done, login):
     assert TITLE in html and DUE.isoformat() in html
 
 
+def sheet_text(data: bytes) -> str:
+    book = load_workbook(io.BytesIO(data))
+    return "\n".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+                     for cell in row if cell is not None)
+
+
+def test_the_lists_export_shows_them_what_the_list_shows_and_is_audited(done, login):
+    task = done["task"]
+    for name, reader in done["restricted"].items():
+        response = login(reader).get("/tasks/export.xlsx")
+        assert response.status_code == 200, name
+        text = sheet_text(response.data)
+        assert leaks(text, done) == [] and "2026-03" in text, name  # the month only
+    assert [(user, detail["via"], detail["tasks"])
+            for user, detail in views("task.view_masked")] == [
+        ("village", "export", [task.id]), ("lawyer", "export", [task.id])]
+    text = sheet_text(login(done["full"]["coordinator"]).get("/tasks/export.xlsx").data)
+    assert TITLE in text and DUE.isoformat() in text
+
+
 # --- the ledger --------------------------------------------------------------------------
 
 def ledger_text(program: str, user) -> str:
-    book = load_workbook(io.BytesIO(export_ledger(program, Task.select(), user=user)))
-    return "\n".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
-                     for cell in row if cell is not None)
+    return sheet_text(export_ledger(program, Task.select(), user=user))
 
 
 def test_the_ledger_shows_them_no_answer_or_day_and_is_audited(done):

@@ -30,15 +30,18 @@ from core.assessment import behind_pace
 from core import clock, feedback
 from core import events as event_service
 from core import jobs, placements, planner, signins, workdays
-from core.access import can_edit_event, can_manage_event, can_plan, town_filter, village_filter
+from core.access import (can_edit_event, can_manage_event, can_plan, sheet_filter, town_filter,
+                         village_filter)
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
-from core.models import HOLIDAY_KINDS, PlanRun, Town, Village
+from core.models import HOLIDAY_KINDS, Pairing, PlanRun, Town, Village
 from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
-from web.listing import (Sorting, paginate, query_number, query_text, search_term,
-                         whole_number)
+from web.exports import list_export
+from web.listing import (Sorting, list_args, paginate, query_number, query_text,
+                         search_term, whole_number)
+from web.longwork import long_export
 from web.panels import Panel
 from web.render import htmx, render
 from web.signin_state import prime_signins
@@ -435,36 +438,78 @@ def _quota_note(row) -> str:
     return _(message, **params)
 
 
+def _quota_filters(today) -> dict:
+    return {"year": _year_param(today.year), "town": query_text("town"),
+            "behind": "1" if request.args.get("behind") == "1" else None}
+
+
+def _quota_rows(user, filters: dict, today):
+    """The quota's rows the page lists (the town, the search, those behind pace; in the
+    URL's order) — the page and its export — and the totals of the town's pairings with how
+    their held sessions were recorded."""
+    year = filters["year"]
+    rows = planner.quota_status(user, year)
+    if filters["town"]:
+        rows = [row for row in rows if row.village.town.code == filters["town"]]
+    totals = _quota_totals(rows)
+    proofs = signins.held_proofs([row.pairing.id for row in rows], year)
+    totals["proofs"] = sum(proofs.values(), Counter())
+    term = search_term()
+    if term:
+        rows = [row for row in rows if _row_matches(row, term)]
+    if filters["behind"]:  # behind the pro-rata pace by today, as the assessment's warning says
+        late = {row.pairing.id for row in behind_pace(year, today, user)}
+        rows = [row for row in rows if row.pairing.id in late]
+    return QUOTA_SORTING.sorted(rows, QUOTA_SORTING.requested()), totals, proofs
+
+
 @bp.route("/quota")
 @allow(*READERS, "lawyer")
 def quota():
     """Managers: the pairings of their scope; a lawyer: their own pairings (ended ones too,
     ``core.access.sheet_filter``)."""
     user, today = actor(), clock.today()
-    year, town_code, term = _year_param(today.year), query_text("town"), search_term()
-    behind = request.args.get("behind") == "1"
-    rows = planner.quota_status(user, year)
-    if town_code:
-        rows = [row for row in rows if row.village.town.code == town_code]
-    totals = _quota_totals(rows)
-    proofs = signins.held_proofs([row.pairing.id for row in rows], year)
-    totals["proofs"] = sum(proofs.values(), Counter())
-    if term:
-        rows = [row for row in rows if _row_matches(row, term)]
-    if behind:  # behind the pro-rata pace by today, as the assessment's warning says
-        late = {row.pairing.id for row in behind_pace(year, today, user)}
-        rows = [row for row in rows if row.pairing.id in late]
+    filters = _quota_filters(today)
+    year, town_code = filters["year"], filters["town"]
+    rows, totals, proofs = _quota_rows(user, filters, today)
     towns = [(town.code, town.name) for town in
              Town.select().where(town_filter(user)).order_by(Town.code)]
-    sort = QUOTA_SORTING.requested()
-    listing = paginate(QUOTA_SORTING.sorted(rows, sort), sort=sort,
-                       filters={"year": year, "town": town_code,
-                                "behind": "1" if behind else None})
-    return render("calendar/quota.html", "calendar/_quota.html", listing=listing, behind=behind,
+    listing = paginate(rows, sort=QUOTA_SORTING.requested(), filters=filters)
+    return render("calendar/quota.html", "calendar/_quota.html", listing=listing,
+                  behind=bool(filters["behind"]),
                   totals=totals, year=year, town_code=town_code, towns=towns, proofs=proofs,
                   years=range(today.year - 1, today.year + 3), note=_quota_note,
                   estimate=not workdays.has_official_data(year),
                   own=user.role == "lawyer", open_villages=_open_villages(user, listing.items))
+
+
+QUOTA_HEADERS = (_l("Village"), _l("Town"), _l("Lawyer"), _l("Sessions required"),
+                 _l("Sessions planned"), _l("Sessions held"), _l("Sessions remaining"),
+                 _l("Publicity required"), _l("Publicity planned"), _l("Publicity held"),
+                 _l("Publicity remaining"), _l("Shortfall"))
+
+
+def _quota_export_rows() -> int:
+    return Pairing.select().where(sheet_filter(actor())).count()
+
+
+@bp.route("/quota/export.xlsx")
+@allow(*READERS, "lawyer")
+@long_export(_quota_export_rows)
+def quota_export():
+    """The quota's rows as the page lists them (every page), as .xlsx."""
+    today = clock.today()
+    filters = _quota_filters(today)
+    rows, _totals, _proofs = _quota_rows(actor(), filters, today)
+    cells = [(row.village.name, row.village.town.name, row.lawyer.name,
+              *(getattr(row, name) for name in QUOTA_COUNTS),
+              "；".join(filter(None, [_quota_note(row), *(_(reason) for reason in row.shortfall)])))
+             for row in rows]
+    year = filters["year"]
+    title = _("Quota %(year)s", year=year)
+    return list_export(actor(), "quota.export", title, QUOTA_HEADERS, cells, name=title,
+                       fallback=f"quota-{year}",
+                       args=list_args(search_term(), filters, QUOTA_SORTING.requested()))
 
 
 def _open_villages(user, rows) -> set[int]:

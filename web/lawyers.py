@@ -25,7 +25,10 @@ from core.photos import photo_limit
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import READERS, STAFF
 from web.access import actor, allow
-from web.listing import Sorting, paginate, query_number, query_text, search_term
+from web.exports import counted, list_export
+from web.listing import (Sorting, list_args, paginate, query_number, query_text,
+                         search_term)
+from web.longwork import long_export
 from web.panels import Panel
 from web.render import render
 
@@ -58,14 +61,10 @@ def _filters() -> dict:
     return {"firm": query_number("firm"), "state": state, "missing": query_text("missing", 10)}
 
 
-@bp.route("/")
-@allow(*READERS)
-def index():
-    """The lawyers, searched, filtered (law firm, active or not; from the desk, those whose
-    disclosure lacks a photo, a phone or a WeChat ID) and sorted as the URL says. An unknown
-    firm or state matches nothing; it is not ignored."""
-    user = actor()
-    query, filters = lawyers_with_counts(user), _filters()
+def _listed(user: User, filters: dict):
+    """The lawyers the list shows (search, filters, the URL's order or by name): the page
+    and its export. An unknown firm or state matches nothing; it is not ignored."""
+    query = lawyers_with_counts(user)
     term = search_term()
     if term:
         query = query.where(Lawyer.name.contains(term) | Lawyer.licence_no.contains(term)
@@ -78,14 +77,39 @@ def index():
     if filters["missing"]:  # the desk's data problem: those whose disclosure lacks it
         ids = lawyers_missing(warnings(user)).get(filters["missing"], set())
         query = query.where(Lawyer.id.in_(sorted(ids)) if ids else Lawyer.id.is_null())
-    sort = SORTING.requested()
-    page = paginate(SORTING.order(query, sort, Lawyer.name, Lawyer.id), sort=sort,
-                    filters=filters)
+    return SORTING.order(query, SORTING.requested(), Lawyer.name, Lawyer.id)
+
+
+@bp.route("/")
+@allow(*READERS)
+def index():
+    """The lawyers, searched, filtered (law firm, active or not; from the desk, those whose
+    disclosure lacks a photo, a phone or a WeChat ID) and sorted as the URL says."""
+    user, filters = actor(), _filters()
+    page = paginate(_listed(user, filters), sort=SORTING.requested(), filters=filters)
     firms = [(str(firm.id), firm.name) for firm in LawFirm.select().order_by(LawFirm.name)]
     states = [("active", _("Active")), ("inactive", _("Inactive"))]
     return render("lawyers/index.html", "lawyers/_results.html", listing=page,
                   filters=filters, firms=firms, states=states,
                   missing=filters["missing"] if filters["missing"] in MISSING_FIELDS else "")
+
+
+EXPORT_HEADERS = (_l("Name"), _l("Law firm"), _l("Licence number"), _l("Phone"),
+                  _l("Active villages"), _l("Status"))
+
+
+@bp.route("/export.xlsx")
+@allow(*READERS)
+@long_export(counted(_listed, _filters))
+def export():
+    """The lawyers as the list shows them (every page), as .xlsx."""
+    filters = _filters()
+    rows = [(lawyer.name, lawyer.firm.name, lawyer.licence_no, lawyer.phone or "",
+             lawyer.village_count, _("Active") if lawyer.active else _("Inactive"))
+            for lawyer in _listed(actor(), filters)]
+    return list_export(actor(), "lawyer.export", _("Lawyers"), EXPORT_HEADERS, rows,
+                       name=_("Lawyers"), fallback="lawyers",
+                       args=list_args(search_term(), filters, SORTING.requested()))
 
 
 def _pairings_shown(user: User, lawyer: Lawyer) -> list[Pairing]:

@@ -71,10 +71,7 @@ class Page:
     def args(self, **changes) -> dict:
         """The query-string arguments that show this list again (search, filters, sort,
         page), with ``changes``; an empty value drops an argument."""
-        args = {"q": self.query, **self.filters, **(self.sort.args() if self.sort else {}),
-                **changes}
-        return {name: value for name, value in args.items()
-                if value is not None and value != "" and value is not False}
+        return list_args(self.query, self.filters, self.sort, **changes)
 
     def sort_args(self, key: str) -> dict:
         """The arguments of a column header's link: sorted by ``key``, ascending, or
@@ -99,6 +96,14 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.number < self.pages
+
+
+def list_args(query: str, filters: dict, sort: Sort | None, /, **changes) -> dict:
+    """The query-string arguments that show a list: its search, filters and sort (read
+    and cleaned already), with ``changes``; an empty value drops an argument."""
+    args = {"q": query, **filters, **(sort.args() if sort else {}), **changes}
+    return {name: value for name, value in args.items()
+            if value is not None and value != "" and value is not False}
 
 
 def query_text(name: str, max_length: int = 50) -> str:

@@ -42,7 +42,10 @@ from core.vocabulary import DUTIES, MANAGERS, READERS, ROLES, STAFF
 from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
-from web.listing import Sorting, paginate, query_number, query_text, search_term
+from web.exports import counted, list_export
+from web.listing import (Sorting, list_args, paginate, query_number, query_text,
+                         search_term)
+from web.longwork import long_export
 from web.panels import Panel
 from web.render import attach_error, back_to, htmx, render
 
@@ -219,22 +222,54 @@ SORTING = Sorting({"due": Task.due_on,
                   tiebreak=(Task.due_on.asc(nulls="LAST"), Task.id))
 
 
+def _listed(user: User, filters: dict):
+    """The tasks the list shows, in its order: the URL's, or what is still to do first,
+    soonest due first, then the rest — the page and its export."""
+    finished = Task.status.in_(("done", "cancelled"))
+    return SORTING.order(_filtered(user, filters, search_term()), SORTING.requested(),
+                         finished, Task.due_on.asc(nulls="LAST"), Task.id)
+
+
 @bp.route("/")
 @allow(*ROLES)
 def index():
     user, filters = actor(), _filters()
-    # usually what is still to do first, soonest due first; then the rest
-    finished = Task.status.in_(("done", "cancelled"))
-    sort = SORTING.requested()
-    query = SORTING.order(_filtered(user, filters, search_term()), sort,
-                          finished, Task.due_on.asc(nulls="LAST"), Task.id)
-    page = paginate(query, sort=sort, filters={**filters, "overdue": "1" if filters["overdue"]
-                                               else None})
+    page = paginate(_listed(user, filters), sort=SORTING.requested(),
+                    filters={**filters, "overdue": "1" if filters["overdue"] else None})
     views = {task.id: privacy.task_view(user, task) for task in page.items}
     privacy.audit_views(user, views.values(), via="list", address=request.remote_addr or "")
     return render("tasks/index.html", "tasks/_results.html", listing=page, filters=filters,
                   options=_filter_options(user), today=clock.today(),
                   is_overdue=service.is_overdue, views=views)
+
+
+EXPORT_HEADERS = (_l("Task"), _l("Task type"), _l("Programme"), _l("Village"), _l("Town"),
+                  _l("Lawyer"), _l("Due"), _l("Status"), _l("Overdue"))
+
+
+@bp.route("/export.xlsx")
+@allow(*ROLES)
+@long_export(counted(_listed, _filters))
+def export():
+    """The tasks as the list shows them (every page), as .xlsx: each as the reader may see
+    it (``core.privacy``: the title and the due date they may know), the restricted ones
+    audited as the list's are."""
+    user, today, filters = actor(), clock.today(), _filters()
+    labels = task_labels()
+    tasks = list(_listed(user, filters))
+    views = [privacy.task_view(user, task) for task in tasks]
+    rows = [(view.title, labels["task_type"](task.task_type), labels["program"](task.program),
+             task.village.name if task.village_id else "",
+             task.town.name if task.town_id else _("Whole district"),
+             task.assignee.name if task.assignee_id else "",
+             shown_time(view.time(task.due_on)),
+             labels["status"].get(task.status, task.status),
+             _("Overdue") if service.is_overdue(task, today) else "")
+            for task, view in zip(tasks, views)]
+    privacy.audit_views(user, views, via="export", address=request.remote_addr or "")
+    return list_export(user, "task.export", _("Tasks"), EXPORT_HEADERS, rows,
+                       name=_("Tasks"), fallback="tasks",
+                       args=list_args(search_term(), filters, SORTING.requested()))
 
 
 # --- my tasks (lawyers) --------------------------------------------------------------------

@@ -14,7 +14,9 @@ from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, ROLES
 from web.access import actor, allow
-from web.listing import Sorting, paginate, query_text, search_term
+from web.exports import counted, list_export
+from web.listing import Sorting, list_args, paginate, query_text, search_term
+from web.longwork import long_export
 from web.panels import Panel
 from web.render import render
 
@@ -55,13 +57,14 @@ SORTING = Sorting({"village": Village.name, "code": Village.code, "town": Town.n
                   tiebreak=(Town.code, Village.code))
 
 
-@bp.route("/")
-@allow(*ROLES)
-def index():
-    """The villages, searched, filtered (town, with or without a lawyer) and sorted as the
-    URL says. An unknown town code or choice matches nothing; it is not ignored."""
-    user = actor()
-    filters = {"town": query_text("town"), "paired": query_text("paired", 5)}
+def _filters() -> dict:
+    return {"town": query_text("town"), "paired": query_text("paired", 5)}
+
+
+def _listed(user: User, filters: dict):
+    """The villages the list shows (search, filters, the URL's order or by town and code):
+    the page and its export. An unknown town code or choice matches nothing; it is not
+    ignored."""
     query = _matching(visible_villages(user), search_term())
     if filters["town"]:
         query = query.where(Town.code == filters["town"])
@@ -71,14 +74,41 @@ def index():
         query = query.where(Pairing.id.is_null())
     elif filters["paired"]:
         query = query.where(Village.id.is_null())
-    sort = SORTING.requested()
-    page = paginate(SORTING.order(query, sort, Town.code, Village.code), sort=sort,
-                    filters=filters)
+    return SORTING.order(query, SORTING.requested(), Town.code, Village.code)
+
+
+@bp.route("/")
+@allow(*ROLES)
+def index():
+    """The villages, searched, filtered (town, with or without a lawyer) and sorted as the
+    URL says."""
+    user, filters = actor(), _filters()
+    page = paginate(_listed(user, filters), sort=SORTING.requested(), filters=filters)
     towns = [(town.code, town.name)
              for town in Town.select().where(town_filter(user)).order_by(Town.code)]
     return render("villages/index.html", "villages/_results.html",
                   listing=page, towns=towns, town_code=filters["town"], filters=filters,
                   paired=[("yes", _("With a lawyer")), ("no", _("Without a lawyer"))])
+
+
+EXPORT_HEADERS = (_l("Village"), _l("Code"), _l("Kind"), _l("Town"), _l("Current lawyer"),
+                  _l("Term ends"))
+
+
+@bp.route("/export.xlsx")
+@allow(*ROLES)
+@long_export(counted(_listed, _filters))
+def export():
+    """The villages as the list shows them (every page), as .xlsx."""
+    kinds, filters = {"community": _("Residential community")}, _filters()
+    rows = [(village.name, village.code, kinds.get(village.kind, _("Rural village")),
+             village.town.name,
+             village.current.lawyer.name if village.current else _("No lawyer"),
+             village.current.term_end.isoformat() if village.current else "")
+            for village in _listed(actor(), filters)]
+    return list_export(actor(), "village.export", _("Villages"), EXPORT_HEADERS, rows,
+                       name=_("Villages"), fallback="villages",
+                       args=list_args(search_term(), filters, SORTING.requested()))
 
 
 def _visible(code: str) -> Village:
