@@ -137,11 +137,15 @@ def _consumer_alive(job_id: int) -> bool:
                 return True
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return False
-    (taken,) = db.execute_sql("SELECT pg_try_advisory_lock(%s)",
-                              (PG_LOCK_CLASS + job_id,)).fetchone()
-    if taken:
-        db.execute_sql("SELECT pg_advisory_unlock(%s)", (PG_LOCK_CLASS + job_id,))
-    return not taken
+    # PostgreSQL: whether any session holds it, read from pg_locks (trying to take it would
+    # succeed in the session that holds it: advisory locks are re-entrant). A bigint key
+    # shows as its high 32 bits (classid) and low 32 bits (objid), objsubid 1.
+    key = PG_LOCK_CLASS + job_id
+    (held,) = db.execute_sql(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid = %s AND objid = %s AND objsubid = 1)",
+        (key >> 32, key & 0xFFFFFFFF)).fetchone()
+    return bool(held)
 
 
 def _progress_path(job_id: int) -> Path:
