@@ -104,7 +104,7 @@ def test_an_administrator_sets_up_the_district_and_a_lawyer_accepts(fresh_server
 
     # the set-up page is in the administrator's navigation
     page.goto(base + "/")
-    page.get_by_text("更多").first.click()
+    page.locator("nav summary", has_text="系统").first.click()  # the desk navigation's menu
     with page.expect_navigation():
         page.get_by_role("link", name="区域初始化").click()
     assert page.url.endswith("/admin/setup")

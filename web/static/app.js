@@ -156,7 +156,9 @@
     if (!panel) {
       return;
     }
-    var said = firstOf(panel, "[data-announce], .flash, [role=status]:not(#announcer), .summary");
+    // (an export link's own status, empty until it is used, is not what the swap says)
+    var said = firstOf(panel, "[data-announce], .flash, " +
+                       "[role=status]:not(#announcer):not(.export-status), .summary");
     if (said) {
       announce(said.textContent);
     }
