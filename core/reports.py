@@ -42,6 +42,7 @@ from peewee import JOIN, SQL, Case, fn
 
 from core import charts, clock, spreadsheet
 from core.access import record_filter, task_filter, town_filter, village_request_filter
+from core.calendar_views import event_filter
 from core.config import get_settings
 from core.errors import ValidationError
 from core.feedback import counts
@@ -270,7 +271,7 @@ def _cells(period: Period, user: User | None) -> dict[tuple, dict]:
                          _count(publicity & held))
             .join(Village, on=(Event.village == Village.id))
             .where(_scoped(Event.kind.in_(("session", "publicity")), Event.starts_at >= start,
-                           Event.starts_at < end, village_request_filter(user, Event)))
+                           Event.starts_at < end, event_filter(user)))
             .group_by(Village.town, Event.lawyer),
             ("sessions_planned", "sessions_held", "publicity_planned", "publicity_held"))
 

@@ -265,3 +265,6 @@ def test_the_reports_months_are_the_charts_months(district):
         assert [(planned, held) for _day, planned, held in report.months] == \
             [(month.planned, month.held) for month in charted]
         assert sum(held for _day, _planned, held in report.months) > 0
+        # and the tables' total is the months' sum: one count of the same events
+        assert report.total.value("sessions_held") == sum(h for _d, _p, h in report.months)
+        assert report.total.value("sessions_planned") == sum(p for _d, p, _h in report.months)
