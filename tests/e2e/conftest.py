@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,21 +39,27 @@ def _wait_for(url: str, seconds: float) -> None:
 LIVE = {}  # what the running server was started with: its instance folder and environment
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """`jiedui run --demo` on a free port in a fresh instance (SQLite, huey on SQLite)."""
-    instance = tmp_path_factory.mktemp("e2e-instance")
+def server_environment(instance: Path) -> tuple[dict, int]:
+    """The environment of a `jiedui` process of its own (none of this shell's JIEDUI_*
+    settings) on ``instance`` and a free port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("JIEDUI_") or k == "JIEDUI_REQUIRE_SERVICES"}
-    env["JIEDUI_INSTANCE"] = str(instance)
-    env["JIEDUI_BASE_URL"] = f"http://127.0.0.1:{port}"
-    jiedui = Path(sys.executable).parent / "jiedui"
+    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_BASE_URL=f"http://127.0.0.1:{port}")
+    return env, port
+
+
+JIEDUI = Path(sys.executable).parent / "jiedui"
+
+
+@contextmanager
+def running_server(instance: Path, env: dict, port: int, *args: str):
+    """`jiedui run ARGS` on ``port`` until the block ends (Ctrl-C, then killed if it hangs);
+    yields its base URL once it answers."""
     log = (instance / "run.log").open("w")  # a file, not a pipe nobody reads (it would fill up)
-    process = subprocess.Popen([str(jiedui), "run", "--demo", "--port", str(port)], env=env,
+    process = subprocess.Popen([str(JIEDUI), "run", *args, "--port", str(port)], env=env,
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    LIVE.update(instance=instance, env=env, jiedui=jiedui)
     try:
         _wait_for(base + "/login", 180)  # loading the demo takes a minute on a busy machine
         yield base
@@ -63,6 +70,16 @@ def live_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`jiedui run --demo` on a free port in a fresh instance (SQLite, huey on SQLite)."""
+    instance = tmp_path_factory.mktemp("e2e-instance")
+    env, port = server_environment(instance)
+    LIVE.update(instance=instance, env=env, jiedui=JIEDUI)
+    with running_server(instance, env, port, "--demo") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ copied to docs/screenshots/lawyer-home.png, where the README shows it, by `make 
 import datetime as dt
 import sqlite3
 import subprocess
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 

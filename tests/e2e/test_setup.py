@@ -6,16 +6,13 @@ password and lands on their 工作台.
 A server of its own, on an empty database (no demo district): the invitations create a
 login for every person without one, which must not change the shared demo's users."""
 import csv
-import os
-import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from tests.e2e.conftest import DESK_VIEWPORT, _free_port, _page_with_shots, _wait_for
+from tests.e2e.conftest import (DESK_VIEWPORT, JIEDUI, _page_with_shots, running_server,
+                                server_environment)
 from tests.e2e.pagecheck import axe_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,29 +38,13 @@ ROWS = [
 def fresh_server(tmp_path_factory):
     """`jiedui run` on an empty database, with one administrator made at the command line."""
     instance = tmp_path_factory.mktemp("e2e-setup")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("JIEDUI_") or k == "JIEDUI_REQUIRE_SERVICES"}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_BASE_URL=f"http://127.0.0.1:{port}")
-    jiedui = Path(sys.executable).parent / "jiedui"
-    made = subprocess.run([str(jiedui), "user", "add", "--username", ADMIN[0], "--password",
+    env, port = server_environment(instance)
+    made = subprocess.run([str(JIEDUI), "user", "add", "--username", ADMIN[0], "--password",
                            ADMIN[1], "--role", "admin"], env=env, capture_output=True,
                           text=True, timeout=120)
     assert made.returncode == 0, made.stderr
-    log = (instance / "run.log").open("w")
-    process = subprocess.Popen([str(jiedui), "run", "--port", str(port)], env=env, stdout=log,
-                               stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base + "/login", 60)
+    with running_server(instance, env, port) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def _desktop(browser):
