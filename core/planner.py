@@ -39,18 +39,20 @@ memory: no query per candidate slot.
 import bisect
 import calendar as stdlib_calendar
 import datetime as dt
+import functools
+import json
 import math
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from peewee import chunked
+from peewee import Case, ForeignKeyField, chunked
 
 from core import clock
 from core.access import sheet_pairings, sheet_village_filter
 from core.config import get_settings
-from core.db import transaction
+from core.db import db, transaction
 from core.events import Busy, EventChange, clash
 from core.placements import event_title
 from core.feeds import publish_changes
@@ -62,6 +64,10 @@ from core.workdays import check_year, has_official_data, sync_official_holidays,
 SESSIONS_PER_YEAR = 12  # one in each month of the term: a session's slot number is its month
 PUBLICITY_PER_YEAR = 2
 WRITE_EVERY = 10  # villages per transaction (and per progress report)
+# Villages held in memory at once (with their lawyers' busy time): planning a province
+# streams through it this many villages at a time, so its memory does not grow with it.
+CHUNK_VILLAGES = 400
+BATCH = 400  # rows per INSERT / ids per IN (…) (SQLite allows 999 variables and more)
 
 # Why the planner cancelled an event (shown with it; a slot needed again revives these).
 CANCEL_NO_PAIRING = N_("No lawyer is paired with the village on this date any more.")
@@ -78,9 +84,16 @@ SHORT_NOT_PLANNED = N_("Not planned yet: run the planning of this year.")
 
 # --- who owns which month, and the quota ---------------------------------------------------
 
-def _month_days(year: int, month: int) -> list[dt.date]:
-    return [dt.date(year, month, d)
-            for d in range(1, stdlib_calendar.monthrange(year, month)[1] + 1)]
+@functools.lru_cache(maxsize=1024)
+def _month_days(year: int, month: int) -> tuple[dt.date, ...]:
+    return tuple(dt.date(year, month, d)
+                 for d in range(1, stdlib_calendar.monthrange(year, month)[1] + 1))
+
+
+@functools.lru_cache(maxsize=65536)
+def _day_in(arrangement, year: int, month: int) -> dt.date:
+    """``arrangement.day_in`` (an arrangement is a frozen value: its days never change)."""
+    return arrangement.day_in(year, month)
 
 
 def _covers(pairing: Pairing, day: dt.date) -> bool:
@@ -101,7 +114,7 @@ def month_owners(pairings, year: int) -> dict[int, Pairing]:
             low, high = max(pairing.term_start, first), min(pairing.term_end, last)
             if low > high:
                 continue
-            arranged = _covers(pairing, pairing.arrangement.day_in(year, month))
+            arranged = _covers(pairing, _day_in(pairing.arrangement, year, month))
             score = (arranged, (high - low).days, pairing.term_start, pairing.id)
             if best is None or score > best[0]:
                 best = (score, pairing)
@@ -195,7 +208,7 @@ def village_slots(village: Village, pairings, year: int) -> list[Slot]:
             days = [d for d in _month_days(year, month) if _covers(pairing, d)]
             owned_days[pairing_id].extend(days)
             slots.append(Slot(f"{village.code}:{year}:session:{month:02d}", "session", pairing,
-                              days, frozenset(days), pairing.arrangement.day_in(year, month)))
+                              days, frozenset(days), _day_in(pairing.arrangement, year, month)))
     slots.sort(key=lambda slot: slot.key)
     number = 0
     for pairing_id, share in quota.items():  # in term order, so the numbering follows time
@@ -237,7 +250,8 @@ class _Change:
 
 
 class _YearPlan:
-    """The year in memory: workdays, each lawyer's busy time, the events by key."""
+    """The year in memory: workdays, and for the villages being planned (``load``) their
+    lawyers' busy time, the events by key and the arranged days their lawyers hold."""
 
     def __init__(self, year: int, now: dt.datetime, settings):
         self.year, self.now, self.settings = year, now, settings
@@ -251,13 +265,19 @@ class _YearPlan:
         self.summary = dict(year=year, pairings=0, villages=0, created=0, moved=0,
                             reassigned=0, cancelled=0, unchanged=0, proposed=0, shortfalls=[],
                             official=has_official_data(year))
+        self.low = clock.utc_from_local(first, dt.time()) - dt.timedelta(days=2)
+        self.high = clock.utc_from_local(last, dt.time()) + dt.timedelta(days=2)
+        self._publicity_orders = {}  # (allowed, window, weekday) -> the days, best first
+        self._clear()
+
+    def _clear(self) -> None:
         self.busy = defaultdict(lambda: defaultdict(list))  # lawyer -> date -> [Busy]
         self.events = defaultdict(dict)  # village code -> plan key -> Event
         self.made_up = set()  # ids of events with a make-up that is not cancelled
         # lawyer -> date -> the arranged sessions of their villages (Busy): a session moved
         # off its own day keeps clear of them, so one move does not push another
         self.reserved = defaultdict(lambda: defaultdict(list))
-        self._load_events()
+        self.slots = {}  # village id -> its slots (village_slots), worked out once
 
     def _publicity_distance(self, month_days) -> dict[dt.date, int]:
         """Days from each date to the nearest publicity day of the year (0: on one)."""
@@ -272,38 +292,71 @@ class _YearPlan:
             distance[day] = min(near)
         return distance
 
-    def _load_events(self) -> None:
-        low = clock.utc_from_local(dt.date(self.year, 1, 1), dt.time()) - dt.timedelta(days=2)
-        high = clock.utc_from_local(dt.date(self.year, 12, 31), dt.time()) + dt.timedelta(days=2)
-        busy = (Event.select(Event.id, Event.lawyer, Event.starts_at, Event.ends_at,
-                             Event.village, Event.title)
-                .where((Event.status != "cancelled") & Event.lawyer.is_null(False)
-                       & (Event.starts_at < high) & (Event.ends_at > low)))
-        for event in busy:
-            self._occupy(event.lawyer_id, Busy(event.id, event.starts_at, event.ends_at,
-                                               event.village_id, event.title))
-        keyed = Event.select().where(Event.plan_key.contains(f":{self.year}:"))
-        for event in keyed:
-            if _key_year(event.plan_key) == self.year:
-                self.events[_key_village(event.plan_key)][event.plan_key] = event
-        makeups = (Event.select(Event.makeup_for)
-                   .where(Event.makeup_for.is_null(False) & (Event.status != "cancelled")
-                          & (Event.starts_at < high) & (Event.ends_at > low)).tuples())
-        self.made_up = {event_id for (event_id,) in makeups}
+    def load(self, villages: list, pairings: dict, scope) -> None:
+        """Hold in memory what planning ``villages`` needs, and nothing else: their events
+        of the year by key (and which have a make-up), their lawyers' busy time in the year
+        (in every village: a lawyer may serve several towns) and the arranged days of those
+        lawyers' sessions in the villages planned (``scope``: a condition on Village, None
+        for every village). A few queries, whatever the number of events."""
+        self._clear()
+        village_ids = [village.id for village in villages]
+        codes = {village.code for village in villages}
+        lawyers = sorted({p.lawyer_id for ps in pairings.values() for p in ps})
+        for batch in chunked(lawyers, BATCH):
+            rows = (Event.select(Event.id, Event.lawyer, Event.starts_at, Event.ends_at,
+                                 Event.village, Event.title)
+                    .where((Event.status != "cancelled") & Event.lawyer.in_(batch)
+                           & (Event.starts_at < self.high) & (Event.ends_at > self.low))
+                    .tuples())
+            for event_id, lawyer_id, starts_at, ends_at, village_id, title in rows:
+                self._occupy(lawyer_id, Busy(event_id, starts_at, ends_at, village_id, title))
+        keyed_ids = []
+        for batch in chunked(village_ids, BATCH):
+            keyed = Event.select().where(Event.village.in_(batch)
+                                         & Event.plan_key.contains(f":{self.year}:"))
+            for event in keyed:
+                code = _key_village(event.plan_key)
+                if _key_year(event.plan_key) == self.year and code in codes:
+                    self.events[code][event.plan_key] = event
+                    keyed_ids.append(event.id)
+        for batch in chunked(keyed_ids, BATCH):
+            makeups = (Event.select(Event.makeup_for)
+                       .where(Event.makeup_for.in_(batch) & (Event.status != "cancelled")
+                              & (Event.starts_at < self.high) & (Event.ends_at > self.low))
+                       .tuples())
+            self.made_up.update(event_id for (event_id,) in makeups)
+        for village in villages:
+            self.slots[village.id] = village_slots(village, pairings.get(village.id, []),
+                                                   self.year)
+        self._reserve(lawyers, scope, {v.id: self.slots[v.id] for v in villages})
 
-    def reserve(self, pairings_by_village: dict, villages: dict) -> None:
-        """Hold each session's arranged day (a workday in its owner's term) for it."""
-        for village_id, pairings in pairings_by_village.items():
-            village = villages.get(village_id)
-            if village is None:
-                continue
-            for slot in village_slots(village, pairings, self.year):
-                day = slot.arranged
-                if day is None or day not in slot.allowed or not self.workdays.is_workday(day):
-                    continue
-                start, end = slot.pairing.arrangement.times_on(day)
-                self.reserved[slot.pairing.lawyer_id][day].append(
-                    Busy(None, start, end, village_id))
+    def _reserve(self, lawyers: list[int], scope, known: dict) -> None:
+        """Hold each session's arranged day (a workday in its owner's term) for it: the
+        sessions of ``lawyers`` in every village planned (``scope``)."""
+        for batch in chunked(lawyers, BATCH):
+            theirs = Pairing.select(Pairing.village).where(
+                Pairing.lawyer.in_(batch) & (Pairing.term_start <= dt.date(self.year, 12, 31))
+                & (Pairing.term_end >= dt.date(self.year, 1, 1)))
+            where = Village.id.in_(theirs) if scope is None else Village.id.in_(theirs) & scope
+            others = [v for v in _pairings_touching(self.year, where=where).items()
+                      if v[0] not in known]
+            slots = dict(known)
+            for village_id, village_pairings in others:
+                slots[village_id] = village_slots(village_pairings[0].village,
+                                                  village_pairings, self.year)
+            known = {}  # the villages planned: once, with the first batch
+            wanted = set(batch)
+            for village_id, village_slots_ in slots.items():
+                for slot in village_slots_:
+                    if slot.pairing.lawyer_id not in wanted:
+                        continue
+                    day = slot.arranged
+                    if (day is None or day not in slot.allowed
+                            or not self.workdays.is_workday(day)):
+                        continue
+                    start, end = slot.pairing.arrangement.times_on(day)
+                    self.reserved[slot.pairing.lawyer_id][day].append(
+                        Busy(None, start, end, village_id))
 
     def _clear_of_reserved(self, lawyer_id: int, start: dt.datetime, end: dt.datetime,
                            village_id: int) -> bool:
@@ -376,10 +429,14 @@ class _YearPlan:
     def _publicity_days(self, slot: Slot, weekday: int) -> list[dt.date]:
         """A publicity slot's days, best first: in its window, still to come, near a
         publicity day, on the arrangement's weekday, earlier."""
-        window = set(slot.window)
-        return sorted(slot.allowed, key=lambda day: (
-            day not in window, day < self.today, self.publicity_distance.get(day, 0),
-            day.weekday() != weekday, day))
+        key = (slot.allowed, tuple(slot.window), weekday)
+        days = self._publicity_orders.get(key)
+        if days is None:  # villages with the same term and weekday share the order
+            window = set(slot.window)
+            days = self._publicity_orders[key] = sorted(slot.allowed, key=lambda day: (
+                day not in window, day < self.today, self.publicity_distance.get(day, 0),
+                day.weekday() != weekday, day))
+        return days
 
     def first_free(self, pairing: Pairing, village: Village, kind: str) -> Placement | None:
         """The first day still to come in the year (after today), inside the pairing's term,
@@ -416,7 +473,9 @@ class _VillagePlanner:
     def __init__(self, plan: _YearPlan, village: Village, pairings):
         self.plan, self.village, self.pairings = plan, village, pairings
         self.change = _Change()
-        self.slots = village_slots(village, pairings, plan.year)
+        self.slots = plan.slots.get(village.id)
+        if self.slots is None:
+            self.slots = village_slots(village, pairings, plan.year)
         self.missing = defaultdict(list)  # pairing id -> [(kind, reason)]
 
     def run(self) -> _Change:
@@ -636,25 +695,71 @@ def _on(event: Event, placement: Placement) -> bool:
             and event.arranged_on == placement.arranged_on)
 
 
+# what the planner changes in an event it keeps (``_VillagePlanner._touch``)
+_TOUCHED = ("starts_at", "ends_at", "lawyer", "pairing", "status", "cancel_reason",
+            "placement", "arranged_on", "sequence", "updated_at")
+
+
+def _insert_events(rows: list[dict]) -> None:
+    """INSERT the new events in batches, ignoring a slot a planning running at the same
+    time made already (keep the one made): one prepared statement for all of them, without
+    building SQL per row."""
+    if not rows:
+        return
+    given = set(rows[0])
+    fields = [field for field in Event._meta.sorted_fields if not field.primary_key
+              and (field.name in given or field.default is not None)]
+    defaults = {field.name: field.default for field in fields if field.name not in given}
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    marks = ", ".join([db.param] * len(fields))
+    sql = f'INSERT INTO "event" ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING'
+
+    def value(row, field):
+        if field.name in row:
+            return field.db_value(row[field.name])
+        default = defaults[field.name]
+        return field.db_value(default() if callable(default) else default)
+    values = [[value(row, field) for field in fields] for row in rows]
+    cursor = db.cursor()
+    for batch in chunked(values, BATCH):
+        cursor.executemany(sql, batch)
+
+
+def _update_events(events: list[Event]) -> None:
+    """Write the fields the planner changed in these events: one UPDATE … CASE per batch
+    (and their proposals cleared: a changed event waits for no confirmation)."""
+    for batch in chunked(events, 100):
+        update = {}
+        for name in _TOUCHED:
+            field = Event._meta.fields[name]
+            attr = field.object_id_name if isinstance(field, ForeignKeyField) else name
+            update[field] = Case(Event.id, [(event.id, field.case_value(getattr(event, attr)))
+                                            for event in batch])
+        update[Event.proposal] = None
+        Event.update(update).where(Event.id.in_([event.id for event in batch])).execute()
+
+
 def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int],
            year: int) -> tuple[list[int], list[EventChange]]:
     """Some villages' writes in one transaction: events, hand-overs and proposals, then
-    their pairings' shortfall rows. Returns the ids of the events written and what to tell
-    of them."""
+    their pairings' shortfall rows, each kind in a few statements. Returns the ids of the
+    events written and what to tell of them."""
     updated = [event for change in changes for event in change.updated]
     new = [row for change in changes for row in change.new]
     with transaction():
-        for event in updated:
-            event.save()
-        for batch in chunked(new, 100):
-            # a planning running at the same time made the same slot: keep the one made
-            Event.insert_many(batch).on_conflict_ignore().execute()
+        _update_events(updated)
+        _insert_events(new)
         handovers = [row for change in changes for row in change.handovers]
-        for batch in chunked(handovers, 100):
+        for batch in chunked(handovers, BATCH // 4):
             EventHandover.insert_many(batch).execute()
+        proposals = defaultdict(list)  # the same proposal (none, most often): one UPDATE
         for change in changes:
             for event_id, proposal in change.proposals:
-                Event.update(proposal=proposal).where(Event.id == event_id).execute()
+                proposals[json.dumps(proposal, sort_keys=True)].append(event_id)
+        for proposal, event_ids in proposals.items():
+            for batch in chunked(event_ids, BATCH):
+                Event.update(proposal=json.loads(proposal)).where(
+                    Event.id.in_(batch)).execute()
         # every pairing the villages ever had: one no longer in the year keeps no stale row
         Shortfall.delete().where((Shortfall.year == year) & Shortfall.pairing.in_(
             Pairing.select(Pairing.id).where(Pairing.village.in_(village_ids)))).execute()
@@ -662,7 +767,7 @@ def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int
             Shortfall.insert_many(batch).execute()
     ids = [event.id for event in updated]
     created = {}
-    for batch in chunked([row["plan_key"] for row in new], 200):
+    for batch in chunked([row["plan_key"] for row in new], BATCH):
         created.update({e.plan_key: e for e in Event.select().where(Event.plan_key.in_(batch))})
     ids += [event.id for event in created.values()]
     told = []
@@ -674,21 +779,28 @@ def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int
     return ids, told
 
 
-def _scope(year: int, town: Town | None, village_ids) -> tuple[list[Village], dict]:
-    """The villages to plan: those with a pairing in the year, or planned events in it."""
+def _scope(year: int, town: Town | None, village_ids):
+    """The villages to plan, by code: those with a pairing in the year, or planned events
+    in it (their ids only: the villages are loaded a chunk at a time); and the condition on
+    Village that names them, None for every village."""
     where = None
     if town is not None:
         where = Village.town == town.id
     if village_ids is not None:
         ids = list(village_ids)
         where = Village.id.in_(ids) if where is None else where & Village.id.in_(ids)
-    pairings = _pairings_touching(year, where=where)
-    with_events = (Event.select(Event.village).distinct()
-                   .where(Event.plan_key.contains(f":{year}:") & Event.village.is_null(False)))
-    query = Village.select().where(Village.id.in_(list(pairings)) | Village.id.in_(with_events))
+    paired = Pairing.select(Pairing.village).where(
+        (Pairing.term_start <= dt.date(year, 12, 31)) & (Pairing.term_end >= dt.date(year, 1, 1)))
+    with_events = Event.select(Event.village).where(
+        Event.plan_key.contains(f":{year}:") & Event.village.is_null(False))
+    if village_ids is not None:  # a few villages: their own events, not the year's
+        paired = paired.where(Pairing.village.in_(ids))
+        with_events = with_events.where(Event.village.in_(ids))
+    query = Village.select(Village.id).where(Village.id.in_(paired)
+                                             | Village.id.in_(with_events.distinct()))
     if where is not None:
         query = query.where(where)
-    return list(query.order_by(Village.code)), pairings
+    return [village_id for (village_id,) in query.order_by(Village.code).tuples()], where
 
 
 def plan_year(year: int, *, town: Town | None = None, progress=None, villages=None) -> dict:
@@ -698,26 +810,40 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
     official (False: the year's holidays are an estimate), seconds.
 
     ``progress(done, total)`` is called as villages are written (a few at a time, each
-    few in one transaction). Idempotent."""
+    few in one transaction). Idempotent.
+
+    The villages are planned in the order of their codes, ``CHUNK_VILLAGES`` at a time:
+    each chunk loads its villages, pairings and events and its lawyers' busy time (what
+    earlier chunks wrote included), so a re-plan of a few villages reads only what they
+    and their lawyers need, and a province is planned in memory that does not grow."""
     started = time.perf_counter()
     check_year(year)
     sync_official_holidays([year], replan=False)  # this planning applies them
     settings = get_settings()
     plan = _YearPlan(year, clock.now_utc(), settings)
-    scope, pairings = _scope(year, town, villages)
-    plan.reserve(pairings, {village.id: village for village in scope})
+    scope, where = _scope(year, town, villages)
     changed, told = [], []
     try:
-        for first in range(0, len(scope), WRITE_EVERY):
-            villages_ = scope[first:first + WRITE_EVERY]
-            planned = [_plan_village(plan, v, pairings.get(v.id, [])) for v in villages_]
-            ids, changes = _write([change for change, _rows in planned],
-                                  [row for _change, rows in planned for row in rows],
-                                  [v.id for v in villages_], year)
-            changed += ids
-            told += changes
-            if progress is not None:
-                progress(first + len(villages_), len(scope))
+        for low in range(0, len(scope), CHUNK_VILLAGES):
+            chunk_ids = scope[low:low + CHUNK_VILLAGES]
+            chunk = []
+            for batch in chunked(chunk_ids, BATCH):
+                chunk.extend(Village.select().where(Village.id.in_(batch)))
+            chunk.sort(key=lambda village: village.code)
+            pairings = {}
+            for batch in chunked(chunk_ids, BATCH):
+                pairings.update(_pairings_touching(year, batch))
+            plan.load(chunk, pairings, where)
+            for first in range(0, len(chunk), WRITE_EVERY):
+                villages_ = chunk[first:first + WRITE_EVERY]
+                planned = [_plan_village(plan, v, pairings.get(v.id, [])) for v in villages_]
+                ids, changes = _write([change for change, _rows in planned],
+                                      [row for _change, rows in planned for row in rows],
+                                      [v.id for v in villages_], year)
+                changed += ids
+                told += changes
+                if progress is not None:
+                    progress(low + first + len(villages_), len(scope))
     finally:
         publish_changes(changed)  # what was committed, even if a later village failed
         if told:  # one call for the whole planning: people get one notice, not one a village
