@@ -61,6 +61,9 @@ class Settings:
     # Re-planning never moves or cancels on its own an event that starts within this many
     # days: it proposes the change to a coordinator (core.events.confirm_proposal).
     replan_notice_days: int = 7
+    # A pairing's change waits this many seconds for others before its village is re-planned
+    # (core.jobs.request_replan): a burst of changes, an import, is one re-plan of them all.
+    replan_delay_seconds: int = 10
     # Return visits and residents' ratings (core.feedback): the months whose 1st opens a
     # quarter's return visits; the most anonymous ratings one village takes in an hour, and
     # one client address; more than ``ratings_burst_count`` anonymous ratings of a village
@@ -236,6 +239,7 @@ DEFAULT_AFTERNOON = "14:00-17:30"
 DEFAULT_MIN_SESSION_HOURS = "3.5"
 DEFAULT_TRAVEL_GAP_MINUTES = "60"
 DEFAULT_REPLAN_NOTICE_DAYS = "7"
+DEFAULT_REPLAN_DELAY_SECONDS = "10"
 # 3·15 consumer rights day, 4·15 national security education day, the Civil Code month
 # (May), 12·4 National Constitution Day.
 DEFAULT_PUBLICITY_DAYS = "03-15,04-15,05-01..05-31,12-04"
@@ -326,8 +330,11 @@ def planning_settings(env) -> dict:
                               f"planned in it would count")
     notice = _positive_number(env.get("JIEDUI_REPLAN_NOTICE_DAYS", DEFAULT_REPLAN_NOTICE_DAYS),
                               "JIEDUI_REPLAN_NOTICE_DAYS", kind=int, allow_zero=True)
+    delay = _positive_number(env.get("JIEDUI_REPLAN_DELAY_SECONDS",
+                                     DEFAULT_REPLAN_DELAY_SECONDS),
+                             "JIEDUI_REPLAN_DELAY_SECONDS", kind=int, allow_zero=True)
     return dict(morning=morning, afternoon=afternoon, min_session_hours=min_hours,
-                travel_gap_minutes=gap, replan_notice_days=notice,
+                travel_gap_minutes=gap, replan_notice_days=notice, replan_delay_seconds=delay,
                 publicity_days=parse_publicity_days(env.get("JIEDUI_PUBLICITY_DAYS",
                                                             DEFAULT_PUBLICITY_DAYS)))
 

@@ -14,14 +14,16 @@ from functools import wraps
 from huey import crontab
 from huey.exceptions import TaskLockedException
 from huey.signals import SIGNAL_ERROR
+from peewee import chunked
 
 from core import (assessment, clock, feedback, feeds, matters, notify, planner, plugins,
                   reports, tasks)
+from core.config import get_settings
 from core.db import connection as _job_connection
 from core.errors import JieduiError
 from core.locks import (PlanningBusy, fail_running_runs, mark_interrupted_runs,
                         planning_lock)
-from core.models import Event, PlanRun, Village
+from core.models import Event, PlanRun, ReplanRequest, Village
 from core.problems import error_text, report
 from core.queue import huey
 from core.workdays import check_year
@@ -117,7 +119,8 @@ def village_planned_years(village_id: int) -> list[int]:
     code = Village.select(Village.code).where(Village.id == village_id).scalar()
     if code is None:
         return []
-    keys = (Event.select(Event.plan_key).where(Event.plan_key.startswith(f"{code}:"))
+    keys = (Event.select(Event.plan_key).where((Event.village == village_id)
+                                               & Event.plan_key.startswith(f"{code}:"))
             .tuples())
     years = set()
     for (key,) in keys:
@@ -200,16 +203,86 @@ def replan_year(year: int) -> dict | None:
     return None
 
 
-@huey.task(retries=10, retry_delay=30, priority=BACKGROUND_PRIORITY)
-@planning_locked
-def replan_village(village_id: int, years: list[int]) -> list:
-    """Re-plan one village whose pairing changed, in the given years that are planned."""
-    done = []
+# Re-plans after pairing changes are coalesced: ``request_replan`` writes the village and
+# its years to the ReplanRequest table and queues one ``replan_requested`` job, delayed by
+# JIEDUI_REPLAN_DELAY_SECONDS, for every change of that moment; the job re-plans every
+# village waiting, year by year, in one pass of the planner, and deletes the requests it
+# read only once their plan is committed. A request is never lost: one written while a
+# re-plan runs is taken by the same job (it looks again before it ends), and a job that
+# finds the planning lock held leaves them waiting for the minute's catch-up
+# (``catch_up_replans``), which also takes what a restart left.
+
+def request_replan(village_id: int, years) -> None:
+    """Ask for the village to be re-planned in ``years`` (those planned already, when the
+    job runs). Queues the job unless one was queued for a request of the last moments."""
+    delay = get_settings().replan_delay_seconds
     with _job_connection():
-        for year in years:
-            if year_is_planned(year):
-                done.append(planner.plan_year(year, villages=[village_id]))
-    return done
+        now = clock.now_utc()
+        queued = ReplanRequest.select().where(
+            ReplanRequest.requested_at >= now - dt.timedelta(seconds=delay)).exists()
+        ReplanRequest.insert_many([dict(village=village_id, year=year, requested_at=now)
+                                   for year in sorted(set(years))]).execute()
+    if huey.immediate or not delay:  # the tests, and an operator who wants no wait
+        replan_requested()
+    elif not queued:
+        replan_requested.schedule(delay=delay)
+
+
+def replan_requests() -> list[dict]:
+    """Re-plan every village waiting (ReplanRequest), one pass of the planner per year over
+    all of them, until none waits; returns the planner's summaries. The caller holds the
+    planning lock."""
+    summaries = []
+    while True:
+        rows = list(ReplanRequest.select(ReplanRequest.id, ReplanRequest.year)
+                    .order_by(ReplanRequest.id).tuples())
+        if not rows:
+            return summaries
+        last = rows[-1][0]
+        for year in sorted({year for _id, year in rows}):
+            if not year_is_planned(year):
+                continue
+            villages = (ReplanRequest.select(ReplanRequest.village).distinct()
+                        .where((ReplanRequest.year == year) & (ReplanRequest.id <= last)))
+            summaries.append(planner.plan_year(year, villages=villages))
+        for batch in chunked([row_id for row_id, _year in rows], 500):
+            ReplanRequest.delete().where(ReplanRequest.id.in_(batch)).execute()
+
+
+def _replan_waiting() -> list[dict]:
+    with _job_connection():
+        if not ReplanRequest.select().exists():
+            return []
+        try:
+            with planning_lock():
+                fail_running_runs()
+                return replan_requests()
+        except PlanningBusy:
+            # another planning runs: the requests wait for the next job or the catch-up
+            log.info("re-plan requests wait: another planning holds the lock")
+            return []
+
+
+@huey.task(retries=3, retry_delay=30, priority=BACKGROUND_PRIORITY)
+def replan_requested() -> list:
+    """Re-plan the villages whose pairings changed (``request_replan``)."""
+    return _replan_waiting()
+
+
+@huey.periodic_task(crontab(minute="*"), priority=BACKGROUND_PRIORITY)
+def catch_up_replans() -> list:
+    """Every minute: re-plan what still waits (a job that found the lock held, a consumer
+    restarted meanwhile). One look at an empty table when nothing waits."""
+    return _replan_waiting()
+
+
+@huey.task(retries=10, retry_delay=30, priority=BACKGROUND_PRIORITY)
+def replan_village(village_id: int, years: list[int]) -> list:
+    """Re-plan one village in the given years that are planned (with whatever else waits)."""
+    with _job_connection():
+        ReplanRequest.insert_many([dict(village=village_id, year=year)
+                                   for year in sorted(set(years))]).execute()
+    return _replan_waiting()
 
 
 # --- schedules: programme work that recurs (core.registry.Schedule) ------------------------

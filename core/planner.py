@@ -47,7 +47,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from peewee import Case, ForeignKeyField, chunked
+from peewee import Case, ForeignKeyField, Query, chunked
 
 from core import clock
 from core.access import sheet_pairings, sheet_village_filter
@@ -786,8 +786,8 @@ def _scope(year: int, town: Town | None, village_ids):
     where = None
     if town is not None:
         where = Village.town == town.id
-    if village_ids is not None:
-        ids = list(village_ids)
+    if village_ids is not None:  # ids, or a query selecting them (a burst of re-plans)
+        ids = village_ids if isinstance(village_ids, Query) else list(village_ids)
         where = Village.id.in_(ids) if where is None else where & Village.id.in_(ids)
     paired = Pairing.select(Pairing.village).where(
         (Pairing.term_start <= dt.date(year, 12, 31)) & (Pairing.term_end >= dt.date(year, 1, 1)))
@@ -804,7 +804,8 @@ def _scope(year: int, town: Town | None, village_ids):
 
 
 def plan_year(year: int, *, town: Town | None = None, progress=None, villages=None) -> dict:
-    """Plan ``year`` for every village (of ``town``; or only ``villages``, ids) and return
+    """Plan ``year`` for every village (of ``town``; or only ``villages``: ids, or a query
+    selecting them) and return
     the summary: pairings, villages, created, moved, reassigned, cancelled, unchanged,
     shortfalls [{pairing, village, village_code, kind, required, planned, reason}],
     official (False: the year's holidays are an estimate), seconds.

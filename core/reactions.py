@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 def pairing_changed(pairing, change):
     """Keep the calendar right: re-plan the village's years from this one on — every year
     planned already (a replacement passes the events of all of them to the new lawyer) and
-    at least this one and the next (the job skips a year nobody planned). Then what the
-    village asked of its lawyer follows the pairing (``core.village_requests``): the
+    at least this one and the next (the job skips a year nobody planned). The re-plan is
+    requested, not run: a burst of changes (an import) is one re-plan of all its villages
+    (``core.jobs.request_replan``). Then what the village asked of its lawyer follows the
+    pairing (``core.village_requests``): the
     activities an ended pairing accepted after its end wait for the next lawyer, who is
     told what waits."""
     village_id = getattr(pairing, "village_id", None)
@@ -29,7 +31,7 @@ def pairing_changed(pairing, change):
     year = clock.today().year
     years = sorted({year, year + 1}
                    | {y for y in jobs.village_planned_years(village_id) if y >= year})
-    jobs.replan_village(village_id, years)
+    jobs.request_replan(village_id, years)
     village_requests.pairing_changed(pairing, change)
 
 

@@ -3,7 +3,7 @@ from core.models.organisation import (ROLES, VILLAGE_KINDS, Assistant, District,
                                       Lawyer, Town, User, Village)
 from core.models.calendar import (EVENT_KINDS, EVENT_STATUSES, HOLIDAY_KINDS, PLACEMENTS, Event,
                                   EventHandover, FeedSnapshot, FeedToken, Holiday, PlanRun,
-                                  Shortfall, SignIn, SignInPhoto)
+                                  ReplanRequest, Shortfall, SignIn, SignInPhoto)
 from core.models.tasks import (DUTIES, TASK_LEVELS, TASK_STATUSES, WORK_MODES, AuditLog,
                                ProgramTarget, Task, WorkLog, WorkLogPhoto)
 from core.models.records import (MATTER_CATEGORIES, MATTER_STATUSES, Attachment, CaseFile,
@@ -34,6 +34,10 @@ __all__ = ["PROBLEM_SOURCES", "LoginAttempt", "Problem", "UserSession",
            "FeedToken", "Holiday", "PlanRun", "Shortfall", "ALL_MODELS", "ROLES", "VILLAGE_KINDS", "GROUP_ROLES", "HALF_DAYS", "Assistant",
            "District", "LawFirm", "Lawyer", "Town", "User", "Village", "Pairing",
            "WechatGroup", "WechatGroupMember"]
+
+# Villages waiting for their re-plan (core.jobs.request_replan).
+ALL_MODELS += [ReplanRequest]
+__all__ += ["ReplanRequest"]
 
 # What a village asks of its lawyer (core.village_requests).
 ALL_MODELS += [Invitation, ResidentDemand, SessionConfirmation]

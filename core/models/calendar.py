@@ -134,6 +134,15 @@ class PlanRun(BaseModel):
     finished_at = DateTimeField(null=True)
 
 
+class ReplanRequest(BaseModel):
+    """A village to re-plan in a year, after a change of its pairings (``core.jobs``): kept
+    until a re-plan that read it has committed, so a burst of changes is one re-plan, and
+    none is lost to a restart or to a re-plan already running."""
+    village = ForeignKeyField(Village, on_delete="CASCADE")
+    year = IntegerField()
+    requested_at = DateTimeField(default=now_utc)
+
+
 class Shortfall(BaseModel):
     """What the plan of a year could not place for a pairing, and why (never dropped)."""
     pairing = ForeignKeyField(Pairing, backref="shortfalls", on_delete="CASCADE")
