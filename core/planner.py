@@ -63,7 +63,7 @@ from core.workdays import check_year, has_official_data, sync_official_holidays,
 
 SESSIONS_PER_YEAR = 12  # one in each month of the term: a session's slot number is its month
 PUBLICITY_PER_YEAR = 2
-WRITE_EVERY = 10  # villages per transaction (and per progress report)
+WRITE_EVERY = 25  # villages per transaction (and per progress report)
 # Villages held in memory at once (with their lawyers' busy time): planning a province
 # streams through it this many villages at a time, so its memory does not grow with it.
 CHUNK_VILLAGES = 400
@@ -96,6 +96,37 @@ def _day_in(arrangement, year: int, month: int) -> dt.date:
     return arrangement.day_in(year, month)
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _zoned_times(arrangement, day: dt.date, zone) -> tuple[dt.datetime, dt.datetime]:
+    return arrangement.times_on(day)
+
+
+def _times_on(arrangement, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """``arrangement.times_on`` (in the district's zone of the moment)."""
+    return _zoned_times(arrangement, day, clock.zone())
+
+
+def _arrangement(pairing: Pairing):
+    """The pairing's arrangement, made once per pairing row the planner loaded."""
+    found = pairing.__dict__.get("_planned_arrangement")
+    if found is None:
+        found = pairing.__dict__["_planned_arrangement"] = pairing.arrangement
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _frozen(days: tuple) -> frozenset:
+    return frozenset(days)
+
+
+def _covered_days(pairing: Pairing, year: int, month: int) -> tuple[dt.date, ...]:
+    """The days of the month inside the pairing's term."""
+    days = _month_days(year, month)
+    if pairing.term_start <= days[0] and days[-1] <= pairing.term_end:
+        return days
+    return tuple(d for d in days if pairing.term_start <= d <= pairing.term_end)
+
+
 def _covers(pairing: Pairing, day: dt.date) -> bool:
     return pairing.term_start <= day <= pairing.term_end
 
@@ -114,7 +145,7 @@ def month_owners(pairings, year: int) -> dict[int, Pairing]:
             low, high = max(pairing.term_start, first), min(pairing.term_end, last)
             if low > high:
                 continue
-            arranged = _covers(pairing, _day_in(pairing.arrangement, year, month))
+            arranged = _covers(pairing, _day_in(_arrangement(pairing), year, month))
             score = (arranged, (high - low).days, pairing.term_start, pairing.id)
             if best is None or score > best[0]:
                 best = (score, pairing)
@@ -205,10 +236,11 @@ def village_slots(village: Village, pairings, year: int) -> list[Slot]:
     for pairing_id, share in quota.items():
         pairing = by_id[pairing_id]
         for month in share.months:
-            days = [d for d in _month_days(year, month) if _covers(pairing, d)]
+            days = _covered_days(pairing, year, month)
             owned_days[pairing_id].extend(days)
             slots.append(Slot(f"{village.code}:{year}:session:{month:02d}", "session", pairing,
-                              days, frozenset(days), _day_in(pairing.arrangement, year, month)))
+                              list(days), _frozen(days),
+                              _day_in(_arrangement(pairing), year, month)))
     slots.sort(key=lambda slot: slot.key)
     number = 0
     for pairing_id, share in quota.items():  # in term order, so the numbering follows time
@@ -354,7 +386,7 @@ class _YearPlan:
                     if (day is None or day not in slot.allowed
                             or not self.workdays.is_workday(day)):
                         continue
-                    start, end = slot.pairing.arrangement.times_on(day)
+                    start, end = _times_on(_arrangement(slot.pairing), day)
                     self.reserved[slot.pairing.lawyer_id][day].append(
                         Busy(None, start, end, village_id))
 
@@ -390,11 +422,11 @@ class _YearPlan:
         """Where the slot's event goes: a session on its arranged day, else the nearest
         workday of its month at the same hours; a publicity event near a publicity day.
         Only days still to come with ``future_only``; None when no day is free."""
-        arrangement = slot.pairing.arrangement
+        arrangement = _arrangement(slot.pairing)
         lawyer_id = slot.pairing.lawyer_id
 
         def free(day, keep_clear=False):
-            start, end = arrangement.times_on(day)
+            start, end = _times_on(arrangement, day)
             if (future_only and start < self.now) or not self.workdays.is_workday(day):
                 return None
             if not self.is_free(lawyer_id, start, end, village.id, exclude_id):
@@ -441,12 +473,12 @@ class _YearPlan:
     def first_free(self, pairing: Pairing, village: Village, kind: str) -> Placement | None:
         """The first day still to come in the year (after today), inside the pairing's term,
         when its lawyer is free at its arranged hours: where a make-up would go."""
-        arrangement = pairing.arrangement
+        arrangement = _arrangement(pairing)
         for day in self.days:
             if day <= self.today or not _covers(pairing, day) or \
                     not self.workdays.is_workday(day):
                 continue
-            start, end = arrangement.times_on(day)
+            start, end = _times_on(arrangement, day)
             if self.is_free(pairing.lawyer_id, start, end, village.id):
                 return Placement(start, end, "makeup")
         return None
@@ -700,6 +732,9 @@ _TOUCHED = ("starts_at", "ends_at", "lawyer", "pairing", "status", "cancel_reaso
             "placement", "arranged_on", "sequence", "updated_at")
 
 
+_AS_IS = frozenset((str, int, dt.datetime, dt.date, type(None)))
+
+
 def _insert_events(rows: list[dict]) -> None:
     """INSERT the new events in batches, ignoring a slot a planning running at the same
     time made already (keep the one made): one prepared statement for all of them, without
@@ -716,7 +751,9 @@ def _insert_events(rows: list[dict]) -> None:
 
     def value(row, field):
         if field.name in row:
-            return field.db_value(row[field.name])
+            found = row[field.name]
+            # the drivers take these as they are (peewee's db_value would return them)
+            return found if type(found) in _AS_IS else field.db_value(found)
         default = defaults[field.name]
         return field.db_value(default() if callable(default) else default)
     values = [[value(row, field) for field in fields] for row in rows]
@@ -737,6 +774,29 @@ def _update_events(events: list[Event]) -> None:
                                             for event in batch])
         update[Event.proposal] = None
         Event.update(update).where(Event.id.in_([event.id for event in batch])).execute()
+
+
+def _created(rows: list[dict]) -> dict[str, Event]:
+    """plan key -> the Event each new row is now (its id read back; the rest as written).
+    A slot another planning made first is the other one's event, read as stored."""
+    created, others = {}, []
+    by_key = {row["plan_key"]: row for row in rows}
+    defaults = Event._meta.get_default_dict() if rows else {}
+    for batch in chunked(list(by_key), BATCH):
+        found = Event.select(Event.plan_key, Event.id, Event.uid).where(
+            Event.plan_key.in_(batch)).tuples()
+        for plan_key, event_id, uid in found:
+            row = by_key[plan_key]
+            if uid != row["uid"]:
+                others.append(plan_key)
+                continue
+            event = Event(__no_default__=True)  # the row as written, without a setattr a field
+            event.__data__ = {**defaults, **row, "id": event_id}
+            event._dirty.clear()
+            created[plan_key] = event
+    for batch in chunked(others, BATCH):
+        created.update({e.plan_key: e for e in Event.select().where(Event.plan_key.in_(batch))})
+    return created
 
 
 def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int],
@@ -766,9 +826,7 @@ def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int
         for batch in chunked(shortfalls, 100):
             Shortfall.insert_many(batch).execute()
     ids = [event.id for event in updated]
-    created = {}
-    for batch in chunked([row["plan_key"] for row in new], BATCH):
-        created.update({e.plan_key: e for e in Event.select().where(Event.plan_key.in_(batch))})
+    created = _created(new)
     ids += [event.id for event in created.values()]
     told = []
     for change in changes:
