@@ -91,3 +91,36 @@ def test_a_generated_login_logs_in(world):
     client.post("/login", data={"username": generate.COORDINATOR, "password": generate.PASSWORD})
     for path in ("/home", "/tasks/", "/calendar/"):
         assert client.get(path).status_code == 200, path
+
+
+PG_URL = __import__("os").environ.get("JIEDUI_TEST_DATABASE_URL")
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: JIEDUI_TEST_DATABASE_URL is not set")
+def test_on_postgresql_copies_of_a_template_take_new_rows(monkeypatch, tmp_path):
+    """The world is built once into a template database; each copy is a database of its
+    own whose ids go on after the generated rows."""
+    import psycopg2
+
+    from core.models import Event, Village
+    monkeypatch.setenv("JIEDUI_BENCH_DATA", str(tmp_path))
+    monkeypatch.setenv("JIEDUI_BENCH_DATABASE_URL", PG_URL)
+    url = generate.prepare("tiny")
+    try:
+        open_database(url)
+        with db.connection_context():
+            assert Village.select().count() == generate.expected("tiny")["villages"]
+            first = Event.select().order_by(Event.id).first()
+            added = Event.create(uid="added@bench", kind="session", starts_at=first.starts_at,
+                                 ends_at=first.ends_at)
+            assert added.id == generate.expected("tiny")["events"] + 1
+    finally:
+        close_quietly()
+        generate.discard(url)
+        admin = psycopg2.connect(generate._with_dbname(PG_URL, "postgres"))
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                           (url.rsplit("/", 1)[1],))
+            assert cursor.fetchone() is None  # the copy is gone
+        admin.close()
