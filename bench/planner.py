@@ -55,7 +55,7 @@ def main() -> int:
     from core.pairings import update_pairing
     from core.planner import plan_year
 
-    setup(load_settings())
+    setup(load_settings(), run_migrations=True)  # the world may predate a migration
     rows, notes = [], []
     try:
         with db.connection_context():

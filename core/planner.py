@@ -344,19 +344,20 @@ class _YearPlan:
                 self._occupy(lawyer_id, Busy(event_id, starts_at, ends_at, village_id, title))
         keyed_ids = []
         for batch in chunked(village_ids, BATCH):
-            keyed = Event.select().where(Event.village.in_(batch)
-                                         & Event.plan_key.contains(f":{self.year}:"))
+            keyed = _events(Event.select().where(Event.village.in_(batch)
+                                                 & Event.plan_key.contains(f":{self.year}:")))
             for event in keyed:
                 code = _key_village(event.plan_key)
                 if _key_year(event.plan_key) == self.year and code in codes:
                     self.events[code][event.plan_key] = event
                     keyed_ids.append(event.id)
         for batch in chunked(keyed_ids, BATCH):
-            makeups = (Event.select(Event.makeup_for)
-                       .where(Event.makeup_for.in_(batch) & (Event.status != "cancelled")
-                              & (Event.starts_at < self.high) & (Event.ends_at > self.low))
+            # (the window in Python: in SQL it tempts SQLite to scan the year by starts_at)
+            makeups = (Event.select(Event.makeup_for, Event.starts_at, Event.ends_at)
+                       .where(Event.makeup_for.in_(batch) & (Event.status != "cancelled"))
                        .tuples())
-            self.made_up.update(event_id for (event_id,) in makeups)
+            self.made_up.update(event_id for event_id, starts_at, ends_at in makeups
+                                if starts_at < self.high and ends_at > self.low)
         for village in villages:
             self.slots[village.id] = village_slots(village, pairings.get(village.id, []),
                                                    self.year)
@@ -482,6 +483,18 @@ class _YearPlan:
             if self.is_free(pairing.lawyer_id, start, end, village.id):
                 return Placement(start, end, "makeup")
         return None
+
+
+def _events(query) -> list[Event]:
+    """The query's events, made from their rows' values without a setattr per field (a
+    peewee model row costs several times its values; a re-plan reads a year of them)."""
+    events = []
+    for row in query.dicts():
+        event = Event(__no_default__=True)
+        event.__data__ = row
+        event._dirty.clear()
+        events.append(event)
+    return events
 
 
 def _key_village(plan_key: str) -> str:
@@ -874,7 +887,9 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
     The villages are planned in the order of their codes, ``CHUNK_VILLAGES`` at a time:
     each chunk loads its villages, pairings and events and its lawyers' busy time (what
     earlier chunks wrote included), so a re-plan of a few villages reads only what they
-    and their lawyers need, and a province is planned in memory that does not grow."""
+    and their lawyers need, and a province is planned in memory that does not grow (its
+    feeds and notices follow each chunk: a lawyer whose villages fall in two chunks is told
+    twice)."""
     started = time.perf_counter()
     check_year(year)
     sync_official_holidays([year], replan=False)  # this planning applies them
@@ -903,13 +918,23 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
                 told += changes
                 if progress is not None:
                     progress(low + first + len(villages_), len(scope))
+            if low + CHUNK_VILLAGES < len(scope):  # a province: told chunk by chunk
+                _tell(changed, told)
+                changed, told = [], []
     finally:
-        publish_changes(changed)  # what was committed, even if a later village failed
-        if told:  # one call for the whole planning: people get one notice, not one a village
-            notify("events_changed", changes=told, actor=None)
+        _tell(changed, told)  # what was committed, even if a later village failed
     plan.summary["villages"] = len(scope)
     plan.summary["seconds"] = round(time.perf_counter() - started, 2)
     return plan.summary
+
+
+def _tell(changed: list[int], told: list[EventChange]) -> None:
+    """Feeds and people hear of what was written: one call for the whole planning (people
+    get one notice, not one a village), or for each chunk of a planning bigger than one,
+    so that memory does not hold a province's events until the end."""
+    publish_changes(changed)
+    if told:
+        notify("events_changed", changes=told, actor=None)
 
 
 def _plan_village(plan: _YearPlan, village: Village, pairings) -> tuple[_Change, list]:
