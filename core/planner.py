@@ -52,7 +52,7 @@ from peewee import Case, ForeignKeyField, Query, chunked
 from core import clock
 from core.access import sheet_pairings, sheet_village_filter
 from core.config import get_settings
-from core.db import db, transaction
+from core.db import db, is_sqlite, transaction
 from core.events import Busy, EventChange, clash
 from core.placements import event_title
 from core.feeds import publish_changes
@@ -191,11 +191,18 @@ def village_quota(pairings, year: int) -> dict[int, Quota]:
     return {p.id: Quota(tuple(months[p.id]), len(months[p.id]), shares[p.id]) for p in order}
 
 
-def _pairings_touching(year: int, village_ids=None, where=None):
-    query = (Pairing.select(Pairing, Village, Town, Lawyer).join(Village).join(Town)
-             .switch(Pairing).join(Lawyer)
-             .where((Pairing.term_start <= dt.date(year, 12, 31))
-                    & (Pairing.term_end >= dt.date(year, 1, 1))))
+def _pairings_touching(year: int, village_ids=None, where=None, *, light: bool = False):
+    """village id -> its pairings touching ``year`` (in term order), with their village,
+    town and lawyer; ``light``: only the village's id, code and name and the lawyer's id
+    and name (what planning needs)."""
+    if light:
+        query = (Pairing.select(Pairing, Village.id, Village.code, Village.name, Lawyer.id,
+                                Lawyer.name).join(Village).switch(Pairing).join(Lawyer))
+    else:
+        query = (Pairing.select(Pairing, Village, Town, Lawyer).join(Village).join(Town)
+                 .switch(Pairing).join(Lawyer))
+    query = query.where((Pairing.term_start <= dt.date(year, 12, 31))
+                        & (Pairing.term_end >= dt.date(year, 1, 1)))
     if village_ids is not None:
         query = query.where(Pairing.village.in_(list(village_ids)))
     if where is not None:
@@ -365,31 +372,30 @@ class _YearPlan:
 
     def _reserve(self, lawyers: list[int], scope, known: dict) -> None:
         """Hold each session's arranged day (a workday in its owner's term) for it: the
-        sessions of ``lawyers`` in every village planned (``scope``)."""
+        sessions of ``lawyers`` in every village planned (``scope``); ``known``: the slots
+        of the villages in memory already."""
+        slots, others = dict(known), set()
         for batch in chunked(lawyers, BATCH):
             theirs = Pairing.select(Pairing.village).where(
                 Pairing.lawyer.in_(batch) & (Pairing.term_start <= dt.date(self.year, 12, 31))
-                & (Pairing.term_end >= dt.date(self.year, 1, 1)))
-            where = Village.id.in_(theirs) if scope is None else Village.id.in_(theirs) & scope
-            others = [v for v in _pairings_touching(self.year, where=where).items()
-                      if v[0] not in known]
-            slots = dict(known)
-            for village_id, village_pairings in others:
+                & (Pairing.term_end >= dt.date(self.year, 1, 1))).tuples()
+            others.update(village_id for (village_id,) in theirs if village_id not in known)
+        for batch in chunked(sorted(others), BATCH):
+            for village_id, village_pairings in _pairings_touching(
+                    self.year, batch, where=scope, light=True).items():
                 slots[village_id] = village_slots(village_pairings[0].village,
                                                   village_pairings, self.year)
-            known = {}  # the villages planned: once, with the first batch
-            wanted = set(batch)
-            for village_id, village_slots_ in slots.items():
-                for slot in village_slots_:
-                    if slot.pairing.lawyer_id not in wanted:
-                        continue
-                    day = slot.arranged
-                    if (day is None or day not in slot.allowed
-                            or not self.workdays.is_workday(day)):
-                        continue
-                    start, end = _times_on(_arrangement(slot.pairing), day)
-                    self.reserved[slot.pairing.lawyer_id][day].append(
-                        Busy(None, start, end, village_id))
+        wanted = set(lawyers)
+        for village_id, village_slots_ in slots.items():
+            for slot in village_slots_:
+                if slot.pairing.lawyer_id not in wanted:
+                    continue
+                day = slot.arranged
+                if day is None or day not in slot.allowed or not self.workdays.is_workday(day):
+                    continue
+                start, end = _times_on(_arrangement(slot.pairing), day)
+                self.reserved[slot.pairing.lawyer_id][day].append(
+                    Busy(None, start, end, village_id))
 
     def _clear_of_reserved(self, lawyer_id: int, start: dt.datetime, end: dt.datetime,
                            village_id: int) -> bool:
@@ -745,6 +751,9 @@ _TOUCHED = ("starts_at", "ends_at", "lawyer", "pairing", "status", "cancel_reaso
             "placement", "arranged_on", "sequence", "updated_at")
 
 
+_PG_CASTS = {"starts_at": "timestamp", "ends_at": "timestamp", "updated_at": "timestamp",
+             "arranged_on": "date", "lawyer": "integer", "pairing": "integer",
+             "sequence": "integer"}
 _AS_IS = frozenset((str, int, dt.datetime, dt.date, type(None)))
 
 
@@ -783,23 +792,28 @@ def _update_events(events: list[Event]) -> None:
         for name in _TOUCHED:
             field = Event._meta.fields[name]
             attr = field.object_id_name if isinstance(field, ForeignKeyField) else name
-            update[field] = Case(Event.id, [(event.id, field.case_value(getattr(event, attr)))
-                                            for event in batch])
+            case = Case(Event.id, [(event.id, field.case_value(getattr(event, attr)))
+                                   for event in batch])
+            # PostgreSQL types a CASE of NULLs as text: say what the column takes
+            update[field] = case if is_sqlite() or name not in _PG_CASTS else \
+                case.cast(_PG_CASTS[name])
         update[Event.proposal] = None
         Event.update(update).where(Event.id.in_([event.id for event in batch])).execute()
 
 
-def _created(rows: list[dict]) -> dict[str, Event]:
+def _created(rows: list[dict], village_ids: list[int], year: int) -> dict[str, Event]:
     """plan key -> the Event each new row is now (its id read back; the rest as written).
     A slot another planning made first is the other one's event, read as stored."""
     created, others = {}, []
     by_key = {row["plan_key"]: row for row in rows}
     defaults = Event._meta.get_default_dict() if rows else {}
-    for batch in chunked(list(by_key), BATCH):
+    for batch in chunked(village_ids if rows else [], BATCH):  # the villages' keyed events
         found = Event.select(Event.plan_key, Event.id, Event.uid).where(
-            Event.plan_key.in_(batch)).tuples()
+            Event.village.in_(batch) & Event.plan_key.contains(f":{year}:")).tuples()
         for plan_key, event_id, uid in found:
-            row = by_key[plan_key]
+            row = by_key.get(plan_key)
+            if row is None:
+                continue
             if uid != row["uid"]:
                 others.append(plan_key)
                 continue
@@ -807,6 +821,7 @@ def _created(rows: list[dict]) -> dict[str, Event]:
             event.__data__ = {**defaults, **row, "id": event_id}
             event._dirty.clear()
             created[plan_key] = event
+    others += [key for key in by_key if key not in created and key not in others]
     for batch in chunked(others, BATCH):
         created.update({e.plan_key: e for e in Event.select().where(Event.plan_key.in_(batch))})
     return created
@@ -839,7 +854,7 @@ def _write(changes: list[_Change], shortfalls: list[dict], village_ids: list[int
         for batch in chunked(shortfalls, 100):
             Shortfall.insert_many(batch).execute()
     ids = [event.id for event in updated]
-    created = _created(new)
+    created = _created(new, village_ids, year)
     ids += [event.id for event in created.values()]
     told = []
     for change in changes:
@@ -906,7 +921,7 @@ def plan_year(year: int, *, town: Town | None = None, progress=None, villages=No
             chunk.sort(key=lambda village: village.code)
             pairings = {}
             for batch in chunked(chunk_ids, BATCH):
-                pairings.update(_pairings_touching(year, batch))
+                pairings.update(_pairings_touching(year, batch, light=True))
             plan.load(chunk, pairings, where)
             for first in range(0, len(chunk), WRITE_EVERY):
                 villages_ = chunk[first:first + WRITE_EVERY]
