@@ -157,3 +157,38 @@ def test_requests_wait_for_the_catch_up_when_a_re_plan_fails(many, queue, passes
     jobs.catch_up_replans.call_local()
     assert not ReplanRequest.select().exists()
     assert_sessions_on_arrangement(YEAR)
+
+
+# --- a province is planned a chunk of villages at a time -------------------------------------
+
+def _plan_of(year: int) -> dict:
+    return {e.plan_key: (e.starts_at, e.ends_at, e.lawyer_id, e.status, e.placement)
+            for e in Event.select().where(Event.plan_key.contains(f":{year}:"))}
+
+
+def test_planning_a_chunk_of_villages_at_a_time_makes_the_same_plan(database, now,  # noqa: F811
+                                                                   monkeypatch):
+    """Lawyers shared by villages far apart in code order (in other chunks) are never
+    double-booked, and keep clear of each other's arranged days as in one pass: the plan
+    made two villages at a time is the plan made at once."""
+    from tests.planning_support import assert_plan_sound
+    district = District.create(code="310000", name="示范区")
+    towns = [Town.create(district=district, code=f"T{i}", name=f"{i}镇") for i in (1, 2, 3)]
+    firm = LawFirm.create(name="明德律师事务所")
+    lawyers = [make_lawyer(f"律师{n}", firm, phone=f"1380000{n:04d}") for n in range(3)]
+    for n in range(9):  # each lawyer serves a village in every town, on the same Monday
+        village = Village.create(town=towns[n % 3], code=f"T{n % 3}V{n}", name=f"{n}村")
+        pair(None, lawyer=lawyers[n // 3], village=village, term_start=TERM[0],
+             term_end=TERM[1], arrangement=Arrangement(1 + n % 3, 0, dt.time(8, 30),
+                                                       dt.time(12, 0)) if n % 3 else FIRST)
+    planner.plan_year(YEAR)
+    at_once = _plan_of(YEAR)
+    assert_plan_sound(YEAR)
+
+    Event.delete().execute()
+    monkeypatch.setattr(planner, "CHUNK_VILLAGES", 2)
+    monkeypatch.setattr(planner, "WRITE_EVERY", 1)
+    planner.plan_year(YEAR)
+
+    assert _plan_of(YEAR) == at_once
+    assert_plan_sound(YEAR)
