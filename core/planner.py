@@ -780,8 +780,14 @@ def _insert_events(rows: list[dict]) -> None:
         return field.db_value(default() if callable(default) else default)
     values = [[value(row, field) for field in fields] for row in rows]
     cursor = db.cursor()
-    for batch in chunked(values, BATCH):
-        cursor.executemany(sql, batch)
+    if is_sqlite():  # one prepared statement, run for each row
+        for batch in chunked(values, BATCH):
+            cursor.executemany(sql, batch)
+        return
+    for batch in chunked(values, 100):  # the drivers send rows one by one: 100 in a VALUES
+        many = ", ".join([f"({marks})"] * len(batch))
+        cursor.execute(f'INSERT INTO "event" ({columns}) VALUES {many} ON CONFLICT DO NOTHING',
+                       [item for row in batch for item in row])
 
 
 def _update_events(events: list[Event]) -> None:
