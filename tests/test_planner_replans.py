@@ -192,3 +192,21 @@ def test_planning_a_chunk_of_villages_at_a_time_makes_the_same_plan(database, no
 
     assert _plan_of(YEAR) == at_once
     assert_plan_sound(YEAR)
+
+
+def test_a_re_plan_that_finds_the_planning_lock_held_leaves_the_requests_waiting(
+        many, queue, passes):
+    """Not a failure to retry: the requests wait for the planning that holds the lock to end
+    (the minute's catch-up takes them), and the job is not refused again and again."""
+    from core.db import is_sqlite
+    from core.locks import planning_lock
+    if not is_sqlite():
+        pytest.skip("PostgreSQL's advisory lock is the connection's: this test holds it on "
+                    "the job's own connection")
+    update_pairing(None, many[0], term_start=TERM[0], term_end=TERM[1], arrangement=THIRD)
+    with planning_lock():  # e.g. the planning of a year, running
+        assert jobs.replan_requested.call_local() == []
+    assert not passes and ReplanRequest.select().count() == 2
+    jobs.catch_up_replans.call_local()
+    assert passes == [(YEAR, [many[0].village_id])]
+    assert not ReplanRequest.select().exists()
