@@ -275,8 +275,20 @@ def _shown(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
     return _in_window(now, window) & kept
 
 
+# What the feeds read of an event, its village, town and lawyer (not the whole rows: building
+# the SQL and the objects of every column costs more than the query).
+_EVENT_COLUMNS = (Event.id, Event.uid, Event.kind, Event.village, Event.pairing, Event.lawyer,
+                  Event.starts_at, Event.ends_at, Event.status, Event.sequence,
+                  Event.description, Event.held_start, Event.held_end, Event.cancel_reason,
+                  Event.placement, Event.arranged_on, Event.makeup_for, Event.created_at,
+                  Event.updated_at, Event.shown_hash)
+_RELATED_COLUMNS = (Village.id, Village.name, Village.code, Village.address, Village.town,
+                    Town.id, Town.name, Town.judicial_office, Town.office_head,
+                    Town.office_phone, Lawyer.id, Lawyer.name)
+
+
 def _with_relations():
-    return (Event.select(Event, Village, Town, Lawyer)
+    return (Event.select(*_EVENT_COLUMNS, *_RELATED_COLUMNS)
             .join(Village).join(Town)
             .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
 
@@ -300,9 +312,11 @@ def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
     cancelled, so calendars remove them instead of keeping a stale copy."""
     if feed.lawyer_id is None:
         return []
-    handed = (EventHandover.select(EventHandover.event)
+    handed = [event_id for (event_id,) in EventHandover.select(EventHandover.event)
               .where((EventHandover.lawyer == feed.lawyer_id)
-                     & (EventHandover.handed_at >= now - CANCELLED_KEPT)))
+                     & (EventHandover.handed_at >= now - CANCELLED_KEPT)).tuples()]
+    if not handed:  # most lawyers: nothing handed over this month
+        return []
     return list(_with_relations()
                 .where(_in_window(now, feed.window) & Event.id.in_(handed)
                        & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
