@@ -365,6 +365,12 @@ def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
     return by_pairing, by_village
 
 
+def events_shown(where) -> list[int]:
+    """The ids of the events the feeds show now, of those ``where`` selects (a WHERE clause
+    on Event): what a change to what they say about them must republish."""
+    return _shown_ids(where)
+
+
 def _shown_ids(where) -> list[int]:
     now = clock.now_utc()
     return [event_id for (event_id,) in

@@ -252,3 +252,23 @@ def test_a_village_feed_of_a_day_far_ahead_is_not_in_the_district(cal):
     far = add_event(cal.pairing, start=at(local_day(60), 9))
     assert far.uid not in vevents(feeds.render_feed("district"))
     assert far.uid in vevents(feeds.render_feed(f"town:{cal.town.code}"))
+
+
+def test_an_import_that_changes_a_towns_judicial_office_republishes_the_towns_feeds(
+        cal, district, tmp_path, renders):
+    """The hourly job no longer renders every feed: an import republishes what it changed
+    (here the office of the town, from a row of another of its villages)."""
+    from core.importer import import_file
+    from tests.test_importer import write_csv
+    feeds.publish_keys(every_key())
+    renders.clear()
+    village = district.pairings[1].village
+    assert village.town_id == cal.town.id and village.id != cal.village.id
+    row = dict(town_code=cal.town.code, town_name=cal.town.name, judicial_office="东湖镇新司法所",
+               village_code=village.code, village_name=village.name, kind="村")
+    import_file(write_csv(tmp_path / "office.csv", [row], keys=list(row)))
+    described = str(stored(f"lawyer:{cal.lawyer.id}")[cal.events.session.uid]["DESCRIPTION"])
+    assert "东湖镇新司法所" in described
+    other_town = f"town:{cal.events.other_town.village.town.code}"
+    assert f"lawyer:{cal.lawyer.id}" in renders and other_town not in renders
+    assert feeds.dirty_keys() == []
