@@ -655,7 +655,7 @@ def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
 
 
 FOOTER = b"END:VCALENDAR\r\n"
-BLOCKS_KEPT = 50_000  # VEVENT texts kept in a process (a few hundred bytes each)
+BLOCKS_KEPT = 20_000  # VEVENT texts kept in a process (~1 kB each): a district feed is 1,000
 _blocks: "OrderedDict[tuple, bytes]" = OrderedDict()
 _blocks_lock = threading.Lock()
 block_renders = 0  # VEVENTs serialised since the process started (the tests count them)
