@@ -864,6 +864,8 @@ def publish_keys(keys) -> dict:
             log.exception("could not publish the calendar feed %s", key)
             if not isinstance(exc, NotFound):  # a feed of nothing (e.g. a gone town) is no fault
                 _report_failure(key, exc)
+            elif key in marks:  # nor is it worth trying again
+                FeedDirty.delete().where(FeedDirty.key == key).execute()
             results[key] = "failed"
     return results
 

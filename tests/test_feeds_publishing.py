@@ -272,3 +272,23 @@ def test_an_import_that_changes_a_towns_judicial_office_republishes_the_towns_fe
     other_town = f"town:{cal.events.other_town.village.town.code}"
     assert f"lawyer:{cal.lawyer.id}" in renders and other_town not in renders
     assert feeds.dirty_keys() == []
+
+
+def test_a_mark_of_a_feed_of_nothing_is_dropped_and_a_broken_feeds_mark_stays(cal, monkeypatch):
+    FeedDirty.create(key="town:gone", marked_at=clock.now_utc())
+    key = f"lawyer:{cal.lawyer.id}"
+    feeds.publish(key)
+    feeds.mark_dirty([cal.events.session.id])
+    real = feeds._prepare
+
+    def broken(feed_key, now):
+        if feed_key == key:
+            raise RuntimeError("boom")
+        return real(feed_key, now)
+    monkeypatch.setattr(feeds, "_prepare", broken)
+    results = feeds.publish_dirty()
+    assert results["town:gone"] == results[key] == "failed"
+    assert feeds.dirty_keys() == [key]  # tried again by the next job or the hourly catch-up
+    monkeypatch.setattr(feeds, "_prepare", real)
+    assert feeds.publish_dirty()[key] == "published"
+    assert feeds.dirty_keys() == []
