@@ -26,7 +26,9 @@ import hmac
 import logging
 import re
 import secrets
+import threading
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,8 +44,9 @@ from core.config import FeedAlarm, get_settings
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
-from core.models import (District, Event, EventHandover, FeedSnapshot, FeedToken, Lawyer,
-                         Pairing, Task, Town, User, Village, WechatGroup, WechatGroupMember)
+from core.models import (District, Event, EventHandover, FeedDirty, FeedSnapshot, FeedToken,
+                         FeedWindowCheck, Lawyer, Pairing, Task, Town, User, Village,
+                         WechatGroup, WechatGroupMember)
 from core.localize import localized_registry
 from core.placements import EVENT_WORDS, event_title, notes_for
 from core.plugins import notify
@@ -58,6 +61,17 @@ WINDOW_AHEAD = dt.timedelta(days=400)
 # villages stays well under 1 MB, which phones fetch and parse every hour without trouble.
 COORDINATOR_WINDOW_BACK = dt.timedelta(days=31)
 COORDINATOR_WINDOW_AHEAD = dt.timedelta(days=183)
+# The district's feed is bounded whatever the district's size: the last week and the next
+# month, and at most DISTRICT_BACK_MAX events before now and DISTRICT_AHEAD_MAX after (the
+# nearest ones), so that it stays under 1 MB even for a province of 26,000 villages. A
+# town's feed holds all of the town's events in the coordinators' window.
+DISTRICT_WINDOW_BACK = dt.timedelta(days=7)
+DISTRICT_WINDOW_AHEAD = dt.timedelta(days=31)
+DISTRICT_BACK_MAX = 250
+DISTRICT_AHEAD_MAX = 750
+DISTRICT_NOTE = N_("The district's events of the last 7 days and the next 31 (at most "
+                   "%(n)s, the nearest first); a town's calendar has all of its events for "
+                   "seven months.")
 CANCELLED_KEPT = dt.timedelta(days=30)  # a cancellation (or hand-over) stays visible this long
 REFRESH = dt.timedelta(hours=1)  # REFRESH-INTERVAL and X-PUBLISHED-TTL
 ZONE_FIRST_DATE = dt.date(2000, 1, 1)  # a compact VTIMEZONE: no history before 2000
@@ -81,6 +95,7 @@ CLIENT_MAX = 200  # the User-Agent kept on a token
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32)
 # A fetch within this interval by the same client does not write the token row again.
 USE_RECORD_INTERVAL = dt.timedelta(minutes=1)
+CHUNK = 5000  # ids or keys in one IN (...): SQLite allows 32,766 variables a query
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -204,9 +219,19 @@ class _Feed:
     alarms: bool = False  # reminders: for the lawyer who has to be there
     coordinator: bool = False  # the village, the lawyer, a link; a shorter window
     lawyer_id: int | None = None  # a lawyer's feed keeps what was handed over from them
+    district: bool = False  # the district's: bounded (DISTRICT_WINDOW_*, DISTRICT_*_MAX)
+
+    @property
+    def variant(self) -> str:
+        """Which VEVENT text the feed shows of an event (``_block``)."""
+        if self.public:
+            return "public"
+        return "coordinator" if self.coordinator else "lawyer"
 
     @property
     def window(self) -> tuple[dt.timedelta, dt.timedelta]:
+        if self.district:
+            return DISTRICT_WINDOW_BACK, DISTRICT_WINDOW_AHEAD
         if self.coordinator:
             return COORDINATOR_WINDOW_BACK, COORDINATOR_WINDOW_AHEAD
         return WINDOW_BACK, WINDOW_AHEAD
@@ -228,7 +253,7 @@ def _resolve(key: str) -> _Feed:
         district = District.select().order_by(District.id).first()
         name = district.name if district else ""
         return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), Event.id.is_null(False),
-                     coordinator=True)
+                     coordinator=True, district=True)
     elif kind == "village" and arg:
         village = Village.get_or_none(Village.code == arg)
         if village is not None:
@@ -250,16 +275,35 @@ def _shown(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
     return _in_window(now, window) & kept
 
 
+# What the feeds read of an event, its village, town and lawyer (not the whole rows: building
+# the SQL and the objects of every column costs more than the query).
+_EVENT_COLUMNS = (Event.id, Event.uid, Event.kind, Event.village, Event.pairing, Event.lawyer,
+                  Event.starts_at, Event.ends_at, Event.status, Event.sequence,
+                  Event.description, Event.held_start, Event.held_end, Event.cancel_reason,
+                  Event.placement, Event.arranged_on, Event.makeup_for, Event.created_at,
+                  Event.updated_at, Event.shown_hash)
+_RELATED_COLUMNS = (Village.id, Village.name, Village.code, Village.address, Village.town,
+                    Town.id, Town.name, Town.judicial_office, Town.office_head,
+                    Town.office_phone, Lawyer.id, Lawyer.name)
+
+
 def _with_relations():
-    return (Event.select(Event, Village, Town, Lawyer)
+    return (Event.select(*_EVENT_COLUMNS, *_RELATED_COLUMNS)
             .join(Village).join(Town)
             .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
 
 
 def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
-    """The feed's events in its window; a cancellation stays for CANCELLED_KEPT."""
-    return list(_with_relations().where(_shown(now, feed.window) & feed.where)
-                .order_by(Event.starts_at, Event.id))
+    """The feed's events in its window; a cancellation stays for CANCELLED_KEPT. The
+    district's: the nearest DISTRICT_BACK_MAX before now and DISTRICT_AHEAD_MAX after."""
+    shown = _with_relations().where(_shown(now, feed.window) & feed.where)
+    if not feed.district:
+        return list(shown.order_by(Event.starts_at, Event.id))
+    ahead = list(shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
+                 .limit(DISTRICT_AHEAD_MAX))
+    back = list(shown.where(Event.starts_at < now)
+                .order_by(Event.starts_at.desc(), Event.id.desc()).limit(DISTRICT_BACK_MAX))
+    return back[::-1] + ahead
 
 
 def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
@@ -268,9 +312,11 @@ def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
     cancelled, so calendars remove them instead of keeping a stale copy."""
     if feed.lawyer_id is None:
         return []
-    handed = (EventHandover.select(EventHandover.event)
+    handed = [event_id for (event_id,) in EventHandover.select(EventHandover.event)
               .where((EventHandover.lawyer == feed.lawyer_id)
-                     & (EventHandover.handed_at >= now - CANCELLED_KEPT)))
+                     & (EventHandover.handed_at >= now - CANCELLED_KEPT)).tuples()]
+    if not handed:  # most lawyers: nothing handed over this month
+        return []
     return list(_with_relations()
                 .where(_in_window(now, feed.window) & Event.id.in_(handed)
                        & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
@@ -317,6 +363,12 @@ def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
         if status == "active":
             by_village[village_id] = by_pairing[pairing_id]
     return by_pairing, by_village
+
+
+def events_shown(where) -> list[int]:
+    """The ids of the events the feeds show now, of those ``where`` selects (a WHERE clause
+    on Event): what a change to what they say about them must republish."""
+    return _shown_ids(where)
 
 
 def _shown_ids(where) -> list[int]:
@@ -456,10 +508,15 @@ class _Shown:
     public_url: str
 
     def digest(self) -> str:
+        known = self.__dict__.get("_digest")  # computed once (a frozen dataclass)
+        if known is not None:
+            return known
         parts = [self.summary, self.category, self.location, self.start.isoformat(),
                  self.end.isoformat(), self.status, self.description, self.brief, self.url,
                  self.public_url]
-        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+        known = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+        self.__dict__["_digest"] = known
+        return known
 
 
 def _place_line(event: Event) -> str:
@@ -597,31 +654,75 @@ def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
                      handed, {e.id: _handed_over_shown(e, ctx) for e in handed})
 
 
-def _render(prepared: _Prepared) -> bytes:
-    feed, settings = prepared.feed, prepared.settings
-    zone_name = clock.zone().key
+FOOTER = b"END:VCALENDAR\r\n"
+BLOCKS_KEPT = 20_000  # VEVENT texts kept in a process (~1 kB each): a district feed is 1,000
+_blocks: "OrderedDict[tuple, bytes]" = OrderedDict()
+_blocks_lock = threading.Lock()
+block_renders = 0  # VEVENTs serialised since the process started (the tests count them)
+
+
+def _block(event: Event, shown: _Shown, feed: _Feed, alarms) -> bytes:
+    """The VEVENT text of ``event`` as ``feed`` shows it, serialised once per process for
+    every feed that shows the same: the key holds all the VEVENT says (the event's
+    identity, SEQUENCE and times, the digest of what it shows, the variant of the text and
+    the reminders), so a cached text is never stale."""
+    global block_renders
+    key = (feed.variant, feed.alarms and alarms, event.id, event.uid, event.sequence,
+           event.status, event.created_at, event.updated_at, shown.digest())
+    with _blocks_lock:
+        block = _blocks.get(key)
+        if block is not None:
+            _blocks.move_to_end(key)
+            return block
+    block = _vevent(event, shown, feed, alarms).to_ical()
+    with _blocks_lock:
+        block_renders += 1
+        _blocks[key] = block
+        while len(_blocks) > BLOCKS_KEPT:
+            _blocks.popitem(last=False)
+    return block
+
+
+@functools.lru_cache(maxsize=256)
+def _header(name: str, zone_name: str, note: str) -> bytes:
+    """The calendar's properties (everything before its components)."""
     calendar = ICalCalendar.new(prodid=PRODID, calscale="GREGORIAN", method="PUBLISH",
-                                name=feed.name)
+                                name=name)
     # No calendar-level UID (Calendar.new adds one): vdirsyncer names each item by the first
     # UID line it meets, so one before the events would give all of them the same name.
     calendar.pop("UID", None)
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", "PT1H")
     calendar.add("X-WR-TIMEZONE", zone_name)
+    if note:
+        calendar.add("X-WR-CALDESC", note)
+    text = calendar.to_ical()
+    assert text.endswith(FOOTER)
+    return text[:-len(FOOTER)]
+
+
+def _render(prepared: _Prepared) -> bytes:
+    """The calendar as bytes: its header, the district's VTIMEZONE (every event's times are
+    district times), each event's VEVENT text (``_block``, shared with the other feeds that
+    show it) and the footer. The same bytes icalendar gives for the whole tree, without
+    building one per feed."""
+    feed, settings = prepared.feed, prepared.settings
+    zone_name = clock.zone().key
     alarms = settings.feed_alarms
     listed = [(e, prepared.shown[e.id]) for e in prepared.events]
     listed += [(e, prepared.handed_shown[e.id]) for e in prepared.handed]
     listed.sort(key=lambda pair: (pair[0].starts_at, pair[0].id))
-    for event, shown in listed:
-        calendar.add_component(_vevent(event, shown, feed, alarms))
-    # The zones the events use go first (what Calendar.add_missing_timezones does, from a
-    # cache: building a VTIMEZONE costs more than rendering a lawyer's whole year).
-    for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):
-        calendar.subcomponents.insert(position, _timezone(tzid))
-    if not listed:
-        # RFC 5545 wants at least one component; the zone is the one an empty feed has.
-        calendar.add_component(_timezone(zone_name))
-    return calendar.to_ical()
+    note = ""
+    if feed.district:
+        note = gettext_for(settings.locale)(DISTRICT_NOTE) % {
+            "n": DISTRICT_BACK_MAX + DISTRICT_AHEAD_MAX}
+    # The zone goes first, as Calendar.add_missing_timezones puts it (from a cache: building
+    # a VTIMEZONE costs more than rendering a lawyer's whole year); an empty feed has it as
+    # its one component (RFC 5545 wants at least one).
+    parts = [_header(feed.name, zone_name, note), _timezone_text(zone_name)]
+    parts += [_block(event, shown, feed, alarms) for event, shown in listed]
+    parts.append(FOOTER)
+    return b"".join(parts)
 
 
 def render_feed(key: str, *, now: dt.datetime | None = None) -> bytes:
@@ -674,6 +775,11 @@ def refresh_shown(events: list[Event], shown: dict) -> list[int]:
 def _timezone(tzid: str) -> ICalTimezone:
     """The VTIMEZONE of ``tzid`` from 2000 on; shared by every feed, which only serialise it."""
     return ICalTimezone.from_tzid(tzid, first_date=ZONE_FIRST_DATE)
+
+
+@functools.lru_cache(maxsize=8)
+def _timezone_text(tzid: str) -> bytes:
+    return _timezone(tzid).to_ical()
 
 
 # --- publishing ------------------------------------------------------------------------------
@@ -738,17 +844,28 @@ def snapshot_for(key: str) -> FeedSnapshot:
 
 def publish_keys(keys) -> dict:
     """Publish each feed; one that fails is logged and reported to the administrators
-    (its last good snapshot stays), and the others still go out.
+    (its last good snapshot stays, and so does its dirty mark), and the others still go
+    out. A published feed's dirty mark is removed, unless it was marked again meanwhile.
     Returns {key: "published" | "failed"}."""
+    keys = sorted(set(keys))
+    marks = {}
+    for first in range(0, len(keys), CHUNK):
+        marks.update(FeedDirty.select(FeedDirty.key, FeedDirty.marked_at)
+                     .where(FeedDirty.key.in_(keys[first:first + CHUNK])).tuples())
     results = {}
-    for key in sorted(set(keys)):
+    for key in keys:
         try:
             publish(key)
             results[key] = "published"
+            if key in marks:
+                (FeedDirty.delete().where((FeedDirty.key == key)
+                                          & (FeedDirty.marked_at == marks[key])).execute())
         except Exception as exc:  # noqa: BLE001 — one broken feed must not stop the rest
             log.exception("could not publish the calendar feed %s", key)
             if not isinstance(exc, NotFound):  # a feed of nothing (e.g. a gone town) is no fault
                 _report_failure(key, exc)
+            elif key in marks:  # nor is it worth trying again
+                FeedDirty.delete().where(FeedDirty.key == key).execute()
             results[key] = "failed"
     return results
 
@@ -763,12 +880,14 @@ def keys_for_events(event_ids) -> set[str]:
     """Every feed the events appear in, or appeared in: the lawyer's, the town's, the
     district's, (for sessions and publicity) the village's, and the feeds of the lawyers
     they were handed over from within CANCELLED_KEPT (which list them as cancelled)."""
-    ids = list(event_ids)
-    events = list(Event.select(Event.id, Event.kind, Event.lawyer, Village.code,
-                               Town.code.alias("town_code"))
-                  .join(Village).join(Town)
-                  .where(Event.id.in_(ids))
-                  .objects())
+    ids = sorted(set(event_ids))
+    events = []
+    for first in range(0, len(ids), CHUNK):
+        events.extend(Event.select(Event.id, Event.kind, Event.lawyer, Village.code,
+                                   Town.code.alias("town_code"))
+                      .join(Village).join(Town)
+                      .where(Event.id.in_(ids[first:first + CHUNK]))
+                      .objects())
     keys = set()
     for event in events:
         keys.add("district")
@@ -777,18 +896,116 @@ def keys_for_events(event_ids) -> set[str]:
             keys.add(f"lawyer:{event.lawyer_id}")
         if event.kind in PUBLIC_KINDS:
             keys.add(f"village:{event.code}")
-    if events:
-        since = clock.now_utc() - CANCELLED_KEPT
+    since = clock.now_utc() - CANCELLED_KEPT
+    found = [event.id for event in events]
+    for first in range(0, len(found), CHUNK):
         handed = (EventHandover.select(EventHandover.lawyer).distinct()
-                  .where(EventHandover.event.in_([event.id for event in events])
+                  .where(EventHandover.event.in_(found[first:first + CHUNK])
                          & (EventHandover.handed_at >= since)).tuples())
         keys |= {f"lawyer:{lawyer_id}" for (lawyer_id,) in handed}
     return keys
 
 
 def publish_events(event_ids) -> dict:
-    """The job's work: republish the feeds the events appear in."""
+    """Republish every feed the events appear in, published before or not."""
     return publish_keys(keys_for_events(event_ids))
+
+
+def _published(keys) -> list[str]:
+    """Those of ``keys`` that have a snapshot (the others are rendered when first asked
+    for: ``snapshot_for``)."""
+    keys = sorted(set(keys))
+    found = []
+    for first in range(0, len(keys), CHUNK):
+        found.extend(key for (key,) in FeedSnapshot.select(FeedSnapshot.key)
+                     .where(FeedSnapshot.key.in_(keys[first:first + CHUNK])).tuples())
+    return sorted(found)
+
+
+def mark_dirty(event_ids) -> list[str]:
+    """Mark the published feeds these events appear in (``keys_for_events``) for publishing
+    (``FeedDirty``): what ``core.reactions`` does once a change is committed, before it
+    queues the job. The mark stays until the feed is published, so a queue that is down
+    only delays it (the hourly ``catch_up``). Returns the keys marked."""
+    keys = _published(keys_for_events(event_ids))
+    if keys:
+        now = clock.now_utc()
+        for first in range(0, len(keys), CHUNK):
+            (FeedDirty.insert_many([{"key": key, "marked_at": now}
+                                    for key in keys[first:first + CHUNK]])
+             .on_conflict(conflict_target=[FeedDirty.key],
+                          update={FeedDirty.marked_at: now})
+             .execute())
+    return keys
+
+
+def dirty_keys() -> list[str]:
+    return [key for (key,) in FeedDirty.select(FeedDirty.key).order_by(FeedDirty.key)
+            .tuples()]
+
+
+def publish_dirty() -> dict:
+    """The job's work: publish every feed marked dirty. A burst of changes (an import, a
+    planning) queues a job each, and the first to run publishes what all of them marked;
+    the others find little or nothing left."""
+    return publish_keys(dirty_keys())
+
+
+def _crossing(since: dt.datetime, now: dt.datetime, window) -> list[int]:
+    """The events that entered or left a window (back, ahead) between ``since`` and ``now``
+    as the clock moved: their start passed its back edge or its front edge."""
+    back, ahead = window
+    moved = (Event.starts_at.between(since - back, now - back)
+             | Event.starts_at.between(since + ahead, now + ahead))
+    return [i for (i,) in Event.select(Event.id).where(moved & Event.village.is_null(False))
+            .tuples()]
+
+
+def window_crossings(since: dt.datetime, now: dt.datetime) -> set[str]:
+    """The feeds whose content changed between ``since`` and ``now`` only because the clock
+    moved: an event left or entered their window, a cancellation or a hand-over passed
+    CANCELLED_KEPT, and (the district's feed holds the events nearest to now) an event
+    started. A few indexed queries on Event for the time that passed, whatever the number
+    of feeds."""
+    keys = set()
+    kept = ((Event.status == "cancelled")
+            & Event.updated_at.between(since - CANCELLED_KEPT, now - CANCELLED_KEPT))
+    expired = [i for (i,) in Event.select(Event.id).where(kept).tuples()]
+    handed = (EventHandover.select(EventHandover.lawyer).distinct()
+              .where(EventHandover.handed_at.between(since - CANCELLED_KEPT,
+                                                     now - CANCELLED_KEPT)).tuples())
+    keys |= {f"lawyer:{lawyer_id}" for (lawyer_id,) in handed}
+    started = [i for (i,) in Event.select(Event.id)
+               .where(Event.starts_at.between(since, now)).tuples()]
+    for window, kinds in (((WINDOW_BACK, WINDOW_AHEAD), ("lawyer:", "village:")),
+                          ((COORDINATOR_WINDOW_BACK, COORDINATOR_WINDOW_AHEAD), ("town:",)),
+                          ((DISTRICT_WINDOW_BACK, DISTRICT_WINDOW_AHEAD), ("district",))):
+        ids = _crossing(since, now, window) + expired
+        if kinds == ("district",):
+            ids += started
+        if ids:
+            keys |= {key for key in keys_for_events(ids) if key.startswith(kinds)}
+    return keys
+
+
+def catch_up(*, now: dt.datetime | None = None) -> dict:
+    """The hourly job's work: publish what was missed — the feeds still marked dirty (a
+    queue that was down, a publishing that failed or was killed) and the published feeds
+    whose window moved across an event since the last catch-up (``window_crossings``).
+    Unchanged feeds are not rendered. The first catch-up (or one after the clock went back)
+    republishes every feed (``publish_all``)."""
+    now = now or clock.now_utc()
+    check = FeedWindowCheck.select().order_by(FeedWindowCheck.id).first()
+    if check is None or check.checked_at > now:
+        results = publish_all()
+    else:
+        keys = set(dirty_keys()) | set(_published(window_crossings(check.checked_at, now)))
+        results = publish_keys(keys)
+    if check is None:
+        FeedWindowCheck.create(checked_at=now)
+    else:
+        FeedWindowCheck.update(checked_at=now).where(FeedWindowCheck.id == check.id).execute()
+    return results
 
 
 def all_feed_keys() -> set[str]:
@@ -814,8 +1031,9 @@ def publish_changes(event_ids) -> None:
     """Republish the feeds these events are in, once the change is committed: what every
     service calls for the events its change touched (events, the planner, tasks, a
     lawyer's details, a WeChat group). It fires ``feeds_changed``; the core's reaction
-    queues the job, and a queue that is down only delays it (the hourly republish catches
-    up)."""
+    marks the published feeds dirty (``mark_dirty``) and queues the job that publishes
+    them (``publish_dirty``); a queue that is down only delays it (the hourly ``catch_up``
+    publishes what is still dirty)."""
     ids = sorted({int(i) for i in event_ids})
     if ids:  # core.reactions queues the job, once the change is committed
         notify("feeds_changed", event_ids=ids)

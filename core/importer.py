@@ -30,7 +30,8 @@ from core.config import get_settings
 from core.db import db, transaction
 from core.errors import JieduiError, ValidationError
 from core.i18n import N_
-from core.models import District, LawFirm, Lawyer, Town, Village
+from core.feeds import events_shown, publish_changes
+from core.models import District, Event, LawFirm, Lawyer, Town, Village
 from core.pairings import active_pairing, pair, update_pairing
 from core.phones import clean_phone
 from core.text import clean_email
@@ -758,7 +759,24 @@ def apply(path, *, district_name: str | None = None,
         checker, summary = _run(path, district_name, progress)
         if checker.problems:
             raise ImportFailed(path.name, checker.problems)
+    _publish_updated(summary)
     return summary.as_dict()
+
+
+def _publish_updated(summary: Summary) -> None:
+    """The feeds show a town's judicial office, a village's name and address and a
+    lawyer's name: republish those of the events of what the file updated (new pairings
+    publish their own, through the planning)."""
+    updated = {kind: [key for (k, key), outcome in summary.outcomes.items()
+                      if k == kind and outcome == "updated"]
+               for kind in ("towns", "villages", "lawyers")}
+    if not any(updated.values()):
+        return
+    villages = (Village.select(Village.id).join(Town)
+                .where(Town.code.in_(updated["towns"] or [""])
+                       | Village.code.in_(updated["villages"] or [""])))
+    lawyers = Lawyer.select(Lawyer.id).where(Lawyer.licence_no.in_(updated["lawyers"] or [""]))
+    publish_changes(events_shown((Event.village.in_(villages)) | Event.lawyer.in_(lawyers)))
 
 
 import_file = apply  # ``jiedui import FILE``

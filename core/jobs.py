@@ -55,19 +55,19 @@ def ping(value: str = "pong") -> str:
 
 @huey.task()
 def publish_feeds(event_ids: list[int]) -> dict:
-    """Republish the feeds these events appear in (``core.reactions.feeds_changed``)."""
+    """Publish the feeds marked dirty (``core.reactions.feeds_changed`` marked those of these
+    events before queueing this): a burst of changes is published by the first job to run."""
     with _job_connection():
-        return feeds.publish_events(event_ids)
+        return feeds.publish_dirty()
 
 
 @huey.periodic_task(crontab(minute="7"))
 def republish_all_feeds() -> dict:
-    """Hourly: the feeds' 90/400-day window moves with the clock, an import changes contacts
-    (a lawyer's phone, a town's judicial office) without a service asking, and a change whose
-    feeds could not be queued is caught up. Unchanged feeds keep their ETag (cheap for
-    clients)."""
+    """Hourly: publish what was missed (``core.feeds.catch_up``): the feeds still marked
+    dirty (a queue that was down, a publishing killed midway) and those whose 90/400-day
+    window moved across an event. Unchanged feeds are not rendered."""
     with _job_connection():
-        return feeds.publish_all()
+        return feeds.catch_up()
 
 
 # --- planning (core.planner) -----------------------------------------------------------------

@@ -9,7 +9,7 @@ the plugin manager, by name.
 """
 import logging
 
-from core import clock, jobs, problems, village_requests
+from core import clock, feeds, jobs, problems, village_requests
 from core.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,16 @@ def feeds_changed(event_ids):
 
 
 def publish_affected(event_ids) -> None:
-    """Queue the publishing of the feeds of these events; a queue that is down must not
-    fail a change already made (the hourly republish catches up)."""
+    """Mark the published feeds of these events dirty (``core.feeds.mark_dirty``), then queue
+    the job that publishes them; a queue that is down must not fail a change already made
+    (the marks stay, and the hourly catch-up publishes them)."""
     ids = sorted({int(i) for i in event_ids})
     if not ids:
         return
+    try:
+        feeds.mark_dirty(ids)
+    except Exception:  # noqa: BLE001 - logged; the change itself is committed
+        log.exception("could not mark the feeds of events %s for publishing", ids[:20])
     try:
         jobs.publish_feeds(ids)
     except Exception:  # noqa: BLE001 - logged; the change itself is committed

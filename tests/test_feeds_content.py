@@ -208,10 +208,22 @@ def test_coordinator_feeds_have_a_shorter_window(cal):
     inside = [add_event(p, start=at(local_day(-30), 9)), add_event(p, start=at(local_day(182), 9))]
     outside = [add_event(p, start=at(local_day(-33), 9)), add_event(p, start=at(local_day(185), 9))]
     lawyer = set(vevents(feeds.render_feed(f"lawyer:{cal.lawyer.id}")))
-    for key in (f"town:{cal.town.code}", "district"):
-        uids = set(vevents(feeds.render_feed(key)))
-        assert {e.uid for e in inside} <= uids and not {e.uid for e in outside} & uids, key
+    uids = set(vevents(feeds.render_feed(f"town:{cal.town.code}")))
+    assert {e.uid for e in inside} <= uids and not {e.uid for e in outside} & uids
     assert {e.uid for e in inside + outside} <= lawyer  # the lawyer's window is wider
+
+
+def test_the_district_feed_holds_a_week_back_and_a_month_ahead(cal):
+    p = cal.pairing
+    assert (feeds.DISTRICT_WINDOW_BACK, feeds.DISTRICT_WINDOW_AHEAD) == (
+        dt.timedelta(days=7), dt.timedelta(days=31))
+    inside = [add_event(p, start=at(local_day(-6), 9)), add_event(p, start=at(local_day(30), 9))]
+    outside = [add_event(p, start=at(local_day(-9), 9)), add_event(p, start=at(local_day(33), 9))]
+    body = feeds.render_feed("district")
+    uids = set(vevents(body))
+    assert {e.uid for e in inside} <= uids and not {e.uid for e in outside} & uids
+    assert {e.uid for e in outside} <= set(vevents(feeds.render_feed(f"town:{cal.town.code}")))
+    assert "X-WR-CALDESC:本区最近7天和未来31天的活动（至多1000项" in readable(body)
 
 
 # --- 7. placement notes ----------------------------------------------------------------------

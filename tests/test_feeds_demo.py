@@ -43,7 +43,7 @@ def test_the_demo_districts_feed_stays_under_one_megabyte(demo):
     snapshot = feeds.publish("district")
     body = bytes(snapshot.body)
     events = icalendar.Calendar.from_ical(body).walk("VEVENT")
-    assert len(events) > 900  # the whole district's seven months, not an empty feed
+    assert len(events) > 200  # the district's last week and next month, not an empty feed
     assert len(body) < MB, f"{len(body)} bytes"
     assert len(bytes(snapshot.body_gzip)) < len(body) / 5
     assert gzip.decompress(bytes(snapshot.body_gzip)) == body

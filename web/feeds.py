@@ -152,7 +152,8 @@ def _scope_text(user) -> str:
         return _("The events of every village of %(town)s.", town=user.town.name)
     if key.startswith("village:"):
         return _("The sessions and publicity events of %(village)s.", village=user.village.name)
-    return _("The events of every village of the district.")
+    return _(service.DISTRICT_NOTE,  # bounded: a province's would not fit a phone
+             n=service.DISTRICT_BACK_MAX + service.DISTRICT_AHEAD_MAX)
 
 
 def _page(form=None, created=None, status=200, trigger=None):

@@ -56,3 +56,8 @@ __all__ += ["LoginInvitation"]
 from core.models.operations import LONG_JOB_STATUSES, LongJob  # noqa: E402
 ALL_MODELS += [LongJob]
 __all__ += ["LONG_JOB_STATUSES", "LongJob"]
+
+# Feeds to publish again, and the hourly catch-up's clock (core.feeds).
+from core.models.calendar import FeedDirty, FeedWindowCheck  # noqa: E402
+ALL_MODELS += [FeedDirty, FeedWindowCheck]
+__all__ += ["FeedDirty", "FeedWindowCheck"]

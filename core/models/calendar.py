@@ -122,6 +122,20 @@ class FeedSnapshot(BaseModel):
     generated_at = DateTimeField(default=now_utc)
 
 
+class FeedDirty(BaseModel):
+    """A published feed that shows something changed since: written with the change
+    (``core.feeds.publish_changes``), removed once the feed is published again. A mark
+    written while the feed was being rendered (a newer ``marked_at``) stays."""
+    key = CharField(unique=True)
+    marked_at = DateTimeField(default=now_utc)
+
+
+class FeedWindowCheck(BaseModel):
+    """When the hourly catch-up last looked for events crossing a feed's window edge
+    (``core.feeds.catch_up``): the next one looks at the time since. One row."""
+    checked_at = DateTimeField()
+
+
 class PlanRun(BaseModel):
     """One planning of a year (from the CLI or a job), with progress for the UI."""
     year = IntegerField()
