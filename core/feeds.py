@@ -34,7 +34,7 @@ from icalendar import Alarm as ICalAlarm
 from icalendar import Calendar as ICalCalendar
 from icalendar import Event as ICalEvent
 from icalendar import Timezone as ICalTimezone
-from peewee import JOIN, IntegrityError
+from peewee import JOIN, SQL, Case, IntegrityError, fn
 
 from core import clock
 from core.audit import record
@@ -149,11 +149,17 @@ def active_tokens(user: User):
 def find_token(raw: str) -> FeedToken | None:
     """The live token for a raw token from a URL, or None (unknown, revoked, or its user
     can no longer have a feed). The lookup is by SHA-256, so its timing says nothing about
-    how much of a guess was right."""
+    how much of a guess was right. One indexed query, which brings what ``feed_key_for``
+    needs of the user (their town's and village's codes) along."""
     if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
         return None
     wanted = _hash(raw)
-    token = (FeedToken.select(FeedToken, User).join(User)
+    token = (FeedToken.select(FeedToken, User.id, User.role, User.active, User.lawyer,
+                              User.town, User.village, Town.id, Town.code,
+                              Village.id, Village.code)
+             .join(User)
+             .join(Town, JOIN.LEFT_OUTER, on=(User.town == Town.id)).switch(User)
+             .join(Village, JOIN.LEFT_OUTER, on=(User.village == Village.id))
              .where(FeedToken.token_hash == wanted).first())
     if token is None or not hmac.compare_digest(token.token_hash, wanted):
         return None
@@ -161,20 +167,68 @@ def find_token(raw: str) -> FeedToken | None:
         return None
     try:
         feed_key_for(token.user)
-    except ValidationError:
+    except (ValidationError, Town.DoesNotExist, Village.DoesNotExist):
         return None
     return token
 
 
 def record_use(token: FeedToken, client: str) -> None:
-    """Remember when and by what client (User-Agent) the token was last fetched."""
+    """Remember when and by what client (User-Agent) the token was last fetched: at most
+    one write a minute for a client that polls (no read: the token found is the row)."""
     client = (client or "")[:CLIENT_MAX]
     now = clock.now_utc()
     recent = token.last_used_at is not None and now - token.last_used_at < USE_RECORD_INTERVAL
     if recent and token.last_client == client:
         return  # a client polling fast does not cost a write per fetch
     token.last_used_at, token.last_client = now, client
-    token.save(only=[FeedToken.last_used_at, FeedToken.last_client])
+    (FeedToken.update(last_used_at=now, last_client=client)
+     .where(FeedToken.id == token.id).execute())
+
+
+@dataclass(frozen=True)
+class StoredFeed:
+    """What the web needs of a published feed to answer: its validators, whether the
+    answer is the stored gzip copy (``gzipped``: the client accepts it and it is there),
+    and those bytes when they were asked for (``content``; None when not read)."""
+    id: int
+    etag: str
+    generated_at: dt.datetime
+    gzipped: bool
+    content: bytes | None = None
+
+
+def stored_feed(key: str, *, content: bool = False, gzip_ok: bool = False,
+                village_code: str | None = None) -> StoredFeed | None:
+    """The published feed ``key`` in one indexed read, or None when it was never published
+    (``snapshot_for`` renders it) — or, with ``village_code``, when that village does not
+    exist. The bytes are read only with ``content`` (a client with a matching ETag gets a
+    304 from the validators alone): the gzip copy when ``gzip_ok`` and one is stored."""
+    gzipped = FeedSnapshot.body_gzip.is_null(False)
+    columns = [FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at,
+               gzipped.alias("gzipped")]
+    if content:
+        columns.append(Case(None, [(gzipped, FeedSnapshot.body_gzip)], FeedSnapshot.body)
+                       if gzip_ok else FeedSnapshot.body)
+    query = FeedSnapshot.select(*columns).where(FeedSnapshot.key == key)
+    if village_code is not None:
+        query = query.where(fn.EXISTS(Village.select(SQL("1"))
+                                      .where(Village.code == village_code)))
+    row = query.tuples().first()
+    if row is None:
+        return None
+    stored = bool(row[3])
+    body = bytes(row[4]) if content else None
+    return StoredFeed(row[0], row[1], row[2], gzipped=stored and gzip_ok, content=body)
+
+
+def stored_content(stored: StoredFeed) -> bytes:
+    """The bytes of a feed ``stored_feed`` read without them (a 200 after all)."""
+    column = FeedSnapshot.body_gzip if stored.gzipped else FeedSnapshot.body
+    value = (FeedSnapshot.select(column).where(FeedSnapshot.id == stored.id)
+             .tuples().first())
+    if value is None:  # replaced in between: never, rows are updated in place
+        raise NotFound(N_("Not found"))
+    return bytes(value[0])
 
 
 def feed_urls(raw: str, base_url: str) -> dict:
