@@ -86,8 +86,10 @@ def open_database(url: str, busy_timeout_ms: int | None = None, *, pooled: bool 
             busy_timeout_ms = get_settings().db_busy_timeout_ms
         if scheme.endswith("+pool"):  # a pooled connection serves one thread, then another
             pool["check_same_thread"] = False
+        else:  # (pooled, ``timeout`` is the wait for a free connection; the pragma is set)
+            pool["timeout"] = busy_timeout_ms / 1000
         database = connect_url(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms},
-                               timeout=busy_timeout_ms / 1000, **pool)
+                               **pool)
     else:
         database = connect_url(url, **pool)
     db.initialize(database)

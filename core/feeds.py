@@ -204,8 +204,10 @@ def stored_feed(key: str, *, content: bool = False, gzip_ok: bool = False,
     exist. The bytes are read only with ``content`` (a client with a matching ETag gets a
     304 from the validators alone): the gzip copy when ``gzip_ok`` and one is stored."""
     gzipped = FeedSnapshot.body_gzip.is_null(False)
+    # LENGTH reads the blob's size, never its bytes (SQLite: from the record's header;
+    # PostgreSQL: without de-TOASTing)
     columns = [FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at,
-               gzipped.alias("gzipped")]
+               fn.LENGTH(FeedSnapshot.body_gzip)]
     if content:
         columns.append(Case(None, [(gzipped, FeedSnapshot.body_gzip)], FeedSnapshot.body)
                        if gzip_ok else FeedSnapshot.body)
@@ -216,7 +218,7 @@ def stored_feed(key: str, *, content: bool = False, gzip_ok: bool = False,
     row = query.tuples().first()
     if row is None:
         return None
-    stored = bool(row[3])
+    stored = row[3] is not None
     body = bytes(row[4]) if content else None
     return StoredFeed(row[0], row[1], row[2], gzipped=stored and gzip_ok, content=body)
 
