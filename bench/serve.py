@@ -51,7 +51,8 @@ SKIP_LINK = re.compile(r"static|logout|/lang/|export|\.xlsx|\.docx|\.ics|downloa
 
 def floor_app():
     """The app ``jiedui run`` and ``jiedui serve`` build, with ``FLOOR_PATH`` in front: the
-    bytes and headers of the feed named by ``JIEDUI_BENCH_FLOOR_KEY``, from memory."""
+    bytes and headers of the feeds named by ``JIEDUI_BENCH_FLOOR_KEYS`` (``?n`` picks one),
+    from memory."""
     from core.models import FeedSnapshot
     from web import SECURITY_HEADERS, create_app
     from web.feeds import CALENDAR_TYPE, PRIVATE_CACHE
@@ -62,17 +63,21 @@ def floor_app():
     def floor(environ, start_response):
         if environ.get("PATH_INFO") != FLOOR_PATH:
             return inner(environ, start_response)
-        if not held:
+        number = int(environ.get("QUERY_STRING") or 0)
+        if number not in held:
             from core.db import db
+            key = os.environ["JIEDUI_BENCH_FLOOR_KEYS"].split(",")[number]
             with db.connection_context():
-                snapshot = FeedSnapshot.get(FeedSnapshot.key == os.environ["JIEDUI_BENCH_FLOOR_KEY"])
-            held["body"] = bytes(snapshot.body)
-            held["headers"] = [("ETag", snapshot.etag), ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"),
-                               ("Cache-Control", PRIVATE_CACHE), ("Vary", "Accept-Encoding"),
-                               ("Content-Type", CALENDAR_TYPE),
-                               ("Content-Length", str(len(held["body"]))), *SECURITY_HEADERS]
-        start_response("200 OK", list(held["headers"]))
-        return [held["body"]]
+                snapshot = FeedSnapshot.get(FeedSnapshot.key == key)
+            body = bytes(snapshot.body)
+            held[number] = (body, [
+                ("ETag", snapshot.etag), ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"),
+                ("Cache-Control", PRIVATE_CACHE), ("Vary", "Accept-Encoding"),
+                ("Content-Type", CALENDAR_TYPE), ("Content-Length", str(len(body))),
+                *SECURITY_HEADERS])
+        body, headers = held[number]
+        start_response("200 OK", list(headers))
+        return [body]
 
     app.wsgi_app = floor
     return app
@@ -114,11 +119,13 @@ def _prepare(instance: Path) -> dict:
     villages = [v.code for v in Village.select(Village.code).order_by(Village.id).limit(40)]
     for code in villages:
         feeds.snapshot_for(f"village:{code}")
-    lawyer = User.get(User.username == DEMO_LOGINS["lawyer"][0])
-    key = feeds.feed_key_for(lawyer)
-    size = len(feeds.snapshot_for(key).body)
+    feeds_measured = []  # (who, key, bytes): the lawyer's feed and the coordinator's
+    for role in ("lawyer", "coordinator"):
+        user = User.get(User.username == DEMO_LOGINS[role][0])
+        key = feeds.feed_key_for(user)
+        feeds_measured.append((role, key, len(feeds.snapshot_for(key).body)))
     db.close()
-    return {"tokens": tokens, "villages": villages, "floor_key": key, "feed_bytes": size,
+    return {"tokens": tokens, "villages": villages, "measured": feeds_measured,
             "logins": DEMO_LOGINS}
 
 
@@ -165,42 +172,52 @@ def _stop(process: subprocess.Popen) -> None:
 
 # --- one client, one request at a time ----------------------------------------------------------
 
-def _gets(port: int, path: str, headers: dict, rounds: int) -> tuple[Timing, int]:
-    """``rounds`` GETs of ``path`` on one kept-alive connection (reopened when the server
-    closes it): the median and spread, and the last status."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    samples, status = [], 0
+def _interleaved(port: int, requests: list[tuple[str, dict]], rounds: int):
+    """``rounds`` rounds of the ``requests`` (path, headers), one after the other in each
+    round, each on its own kept-alive connection (reopened when the server closes it): a
+    shared machine's slow moments fall on all of them alike. Their medians and spreads."""
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                   for _ in requests]
+    samples = [[] for _ in requests]
 
-    def once():
-        nonlocal status
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
+    def once(i):
+        path, headers = requests[i]
+        connections[i].request("GET", path, headers=headers)
+        response = connections[i].getresponse()
         response.read()
-        status = response.status
+        return response.status
 
-    for _ in range(20):
-        once()
+    for _ in range(20):  # warm-up
+        for i in range(len(requests)):
+            once(i)
+    statuses = [0] * len(requests)
     for _ in range(rounds):
-        started = time.perf_counter()
-        once()
-        samples.append(time.perf_counter() - started)
-    connection.close()
-    quartiles = statistics.quantiles(samples, n=4)
-    return Timing(statistics.median(samples), quartiles[2] - quartiles[0]), status
+        for i in range(len(requests)):
+            started = time.perf_counter()
+            statuses[i] = once(i)
+            samples[i].append(time.perf_counter() - started)
+    for connection in connections:
+        connection.close()
+    timings = []
+    for i, taken in enumerate(samples):
+        quartiles = statistics.quantiles(taken, n=4)
+        timings.append(Timing(statistics.median(taken), quartiles[2] - quartiles[0]))
+    return timings, statuses
 
 
 def _single(kind: str, port: int, data: dict) -> list[Row]:
-    feed = f"/feeds/{data['tokens']['lawyer']}.ics"
-    floor, _ = _gets(port, FLOOR_PATH, {}, FEED_GETS)
-    full, status = _gets(port, feed, {}, FEED_GETS)
-    assert status == 200, status
-    etag = _etag(port, feed)
-    unchanged, status = _gets(port, feed, {"If-None-Match": etag}, FEED_GETS)
-    assert status == 304, status
-    kib = data["feed_bytes"] / 1024
-    return [Row(f"jiedui {kind}: lawyer's feed GET ({kib:.0f} KiB) vs the constant floor",
-                floor, full),
-            Row(f"jiedui {kind}: the feed's 304 vs its 200", full, unchanged)]
+    rows = []
+    for number, (role, key, size) in enumerate(data["measured"]):
+        feed = f"/feeds/{data['tokens'][role]}.ics"
+        etag = _etag(port, feed)
+        (floor, full, unchanged), statuses = _interleaved(
+            port, [(f"{FLOOR_PATH}?{number}", {}), (feed, {}),
+                   (feed, {"If-None-Match": etag})], FEED_GETS)
+        assert statuses == [200, 200, 304], statuses
+        who = f"{role}'s feed ({key}, {size / 1024:.0f} KiB)"
+        rows += [Row(f"jiedui {kind}: {who} GET vs the constant floor", floor, full),
+                 Row(f"jiedui {kind}: {who} 304 vs its 200", full, unchanged)]
+    return rows
 
 
 def _etag(port: int, path: str) -> str:
@@ -237,7 +254,7 @@ class Load:
         self.until = 0.0
         self.seconds = seconds
         self.lock = threading.Lock()
-        self.latencies: list[float] = []
+        self.latencies: list[tuple[str, float]] = []  # (what, seconds)
         self.logins: list[float] = []
         self.errors: list[str] = []
         self.logged_in = threading.Event()
@@ -252,11 +269,14 @@ class Load:
         elapsed = time.perf_counter() - started
         return response, elapsed, failed
 
-    def _record(self, elapsed, failed, login=False):
+    def _record(self, elapsed, failed, login=False, what=""):
         if not login and not self.logged_in.is_set():
             return
         with self.lock:
-            (self.logins if login else self.latencies).append(elapsed)
+            if login:
+                self.logins.append(elapsed)
+            else:
+                self.latencies.append((what, elapsed))
             if failed:
                 self.errors.append(failed)
 
@@ -279,8 +299,9 @@ class Load:
             time.sleep(rng.uniform(0, 3))
             while time.monotonic() < self.until:
                 time.sleep(rng.uniform(1, 3))  # reading the page
-                _r, elapsed, failed = self._timed(session, "GET", rng.choice(links))
-                self._record(elapsed, failed)
+                link = rng.choice(links)
+                _r, elapsed, failed = self._timed(session, "GET", link)
+                self._record(elapsed, failed, what=_page_name(link))
 
     def phone(self, number: int) -> None:
         rng = random.Random(1000 + number)
@@ -295,7 +316,7 @@ class Load:
             while time.monotonic() < self.until:
                 headers = {"If-None-Match": etag} if etag else {}
                 response, elapsed, failed = self._timed(session, "GET", url, headers=headers)
-                self._record(elapsed, failed)
+                self._record(elapsed, failed, what="feed")
                 if response is not None and response.status_code == 200:
                     etag = response.headers.get("ETag")
                 time.sleep(rng.uniform(2, 5))
@@ -314,12 +335,33 @@ class Load:
         for thread in people + phones:
             thread.join()
         took = time.monotonic() - started
-        ordered = sorted(self.latencies)
-        cut = statistics.quantiles(ordered, n=100)
-        return {"requests": len(ordered), "rate": len(ordered) / took, "p50": cut[49],
-                "p95": cut[94], "p99": cut[98], "errors": len(self.errors),
+        every = sorted(seconds for _what, seconds in self.latencies)
+        pages = sorted(seconds for what, seconds in self.latencies if what != "feed")
+        polls = sorted(seconds for what, seconds in self.latencies if what == "feed")
+        by_page = {}
+        for what, seconds in self.latencies:
+            if what != "feed":
+                by_page.setdefault(what, []).append(seconds)
+        slowest = sorted(((statistics.median(times), what, len(times))
+                          for what, times in by_page.items()), reverse=True)[:5]
+        return {"requests": len(every), "rate": len(every) / took, **_cuts("", every),
+                **_cuts("pages_", pages), **_cuts("feeds_", polls),
+                "errors": len(self.errors), "slowest": slowest,
                 "login_p50": statistics.median(self.logins) if self.logins else 0,
                 "error_kinds": sorted(set(self.errors))[:5]}
+
+
+def _cuts(prefix: str, ordered: list[float]) -> dict:
+    if len(ordered) < 2:
+        return {f"{prefix}p50": 0, f"{prefix}p95": 0, f"{prefix}p99": 0}
+    cut = statistics.quantiles(ordered, n=100)
+    return {f"{prefix}p50": cut[49], f"{prefix}p95": cut[94], f"{prefix}p99": cut[98]}
+
+
+def _page_name(link: str) -> str:
+    """A page's address without its own codes and numbers (``/villages/<code>``)."""
+    path = link.split("?")[0]
+    return re.sub(r"/[0-9][0-9-]*(?=/|$)", "/<n>", path)
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -337,7 +379,7 @@ def main() -> None:
         env["JIEDUI_DATABASE_URL"] = os.environ["JIEDUI_BENCH_DATABASE_URL"]
     os.environ.update({k: v for k, v in env.items() if k.startswith("JIEDUI_")})
     data = _prepare(instance)
-    env["JIEDUI_BENCH_FLOOR_KEY"] = data["floor_key"]
+    env["JIEDUI_BENCH_FLOOR_KEYS"] = ",".join(key for _role, key, _size in data["measured"])
     rows, loads = [], {}
     for kind in ("run", "serve"):
         port = _free_port()
@@ -357,6 +399,10 @@ def main() -> None:
         print(f"{'jiedui ' + kind:<16} {load['requests']:>9} {load['rate']:>7.1f} "
               f"{load['p50'] * 1000:>8.1f} {load['p95'] * 1000:>8.1f} {load['p99'] * 1000:>8.1f} "
               f"{load['errors']:>7} {load['login_p50'] * 1000:>13.0f}")
+        print(f"  pages p50/p95 {load['pages_p50'] * 1000:.0f}/{load['pages_p95'] * 1000:.0f} ms; "
+              f"feed polls p50/p95 {load['feeds_p50'] * 1000:.1f}/{load['feeds_p95'] * 1000:.1f} ms")
+        print("  slowest pages (median ms, requests): " + ", ".join(
+            f"{what} {median * 1000:.0f} ({count})" for median, what, count in load["slowest"]))
         if load["error_kinds"]:
             print(f"  errors: {', '.join(load['error_kinds'])}")
 

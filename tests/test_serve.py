@@ -285,3 +285,21 @@ def test_the_options_follow_the_settings():
     assert serve_settings({}).workers == (os.cpu_count() or 1)
     with pytest.raises(ConfigError):
         serve_settings({"JIEDUI_WEB_THREADS": "zero"})
+
+
+@pytest.mark.skipif(not os.environ.get("JIEDUI_TEST_DATABASE_URL"), reason="needs PostgreSQL")
+def test_a_pooled_connection_the_server_ended_is_replaced_before_the_request(
+        client, raw_token, pooled):
+    import psycopg2
+    assert client.get(f"/feeds/{raw_token}.ics").status_code == 200  # back in the pool
+    db.connect()
+    (pid,) = db.execute_sql("SELECT pg_backend_pid()").fetchone()
+    db.close()  # the pool keeps it, idle
+    killer = psycopg2.connect(os.environ["JIEDUI_TEST_DATABASE_URL"])
+    killer.autocommit = True
+    with killer.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    killer.close()
+    time.sleep(0.2)
+    assert client.get(f"/feeds/{raw_token}.ics").status_code == 200
+    assert client.get("/login").status_code == 200
