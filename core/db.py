@@ -59,10 +59,11 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-# A pooled web process: at most this many connections at once per process (a thread past
-# them waits up to POOL_WAIT_SECONDS), each replaced after POOL_STALE_SECONDS.
-POOL_MAX_CONNECTIONS = 32
-POOL_WAIT_SECONDS = 10
+# A pooled web process keeps every connection its threads gave back, each replaced after
+# POOL_STALE_SECONDS. No cap: the server's threads bound how many are in use at once
+# (gunicorn: JIEDUI_WEB_THREADS per worker; PostgreSQL then needs workers × threads, plus
+# the consumers'); a cap below them would fail requests that only had to wait.
+POOL_MAX_CONNECTIONS = 0
 POOL_STALE_SECONDS = 300
 
 
@@ -77,8 +78,8 @@ def open_database(url: str, busy_timeout_ms: int | None = None, *, pooled: bool 
     if pooled and not scheme.endswith("+pool") and not url.startswith("sqlite:///:memory:"):
         url = f"{scheme}+pool:{rest}"
         scheme = f"{scheme}+pool"
-    pool = ({"max_connections": POOL_MAX_CONNECTIONS, "timeout": POOL_WAIT_SECONDS,
-             "stale_timeout": POOL_STALE_SECONDS} if pooled else {})
+    pool = ({"max_connections": POOL_MAX_CONNECTIONS, "stale_timeout": POOL_STALE_SECONDS}
+            if pooled else {})
     if url.startswith("sqlite"):
         if url.startswith(("sqlite:///", "sqlite+pool:///")):
             private_file(url.split(":///", 1)[1])  # owner-only, like the backups
@@ -86,8 +87,8 @@ def open_database(url: str, busy_timeout_ms: int | None = None, *, pooled: bool 
             busy_timeout_ms = get_settings().db_busy_timeout_ms
         if scheme.endswith("+pool"):  # a pooled connection serves one thread, then another
             pool["check_same_thread"] = False
-        else:  # (pooled, ``timeout`` is the wait for a free connection; the pragma is set)
-            pool["timeout"] = busy_timeout_ms / 1000
+        else:  # (pooled, ``timeout`` would be the wait for a free connection; the pragma
+            pool["timeout"] = busy_timeout_ms / 1000  # sets the busy timeout either way)
         database = connect_url(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms},
                                **pool)
     else:
