@@ -12,14 +12,17 @@ from core.config import Settings
 from core.db import migrate, open_database
 
 
-def setup(settings: Settings | None = None, *, run_migrations: bool = False):
+def setup(settings: Settings | None = None, *, run_migrations: bool = False,
+          pooled: bool = False):
     """Set the process up from ``settings`` (default: the environment's) and return the
     database. With ``run_migrations`` the schema is brought up to date first (``jiedui
-    init`` and ``jiedui run`` do, a consumer does not)."""
+    init`` and ``jiedui run`` do, a consumer does not); ``pooled``: the database keeps its
+    connections between uses (the web process's, ``core.db``)."""
     settings = settings or config.get_settings()
     config.configure(settings)
     clock.set_timezone(settings.timezone)
-    database = open_database(settings.database_url, settings.db_busy_timeout_ms)
+    database = open_database(settings.database_url, settings.db_busy_timeout_ms,
+                             pooled=pooled)
     if run_migrations:
         migrate()
     queue.configure(settings)

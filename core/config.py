@@ -683,6 +683,33 @@ def trusted_proxies(environ=None) -> int:
                             kind=int, allow_zero=True)
 
 
+# --- the production web server (jiedui serve, gunicorn.conf.py) -------------------------------
+
+DEFAULT_BIND = "127.0.0.1:8000"  # behind a reverse proxy on the same host
+DEFAULT_WEB_THREADS = "8"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    bind: str  # JIEDUI_BIND: host:port (or unix:/path) gunicorn listens on
+    workers: int  # JIEDUI_WEB_WORKERS: processes; default one per core
+    threads: int  # JIEDUI_WEB_THREADS: threads per process
+
+
+def serve_settings(environ=None) -> ServeSettings:
+    """How ``jiedui serve`` (gunicorn) runs the web: ``JIEDUI_BIND`` (default
+    127.0.0.1:8000), ``JIEDUI_WEB_WORKERS`` (default: the machine's cores) processes of
+    ``JIEDUI_WEB_THREADS`` (default 8) threads each."""
+    env = os.environ if environ is None else environ
+    cores = str(os.cpu_count() or 1)
+    return ServeSettings(
+        bind=env.get("JIEDUI_BIND", DEFAULT_BIND).strip() or DEFAULT_BIND,
+        workers=_positive_number(env.get("JIEDUI_WEB_WORKERS", cores), "JIEDUI_WEB_WORKERS",
+                                 kind=int),
+        threads=_positive_number(env.get("JIEDUI_WEB_THREADS", DEFAULT_WEB_THREADS),
+                                 "JIEDUI_WEB_THREADS", kind=int))
+
+
 # --- long work as queued jobs (core.longwork) -------------------------------------------------
 DEFAULT_EXPORT_JOB_ROWS = "300"
 

@@ -5,7 +5,11 @@ the web server and the job consumer can share one file. PostgreSQL is selected b
 a ``postgresql://`` URL (driver psycopg2) or ``psycopg3://`` (psycopg 3); add ``+pool``
 to the scheme (``postgresql+pool://``, ``psycopg3+pool://``) to keep closed connections
 in a pool (peewee's: ``?max_connections=20&stale_timeout=300``) instead of opening one per
-request and job.
+request and job. The web process (``web.create_app``) opens its database ``pooled``: SQLite
+and PostgreSQL alike keep a closed connection for the next request, so a request pays
+neither the connect nor SQLite's setup statements (a fifth of a feed's cost); each thread
+takes its own connection from the pool, and a process forked after (gunicorn's workers:
+``preload_app`` stays off) opens its own.
 """
 import threading
 from contextlib import contextmanager
@@ -13,6 +17,7 @@ from pathlib import Path
 
 from peewee import DatabaseProxy, InterfaceError, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import PooledDatabase
 from playhouse.migrations import Runner
 
 from core.config import get_settings, private_file
@@ -54,23 +59,46 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-def open_database(url: str, busy_timeout_ms: int | None = None):
+# A pooled web process keeps every connection its threads gave back, each replaced after
+# POOL_STALE_SECONDS. No cap: the server's threads bound how many are in use at once
+# (gunicorn: JIEDUI_WEB_THREADS per worker; PostgreSQL then needs workers × threads, plus
+# the consumers'); a cap below them would fail requests that only had to wait.
+POOL_MAX_CONNECTIONS = 0
+POOL_STALE_SECONDS = 300
+
+
+def open_database(url: str, busy_timeout_ms: int | None = None, *, pooled: bool = False):
     """Connect ``db`` to the database at ``url`` and return the concrete database.
     ``busy_timeout_ms`` (SQLite): how long a write waits for another writer; default
-    ``JIEDUI_DB_BUSY_TIMEOUT_MS``."""
+    ``JIEDUI_DB_BUSY_TIMEOUT_MS``. ``pooled``: keep closed connections for the next use
+    (``+pool`` in the URL's scheme does the same)."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
-    if url.startswith("sqlite:"):
-        if url.startswith("sqlite:///"):
-            private_file(url[len("sqlite:///"):])  # owner-only, like the backups
+    scheme, _, rest = url.partition(":")
+    if pooled and not scheme.endswith("+pool") and not url.startswith("sqlite:///:memory:"):
+        url = f"{scheme}+pool:{rest}"
+        scheme = f"{scheme}+pool"
+    pool = ({"max_connections": POOL_MAX_CONNECTIONS, "stale_timeout": POOL_STALE_SECONDS}
+            if pooled else {})
+    if url.startswith("sqlite"):
+        if url.startswith(("sqlite:///", "sqlite+pool:///")):
+            private_file(url.split(":///", 1)[1])  # owner-only, like the backups
         if busy_timeout_ms is None:
             busy_timeout_ms = get_settings().db_busy_timeout_ms
+        if scheme.endswith("+pool"):  # a pooled connection serves one thread, then another
+            pool["check_same_thread"] = False
+        else:  # (pooled, ``timeout`` would be the wait for a free connection; the pragma
+            pool["timeout"] = busy_timeout_ms / 1000  # sets the busy timeout either way)
         database = connect_url(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms},
-                               timeout=busy_timeout_ms / 1000)
+                               **pool)
     else:
-        database = connect_url(url)
+        database = connect_url(url, **pool)
     db.initialize(database)
     return database
+
+
+def is_pooled() -> bool:
+    return isinstance(db.obj, PooledDatabase)
 
 
 def is_sqlite() -> bool:
@@ -80,13 +108,20 @@ def is_sqlite() -> bool:
 def connect_alive() -> None:
     """Open the connection, or make sure the one already open still answers: a server that
     restarted (or ended our session) leaves a dead connection, which is replaced here
-    rather than failing the next request or job. Never inside a transaction."""
-    if not db.is_closed() and not db.in_transaction():
-        try:
-            db.execute_sql("SELECT 1")
-        except UNAVAILABLE_ERRORS:
-            close_quietly()
-    db.connect(reuse_if_open=True)
+    rather than failing the next request or job. Never inside a transaction. A
+    PostgreSQL connection from the pool is checked the same way (it may have waited there
+    through a restart); a pooled SQLite file cannot go away."""
+    if db.is_closed():
+        db.connect()
+        if not is_pooled() or is_sqlite():
+            return  # a new connection, or a SQLite file: alive
+    if db.in_transaction():
+        return
+    try:
+        db.execute_sql("SELECT 1")
+    except UNAVAILABLE_ERRORS:
+        close_quietly()
+        db.connect(reuse_if_open=True)
 
 
 def close_quietly() -> None:
@@ -94,9 +129,11 @@ def close_quietly() -> None:
     rolled back: the server ended the transaction, or SQLite rolls back on close)."""
     try:
         if not db.is_closed():
-            db.close()
+            db.close()  # pooled: back to the pool, unless it is dead (then closed)
     except Exception:  # noqa: BLE001 — a dead connection may refuse even to close
         # peewee keeps the connection as open: forget it, so the next use opens a new one
+        if is_pooled():
+            db.obj._in_use.pop(db.obj.conn_key(db.obj._state.conn), None)
         db.obj._state.reset()
 
 

@@ -36,12 +36,12 @@ from icalendar import Alarm as ICalAlarm
 from icalendar import Calendar as ICalCalendar
 from icalendar import Event as ICalEvent
 from icalendar import Timezone as ICalTimezone
-from peewee import JOIN, IntegrityError
+from peewee import JOIN, SQL, Case, IntegerField, IntegrityError, fn
 
 from core import clock
 from core.audit import record
 from core.config import FeedAlarm, get_settings
-from core.db import transaction
+from core.db import db, transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (District, Event, EventHandover, FeedDirty, FeedSnapshot, FeedToken,
@@ -161,35 +161,150 @@ def active_tokens(user: User):
             .order_by(FeedToken.created_at, FeedToken.id))
 
 
+class _CompiledQuery:
+    """A query whose SQL is made once per database and then run with new values: a feed
+    poll comes every few minutes from every phone, and peewee spends longer writing a
+    small query's SQL than the database answering it. ``build(*values)`` makes the query;
+    ``columns`` convert what the driver returns (SQLite's text dates) as peewee would."""
+
+    def __init__(self, build, columns):
+        self.build = build
+        self.convert = [column.python_value for column in columns]
+        self.made = None  # (database, sql, where each parameter's value comes from)
+
+    def row(self, *values) -> tuple | None:
+        database = db.obj
+        if self.made is None or self.made[0] is not database:
+            marks = [f"\x00value{i}\x00" for i in range(len(values))]
+            sql, params = self.build(*marks).sql()
+            self.made = (database, sql, [marks.index(p) if p in marks else (None, p)
+                                         for p in params])
+        _database, sql, sources = self.made
+        params = [values[s] if isinstance(s, int) else s[1] for s in sources]
+        found = database.execute_sql(sql, params).fetchone()
+        if found is None:
+            return None
+        return tuple(convert(value) if value is not None else None
+                     for convert, value in zip(self.convert, found))
+
+
+_TOKEN_COLUMNS = (FeedToken.id, FeedToken.user, FeedToken.label, FeedToken.token_hash,
+                  FeedToken.created_at, FeedToken.revoked_at, FeedToken.last_used_at,
+                  FeedToken.last_client, User.role, User.active, User.lawyer, User.town,
+                  User.village, Town.code, Village.code)
+_TOKEN_QUERY = _CompiledQuery(
+    lambda token_hash: (FeedToken.select(*_TOKEN_COLUMNS).join(User)
+                        .join(Town, JOIN.LEFT_OUTER, on=(User.town == Town.id)).switch(User)
+                        .join(Village, JOIN.LEFT_OUTER, on=(User.village == Village.id))
+                        .where(FeedToken.token_hash == token_hash)),
+    _TOKEN_COLUMNS)
+
+
 def find_token(raw: str) -> FeedToken | None:
     """The live token for a raw token from a URL, or None (unknown, revoked, or its user
     can no longer have a feed). The lookup is by SHA-256, so its timing says nothing about
-    how much of a guess was right."""
+    how much of a guess was right. One indexed query, which brings what ``feed_key_for``
+    needs of the user (their role, their town's and village's codes) along."""
     if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
         return None
     wanted = _hash(raw)
-    token = (FeedToken.select(FeedToken, User).join(User)
-             .where(FeedToken.token_hash == wanted).first())
-    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+    row = _TOKEN_QUERY.row(wanted)
+    if row is None or not hmac.compare_digest(row[3], wanted):
         return None
-    if token.revoked_at is not None or not token.user.active:
+    (token_id, user_id, label, token_hash, created_at, revoked_at, last_used_at, last_client,
+     role, active, lawyer_id, town_id, village_id, town_code, village_code) = row
+    if revoked_at is not None or not active:
         return None
+    user = User(id=user_id, role=role, active=active, lawyer=lawyer_id,
+                town=Town(id=town_id, code=town_code) if town_id is not None else None,
+                village=(Village(id=village_id, code=village_code)
+                         if village_id is not None else None))
     try:
-        feed_key_for(token.user)
+        feed_key_for(user)
     except ValidationError:
         return None
-    return token
+    return FeedToken(id=token_id, user=user, label=label, token_hash=token_hash,
+                     created_at=created_at, revoked_at=revoked_at, last_used_at=last_used_at,
+                     last_client=last_client)
 
 
 def record_use(token: FeedToken, client: str) -> None:
-    """Remember when and by what client (User-Agent) the token was last fetched."""
+    """Remember when and by what client (User-Agent) the token was last fetched: at most
+    one write a minute for a client that polls (no read: the token found is the row)."""
     client = (client or "")[:CLIENT_MAX]
     now = clock.now_utc()
     recent = token.last_used_at is not None and now - token.last_used_at < USE_RECORD_INTERVAL
     if recent and token.last_client == client:
         return  # a client polling fast does not cost a write per fetch
     token.last_used_at, token.last_client = now, client
-    token.save(only=[FeedToken.last_used_at, FeedToken.last_client])
+    (FeedToken.update(last_used_at=now, last_client=client)
+     .where(FeedToken.id == token.id).execute())
+
+
+@dataclass(frozen=True)
+class StoredFeed:
+    """What the web needs of a published feed to answer: its validators, whether the
+    answer is the stored gzip copy (``gzipped``: the client accepts it and it is there),
+    and those bytes when they were asked for (``content``; None when not read)."""
+    id: int
+    etag: str
+    generated_at: dt.datetime
+    gzipped: bool
+    content: bytes | None = None
+
+
+_STORED_COLUMNS = (FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at,
+                   IntegerField(), FeedSnapshot.body)
+
+
+def _stored_query(content: bool, gzip_ok: bool, village: bool) -> _CompiledQuery:
+    gzipped = FeedSnapshot.body_gzip.is_null(False)
+    # LENGTH reads the blob's size, never its bytes (SQLite: from the record's header;
+    # PostgreSQL: without de-TOASTing)
+    columns = [FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at,
+               fn.LENGTH(FeedSnapshot.body_gzip)]
+    if content:
+        columns.append(Case(None, [(gzipped, FeedSnapshot.body_gzip)], FeedSnapshot.body)
+                       if gzip_ok else FeedSnapshot.body)
+
+    def build(key, code=None):
+        query = FeedSnapshot.select(*columns).where(FeedSnapshot.key == key)
+        if village:
+            query = query.where(fn.EXISTS(Village.select(SQL("1")).where(Village.code == code)))
+        return query
+    return _CompiledQuery(build, _STORED_COLUMNS)
+
+
+_STORED_QUERIES = {(content, gzip_ok, village): _stored_query(content, gzip_ok, village)
+                   for content in (False, True) for gzip_ok in (False, True)
+                   for village in (False, True)}
+_CONTENT_QUERIES = {
+    gzipped: _CompiledQuery(lambda snapshot_id, column=column: FeedSnapshot.select(column)
+                       .where(FeedSnapshot.id == snapshot_id), (FeedSnapshot.body,))
+    for gzipped, column in ((False, FeedSnapshot.body), (True, FeedSnapshot.body_gzip))}
+
+
+def stored_feed(key: str, *, content: bool = False, gzip_ok: bool = False,
+                village_code: str | None = None) -> StoredFeed | None:
+    """The published feed ``key`` in one indexed read, or None when it was never published
+    (``snapshot_for`` renders it) — or, with ``village_code``, when that village does not
+    exist. The bytes are read only with ``content`` (a client with a matching ETag gets a
+    304 from the validators alone): the gzip copy when ``gzip_ok`` and one is stored."""
+    query = _STORED_QUERIES[content, gzip_ok, village_code is not None]
+    row = query.row(key, village_code) if village_code is not None else query.row(key)
+    if row is None:
+        return None
+    stored = row[3] is not None
+    body = bytes(row[4]) if content else None
+    return StoredFeed(row[0], row[1], row[2], gzipped=stored and gzip_ok, content=body)
+
+
+def stored_content(stored: StoredFeed) -> bytes:
+    """The bytes of a feed ``stored_feed`` read without them (a 200 after all)."""
+    value = _CONTENT_QUERIES[stored.gzipped].row(stored.id)
+    if value is None:  # replaced in between: never, rows are updated in place
+        raise NotFound(N_("Not found"))
+    return bytes(value[0])
 
 
 def feed_urls(raw: str, base_url: str) -> dict:

@@ -68,7 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
                                 x_host=proxies)
     if not (app.config.get("TESTING") or app.config.get("JIEDUI_SET_UP")):
-        setup(settings, run_migrations=True)
+        # The web keeps its connections in a pool between requests (core.db).
+        setup(settings, run_migrations=True, pooled=True)
 
     csrf.init_app(app)
     htmx.init_app(app)
@@ -106,6 +107,9 @@ def create_app(config: dict | None = None) -> Flask:
     from core.plugins import call_setup_hook
     call_setup_hook("register_blueprints", app=app)
     longwork.wrap_marked_exports(app)  # a plugin's big export goes through a job too
+    # The calendar feeds' polling is answered before Flask: a token lookup and the stored
+    # bytes (web.feeds.FeedFastPath), with the same security headers as every answer.
+    app.wsgi_app = feeds.FeedFastPath(app.wsgi_app, SECURITY_HEADERS)
     return app
 
 
@@ -177,6 +181,9 @@ def _init_database_per_request(app: Flask) -> None:
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
                            "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
                            "form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = (("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+                    ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                    ("Referrer-Policy", "same-origin"))
 
 
 def _init_security_headers(app: Flask) -> None:
@@ -184,10 +191,8 @@ def _init_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
         # What a logged-in user reads holds personal data: no shared or browser cache keeps
         # it (the back button on a shared office PC after logout, a proxy). Static files and
         # the feeds set their own caching.

@@ -9,6 +9,9 @@ to one's computer, a QR code for another device) and revokes it.
 """
 import base64
 import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import qrcode
@@ -16,18 +19,20 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.http import http_date, is_resource_modified
+from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 from wtforms import StringField
 
 from core import clock
 from core import feeds as service
+from core.db import close_quietly, db
 from core.errors import JieduiError, NotFound
-from core.models import FeedSnapshot, FeedToken, Village
+from core.models import FeedToken, Village
 from core.vocabulary import STAFF
 from web.access import actor, allow, public
 from web.render import htmx, render
 
 bp = Blueprint("feeds", __name__)
+log = logging.getLogger(__name__)
 
 CHANGED = "feedTokensChanged"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -36,55 +41,142 @@ PUBLIC_CACHE = "public, max-age=300"
 
 
 # --- the feeds -------------------------------------------------------------------------------
+#
+# A phone polls its feed every few minutes all day: the answer is a token lookup and the
+# stored bytes, nothing else. ``FeedFastPath`` answers ``GET``/``HEAD`` of the two feed
+# addresses in front of Flask (no request context, session, CSRF, template or plugin work),
+# with the security headers every answer carries; anything unusual (a feed never published,
+# an address with other characters, an error) goes on to the Flask routes below, which
+# give the same answer the ordinary way.
 
-def _not_found() -> Response:
+NOT_FOUND_BODY = b"Not found\n"
+TEXT_TYPE = "text/plain; charset=utf-8"
+_FEED_PATH = re.compile(r"^/(?:feeds/(?P<token>[A-Za-z0-9_-]{1,64})\.ics"
+                        r"|v/(?P<code>[A-Za-z0-9_.-]{1,64})/calendar\.ics)$")
+_CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list
+    body: bytes = b""
+
+
+def _not_found() -> Answer:
     """The same few bytes for an unknown and a revoked token (and an unknown village)."""
-    return Response("Not found\n", status=404, mimetype="text/plain")
+    return Answer(404, [("Content-Type", TEXT_TYPE)], NOT_FOUND_BODY)
 
 
-def _accepts_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
+def _accepts_gzip(environ) -> bool:
+    return parse_accept_header(environ.get("HTTP_ACCEPT_ENCODING"))["gzip"] > 0
 
 
-def _serve(snapshot: FeedSnapshot, cache_control: str) -> Response:
-    """The stored feed: gzip-compressed (stored at publishing, never compressed per request)
-    for a client that accepts it, under its own ETag; ``304`` for a client that has the
-    representation it would get."""
-    last_modified = snapshot.generated_at.replace(tzinfo=dt.timezone.utc, microsecond=0)
-    compressed = snapshot.body_gzip is not None and _accepts_gzip()
-    etag = service.gzip_etag(snapshot.etag) if compressed else snapshot.etag
-    headers = {"ETag": etag, "Last-Modified": http_date(last_modified),
-               "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-    unchanged = not is_resource_modified(request.environ, etag=etag.strip('"'),
-                                         last_modified=last_modified)
-    if unchanged:
-        return Response(status=304, headers=headers)
-    if compressed:
-        headers["Content-Encoding"] = "gzip"
-    body = bytes(snapshot.body_gzip if compressed else snapshot.body)
-    return Response(body, status=200, headers=headers, content_type=CALENDAR_TYPE)
+def _published(key: str, gzip_ok: bool) -> service.StoredFeed:
+    """A feed asked for before it was ever published: rendered now (``snapshot_for``)."""
+    snapshot = service.snapshot_for(key)
+    gzipped = snapshot.body_gzip is not None and gzip_ok
+    return service.StoredFeed(snapshot.id, snapshot.etag, snapshot.generated_at, gzipped,
+                              bytes(snapshot.body_gzip if gzipped else snapshot.body))
+
+
+def answer(environ, *, token: str | None = None, code: str | None = None,
+           render: bool = True) -> Answer | None:
+    """The answer to a feed request (``token`` or a village ``code``): the stored feed,
+    gzip-compressed (stored at publishing, never compressed per request) for a client that
+    accepts it, under its own ETag; ``304`` from the validators alone (the bytes are not
+    read) for a client that has the representation it would get. None when the feed was
+    never published and ``render`` is off (the caller goes the ordinary way)."""
+    gzip_ok = _accepts_gzip(environ)
+    content = not any(name in environ for name in _CONDITIONAL)
+    if token is not None:
+        found = service.find_token(token)
+        if found is None:
+            return _not_found()
+        key, cache = service.feed_key_for(found.user), PRIVATE_CACHE
+        stored = service.stored_feed(key, content=content, gzip_ok=gzip_ok)
+    else:
+        key, cache = f"village:{code}", PUBLIC_CACHE
+        stored = service.stored_feed(key, content=content, gzip_ok=gzip_ok, village_code=code)
+    if stored is None:
+        if not render:
+            return None
+        if code is not None and not Village.select().where(Village.code == code).exists():
+            return _not_found()
+        try:
+            stored = _published(key, gzip_ok)
+        except NotFound:  # e.g. the coordinator's town is gone
+            return _not_found()
+    if token is not None:
+        service.record_use(found, environ.get("HTTP_USER_AGENT", ""))
+    last_modified = stored.generated_at.replace(tzinfo=dt.timezone.utc, microsecond=0)
+    etag = service.gzip_etag(stored.etag) if stored.gzipped else stored.etag
+    headers = [("ETag", etag), ("Last-Modified", http_date(last_modified)),
+               ("Cache-Control", cache), ("Vary", "Accept-Encoding")]
+    if not is_resource_modified(environ, etag=etag.strip('"'), last_modified=last_modified):
+        return Answer(304, headers)
+    body = stored.content if stored.content is not None else service.stored_content(stored)
+    headers.append(("Content-Type", CALENDAR_TYPE))
+    if stored.gzipped:
+        headers.append(("Content-Encoding", "gzip"))
+    return Answer(200, headers, body)
+
+
+def _response(found: Answer) -> Response:
+    response = Response(found.body, status=found.status)
+    response.headers.clear()
+    response.headers.extend(found.headers)
+    return response
 
 
 @bp.route("/feeds/<token>.ics")
 @public  # the secret token is the credential (calendar apps cannot log in)
 def token_feed(token):
-    found = service.find_token(token)
-    if found is None:
-        return _not_found()
-    try:
-        snapshot = service.snapshot_for(service.feed_key_for(found.user))
-    except NotFound:  # e.g. the coordinator's town is gone
-        return _not_found()
-    service.record_use(found, request.headers.get("User-Agent", ""))
-    return _serve(snapshot, PRIVATE_CACHE)
+    return _response(answer(request.environ, token=token))
 
 
 @bp.route("/v/<code>/calendar.ics")
 @public  # a village's on-site sessions and publicity events are published to residents
 def village_feed(code):
-    if not Village.select().where(Village.code == code).exists():
-        return _not_found()
-    return _serve(service.snapshot_for(f"village:{code}"), PUBLIC_CACHE)
+    return _response(answer(request.environ, code=code))
+
+
+class FeedFastPath:
+    """WSGI middleware: the feeds' ``GET``/``HEAD`` answered before Flask (see above),
+    on the process's pooled connection (``core.db``: no connect, no setup statements)."""
+
+    def __init__(self, wsgi_app, headers):
+        self.wsgi_app = wsgi_app
+        self.headers = list(headers)  # the security headers of every answer
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        match = _FEED_PATH.match(environ.get("PATH_INFO", "")) if method in (
+            "GET", "HEAD") else None
+        found = self._answer(environ, match) if match else None
+        if found is None:
+            return self.wsgi_app(environ, start_response)
+        headers = found.headers + self.headers
+        if found.status != 304:
+            headers.append(("Content-Length", str(len(found.body))))
+        start_response(_STATUS[found.status], headers)
+        return [b""] if method == "HEAD" or found.status == 304 else [found.body]
+
+    @staticmethod
+    def _answer(environ, match) -> Answer | None:
+        try:
+            # No liveness check (a round trip): a connection the server ended fails the
+            # query, is dropped, and the Flask route below checks its own (connect_alive).
+            db.connect(reuse_if_open=True)
+            return answer(environ, token=match["token"], code=match["code"], render=False)
+        except Exception:  # noqa: BLE001 — Flask's route answers it (503, 500) as any page
+            log.debug("feed fast path: going the ordinary way", exc_info=True)
+            return None
+        finally:
+            close_quietly()
+
+
+_STATUS = {200: "200 OK", 304: "304 Not Modified", 404: "404 NOT FOUND"}
 
 
 # --- my calendar feeds -----------------------------------------------------------------------

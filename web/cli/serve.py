@@ -1,11 +1,12 @@
-"""Running the service: ``jiedui run`` (the web UI and a job consumer in one process) and
-``jiedui worker`` (a job consumer only)."""
+"""Running the service: ``jiedui run`` (the web UI and a job consumer in one process, for
+one machine and ``make run``), ``jiedui serve`` (the web UI under gunicorn, for production:
+``web.serve.gunicorn_options``) and ``jiedui worker`` (a job consumer only)."""
 import logging
 import threading
 
 import click
 
-from core.db import db
+from core.db import close_quietly, db
 from core.i18n import gettext_for
 from web.cli.common import describe_database, open_core
 from web.cli.district import echo_demo_logins, echo_demo_summary
@@ -60,6 +61,41 @@ def run(host, port, workers, with_demo):
             web_thread.join(timeout=5)
         server.server_close()
     click.echo(gettext("Jiedui stopped."))
+
+
+@click.command()
+@click.option("--bind", default=None, help="host:port to listen on [JIEDUI_BIND, 127.0.0.1:8000].")
+@click.option("--workers", type=int, default=None,
+              help="Web processes [JIEDUI_WEB_WORKERS, one per core].")
+@click.option("--threads", type=int, default=None,
+              help="Threads per process [JIEDUI_WEB_THREADS, 8].")
+def serve(bind, workers, threads):
+    """Run the web UI under gunicorn (production; run `jiedui worker` beside it)."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:  # pragma: no cover - only without the "serve" extra
+        raise click.ClickException("gunicorn is not installed: pip install 'jiedui[serve]'")
+    from web.serve import gunicorn_options
+    open_core()  # migrate once here, before the workers start
+    close_quietly()
+    options = gunicorn_options()
+    options.pop("wsgi_app")
+    for name, value in (("bind", [bind] if bind else None), ("workers", workers),
+                        ("threads", threads)):
+        if value is not None:
+            options[name] = value
+
+    class Jiedui(BaseApplication):
+        def load_config(self):
+            for name, value in options.items():
+                if value is not None and name in self.cfg.settings:  # (older gunicorns)
+                    self.cfg.set(name, value)
+
+        def load(self):  # in each worker, after the fork
+            from web import create_app
+            return create_app()
+
+    Jiedui().run()
 
 
 def _run_consumer(workers: int, periodic: bool, on_started=None) -> None:
@@ -123,4 +159,4 @@ def _echo_banner(settings, host: str, port: int, gettext) -> None:
     click.echo(rule)
 
 
-COMMANDS = (run, worker)
+COMMANDS = (run, serve, worker)
