@@ -1,0 +1,179 @@
+"""Several job consumers on one queue (Redis, as on several hosts; the SQLite queue file on
+one machine): they share the queued jobs and each job runs once, a periodic job is queued
+once per minute however many consumers run, and a job queued twice does its work once.
+
+The consumers are real ``jiedui worker`` processes on the test's database (SQLite file, or
+PostgreSQL on the PostgreSQL pass) and Redis (``JIEDUI_TEST_REDIS_URL``, else db 15)."""
+import datetime as dt
+import json
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from huey import crontab
+
+from core.config import load_settings
+from core.db import db
+from core.jobs import send_deliveries, whoami
+from core.models import Delivery, Notification
+from core.queue import OncePerTickScheduler, TICK_PREFIX, claim_tick, make_huey
+from tests.consumer_support import (REDIS_URL, consumer_env, done, flushed_redis,
+                                    start_worker, stop, wait_for)
+from tests.conftest import PG_URL
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+
+
+def queue_url_of(kind: str, tmp_path) -> str:
+    return REDIS_URL if kind == "redis" else f"sqlite:///{tmp_path}/queue.db"
+
+
+@pytest.fixture
+def redis_queue():
+    client = flushed_redis()
+    yield REDIS_URL
+    done(client)
+
+
+def settings_on(tmp_path, queue_url):
+    return load_settings({"JIEDUI_INSTANCE": str(tmp_path), "JIEDUI_SECRET_KEY": "k",
+                          "JIEDUI_QUEUE_URL": queue_url})
+
+
+def database_url() -> str:
+    return PG_URL or f"sqlite:///{db.obj.database}"
+
+
+def consumers(tmp_path, queue_url, count=2, *options, **env):
+    """``count`` workers (2 threads each) started at once; waits until each says it runs."""
+    started = []
+    for number in range(count):
+        log = tmp_path / f"consumer-{number}.log"
+        started.append((start_worker(log, consumer_env(tmp_path / f"c{number}", database_url(),
+                                                       queue_url, **env),
+                                     "--workers", "2", *options), log))
+    for process, log in started:
+        wait_for(lambda: process.poll() is not None or "Huey consumer started" in log.read_text(),
+                 what="a consumer to start")
+        assert process.poll() is None, log.read_text()
+    return started
+
+
+def start_early_in_a_minute():
+    """Both consumers check the periodic jobs as they start: start them in one minute."""
+    if dt.datetime.now().second >= 45:
+        time.sleep(61 - dt.datetime.now().second)
+
+
+# --- periodic jobs: one per minute, however many schedulers --------------------------------
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_two_schedulers_queue_a_periodic_job_once_per_minute(tmp_path, kind, request):
+    if kind == "redis":
+        request.getfixturevalue("redis_queue")
+    url = queue_url_of(kind, tmp_path)
+    schedulers = []
+    for _ in range(2):  # two consumers' schedulers: two hueys, two connections to the queue
+        huey = make_huey(settings_on(tmp_path, url))
+        huey.periodic_task(crontab(minute="*"), name="every_minute")(lambda: None)
+        huey.periodic_task(crontab(minute="7"), name="hourly")(lambda: None)
+        schedulers.append(OncePerTickScheduler(huey, threading.Event(), 1, True))
+    queue = schedulers[0].huey
+    queue.flush()
+    try:
+        minute = dt.datetime(2026, 3, 2, 1, 7, 3)
+        for moment in (minute, minute + dt.timedelta(seconds=40), minute, minute.replace(
+                minute=8, second=1)):
+            for scheduler in schedulers:
+                scheduler.enqueue_periodic_tasks(moment)
+        queued = Counter(task.name for task in queue.pending())
+        assert queued == {"every_minute": 2, "hourly": 1}  # 1:07 and 1:08; 1:07 only
+        if kind == "sqlite":  # the claims of an hour ago are dropped as new ones are made
+            assert claim_tick(queue.storage, "every_minute", "2026-03-02T03:00")
+            with queue.storage.db() as cursor:
+                keys = [key for (key,) in cursor.execute(
+                    "SELECT key FROM kv WHERE key LIKE ?", (TICK_PREFIX + "%",))]
+            assert keys == [f"{TICK_PREFIX}2026-03-02T03:00:every_minute"]
+    finally:
+        queue.flush()
+
+
+# --- two real consumers --------------------------------------------------------------------
+
+def test_two_consumers_share_the_jobs_run_each_once_and_queue_periodic_jobs_once(
+        database, tmp_path, redis_queue):
+    start_early_in_a_minute()
+    started = consumers(tmp_path, redis_queue)
+    remote = make_huey(settings_on(tmp_path, redis_queue)).task()(whoami)
+    try:
+        results = [remote(0.15) for _ in range(24)]
+        ran_by = [result.get(blocking=True, timeout=60)["pid"] for result in results]
+    finally:
+        codes = [stop(process) for process, _ in started]
+    logs = [log.read_text() for _, log in started]
+    assert codes == [0, 0], logs
+    assert set(ran_by) == {process.pid for process, _ in started}  # both took some
+    executed = Counter(re.findall(r"Executing core\.jobs\.whoami: ([0-9a-f-]+)", "".join(logs)))
+    assert sorted(executed) == sorted(result.id for result in results)
+    assert set(executed.values()) == {1}  # each job ran once, by one of them
+
+    # Both schedulers looked at the periodic jobs as they started, in the same minute:
+    # the every-minute jobs were queued once in it, not once per consumer.
+    queued = Counter(re.findall(r"(\d\d:\d\d):\d\d,\d+ INFO huey.consumer.Scheduler: "
+                                r"Enqueueing periodic task (core\.jobs\.\w+)", "".join(logs)))
+    assert queued[min(queued)[0], "core.jobs.escalate_matters"] == 1, logs
+    assert set(queued.values()) == {1}, queued
+
+
+class Robot(BaseHTTPRequestHandler):
+    """A group robot's webhook that takes its time to answer, and counts what it gets."""
+    received: Counter = Counter()
+    lock = threading.Lock()
+
+    def do_POST(self):  # noqa: N802 — http.server's name
+        content = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(0.2)
+        with self.lock:
+            self.received[content["text"]["content"]] += 1
+        body = b'{"errcode": 0}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def robot():
+    Robot.received = Counter()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Robot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/robot", Robot.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_sending_job_queued_four_times_on_two_consumers_sends_each_message_once(
+        district, tmp_path, redis_queue, robot):
+    url, received = robot
+    user = district.users.coordinator
+    for number in range(8):  # eight messages waiting for the group robot
+        notification = Notification.create(user=user, kind="test", title=f"message {number}")
+        Delivery.create(notification=notification, channel="webhook")
+    started = consumers(tmp_path, redis_queue, 2, "--no-periodic", JIEDUI_WEBHOOK_URL=url)
+    remote = make_huey(settings_on(tmp_path, redis_queue)).task()(send_deliveries)
+    try:
+        results = [remote() for _ in range(4)]  # four web processes asked at once
+        sent = [result.get(blocking=True, timeout=60) for result in results]
+    finally:
+        codes = [stop(process) for process, _ in started]
+    assert codes == [0, 0]
+    assert sum(counts["sent"] for counts in sent) == 8
+    assert sorted(received.values()) == [1] * 8  # every message reached the group once
+    assert Delivery.select().where(Delivery.status == "sent").count() == 8
