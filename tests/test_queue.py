@@ -3,7 +3,6 @@ enqueued from another process, on SQLite and on Redis."""
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,10 @@ from huey import RedisHuey, SqliteHuey
 from core.config import load_settings
 from core.jobs import ping
 from core.queue import make_huey
+from tests.consumer_support import JIEDUI, REDIS_URL, done, flushed_redis
 
-JIEDUI = str(Path(sys.executable).parent / "jiedui")
-# db 15: the tests' own, flushed before and after (the PostgreSQL pass, which `make test`
-# runs alongside the SQLite one, uses its own: JIEDUI_TEST_REDIS_URL)
-REDIS_URL = os.environ.get("JIEDUI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# REDIS_URL: db 15, the tests' own, flushed before and after (the PostgreSQL pass, which
+# `make test` runs alongside the SQLite one, uses its own: JIEDUI_TEST_REDIS_URL)
 
 
 def settings_for(instance: Path, queue_url: str | None = None):
@@ -72,19 +70,9 @@ def test_a_sqlite_queue_worker_runs_a_job_from_another_process(tmp_path):
 
 @pytest.fixture
 def redis_db15():
-    import redis
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-        if os.environ.get("JIEDUI_REQUIRE_SERVICES"):
-            pytest.fail("Redis is not answering on 127.0.0.1:6379 and "
-                        "JIEDUI_REQUIRE_SERVICES is set")
-        pytest.skip("Redis is not answering on 127.0.0.1:6379")
-    client.flushdb()
+    client = flushed_redis(REDIS_URL)
     yield client
-    client.flushdb()
-    client.close()
+    done(client)
 
 
 @pytest.mark.services
