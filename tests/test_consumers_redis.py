@@ -7,6 +7,7 @@ PostgreSQL on the PostgreSQL pass) and Redis (``JIEDUI_TEST_REDIS_URL``, else db
 import datetime as dt
 import json
 import re
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ from core.db import db
 from core.jobs import send_deliveries, whoami
 from core.models import Delivery, Notification
 from core.queue import OncePerTickScheduler, TICK_PREFIX, claim_tick, make_huey
-from tests.consumer_support import (REDIS_URL, consumer_env, done, flushed_redis,
+from tests.consumer_support import (JIEDUI, REDIS_URL, consumer_env, done, flushed_redis,
                                     start_worker, stop, wait_for)
 from tests.conftest import PG_URL
 
@@ -177,3 +178,29 @@ def test_the_sending_job_queued_four_times_on_two_consumers_sends_each_message_o
     assert sum(counts["sent"] for counts in sent) == 8
     assert sorted(received.values()) == [1] * 8  # every message reached the group once
     assert Delivery.select().where(Delivery.status == "sent").count() == 8
+
+
+# --- several processes starting at once after an upgrade -----------------------------------
+
+def test_processes_starting_at_once_on_a_new_schema_migrate_it_once(tmp_path):
+    """Every process migrates as it starts: the web and the consumers of several hosts,
+    restarted together after an upgrade, take turns; none fails on a half-made schema."""
+    if PG_URL:
+        from tests.conftest import _pg_admin, _pg_url_of
+        name = PG_URL.rsplit("/", 1)[1] + "_migrate"
+        _pg_admin([f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'])
+        url = _pg_url_of(name)
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    try:
+        processes = [subprocess.Popen(
+            [JIEDUI, "init"], env=consumer_env(tmp_path / f"host{number}", url,
+                                               f"sqlite:///{tmp_path}/q{number}.db"),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for number in range(3)]
+        outputs = [process.communicate(timeout=120)[0] for process in processes]
+    finally:
+        if PG_URL:
+            _pg_admin([f'DROP DATABASE IF EXISTS "{name}"'])
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert sum("0001_initial" in output for output in outputs) == 1, outputs
