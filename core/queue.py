@@ -14,14 +14,19 @@ import datetime as dt
 import logging
 from urllib.parse import urlparse
 
-from huey import Huey, PriorityRedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisExpireHuey, SqliteHuey
 from huey.consumer import Consumer as HueyConsumer
 from huey.consumer import Scheduler
-from huey.storage import BaseStorage, PriorityRedisStorage, RedisStorage, SqliteStorage
+from huey.storage import (BaseStorage, PriorityRedisExpireStorage, RedisStorage,
+                          SqliteStorage)
 
 from core.config import Settings, private_file
 
 NAME = "jiedui"
+# What a job returns is kept for whoever asks (a test, `ping`); nobody asks later than this.
+# On Redis it then expires: the feeds' and deliveries' jobs of a province return something
+# thousands of times a day, and Redis keeps everything in memory.
+RESULT_KEEP_SECONDS = 24 * 3600
 
 
 class UnconfiguredStorage(BaseStorage):
@@ -43,8 +48,8 @@ huey = Huey(NAME, utc=True, storage_class=UnconfiguredStorage)
 def storage_for(settings: Settings) -> tuple[type, dict]:
     """The storage class and its arguments for ``JIEDUI_QUEUE_URL``."""
     url = settings.queue_url
-    if settings.queue_is_redis:
-        return PriorityRedisStorage, {"url": url}  # job priorities (Redis >= 5)
+    if settings.queue_is_redis:  # job priorities (Redis >= 5); results kept a day
+        return PriorityRedisExpireStorage, {"url": url, "expire_time": RESULT_KEEP_SECONDS}
     if url.startswith("sqlite:///"):
         path = private_file(url[len("sqlite:///"):])  # owner-only, like the database
         return SqliteStorage, {"filename": str(path)}
@@ -63,7 +68,8 @@ def make_huey(settings: Settings) -> Huey:
     """A separate huey on ``settings``' queue (a process that looks at a queue from
     outside, such as a test of a real consumer)."""
     storage_class, kwargs = storage_for(settings)
-    kind = {SqliteStorage: SqliteHuey, PriorityRedisStorage: PriorityRedisHuey}[storage_class]
+    kind = {SqliteStorage: SqliteHuey,
+            PriorityRedisExpireStorage: PriorityRedisExpireHuey}[storage_class]
     return kind(NAME, utc=True, **kwargs)
 
 

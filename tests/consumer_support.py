@@ -5,11 +5,15 @@ The queue is Redis when ``JIEDUI_TEST_REDIS_URL`` is set (the Makefile's Postgre
 sets it; the SQLite pass leaves it unset) and the tests' own db 15 otherwise for the tests
 that need Redis whatever the pass; the tests that only need *a* queue use a SQLite queue
 file then."""
+import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,25 +23,31 @@ TEST_REDIS_URL = os.environ.get("JIEDUI_TEST_REDIS_URL")  # set: the consumers' 
 REDIS_URL = TEST_REDIS_URL or "redis://127.0.0.1:6379/15"
 
 
-def flushed_redis(url: str = REDIS_URL):
-    """A client of the tests' Redis database, emptied; skips the test (fails it with
-    ``JIEDUI_REQUIRE_SERVICES``) when Redis does not answer. Close it with ``done``."""
+@contextmanager
+def redis_database(url: str = REDIS_URL):
+    """A client of the tests' Redis database, emptied before and after, held alone for the
+    block: a test using it in another process (``pytest -n``, another pass of the suite on
+    the same database) waits. Skips the test (fails it with ``JIEDUI_REQUIRE_SERVICES``)
+    when Redis does not answer."""
     import redis
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-        client.close()
-        if os.environ.get("JIEDUI_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis is not answering on {url} and JIEDUI_REQUIRE_SERVICES is set")
-        pytest.skip(f"Redis is not answering on {url}")
-    client.flushdb()
-    return client
-
-
-def done(client) -> None:
-    client.flushdb()
-    client.close()
+    name = re.sub(r"[^A-Za-z0-9]+", "-", url)
+    with open(Path(tempfile.gettempdir()) / f"jiedui-test-{name}.lock", "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        try:
+            try:
+                client.ping()
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                if os.environ.get("JIEDUI_REQUIRE_SERVICES"):
+                    pytest.fail(f"Redis is not answering on {url} and "
+                                "JIEDUI_REQUIRE_SERVICES is set")
+                pytest.skip(f"Redis is not answering on {url}")
+            client.flushdb()
+            yield client
+            client.flushdb()
+        finally:
+            client.close()
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def consumer_env(instance: Path, database_url: str, queue_url: str, **more) -> dict:

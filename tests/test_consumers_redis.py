@@ -21,7 +21,7 @@ from core.db import db
 from core.jobs import send_deliveries, whoami
 from core.models import Delivery, Notification
 from core.queue import OncePerTickScheduler, TICK_PREFIX, claim_tick, make_huey
-from tests.consumer_support import (JIEDUI, REDIS_URL, consumer_env, done, flushed_redis,
+from tests.consumer_support import (JIEDUI, REDIS_URL, consumer_env, redis_database,
                                     start_worker, stop, wait_for)
 from tests.conftest import PG_URL
 
@@ -34,9 +34,8 @@ def queue_url_of(kind: str, tmp_path) -> str:
 
 @pytest.fixture
 def redis_queue():
-    client = flushed_redis()
-    yield REDIS_URL
-    done(client)
+    with redis_database(REDIS_URL):
+        yield REDIS_URL
 
 
 def settings_on(tmp_path, queue_url):

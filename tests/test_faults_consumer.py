@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from core.feeds import publish
 from core.models import Event, FeedSnapshot, Lawyer, PlanRun, Shortfall, Town
 from core.planner import plan_year
 from core.queue import huey
-from tests.consumer_support import TEST_REDIS_URL, done, flushed_redis
+from tests.consumer_support import TEST_REDIS_URL, redis_database
 
 pytestmark = pytest.mark.slow
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
@@ -39,18 +40,16 @@ def demo(database):
 def real_queue(demo, monkeypatch):
     """huey as in production: jobs go to the queue (Redis, or the queue file), a consumer
     process runs them."""
-    client = None
-    if TEST_REDIS_URL:
-        client = flushed_redis(TEST_REDIS_URL)
-        monkeypatch.setenv("JIEDUI_QUEUE_URL", TEST_REDIS_URL)
-    huey.immediate = False
-    queue.configure(get_settings())  # the queue the consumers read
-    huey.storage.flush_all()
-    yield huey
-    huey.storage.flush_all()
-    huey.immediate = True
-    if client is not None:
-        done(client)
+    with ExitStack() as held:
+        if TEST_REDIS_URL:
+            held.enter_context(redis_database(TEST_REDIS_URL))
+            monkeypatch.setenv("JIEDUI_QUEUE_URL", TEST_REDIS_URL)
+        huey.immediate = False
+        queue.configure(get_settings())  # the queue the consumers read
+        huey.storage.flush_all()
+        yield huey
+        huey.storage.flush_all()
+        huey.immediate = True
 
 
 @pytest.fixture
