@@ -1,6 +1,7 @@
 """Several job consumers on one queue (Redis, as on several hosts; the SQLite queue file on
 one machine): they share the queued jobs and each job runs once, a periodic job is queued
-once per minute however many consumers run, and a job queued twice does its work once.
+once per minute however many consumers run, a job queued twice does its work once, and
+processes starting together on a new schema migrate it once.
 
 The consumers are real ``jiedui worker`` processes on the test's database (SQLite file, or
 PostgreSQL on the PostgreSQL pass) and Redis (``JIEDUI_TEST_REDIS_URL``, else db 15)."""
@@ -203,3 +204,40 @@ def test_processes_starting_at_once_on_a_new_schema_migrate_it_once(tmp_path):
             _pg_admin([f'DROP DATABASE IF EXISTS "{name}"'])
     assert [process.returncode for process in processes] == [0, 0, 0], outputs
     assert sum("0001_initial" in output for output in outputs) == 1, outputs
+
+
+# --- a job run twice at once ---------------------------------------------------------------
+
+def test_the_quarterly_report_prepared_twice_at_once_is_whole_and_announced_once(
+        district, monkeypatch, tmp_path):
+    """Two consumers running the quarter's report at the same moment (a retry, the job
+    queued twice): both succeed, the stored files are whole, the coordinators get one
+    notice."""
+    from openpyxl import load_workbook
+    from docx import Document
+    from core.models import Notification
+    from core.reports import first_workday, prepare_quarterly_report
+    from core.reports import Period
+    monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
+    start = first_workday(Period("quarter", 2026, 4))
+    barrier, outcomes = threading.Barrier(2), []
+
+    def consumer():
+        with db.connection_context():
+            barrier.wait()
+            try:
+                outcomes.append(prepare_quarterly_report(start))
+            except Exception as exc:  # noqa: BLE001 — what the job would have raised
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=consumer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    folder = tmp_path / "reports" / "2026Q3"
+    assert outcomes == [folder, folder]
+    assert sorted(path.name for path in folder.iterdir()) == ["report.docx", "report.xlsx"]
+    load_workbook(folder / "report.xlsx")
+    Document(str(folder / "report.docx"))
+    assert Notification.select().where(Notification.kind == "report").count() == 1
