@@ -220,24 +220,47 @@ def test_the_quarterly_report_prepared_twice_at_once_is_whole_and_announced_once
     from core.reports import Period
     monkeypatch.setenv("JIEDUI_INSTANCE", str(tmp_path))
     start = first_workday(Period("quarter", 2026, 4))
-    barrier, outcomes = threading.Barrier(2), []
-
-    def consumer():
-        with db.connection_context():
-            barrier.wait()
-            try:
-                outcomes.append(prepare_quarterly_report(start))
-            except Exception as exc:  # noqa: BLE001 — what the job would have raised
-                outcomes.append(exc)
-
-    threads = [threading.Thread(target=consumer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = run_at_once(lambda: prepare_quarterly_report(start))
     folder = tmp_path / "reports" / "2026Q3"
     assert outcomes == [folder, folder]
     assert sorted(path.name for path in folder.iterdir()) == ["report.docx", "report.xlsx"]
     load_workbook(folder / "report.xlsx")
     Document(str(folder / "report.docx"))
     assert Notification.select().where(Notification.kind == "report").count() == 1
+
+
+def run_at_once(work, count=2) -> list:
+    """``work()`` in ``count`` threads of their own connections, started together (two
+    consumers' worker threads taking the same job); what each returned or raised."""
+    barrier, outcomes = threading.Barrier(count), []
+
+    def consumer():
+        with db.connection_context():
+            barrier.wait()
+            try:
+                outcomes.append(work())
+            except Exception as exc:  # noqa: BLE001 — what the job would have raised
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=consumer) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+def test_a_report_escalated_by_two_consumers_at_once_is_escalated_and_announced_once(
+        district):
+    from core.matters import escalate_overdue, report_matter
+    from core.models import AuditLog, MajorMatter
+    moment = dt.datetime(2026, 3, 2, 1, 0)
+    report_matter(district.users.lawyer, category="emergency", title="山林纠纷",
+                  occurred_at=moment, village=district.villages[0], now=moment)
+    outcomes = run_at_once(lambda: escalate_overdue(now=moment + dt.timedelta(hours=2)))
+    assert sorted(len(escalated) for escalated in outcomes) == [0, 1], outcomes
+    assert MajorMatter.get().escalation_level == 2
+    assert AuditLog.select().where(AuditLog.action == "matter.escalate").count() == 1
+    told = [user for (user,) in Notification.select(Notification.user)
+            .where(Notification.kind == "matter.escalated").tuples()]
+    assert told and len(told) == len(set(told))  # each coordinator told once
