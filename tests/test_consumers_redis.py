@@ -264,3 +264,19 @@ def test_a_report_escalated_by_two_consumers_at_once_is_escalated_and_announced_
     told = [user for (user,) in Notification.select(Notification.user)
             .where(Notification.kind == "matter.escalated").tuples()]
     assert told and len(told) == len(set(told))  # each coordinator told once
+
+
+def test_a_schedule_fired_by_two_consumers_at_once_creates_its_tasks_once(district):
+    from core import plugins
+    from core.models import AuditLog, Task
+    from core.tasks import create_scheduled_tasks
+    from core.testing import alone
+    from tests.tasks_support import VisitsPlugin
+    with alone(("test-visits", VisitsPlugin())):
+        schedule = plugins.get_registry().schedules["test_weekly"]
+        outcomes = run_at_once(lambda: create_scheduled_tasks(
+            schedule, dt.datetime(2026, 3, 2, 9, 0)))
+    created = Task.select().where(Task.schedule_key.is_null(False)).count()
+    assert created and sorted(outcomes) == [0, created], outcomes
+    assert [entry.detail["count"] for entry in AuditLog.select().where(
+        AuditLog.action == "task.schedule_create")] == [created]
