@@ -11,6 +11,7 @@ neither the connect nor SQLite's setup statements (a fifth of a feed's cost); ea
 takes its own connection from the pool, and a process forked after (gunicorn's workers:
 ``preload_app`` stays off) opens its own.
 """
+import fcntl
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,9 +153,44 @@ def connection():
             db.close()
 
 
+# One process migrates at a time: a session advisory lock (PostgreSQL) under this key.
+PG_MIGRATION_KEY = 0x6A696567  # "jieg" (core.locks' planning lock is "jied")
+
+
+@contextmanager
+def migration_lock():
+    """Hold the schema's migration lock for the block, waiting while another process holds
+    it (it is migrating: once it is done, nothing is left to migrate). PostgreSQL: a
+    session advisory lock on the open connection, released by the server if the process
+    dies; SQLite: ``flock`` on a file next to the database (the kernel releases it)."""
+    if is_sqlite():
+        path = str(db.obj.database or "")
+        if path in ("", ":memory:") or path.startswith("file:"):
+            yield  # one process's own database
+            return
+        with open(Path(path).with_name(Path(path).name + ".migration-lock"), "a+") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (PG_MIGRATION_KEY,))
+    try:
+        yield
+    finally:
+        try:
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (PG_MIGRATION_KEY,))
+        except Exception:  # noqa: BLE001 — the connection died: the server released it
+            pass
+
+
 def migrate() -> list[str]:
-    """Apply pending migrations; returns the names applied (none when up to date)."""
-    with db.connection_context():
+    """Apply pending migrations; returns the names applied (none when up to date). Every
+    process of the service migrates as it starts: several starting at once after an
+    upgrade (the web and the consumers of several hosts) take turns (``migration_lock``),
+    and the later ones find nothing left to do."""
+    with db.connection_context(), migration_lock():
         return Runner(db.obj, directory=str(MIGRATIONS_DIR)).up()
 
 

@@ -8,6 +8,9 @@ services never import this module.
 """
 import datetime as dt
 import logging
+import os
+import socket
+import time
 import traceback
 from functools import wraps
 
@@ -51,6 +54,13 @@ def ping(value: str = "pong") -> str:
     return value
 
 
+@huey.task()
+def whoami(pause: float = 0.0) -> dict:
+    """Which consumer ran this job: its host and process id (several consumers share one
+    queue; ``docs/deploy.md``). ``pause`` seconds keep it busy as a real job would."""
+    if pause:
+        time.sleep(min(pause, 10.0))
+    return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
 @huey.task()

@@ -254,12 +254,16 @@ def escalate_overdue(now: dt.datetime | None = None) -> list[MajorMatter]:
         if level <= matter.escalation_level:
             continue
         with transaction():
+            # the level first: a second consumer escalating the same report at the same
+            # moment waits for this row, then finds it escalated and does nothing
+            if not MajorMatter.update(escalation_level=level, escalated_at=now).where(
+                    (MajorMatter.id == matter.id)
+                    & (MajorMatter.escalation_level < level)).execute():
+                continue
             for step in range(matter.escalation_level + 1, level + 1):
                 _announce(matter, _escalation_recipients(matter, step),
                           kind="matter.escalated", key=f"matter:{matter.id}:escalate:{step}",
                           title=N_("Not yet acknowledged: %(title)s"))
-            MajorMatter.update(escalation_level=level, escalated_at=now).where(
-                (MajorMatter.id == matter.id) & (MajorMatter.escalation_level < level)).execute()
             record(None, "matter.escalate", obj=matter, detail={"level": level})
         escalated.append(MajorMatter.get_by_id(matter.id))
     return escalated

@@ -30,6 +30,7 @@ district coordinators and the leadership group (a notice of kind ``report``, ``c
 import datetime as dt
 import io
 import re
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -589,7 +590,9 @@ def prepare_quarterly_report(today: dt.date | None = None, *, programme_names=No
         report = build_report(period, None, gettext=gettext)
         folder.mkdir(parents=True, exist_ok=True)
         for name, make in files.items():
-            partial = folder / f".{name}.part"
+            # a partial file of this run's own: two consumers running the job at once each
+            # write theirs, and the last to finish replaces the other's whole file
+            partial = folder / f".{name}.{secrets.token_hex(8)}.part"
             partial.write_bytes(make(report, gettext, names))
             partial.replace(folder / name)  # whole or not at all
     label = period.label(gettext)

@@ -735,8 +735,13 @@ def create_scheduled_tasks(schedule: Schedule, fired_at: dt.datetime) -> int:
                     .where(Task.schedule_key.in_(keys)).tuples()}
         missing = [row for row in rows if row["schedule_key"] not in existing]
         if missing:
-            # a second consumer racing on the same firing: the unique key keeps one
+            # a second consumer racing on the same firing: the unique key keeps one, and
+            # the rows stamped with this run's ``now`` are the ones it created
             Task.insert_many(missing).on_conflict_ignore().execute()
-            record(None, "task.schedule_create",
-                   detail={"schedule": schedule.slug, "period": period, "count": len(missing)})
-    return len(missing)
+            created = (Task.select().where(Task.schedule_key.in_(
+                [row["schedule_key"] for row in missing]) & (Task.created_at == now)).count())
+            if created:
+                record(None, "task.schedule_create",
+                       detail={"schedule": schedule.slug, "period": period, "count": created})
+            return created
+    return 0

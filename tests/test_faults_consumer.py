@@ -1,13 +1,15 @@
 """A real job consumer (``jiedui worker``) killed with SIGKILL in the middle of planning
 or publishing, then started again: no duplicate events, no run "running" for ever, no
 lock left behind, no half-written feed. The test process and the consumers share the
-test database (SQLite file or PostgreSQL) and a SQLite queue file."""
+test database (SQLite file or PostgreSQL) and a queue: Redis when ``JIEDUI_TEST_REDIS_URL``
+is set (the PostgreSQL pass), else a SQLite queue file."""
 import hashlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from core.feeds import publish
 from core.models import Event, FeedSnapshot, Lawyer, PlanRun, Shortfall, Town
 from core.planner import plan_year
 from core.queue import huey
+from tests.consumer_support import TEST_REDIS_URL, redis_database
 
 pytestmark = pytest.mark.slow
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
@@ -34,14 +37,19 @@ def demo(database):
 
 
 @pytest.fixture
-def real_queue(demo):
-    """huey as in production: jobs go to the queue file, a consumer process runs them."""
-    huey.immediate = False
-    queue.configure(get_settings())  # the queue file the consumers read
-    huey.storage.flush_all()
-    yield huey
-    huey.storage.flush_all()
-    huey.immediate = True
+def real_queue(demo, monkeypatch):
+    """huey as in production: jobs go to the queue (Redis, or the queue file), a consumer
+    process runs them."""
+    with ExitStack() as held:
+        if TEST_REDIS_URL:
+            held.enter_context(redis_database(TEST_REDIS_URL))
+            monkeypatch.setenv("JIEDUI_QUEUE_URL", TEST_REDIS_URL)
+        huey.immediate = False
+        queue.configure(get_settings())  # the queue the consumers read
+        huey.storage.flush_all()
+        yield huey
+        huey.storage.flush_all()
+        huey.immediate = True
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ enqueued from another process, on SQLite and on Redis."""
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,10 @@ from huey import RedisHuey, SqliteHuey
 from core.config import load_settings
 from core.jobs import ping
 from core.queue import make_huey
+from tests.consumer_support import JIEDUI, REDIS_URL, redis_database
 
-JIEDUI = str(Path(sys.executable).parent / "jiedui")
-# db 15: the tests' own, flushed before and after (the PostgreSQL pass, which `make test`
-# runs alongside the SQLite one, uses its own: JIEDUI_TEST_REDIS_URL)
-REDIS_URL = os.environ.get("JIEDUI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# REDIS_URL: db 15, the tests' own, flushed before and after (the PostgreSQL pass, which
+# `make test` runs alongside the SQLite one, uses its own: JIEDUI_TEST_REDIS_URL)
 
 
 def settings_for(instance: Path, queue_url: str | None = None):
@@ -72,19 +70,8 @@ def test_a_sqlite_queue_worker_runs_a_job_from_another_process(tmp_path):
 
 @pytest.fixture
 def redis_db15():
-    import redis
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-        if os.environ.get("JIEDUI_REQUIRE_SERVICES"):
-            pytest.fail("Redis is not answering on 127.0.0.1:6379 and "
-                        "JIEDUI_REQUIRE_SERVICES is set")
-        pytest.skip("Redis is not answering on 127.0.0.1:6379")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with redis_database(REDIS_URL) as client:
+        yield client
 
 
 @pytest.mark.services
@@ -93,11 +80,13 @@ def test_a_redis_queue_worker_runs_a_job_from_another_process(tmp_path, redis_db
 
 
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
-def test_a_background_replan_waits_behind_jobs_queued_after_it(tmp_path, queue):
+def test_a_background_replan_waits_behind_jobs_queued_after_it(tmp_path, queue, request):
     """A bulk change queues one re-plan per village; a ping (or a notification) queued
     after them is still taken first."""
     from core.jobs import replan_village
     from core.queue import huey
+    if queue == "redis":
+        request.getfixturevalue("redis_db15")
     url = f"sqlite:///{tmp_path}/q.db" if queue == "sqlite" else REDIS_URL
     other = make_huey(settings_for(tmp_path, url))
     other.flush()
@@ -109,3 +98,14 @@ def test_a_background_replan_waits_behind_jobs_queued_after_it(tmp_path, queue):
     finally:
         other.flush()
     assert order == ["ping"] + ["replan_village"] * 3
+
+
+@pytest.mark.services
+def test_redis_keeps_what_a_job_returned_for_a_day_not_for_ever(tmp_path, redis_db15):
+    """The jobs of a province return something thousands of times a day; Redis holds it
+    all in memory, so a result nobody collected expires."""
+    from core.queue import RESULT_KEEP_SECONDS
+    storage = make_huey(settings_for(tmp_path, REDIS_URL)).storage
+    storage.put_data("a-job-id", b"what it returned", is_result=True)
+    assert 0 < redis_db15.ttl(storage.result_key("a-job-id")) <= RESULT_KEEP_SECONDS
+    assert storage.peek_data("a-job-id") == b"what it returned"

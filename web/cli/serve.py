@@ -103,9 +103,7 @@ def _run_consumer(workers: int, periodic: bool, on_started=None) -> None:
     (SIGINT) stops it after the running jobs, SIGTERM at once. ``on_started`` is called
     once those handlers are in place (``jiedui run`` starts the web server there, so a
     Ctrl-C can never fall between the two)."""
-    from huey.consumer import Consumer
-
-    from core.queue import huey
+    from core.queue import Consumer, huey  # periodic jobs once per tick
 
     class ConsumerThen(Consumer):
         def start(self):
