@@ -17,6 +17,7 @@ from pathlib import Path
 
 import holidays
 from holidays.countries.china import ChinaStaticHolidays
+from peewee import IntegrityError
 
 from core.db import transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
@@ -163,7 +164,12 @@ def _ensure_synced(year: int) -> None:
             and not _admin_entered(year):
         # No re-plan: a year is synced before it is planned, so this one was never planned
         # (and a planning asking for its workdays may hold the planning lock).
-        sync_official_holidays([year], replan=False)
+        try:
+            sync_official_holidays([year], replan=False)
+        except IntegrityError:
+            # Two requests for a new year at once (two web workers opening its calendar):
+            # the other one wrote the same package rows; its copy is the one kept.
+            pass
 
 
 # --- administrators' changes -----------------------------------------------------------------

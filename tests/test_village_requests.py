@@ -102,6 +102,9 @@ def test_an_invitation_when_the_lawyer_is_booked_is_refused_without_the_other_ev
 
 
 def test_accepting_puts_the_activity_in_the_lawyers_calendar_and_feed(district):
+    from core.feeds import snapshot_for
+    feed_key = f"lawyer:{district.lawyers[0].id}"
+    snapshot_for(feed_key)  # the lawyer's phone subscribed: the feed is published
     invitation = invite(district)
     accepted = service.accept_invitation(district.users.lawyer, invitation)
     event = accepted.event
@@ -110,8 +113,8 @@ def test_accepting_puts_the_activity_in_the_lawyers_calendar_and_feed(district):
         "activity", district.lawyers[0].id, district.villages[0].id, district.pairings[0].id)
     assert (event.starts_at, event.ends_at) == (invitation.starts_at, invitation.ends_at)
     assert event.title == f"村(居)活动 · {district.villages[0].name}"
-    # the feed (published after the commit) shows it, without what the village typed
-    feed = bytes(FeedSnapshot.get(FeedSnapshot.key == f"lawyer:{district.lawyers[0].id}").body)
+    # the feed (published again after the commit) shows it, without what the village typed
+    feed = bytes(FeedSnapshot.get(FeedSnapshot.key == feed_key).body)
     text = feed.decode()
     assert event.uid in text and "村(居)活动" in text
     assert "村民代表大会" not in text and "村规民约" not in text
