@@ -51,9 +51,9 @@ def plan_a_year(url: str, year: int) -> dict:
 
 
 def _plan_child(url: str, year: int) -> None:
-    from core.db import db, open_database
+    from core.db import db
     from core.planner import plan_year
-    open_database(url)
+    generate.open_world(url)
     with db.connection_context():
         wall, cpu = time.perf_counter(), time.process_time()
         summary = plan_year(year)
@@ -69,14 +69,14 @@ def _select_bytes(html: str, name: str) -> int:
 
 def main() -> int:
     from core import clock
-    from core.db import db, open_database
+    from core.db import db
     from core.models import Event, Village
     size = scale()
     skip, rounds = SKIP.get(size, set()), ROUNDS.get(size, 5)
     started = time.perf_counter()
     url = generate.prepare(size)
     print(f"world {size} ready in {time.perf_counter() - started:.1f} s: {url}", flush=True)
-    open_database(url)
+    generate.open_world(url)
     db.connect(reuse_if_open=True)
     year = clock.today().year
     rows, notes = [], []

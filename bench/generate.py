@@ -199,6 +199,18 @@ def _build_in_subprocess(scale: str, url: str) -> None:
                    cwd=ROOT, env=env, check=True, stdout=sys.stderr)
 
 
+def open_world(url: str):
+    """Open the world at ``url`` in this process as a server process would be: the
+    database, and the job queue of the settings (``JIEDUI_QUEUE_URL``; by default a SQLite
+    queue in the instance folder, which nobody consumes: jobs are queued, not run)."""
+    from core import queue
+    from core.config import get_settings
+    from core.db import open_database
+    database = open_database(url)
+    queue.configure(get_settings())
+    return database
+
+
 # --- the build ---------------------------------------------------------------------------------
 
 def build(scale: str, url: str) -> dict:
