@@ -160,8 +160,7 @@ def _prepare_postgres(base: str, scale: str, writable: bool) -> str:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{template}"')
                 cursor.execute(f'CREATE DATABASE "{template}"')
                 _build_in_subprocess(scale, _with_dbname(base, template))
-                cursor.execute("UPDATE pg_database SET datistemplate = true WHERE datname = %s",
-                               (template,))
+                cursor.execute(f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true')
             if not writable:
                 return _with_dbname(base, template)
             copy = f"{template}_{os.getpid()}_{random.randrange(10 ** 8)}"
