@@ -118,7 +118,9 @@ def foundation() -> None:
             database.drop_tables(ALL_MODELS, cascade=True)
             database.execute_sql("DROP TABLE IF EXISTS schema_migration")
     migrate()
-    from core import users
+    from core import queue, users
+    from core.config import get_settings
+    queue.configure(get_settings())  # jobs are queued (in the instance), not run
     users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     from core.demo import DEMO_LOGINS, load_demo
     started = time.perf_counter()

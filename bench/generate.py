@@ -32,6 +32,7 @@ import argparse
 import base64
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import os
 import random
@@ -159,8 +160,7 @@ def _prepare_postgres(base: str, scale: str, writable: bool) -> str:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{template}"')
                 cursor.execute(f'CREATE DATABASE "{template}"')
                 _build_in_subprocess(scale, _with_dbname(base, template))
-                cursor.execute("UPDATE pg_database SET datistemplate = true WHERE datname = %s",
-                               (template,))
+                cursor.execute(f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true')
             if not writable:
                 return _with_dbname(base, template)
             copy = f"{template}_{os.getpid()}_{random.randrange(10 ** 8)}"
@@ -196,6 +196,18 @@ def _build_in_subprocess(scale: str, url: str) -> None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     subprocess.run([sys.executable, "-m", "bench.generate", "--scale", scale, "--build", url],
                    cwd=ROOT, env=env, check=True, stdout=sys.stderr)
+
+
+def open_world(url: str):
+    """Open the world at ``url`` in this process as a server process would be: the
+    database, and the job queue of the settings (``JIEDUI_QUEUE_URL``; by default a SQLite
+    queue in the instance folder, which nobody consumes: jobs are queued, not run)."""
+    from core import queue
+    from core.config import get_settings
+    from core.db import open_database
+    database = open_database(url)
+    queue.configure(get_settings())
+    return database
 
 
 # --- the build ---------------------------------------------------------------------------------
@@ -476,7 +488,7 @@ class _World:
             arrangements[pairing["id"]] = (arrangement, half)
             mine = reserved.setdefault(pairing["lawyer"], {})
             for month in range(1, 13):
-                day = arrangement.day_in(self.year, month)
+                day = _day_in(arrangement.week, arrangement.weekday, self.year, month)
                 if workdays.is_workday(day):
                     mine.setdefault((day, half), set()).add(pairing["village"])
         self.events_by_village: dict[int, list] = {}
@@ -504,7 +516,7 @@ class _World:
                 code, name = self.village_codes[vid], self.village_names[vid]
                 mine = []
                 for month in range(1, 13):
-                    arranged = arrangement.day_in(self.year, month)
+                    arranged = _day_in(arrangement.week, arrangement.weekday, self.year, month)
                     if workdays.is_workday(arranged) and (arranged, half) not in taken:
                         day, placement, arranged_on = arranged, "arranged", None
                     else:
@@ -533,7 +545,8 @@ class _World:
                 past_sessions, village_rows = [], []
                 for kind, key, day, placement, arranged_on in mine:
                     event_id += 1
-                    starts_at, ends_at = arrangement.times_on(day)
+                    starts_at = _utc(day, arrangement.start)
+                    ends_at = _utc(day, arrangement.end)
                     held = starts_at < self.now
                     row = dict(id=event_id, uid=f"{self.rng.getrandbits(128):032x}@jiedui",
                                kind=kind, plan_key=key, village=vid, pairing=pairing["id"],
@@ -583,7 +596,6 @@ class _World:
         (town-scoped schedules' types at the village's town), this year up to a month ahead:
         about two thirds done with the plugin's example data (and a work-log entry each),
         the rest open, in progress, overdue or cancelled."""
-        from core import clock
         from core.models import Task, WorkLog
         from core.plugins import get_registry
         from core.tasks import subject_of
@@ -614,7 +626,7 @@ class _World:
         counts = {"tasks": 0, "tasks_done": 0}
 
         def at(day: dt.date, hour: int) -> dt.datetime:
-            return min(clock.utc_from_local(day, dt.time(hour, rng.choice((0, 15, 30, 45)))),
+            return min(_utc(day, dt.time(hour, rng.choice((0, 15, 30, 45)))),
                        self.now)
 
         def rows():
@@ -674,6 +686,21 @@ class _World:
             counts["tasks_done"] += sum(1 for row in batch if row["status"] == "done")
             self.counts["work_logs"] = self.counts.get("work_logs", 0) + len(logs)
         self.counts.update(counts)
+
+
+@functools.lru_cache(maxsize=None)
+def _day_in(week: int, weekday: int, year: int, month: int) -> dt.date:
+    """``Arrangement.day_in``, once per arrangement and month."""
+    from core.arrangements import Arrangement
+    return Arrangement(week=week, weekday=weekday, start=dt.time(9), end=dt.time(12)) \
+        .day_in(year, month)
+
+
+@functools.lru_cache(maxsize=None)
+def _utc(day: dt.date, time_: dt.time) -> dt.datetime:
+    """``clock.utc_from_local`` (what ``Arrangement.times_on`` gives), once per day and time."""
+    from core import clock
+    return clock.utc_from_local(day, time_)
 
 
 def _days_of(year: int, month: int) -> list[dt.date]:

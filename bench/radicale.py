@@ -126,11 +126,11 @@ class Client:
 
 
 def main() -> int:
-    from core.db import db, open_database
+    from core.db import db
     from core.feeds import publish
     size = scale()
     url = generate.prepare(size)
-    open_database(url)
+    generate.open_world(url)
     folder = Path(tempfile.mkdtemp(prefix="jiedui-bench-radicale-"))
     try:
         with db.connection_context():

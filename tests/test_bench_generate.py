@@ -1,5 +1,8 @@
 """The benchmarks' generated world (bench/generate.py) is one the app's own services agree
 with: every village paired, each year's quota planned, feeds that render and are served."""
+import datetime as dt
+import os
+
 import pytest
 
 from bench import generate
@@ -15,8 +18,9 @@ def world(tmp_path_factory):
         patch.delenv("JIEDUI_BENCH_DATABASE_URL", raising=False)
         url = generate.prepare("tiny")  # built in a process of its own, then copied
         again = generate.prepare("tiny", writable=False)
-    assert url != again and again.endswith("tiny-%d-v%d.db" % (
-        __import__("datetime").date.today().year, generate.GENERATOR_VERSION))
+    # the cached world, and a copy of it to change
+    assert again.endswith(f"tiny-{dt.date.today().year}-v{generate.GENERATOR_VERSION}.db")
+    assert url != again
     open_database(url)
     db.connect(reuse_if_open=True)
     yield url
@@ -93,7 +97,7 @@ def test_a_generated_login_logs_in(world):
         assert client.get(path).status_code == 200, path
 
 
-PG_URL = __import__("os").environ.get("JIEDUI_TEST_DATABASE_URL")
+PG_URL = os.environ.get("JIEDUI_TEST_DATABASE_URL")
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL: JIEDUI_TEST_DATABASE_URL is not set")
