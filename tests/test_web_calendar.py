@@ -483,6 +483,35 @@ def test_quota_search_town_filter_and_pages(district, login, app):
     assert re.findall(r'<tr id="quota-(\d+)"', html) == [str(district.pairings[1].id)]
 
 
+def test_quota_works_out_only_the_villages_of_its_page(district, login, app, monkeypatch):
+    """A district of thousands of pairings: the page reads its pairings in SQL, works out
+    the quota of its own villages only, and asks for a town before it totals them."""
+    from web import calendar as calendar_views
+    planner.plan_year(2027)
+    asked = []
+    real = planner.quota_status
+
+    def quota_status(user, year, village_ids=None):
+        asked.append(None if village_ids is None else set(village_ids))
+        return real(user, year, village_ids)
+    monkeypatch.setattr(planner, "quota_status", quota_status)
+    monkeypatch.setattr(calendar_views, "QUOTA_TOTALS_UP_TO", 3)
+    app.config["PER_PAGE"] = 2
+    client = login(district.users.admin)
+    html = text(client.get("/calendar/quota?year=2027&sort=lawyer&dir=desc"))
+    ids = re.findall(r'<tr id="quota-(\d+)"', html)
+    shown = [p for p in district.pairings if str(p.id) in ids]
+    assert len(ids) == 2 and asked == [{p.village_id for p in shown}]  # the page's villages
+    assert quota_cells(html, shown[0].id)[:2] == ["12", "12"]
+    assert "Choose a town to see the totals of its pairings." in html
+    assert "Page 1 of 2" in html
+    html = text(client.get("/calendar/quota?year=2027&town=T1"))  # 3 pairings: totalled
+    assert 'id="total-sessions">36 / 36<' in html
+    asked.clear()
+    client.get("/calendar/quota?year=2027&sort=held")  # a computed figure: every row
+    assert asked == [None]
+
+
 def test_quota_is_for_coordinators_in_their_scope_and_lawyers_of_their_own(district, login):
     html = text(login(district.users.town_coordinator).get("/calendar/quota?year=2027"))
     assert len(re.findall(r'<tr id="quota-', html)) == 3 and "西山1村" not in html
