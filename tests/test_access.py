@@ -322,6 +322,7 @@ ROUTES = {
                                   READERS_OF_VILLAGE_0),
     "calendar.town_calendar": ("GET", lambda d: f"/calendar/town/{d.towns[0].code}",
                                MANAGERS_IN_SCOPE),
+    "calendar.find": ("GET", lambda d: "/calendar/find?q=x", COORDINATORS),
     "calendar.event": ("GET", lambda d: f"/calendar/events/{_event(d)}", READERS_OF_VILLAGE_0),
     "calendar.move": ("POST", lambda d: f"/calendar/events/{_event(d)}/move",
                       EDITORS_OF_VILLAGE_0),

@@ -150,6 +150,35 @@ def town_calendar(code):
 
 # --- one event: move, record that it took place, cancel --------------------------------------
 
+FOUND_LIMIT = 20  # towns and villages the calendar search lists
+
+
+@bp.route("/find")
+@allow(*READERS)
+def find():
+    """The district's month counts its events; this opens a town's or a village's month
+    by its name or code: the only match at once, else a short list of them."""
+    user, term = actor(), search_term()
+    month = _month_param().strftime("%Y-%m")
+    towns, villages = [], []
+    if term:
+        towns = list(Town.select().where(town_filter(user)
+                                         & (Town.name.contains(term) | (Town.code == term)))
+                     .order_by(Town.code).limit(FOUND_LIMIT))
+        scope = village_filter(user)
+        if scope is not False:
+            query = (Village.select(Village, Town).join(Town)
+                     .where(Village.name.contains(term) | (Village.code == term)))
+            villages = list((query if scope is True else query.where(scope))
+                            .order_by(Village.code).limit(FOUND_LIMIT))
+    if len(towns) + len(villages) == 1:
+        if towns:
+            return redirect(url_for("calendar.town_calendar", code=towns[0].code, month=month))
+        return redirect(url_for("calendar.village_calendar", code=villages[0].code, month=month))
+    return render("calendar/find.html", term=term, month=month, towns=towns,
+                  villages=villages, limit=FOUND_LIMIT)
+
+
 def _required_date(label):
     return DateField(label, validators=[InputRequired(message=_l("Enter a date."))])
 
