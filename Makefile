@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# The generated world the benchmarks run on: district | 10x | 50x | province (bench/generate.py).
+SCALE ?= district
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard core/translations/*/LC_MESSAGES/messages.po \
                                              plugins/*/translations/*/LC_MESSAGES/messages.po))
 PLUGINS  := $(patsubst plugins/%/__init__.py,%,$(wildcard plugins/*/__init__.py))
@@ -84,7 +86,6 @@ test-postgres:
 	  echo "PostgreSQL is not answering on $(PG_TEST_URL) and JIEDUI_REQUIRE_SERVICES is set"; exit 1; \
 	else echo "== PostgreSQL not answering: skipped the PostgreSQL run"; fi
 
-# The ratio benchmarks, then the resident's page loaded on a 2G connection in chromium.
 # The README's screenshots (a phone's pages, the charts at 1280 × 900), taken by the end-to-end
 # tests that show those pages.
 screenshots: install translations browser
@@ -92,8 +93,10 @@ screenshots: install translations browser
 	  tests/e2e/test_charts.py \
 	  tests/e2e/test_desk.py::test_the_coordinators_desk_fits_three_screens_and_does_not_shift
 
+# The ratio benchmarks (the foundation's on the demo, then every area's module on the generated
+# world of SCALE: `make bench SCALE=province`), then the resident's page on 2G in chromium.
 bench: install translations browser
-	$(BIN)/python -m bench
+	JIEDUI_BENCH_SCALE=$(SCALE) $(BIN)/python -m bench
 	$(BIN)/python -m bench.slow_network
 
 clean:

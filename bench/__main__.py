@@ -1,33 +1,28 @@
 """Benchmarks: `make bench` (or `python -m bench`). Each compares against a baseline in the
 same run and reports the ratio, because absolute times on a shared machine are noise.
 
-Uses a temporary instance with the demo district; set JIEDUI_BENCH_DATABASE_URL to run
-against PostgreSQL instead of SQLite.
+First the foundation's benchmarks below (a temporary instance with the demo district; set
+JIEDUI_BENCH_DATABASE_URL to run against PostgreSQL instead of SQLite), then every area's
+module of ``AREAS`` that exists (``bench/<area>.py``, each run as ``python -m bench.<area>``
+in a process of its own, on the generated world of ``JIEDUI_BENCH_SCALE``:
+``make bench SCALE=province``). ``python -m bench planner serve`` runs only those areas.
 """
 import os
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ["JIEDUI_INSTANCE"] = tempfile.mkdtemp(prefix="jiedui-bench-")
 os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
 
+from bench.harness import Row, print_table, scale, timed  # noqa: E402
 from core.db import db, migrate, open_database  # noqa: E402
 from core.models import ALL_MODELS, Lawyer, User, Village  # noqa: E402
 
-ROUNDS = 30
-
-
-def timed(fn, rounds=ROUNDS) -> float:
-    """Median seconds of ``rounds`` calls, after one warm-up call."""
-    fn()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+# The areas' modules, in the order they run; those not (yet) written are skipped.
+AREAS = ("baseline", "planner", "publish", "serve", "pages", "radicale")
 
 
 def naive_coverage(user):
@@ -52,7 +47,7 @@ def bench_coverage(coordinator):
 
 def bench_coverage_page(client):
     baseline = timed(lambda: client.get("/login"))
-    measured = timed(lambda: client.get("/"))
+    measured = timed(lambda: client.get("/coverage"))
     return "coverage page (131 villages) vs the login page", baseline, measured
 
 
@@ -115,7 +110,7 @@ def bench_publish_lawyer_feed(lawyer_user):
     return "lawyer feed publish (shown pass, gzip) vs render alone", baseline, measured
 
 
-def main():
+def foundation() -> None:
     url = os.environ.get("JIEDUI_BENCH_DATABASE_URL")
     database = open_database(url or f"sqlite:///{os.environ['JIEDUI_INSTANCE']}/bench.db")
     if url:
@@ -123,7 +118,9 @@ def main():
             database.drop_tables(ALL_MODELS, cascade=True)
             database.execute_sql("DROP TABLE IF EXISTS schema_migration")
     migrate()
-    from core import users
+    from core import queue, users
+    from core.config import get_settings
+    queue.configure(get_settings())  # jobs are queued (in the instance), not run
     users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     from core.demo import DEMO_LOGINS, load_demo
     started = time.perf_counter()
@@ -137,7 +134,7 @@ def main():
     client = app.test_client()
     username, password = DEMO_LOGINS["coordinator"]
     client.post("/login", data={"username": username, "password": password})
-    for path in ("/", "/lawyers/"):  # measure the real pages, not a redirect to the login
+    for path in ("/coverage", "/lawyers/"):  # the real pages, not a redirect to the login
         assert client.get(path).status_code == 200, path
     with db.connection_context():
         coordinator = User.get(User.username == username)
@@ -148,12 +145,32 @@ def main():
         results.append(bench_publish_lawyer_feed(lawyer_user))
         results.append(bench_feeds_of_a_change())
     results += [bench_coverage_page(client), bench_lawyer_list(client)]
+    print_table([Row(name, baseline, measured) for name, baseline, measured in results],
+                "foundation (the demo district)")
 
-    print(f"{'benchmark':<58} {'baseline ms':>11} {'measured ms':>11} {'ratio':>7}")
-    for name, baseline, measured in results:
-        print(f"{name:<58} {baseline * 1000:>11.2f} {measured * 1000:>11.2f} "
-              f"{measured / baseline:>7.2f}")
-    return 0
+
+def areas(wanted=()) -> list[str]:
+    here = Path(__file__).resolve().parent
+    return [area for area in AREAS if (here / f"{area}.py").exists()
+            and (not wanted or area in wanted)]
+
+
+def main(argv=None) -> int:
+    wanted = tuple(sys.argv[1:] if argv is None else argv)
+    if not wanted:
+        foundation()
+    failed = []
+    for area in areas(wanted):
+        print(f"\n== bench.{area} (scale {scale()})", flush=True)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", f"bench.{area}"],
+                              env=dict(os.environ, JIEDUI_BENCH_SCALE=scale()))
+        print(f"(bench.{area}: {time.perf_counter() - started:.0f} s)", flush=True)
+        if done.returncode:
+            failed.append(area)
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
