@@ -1,8 +1,9 @@
 """Pages that stay fast at scale: each coordinator page against its bare SQL and against the
 login page, with its size.
 
-``python -m bench.pages`` (``JIEDUI_BENCH_SCALE``: district, 10x, 50x, province;
-``JIEDUI_BENCH_DATABASE_URL``: a database to use, SQLite temp file when unset).
+``python -m bench.pages`` on the generated world (``bench.generate.prepare``) of
+``JIEDUI_BENCH_SCALE`` (district, 10x, 50x, province), in SQLite or, with
+``JIEDUI_BENCH_DATABASE_URL``, PostgreSQL; ``JIEDUI_BENCH_ROUNDS`` rounds each (10).
 
 The bare SQL of a page is the statements the page itself ran (recorded during one request:
 the session, the user, the page's queries), executed alone on the same connection and
@@ -32,31 +33,13 @@ PAGES = (
 )
 
 
-def _database_url() -> str:
-    url = os.environ.get("JIEDUI_BENCH_DATABASE_URL")
-    try:
-        from bench.generate import prepare
-    except ImportError:
-        prepare = None
-    if prepare is not None:
-        return prepare(scale(), writable=False)
-    if scale() != "district":
-        print(f"bench.generate is not there yet: measuring the demo district, not {scale()}")
-    from core.app import setup
-    from core.db import db
-    from core.demo import load_demo
-    from core.models import ALL_MODELS
-    url = url or f"sqlite:///{os.environ['JIEDUI_INSTANCE']}/pages.db"
-    os.environ["JIEDUI_DATABASE_URL"] = url
-    database = setup()
-    if url.startswith("postgres"):
-        with db.connection_context():
-            database.drop_tables(ALL_MODELS, cascade=True)
-            database.execute_sql("DROP TABLE IF EXISTS schema_migration")
-    setup(run_migrations=True)
-    with db.connection_context():
-        load_demo()
-    return url
+def _world() -> tuple[str, str, str]:
+    """The database URL of the generated world of the scale (a writable copy: the pages
+    write sessions), its district coordinator's login and password."""
+    from bench import generate
+    url = generate.prepare(scale(), writable=True)
+    generate.open_world(url)
+    return url, generate.COORDINATOR, generate.PASSWORD
 
 
 class Recorder:
@@ -95,26 +78,14 @@ class Recorder:
 
 
 def main() -> int:
-    url = _database_url()
+    from bench import generate
+    url, username, password = _world()
     os.environ["JIEDUI_DATABASE_URL"] = url
-    from core import users
     from core.db import db
-    from core.demo import DEMO_LOGINS
-    from core.models import User
     from web import create_app
-    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
-    with app.app_context(), db.connection_context():
-        coordinator = User.get_or_none((User.role == "coordinator") & User.town.is_null())
-        username = coordinator.username if coordinator else DEMO_LOGINS["coordinator"][0]
-        user = User.get(User.username == username)
-        from werkzeug.security import generate_password_hash
-        user.password_hash = generate_password_hash(DEMO_LOGINS["coordinator"][1],
-                                                    users.PASSWORD_METHOD)
-        user.save()
-    answer = client.post("/login", data={"username": username,
-                                         "password": DEMO_LOGINS["coordinator"][1]})
+    answer = client.post("/login", data={"username": username, "password": password})
     assert answer.status_code in (302, 303), answer.status_code
     recorder = Recorder(db.obj)
     login_client = app.test_client()
@@ -135,6 +106,7 @@ def main() -> int:
         rows.append(Row(f"{name} {path} vs the login page", login_page, page))
         sizes.append((path, size))
     print_table(rows, "pages: each against its own SQL and the login page")
+    generate.discard(url)
     return 0
 
 
