@@ -39,6 +39,9 @@ def _world() -> tuple[str, str, str]:
     from bench import generate
     url = generate.prepare(scale(), writable=True)
     generate.open_world(url)
+    from core.db import db, migrate
+    with db.connection_context():
+        migrate()  # this branch's indexes on the cached world's copy
     return url, generate.COORDINATOR, generate.PASSWORD
 
 
