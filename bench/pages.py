@@ -108,6 +108,8 @@ def main() -> int:
                         bare, page))
         rows.append(Row(f"{name} {path} vs the login page", login_page, page))
         sizes.append((path, size))
+        print(f"measured {path}: {page.median * 1000:.0f} ms, {size:.0f} KiB", file=sys.stderr,
+              flush=True)
     print_table(rows, "pages: each against its own SQL and the login page")
     generate.discard(url)
     return 0
