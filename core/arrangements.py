@@ -9,6 +9,7 @@ edited (``check``), so a session held as arranged always counts.
 """
 import calendar as stdlib_calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -48,9 +49,7 @@ class Arrangement:
 
     def day_in(self, year: int, month: int) -> dt.date:
         """The arranged day of a month, e.g. its second Tuesday."""
-        days = [day for day in range(1, stdlib_calendar.monthrange(year, month)[1] + 1)
-                if dt.date(year, month, day).weekday() == self.weekday]
-        return dt.date(year, month, days[-1] if self.week == 5 else days[self.week - 1])
+        return _day_in(self.week, self.weekday, year, month)
 
     def times_on(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The arranged hours on ``day``, as stored (naive UTC)."""
@@ -68,6 +67,15 @@ class Arrangement:
         margin = gap.total_seconds() / 60
         return (_minutes(self.start) < _minutes(other.end) + margin
                 and _minutes(other.start) < _minutes(self.end) + margin)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_in(week: int, weekday: int, year: int, month: int) -> dt.date:
+    """``Arrangement.day_in``, worked out once per week, weekday and month (a province's
+    26,000 pairings share 25 arrangements' days: the quota asks for each pairing's)."""
+    days = [day for day in range(1, stdlib_calendar.monthrange(year, month)[1] + 1)
+            if dt.date(year, month, day).weekday() == weekday]
+    return dt.date(year, month, days[-1] if week == 5 else days[week - 1])
 
 
 def _minutes(time: dt.time) -> int:

@@ -25,11 +25,12 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from peewee import fn
+from peewee import Case, fn
 
 from core import clock
 from core.access import sheet_pairings, sheet_village_filter
 from core.config import get_settings
+from core.db import is_sqlite
 from core.feedback import counts
 from core.i18n import N_, gettext_for
 from core.inspections import failed_items, follow_up_late, of_pairing
@@ -190,6 +191,32 @@ def held_hours(event: Event) -> float:
     start = event.held_start or event.starts_at
     finish = event.held_end or event.ends_at
     return (finish - start).total_seconds() / 3600
+
+
+def _held_hours_sql():
+    """``held_hours`` as SQL (for counting in the database)."""
+    start = fn.COALESCE(Event.held_start, Event.starts_at)
+    finish = fn.COALESCE(Event.held_end, Event.ends_at)
+    if is_sqlite():
+        return (fn.julianday(finish) - fn.julianday(start)) * 24
+    return fn.date_part("epoch", finish - start) / 3600
+
+
+def _held_counts(year: int, pairing_ids, until: dt.datetime,
+                 min_hours: float) -> dict[int, tuple[int, int]]:
+    """{pairing id: (sessions held long enough, publicity events held)} of ``year`` until
+    ``until``, counted in the database as ``_count_events`` counts (no event is loaded)."""
+    start, end = _year_bounds(year)
+    long_enough = Case(None, (((Event.kind == "session")
+                               & (_held_hours_sql() >= min_hours - 1e-6), 1),), 0)
+    publicity = Case(None, (((Event.kind == "publicity"), 1),), 0)
+    query = (Event.select(Event.pairing, fn.SUM(long_enough), fn.SUM(publicity))
+             .where(Event.pairing.in_(pairing_ids) & (Event.status == "held")
+                    & Event.kind.in_(("session", "publicity"))
+                    & (Event.starts_at >= start) & (Event.starts_at < min(end, until)))
+             .group_by(Event.pairing))
+    return {pairing_id: (int(sessions or 0), int(held or 0))
+            for pairing_id, sessions, held in query.tuples()}
 
 
 def _count_events(figures: Figures, events, min_hours: float) -> None:
@@ -613,22 +640,22 @@ def _day(shown):
 def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[PaceRow]:
     """Active pairings in scope whose held sessions or publicity events are behind the
     pro-rata pace: fewer than required × the elapsed share of their term in the year,
-    rounded down (two queries, whatever the number of pairings)."""
+    rounded down (two queries, whatever the number of pairings; the held events are
+    counted in the database, ``_held_counts``)."""
     owned = _pairings(year, user, active_only=True)
     if not owned:
         return []
     min_hours = get_settings().min_session_hours
     until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time())
-    events = _held_events(year, list(owned), until=until)
+    held = _held_counts(year, list(owned), until, min_hours)
     rows = []
     for pairing_id, (pairing, quota) in owned.items():
-        figures = Figures()
-        _count_events(figures, events.get(pairing_id, []), min_hours)
+        sessions_held, publicity_held = held.get(pairing_id, (0, 0))
         share = term_share(pairing.term_start, pairing.term_end, year, today)  # core.pace
         row = PaceRow(pairing=pairing, village=pairing.village, town=pairing.village.town,
-                      lawyer=pairing.lawyer, sessions_held=figures.sessions_held,
+                      lawyer=pairing.lawyer, sessions_held=sessions_held,
                       sessions_due=quota_due(quota.sessions, share),
-                      publicity_held=figures.publicity_held,
+                      publicity_held=publicity_held,
                       publicity_due=quota_due(quota.publicity, share))
         if row.sessions_behind or row.publicity_behind:
             rows.append(row)

@@ -9,7 +9,7 @@ import calendar as stdlib_calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
-from peewee import JOIN
+from peewee import JOIN, Case, fn
 
 from core import clock
 from core.access import can_plan, can_read_lawyer, can_read_village, is_district_manager
@@ -189,6 +189,7 @@ class Day:
     holiday_name: str = ""
     is_today: bool = False
     events: list = field(default_factory=list)
+    count: int = 0  # a counted month (the district's): the day's events, not cancelled
 
     @property
     def makeup_workday(self) -> bool:
@@ -200,10 +201,20 @@ class Day:
         return self.exception == "off" and (self.date.weekday() < 5 or bool(self.holiday_name))
 
 
+@dataclass(frozen=True)
+class TownCount:
+    code: str
+    name: str
+    count: int
+
+
 @dataclass
 class Month:
     first: dt.date
     weeks: list[list[Day]]
+    counted: bool = False  # the district's month: counts by day and by town, no events
+    towns: list[TownCount] = field(default_factory=list)  # a counted month's, code order
+    more_towns: bool = False  # more towns have events than ``towns`` holds
 
     @property
     def days(self) -> list[Day]:
@@ -212,10 +223,12 @@ class Month:
     @property
     def agenda(self) -> list[Day]:
         """The days of the month that have events, for the list view."""
-        return [day for day in self.days if day.events]
+        return [day for day in self.days if day.events or day.count]
 
     @property
     def event_count(self) -> int:
+        if self.counted:
+            return sum(day.count for day in self.days)
         return sum(len(day.events) for day in self.days)
 
     @property
@@ -227,9 +240,44 @@ class Month:
         return (self.first + dt.timedelta(days=32)).replace(day=1)
 
 
+TOWNS_COUNTED = 100  # towns a counted month lists; the others are a search away
+
+
+def _day_counts(user: User, scope: CalendarScope, days: list[dt.date]) -> list[int]:
+    """The events ``user`` may read in ``scope`` on each of ``days`` (consecutive district
+    dates), not cancelled: one query, a SUM per day between its UTC bounds."""
+    bounds = [clock.utc_from_local(day, dt.time.min) for day in days]
+    bounds.append(clock.utc_from_local(days[-1] + dt.timedelta(days=1), dt.time.min))
+    columns = [fn.SUM(Case(None, (((Event.starts_at >= since) & (Event.starts_at < until), 1),),
+                           0)) for since, until in zip(bounds, bounds[1:])]
+    query = (Event.select(*columns)
+             .where((Event.starts_at >= bounds[0]) & (Event.starts_at < bounds[-1])
+                    & (Event.status != "cancelled"))
+             .where(scope.events_clause()).where(event_filter(user)))
+    return [int(value or 0) for value in query.tuples().get()]
+
+
+def _town_counts(user: User, scope: CalendarScope, start: dt.date,
+                 end: dt.date) -> list[TownCount]:
+    """The towns with events ``user`` may read on [start, end), each with its count, in
+    code order (at most TOWNS_COUNTED + 1)."""
+    since, until = _utc_bounds(start, end)
+    query = (Event.select(Town.code, Town.name, fn.COUNT(Event.id))
+             .join(Village).join(Town)
+             .where((Event.starts_at >= since) & (Event.starts_at < until)
+                    & (Event.status != "cancelled"))
+             .where(scope.events_clause()).where(event_filter(user))
+             .group_by(Town.code, Town.name).order_by(Town.code).limit(TOWNS_COUNTED + 1))
+    return [TownCount(code, name, count) for code, name, count in query.tuples()]
+
+
 def month(user: User, scope: CalendarScope, first: dt.date) -> Month:
     """The month of ``first`` in whole weeks, Monday first, each day with its events and
-    whether it is a workday (``core.workdays`` decides: days off, make-up workdays)."""
+    whether it is a workday (``core.workdays`` decides: days off, make-up workdays).
+
+    The district's month is counted, not listed (``Month.counted``): each day holds the
+    number of its events and the month the towns with events, so it costs the same for a
+    district of 131 villages as for a province; a town's or a village's month lists them."""
     dates = stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     start, end = dates[0][0], dates[-1][-1]
     calendar = workdays_between(start, end)
@@ -239,6 +287,15 @@ def month(user: User, scope: CalendarScope, first: dt.date) -> Month:
                   exception=calendar.exceptions.get(day, (None, ""))[0],
                   holiday_name=calendar.name(day), is_today=day == today)
               for day in week] for week in dates]
+    if scope.kind == "district":
+        days = [day for week in weeks for day in week]
+        for day, count in zip(days, _day_counts(user, scope, [day.date for day in days])):
+            day.count = count
+        month_start = first.replace(day=1)
+        following = (month_start + dt.timedelta(days=32)).replace(day=1)
+        towns = _town_counts(user, scope, month_start, following)
+        return Month(first=month_start, weeks=weeks, counted=True,
+                     towns=towns[:TOWNS_COUNTED], more_towns=len(towns) > TOWNS_COUNTED)
     by_date = {day.date: day for week in weeks for day in week}
     for event in events_in_range(user, scope, start, end + dt.timedelta(days=1)):
         by_date[clock.local_date(event.starts_at)].events.append(event)

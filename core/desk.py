@@ -17,17 +17,20 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from peewee import Case, fn
+
 from core import clock
 from core.access import record_filter, task_filter, village_filter
 from core.assessment import PaceRow, behind_pace
 from core.calendar_views import event_filter
-from core.coverage import Coverage, coverage
-from core.disclosure import MISSING_FIELDS, lawyers_missing, warnings
+from core.coverage import Coverage, summary
+from core.disclosure import MISSING_FIELDS, TERM_WARNING_DAYS
 from core.feedback import low_rating_filter
 from core.home import SESSION_KINDS, unrecorded_filter
 from core.matters import overdue_filter as matter_overdue
 from core.matters import waiting_filter
-from core.models import Event, MajorMatter, Pairing, Rating, ReturnVisit, Task, User, Village
+from core.models import (Event, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit, Task, User,
+                         Village)
 from core.tasks import overdue_filter as task_overdue
 
 TOP_SHOWN = 5  # towns and lawyers behind pace shown; the full list is a link away
@@ -157,20 +160,35 @@ def behind_groups(rows: list[PaceRow]) -> tuple[list[Group], list[Group]]:
     return towns, lawyers
 
 
+def _when(condition, value=1):
+    return Case(None, ((condition, value),), None)
+
+
 def data_problems(user: User | None, today: dt.date) -> list[Problem]:
-    """The disclosure warnings grouped by cause (``core.disclosure.warnings``): terms ended
-    or ending, by pairing; each missing field, by lawyer."""
-    found = warnings(user, today)
-    problems = []
-    for kind in ("term_ended", "term_ending"):
-        of_kind = [w for w in found if w.kind == kind]
-        if of_kind:
-            problems.append(Problem(kind, len(of_kind), len(of_kind)))
-    lawyers = lawyers_missing(found)
+    """The disclosure warnings (``core.disclosure.warnings``) grouped by cause, counted in
+    one query over the active pairings in scope: terms ended or ending, by pairing; each
+    missing field, by lawyer (with the villages it shows in). A stored photo counts as
+    disclosed here; the pages of one lawyer or village check its file too."""
+    scope = village_filter(user)
+    if scope is False:
+        return []
+    blank = {"photo": Lawyer.photo == "", "phone": fn.TRIM(Lawyer.phone) == "",
+             "wechat": fn.TRIM(Lawyer.wechat) == ""}
+    soon = today + dt.timedelta(days=TERM_WARNING_DAYS)
+    columns = [fn.SUM(_when(Pairing.term_end < today)),
+               fn.SUM(_when((Pairing.term_end >= today) & (Pairing.term_end <= soon)))]
     for name in MISSING_FIELDS:
-        if lawyers[name]:
-            villages = sum(1 for w in found if name in w.missing)
-            problems.append(Problem(name, len(lawyers[name]), villages, {"missing": name}))
+        columns += [fn.COUNT(fn.DISTINCT(_when(blank[name], Lawyer.id))),
+                    fn.SUM(_when(blank[name]))]
+    query = (Pairing.select(*columns).join(Village).switch(Pairing).join(Lawyer)
+             .where(Pairing.status == "active"))
+    figures = [int(value or 0) for value in _where(query, scope).tuples().get()]
+    problems = [Problem(kind, count, count)
+                for kind, count in zip(("term_ended", "term_ending"), figures[:2]) if count]
+    for i, name in enumerate(MISSING_FIELDS):
+        lawyers, villages = figures[2 + 2 * i:4 + 2 * i]
+        if lawyers:
+            problems.append(Problem(name, lawyers, villages, {"missing": name}))
     return problems
 
 
@@ -180,7 +198,7 @@ def desk(user: User | None, now: dt.datetime | None = None) -> Desk:
     today = clock.local_date(now)
     behind = behind_pace(today.year, today, user)
     towns, lawyers = behind_groups(behind)
-    return Desk(today=today, week_start=clock.week_start(today), coverage=coverage(user),
+    return Desk(today=today, week_start=clock.week_start(today), coverage=summary(user),
                 needs=needs(user, now), week_sessions=week_sessions(user, today),
                 behind=behind, behind_towns=towns, behind_lawyers=lawyers,
                 problems=data_problems(user, today))

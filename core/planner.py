@@ -1036,13 +1036,19 @@ def _slot_states(events: list[Event], makeups: dict[int, str], now: dt.datetime)
     return states
 
 
-def quota_status(user: User | None, year: int) -> list[QuotaRow]:
+def quota_status(user: User | None, year: int, village_ids=None) -> list[QuotaRow]:
     """Per pairing in ``user``'s scope that owes something in ``year``: required, planned
     (not cancelled, or made up), held and remaining sessions and publicity events, any
     shortfall, and the events waiting for a make-up. A lawyer's scope is their own
     pairings (``core.access.sheet_filter``); the quota of each village is worked out from
-    all of its pairings, as the planner shares it."""
+    all of its pairings, as the planner shares it. ``village_ids``: only these villages
+    (a page of the quota list: its cost follows the page, not the district)."""
     villages = sheet_village_filter(user)
+    if village_ids is not None:
+        if not village_ids or villages is False:
+            return []
+        chosen = Village.id.in_(list(village_ids))
+        villages = chosen if villages is True else chosen & villages
     pairings = _pairings_touching(year, where=villages)
     keyed = list(Event.select(Event.id, Event.plan_key, Event.status, Event.kind,
                               Event.starts_at, Event.ends_at, Event.proposal, Event.village)

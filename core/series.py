@@ -21,13 +21,13 @@ from peewee import Case, fn
 
 from core import clock
 from core.calendar_views import event_filter
-from core.models import Event, Town, User, Village
+from core.models import Event, Lawyer, Pairing, Town, User, Village
 from core.pace import (Pace, Share, YearCalendar, pace, quota_pace, share_of, status as pace_status,
                        year_calendar)
 from core.planner import quota_status
 from core.plugins import get_registry
 from core.progress import by_town, cumulative_by_month, headline, month_bounds, targets
-from core.access import town_filter
+from core.access import sheet_filter, town_filter
 
 
 def _months_known(year: int, today: dt.date) -> int:
@@ -255,17 +255,47 @@ class LawyerSeries:
         return [s for s, rank in order.items() if rank == worst][0]
 
 
+def _year_pairings(year: int, user: User | None):
+    """The pairings touching ``year`` whose sheet ``user`` may read; None for none."""
+    scope = sheet_filter(user)
+    if scope is False:
+        return None
+    query = Pairing.select().where((Pairing.term_start <= dt.date(year, 12, 31))
+                                   & (Pairing.term_end >= dt.date(year, 1, 1)))
+    return query if scope is True else query.where(scope)
+
+
+def lawyers_of_year(year: int, user: User | None = None):
+    """The lawyers with a pairing in ``year`` in ``user``'s scope (id, name), by name: a
+    query, so that a page of the charts reads a page of them."""
+    pairings = _year_pairings(year, user)
+    ids = (pairings.select(Pairing.lawyer) if pairings is not None
+           else Pairing.select(Pairing.lawyer).where(Pairing.id.is_null()))
+    return (Lawyer.select(Lawyer.id, Lawyer.name).where(Lawyer.id.in_(ids))
+            .order_by(Lawyer.name, Lawyer.id))
+
+
 def lawyer_series(year: int | None = None, *, user: User | None = None,
-                  today: dt.date | None = None) -> list[LawyerSeries]:
+                  today: dt.date | None = None, lawyer_ids=None) -> list[LawyerSeries]:
     """Each lawyer in ``user``'s scope with their villages' sessions and publicity events
     held against the pairing's quota (12 + 2 a year, pro rata for a partial term), and
     what is due by ``today`` (``core.pace.quota_pace``, as the assessment warns). The
     figures are the quota page's (``core.planner.quota_status``: a fixed number of queries
-    for the whole scope)."""
+    for the whole scope). ``lawyer_ids``: only these lawyers (a page of them), worked out
+    from their own villages."""
     today = today or clock.today()
     year = year or today.year
+    village_ids = None
+    if lawyer_ids is not None:
+        pairings = _year_pairings(year, user)
+        lawyer_ids = set(lawyer_ids)
+        village_ids = ({village for village, in pairings.select(Pairing.village)
+                        .where(Pairing.lawyer.in_(list(lawyer_ids))).tuples()}
+                       if pairings is not None and lawyer_ids else set())
     lawyers: dict[int, LawyerSeries] = {}
-    for row in quota_status(user, year):
+    for row in quota_status(user, year, village_ids):
+        if lawyer_ids is not None and row.lawyer.id not in lawyer_ids:
+            continue
         entry = lawyers.setdefault(row.lawyer.id, LawyerSeries(row.lawyer.id, row.lawyer.name))
         term = dict(term_start=row.pairing.term_start, term_end=row.pairing.term_end,
                     year=year, day=today)

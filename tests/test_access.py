@@ -322,6 +322,7 @@ ROUTES = {
                                   READERS_OF_VILLAGE_0),
     "calendar.town_calendar": ("GET", lambda d: f"/calendar/town/{d.towns[0].code}",
                                MANAGERS_IN_SCOPE),
+    "calendar.find": ("GET", lambda d: "/calendar/find?q=x", COORDINATORS),
     "calendar.event": ("GET", lambda d: f"/calendar/events/{_event(d)}", READERS_OF_VILLAGE_0),
     "calendar.move": ("POST", lambda d: f"/calendar/events/{_event(d)}/move",
                       EDITORS_OF_VILLAGE_0),
@@ -360,6 +361,8 @@ ROUTES = {
     "feeds.revoke": ("POST", lambda d: f"/calendar/feeds/{_feed_token(d)[0]}/revoke", {"lawyer"}),
     # tasks and programmes
     "tasks.index": ("GET", lambda d: "/tasks/", LOGGED_IN),
+    "tasks.suggest_villages": ("GET", lambda d: "/tasks/suggest/villages?village=T1", LOGGED_IN),
+    "tasks.suggest_lawyers": ("GET", lambda d: "/tasks/suggest/lawyers?lawyer=张", COORDINATORS),
     "tasks.export": ("GET", lambda d: "/tasks/export.xlsx", LOGGED_IN),
     "tasks.mine": ("GET", lambda d: "/tasks/mine", {"lawyer", "other_lawyer"}),
     "tasks.new": ("GET", lambda d: "/tasks/new", COORDINATORS),

@@ -47,6 +47,8 @@ LEADER_READS = {
     "villages.export": ALL, "lawyers.export": ALL, "tasks.export": ALL,
     "calendar.quota_export": ALL,
     "tasks.index": ALL, "tasks.detail": OF_VILLAGE_0,
+    # the district's month opens a calendar by name; the task filter's suggestions
+    "calendar.find": ALL, "tasks.suggest_villages": ALL, "tasks.suggest_lawyers": ALL,
     "programs.index": ALL, "programs.detail": ALL, "programs.chart_page": ALL, "programs.ledger": ALL,
     "records.log": ALL, "records.cases": ALL, "records.log_export": ALL,
     "records.case_detail": OF_VILLAGE_0, "records.log_entry": OF_VILLAGE_0,

@@ -116,10 +116,35 @@ def test_town_and_district_views_name_the_lawyer(district, login):
     town = text(login(district.users.town_coordinator).get("/calendar/town/T1?month=2027-04"))
     cell = day_cell(town, D(2027, 4, 8))
     assert "东湖1村" in cell and "张明" in cell and "西山1村" not in cell
-    whole = text(login(district.users.admin).get("/calendar/?month=2027-04"))
-    assert "District calendar" in whole
+    other = text(login(district.users.admin).get("/calendar/town/T2?month=2027-04"))
+    cell = day_cell(other, D(2027, 4, 8))
+    assert "赵强" in cell and "14:00" in cell and "张明" not in cell
+
+
+def test_the_district_month_counts_its_days_and_towns(district, login):
+    """However many villages, the district's month counts (by day, by town) and leads into
+    a town's or a village's month, which lists the events."""
+    make_event(district.pairings[0], D(2027, 4, 8))
+    make_event(district.pairings[3], D(2027, 4, 8), T(14, 0), T(17, 30))
+    make_event(district.pairings[3], D(2027, 4, 9), status="cancelled")
+    client = login(district.users.admin)
+    whole = text(client.get("/calendar/?month=2027-04"))
+    assert "District calendar" in whole and "2 events this month" in whole
     cell = day_cell(whole, D(2027, 4, 8))
-    assert "张明" in cell and "赵强" in cell and "14:00" in cell
+    assert '<p class="day-count">2 events</p>' in cell and "张明" not in cell
+    assert "day-count" not in day_cell(whole, D(2027, 4, 9))  # cancelled: not counted
+    assert re.findall(r'href="/calendar/town/(T\d)\?month=2027-04">', whole) == ["T1", "T2"]
+    agenda = text(client.get("/calendar/?month=2027-04&view=agenda"))
+    assert re.findall(r'<li class="agenda-day[^>]*data-date="([\d-]+)"', agenda) == ["2027-04-08"]
+    assert 'class="event ' not in agenda
+    found = client.get("/calendar/find?q=西山1村&month=2027-04")
+    assert found.status_code == 302
+    assert found.headers["Location"].endswith("/calendar/village/T2V1?month=2027-04")
+    several = text(client.get("/calendar/find?q=东湖&month=2027-04"))
+    assert 'href="/calendar/town/T1?month=2027-04"' in several
+    assert 'href="/calendar/village/T1V2?month=2027-04"' in several
+    none = text(login(district.users.other_town_coordinator).get("/calendar/find?q=东湖"))
+    assert "No town or village of your scope matches" in none and "/calendar/town/T1" not in none
 
 
 def test_agenda_lists_the_days_with_events(district, login):
@@ -483,6 +508,35 @@ def test_quota_search_town_filter_and_pages(district, login, app):
     assert re.findall(r'<tr id="quota-(\d+)"', html) == [str(district.pairings[1].id)]
 
 
+def test_quota_works_out_only_the_villages_of_its_page(district, login, app, monkeypatch):
+    """A district of thousands of pairings: the page reads its pairings in SQL, works out
+    the quota of its own villages only, and asks for a town before it totals them."""
+    from web import calendar as calendar_views
+    planner.plan_year(2027)
+    asked = []
+    real = planner.quota_status
+
+    def quota_status(user, year, village_ids=None):
+        asked.append(None if village_ids is None else set(village_ids))
+        return real(user, year, village_ids)
+    monkeypatch.setattr(planner, "quota_status", quota_status)
+    monkeypatch.setattr(calendar_views, "QUOTA_TOTALS_UP_TO", 3)
+    app.config["PER_PAGE"] = 2
+    client = login(district.users.admin)
+    html = text(client.get("/calendar/quota?year=2027&sort=lawyer&dir=desc"))
+    ids = re.findall(r'<tr id="quota-(\d+)"', html)
+    shown = [p for p in district.pairings if str(p.id) in ids]
+    assert len(ids) == 2 and asked == [{p.village_id for p in shown}]  # the page's villages
+    assert quota_cells(html, shown[0].id)[:2] == ["12", "12"]
+    assert "Choose a town to see the totals of its pairings." in html
+    assert "Page 1 of 2" in html
+    html = text(client.get("/calendar/quota?year=2027&town=T1"))  # 3 pairings: totalled
+    assert 'id="total-sessions">36 / 36<' in html
+    asked.clear()
+    client.get("/calendar/quota?year=2027&sort=held")  # a computed figure: every row
+    assert asked == [None]
+
+
 def test_quota_is_for_coordinators_in_their_scope_and_lawyers_of_their_own(district, login):
     html = text(login(district.users.town_coordinator).get("/calendar/quota?year=2027"))
     assert len(re.findall(r'<tr id="quota-', html)) == 3 and "西山1村" not in html
@@ -679,14 +733,14 @@ def test_nav_links_to_the_calendar_for_every_role(district, login):
         assert '<a href="/calendar/">Calendar</a>' in html, role
 
 
-def test_a_busy_day_of_the_district_links_to_the_agenda(district, login):
+def test_a_busy_day_of_a_town_links_to_the_agenda(district, login):
     for hour in range(8, 17):
-        make_event(district.pairings[hour % 4], D(2027, 4, 8), T(hour, 0), T(hour, 30))
-    html = text(login(district.users.admin).get("/calendar/?month=2027-04"))
+        make_event(district.pairings[hour % 3], D(2027, 4, 8), T(hour, 0), T(hour, 30))
+    html = text(login(district.users.admin).get("/calendar/town/T1?month=2027-04"))
     cell = day_cell(html, D(2027, 4, 8))
     assert cell.count('class="event ') == 6
-    assert 'href="/calendar/?month=2027-04&amp;view=agenda#day-2027-04-08">3 more</a>' in cell
-    agenda = text(login(district.users.admin).get("/calendar/?month=2027-04&view=agenda"))
+    assert 'href="/calendar/town/T1?month=2027-04&amp;view=agenda#day-2027-04-08">3 more</a>' in cell
+    agenda = text(login(district.users.admin).get("/calendar/town/T1?month=2027-04&view=agenda"))
     assert agenda.count('class="event ') == 9 and 'id="day-2027-04-08"' in agenda
 
 

@@ -148,3 +148,20 @@ def test_lawyers_home_shows_sessions_against_pace(district, login, midyear):
     assert "<progress" not in html.split('id="home-villages"')[1].split("</section>")[0]
     assert "style=" not in html
 
+
+
+def test_the_lawyers_figures_come_a_page_at_a_time(work, district, login, app):
+    """A province has thousands of lawyers: the charts draw a page of them, by name, each
+    worked out from their own villages; the pager swaps only that part."""
+    app.config["PER_PAGE"] = 3
+    client = login(district.users.coordinator)
+    names = sorted(lawyer.name for lawyer in district.lawyers)
+    first = client.get("/programmes/charts").get_data(as_text=True)
+    shown = re.findall(r'<figcaption><strong>([^<]+)</strong>', first)
+    assert len(shown) == 3 and "Page 1 of 2" in first
+    second = client.get("/programmes/charts?page=2", headers={"HX-Request": "true"})
+    html = second.get_data(as_text=True)
+    assert "<html" not in html and html.lstrip().startswith("<section")
+    rest = re.findall(r'<figcaption><strong>([^<]+)</strong>', html)
+    assert sorted(shown + rest) == names  # each lawyer once, in the database's name order
+    assert len(svgs(html, "bar-list")) == 1 and "Towns compared" not in html

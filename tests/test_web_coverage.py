@@ -161,3 +161,33 @@ def test_core_coverage_groups_by_town_in_code_order(district):
     assert [r.code for r in result.towns[1].rows] == ["T2V1", "T2V2", "T2V3"]
     assert result.unpaired == 2 and not result.complete
     assert coverage(district.users.lawyer).total == 1  # a lawyer's scope: their villages
+
+
+def test_a_big_scope_is_paged_with_the_totals_of_the_whole_scope(district, login):
+    """Thousands of villages are read a page at a time; the headline, the town figures and
+    the towns to look at still count every village of the scope (in SQL)."""
+    town = district.towns[1]
+    for i in range(60):
+        Village.create(town=town, code=f"T2X{i:02d}", name=f"新村{i}")
+    client = login(district.users.coordinator)
+    first = client.get("/coverage").get_data(as_text=True)
+    assert headline(first) == "4 / 66"
+    assert len(re.findall(r'id="village-row-', first)) == 50
+    assert "Page 1 of 2" in first and 'href="/coverage?page=2"' in first
+    assert re.search(r'class="town-count bad">1 / 63<', first)  # the whole town's figure
+    assert "Towns to look at" in first and 'href="/coverage?town=T2"' in first
+    second = client.get("/coverage?page=2").get_data(as_text=True)
+    assert headline(second) == "4 / 66"
+    assert len(re.findall(r'id="village-row-', second)) == 16
+    assert "T2X59" in second and "T2X00" not in second
+    unpaired = client.get("/coverage?unpaired=1&page=2", headers=HX).get_data(as_text=True)
+    assert len(unpaired_rows(unpaired)) == 12  # 62 without a lawyer, 50 on the first page
+    assert 'hx-get="/coverage?unpaired=1&amp;page=2"' in unpaired
+
+
+def test_a_town_is_summed_in_sql_as_the_rows_say(district):
+    from core.coverage import summary
+    found = summary(district.users.coordinator)
+    assert [(t.code, t.paired, t.total) for t in found.all_towns] == [("T1", 3, 3), ("T2", 1, 3)]
+    assert (found.paired, found.total, found.term_over) == (4, 6, 0)
+    assert summary(district.users.lawyer).total == coverage(district.users.lawyer).total == 1

@@ -269,7 +269,7 @@ def sign_in_queries(get) -> int:
 
 def test_the_calendar_marks_signed_in_and_late_sessions(district, today, login, now):
     late = signed_and_late(district, today, now)
-    html = text(login(district.users.coordinator).get("/calendar/?month=2026-03"))
+    html = text(login(district.users.coordinator).get("/calendar/town/T1?month=2026-03"))
     signed = re.search(rf'id="calendar-event-{today.id}">(.*?)</li>', html, re.S).group(1)
     recorded_late = re.search(rf'id="calendar-event-{late.id}">(.*?)</li>', html, re.S).group(1)
     assert 'class="signin-mark"' in signed and "已签到 08:20" in signed
@@ -285,7 +285,7 @@ def test_the_month_reads_the_sign_ins_in_one_query(district, today, login, now):
         make_event(district.pairings[0], D(2026, 3, day), "am")
     sign_in_and_out(district, today, now, photos=0)
     client = login(district.users.coordinator)
-    assert sign_in_queries(lambda: client.get("/calendar/?month=2026-03")) == 1
+    assert sign_in_queries(lambda: client.get("/calendar/town/T1?month=2026-03")) == 1
 
 
 def test_the_quota_page_tells_signed_in_from_late(district, today, login, now):

@@ -95,6 +95,28 @@ def test_filter_by_lawyer(spread, district, login):
     assert task_ids(html) == {spread["t1_overdue"].id}
 
 
+def test_the_village_and_lawyer_filters_are_typed_not_listed(spread, district, login):
+    """A province has thousands of villages and lawyers: the filter is a field whose
+    suggestions the server sends as one types; a typed whole name filters without them."""
+    client = login(district.users.coordinator)
+    html = client.get("/tasks/").get_data(as_text=True)
+    assert '<option value="T1V2"' not in html and 'list="village-suggestions"' in html
+    assert 'hx-get="/tasks/suggest/villages"' in html and 'hx-get="/tasks/suggest/lawyers"' in html
+    assert task_ids(client.get("/tasks/?village=东湖2村", headers=HX).get_data(as_text=True)) == {
+        spread["t1_overdue"].id}
+    name = district.lawyers[1].name
+    assert task_ids(client.get(f"/tasks/?lawyer={name}", headers=HX).get_data(as_text=True)) == {
+        spread["t1_overdue"].id}
+    by_id = client.get(f"/tasks/?lawyer={district.lawyers[1].id}").get_data(as_text=True)
+    assert f'name="lawyer" value="{name}"' in by_id  # a link's lawyer, shown by name
+    suggested = client.get("/tasks/suggest/villages?village=东湖").get_data(as_text=True)
+    assert re.findall(r'<option value="([^"]+)"', suggested) == ["T1V1", "T1V2", "T1V3"]
+    town = login(district.users.other_town_coordinator)
+    assert "T1V1" not in town.get("/tasks/suggest/villages?village=T1").get_data(as_text=True)
+    lawyers = client.get(f"/tasks/suggest/lawyers?lawyer={name[0]}").get_data(as_text=True)
+    assert f'<option value="{name}">' in lawyers
+
+
 def test_filters_push_the_url_and_pages_keep_them(spread, district, login, app):
     app.config["PER_PAGE"] = 1
     client = login(district.users.coordinator)

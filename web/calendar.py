@@ -34,7 +34,7 @@ from core.access import (can_edit_event, can_manage_event, can_plan, sheet_filte
                          village_filter)
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
-from core.models import HOLIDAY_KINDS, Pairing, PlanRun, Town, Village
+from core.models import HOLIDAY_KINDS, Lawyer, Pairing, PlanRun, Town, Village
 from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
 from web import labels
 from web.access import actor, allow
@@ -149,6 +149,35 @@ def town_calendar(code):
 
 
 # --- one event: move, record that it took place, cancel --------------------------------------
+
+FOUND_LIMIT = 20  # towns and villages the calendar search lists
+
+
+@bp.route("/find")
+@allow(*READERS)
+def find():
+    """The district's month counts its events; this opens a town's or a village's month
+    by its name or code: the only match at once, else a short list of them."""
+    user, term = actor(), search_term()
+    month = _month_param().strftime("%Y-%m")
+    towns, villages = [], []
+    if term:
+        towns = list(Town.select().where(town_filter(user)
+                                         & (Town.name.contains(term) | (Town.code == term)))
+                     .order_by(Town.code).limit(FOUND_LIMIT))
+        scope = village_filter(user)
+        if scope is not False:
+            query = (Village.select(Village, Town).join(Town)
+                     .where(Village.name.contains(term) | (Village.code == term)))
+            villages = list((query if scope is True else query.where(scope))
+                            .order_by(Village.code).limit(FOUND_LIMIT))
+    if len(towns) + len(villages) == 1:
+        if towns:
+            return redirect(url_for("calendar.town_calendar", code=towns[0].code, month=month))
+        return redirect(url_for("calendar.village_calendar", code=villages[0].code, month=month))
+    return render("calendar/find.html", term=term, month=month, towns=towns,
+                  villages=villages, limit=FOUND_LIMIT)
+
 
 def _required_date(label):
     return DateField(label, validators=[InputRequired(message=_l("Enter a date."))])
@@ -463,6 +492,67 @@ def _quota_rows(user, filters: dict, today):
     return QUOTA_SORTING.sorted(rows, QUOTA_SORTING.requested()), totals, proofs
 
 
+# the keys the page sorts in SQL, a page at a time; the others (the computed figures) and
+# "only behind the pace" work out every pairing of the scope (and of the town) first
+QUOTA_SQL_SORTING = Sorting({"village": Village.name, "town": Town.name,
+                             "lawyer": Lawyer.name}, tiebreak=(Town.code, Village.code,
+                                                               Pairing.term_start, Pairing.id))
+QUOTA_TOTALS_UP_TO = 300  # pairings whose totals the page works out (a town, a small district)
+
+
+def _quota_pairings(user, filters: dict):
+    """The pairings of the year the quota page lists, searched and filtered in SQL (the
+    quota's own rows for them: ``planner.quota_status`` with their villages)."""
+    year = filters["year"]
+    query = (Pairing.select(Pairing.id, Pairing.village).join(Village).join(Town)
+             .switch(Pairing).join(Lawyer)
+             .where((Pairing.term_start <= dt.date(year, 12, 31))
+                    & (Pairing.term_end >= dt.date(year, 1, 1))))
+    scope = sheet_filter(user)
+    if scope is False:
+        return None
+    if scope is not True:
+        query = query.where(scope)
+    if filters["town"]:
+        query = query.where(Town.code == filters["town"])
+    term = search_term()
+    if term:
+        query = query.where(Village.name.contains(term) | Village.code.contains(term)
+                            | Lawyer.name.contains(term))
+    return query
+
+
+def _quota_page(user, filters: dict, today):
+    """One page of the quota list and the totals: by village, town or lawyer the pairings
+    are chosen and paged in SQL and only the page's villages are worked out; the totals are
+    those of up to QUOTA_TOTALS_UP_TO pairings (a town), else None (the page asks for a
+    town). Sorted by a figure or only those behind pace: every pairing is worked out."""
+    sort = QUOTA_SORTING.requested()
+    if filters["behind"] or (sort is not None and sort.key not in QUOTA_SQL_SORTING.columns):
+        rows, totals, proofs = _quota_rows(user, filters, today)
+        return paginate(rows, sort=sort, filters=filters), totals, proofs
+    query = _quota_pairings(user, filters)
+    if query is None:
+        return paginate([], sort=sort, filters=filters), _quota_totals([]), {}
+    ordered = QUOTA_SQL_SORTING.order(query, sort, Town.code, Village.code,
+                                      Pairing.term_start, Pairing.id)
+    listing = paginate(ordered, sort=sort, filters=filters)
+    year = filters["year"]
+    rows = {row.pairing.id: row for row in planner.quota_status(
+        user, year, village_ids={pairing.village_id for pairing in listing.items})}
+    listing.items = [rows[pairing.id] for pairing in listing.items if pairing.id in rows]
+    totals = None
+    if listing.total <= QUOTA_TOTALS_UP_TO:
+        everything = planner.quota_status(
+            user, year, village_ids={village for village, in
+                                     query.select(Pairing.village).distinct().tuples()})
+        totals = _quota_totals(everything)
+        totals["proofs"] = sum(signins.held_proofs(
+            [row.pairing.id for row in everything], year).values(), Counter())
+    proofs = signins.held_proofs([row.pairing.id for row in listing.items], year)
+    return listing, totals, proofs
+
+
 @bp.route("/quota")
 @allow(*READERS, "lawyer")
 def quota():
@@ -471,10 +561,9 @@ def quota():
     user, today = actor(), clock.today()
     filters = _quota_filters(today)
     year, town_code = filters["year"], filters["town"]
-    rows, totals, proofs = _quota_rows(user, filters, today)
+    listing, totals, proofs = _quota_page(user, filters, today)
     towns = [(town.code, town.name) for town in
              Town.select().where(town_filter(user)).order_by(Town.code)]
-    listing = paginate(rows, sort=QUOTA_SORTING.requested(), filters=filters)
     return render("calendar/quota.html", "calendar/_quota.html", listing=listing,
                   behind=bool(filters["behind"]),
                   totals=totals, year=year, town_code=town_code, towns=towns, proofs=proofs,

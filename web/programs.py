@@ -33,7 +33,7 @@ from core.tasks import tasks_visible_to
 from core.vocabulary import MANAGERS, READERS
 from web import charts
 from web.access import actor, allow
-from web.listing import query_number
+from web.listing import paginate, query_number
 from web.longwork import job_progress, long_export
 from web.render import render
 
@@ -200,6 +200,8 @@ def chart_page():
         town_sessions = charts.bar_list(
             [(t.town.name, t.pace) for t in chart_data.town_sessions(year, user=user)],
             _("Towns compared: on-site sessions held against those planned for the year"))
+    listing = paginate(chart_data.lawyers_of_year(year, user),
+                       filters={"year": query_number("year", 2000, 2100)})
     lawyers = [{"name": lawyer.name, "status": lawyer.status,
                 "chart": charts.bar_list(
                     [row for v in lawyer.villages
@@ -207,12 +209,13 @@ def chart_page():
                                  (_("%(village)s publicity", village=v.village.name),
                                   v.publicity))],
                     _("%(lawyer)s: sessions and publicity per village", lawyer=lawyer.name))}
-               for lawyer in chart_data.lawyer_series(year, user=user)]
-    return render("charts/index.html", year=year, share=share,
+               for lawyer in chart_data.lawyer_series(
+                   year, user=user, lawyer_ids=[lawyer.id for lawyer in listing.items])]
+    return render("charts/index.html", "charts/_lawyers.html", year=year, share=share,
                   target_note=charts.target_note(share), programs=programs,
                   overview=_program_bars(series, _("Programmes against pace")),
                   sessions=charts.session_chart(chart_data.session_months(year, user=user)),
-                  towns=towns, town_sessions=town_sessions, lawyers=lawyers)
+                  towns=towns, town_sessions=town_sessions, lawyers=lawyers, listing=listing)
 
 
 # --- one programme ---------------------------------------------------------------------------

@@ -34,8 +34,8 @@ from core.home import week_visits
 from core.formkit import DurationField
 from core.i18n import N_
 from core.localize import localized_registry, name_of
-from core.models import (TASK_STATUSES, WORK_MODES, Event, Lawyer, Task, Town, User,
-                         Village, WorkLog)
+from core.models import (TASK_STATUSES, WORK_MODES, Event, LawFirm, Lawyer, Task, Town,
+                         User, Village, WorkLog)
 from core.plugins import get_registry
 from core.privacy import MASK
 from core.vocabulary import DUTIES, MANAGERS, READERS, ROLES, STAFF
@@ -43,8 +43,8 @@ from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.exports import counted, list_export
-from web.listing import (Sorting, list_args, paginate, query_number, query_text,
-                         search_term)
+from web.listing import (Sorting, list_args, paginate, query_text,
+                         search_term, whole_number)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import attach_error, back_to, htmx, render
@@ -165,7 +165,7 @@ def _messages(messages) -> list[str]:
 def _filters() -> dict:
     return {"program": query_text("program"), "town": query_text("town"),
             "village": query_text("village"), "status": query_text("status", 20),
-            "lawyer": query_number("lawyer"),
+            "lawyer": query_text("lawyer"),
             "overdue": request.args.get("overdue") == "1"}
 
 
@@ -175,15 +175,19 @@ def _filtered(user: User, filters: dict, term: str):
     village tasks too, so the town filter reads it. An unknown code or status matches
     nothing; it is not ignored."""
     status = filters["status"]
-    query = service.list_tasks(user, program=filters["program"] or None,
-                               lawyer=filters["lawyer"],
+    lawyer = filters["lawyer"]
+    lawyer_id = whole_number(lawyer) if lawyer.isdigit() else None
+    query = service.list_tasks(user, program=filters["program"] or None, lawyer=lawyer_id,
                                status=status if status in TASK_STATUSES else None)
+    if lawyer and lawyer_id is None:  # typed in the filter: the lawyer's name
+        query = query.where(Lawyer.name == lawyer)
     if status and status not in TASK_STATUSES:
         query = query.where(Task.id.is_null())
     if filters["town"]:
         query = query.where(Town.code == filters["town"])
-    if filters["village"]:
-        query = query.where(Village.code == filters["village"])
+    if filters["village"]:  # a code (a link, a suggestion) or the name typed in the filter
+        query = query.where((Village.code == filters["village"])
+                            | (Village.name == filters["village"]))
     if filters["overdue"]:
         query = query.where(service.overdue_filter())
     if term:
@@ -197,20 +201,59 @@ def _filtered(user: User, filters: dict, term: str):
     return query
 
 
-def _filter_options(user: User) -> dict:
-    """The choices of the filter selects, limited to the user's scope."""
+def _filter_options(user: User, filters: dict) -> dict:
+    """The choices of the filter selects, limited to the user's scope. Villages and lawyers
+    are typed (a province has thousands): ``suggest`` offers the matching ones as they are
+    typed; a lawyer chosen by a link (``lawyer=<id>``) is shown by name."""
     towns = [(t.code, t.name) for t in Town.select(Town.code, Town.name)
              .where(town_filter(user)).order_by(Town.code)]
-    villages = [(v.code, v.name) for v in Village.select(Village.code, Village.name)
-                .where(village_filter(user)).order_by(Village.code)]
-    lawyers = []
-    if user.role in READERS:
-        lawyers = [(str(lawyer.id), lawyer.name) for lawyer in
-                   Lawyer.select(Lawyer.id, Lawyer.name).where(Lawyer.active).order_by(Lawyer.name)]
+    many_villages = (Village.select(Village.id).where(village_filter(user)).limit(2).count()
+                     > 1)
+    lawyer = filters["lawyer"]
+    if lawyer.isdigit():
+        found = Lawyer.get_or_none(Lawyer.id == (whole_number(lawyer) or 0))
+        lawyer = found.name if found else lawyer
     statuses = task_labels()["status"]
     return {"programs": [(p.slug, p.name) for p in _programs()], "towns": towns,
-            "villages": villages, "lawyers": lawyers,
+            "villages": many_villages, "lawyers": user.role in READERS, "lawyer": lawyer,
             "statuses": [(s, statuses[s]) for s in TASK_STATUSES]}
+
+
+SUGGESTED = 20  # villages or lawyers a filter suggests as one types
+
+
+@bp.route("/suggest/villages")
+@allow(*ROLES)
+def suggest_villages():
+    """The villages of the reader's scope whose name or code holds what is typed in the
+    task filter's village field: ``<option>``s of its datalist."""
+    term = query_text("village")
+    found = []
+    if term:
+        query = (Village.select(Village.code, Village.name, Town.name.alias("town_name"))
+                 .join(Town).where(Village.name.contains(term) | Village.code.startswith(term)))
+        scope = village_filter(actor())
+        if scope is not False:
+            found = list((query if scope is True else query.where(scope))
+                         .order_by(Village.code).limit(SUGGESTED).objects())
+    return render("tasks/_suggestions.html", options=[(v.code, f"{v.name} · {v.town_name}")
+                                                      for v in found])
+
+
+@bp.route("/suggest/lawyers")
+@allow(*READERS)
+def suggest_lawyers():
+    """The active lawyers whose name holds what is typed in the task filter's lawyer
+    field: ``<option>``s of its datalist (the name, with the firm)."""
+    term = query_text("lawyer")
+    found = []
+    if term and not term.isdigit():
+        found = list(Lawyer.select(Lawyer.name, LawFirm.name.alias("firm_name"))
+                     .join(LawFirm, JOIN.LEFT_OUTER)
+                     .where(Lawyer.active & Lawyer.name.contains(term))
+                     .order_by(Lawyer.name).limit(SUGGESTED).objects())
+    return render("tasks/_suggestions.html",
+                  options=[(lawyer.name, lawyer.firm_name or "") for lawyer in found])
 
 
 # the keys of the column headers (web.listing.Sorting). Not the title: a title the reader
@@ -239,7 +282,7 @@ def index():
     views = {task.id: privacy.task_view(user, task) for task in page.items}
     privacy.audit_views(user, views.values(), via="list", address=request.remote_addr or "")
     return render("tasks/index.html", "tasks/_results.html", listing=page, filters=filters,
-                  options=_filter_options(user), today=clock.today(),
+                  options=_filter_options(user, filters), today=clock.today(),
                   is_overdue=service.is_overdue, views=views)
 
 

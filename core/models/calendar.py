@@ -60,7 +60,8 @@ class Event(BaseModel):
     shown_hash = CharField(default="")  # what the feeds show of it (core.feeds.refresh_shown)
 
     class Meta:
-        indexes = ((("lawyer", "starts_at"), False),)  # a lawyer's day, for double-booking
+        indexes = ((("lawyer", "starts_at"), False),  # a lawyer's day, for double-booking
+                   (("status", "ends_at"), False))  # the past ones not recorded (0022)
 
 
 class SignIn(BaseModel):

@@ -38,7 +38,8 @@ class Task(BaseModel):
     updated_at = DateTimeField(default=now_utc)
 
     class Meta:
-        indexes = ((("program", "status"), False), (("assignee", "status"), False))
+        indexes = ((("program", "status"), False), (("assignee", "status"), False),
+                   (("status", "due_on"), False))  # the overdue ones (migration 0022)
 
 
 class WorkLog(BaseModel):

@@ -199,7 +199,9 @@ def test_moving_an_event_keeps_focus_in_its_panel_and_says_so(phone, live_server
     was swapped in, the notice is read out, the calendar behind is refreshed, and the CSP
     refuses nothing (htmx settles no style attribute)."""
     log_in(phone, live_server, "coordinator")
-    phone.goto(live_server + "/calendar/?view=agenda")
+    phone.goto(live_server + "/calendar/?view=agenda")  # the district's: counted by town
+    town = phone.locator(".calendar-towns a").first.get_attribute("href")
+    phone.goto(live_server + town + "&view=agenda")  # a town's agenda lists its events
     phone.locator("nav.month-nav a[rel=next]").click()
     expect(phone.locator("#calendar-month")).to_be_focused()
     phone.locator("nav.month-nav a", has_text="今天").click()
