@@ -29,7 +29,7 @@ os.environ.setdefault("JIEDUI_INSTANCE", tempfile.mkdtemp(prefix="jiedui-bench-"
 os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
 
 from bench import generate  # noqa: E402
-from bench.harness import Row, Timing, print_table, scale, timed  # noqa: E402
+from bench.harness import Row, Timing, database_name, print_table, scale, timed  # noqa: E402
 
 # What the code before issue 15 cannot do in a few minutes at a scale (see the issue's table).
 SKIP = {
@@ -172,10 +172,7 @@ def main() -> int:
     finally:
         db.close()
         generate.discard(url)
-    database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print_table(rows, f"before: the costs that grow with the district ({database})")
-    for note in notes:
-        print(f"  {note}")
+    print_table(rows, f"before: the costs that grow with the district ({database_name(url)})", notes)
     return 0
 
 

@@ -52,8 +52,13 @@ def scale() -> str:
     return os.environ.get("JIEDUI_BENCH_SCALE", "district")
 
 
-def print_table(rows: list[Row], title: str = "") -> None:
-    """The one table every benchmark prints (medians in ms, ± the spread, and the ratio)."""
+def database_name(url: str) -> str:
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+
+def print_table(rows: list[Row], title: str = "", notes=()) -> None:
+    """The one table every benchmark prints (medians in ms, ± the spread, and the ratio),
+    then the notes: figures that are not ratios (sizes, CPU seconds, peak memory)."""
     if title:
         print(f"== {title} (scale {scale()})")
     print(f"{'benchmark':<64} {'baseline ms':>16} {'measured ms':>16} {'ratio':>7}")
@@ -61,3 +66,5 @@ def print_table(rows: list[Row], title: str = "") -> None:
         base = f"{row.baseline.median * 1000:.2f}±{row.baseline.spread * 1000:.2f}"
         meas = f"{row.measured.median * 1000:.2f}±{row.measured.spread * 1000:.2f}"
         print(f"{row.name:<64} {base:>16} {meas:>16} {row.ratio:>7.2f}")
+    for note in notes:
+        print(f"  {note}", flush=True)

@@ -23,7 +23,7 @@ os.environ.setdefault("JIEDUI_INSTANCE", tempfile.mkdtemp(prefix="jiedui-bench-"
 os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
 
 from bench import generate  # noqa: E402
-from bench.harness import Row, Timing, print_table, scale, timed  # noqa: E402
+from bench.harness import Row, Timing, database_name, print_table, scale, timed  # noqa: E402
 
 ROUNDS = {"tiny": 20, "district": 20, "10x": 10, "50x": 5, "province": 3}
 
@@ -122,10 +122,7 @@ def main() -> int:
         clock.now_utc = real_now
         db.close()
         generate.discard(url)
-    database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print_table(rows, f"publishing the feeds ({database})")
-    for note in notes:
-        print(f"  {note}")
+    print_table(rows, f"publishing the feeds ({database_name(url)})", notes)
     return 0
 
 

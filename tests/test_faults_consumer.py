@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from core.feeds import publish
 from core.models import Event, FeedSnapshot, Lawyer, PlanRun, Shortfall, Town
 from core.planner import plan_year
 from core.queue import huey
-from tests.consumer_support import TEST_REDIS_URL, redis_database
+from tests.consumer_support import TEST_REDIS_URL, redis_database, wait_for
 
 pytestmark = pytest.mark.slow
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
@@ -73,16 +72,6 @@ def consumers(tmp_path, real_queue):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
-
-
-def wait_for(condition, timeout=60, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def fresh(run_id: int) -> PlanRun:
