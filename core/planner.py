@@ -131,15 +131,27 @@ def _covers(pairing: Pairing, day: dt.date) -> bool:
     return pairing.term_start <= day <= pairing.term_end
 
 
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, stdlib_calendar.monthrange(year, month)[1])
+
+
 def month_owners(pairings, year: int) -> dict[int, Pairing]:
     """month -> the pairing that owes its session: the one whose term covers its own
     arranged day of the month (a successor who starts before a session the predecessor
     could no longer hold takes it over); else, or among several, the one whose term covers
     most of the month, the newer on a tie."""
+    if isinstance(pairings, (list, tuple)) and len(pairings) == 1:
+        # Nobody to share the year with (nearly every village): each month its term touches.
+        # No arranged day to work out — the desk and the assessment ask this of every
+        # village in scope.
+        (only,) = pairings
+        return {month: only for month in range(1, 13)
+                if only.term_start <= _month_end(year, month)
+                and only.term_end >= dt.date(year, month, 1)}
     owners = {}
     for month in range(1, 13):
         first = dt.date(year, month, 1)
-        last = dt.date(year, month, stdlib_calendar.monthrange(year, month)[1])
+        last = _month_end(year, month)
         best = None
         for pairing in pairings:
             low, high = max(pairing.term_start, first), min(pairing.term_end, last)
