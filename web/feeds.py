@@ -185,7 +185,6 @@ class TokenForm(FlaskForm):
     label = StringField(_l("Device or app"), description=_l("e.g. iPhone, Outlook"))
 
 
-
 def in_wechat() -> bool:
     """Is the page open in WeChat's built-in browser? It opens no ``webcal://`` link, so the
     subscribing pieces say first how to leave it (a page that asks must send
