@@ -145,9 +145,11 @@ def month_owners(pairings, year: int) -> dict[int, Pairing]:
         # No arranged day to work out — the desk and the assessment ask this of every
         # village in scope.
         (only,) = pairings
-        return {month: only for month in range(1, 13)
-                if only.term_start <= _month_end(year, month)
-                and only.term_end >= dt.date(year, month, 1)}
+        if only.term_start.year > year or only.term_end.year < year:
+            return {}
+        first = only.term_start.month if only.term_start.year == year else 1
+        last = only.term_end.month if only.term_end.year == year else 12
+        return dict.fromkeys(range(first, last + 1), only)
     owners = {}
     for month in range(1, 13):
         first = dt.date(year, month, 1)

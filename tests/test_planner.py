@@ -686,3 +686,20 @@ def test_a_cancelled_session_gets_a_proposed_make_up_and_the_make_up_fills_the_q
     assert may.id not in [e.id for e in row.missed]
     assert plan_year(YEAR)["shortfalls"] == []
     assert Event.get_by_id(may.id).proposal is None
+
+
+@pytest.mark.parametrize("term", [
+    (D(2026, 1, 1), D(2026, 12, 31)), (D(2025, 3, 1), D(2027, 2, 28)),
+    (D(2026, 4, 15), D(2026, 9, 2)), (D(2026, 11, 30), D(2028, 1, 1)),
+    (D(2024, 1, 1), D(2025, 12, 31)), (D(2027, 1, 1), D(2027, 6, 30)),
+    (D(2026, 2, 28), D(2026, 2, 28))])
+def test_a_village_with_one_pairing_owes_exactly_the_months_its_term_touches(term):
+    """The shortcut for a village with one pairing gives what the general rule gives (the
+    general rule runs when another pairing of the village, here outside the year, is
+    listed too)."""
+    only = Pairing(id=1, term_start=term[0], term_end=term[1], onsite_week=1,
+                   onsite_weekday=1, onsite_start=dt.time(8, 30), onsite_end=dt.time(12, 0))
+    elsewhere = Pairing(id=2, term_start=D(2020, 1, 1), term_end=D(2020, 12, 31),
+                        onsite_week=1, onsite_weekday=1, onsite_start=dt.time(8, 30),
+                        onsite_end=dt.time(12, 0))
+    assert planner.month_owners([only], 2026) == planner.month_owners([only, elsewhere], 2026)
