@@ -112,11 +112,14 @@ default_timezone = Asia/Shanghai
     return sorted(rows)
 
 
-def shown_on_the_web(user, first: dt.date, last: dt.date) -> list:
-    """The lawyer's calendar as the web shows it (core.calendar_views), in the feed's words."""
+def shown_on_the_web(user, first: dt.date, last: dt.date, within=None) -> list:
+    """The lawyer's calendar as the web shows it (core.calendar_views), in the feed's words;
+    ``within``: only the events starting between these two instants (naive UTC)."""
     scope = calendar_views.default_scope(user)
     rows = []
     for event in calendar_views.events_in_range(user, scope, first, last + dt.timedelta(days=1)):
+        if within and not within[0] <= event.starts_at <= within[1]:
+            continue
         start = calendar_views.to_local(event.starts_at)
         title = event_title(event.kind, event.village.name, event.placement == "makeup")
         cancelled = event.status == "cancelled"
@@ -142,9 +145,12 @@ def test_vdirsyncer_and_khal_list_what_the_web_calendar_shows(served, district, 
     cancel_event(None, upcoming[0], reason="暴雨")  # listed too, marked as cancelled
 
     folder = sync_with_vdirsyncer(f"{served}/feeds/{raw}.ics", tmp_path)
-    first = today - feeds.WINDOW_BACK + dt.timedelta(days=1)
-    last = today + feeds.WINDOW_AHEAD - dt.timedelta(days=1)
-    expected = shown_on_the_web(user, first, last)
+    # The feed's window is instants (now − 90 days to now + 400 days): on its first and last
+    # days it holds the events on the right side of this moment's time of day only.
+    now = clock.now_utc()
+    window = (now - feeds.WINDOW_BACK, now + feeds.WINDOW_AHEAD)
+    first, last = (clock.local_date(instant) for instant in window)
+    expected = shown_on_the_web(user, first, last, within=window)
     assert len(expected) >= 12
     assert len(list(folder.glob("*.ics"))) == len(expected)  # one file per event
     assert list_with_khal(folder, first, last, tmp_path) == expected
