@@ -306,25 +306,34 @@ def register_rows(user) -> list[list]:
     return rows
 
 
-WANG = ["王建国", "第三村民小组12号", "东湖1村", "东湖镇", "张明, 李华", date_cell(days_ago(40)),
-        date_cell(days_ago(5)), 3, "家庭暴力, 婆媳矛盾严重", "有极端倾向", "公安机关",
-        "移交派出所，发出家庭暴力告诫书。"]
-CHEN = ["陈海燕", "第一村民小组3号", "东湖2村", "东湖镇", "李华", date_cell(days_ago(20)),
-        date_cell(days_ago(20)), 1, "因矛盾长期分居", None, "人民法院", "协助申请诉前调解。"]
-WANG_WEST = ["王建国", None, "西山1村", "西山街道", "赵强", date_cell(days_ago(10)),
-             date_cell(days_ago(10)), 1, "婚外情", None, "无需移交", "疏导。"]
+# The register's expected rows, made when a test runs (not at import): days_ago counts from
+# the district's today, which may turn over between collecting the tests and running them.
+def wang():
+    return ["王建国", "第三村民小组12号", "东湖1村", "东湖镇", "张明, 李华",
+            date_cell(days_ago(40)), date_cell(days_ago(5)), 3, "家庭暴力, 婆媳矛盾严重",
+            "有极端倾向", "公安机关", "移交派出所，发出家庭暴力告诫书。"]
+
+
+def chen():
+    return ["陈海燕", "第一村民小组3号", "东湖2村", "东湖镇", "李华", date_cell(days_ago(20)),
+            date_cell(days_ago(20)), 1, "因矛盾长期分居", None, "人民法院", "协助申请诉前调解。"]
+
+
+def wang_west():
+    return ["王建国", None, "西山1村", "西山街道", "赵强", date_cell(days_ago(10)),
+            date_cell(days_ago(10)), 1, "婚外情", None, "无需移交", "疏导。"]
 
 
 def test_the_register_has_a_row_per_registered_household_over_all_its_visits(households,
                                                                               district):
-    assert register_rows(district.users.coordinator) == [WANG, CHEN, WANG_WEST]
+    assert register_rows(district.users.coordinator) == [wang(), chen(), wang_west()]
 
 
 def test_the_register_holds_the_coordinators_scope_only(households, district):
     from core.models import AuditLog
     users = district.users
-    assert register_rows(users.town_coordinator) == [WANG, CHEN]
-    assert register_rows(users.other_town_coordinator) == [WANG_WEST]
+    assert register_rows(users.town_coordinator) == [wang(), chen()]
+    assert register_rows(users.other_town_coordinator) == [wang_west()]
     exports = AuditLog.select().where(AuditLog.action == "ledger.export").order_by(AuditLog.id)
     assert [(e.username, e.detail) for e in exports] == [
         ("coord-t1", {"program": "family_visits", "register": "households", "households": 2,
@@ -339,7 +348,7 @@ def test_the_register_masks_the_family_for_who_may_not_see_every_visit(household
     from core.models import AuditLog
     users = district.users
     # where, by whom, how often and the months: not who, what was found, nor which day
-    masked = ["***", "***", *WANG[2:5], month(days_ago(40)), month(days_ago(5)), 3,
+    masked = ["***", "***", *wang()[2:5], month(days_ago(40)), month(days_ago(5)), 3,
               "***", "***", "***", "***"]
     assert register_rows(users.village) == [masked]
     # 张明 did two of 王建国's three visits: the third, 李华's, is not his to see
@@ -378,7 +387,7 @@ def test_coordinators_download_the_register_from_the_programme_page(households, 
                      r"filename\*=UTF-8''%E5%A9%9A.*%E5%8F%B0%E8%B4%A6", disposition)  # 婚…台账
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(load_workbook(BytesIO(response.data)).active.iter_rows(values_only=True))
-    assert [list(row) for row in rows[1:]] == [WANG, CHEN]
+    assert [list(row) for row in rows[1:]] == [wang(), chen()]
     last = AuditLog.select().where(AuditLog.action == "ledger.export") \
         .order_by(AuditLog.id.desc()).first()
     assert (last.username, last.address) == ("coord-t1", "127.0.0.1")
