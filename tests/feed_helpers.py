@@ -3,6 +3,8 @@ import datetime as dt
 import uuid
 from types import SimpleNamespace
 
+import pytest
+
 from core import clock
 from core.models import Event, WechatGroup, WechatGroupMember
 
@@ -64,3 +66,15 @@ def calendar_district(district) -> SimpleNamespace:
         party=WechatGroupMember.create(group=group, name="孙党员", role="party_member"))
     return SimpleNamespace(events=events, group=group, town=town, lawyer=p0.lawyer,
                            village=p0.village, pairing=p0, contacts=contacts)
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """``later(hours)`` moves the services' clock on."""
+    start = clock.now_utc()
+
+    def move(hours: float) -> dt.datetime:
+        moved = start + dt.timedelta(hours=hours)
+        monkeypatch.setattr(clock, "now_utc", lambda: moved)
+        return moved
+    return move

@@ -10,7 +10,7 @@ import pytest
 
 from core import clock, feeds
 from core.models import Event, EventHandover, FeedSnapshot, Holiday
-from tests.feed_helpers import add_event, at, calendar_district, local_day
+from tests.feed_helpers import add_event, at, calendar_district, later, local_day  # noqa: F401
 from tests.planning_support import now  # noqa: F401 (fixture)
 
 PHONE = re.compile(r"\d{3,4}-\d{7,8}|1\d{10}")
@@ -54,18 +54,6 @@ def test_no_feed_has_a_uid_outside_its_events(cal):
 
 
 # --- 2. SEQUENCE and LAST-MODIFIED follow what is shown ---------------------------------------
-
-@pytest.fixture
-def later(monkeypatch):
-    """``later(hours)`` moves the services' clock on."""
-    start = clock.now_utc()
-
-    def move(hours: float) -> dt.datetime:
-        moved = start + dt.timedelta(hours=hours)
-        monkeypatch.setattr(clock, "now_utc", lambda: moved)
-        return moved
-    return move
-
 
 def test_first_publication_remembers_what_is_shown_without_bumping(cal):
     before = {e.id: e.sequence for e in Event.select()}

@@ -10,7 +10,7 @@ import pytest
 
 from core import clock, feeds
 from core.models import Event, FeedDirty, FeedSnapshot, Lawyer, Town, Village
-from tests.feed_helpers import add_event, at, calendar_district, local_day, utc
+from tests.feed_helpers import add_event, at, calendar_district, later, local_day, utc  # noqa: F401
 
 MB = 1024 * 1024
 
@@ -31,18 +31,6 @@ def renders(monkeypatch):
         return real(prepared)
     monkeypatch.setattr(feeds, "_render", counting)
     return rendered
-
-
-@pytest.fixture
-def later(monkeypatch):
-    """``later(hours)`` moves the services' clock on."""
-    start = clock.now_utc()
-
-    def move(hours: float) -> dt.datetime:
-        moved = start + dt.timedelta(hours=hours)
-        monkeypatch.setattr(clock, "now_utc", lambda: moved)
-        return moved
-    return move
 
 
 def vevents(body: bytes) -> dict:
