@@ -186,7 +186,7 @@ class _CompiledQuery:
         self.name = f"jiedui_feed_{next(self._names)}"
         self.prepared_on = weakref.WeakSet()  # the psycopg2 connections that have it
 
-    def row(self, *values) -> tuple | None:
+    def _cursor(self, values):
         database = db.obj
         if self.made is None or self.made[0] is not database:
             marks = [f"\x00value{i}\x00" for i in range(len(values))]
@@ -199,13 +199,21 @@ class _CompiledQuery:
         _database, sql, sources, prepare = self.made
         params = [values[s] if isinstance(s, int) else s[1] for s in sources]
         if prepare:
-            found = self._executed(database, sql, params).fetchone()
-        else:
-            found = database.execute_sql(sql, params).fetchone()
+            return self._executed(database, sql, params)
+        return database.execute_sql(sql, params)
+
+    def row(self, *values) -> tuple | None:
+        found = self._cursor(values).fetchone()
         if found is None:
             return None
         return tuple(convert(value) if value is not None else None
                      for convert, value in zip(self.convert, found))
+
+    def rows(self, *values) -> list[tuple]:
+        convert = self.convert
+        return [tuple(convert[i](value) if value is not None else None
+                      for i, value in enumerate(found))
+                for found in self._cursor(values).fetchall()]
 
     def _executed(self, database, sql: str, params: list):
         """The query run as the connection's prepared statement (PREPAREd once: prepared
@@ -428,7 +436,9 @@ def _both(web: str) -> dict:
 class _Feed:
     """What a key selects: its calendar name, its events and how much it may say."""
     name: str
-    where: object  # a WHERE clause on Event (joined with Village)
+    scope: str  # which events: "lawyer", "town", "village" (of ``scope_id``), "district"
+    scope_id: int | None
+    district_name: str  # read with the feed's owner (LOCATION names it)
     public: bool = False  # residents read it: no description, the village's page as URL
     alarms: bool = False  # reminders: for the lawyer who has to be there
     coordinator: bool = False  # the village, the lawyer, a link; a shorter window
@@ -451,30 +461,38 @@ class _Feed:
         return WINDOW_BACK, WINDOW_AHEAD
 
 
+def _district_name():
+    """The district's name, as a column of the query that reads a feed's owner."""
+    return District.select(District.name).order_by(District.id).limit(1)
+
+
 def _resolve(key: str) -> _Feed:
+    """The feed ``key`` names, its owner and the district's name in one query."""
     kind, _, arg = key.partition(":")
+    found = None
     if kind == "lawyer" and arg.isdigit():
-        lawyer = Lawyer.get_or_none(Lawyer.id == int(arg))
-        if lawyer is not None:
-            return _Feed(f"{CALENDAR_PREFIX} · {lawyer.name}", Event.lawyer == lawyer.id,
-                         alarms=True, lawyer_id=lawyer.id)
+        found = Lawyer.select(Lawyer.id, Lawyer.name, _district_name()).where(
+            Lawyer.id == int(arg))
+        options = {"alarms": True}
     elif kind == "town" and arg:
-        town = Town.get_or_none(Town.code == arg)
-        if town is not None:
-            return _Feed(f"{CALENDAR_PREFIX} · {town.name}", Village.town == town.id,
-                         coordinator=True)
+        found = Town.select(Town.id, Town.name, _district_name()).where(Town.code == arg)
+        options = {"coordinator": True}
     elif key == "district":
-        district = District.select().order_by(District.id).first()
-        name = district.name if district else ""
-        return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), Event.id.is_null(False),
+        district = District.select(District.name).order_by(District.id).tuples().first()
+        name = district[0] if district else ""
+        return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), "district", None, name or "",
                      coordinator=True, district=True)
     elif kind == "village" and arg:
-        village = Village.get_or_none(Village.code == arg)
-        if village is not None:
-            return _Feed(f"{CALENDAR_PREFIX} · {village.name}",
-                         (Event.village == village.id) & Event.kind.in_(PUBLIC_KINDS),
-                         public=True)
-    raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
+        found = Village.select(Village.id, Village.name, _district_name()).where(
+            Village.code == arg)
+        options = {"public": True}
+    row = found.tuples().first() if found is not None else None
+    if row is None:
+        raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
+    owner_id, name, district = row
+    if kind == "lawyer":
+        options["lawyer_id"] = owner_id
+    return _Feed(f"{CALENDAR_PREFIX} · {name}", kind, owner_id, district or "", **options)
 
 
 def _in_window(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
@@ -485,8 +503,22 @@ def _in_window(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
 def _shown(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
     """The events a feed shows at ``now`` (a WHERE clause on Event): those in its window, a
     cancellation for CANCELLED_KEPT, and only events of a village."""
-    kept = (Event.status != "cancelled") | (Event.updated_at >= now - CANCELLED_KEPT)
-    return _in_window(now, window) & kept
+    back, ahead = window
+    return _shown_between(now - back, now + ahead, now - CANCELLED_KEPT)
+
+
+def _shown_between(start, end, kept_since):
+    kept = (Event.status != "cancelled") | (Event.updated_at >= kept_since)
+    return Event.starts_at.between(start, end) & Event.village.is_null(False) & kept
+
+
+# Which events each kind of feed shows (a WHERE clause on Event joined with its Village).
+_SCOPES = {
+    "lawyer": lambda scope_id: Event.lawyer == scope_id,
+    "town": lambda scope_id: Village.town == scope_id,
+    "village": lambda scope_id: (Event.village == scope_id) & Event.kind.in_(PUBLIC_KINDS),
+    "district": lambda _scope_id: Event.id.is_null(False),
+}
 
 
 # What the feeds read of an event, its village, town and lawyer (not the whole rows: building
@@ -507,17 +539,101 @@ def _with_relations():
             .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
 
 
-def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
+class _Town:
+    __slots__ = ("id", "name", "judicial_office", "office_head", "office_phone")
+
+    def __init__(self, *values):
+        (self.id, self.name, self.judicial_office, self.office_head,
+         self.office_phone) = values
+
+
+class _Village:
+    __slots__ = ("id", "name", "code", "address", "town_id", "town")
+
+    def __init__(self, *values):
+        self.id, self.name, self.code, self.address, self.town_id, self.town = values
+
+
+class _Lawyer:
+    __slots__ = ("id", "name")
+
+    def __init__(self, lawyer_id, name):
+        self.id, self.name = lawyer_id, name
+
+
+class _EventRow:
+    """What the feeds read of an event (``_EVENT_COLUMNS``, under the model's attribute
+    names) with its village, town and lawyer: plain objects, a fifth of the cost of
+    peewee's models for the same columns."""
+    __slots__ = ("id", "uid", "kind", "village_id", "pairing_id", "lawyer_id", "starts_at",
+                 "ends_at", "status", "sequence", "description", "held_start", "held_end",
+                 "cancel_reason", "placement", "arranged_on", "makeup_for_id", "created_at",
+                 "updated_at", "shown_hash", "village", "lawyer")
+
+
+_EVENT_WIDTH = len(_EVENT_COLUMNS)
+_EVENT_FIELDS = _EventRow.__slots__[:_EVENT_WIDTH]
+
+
+def _event_rows(rows) -> list[_EventRow]:
+    """Events from rows of ``_with_relations``' columns; a village, town or lawyer named by
+    several events is one object."""
+    towns, villages, lawyers = {}, {}, {}
+    events = []
+    for row in rows:
+        event = _EventRow()
+        for field, value in zip(_EVENT_FIELDS, row):
+            setattr(event, field, value)
+        (village_id, village_name, code, address, town_id, _town, town_name, office,
+         head, phone, lawyer_id, lawyer_name) = row[_EVENT_WIDTH:]
+        village = villages.get(village_id)
+        if village is None:
+            town = towns.get(town_id)
+            if town is None:
+                town = towns[town_id] = _Town(town_id, town_name, office, head, phone)
+            village = villages[village_id] = _Village(village_id, village_name, code, address,
+                                                      town_id, town)
+        event.village = village
+        lawyer = None
+        if lawyer_id is not None:
+            lawyer = lawyers.get(lawyer_id)
+            if lawyer is None:
+                lawyer = lawyers[lawyer_id] = _Lawyer(lawyer_id, lawyer_name)
+        event.lawyer = lawyer
+        events.append(event)
+    return events
+
+
+def _events_query(scope: str, part: str | None) -> _CompiledQuery:
+    """A feed's events (compiled once: ``_CompiledQuery``): all of them in order, or the
+    district's nearest ``part`` ("ahead" of now, "back")."""
+    def build(start, end, kept_since, scope_id, now):
+        shown = _with_relations().where(_shown_between(start, end, kept_since)
+                                        & _SCOPES[scope](scope_id))
+        if part is None:
+            return shown.order_by(Event.starts_at, Event.id)
+        if part == "ahead":
+            return (shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
+                    .limit(DISTRICT_AHEAD_MAX))
+        return (shown.where(Event.starts_at < now)
+                .order_by(Event.starts_at.desc(), Event.id.desc()).limit(DISTRICT_BACK_MAX))
+    return _CompiledQuery(build, (*_EVENT_COLUMNS, *_RELATED_COLUMNS))
+
+
+_EVENTS_QUERIES = {(scope, part): _events_query(scope, part)
+                   for scope in _SCOPES for part in (None, "ahead", "back")}
+
+
+def _events(feed: _Feed, now: dt.datetime) -> list[_EventRow]:
     """The feed's events in its window; a cancellation stays for CANCELLED_KEPT. The
     district's: the nearest DISTRICT_BACK_MAX before now and DISTRICT_AHEAD_MAX after."""
-    shown = _with_relations().where(_shown(now, feed.window) & feed.where)
+    back, ahead = feed.window
+    values = (now - back, now + ahead, now - CANCELLED_KEPT, feed.scope_id, now)
     if not feed.district:
-        return list(shown.order_by(Event.starts_at, Event.id))
-    ahead = list(shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
-                 .limit(DISTRICT_AHEAD_MAX))
-    back = list(shown.where(Event.starts_at < now)
-                .order_by(Event.starts_at.desc(), Event.id.desc()).limit(DISTRICT_BACK_MAX))
-    return back[::-1] + ahead
+        return _event_rows(_EVENTS_QUERIES[feed.scope, None].rows(*values))
+    ahead = _EVENTS_QUERIES[feed.scope, "ahead"].rows(*values)
+    back = _EVENTS_QUERIES[feed.scope, "back"].rows(*values)
+    return _event_rows(back[::-1] + ahead)
 
 
 def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
@@ -531,10 +647,10 @@ def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
                      & (EventHandover.handed_at >= now - CANCELLED_KEPT)).tuples()]
     if not handed:  # most lawyers: nothing handed over this month
         return []
-    return list(_with_relations()
-                .where(_in_window(now, feed.window) & Event.id.in_(handed)
-                       & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
-                .order_by(Event.starts_at, Event.id))
+    return _event_rows(_with_relations()
+                       .where(_in_window(now, feed.window) & Event.id.in_(handed)
+                              & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
+                       .order_by(Event.starts_at, Event.id).tuples())
 
 
 @dataclass(frozen=True)
@@ -653,11 +769,10 @@ class _Context:
     notes: dict  # event id -> placement note
 
 
-def _context(events: list[Event], settings) -> _Context:
+def _context(events: list[Event], settings, district: str) -> _Context:
     gettext = gettext_for(settings.locale)
-    district = District.select(District.name).order_by(District.id).first()
     return _Context(gettext=gettext, base_url=settings.base_url.rstrip("/"),
-                    district=district.name if district else "",
+                    district=district,
                     contacts=_contacts_by_pairing(events),
                     tasks=_task_kinds(events, settings.locale),
                     notes=notes_for(events, gettext))
@@ -863,7 +978,7 @@ def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
     now = now or clock.now_utc()
     events = _events(feed, now)
     handed = _handed_over(feed, now)
-    ctx = _context(events + handed, settings)
+    ctx = _context(events + handed, settings, feed.district_name)
     return _Prepared(key, feed, settings, events, {e.id: _shown_of(e, ctx) for e in events},
                      handed, {e.id: _handed_over_shown(e, ctx) for e in handed})
 
@@ -1016,29 +1131,38 @@ def publish(key: str, *, now: dt.datetime | None = None) -> FeedSnapshot:
     """Bump the events whose shown content changed (``refresh_shown``), render the feed and
     store it with its gzip-compressed bytes. Idempotent: the same content keeps its ETag
     and ``generated_at`` (which is the feed's Last-Modified)."""
+    return FeedSnapshot.get_by_id(_publish(key, now))
+
+
+def _publish(key: str, now: dt.datetime | None = None) -> int:
+    """``publish``'s work; the snapshot's id. What is stored is read without its bytes (an
+    unchanged feed, the hourly job's usual case, compares ETags only)."""
     prepared = _prepare(key, now)
     refresh_shown(prepared.events, prepared.shown)
     body = _render(prepared)
     etag = etag_of(body)
-    snapshot = FeedSnapshot.get_or_none(FeedSnapshot.key == key)
-    if snapshot is not None and snapshot.etag == etag and snapshot.body_gzip is not None:
-        return snapshot
+    stored = (FeedSnapshot.select(FeedSnapshot.id, FeedSnapshot.etag,
+                                  FeedSnapshot.body_gzip.is_null(False))
+              .where(FeedSnapshot.key == key).tuples().first())
+    snapshot_id, stored_etag, has_gzip = stored if stored is not None else (None, None, False)
+    if stored_etag == etag and has_gzip:
+        return snapshot_id
     body_gzip = compress(body)
-    if snapshot is not None and snapshot.etag == etag:  # stored before gzip was: add it
-        (FeedSnapshot.update(body_gzip=body_gzip).where(FeedSnapshot.id == snapshot.id)
+    if stored_etag == etag:  # stored before gzip was: add it
+        (FeedSnapshot.update(body_gzip=body_gzip).where(FeedSnapshot.id == snapshot_id)
          .execute())
-        return FeedSnapshot.get_by_id(snapshot.id)
+        return snapshot_id
     generated_at = clock.now_utc().replace(microsecond=0)  # HTTP dates have whole seconds
-    if snapshot is None:
+    if snapshot_id is None:
         try:
             with transaction():
                 return FeedSnapshot.create(key=key, body=body, body_gzip=body_gzip, etag=etag,
-                                           generated_at=generated_at)
+                                           generated_at=generated_at).id
         except IntegrityError:  # another publisher stored it first: update theirs
-            snapshot = FeedSnapshot.get(FeedSnapshot.key == key)
+            snapshot_id = FeedSnapshot.get(FeedSnapshot.key == key).id
     (FeedSnapshot.update(body=body, body_gzip=body_gzip, etag=etag, generated_at=generated_at)
-     .where(FeedSnapshot.id == snapshot.id).execute())
-    return FeedSnapshot.get_by_id(snapshot.id)
+     .where(FeedSnapshot.id == snapshot_id).execute())
+    return snapshot_id
 
 
 def snapshot_for(key: str) -> FeedSnapshot:
@@ -1069,7 +1193,7 @@ def publish_keys(keys) -> dict:
     results = {}
     for key in keys:
         try:
-            publish(key)
+            _publish(key)
             results[key] = "published"
             if key in marks:
                 (FeedDirty.delete().where((FeedDirty.key == key)
