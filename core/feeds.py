@@ -179,8 +179,9 @@ class _CompiledQuery:
     _names = itertools.count()
     texts: dict = {}  # prepared statement name -> its SQL (what the SQL log shows as EXECUTE)
 
-    def __init__(self, build, columns):
+    def __init__(self, build, columns, *, prepare: bool = True):
         self.build = build
+        self.prepare = prepare
         self.convert = [column.python_value for column in columns]
         self.made = None  # (database, sql, where each parameter's value comes from)
         self.name = f"jiedui_feed_{next(self._names)}"
@@ -191,7 +192,7 @@ class _CompiledQuery:
         if self.made is None or self.made[0] is not database:
             marks = [f"\x00value{i}\x00" for i in range(len(values))]
             sql, params = self.build(*marks).sql()
-            prepare = (isinstance(database, PostgresqlDatabase)
+            prepare = (self.prepare and isinstance(database, PostgresqlDatabase)
                        and isinstance(database._adapter, Psycopg2Adapter) and "%%" not in sql)
             self.made = (database, sql, [marks.index(p) if p in marks else (None, p)
                                          for p in params], prepare)
@@ -227,6 +228,37 @@ class _CompiledQuery:
         marks = ", ".join(["%s"] * len(params))
         return database.execute_sql(f"EXECUTE {self.name}" + (f"({marks})" if params else ""),
                                     params)
+
+
+class _ShapedQuery:
+    """A query of IN lists compiled once per shape (the lists' lengths): ``build(*lists)``
+    makes it. Not PREPAREd on PostgreSQL (a statement per shape would pile up on a
+    connection); the SQL alone is what peewee spent most on."""
+
+    KEPT = 256  # shapes kept (a few a feed; forgotten all at once past this)
+
+    def __init__(self, build, columns):
+        self.build = build
+        self.columns = columns
+        self.made = {}
+
+    def rows(self, *lists) -> list[tuple]:
+        shape = tuple(len(values) for values in lists)
+        query = self.made.get(shape)
+        if query is None:
+            if len(self.made) >= self.KEPT:
+                self.made.clear()
+            query = self.made[shape] = _CompiledQuery(
+                lambda *marks: self.build(*_split(marks, shape)), self.columns, prepare=False)
+        return query.rows(*[value for values in lists for value in values])
+
+
+def _split(values, lengths) -> list[list]:
+    parts, first = [], 0
+    for length in lengths:
+        parts.append(list(values[first:first + length]))
+        first += length
+    return parts
 
 
 _TOKEN_COLUMNS = (FeedToken.id, FeedToken.user, FeedToken.label, FeedToken.token_hash,
@@ -661,25 +693,37 @@ class _Contacts:
     people: tuple = ()
 
 
-def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
-    """The WeChat group and its village-side people by pairing id, and by village id for
-    the village's active pairing (for events that name no pairing) — one query for the
-    whole feed, however many events it has."""
-    pairing_ids = {e.pairing_id for e in events if e.pairing_id}
-    village_ids = {e.village_id for e in events if not e.pairing_id}
-    if not pairing_ids and not village_ids:
-        return {}, {}
+_CONTACT_COLUMNS = (WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
+                    WechatGroupMember.role, WechatGroupMember.name, WechatGroupMember.phone)
+
+
+def _contacts_query(pairing_ids: list, village_ids: list):
     member = WechatGroupMember
-    rows = (WechatGroup.select(WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
-                               member.role, member.name, member.phone)
+    return (WechatGroup.select(*_CONTACT_COLUMNS)
             .join(Pairing)
             .switch(WechatGroup)
             .join(member, JOIN.LEFT_OUTER,
                   on=(member.group == WechatGroup.id) & member.role.not_in(LAWYER_SIDE))
             .where(Pairing.id.in_(pairing_ids or [0])
                    | (Pairing.village.in_(village_ids or [0]) & (Pairing.status == "active")))
-            .order_by(WechatGroup.id, member.id)
-            .tuples())
+            .order_by(WechatGroup.id, member.id))
+
+
+_CONTACTS_QUERY = _ShapedQuery(_contacts_query, _CONTACT_COLUMNS)
+_TASK_KINDS_QUERY = _ShapedQuery(
+    lambda ids: Task.select(Task.event, Task.program, Task.task_type).where(Task.event.in_(ids)),
+    (Task.event, Task.program, Task.task_type))
+
+
+def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
+    """The WeChat group and its village-side people by pairing id, and by village id for
+    the village's active pairing (for events that name no pairing) — one query for the
+    whole feed, however many events it has."""
+    pairing_ids = sorted({e.pairing_id for e in events if e.pairing_id})
+    village_ids = sorted({e.village_id for e in events if not e.pairing_id})
+    if not pairing_ids and not village_ids:
+        return {}, {}
+    rows = _CONTACTS_QUERY.rows(pairing_ids, village_ids)
     groups, people = {}, {}
     for group, pairing_id, village_id, status, role, name, phone in rows:
         groups[pairing_id] = (group, village_id, status)
@@ -749,8 +793,7 @@ def _task_kinds(events, locale: str) -> dict[int, tuple[str, str]]:
         return {}
     registry = localized_registry(locale)
     kinds = {}
-    for event_id, program, task_type in (Task.select(Task.event, Task.program, Task.task_type)
-                                         .where(Task.event.in_(ids)).tuples()):
+    for event_id, program, task_type in _TASK_KINDS_QUERY.rows(ids):
         programme = registry.programs.get(program)
         programme_name = programme.name if programme is not None else program
         kind = registry.task_types.get(task_type)
