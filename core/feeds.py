@@ -196,7 +196,8 @@ class _CompiledQuery:
                        and isinstance(database._adapter, Psycopg2Adapter) and "%%" not in sql)
             self.made = (database, sql, [marks.index(p) if p in marks else (None, p)
                                          for p in params], prepare)
-            self.texts[self.name] = sql
+            if prepare:
+                self.texts[self.name] = sql
         _database, sql, sources, prepare = self.made
         params = [values[s] if isinstance(s, int) else s[1] for s in sources]
         if prepare:
