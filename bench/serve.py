@@ -8,13 +8,16 @@ and ``jiedui serve``'s (gunicorn with the repository's ``gunicorn.conf.py``).
 - **The floor** is a WSGI route in front of the same app, served by the same server, that
   answers the lawyer's feed bytes from memory with the same headers: what any answer of
   those bytes costs on that server. The feed answer is measured against it (keep-alive
-  client, ``FEED_GETS`` GETs, median and spread), and the 304 against the 200.
+  client, ``FEED_GETS`` GETs, median and spread), and the 304 against the 200 and against
+  **the 304 floor**: the same route's constant 304 (sent ``If-None-Match``: the feed's
+  headers without a body), what this server needs to answer any request at all.
 - **The load**: ``CLIENTS`` clients at once for ``LOAD_SECONDS``: people (coordinators,
   town coordinators, lawyers, village users, leaders) who log in once and then open a page
   of their navigation every 1–3 s, like a person reading it, and phones polling a lawyer's,
   a coordinator's or a village's feed every 2–5 s with its ETag. Each client keeps its
   connection (``requests.Session``). Reported: requests/s, p50, p95, p99 and errors (any
   answer ≥ 400 or a failed connection); logins are timed apart (a session lasts days).
+  ``JIEDUI_BENCH_LOAD_SECONDS=0`` skips it (the single-client figures only).
 
 The load generator runs on the same 2 cores as the server: its own CPU is part of what
 the figures show.
@@ -76,6 +79,11 @@ def floor_app():
                 ("Content-Type", CALENDAR_TYPE), ("Content-Length", str(len(body))),
                 *SECURITY_HEADERS])
         body, headers = held[number]
+        if environ.get("HTTP_IF_NONE_MATCH"):  # the constant 304: the feed's own headers
+            start_response("304 Not Modified", [
+                (name, value) for name, value in headers
+                if name not in ("Content-Type", "Content-Length")])
+            return [b""]
         start_response("200 OK", list(headers))
         return [body]
 
@@ -210,13 +218,16 @@ def _single(kind: str, port: int, data: dict) -> list[Row]:
     for number, (role, key, size) in enumerate(data["measured"]):
         feed = f"/feeds/{data['tokens'][role]}.ics"
         etag = _etag(port, feed)
-        (floor, full, unchanged), statuses = _interleaved(
-            port, [(f"{FLOOR_PATH}?{number}", {}), (feed, {}),
+        (floor, floor_304, full, unchanged), statuses = _interleaved(
+            port, [(f"{FLOOR_PATH}?{number}", {}),
+                   (f"{FLOOR_PATH}?{number}", {"If-None-Match": etag}), (feed, {}),
                    (feed, {"If-None-Match": etag})], FEED_GETS)
-        assert statuses == [200, 200, 304], statuses
+        assert statuses == [200, 304, 200, 304], statuses
         who = f"{role}'s feed ({key}, {size / 1024:.0f} KiB)"
         rows += [Row(f"jiedui {kind}: {who} GET vs the constant floor", floor, full),
-                 Row(f"jiedui {kind}: {who} 304 vs its 200", full, unchanged)]
+                 Row(f"jiedui {kind}: {who} 304 vs its 200", full, unchanged),
+                 Row(f"jiedui {kind}: {who} 304 vs a constant 304", floor_304, unchanged),
+                 Row(f"jiedui {kind}: constant 304 vs constant 200 ({key})", floor, floor_304)]
     return rows
 
 
@@ -386,11 +397,14 @@ def main() -> None:
         process = _start(kind, env, port)
         try:
             rows += _single(kind, port, data)
-            loads[kind] = Load(port, data, LOAD_SECONDS).run()
+            if LOAD_SECONDS > 0:  # 0: the single-client figures only
+                loads[kind] = Load(port, data, LOAD_SECONDS).run()
         finally:
             _stop(process)
     database = "PostgreSQL" if os.environ.get("JIEDUI_BENCH_DATABASE_URL") else "SQLite"
     print_table(rows, f"serving ({database}, {os.cpu_count()} cores)")
+    if not loads:
+        return
     print(f"\n{CLIENTS} clients ({CLIENTS - PHONES} people browsing, 1–3 s between pages; "
           f"{PHONES} phones polling a feed every 2–5 s), {LOAD_SECONDS:.0f} s each:")
     print(f"{'server':<16} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from peewee import DatabaseProxy, InterfaceError, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
-from playhouse.pool import PooledDatabase
+from playhouse.db_url import register_database
+from playhouse.pool import PooledDatabase, PooledPostgresqlDatabase
+from playhouse.postgres_ext import PooledPsycopg3Database
 from playhouse.migrations import Runner
 
 from core.config import get_settings, private_file
@@ -66,6 +68,37 @@ class BaseModel(Model):
 # the consumers'); a cap below them would fail requests that only had to wait.
 POOL_MAX_CONNECTIONS = 0
 POOL_STALE_SECONDS = 300
+
+
+class _Unpinged:
+    """A PostgreSQL pool that hands out a pooled connection without asking the server
+    first: peewee's sends ``SELECT 1`` on every checkout, a round trip per request (a feed
+    poll's only other one is its query). The web's pages check their connection once
+    anyway (``connect_alive``); the feeds' fast path lets a dead one fail its query, and
+    the page behind it answers. A connection whose state the driver knows to be lost, or
+    left in a transaction, is still not handed out as it is."""
+
+    def _is_closed(self, conn):
+        if conn.closed:
+            return True
+        status = self._adapter.txn_status(conn)
+        if status == self._adapter.txn_unknown:
+            return True
+        if status != self._adapter.txn_idle:  # never left so (check-in rolls back)
+            return self._adapter.is_connection_closed(conn)
+        return False
+
+
+class UnpingedPooledPostgresqlDatabase(_Unpinged, PooledPostgresqlDatabase):
+    pass
+
+
+class UnpingedPooledPsycopg3Database(_Unpinged, PooledPsycopg3Database):
+    pass
+
+
+register_database(UnpingedPooledPostgresqlDatabase, "postgres+pool", "postgresql+pool")
+register_database(UnpingedPooledPsycopg3Database, "psycopg3+pool")
 
 
 def open_database(url: str, busy_timeout_ms: int | None = None, *, pooled: bool = False):

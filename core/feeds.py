@@ -23,11 +23,13 @@ import functools
 import gzip
 import hashlib
 import hmac
+import itertools
 import logging
 import re
 import secrets
 import threading
 import traceback
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +38,8 @@ from icalendar import Alarm as ICalAlarm
 from icalendar import Calendar as ICalCalendar
 from icalendar import Event as ICalEvent
 from icalendar import Timezone as ICalTimezone
-from peewee import JOIN, SQL, Case, IntegerField, IntegrityError, fn
+from peewee import (JOIN, SQL, Case, Cast, IntegerField, IntegrityError,
+                    PostgresqlDatabase, Psycopg2Adapter, fn)
 
 from core import clock
 from core.audit import record
@@ -165,39 +168,142 @@ class _CompiledQuery:
     """A query whose SQL is made once per database and then run with new values: a feed
     poll comes every few minutes from every phone, and peewee spends longer writing a
     small query's SQL than the database answering it. ``build(*values)`` makes the query;
-    ``columns`` convert what the driver returns (SQLite's text dates) as peewee would."""
+    ``columns`` convert what the driver returns (SQLite's text dates) as peewee would.
 
-    def __init__(self, build, columns):
+    The database, too, plans it once per connection: sqlite3 keeps its prepared
+    statements, and on PostgreSQL with psycopg2 (which sends every query as text, planned
+    anew: a poll's join took 0.33 ms to plan and 0.15 ms to run) the query is PREPAREd on
+    each connection the first time it runs there and EXECUTEd after. psycopg 3 prepares a
+    query it sees repeatedly by itself."""
+
+    _names = itertools.count()
+    texts: dict = {}  # prepared statement name -> its SQL (what the SQL log shows as EXECUTE)
+
+    def __init__(self, build, columns, *, prepare: bool = True):
         self.build = build
+        self.prepare = prepare
         self.convert = [column.python_value for column in columns]
         self.made = None  # (database, sql, where each parameter's value comes from)
+        self.name = f"jiedui_feed_{next(self._names)}"
+        self.prepared_on = weakref.WeakSet()  # the psycopg2 connections that have it
 
-    def row(self, *values) -> tuple | None:
+    def _cursor(self, values):
         database = db.obj
         if self.made is None or self.made[0] is not database:
             marks = [f"\x00value{i}\x00" for i in range(len(values))]
             sql, params = self.build(*marks).sql()
+            prepare = (self.prepare and isinstance(database, PostgresqlDatabase)
+                       and isinstance(database._adapter, Psycopg2Adapter) and "%%" not in sql)
             self.made = (database, sql, [marks.index(p) if p in marks else (None, p)
-                                         for p in params])
-        _database, sql, sources = self.made
+                                         for p in params], prepare)
+            if prepare:
+                self.texts[self.name] = sql
+        _database, sql, sources, prepare = self.made
         params = [values[s] if isinstance(s, int) else s[1] for s in sources]
-        found = database.execute_sql(sql, params).fetchone()
+        if prepare:
+            return self._executed(database, sql, params)
+        return database.execute_sql(sql, params)
+
+    def row(self, *values) -> tuple | None:
+        found = self._cursor(values).fetchone()
         if found is None:
             return None
         return tuple(convert(value) if value is not None else None
                      for convert, value in zip(self.convert, found))
+
+    def rows(self, *values) -> list[tuple]:
+        convert = self.convert
+        return [tuple(convert[i](value) if value is not None else None
+                      for i, value in enumerate(found))
+                for found in self._cursor(values).fetchall()]
+
+    def _executed(self, database, sql: str, params: list):
+        """The query run as the connection's prepared statement (PREPAREd once: prepared
+        statements last as long as the session, whatever becomes of a transaction)."""
+        connection = database.connection()
+        if connection not in self.prepared_on:
+            numbered = iter(range(1, len(params) + 1))
+            text = re.sub(r"%s", lambda _: f"${next(numbered)}", sql)
+            database.execute_sql(f"PREPARE {self.name} AS {text}")
+            self.prepared_on.add(connection)
+        marks = ", ".join(["%s"] * len(params))
+        return database.execute_sql(f"EXECUTE {self.name}" + (f"({marks})" if params else ""),
+                                    params)
+
+
+class _ShapedQuery:
+    """A query of IN lists compiled once per shape (the lists' lengths): ``build(*lists)``
+    makes it. Not PREPAREd on PostgreSQL (a statement per shape would pile up on a
+    connection); the SQL alone is what peewee spent most on."""
+
+    KEPT = 256  # shapes kept (a few a feed; forgotten all at once past this)
+
+    def __init__(self, build, columns):
+        self.build = build
+        self.columns = columns
+        self.made = {}
+
+    def rows(self, *lists) -> list[tuple]:
+        shape = tuple(len(values) for values in lists)
+        query = self.made.get(shape)
+        if query is None:
+            if len(self.made) >= self.KEPT:
+                self.made.clear()
+            query = self.made[shape] = _CompiledQuery(
+                lambda *marks: self.build(*_split(marks, shape)), self.columns, prepare=False)
+        return query.rows(*[value for values in lists for value in values])
+
+
+def _split(values, lengths) -> list[list]:
+    parts, first = [], 0
+    for length in lengths:
+        parts.append(list(values[first:first + length]))
+        first += length
+    return parts
 
 
 _TOKEN_COLUMNS = (FeedToken.id, FeedToken.user, FeedToken.label, FeedToken.token_hash,
                   FeedToken.created_at, FeedToken.revoked_at, FeedToken.last_used_at,
                   FeedToken.last_client, User.role, User.active, User.lawyer, User.town,
                   User.village, Town.code, Village.code)
+_TOKEN_WIDTH = len(_TOKEN_COLUMNS)
+
+
+def _with_user(query, token_hash):
+    return (query.join(User)
+            .join(Town, JOIN.LEFT_OUTER, on=(User.town == Town.id)).switch(User)
+            .join(Village, JOIN.LEFT_OUTER, on=(User.village == Village.id))
+            .where(FeedToken.token_hash == token_hash))
+
+
 _TOKEN_QUERY = _CompiledQuery(
-    lambda token_hash: (FeedToken.select(*_TOKEN_COLUMNS).join(User)
-                        .join(Town, JOIN.LEFT_OUTER, on=(User.town == Town.id)).switch(User)
-                        .join(Village, JOIN.LEFT_OUTER, on=(User.village == Village.id))
-                        .where(FeedToken.token_hash == token_hash)),
+    lambda token_hash: _with_user(FeedToken.select(*_TOKEN_COLUMNS), token_hash),
     _TOKEN_COLUMNS)
+
+
+def _feed_key_sql():
+    """``feed_key_for`` as SQL over the token query's user, town and village: what lets a
+    poll read its token and its feed in one query. ``feed_key_for`` stays the rule: a
+    poll whose key this gives otherwise (it never should) reads its feed apart."""
+    manager = User.role.in_(MANAGERS)
+    return Case(None, [
+        ((User.role == "lawyer") & User.lawyer.is_null(False),
+         SQL("'lawyer:'").concat(Cast(User.lawyer, "TEXT"))),
+        (manager & User.village.is_null(False), SQL("'village:'").concat(Village.code)),
+        (manager & User.town.is_null(False), SQL("'town:'").concat(Town.code)),
+        (manager, SQL("'district'"))])
+
+
+def _polled_query(content: bool, gzip_ok: bool) -> _CompiledQuery:
+    """The token's row (``_TOKEN_COLUMNS``), the key of its feed and the stored feed's
+    columns (``_stored_query``'s, NULL when never published) in one indexed read."""
+    stored = _stored_columns(content, gzip_ok)
+    columns = (*_TOKEN_COLUMNS, FeedSnapshot.key, *stored)
+    return _CompiledQuery(
+        lambda token_hash: _with_user(FeedToken.select(*columns), token_hash)
+        .join(FeedSnapshot, JOIN.LEFT_OUTER, on=(FeedSnapshot.key == _feed_key_sql()),
+              src=FeedToken),
+        (*_TOKEN_COLUMNS, FeedSnapshot.key, *_STORED_COLUMNS[:len(stored)]))
 
 
 def find_token(raw: str) -> FeedToken | None:
@@ -208,7 +314,30 @@ def find_token(raw: str) -> FeedToken | None:
     if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
         return None
     wanted = _hash(raw)
-    row = _TOKEN_QUERY.row(wanted)
+    return _live_token(_TOKEN_QUERY.row(wanted), wanted)
+
+
+def polled_feed(raw: str, *, content: bool = False,
+                gzip_ok: bool = False) -> tuple[FeedToken, str, "StoredFeed | None"] | None:
+    """What a calendar's poll of a token URL needs, in one indexed query: the live token
+    (``find_token``: None as it gives None), its feed's key and the published feed as
+    ``stored_feed`` reads it (None when never published)."""
+    if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
+        return None
+    wanted = _hash(raw)
+    row = _POLLED_QUERIES[content, gzip_ok].row(wanted)
+    token = _live_token(row and row[:_TOKEN_WIDTH], wanted)
+    if token is None:
+        return None
+    key = feed_key_for(token.user)
+    if row[_TOKEN_WIDTH] is None:  # never published (or the SQL's key missed it: then
+        return token, key, None    # ``snapshot_for`` finds it)
+    if row[_TOKEN_WIDTH] != key:  # the SQL's key is not the rule's (a bug): read it apart
+        return token, key, stored_feed(key, content=content, gzip_ok=gzip_ok)
+    return token, key, _stored_from(row[_TOKEN_WIDTH + 1:], content, gzip_ok)
+
+
+def _live_token(row: tuple | None, wanted: str) -> FeedToken | None:
     if row is None or not hmac.compare_digest(row[3], wanted):
         return None
     (token_id, user_id, label, token_hash, created_at, revoked_at, last_used_at, last_client,
@@ -257,7 +386,9 @@ _STORED_COLUMNS = (FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at
                    IntegerField(), FeedSnapshot.body)
 
 
-def _stored_query(content: bool, gzip_ok: bool, village: bool) -> _CompiledQuery:
+def _stored_columns(content: bool, gzip_ok: bool) -> list:
+    """What a feed's answer reads of its snapshot: the validators, whether a gzip copy is
+    stored, and the bytes only with ``content`` (a 304 reads no body)."""
     gzipped = FeedSnapshot.body_gzip.is_null(False)
     # LENGTH reads the blob's size, never its bytes (SQLite: from the record's header;
     # PostgreSQL: without de-TOASTing)
@@ -266,6 +397,11 @@ def _stored_query(content: bool, gzip_ok: bool, village: bool) -> _CompiledQuery
     if content:
         columns.append(Case(None, [(gzipped, FeedSnapshot.body_gzip)], FeedSnapshot.body)
                        if gzip_ok else FeedSnapshot.body)
+    return columns
+
+
+def _stored_query(content: bool, gzip_ok: bool, village: bool) -> _CompiledQuery:
+    columns = _stored_columns(content, gzip_ok)
 
     def build(key, code=None):
         query = FeedSnapshot.select(*columns).where(FeedSnapshot.key == key)
@@ -278,6 +414,8 @@ def _stored_query(content: bool, gzip_ok: bool, village: bool) -> _CompiledQuery
 _STORED_QUERIES = {(content, gzip_ok, village): _stored_query(content, gzip_ok, village)
                    for content in (False, True) for gzip_ok in (False, True)
                    for village in (False, True)}
+_POLLED_QUERIES = {(content, gzip_ok): _polled_query(content, gzip_ok)
+                   for content in (False, True) for gzip_ok in (False, True)}
 _CONTENT_QUERIES = {
     gzipped: _CompiledQuery(lambda snapshot_id, column=column: FeedSnapshot.select(column)
                        .where(FeedSnapshot.id == snapshot_id), (FeedSnapshot.body,))
@@ -292,8 +430,10 @@ def stored_feed(key: str, *, content: bool = False, gzip_ok: bool = False,
     304 from the validators alone): the gzip copy when ``gzip_ok`` and one is stored."""
     query = _STORED_QUERIES[content, gzip_ok, village_code is not None]
     row = query.row(key, village_code) if village_code is not None else query.row(key)
-    if row is None:
-        return None
+    return _stored_from(row, content, gzip_ok) if row is not None else None
+
+
+def _stored_from(row: tuple, content: bool, gzip_ok: bool) -> StoredFeed:
     stored = row[3] is not None
     body = bytes(row[4]) if content else None
     return StoredFeed(row[0], row[1], row[2], gzipped=stored and gzip_ok, content=body)
@@ -329,7 +469,9 @@ def _both(web: str) -> dict:
 class _Feed:
     """What a key selects: its calendar name, its events and how much it may say."""
     name: str
-    where: object  # a WHERE clause on Event (joined with Village)
+    scope: str  # which events: "lawyer", "town", "village" (of ``scope_id``), "district"
+    scope_id: int | None
+    district_name: str  # read with the feed's owner (LOCATION names it)
     public: bool = False  # residents read it: no description, the village's page as URL
     alarms: bool = False  # reminders: for the lawyer who has to be there
     coordinator: bool = False  # the village, the lawyer, a link; a shorter window
@@ -352,30 +494,38 @@ class _Feed:
         return WINDOW_BACK, WINDOW_AHEAD
 
 
+def _district_name():
+    """The district's name, as a column of the query that reads a feed's owner."""
+    return District.select(District.name).order_by(District.id).limit(1)
+
+
 def _resolve(key: str) -> _Feed:
+    """The feed ``key`` names, its owner and the district's name in one query."""
     kind, _, arg = key.partition(":")
+    found = None
     if kind == "lawyer" and arg.isdigit():
-        lawyer = Lawyer.get_or_none(Lawyer.id == int(arg))
-        if lawyer is not None:
-            return _Feed(f"{CALENDAR_PREFIX} · {lawyer.name}", Event.lawyer == lawyer.id,
-                         alarms=True, lawyer_id=lawyer.id)
+        found = Lawyer.select(Lawyer.id, Lawyer.name, _district_name()).where(
+            Lawyer.id == int(arg))
+        options = {"alarms": True}
     elif kind == "town" and arg:
-        town = Town.get_or_none(Town.code == arg)
-        if town is not None:
-            return _Feed(f"{CALENDAR_PREFIX} · {town.name}", Village.town == town.id,
-                         coordinator=True)
+        found = Town.select(Town.id, Town.name, _district_name()).where(Town.code == arg)
+        options = {"coordinator": True}
     elif key == "district":
-        district = District.select().order_by(District.id).first()
-        name = district.name if district else ""
-        return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), Event.id.is_null(False),
+        district = District.select(District.name).order_by(District.id).tuples().first()
+        name = district[0] if district else ""
+        return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), "district", None, name or "",
                      coordinator=True, district=True)
     elif kind == "village" and arg:
-        village = Village.get_or_none(Village.code == arg)
-        if village is not None:
-            return _Feed(f"{CALENDAR_PREFIX} · {village.name}",
-                         (Event.village == village.id) & Event.kind.in_(PUBLIC_KINDS),
-                         public=True)
-    raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
+        found = Village.select(Village.id, Village.name, _district_name()).where(
+            Village.code == arg)
+        options = {"public": True}
+    row = found.tuples().first() if found is not None else None
+    if row is None:
+        raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
+    owner_id, name, district = row
+    if kind == "lawyer":
+        options["lawyer_id"] = owner_id
+    return _Feed(f"{CALENDAR_PREFIX} · {name}", kind, owner_id, district or "", **options)
 
 
 def _in_window(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
@@ -386,8 +536,22 @@ def _in_window(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
 def _shown(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
     """The events a feed shows at ``now`` (a WHERE clause on Event): those in its window, a
     cancellation for CANCELLED_KEPT, and only events of a village."""
-    kept = (Event.status != "cancelled") | (Event.updated_at >= now - CANCELLED_KEPT)
-    return _in_window(now, window) & kept
+    back, ahead = window
+    return _shown_between(now - back, now + ahead, now - CANCELLED_KEPT)
+
+
+def _shown_between(start, end, kept_since):
+    kept = (Event.status != "cancelled") | (Event.updated_at >= kept_since)
+    return Event.starts_at.between(start, end) & Event.village.is_null(False) & kept
+
+
+# Which events each kind of feed shows (a WHERE clause on Event joined with its Village).
+_SCOPES = {
+    "lawyer": lambda scope_id: Event.lawyer == scope_id,
+    "town": lambda scope_id: Village.town == scope_id,
+    "village": lambda scope_id: (Event.village == scope_id) & Event.kind.in_(PUBLIC_KINDS),
+    "district": lambda _scope_id: Event.id.is_null(False),
+}
 
 
 # What the feeds read of an event, its village, town and lawyer (not the whole rows: building
@@ -408,17 +572,101 @@ def _with_relations():
             .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
 
 
-def _events(feed: _Feed, now: dt.datetime) -> list[Event]:
+class _Town:
+    __slots__ = ("id", "name", "judicial_office", "office_head", "office_phone")
+
+    def __init__(self, *values):
+        (self.id, self.name, self.judicial_office, self.office_head,
+         self.office_phone) = values
+
+
+class _Village:
+    __slots__ = ("id", "name", "code", "address", "town_id", "town")
+
+    def __init__(self, *values):
+        self.id, self.name, self.code, self.address, self.town_id, self.town = values
+
+
+class _Lawyer:
+    __slots__ = ("id", "name")
+
+    def __init__(self, lawyer_id, name):
+        self.id, self.name = lawyer_id, name
+
+
+class _EventRow:
+    """What the feeds read of an event (``_EVENT_COLUMNS``, under the model's attribute
+    names) with its village, town and lawyer: plain objects, a fifth of the cost of
+    peewee's models for the same columns."""
+    __slots__ = ("id", "uid", "kind", "village_id", "pairing_id", "lawyer_id", "starts_at",
+                 "ends_at", "status", "sequence", "description", "held_start", "held_end",
+                 "cancel_reason", "placement", "arranged_on", "makeup_for_id", "created_at",
+                 "updated_at", "shown_hash", "village", "lawyer")
+
+
+_EVENT_WIDTH = len(_EVENT_COLUMNS)
+_EVENT_FIELDS = _EventRow.__slots__[:_EVENT_WIDTH]
+
+
+def _event_rows(rows) -> list[_EventRow]:
+    """Events from rows of ``_with_relations``' columns; a village, town or lawyer named by
+    several events is one object."""
+    towns, villages, lawyers = {}, {}, {}
+    events = []
+    for row in rows:
+        event = _EventRow()
+        for field, value in zip(_EVENT_FIELDS, row):
+            setattr(event, field, value)
+        (village_id, village_name, code, address, town_id, _town, town_name, office,
+         head, phone, lawyer_id, lawyer_name) = row[_EVENT_WIDTH:]
+        village = villages.get(village_id)
+        if village is None:
+            town = towns.get(town_id)
+            if town is None:
+                town = towns[town_id] = _Town(town_id, town_name, office, head, phone)
+            village = villages[village_id] = _Village(village_id, village_name, code, address,
+                                                      town_id, town)
+        event.village = village
+        lawyer = None
+        if lawyer_id is not None:
+            lawyer = lawyers.get(lawyer_id)
+            if lawyer is None:
+                lawyer = lawyers[lawyer_id] = _Lawyer(lawyer_id, lawyer_name)
+        event.lawyer = lawyer
+        events.append(event)
+    return events
+
+
+def _events_query(scope: str, part: str | None) -> _CompiledQuery:
+    """A feed's events (compiled once: ``_CompiledQuery``): all of them in order, or the
+    district's nearest ``part`` ("ahead" of now, "back")."""
+    def build(start, end, kept_since, scope_id, now):
+        shown = _with_relations().where(_shown_between(start, end, kept_since)
+                                        & _SCOPES[scope](scope_id))
+        if part is None:
+            return shown.order_by(Event.starts_at, Event.id)
+        if part == "ahead":
+            return (shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
+                    .limit(DISTRICT_AHEAD_MAX))
+        return (shown.where(Event.starts_at < now)
+                .order_by(Event.starts_at.desc(), Event.id.desc()).limit(DISTRICT_BACK_MAX))
+    return _CompiledQuery(build, (*_EVENT_COLUMNS, *_RELATED_COLUMNS))
+
+
+_EVENTS_QUERIES = {(scope, part): _events_query(scope, part)
+                   for scope in _SCOPES for part in (None, "ahead", "back")}
+
+
+def _events(feed: _Feed, now: dt.datetime) -> list[_EventRow]:
     """The feed's events in its window; a cancellation stays for CANCELLED_KEPT. The
     district's: the nearest DISTRICT_BACK_MAX before now and DISTRICT_AHEAD_MAX after."""
-    shown = _with_relations().where(_shown(now, feed.window) & feed.where)
+    back, ahead = feed.window
+    values = (now - back, now + ahead, now - CANCELLED_KEPT, feed.scope_id, now)
     if not feed.district:
-        return list(shown.order_by(Event.starts_at, Event.id))
-    ahead = list(shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
-                 .limit(DISTRICT_AHEAD_MAX))
-    back = list(shown.where(Event.starts_at < now)
-                .order_by(Event.starts_at.desc(), Event.id.desc()).limit(DISTRICT_BACK_MAX))
-    return back[::-1] + ahead
+        return _event_rows(_EVENTS_QUERIES[feed.scope, None].rows(*values))
+    ahead = _EVENTS_QUERIES[feed.scope, "ahead"].rows(*values)
+    back = _EVENTS_QUERIES[feed.scope, "back"].rows(*values)
+    return _event_rows(back[::-1] + ahead)
 
 
 def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
@@ -432,10 +680,10 @@ def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
                      & (EventHandover.handed_at >= now - CANCELLED_KEPT)).tuples()]
     if not handed:  # most lawyers: nothing handed over this month
         return []
-    return list(_with_relations()
-                .where(_in_window(now, feed.window) & Event.id.in_(handed)
-                       & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
-                .order_by(Event.starts_at, Event.id))
+    return _event_rows(_with_relations()
+                       .where(_in_window(now, feed.window) & Event.id.in_(handed)
+                              & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
+                       .order_by(Event.starts_at, Event.id).tuples())
 
 
 @dataclass(frozen=True)
@@ -446,25 +694,37 @@ class _Contacts:
     people: tuple = ()
 
 
-def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
-    """The WeChat group and its village-side people by pairing id, and by village id for
-    the village's active pairing (for events that name no pairing) — one query for the
-    whole feed, however many events it has."""
-    pairing_ids = {e.pairing_id for e in events if e.pairing_id}
-    village_ids = {e.village_id for e in events if not e.pairing_id}
-    if not pairing_ids and not village_ids:
-        return {}, {}
+_CONTACT_COLUMNS = (WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
+                    WechatGroupMember.role, WechatGroupMember.name, WechatGroupMember.phone)
+
+
+def _contacts_query(pairing_ids: list, village_ids: list):
     member = WechatGroupMember
-    rows = (WechatGroup.select(WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
-                               member.role, member.name, member.phone)
+    return (WechatGroup.select(*_CONTACT_COLUMNS)
             .join(Pairing)
             .switch(WechatGroup)
             .join(member, JOIN.LEFT_OUTER,
                   on=(member.group == WechatGroup.id) & member.role.not_in(LAWYER_SIDE))
             .where(Pairing.id.in_(pairing_ids or [0])
                    | (Pairing.village.in_(village_ids or [0]) & (Pairing.status == "active")))
-            .order_by(WechatGroup.id, member.id)
-            .tuples())
+            .order_by(WechatGroup.id, member.id))
+
+
+_CONTACTS_QUERY = _ShapedQuery(_contacts_query, _CONTACT_COLUMNS)
+_TASK_KINDS_QUERY = _ShapedQuery(
+    lambda ids: Task.select(Task.event, Task.program, Task.task_type).where(Task.event.in_(ids)),
+    (Task.event, Task.program, Task.task_type))
+
+
+def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
+    """The WeChat group and its village-side people by pairing id, and by village id for
+    the village's active pairing (for events that name no pairing) — one query for the
+    whole feed, however many events it has."""
+    pairing_ids = sorted({e.pairing_id for e in events if e.pairing_id})
+    village_ids = sorted({e.village_id for e in events if not e.pairing_id})
+    if not pairing_ids and not village_ids:
+        return {}, {}
+    rows = _CONTACTS_QUERY.rows(pairing_ids, village_ids)
     groups, people = {}, {}
     for group, pairing_id, village_id, status, role, name, phone in rows:
         groups[pairing_id] = (group, village_id, status)
@@ -534,8 +794,7 @@ def _task_kinds(events, locale: str) -> dict[int, tuple[str, str]]:
         return {}
     registry = localized_registry(locale)
     kinds = {}
-    for event_id, program, task_type in (Task.select(Task.event, Task.program, Task.task_type)
-                                         .where(Task.event.in_(ids)).tuples()):
+    for event_id, program, task_type in _TASK_KINDS_QUERY.rows(ids):
         programme = registry.programs.get(program)
         programme_name = programme.name if programme is not None else program
         kind = registry.task_types.get(task_type)
@@ -554,11 +813,10 @@ class _Context:
     notes: dict  # event id -> placement note
 
 
-def _context(events: list[Event], settings) -> _Context:
+def _context(events: list[Event], settings, district: str) -> _Context:
     gettext = gettext_for(settings.locale)
-    district = District.select(District.name).order_by(District.id).first()
     return _Context(gettext=gettext, base_url=settings.base_url.rstrip("/"),
-                    district=district.name if district else "",
+                    district=district,
                     contacts=_contacts_by_pairing(events),
                     tasks=_task_kinds(events, settings.locale),
                     notes=notes_for(events, gettext))
@@ -764,7 +1022,7 @@ def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
     now = now or clock.now_utc()
     events = _events(feed, now)
     handed = _handed_over(feed, now)
-    ctx = _context(events + handed, settings)
+    ctx = _context(events + handed, settings, feed.district_name)
     return _Prepared(key, feed, settings, events, {e.id: _shown_of(e, ctx) for e in events},
                      handed, {e.id: _handed_over_shown(e, ctx) for e in handed})
 
@@ -917,29 +1175,38 @@ def publish(key: str, *, now: dt.datetime | None = None) -> FeedSnapshot:
     """Bump the events whose shown content changed (``refresh_shown``), render the feed and
     store it with its gzip-compressed bytes. Idempotent: the same content keeps its ETag
     and ``generated_at`` (which is the feed's Last-Modified)."""
+    return FeedSnapshot.get_by_id(_publish(key, now))
+
+
+def _publish(key: str, now: dt.datetime | None = None) -> int:
+    """``publish``'s work; the snapshot's id. What is stored is read without its bytes (an
+    unchanged feed, the hourly job's usual case, compares ETags only)."""
     prepared = _prepare(key, now)
     refresh_shown(prepared.events, prepared.shown)
     body = _render(prepared)
     etag = etag_of(body)
-    snapshot = FeedSnapshot.get_or_none(FeedSnapshot.key == key)
-    if snapshot is not None and snapshot.etag == etag and snapshot.body_gzip is not None:
-        return snapshot
+    stored = (FeedSnapshot.select(FeedSnapshot.id, FeedSnapshot.etag,
+                                  FeedSnapshot.body_gzip.is_null(False))
+              .where(FeedSnapshot.key == key).tuples().first())
+    snapshot_id, stored_etag, has_gzip = stored if stored is not None else (None, None, False)
+    if stored_etag == etag and has_gzip:
+        return snapshot_id
     body_gzip = compress(body)
-    if snapshot is not None and snapshot.etag == etag:  # stored before gzip was: add it
-        (FeedSnapshot.update(body_gzip=body_gzip).where(FeedSnapshot.id == snapshot.id)
+    if stored_etag == etag:  # stored before gzip was: add it
+        (FeedSnapshot.update(body_gzip=body_gzip).where(FeedSnapshot.id == snapshot_id)
          .execute())
-        return FeedSnapshot.get_by_id(snapshot.id)
+        return snapshot_id
     generated_at = clock.now_utc().replace(microsecond=0)  # HTTP dates have whole seconds
-    if snapshot is None:
+    if snapshot_id is None:
         try:
             with transaction():
                 return FeedSnapshot.create(key=key, body=body, body_gzip=body_gzip, etag=etag,
-                                           generated_at=generated_at)
+                                           generated_at=generated_at).id
         except IntegrityError:  # another publisher stored it first: update theirs
-            snapshot = FeedSnapshot.get(FeedSnapshot.key == key)
+            snapshot_id = FeedSnapshot.get(FeedSnapshot.key == key).id
     (FeedSnapshot.update(body=body, body_gzip=body_gzip, etag=etag, generated_at=generated_at)
-     .where(FeedSnapshot.id == snapshot.id).execute())
-    return FeedSnapshot.get_by_id(snapshot.id)
+     .where(FeedSnapshot.id == snapshot_id).execute())
+    return snapshot_id
 
 
 def snapshot_for(key: str) -> FeedSnapshot:
@@ -970,7 +1237,7 @@ def publish_keys(keys) -> dict:
     results = {}
     for key in keys:
         try:
-            publish(key)
+            _publish(key)
             results[key] = "published"
             if key in marks:
                 (FeedDirty.delete().where((FeedDirty.key == key)

@@ -129,17 +129,17 @@ def test_a_mark_made_while_a_feed_was_rendered_stays(cal, monkeypatch):
     key = f"lawyer:{cal.lawyer.id}"
     feeds.publish(key)
     feeds.mark_dirty([cal.events.session.id])
-    real = feeds.publish
+    real = feeds._publish  # what the job runs for each feed
 
     def publish_then_changed(key, **kwargs):  # another change lands during the rendering
         snapshot = real(key, **kwargs)
         marked = FeedDirty.get(FeedDirty.key == key).marked_at
         FeedDirty.update(marked_at=marked + dt.timedelta(seconds=1)).execute()
         return snapshot
-    monkeypatch.setattr(feeds, "publish", publish_then_changed)
+    monkeypatch.setattr(feeds, "_publish", publish_then_changed)
     feeds.publish_dirty()
     assert key in feeds.dirty_keys()
-    monkeypatch.setattr(feeds, "publish", real)
+    monkeypatch.setattr(feeds, "_publish", real)
     feeds.publish_dirty()
     assert feeds.dirty_keys() == []
 

@@ -70,3 +70,18 @@ def test_a_backup_taken_through_each_driver_restores(driver_database, tmp_path):
     backup.restore(archive)
     connect_alive()
     assert [firm.name for firm in LawFirm.select()] == ["永丰律师事务所"]
+
+
+def test_a_feed_poll_and_a_render_work_on_each_driver(driver_database):
+    from core import feeds
+    district = factories.small_district()
+    plan_year(2027)
+    _token, raw = feeds.create_token(None, district.users.lawyer, "iPhone")
+    key = feeds.feed_key_for(district.users.lawyer)
+    body = bytes(feeds.publish(key).body)
+    for _ in range(7):  # psycopg 3 prepares a query it ran 5 times; psycopg2's are PREPAREd
+        _found, polled_key, stored = feeds.polled_feed(raw, content=True)
+        assert polled_key == key and stored.content == body
+        _found, _key, validators = feeds.polled_feed(raw)
+        assert validators.etag == stored.etag and validators.content is None
+        assert feeds.render_feed(key) == body

@@ -17,6 +17,8 @@ import pytest
 
 from core import feeds
 from core.db import close_quietly, db, is_pooled, open_database
+from core.users import create_user
+from tests.factories import PASSWORD
 from tests.feed_helpers import calendar_district
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,11 +39,18 @@ def raw_token(cal, district):
 
 @pytest.fixture
 def sql_log(caplog):
-    """The SQL peewee sends while the block runs."""
+    """The SQL peewee sends while the block runs (a prepared statement's EXECUTE shown as
+    the query it runs)."""
     def statements():
-        return [record.getMessage() for record in caplog.records if record.name == "peewee"]
+        return [_prepared_text(record.getMessage()) for record in caplog.records
+                if record.name == "peewee" and "PREPARE jiedui_feed_" not in record.getMessage()]
     with caplog.at_level(logging.DEBUG, logger="peewee"):
         yield statements
+
+
+def _prepared_text(message: str) -> str:
+    name = re.search(r"^\('EXECUTE (jiedui_feed_\d+)", message)
+    return feeds._CompiledQuery.texts[name[1]] if name else message
 
 
 def _feed_sql(statements) -> list[str]:
@@ -68,6 +77,35 @@ def test_a_feed_answers_its_stored_bytes_and_a_304_reads_no_body(client, raw_tok
     plain = client.get(f"/feeds/{raw_token}.ics")
     assert plain.status_code == 200 and plain.data == first.data
     assert len(_feed_sql(sql_log)) == 1  # the validators and the bytes in one read
+
+
+def test_a_poll_reads_its_token_and_its_feed_in_one_query(client, raw_token, sql_log, caplog):
+    plain = client.get(f"/feeds/{raw_token}.ics")  # published on this first fetch
+    zipped = client.get(f"/feeds/{raw_token}.ics", headers={"Accept-Encoding": "gzip"})
+    for headers, status in (({}, 200), ({"If-None-Match": plain.headers["ETag"]}, 304),
+                            ({"Accept-Encoding": "gzip"}, 200),
+                            ({"Accept-Encoding": "gzip",
+                              "If-None-Match": zipped.headers["ETag"]}, 304)):
+        caplog.clear()
+        assert client.get(f"/feeds/{raw_token}.ics", headers=headers).status_code == status
+        statements = sql_log()
+        assert len(statements) == 1, statements
+        assert 'FROM "feed_token"' in statements[0] and "feed_snapshot" in statements[0]
+
+
+def test_the_polls_feed_key_is_the_rules_for_every_kind_of_user(district, cal):
+    """The one query's SQL finds the feed ``feed_key_for`` names, for each kind of user."""
+    users = district.users
+    village_coordinator = create_user("coord-v1", PASSWORD, "coordinator",
+                                      village=district.villages[0])
+    for user in (users.lawyer, users.coordinator, users.town_coordinator, users.admin,
+                 village_coordinator):
+        _token, raw = feeds.create_token(None, user, "iPhone")
+        key = feeds.feed_key_for(user)
+        feeds.publish(key)
+        token, polled_key, stored = feeds.polled_feed(raw, content=True)
+        assert token.user.id == user.id and polled_key == key
+        assert stored.content == bytes(feeds.snapshot_for(key).body)
 
 
 def key_of(raw: str) -> str:
@@ -285,6 +323,34 @@ def test_the_options_follow_the_settings():
     assert serve_settings({}).workers == (os.cpu_count() or 1)
     with pytest.raises(ConfigError):
         serve_settings({"JIEDUI_WEB_THREADS": "zero"})
+
+
+@pytest.mark.skipif(not os.environ.get("JIEDUI_TEST_DATABASE_URL"), reason="needs PostgreSQL")
+def test_a_poll_on_a_pooled_connection_sends_the_server_one_statement(client, raw_token, pooled):
+    """No liveness check (``SELECT 1``), reset or setup statement when a request takes its
+    connection from the pool: the poll's prepared query is all the server hears."""
+    import psycopg2.extensions
+    sent = []
+
+    class Cursor(psycopg2.extensions.cursor):
+        def execute(self, sql, params=None):
+            sent.append(sql)
+            return super().execute(sql, params)
+
+    class Connection(psycopg2.extensions.connection):
+        def cursor(self, *args, **kwargs):
+            kwargs.setdefault("cursor_factory", Cursor)
+            return super().cursor(*args, **kwargs)
+
+    close_quietly()
+    pooled.close_idle()
+    pooled.connect_params["connection_factory"] = Connection
+    first = client.get(f"/feeds/{raw_token}.ics")  # its connection goes back to the pool
+    for headers in ({}, {"If-None-Match": first.headers["ETag"]}):
+        client.get(f"/feeds/{raw_token}.ics", headers=headers)  # PREPAREs its query, once
+        sent.clear()
+        assert client.get(f"/feeds/{raw_token}.ics", headers=headers).status_code in (200, 304)
+        assert len(sent) == 1 and "jiedui_feed_" in sent[0], sent  # the prepared poll
 
 
 @pytest.mark.skipif(not os.environ.get("JIEDUI_TEST_DATABASE_URL"), reason="needs PostgreSQL")

@@ -89,12 +89,11 @@ def answer(environ, *, token: str | None = None, code: str | None = None,
     never published and ``render`` is off (the caller goes the ordinary way)."""
     gzip_ok = _accepts_gzip(environ)
     content = not any(name in environ for name in _CONDITIONAL)
-    if token is not None:
-        found = service.find_token(token)
-        if found is None:
+    if token is not None:  # the token and its feed in one query
+        polled = service.polled_feed(token, content=content, gzip_ok=gzip_ok)
+        if polled is None:
             return _not_found()
-        key, cache = service.feed_key_for(found.user), PRIVATE_CACHE
-        stored = service.stored_feed(key, content=content, gzip_ok=gzip_ok)
+        (found, key, stored), cache = polled, PRIVATE_CACHE
     else:
         key, cache = f"village:{code}", PUBLIC_CACHE
         stored = service.stored_feed(key, content=content, gzip_ok=gzip_ok, village_code=code)
