@@ -1181,6 +1181,7 @@ def publish(key: str, *, now: dt.datetime | None = None) -> FeedSnapshot:
 def _publish(key: str, now: dt.datetime | None = None) -> int:
     """``publish``'s work; the snapshot's id. What is stored is read without its bytes (an
     unchanged feed, the hourly job's usual case, compares ETags only)."""
+    began = clock.now_utc()
     prepared = _prepare(key, now)
     refresh_shown(prepared.events, prepared.shown)
     body = _render(prepared)
@@ -1197,16 +1198,26 @@ def _publish(key: str, now: dt.datetime | None = None) -> int:
          .execute())
         return snapshot_id
     generated_at = clock.now_utc().replace(microsecond=0)  # HTTP dates have whole seconds
-    if snapshot_id is None:
-        try:
-            with transaction():
-                return FeedSnapshot.create(key=key, body=body, body_gzip=body_gzip, etag=etag,
-                                           generated_at=generated_at).id
-        except IntegrityError:  # another publisher stored it first: update theirs
-            snapshot_id = FeedSnapshot.get(FeedSnapshot.key == key).id
-    (FeedSnapshot.update(body=body, body_gzip=body_gzip, etag=etag, generated_at=generated_at)
-     .where(FeedSnapshot.id == snapshot_id).execute())
-    return snapshot_id
+    if snapshot_id is not None:
+        (FeedSnapshot.update(body=body, body_gzip=body_gzip, etag=etag,
+                             generated_at=generated_at)
+         .where(FeedSnapshot.id == snapshot_id).execute())
+        return snapshot_id
+    try:
+        with transaction():
+            FeedSnapshot.create(key=key, body=body, body_gzip=body_gzip, etag=etag,
+                                generated_at=generated_at)
+    except IntegrityError:  # another publisher stored it first: store ours over theirs
+        (FeedSnapshot.update(body=body, body_gzip=body_gzip, etag=etag,
+                             generated_at=generated_at)
+         .where(FeedSnapshot.key == key).execute())
+    # A first publishing: a change committed while it read was not marked on a published
+    # feed (there was none), so its mark (``mark_dirty``) is looked for here: read again.
+    if _marked_since(key, began):
+        return _publish(key, now)
+    # the marks of changes it read are done with
+    FeedDirty.delete().where((FeedDirty.key == key) & (FeedDirty.marked_at < began)).execute()
+    return FeedSnapshot.get(FeedSnapshot.key == key).id
 
 
 def snapshot_for(key: str) -> FeedSnapshot:
@@ -1304,12 +1315,20 @@ def _published(keys) -> list[str]:
     return sorted(found)
 
 
+# How long the mark of a feed never published is kept: a first rendering begun before the
+# change it missed finds the mark when it stores the feed (``_marked_since``), then reads
+# again. No rendering takes this long; older marks of unpublished feeds are dropped.
+FIRST_RENDER_GRACE = dt.timedelta(minutes=10)
+
+
 def mark_dirty(event_ids) -> list[str]:
-    """Mark the published feeds these events appear in (``keys_for_events``) for publishing
+    """Mark the feeds these events appear in (``keys_for_events``) for publishing
     (``FeedDirty``): what ``core.reactions`` does once a change is committed, before it
     queues the job. The mark stays until the feed is published, so a queue that is down
-    only delays it (the hourly ``catch_up``). Returns the keys marked."""
-    keys = _published(keys_for_events(event_ids))
+    only delays it (the hourly ``catch_up``). Feeds not published yet are marked too, so
+    that one being rendered for the first time meanwhile is read again, but only published
+    feeds are published (``dirty_keys``). Returns the published keys marked."""
+    keys = sorted(keys_for_events(event_ids))
     if keys:
         now = clock.now_utc()
         for first in range(0, len(keys), CHUNK):
@@ -1318,18 +1337,34 @@ def mark_dirty(event_ids) -> list[str]:
              .on_conflict(conflict_target=[FeedDirty.key],
                           update={FeedDirty.marked_at: now})
              .execute())
-    return keys
+    return _published(keys)
+
+
+def _marked_since(key: str, since: dt.datetime) -> bool:
+    return FeedDirty.select().where((FeedDirty.key == key)
+                                    & (FeedDirty.marked_at >= since)).exists()
 
 
 def dirty_keys() -> list[str]:
-    return [key for (key,) in FeedDirty.select(FeedDirty.key).order_by(FeedDirty.key)
-            .tuples()]
+    """The published feeds marked dirty."""
+    return [key for (key,) in FeedDirty.select(FeedDirty.key)
+            .join(FeedSnapshot, on=(FeedSnapshot.key == FeedDirty.key))
+            .order_by(FeedDirty.key).tuples()]
+
+
+def _drop_unpublished_marks() -> None:
+    """The marks of feeds still never published, once no first rendering can need them."""
+    published = FeedSnapshot.select(FeedSnapshot.key).where(FeedSnapshot.key == FeedDirty.key)
+    (FeedDirty.delete().where(~fn.EXISTS(published)
+                              & (FeedDirty.marked_at < clock.now_utc() - FIRST_RENDER_GRACE))
+     .execute())
 
 
 def publish_dirty() -> dict:
     """The job's work: publish every feed marked dirty. A burst of changes (an import, a
     planning) queues a job each, and the first to run publishes what all of them marked;
     the others find little or nothing left."""
+    _drop_unpublished_marks()
     return publish_keys(dirty_keys())
 
 
@@ -1377,6 +1412,7 @@ def catch_up(*, now: dt.datetime | None = None) -> dict:
     Unchanged feeds are not rendered. The first catch-up (or one after the clock went back)
     republishes every feed (``publish_all``)."""
     now = now or clock.now_utc()
+    _drop_unpublished_marks()
     check = FeedWindowCheck.select().order_by(FeedWindowCheck.id).first()
     if check is None or check.checked_at > now:
         results = publish_all()

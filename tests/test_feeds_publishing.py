@@ -62,11 +62,13 @@ def test_a_change_to_one_event_re_renders_only_the_published_feeds_that_show_it(
     cancel_event(district.users.coordinator, cal.events.afternoon, reason="暴雨")
     assert sorted(renders) == sorted(feeds_of(cal) - {unpublished})
     assert stored(f"lawyer:{cal.lawyer.id}")[cal.events.afternoon.uid]["STATUS"] == "CANCELLED"
-    assert not FeedDirty.select().exists()
+    # the published feeds' marks are gone; the other's stays for a first rendering
+    assert [key for (key,) in FeedDirty.select(FeedDirty.key).tuples()] == [unpublished]
     # a feed nobody fetched yet is rendered when first asked for, with the change
     assert FeedSnapshot.get_or_none(FeedSnapshot.key == unpublished) is None
     first = vevents(bytes(feeds.snapshot_for(unpublished).body))
     assert first[cal.events.afternoon.uid]["STATUS"] == "CANCELLED"
+    assert not FeedDirty.select().exists()  # it read the change: its mark is done with
 
 
 def test_an_hour_with_nothing_changed_renders_nothing(cal, renders, later):
@@ -143,6 +145,39 @@ def test_a_mark_made_while_a_feed_was_rendered_stays(cal, monkeypatch):
     feeds.publish_dirty()
     assert feeds.dirty_keys() == []
 
+
+
+def test_a_change_committed_during_a_feeds_first_rendering_is_not_lost(cal, district,
+                                                                         monkeypatch):
+    """The feed had no snapshot when the change was committed, so no published feed was
+    there to mark: its first publishing finds the change's mark and reads again."""
+    from core.events import cancel_event
+    key = f"lawyer:{cal.lawyer.id}"
+    assert FeedSnapshot.get_or_none(FeedSnapshot.key == key) is None
+    real, changed = feeds._render, []
+
+    def render_then_changed(prepared):
+        body = real(prepared)
+        if not changed:  # the coordinator cancels while the phone's first poll renders
+            changed.append(cancel_event(district.users.coordinator, cal.events.afternoon,
+                                        reason="暴雨"))
+        return body
+    monkeypatch.setattr(feeds, "_render", render_then_changed)
+    feeds.snapshot_for(key)
+    assert changed
+    assert stored(key)[cal.events.afternoon.uid]["STATUS"] == "CANCELLED"
+
+
+def test_unpublished_feeds_are_marked_but_never_rendered_by_the_job(cal, renders, later):
+    assert feeds.mark_dirty([cal.events.session.id]) == []  # none of its feeds is published
+    assert FeedDirty.select().count() == len(feeds_of(cal))
+    assert feeds.dirty_keys() == []
+    feeds.publish_dirty()
+    assert renders == []
+    assert FeedDirty.select().count() == len(feeds_of(cal))  # a first rendering may need them
+    later(1)
+    feeds.publish_dirty()
+    assert renders == [] and FeedDirty.select().count() == 0
 
 # --- the VEVENT texts, serialised once ------------------------------------------------------
 
@@ -263,6 +298,8 @@ def test_an_import_that_changes_a_towns_judicial_office_republishes_the_towns_fe
 
 
 def test_a_mark_of_a_feed_of_nothing_is_dropped_and_a_broken_feeds_mark_stays(cal, monkeypatch):
+    # a town's feed published once, the town since gone
+    FeedSnapshot.create(key="town:gone", body=b"", etag='"gone"', generated_at=clock.now_utc())
     FeedDirty.create(key="town:gone", marked_at=clock.now_utc())
     key = f"lawyer:{cal.lawyer.id}"
     feeds.publish(key)

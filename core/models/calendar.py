@@ -124,9 +124,10 @@ class FeedSnapshot(BaseModel):
 
 
 class FeedDirty(BaseModel):
-    """A published feed that shows something changed since: written with the change
+    """A feed that shows something changed since: written with the change
     (``core.feeds.publish_changes``), removed once the feed is published again. A mark
-    written while the feed was being rendered (a newer ``marked_at``) stays."""
+    written while the feed was being rendered (a newer ``marked_at``) stays. A feed not
+    published yet is marked too, for a first rendering under way (``core.feeds._publish``)."""
     key = CharField(unique=True)
     marked_at = DateTimeField(default=now_utc)
 
