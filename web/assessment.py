@@ -144,11 +144,8 @@ def behind():
     """Pairings behind the pace this year: the coverage page's panel (loaded by HTMX), or a
     page of its own, where the weekly warning links (core.assessment.PACE_LINK)."""
     today = clock.today()
-    rows = behind_pace(today.year, today, actor())
     town, lawyer = query_text("town"), query_number("lawyer")
-    if town:  # the desk's groups link to a town's or a lawyer's pairings
-        rows = [row for row in rows if row.town.code == town]
-    if lawyer:
-        rows = [row for row in rows if row.lawyer.id == lawyer]
+    # the desk's groups link to a town's or a lawyer's pairings
+    rows = behind_pace(today.year, today, actor(), town=town, lawyer=lawyer)
     return render("assessment/behind.html", "assessment/_behind.html",
                   rows=rows, year=today.year, today=today, narrowed=bool(town or lawyer))
