@@ -22,7 +22,7 @@ of record), whether the district has 4 pairings or 131.
 """
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from peewee import Case, fn
@@ -656,26 +656,41 @@ _ROW_COLUMNS = (Pairing.id.alias("pairing_id"), Pairing.term_start, Pairing.term
                 Lawyer.id.alias("lawyer_id"), Lawyer.name.alias("lawyer_name"))
 
 
-def behind_pace(year: int, today: dt.date, user: User | None = None, *, town: str = "",
-                lawyer: int | None = None, most_behind: int | None = None) -> list[PaceRow]:
-    """Active pairings in scope whose held sessions or publicity events are behind the
-    pro-rata pace: fewer than required × the elapsed share of their term in the year,
-    rounded down (one query on the kept figures, ``core.pace_tally``), by town and village.
-    ``town`` (a code), ``lawyer`` (an id): only theirs; ``most_behind``: only that many,
-    those owing the most by now first."""
-    query, shortfall = _behind_query(year, today, user, *_ROW_COLUMNS)
-    if query is None:
-        return []
+def _narrowed(query, town: str, lawyer: int | None):
     if town:
         query = query.where(Town.code == town)
     if lawyer:
         query = query.where(Lawyer.id == lawyer)
+    return query
+
+
+def behind_pace(year: int, today: dt.date, user: User | None = None, *, town: str = "",
+                lawyer: int | None = None, most_behind: int | None = None,
+                offset: int = 0, limit: int | None = None) -> list[PaceRow]:
+    """Active pairings in scope whose held sessions or publicity events are behind the
+    pro-rata pace: fewer than required × the elapsed share of their term in the year,
+    rounded down (one query on the kept figures, ``core.pace_tally``), by town and village.
+    ``town`` (a code), ``lawyer`` (an id): only theirs; ``most_behind``: only that many,
+    those owing the most by now first; ``offset``/``limit``: a page of them."""
+    query, shortfall = _behind_query(year, today, user, *_ROW_COLUMNS)
+    if query is None:
+        return []
+    query = _narrowed(query, town, lawyer)
     order = (Town.code, Village.code, Pairing.term_start, Pairing.id)
     if most_behind is not None:
         query = query.order_by(shortfall.desc(), *order).limit(most_behind)
     else:
         query = query.order_by(*order)
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
     return _pace_rows(query)
+
+
+def count_behind(year: int, today: dt.date, user: User | None = None, *, town: str = "",
+                 lawyer: int | None = None) -> int:
+    """How many pairings ``behind_pace`` lists (one COUNT)."""
+    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing)
+    return 0 if query is None else _narrowed(query, town, lawyer).count()
 
 
 def behind_pairing_ids(year: int, today: dt.date, user: User | None = None):
@@ -689,17 +704,23 @@ def behind_pairing_ids(year: int, today: dt.date, user: User | None = None):
 def behind_counts(year: int, today: dt.date, user: User | None = None) -> dict:
     """How many pairings are behind (``behind_pace``), in all and by town and by lawyer:
     {"count": n, "towns": [(id, code, name, n)…], "lawyers": [(id, name, n)…]}, the most
-    behind first (then by name), counted in SQL."""
+    behind first (then by name), counted in SQL by town and lawyer (one query)."""
     query, _shortfall = _behind_query(year, today, user, Town.id)
     if query is None:
         return {"count": 0, "towns": [], "lawyers": []}
-    count = fn.COUNT(PaceTally.pairing)
-    towns = (query.select(Town.id, Town.code, Town.name, count)
-             .group_by(Town.id, Town.code, Town.name).order_by(count.desc(), Town.name, Town.id))
-    lawyers = (query.select(Lawyer.id, Lawyer.name, count).group_by(Lawyer.id, Lawyer.name)
-               .order_by(count.desc(), Lawyer.name, Lawyer.id))
-    towns, lawyers = list(towns.tuples()), list(lawyers.tuples())
-    return {"count": sum(row[-1] for row in towns), "towns": towns, "lawyers": lawyers}
+    pairs = (query.select(Town.id, Town.code, Town.name, Lawyer.id, Lawyer.name,
+                          fn.COUNT(PaceTally.pairing))
+             .group_by(Town.id, Town.code, Town.name, Lawyer.id, Lawyer.name))
+    towns, lawyers = Counter(), Counter()
+    for town_id, code, name, lawyer_id, lawyer_name, count in pairs.tuples():
+        towns[(town_id, code, name)] += count
+        lawyers[(lawyer_id, lawyer_name)] += count
+
+    def ranked(counted):  # the most behind first, then by name
+        return [(*key, n) for key, n in sorted(counted.items(),
+                                               key=lambda item: (-item[1], item[0][-1],
+                                                                 item[0][0]))]
+    return {"count": sum(towns.values()), "towns": ranked(towns), "lawyers": ranked(lawyers)}
 
 
 PACE_TITLE = N_("Pairings behind the pace of on-site work: %(count)d")

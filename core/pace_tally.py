@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 _QUOTA_COLUMNS = (Pairing.id, Pairing.village, Pairing.lawyer, Pairing.term_start,
                   Pairing.term_end, Pairing.onsite_week, Pairing.onsite_weekday,
                   Pairing.onsite_start, Pairing.onsite_end)
+MANY_VILLAGES = 500  # more villages changed at once: every figure is worked out (no long IN)
 _FIGURES = ("sessions_required", "publicity_required", "first_day", "last_day",
             "sessions_held", "publicity_held", "min_hours")
 
@@ -145,6 +146,8 @@ def refresh(village_ids=None, years=None) -> int:
         village_ids = sorted({int(v) for v in village_ids if v is not None})
         if not village_ids:
             return 0
+        if len(village_ids) > MANY_VILLAGES:  # a re-plan of the year, an import: all at once
+            village_ids = None
     years = set(years) if years is not None else None
     wanted = work_out(village_ids, years)
     with transaction():

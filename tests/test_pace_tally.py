@@ -10,7 +10,7 @@ import pytest
 
 from core import clock, desk, pace_tally
 from core.assessment import (Figures, _count_events, _held_events, _pairings, behind_counts,
-                             behind_pace)
+                             behind_pace, behind_pairing_ids, count_behind)
 from core.config import get_settings
 from core.demo import DEMO_LOGINS
 from core.errors import ValidationError
@@ -48,6 +48,11 @@ def kept(year: int, today: dt.date, user=None) -> list[tuple]:
             for r in behind_pace(year, today, user)]
 
 
+def kept_page(today: dt.date, offset: int) -> list[tuple]:
+    return [(r.pairing.id, r.sessions_held, r.sessions_due, r.publicity_held, r.publicity_due)
+            for r in behind_pace(today.year, today, offset=offset, limit=7)]
+
+
 def users() -> list:
     return [None] + [User.get(User.username == DEMO_LOGINS[role][0])
                      for role in ("coordinator", "town coordinator", "lawyer")]
@@ -62,6 +67,11 @@ def assert_true_to_the_records(label: str) -> None:
             expected = reference(today.year, day, user)
             assert kept(today.year, day, user) == expected, (label, day, user)
     expected = reference(today.year, today)
+    assert {pairing_id for pairing_id, in behind_pairing_ids(today.year, today).tuples()} == {
+        row[0] for row in expected}, label  # the quota page's "only behind the pace"
+    assert count_behind(today.year, today) == len(expected)
+    pages = [kept_page(today, offset) for offset in range(0, len(expected) + 1, 7)]
+    assert [row for page in pages for row in page] == expected, label  # a page at a time
     counts = behind_counts(today.year, today)
     assert counts["count"] == len(expected), label
     by_lawyer = Counter(Pairing.get_by_id(row[0]).lawyer_id for row in expected)
