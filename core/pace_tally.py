@@ -27,6 +27,7 @@ from core import clock
 from core.config import get_settings
 from core.db import is_sqlite, transaction
 from core.models import Event, PaceTally, Pairing
+from core.planner import village_quota
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,6 @@ def _pairings_by_village(village_ids):
 
 def _quotas(by_village, years) -> dict:
     """(pairing id, year) -> [figures] for the pairings owing something in a year."""
-    from core.planner import village_quota  # the planner imports the assessment's helpers
     figures = {}
     for pairings in by_village.values():
         touched = range(min(p.term_start.year for p in pairings),
@@ -150,6 +150,8 @@ def refresh(village_ids=None, years=None) -> int:
             village_ids = None
     years = set(years) if years is not None else None
     wanted = work_out(village_ids, years)
+    if _stored(village_ids, years) == wanted:
+        return 0  # nothing to write: no write lock taken
     with transaction():
         stored = _stored(village_ids, years)
         gone = defaultdict(list)
