@@ -607,19 +607,22 @@ def _day(shown):
 
 # --- early warning ---------------------------------------------------------------------------
 
-def _behind_query(year: int, today: dt.date, user: User | None, *columns):
+def _behind_query(year: int, today: dt.date, user: User | None, *columns, joined=True):
     """The active pairings in ``user``'s scope behind the pro-rata pace by ``today``, from
     the kept figures (``core.pace_tally``): held sessions or publicity events fewer than
     required × the elapsed share of their term in the year, rounded down. None: nobody in
-    scope. ``columns``: what to select (with the pace's own columns after them)."""
+    scope. ``columns``: what to select (with the pace's own columns after them);
+    ``joined``: with the pairing's village, town and lawyer."""
     scope = sheet_filter(user)  # a village's pairings a manager reads; a lawyer's own
     if scope is False:
         return None, None
     join, sessions_held, sessions_due, publicity_held, publicity_due = pace_columns(year, today)
     pace = (sessions_held.alias("sessions_held"), sessions_due.alias("sessions_due"),
             publicity_held.alias("publicity_held"), publicity_due.alias("publicity_due"))
-    query = join(PaceTally.select(*columns, *pace).join(Pairing)
-                 .join(Village).join(Town).switch(Pairing).join(Lawyer).switch(PaceTally))
+    query = PaceTally.select(*columns, *pace).join(Pairing)
+    if joined:
+        query = query.join(Village).join(Town).switch(Pairing).join(Lawyer)
+    query = join(query.switch(PaceTally))
     query = query.where((PaceTally.year == year) & (Pairing.status == "active")
                         & ((sessions_held < sessions_due) | (publicity_held < publicity_due)))
     if scope is not True:
@@ -689,13 +692,14 @@ def behind_pace(year: int, today: dt.date, user: User | None = None, *, town: st
 def count_behind(year: int, today: dt.date, user: User | None = None, *, town: str = "",
                  lawyer: int | None = None) -> int:
     """How many pairings ``behind_pace`` lists (one COUNT)."""
-    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing)
+    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing,
+                                      joined=bool(town or lawyer))
     return 0 if query is None else _narrowed(query, town, lawyer).count()
 
 
 def behind_pairing_ids(year: int, today: dt.date, user: User | None = None):
     """The ids of the pairings ``behind_pace`` lists, as a subquery (the quota page's filter)."""
-    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing)
+    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing, joined=False)
     if query is None:
         return None
     return query.select(PaceTally.pairing)

@@ -397,7 +397,9 @@ def test_a_fixed_number_of_queries_for_4_or_8_pairings(district):
     with count_queries() as eight_pace:
         behind_pace(YEAR, dt.date(YEAR, 7, 1))
     assert four.count == eight.count <= 8, (four.count, eight.count)  # one per kind of record
-    assert four_pace.count == eight_pace.count <= 2
+    # the kept figures (core.pace_tally): the setting they were counted with, a held event
+    # after the day (none), the rows
+    assert four_pace.count == eight_pace.count <= 3
 
 
 # --- scope -----------------------------------------------------------------------------------
