@@ -163,7 +163,7 @@ def refresh(village_ids=None, years=None) -> int:
                                          & PaceTally.pairing.in_(batch)).execute()
         changed = [dict(pairing=key[0], year=key[1], **dict(zip(_FIGURES, values)))
                    for key, values in sorted(wanted.items()) if stored.get(key) != values]
-        for batch in _batches(changed, 500):
+        for batch in _batches(changed, 100):  # 9 columns: under SQLite's 999 parameters
             (PaceTally.insert_many(batch)
              .on_conflict(conflict_target=[PaceTally.year, PaceTally.pairing],
                           preserve=[getattr(PaceTally, name) for name in _FIGURES])
@@ -186,6 +186,8 @@ def refresh_events(event_ids) -> int:
     """After a change of these events: their villages' figures (a moved or handed-over
     event changes two pairings of one village)."""
     ids = sorted({int(i) for i in event_ids})
+    if len(ids) > MANY_VILLAGES * 10:  # a year planned: no use finding their villages
+        return refresh()
     villages = set()
     for batch in _batches(ids):
         villages |= {v for v, in Event.select(Event.village).where(Event.id.in_(batch))
