@@ -217,3 +217,18 @@ def test_the_lists_the_desk_links_to_narrow_as_counted(district, login, now):
 def test_everybody_starts_on_their_home(district, login):
     for user in (district.users.admin, district.users.town_coordinator):
         assert login(user).get("/").headers["Location"].endswith("/home")
+
+
+def test_the_pairings_behind_pace_are_listed_a_page_at_a_time(district, app, login, now):
+    """The list the desk links to: every pairing behind, in town and village order, a page
+    at a time, with how many there are."""
+    now(NOW)
+    app.config["PER_PAGE"] = 3
+    client = login(district.users.coordinator)
+    first = client.get("/assessment/behind").get_data(as_text=True)
+    second = client.get("/assessment/behind?page=2").get_data(as_text=True)
+    assert "4 个结对" in first  # how many, on every page
+    villages = [v.name for v in district.villages]
+    assert all(name in first for name in villages[:3]) and villages[3] not in first
+    assert villages[3] in second and villages[0] not in second
+    assert 'href="/assessment/behind?page=2"' in first
