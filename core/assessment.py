@@ -634,6 +634,8 @@ def _behind_query(year: int, today: dt.date, user: User | None, *columns, joined
 
 
 def _pace_rows(query) -> list[PaceRow]:
+    """PaceRows of what the pages and the warning read (``_ROW_COLUMNS``: ids, codes, names,
+    the term and status): the models are made from those columns, not loaded whole."""
     rows = []
     for found in query.objects():
         pairing = Pairing(id=found.pairing_id, village=found.village_id, lawyer=found.lawyer_id,
