@@ -22,7 +22,7 @@ from core.db import db, migrate, open_database  # noqa: E402
 from core.models import ALL_MODELS, Lawyer, User, Village  # noqa: E402
 
 # The areas' modules, in the order they run; those not (yet) written are skipped.
-AREAS = ("baseline", "planner", "publish", "serve", "pages", "scaleout", "radicale")
+AREAS = ("baseline", "planner", "publish", "serve", "pages", "pace", "scaleout", "radicale")
 
 
 def naive_coverage(user):

@@ -224,6 +224,8 @@ def build(scale: str, url: str) -> dict:
     with db.connection_context():
         migrate()
         counts = _World(scale).write()
+        from core import pace_tally  # written past the services: the kept pace figures
+        pace_tally.rebuild()
         if sqlite:
             database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             database.execute_sql("ANALYZE")

@@ -3,7 +3,8 @@ login page, with its size.
 
 ``python -m bench.pages`` on the generated world (``bench.generate.prepare``) of
 ``JIEDUI_BENCH_SCALE`` (district, 10x, 50x, province), in SQLite or, with
-``JIEDUI_BENCH_DATABASE_URL``, PostgreSQL; ``JIEDUI_BENCH_ROUNDS`` rounds each (10).
+``JIEDUI_BENCH_DATABASE_URL``, PostgreSQL; ``JIEDUI_BENCH_ROUNDS`` rounds each (10);
+``JIEDUI_BENCH_PAGES`` (paths, comma-separated): only those.
 
 The bare SQL of a page is the statements the page itself ran (recorded during one request:
 the session, the user, the page's queries), executed alone on the same connection and
@@ -13,6 +14,7 @@ the page's overhead over its own queries; the size says what it sends.
 import os
 import sys
 import tempfile
+import time
 
 os.environ.setdefault("JIEDUI_INSTANCE", tempfile.mkdtemp(prefix="jiedui-bench-pages-"))
 os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
@@ -28,6 +30,8 @@ PAGES = (
     ("/lawyers/", "lawyers list"),
     ("/tasks/", "tasks list (with its filter)"),
     ("/calendar/quota", "quota page"),
+    ("/calendar/quota?behind=1", "quota page, only behind pace"),
+    ("/assessment/behind", "pairings behind pace"),
     ("/calendar/", "district month"),
     ("/programmes/charts", "programme charts"),
 )
@@ -41,7 +45,10 @@ def _world() -> tuple[str, str, str]:
     generate.open_world(url)
     from core.db import db, migrate
     with db.connection_context():
-        migrate()  # this branch's indexes on the cached world's copy
+        started = time.perf_counter()
+        applied = migrate()  # this branch's indexes on the cached world's copy
+        print(f"migrated {applied} in {time.perf_counter() - started:.1f} s", file=sys.stderr,
+              flush=True)
     return url, generate.COORDINATOR, generate.PASSWORD
 
 
@@ -94,7 +101,10 @@ def main() -> int:
     login_client = app.test_client()
     login_page = timed(lambda: login_client.get("/login"), rounds=ROUNDS)
     rows, sizes = [], []
+    chosen = [p for p in os.environ.get("JIEDUI_BENCH_PAGES", "").split(",") if p]
     for path, name in PAGES:
+        if chosen and path not in chosen:
+            continue
         response = client.get(path)
         if response.status_code != 200:
             print(f"{path}: {response.status_code}, left out")

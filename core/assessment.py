@@ -22,21 +22,20 @@ of record), whether the district has 4 pairings or 131.
 """
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from peewee import Case, fn
 
 from core import clock
-from core.access import sheet_pairings, sheet_village_filter
+from core.access import sheet_filter, sheet_pairings, sheet_village_filter
 from core.config import get_settings
-from core.db import is_sqlite
 from core.feedback import counts
 from core.i18n import N_, gettext_for
 from core.inspections import failed_items, follow_up_late, of_pairing
-from core.models import (Event, Inspection, Lawyer, MajorMatter, Pairing, Rating, ReturnVisit,
-                         Task, Town, User, Village, WorkLog)
-from core.pace import quota_due, term_share
+from core.models import (Event, Inspection, Lawyer, MajorMatter, PaceTally, Pairing, Rating,
+                         ReturnVisit, Task, Town, User, Village, WorkLog)
+from core.pace_tally import pace_columns, year_bounds
 from core.planner import village_quota
 from core.vocabulary import CRITERIA_LABELS, GRADES
 from core.privacy import audit_views, task_view
@@ -126,10 +125,7 @@ class PaceRow:
 
 # --- loading (one query per kind of record) ------------------------------------------------
 
-def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    """The year in stored (UTC) instants: from 1 January 00:00 district time."""
-    return (clock.utc_from_local(dt.date(year, 1, 1), dt.time()),
-            clock.utc_from_local(dt.date(year + 1, 1, 1), dt.time()))
+_year_bounds = year_bounds  # the year in stored (UTC) instants (core.pace_tally)
 
 
 def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False):
@@ -191,32 +187,6 @@ def held_hours(event: Event) -> float:
     start = event.held_start or event.starts_at
     finish = event.held_end or event.ends_at
     return (finish - start).total_seconds() / 3600
-
-
-def _held_hours_sql():
-    """``held_hours`` as SQL (for counting in the database)."""
-    start = fn.COALESCE(Event.held_start, Event.starts_at)
-    finish = fn.COALESCE(Event.held_end, Event.ends_at)
-    if is_sqlite():
-        return (fn.julianday(finish) - fn.julianday(start)) * 24
-    return fn.date_part("epoch", finish - start) / 3600
-
-
-def _held_counts(year: int, pairing_ids, until: dt.datetime,
-                 min_hours: float) -> dict[int, tuple[int, int]]:
-    """{pairing id: (sessions held long enough, publicity events held)} of ``year`` until
-    ``until``, counted in the database as ``_count_events`` counts (no event is loaded)."""
-    start, end = _year_bounds(year)
-    long_enough = Case(None, (((Event.kind == "session")
-                               & (_held_hours_sql() >= min_hours - 1e-6), 1),), 0)
-    publicity = Case(None, (((Event.kind == "publicity"), 1),), 0)
-    query = (Event.select(Event.pairing, fn.SUM(long_enough), fn.SUM(publicity))
-             .where(Event.pairing.in_(pairing_ids) & (Event.status == "held")
-                    & Event.kind.in_(("session", "publicity"))
-                    & (Event.starts_at >= start) & (Event.starts_at < min(end, until)))
-             .group_by(Event.pairing))
-    return {pairing_id: (int(sessions or 0), int(held or 0))
-            for pairing_id, sessions, held in query.tuples()}
 
 
 def _count_events(figures: Figures, events, min_hours: float) -> None:
@@ -637,30 +607,126 @@ def _day(shown):
 
 # --- early warning ---------------------------------------------------------------------------
 
-def behind_pace(year: int, today: dt.date, user: User | None = None) -> list[PaceRow]:
+def _behind_query(year: int, today: dt.date, user: User | None, *columns, joined=True):
+    """The active pairings in ``user``'s scope behind the pro-rata pace by ``today``, from
+    the kept figures (``core.pace_tally``): held sessions or publicity events fewer than
+    required × the elapsed share of their term in the year, rounded down. None: nobody in
+    scope. ``columns``: what to select (with the pace's own columns after them);
+    ``joined``: with the pairing's village, town and lawyer."""
+    scope = sheet_filter(user)  # a village's pairings a manager reads; a lawyer's own
+    if scope is False:
+        return None, None
+    join, sessions_held, sessions_due, publicity_held, publicity_due = pace_columns(year, today)
+    pace = (sessions_held.alias("sessions_held"), sessions_due.alias("sessions_due"),
+            publicity_held.alias("publicity_held"), publicity_due.alias("publicity_due"))
+    query = PaceTally.select(*columns, *pace).join(Pairing)
+    if joined:
+        query = query.join(Village).join(Town).switch(Pairing).join(Lawyer)
+    query = join(query.switch(PaceTally))
+    query = query.where((PaceTally.year == year) & (Pairing.status == "active")
+                        & ((sessions_held < sessions_due) | (publicity_held < publicity_due)))
+    if scope is not True:
+        query = query.where(scope)
+    shortfall = (Case(None, ((sessions_due > sessions_held, sessions_due - sessions_held),), 0)
+                 + Case(None, ((publicity_due > publicity_held,
+                                publicity_due - publicity_held),), 0))
+    return query, shortfall
+
+
+def _pace_rows(query) -> list[PaceRow]:
+    """PaceRows of what the pages and the warning read (``_ROW_COLUMNS``: ids, codes, names,
+    the term and status): the models are made from those columns, not loaded whole."""
+    rows = []
+    for found in query.objects():
+        pairing = Pairing(id=found.pairing_id, village=found.village_id, lawyer=found.lawyer_id,
+                          term_start=found.term_start, term_end=found.term_end,
+                          status=found.status)
+        village = Village(id=found.village_id, code=found.village_code,
+                          name=found.village_name, town=found.town_id)
+        town = Town(id=found.town_id, code=found.town_code, name=found.town_name)
+        lawyer = Lawyer(id=found.lawyer_id, name=found.lawyer_name)
+        pairing.village, pairing.lawyer, village.town = village, lawyer, town
+        rows.append(PaceRow(pairing=pairing, village=village, town=town, lawyer=lawyer,
+                            sessions_held=int(found.sessions_held),
+                            sessions_due=int(found.sessions_due),
+                            publicity_held=int(found.publicity_held),
+                            publicity_due=int(found.publicity_due)))
+    return rows
+
+
+_ROW_COLUMNS = (Pairing.id.alias("pairing_id"), Pairing.term_start, Pairing.term_end,
+                Pairing.status, Village.id.alias("village_id"), Village.code.alias("village_code"),
+                Village.name.alias("village_name"), Town.id.alias("town_id"),
+                Town.code.alias("town_code"), Town.name.alias("town_name"),
+                Lawyer.id.alias("lawyer_id"), Lawyer.name.alias("lawyer_name"))
+
+
+def _narrowed(query, town: str, lawyer: int | None):
+    if town:
+        query = query.where(Town.code == town)
+    if lawyer:
+        query = query.where(Lawyer.id == lawyer)
+    return query
+
+
+def behind_pace(year: int, today: dt.date, user: User | None = None, *, town: str = "",
+                lawyer: int | None = None, most_behind: int | None = None,
+                offset: int = 0, limit: int | None = None) -> list[PaceRow]:
     """Active pairings in scope whose held sessions or publicity events are behind the
     pro-rata pace: fewer than required × the elapsed share of their term in the year,
-    rounded down (two queries, whatever the number of pairings; the held events are
-    counted in the database, ``_held_counts``)."""
-    owned = _pairings(year, user, active_only=True)
-    if not owned:
+    rounded down (one query on the kept figures, ``core.pace_tally``), by town and village.
+    ``town`` (a code), ``lawyer`` (an id): only theirs; ``most_behind``: only that many,
+    those owing the most by now first; ``offset``/``limit``: a page of them."""
+    query, shortfall = _behind_query(year, today, user, *_ROW_COLUMNS)
+    if query is None:
         return []
-    min_hours = get_settings().min_session_hours
-    until = clock.utc_from_local(today + dt.timedelta(days=1), dt.time())
-    held = _held_counts(year, list(owned), until, min_hours)
-    rows = []
-    for pairing_id, (pairing, quota) in owned.items():
-        sessions_held, publicity_held = held.get(pairing_id, (0, 0))
-        share = term_share(pairing.term_start, pairing.term_end, year, today)  # core.pace
-        row = PaceRow(pairing=pairing, village=pairing.village, town=pairing.village.town,
-                      lawyer=pairing.lawyer, sessions_held=sessions_held,
-                      sessions_due=quota_due(quota.sessions, share),
-                      publicity_held=publicity_held,
-                      publicity_due=quota_due(quota.publicity, share))
-        if row.sessions_behind or row.publicity_behind:
-            rows.append(row)
-    rows.sort(key=lambda r: (r.town.code, r.village.code))
-    return rows
+    query = _narrowed(query, town, lawyer)
+    order = (Town.code, Village.code, Pairing.term_start, Pairing.id)
+    if most_behind is not None:
+        query = query.order_by(shortfall.desc(), *order).limit(most_behind)
+    else:
+        query = query.order_by(*order)
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+    return _pace_rows(query)
+
+
+def count_behind(year: int, today: dt.date, user: User | None = None, *, town: str = "",
+                 lawyer: int | None = None) -> int:
+    """How many pairings ``behind_pace`` lists (one COUNT)."""
+    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing,
+                                      joined=bool(town or lawyer))
+    return 0 if query is None else _narrowed(query, town, lawyer).count()
+
+
+def behind_pairing_ids(year: int, today: dt.date, user: User | None = None):
+    """The ids of the pairings ``behind_pace`` lists, as a subquery (the quota page's filter)."""
+    query, _shortfall = _behind_query(year, today, user, PaceTally.pairing, joined=False)
+    if query is None:
+        return None
+    return query.select(PaceTally.pairing)
+
+
+def behind_counts(year: int, today: dt.date, user: User | None = None) -> dict:
+    """How many pairings are behind (``behind_pace``), in all and by town and by lawyer:
+    {"count": n, "towns": [(id, code, name, n)…], "lawyers": [(id, name, n)…]}, the most
+    behind first (then by name), counted in SQL by town and lawyer (one query)."""
+    query, _shortfall = _behind_query(year, today, user, Town.id)
+    if query is None:
+        return {"count": 0, "towns": [], "lawyers": []}
+    pairs = (query.select(Town.id, Town.code, Town.name, Lawyer.id, Lawyer.name,
+                          fn.COUNT(PaceTally.pairing))
+             .group_by(Town.id, Town.code, Town.name, Lawyer.id, Lawyer.name))
+    towns, lawyers = Counter(), Counter()
+    for town_id, code, name, lawyer_id, lawyer_name, count in pairs.tuples():
+        towns[(town_id, code, name)] += count
+        lawyers[(lawyer_id, lawyer_name)] += count
+
+    def ranked(counted):  # the most behind first, then by name
+        return [(*key, n) for key, n in sorted(counted.items(),
+                                               key=lambda item: (-item[1], item[0][-1],
+                                                                 item[0][0]))]
+    return {"count": sum(towns.values()), "towns": ranked(towns), "lawyers": ranked(lawyers)}
 
 
 PACE_TITLE = N_("Pairings behind the pace of on-site work: %(count)d")

@@ -14,14 +14,13 @@ names the list. Data problems are grouped by cause: "45 lawyers have no photo" r
 one line per village each of them serves.
 """
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 
 from peewee import Case, fn
 
 from core import clock
 from core.access import record_filter, task_filter, village_filter
-from core.assessment import PaceRow, behind_pace
+from core.assessment import PaceRow, behind_counts, behind_pace
 from core.calendar_views import event_filter
 from core.coverage import Coverage, summary
 from core.disclosure import MISSING_FIELDS, TERM_WARNING_DAYS
@@ -71,15 +70,11 @@ class Desk:
     coverage: Coverage
     needs: list[Count]  # what needs the user, in order, the zero ones too
     week_sessions: Count
-    behind: list[PaceRow]
+    behind_count: int  # pairings behind pace (the full list is a link away)
     behind_towns: list[Group]
     behind_lawyers: list[Group]
+    most_behind: list[PaceRow]  # the pairings furthest behind: owing the most by now
     problems: list[Problem]
-
-    @property
-    def most_behind(self) -> list[PaceRow]:
-        """The pairings furthest behind: sessions and publicity events owed by now."""
-        return sorted(self.behind, key=lambda row: -shortfall(row))[:TOP_SHOWN]
 
 
 def shortfall(row: PaceRow) -> int:
@@ -142,22 +137,12 @@ def week_sessions(user: User | None, today: dt.date) -> Count:
                  {"month": monday.strftime("%Y-%m")})
 
 
-def _top(rows: list[PaceRow], key, name, args) -> list[Group]:
-    counted = Counter(key(row) for row in rows)
-    first = {}
-    for row in rows:
-        first.setdefault(key(row), row)
-    ranked = sorted(counted.items(), key=lambda item: (-item[1], name(first[item[0]])))
-    return [Group(name(first[k]), n, args(first[k])) for k, n in ranked[:TOP_SHOWN]]
-
-
-def behind_groups(rows: list[PaceRow]) -> tuple[list[Group], list[Group]]:
-    """The pairings behind pace by town and by lawyer, the most behind first."""
-    towns = _top(rows, lambda r: r.town.id, lambda r: r.town.name,
-                 lambda r: {"town": r.town.code})
-    lawyers = _top(rows, lambda r: r.lawyer.id, lambda r: r.lawyer.name,
-                   lambda r: {"lawyer": r.lawyer.id})
-    return towns, lawyers
+def behind_groups(counts: dict) -> tuple[list[Group], list[Group]]:
+    """The pairings behind pace by town and by lawyer (``core.assessment.behind_counts``),
+    the most behind first, TOP_SHOWN of each."""
+    towns = [Group(name, n, {"town": code}) for _id, code, name, n in counts["towns"]]
+    lawyers = [Group(name, n, {"lawyer": lawyer_id}) for lawyer_id, name, n in counts["lawyers"]]
+    return towns[:TOP_SHOWN], lawyers[:TOP_SHOWN]
 
 
 def _when(condition, value=1):
@@ -196,10 +181,11 @@ def desk(user: User | None, now: dt.datetime | None = None) -> Desk:
     """The desk of ``user`` (a coordinator, an administrator or a member of the leadership group: what their scope holds) at ``now`` (naive UTC)."""
     now = now or clock.now_utc()
     today = clock.local_date(now)
-    behind = behind_pace(today.year, today, user)
-    towns, lawyers = behind_groups(behind)
+    counts = behind_counts(today.year, today, user)
+    towns, lawyers = behind_groups(counts)
+    most = behind_pace(today.year, today, user, most_behind=TOP_SHOWN) if counts["count"] else []
     return Desk(today=today, week_start=clock.week_start(today), coverage=summary(user),
                 needs=needs(user, now), week_sessions=week_sessions(user, today),
-                behind=behind, behind_towns=towns, behind_lawyers=lawyers,
-                problems=data_problems(user, today))
+                behind_count=counts["count"], behind_towns=towns, behind_lawyers=lawyers,
+                most_behind=most, problems=data_problems(user, today))
 

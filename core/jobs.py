@@ -19,8 +19,8 @@ from huey.exceptions import TaskLockedException
 from huey.signals import SIGNAL_ERROR
 from peewee import chunked
 
-from core import (assessment, clock, feedback, feeds, matters, notify, planner, plugins,
-                  reports, tasks)
+from core import (assessment, clock, feedback, feeds, matters, notify, pace_tally, planner,
+                  plugins, reports, tasks)
 from core.config import get_settings
 from core.db import connection as _job_connection
 from core.errors import JieduiError
@@ -415,6 +415,14 @@ def warn_behind_pace() -> int:
     publicity events are behind the pro-rata pace (once per pairing and week)."""
     with _job_connection():
         return assessment.send_pace_warnings()
+
+
+@huey.periodic_task(crontab(minute="17"), priority=BACKGROUND_PRIORITY)
+def repair_pace_tally() -> int:
+    """Hourly: the kept pace figures (``core.pace_tally``) worked out again and repaired
+    where they differ (a change whose reaction failed); returns the rows repaired."""
+    with _job_connection():
+        return pace_tally.rebuild()
 
 
 # --- the bureau's quarterly report (core.reports) --------------------------------------------

@@ -9,7 +9,7 @@ the plugin manager, by name.
 """
 import logging
 
-from core import clock, feeds, jobs, problems, village_requests
+from core import clock, feeds, jobs, pace_tally, problems, village_requests
 from core.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def pairing_changed(pairing, change):
     village_id = getattr(pairing, "village_id", None)
     if village_id is None:
         return
+    refresh_pace([village_id])
     year = clock.today().year
     years = sorted({year, year + 1}
                    | {y for y in jobs.village_planned_years(village_id) if y >= year})
@@ -37,8 +38,22 @@ def pairing_changed(pairing, change):
 
 @hookimpl
 def feeds_changed(event_ids):
-    """Republish the feeds of these events (a job)."""
+    """Republish the feeds of these events (a job), and keep their villages' pace figures
+    (every change of an event fires this hook: held, cancelled, moved, handed over…)."""
     publish_affected(event_ids)
+    try:
+        pace_tally.refresh_events(event_ids)
+    except Exception:  # noqa: BLE001 - logged; the hourly repair catches up
+        log.exception("could not count the pace of events %s", sorted(event_ids)[:20])
+
+
+def refresh_pace(village_ids) -> None:
+    """The villages' kept pace figures (``core.pace_tally``) after a change of their
+    pairings: the quota of every pairing of a village follows its pairings' terms."""
+    try:
+        pace_tally.refresh(village_ids=village_ids)
+    except Exception:  # noqa: BLE001 - logged; the hourly repair catches up
+        log.exception("could not count the pace of villages %s", sorted(village_ids)[:20])
 
 
 def publish_affected(event_ids) -> None:

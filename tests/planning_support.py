@@ -53,7 +53,8 @@ def make_event(pairing: Pairing, day: dt.date, half: str = "am", kind: str = "se
                   lawyer=pairing.lawyer_id, starts_at=starts_at, ends_at=ends_at,
                   title=f"{kind} {day}")
     values.update(fields)
-    return Event.create(**values)
+    from tests.factories import counted
+    return counted(Event.create(**values))
 
 
 def snapshot(year: int) -> dict:

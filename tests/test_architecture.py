@@ -21,7 +21,7 @@ PARTS = {
     "accounts": ["access", "audit", "sessions", "throttle", "users", "logins", "privacy",
                  "locks", "problems"],
     "records": ["cases", "photos", "worklog"],
-    "calendar": ["placements", "workdays", "feeds", "events", "planner",
+    "calendar": ["placements", "workdays", "feeds", "events", "planner", "pace_tally",
                  "calendar_views", "coverage"],
     "programmes": ["tasks", "workflow", "progress", "pace", "ledger", "stats", "series"],
     "organisation": ["lawyers", "villages", "groups", "pairings", "disclosure", "importer"],

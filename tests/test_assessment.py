@@ -20,7 +20,7 @@ from core.i18n import gettext_for
 from core.models import (AuditLog, Delivery, Event, MajorMatter, Notification, Pairing,
                          Rating, ReturnVisit, Task, User, Village, WorkLog)
 from core.pairings import pair
-from tests.factories import make_lawyer, verified_rating
+from tests.factories import counted, make_lawyer, verified_rating
 from tests.xlsx_support import TRICKY_TEXTS, assert_stored_as_text
 
 YEAR = 2026
@@ -34,11 +34,11 @@ def at(day: dt.date, hour: int = 9) -> dt.datetime:
 def event(pairing, kind, day, hours=4.0, status="held"):
     start = at(day)
     end = start + dt.timedelta(hours=hours)
-    return Event.create(uid=str(uuid.uuid4()), kind=kind, village=pairing.village_id,
-                        pairing=pairing, lawyer=pairing.lawyer_id, starts_at=start,
-                        ends_at=end, status=status,
-                        held_start=start if status == "held" else None,
-                        held_end=end if status == "held" else None)
+    return counted(Event.create(uid=str(uuid.uuid4()), kind=kind, village=pairing.village_id,
+                                pairing=pairing, lawyer=pairing.lawyer_id, starts_at=start,
+                                ends_at=end, status=status,
+                                held_start=start if status == "held" else None,
+                                held_end=end if status == "held" else None))
 
 
 def log(lawyer, village, day):
@@ -397,7 +397,9 @@ def test_a_fixed_number_of_queries_for_4_or_8_pairings(district):
     with count_queries() as eight_pace:
         behind_pace(YEAR, dt.date(YEAR, 7, 1))
     assert four.count == eight.count <= 8, (four.count, eight.count)  # one per kind of record
-    assert four_pace.count == eight_pace.count <= 2
+    # the kept figures (core.pace_tally): the setting they were counted with, a held event
+    # after the day (none), the rows
+    assert four_pace.count == eight_pace.count <= 3
 
 
 # --- scope -----------------------------------------------------------------------------------

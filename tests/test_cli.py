@@ -319,3 +319,9 @@ def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path)
     assert "数据库中已有数据：直接使用（不重新载入演示辖区）。" in output
     numbers = json.loads(jiedui(tmp_path, "stats", "--json").stdout)
     assert (numbers["villages"], numbers["active_pairings"]) == (131, 131)
+
+
+def test_pace_tally_checks_the_kept_figures_and_says_how_many_it_repaired(tmp_path):
+    jiedui(tmp_path, "init")
+    ran = jiedui(tmp_path, "pace-tally")
+    assert ran.returncode == 0 and ran.stdout == "Pace figures checked: 0 rows repaired.\n"

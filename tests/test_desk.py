@@ -112,13 +112,14 @@ def test_behind_pace_grouped_by_town_and_by_lawyer(district, now):
     now(NOW)
     make_event(district.pairings[1], D(2026, 2, 3), status="held")
     found = desk.desk(district.users.coordinator)
-    assert len(found.behind) == 4  # half the year gone, nothing (or one session) held
+    assert found.behind_count == 4  # half the year gone, nothing (or one session) held
     assert [(g.name, g.count, g.args) for g in found.behind_towns] == [
         ("东湖镇", 3, {"town": "T1"}), ("西山街道", 1, {"town": "T2"})]
     assert {g.name for g in found.behind_lawyers} == {"张明", "李华", "王芳", "赵强"}
     assert found.most_behind[-1].lawyer.name == "李华"  # it held one: the least behind
     town = desk.desk(district.users.other_town_coordinator)
-    assert [row.village.code for row in town.behind] == ["T2V1"]
+    assert town.behind_count == 1
+    assert [row.village.code for row in town.most_behind] == ["T2V1"]
 
 
 def test_data_problems_by_cause_not_by_village(district, now):
@@ -216,3 +217,18 @@ def test_the_lists_the_desk_links_to_narrow_as_counted(district, login, now):
 def test_everybody_starts_on_their_home(district, login):
     for user in (district.users.admin, district.users.town_coordinator):
         assert login(user).get("/").headers["Location"].endswith("/home")
+
+
+def test_the_pairings_behind_pace_are_listed_a_page_at_a_time(district, app, login, now):
+    """The list the desk links to: every pairing behind, in town and village order, a page
+    at a time, with how many there are."""
+    now(NOW)
+    app.config["PER_PAGE"] = 3
+    client = login(district.users.coordinator)
+    first = client.get("/assessment/behind").get_data(as_text=True)
+    second = client.get("/assessment/behind?page=2").get_data(as_text=True)
+    assert "4 个结对" in first  # how many, on every page
+    villages = [v.name for v in district.villages]
+    assert all(name in first for name in villages[:3]) and villages[3] not in first
+    assert villages[3] in second and villages[0] not in second
+    assert 'href="/assessment/behind?page=2"' in first

@@ -12,7 +12,7 @@ import pytest
 from core import clock, planner, workdays
 from core.models import Event, Holiday, PlanRun
 from core.users import create_user
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, counted
 
 HX = {"HX-Request": "true"}
 D, T = dt.date, dt.time
@@ -26,11 +26,12 @@ def login(login, client):
 
 
 def make_event(pairing, day, start=T(8, 30), end=T(12, 0), kind="session", **fields):
-    return Event.create(uid=f"{uuid.uuid4().hex}@test", kind=kind, village=pairing.village_id,
-                        pairing=pairing.id, lawyer=pairing.lawyer_id,
-                        starts_at=clock.utc_from_local(day, start),
-                        ends_at=clock.utc_from_local(day, end),
-                        title=f"坐班 · {pairing.village.name}", **fields)
+    return counted(Event.create(uid=f"{uuid.uuid4().hex}@test", kind=kind,
+                                village=pairing.village_id, pairing=pairing.id,
+                                lawyer=pairing.lawyer_id,
+                                starts_at=clock.utc_from_local(day, start),
+                                ends_at=clock.utc_from_local(day, end),
+                                title=f"坐班 · {pairing.village.name}", **fields))
 
 
 def workday_from(day: dt.date, step: int = 1) -> dt.date:

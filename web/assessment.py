@@ -1,20 +1,22 @@
 """The yearly assessment: the district table (search, pages, .xlsx), one pairing's sheet,
 and the "behind pace" panel of the coverage page. ``core.assessment`` computes everything;
 the scope is the viewer's (a town's coordinator assesses their town)."""
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core import clock, privacy
 from core.access import can_read_sheet, sheet_filter, town_filter
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
-                             assessment_sheet, behind_pace, export_assessment, export_sheet)
+                             assessment_sheet, behind_pace, count_behind, export_assessment,
+                             export_sheet)
 from core.audit import record
 from core.config import get_settings
 from core.models import Pairing, Town
 from core.vocabulary import READERS
 from web.access import actor, allow
-from web.listing import Sorting, paginate, query_number, query_text, search_term
+from web.listing import (Page, Sorting, page_number, paginate, query_number, query_text,
+                         search_term)
 from web.longwork import long_export
 from web.programs import xlsx_response
 from web.render import render
@@ -144,11 +146,15 @@ def behind():
     """Pairings behind the pace this year: the coverage page's panel (loaded by HTMX), or a
     page of its own, where the weekly warning links (core.assessment.PACE_LINK)."""
     today = clock.today()
-    rows = behind_pace(today.year, today, actor())
     town, lawyer = query_text("town"), query_number("lawyer")
-    if town:  # the desk's groups link to a town's or a lawyer's pairings
-        rows = [row for row in rows if row.town.code == town]
-    if lawyer:
-        rows = [row for row in rows if row.lawyer.id == lawyer]
-    return render("assessment/behind.html", "assessment/_behind.html",
+    # the desk's groups link to a town's or a lawyer's pairings; a page of them at a time
+    narrowed = dict(town=town, lawyer=lawyer)
+    total = count_behind(today.year, today, actor(), **narrowed)
+    per_page = current_app.config["PER_PAGE"]
+    number = min(page_number(), max(1, -(-total // per_page)))
+    rows = behind_pace(today.year, today, actor(), **narrowed,
+                       offset=(number - 1) * per_page, limit=per_page)
+    listing = Page(items=rows, number=number, per_page=per_page, total=total, query="",
+                   filters=narrowed)
+    return render("assessment/behind.html", "assessment/_behind.html", listing=listing,
                   rows=rows, year=today.year, today=today, narrowed=bool(town or lawyer))

@@ -26,7 +26,7 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, Optional
 
 from core import calendar_views as views
-from core.assessment import behind_pace
+from core.assessment import behind_pairing_ids
 from core import clock, feedback
 from core import events as event_service
 from core import jobs, placements, planner, signins, workdays
@@ -487,9 +487,14 @@ def _quota_rows(user, filters: dict, today):
     if term:
         rows = [row for row in rows if _row_matches(row, term)]
     if filters["behind"]:  # behind the pro-rata pace by today, as the assessment's warning says
-        late = {row.pairing.id for row in behind_pace(year, today, user)}
+        late = _behind_ids(year, today, user)
         rows = [row for row in rows if row.pairing.id in late]
     return QUOTA_SORTING.sorted(rows, QUOTA_SORTING.requested()), totals, proofs
+
+
+def _behind_ids(year: int, today, user) -> set[int]:
+    ids = behind_pairing_ids(year, today, user)
+    return set() if ids is None else {pairing_id for pairing_id, in ids.tuples()}
 
 
 # the keys the page sorts in SQL, a page at a time; the others (the computed figures) and
@@ -528,16 +533,20 @@ def _quota_page(user, filters: dict, today):
     those of up to QUOTA_TOTALS_UP_TO pairings (a town), else None (the page asks for a
     town). Sorted by a figure or only those behind pace: every pairing is worked out."""
     sort = QUOTA_SORTING.requested()
-    if filters["behind"] or (sort is not None and sort.key not in QUOTA_SQL_SORTING.columns):
+    if sort is not None and sort.key not in QUOTA_SQL_SORTING.columns:
         rows, totals, proofs = _quota_rows(user, filters, today)
         return paginate(rows, sort=sort, filters=filters), totals, proofs
     query = _quota_pairings(user, filters)
     if query is None:
         return paginate([], sort=sort, filters=filters), _quota_totals([]), {}
-    ordered = QUOTA_SQL_SORTING.order(query, sort, Town.code, Village.code,
+    year = filters["year"]
+    listed = query
+    if filters["behind"]:  # behind the pro-rata pace by today, as the assessment's warning says
+        behind = behind_pairing_ids(year, today, user)
+        listed = query.where(Pairing.id.in_([] if behind is None else behind))
+    ordered = QUOTA_SQL_SORTING.order(listed, sort, Town.code, Village.code,
                                       Pairing.term_start, Pairing.id)
     listing = paginate(ordered, sort=sort, filters=filters)
-    year = filters["year"]
     rows = {row.pairing.id: row for row in planner.quota_status(
         user, year, village_ids={pairing.village_id for pairing in listing.items})}
     listing.items = [rows[pairing.id] for pairing in listing.items if pairing.id in rows]

@@ -61,3 +61,8 @@ __all__ += ["LONG_JOB_STATUSES", "LongJob"]
 from core.models.calendar import FeedDirty, FeedWindowCheck  # noqa: E402
 ALL_MODELS += [FeedDirty, FeedWindowCheck]
 __all__ += ["FeedDirty", "FeedWindowCheck"]
+
+# Each pairing's quota and held counts of a year, kept at commit (core.pace_tally).
+from core.models.calendar import PaceTally  # noqa: E402
+ALL_MODELS += [PaceTally]
+__all__ += ["PaceTally"]

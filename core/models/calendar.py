@@ -170,3 +170,25 @@ class Shortfall(BaseModel):
 
     class Meta:
         indexes = ((("pairing", "year", "kind"), True),)
+
+
+class PaceTally(BaseModel):
+    """A pairing's quota and held counts in a year, kept at commit (``core.pace_tally``), so
+    the pages that ask who is behind pace read one row per pairing instead of working out
+    every village's quota and counting its events. ``first_day``/``last_day``: the term
+    within the year as day numbers (``date.toordinal``), so what is due by a day is integer
+    arithmetic in SQL; ``min_hours``: the ``min_session_hours`` the sessions were counted
+    with (a changed setting is noticed and the tally counted again)."""
+    pairing = ForeignKeyField(Pairing, on_delete="CASCADE")
+    year = IntegerField()
+    sessions_required = IntegerField()
+    publicity_required = IntegerField()
+    first_day = IntegerField()
+    last_day = IntegerField()
+    sessions_held = IntegerField(default=0)
+    publicity_held = IntegerField(default=0)
+    min_hours = DoubleField()
+
+    class Meta:
+        table_name = "pace_tally"
+        indexes = ((("year", "pairing"), True),)
