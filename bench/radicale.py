@@ -14,11 +14,8 @@ import http.client
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +25,7 @@ os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
 from bench import generate  # noqa: E402
 from bench.harness import Row, print_table, scale, timed  # noqa: E402
 from tests.e2e.conftest import running_server, server_environment  # noqa: E402
-from tests.e2e.conftest import _free_port as free_port  # noqa: E402
+from tests.processes import free_port, start, stop, wait_for_url  # noqa: E402
 
 GETS = 200
 
@@ -72,40 +69,19 @@ def radicale_collection(folder: Path, body: bytes) -> int:
 @contextmanager
 def radicale(folder: Path):
     port = free_port()
-    log = (folder / "radicale.log").open("w")
     rights = folder / "rights"  # anyone reads (no authentication on loopback)
     rights.write_text("[read]\nuser: .*\ncollection: .*\npermissions: RrWw\n")
-    process = subprocess.Popen(
+    process = start(
         [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
          "--storage-filesystem-folder", str(folder), "--auth-type", "none",
          "--rights-type", "from_file",
          "--rights-file", str(rights), "--web-type", "none", "--logging-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT)
+        None, folder / "radicale.log")
     try:
-        _wait_port(port)
+        wait_for_url(f"http://127.0.0.1:{port}/", 60, process)
         yield port
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _wait_port(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("OPTIONS", "/")
-            connection.getresponse().read()
-            connection.close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+        stop(process, 15)
 
 
 class Client:

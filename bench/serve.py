@@ -27,9 +27,7 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +35,7 @@ import time
 from pathlib import Path
 
 from bench.harness import Row, Timing, print_table, scale
+from tests.processes import free_port, start, stop, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED_GETS = int(os.environ.get("JIEDUI_BENCH_FEED_GETS", "500"))
@@ -139,43 +138,17 @@ def _prepare(instance: Path) -> dict:
 
 # --- servers ---------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(kind: str, env: dict, port: int) -> subprocess.Popen:
+def _start(kind: str, env: dict, port: int):
     if kind == "run":
         command = [sys.executable, "-c", f"from bench.serve import _werkzeug; _werkzeug({port})"]
     else:
         command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
                    "bench.serve:floor_app()"]
         env = dict(env, JIEDUI_BIND=f"127.0.0.1:{port}")
-    log = open(Path(env["JIEDUI_INSTANCE"]) / f"{kind}.log", "w")
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            connection.request("GET", "/login")
-            connection.getresponse().read()
-            connection.close()
-            return process
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the {kind} server did not start; see {log.name}")
-            time.sleep(0.3)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    process = start(command, env, Path(env["JIEDUI_INSTANCE"]) / f"{kind}.log", cwd=ROOT,
+                    start_new_session=True)
+    wait_for_url(f"http://127.0.0.1:{port}/login", 120, process)
+    return process
 
 
 # --- one client, one request at a time ----------------------------------------------------------
@@ -393,14 +366,14 @@ def main() -> None:
     env["JIEDUI_BENCH_FLOOR_KEYS"] = ",".join(key for _role, key, _size in data["measured"])
     rows, loads = [], {}
     for kind in ("run", "serve"):
-        port = _free_port()
+        port = free_port()
         process = _start(kind, env, port)
         try:
             rows += _single(kind, port, data)
             if LOAD_SECONDS > 0:  # 0: the single-client figures only
                 loads[kind] = Load(port, data, LOAD_SECONDS).run()
         finally:
-            _stop(process)
+            stop(process, 30, signal.SIGTERM)
     database = "PostgreSQL" if os.environ.get("JIEDUI_BENCH_DATABASE_URL") else "SQLite"
     print_table(rows, f"serving ({database}, {os.cpu_count()} cores)")
     if not loads:

@@ -14,15 +14,12 @@ contentful paint, DOMContentLoaded and load.
 """
 import io
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.conftest import _wait_for as wait_for
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, running_server, server_environment
 
 PHONE = {"width": 375, "height": 812}
 # Chromium DevTools' "2G" preset is 250 kbit/s down, 50 kbit/s up, 300 ms latency.
@@ -129,31 +126,16 @@ def _dress_village(instance: Path) -> str:
 def main() -> int:
     from playwright.sync_api import sync_playwright
     instance = Path(tempfile.mkdtemp(prefix="jiedui-bench-2g-"))
-    port = 5390 + os.getpid() % 500
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIEDUI_")}
-    env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_BASE_URL=base)
-    jiedui = Path(sys.executable).parent / "jiedui"
-    with (instance / "run.log").open("w") as log:
-        server = subprocess.Popen([str(jiedui), "run", "--demo", "--port", str(port)],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for(base + "/login", 120)
-            code = _dress_village(instance)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                     args=CHROMIUM_ARGS)
-                url = f"{base}/v/{code}"
-                measure(browser, url, UNTHROTTLED)  # warm the server's caches
-                fast = measure(browser, url, UNTHROTTLED)
-                slow = measure(browser, url, TWO_G)
-                browser.close()
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    env, port = server_environment(instance)
+    with running_server(instance, env, port, "--demo") as base:
+        code = _dress_village(instance)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            url = f"{base}/v/{code}"
+            measure(browser, url, UNTHROTTLED)  # warm the server's caches
+            fast = measure(browser, url, UNTHROTTLED)
+            slow = measure(browser, url, TWO_G)
+            browser.close()
     print(f"/v/{code} (a lawyer's photo and the group's join QR code uploaded), "
           "chromium 375 × 812, cache off")
     print(f"{'resource':<46} {'type':<11} {'bytes':>7}  first view")

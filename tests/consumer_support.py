@@ -8,7 +8,6 @@ file then."""
 import fcntl
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.processes import start
 
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
 TEST_REDIS_URL = os.environ.get("JIEDUI_TEST_REDIS_URL")  # set: the consumers' queue is Redis
@@ -61,24 +62,7 @@ def consumer_env(instance: Path, database_url: str, queue_url: str, **more) -> d
 
 def start_worker(log_path: Path, env: dict, *options: str) -> subprocess.Popen:
     """``jiedui worker`` with ``options``, its output in ``log_path``."""
-    log = open(log_path, "w")  # noqa: SIM115 — the child writes it; closed with the process
-    try:
-        return subprocess.Popen([JIEDUI, "worker", *options], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-    finally:
-        log.close()
-
-
-def stop(process: subprocess.Popen, timeout: float = 30) -> int:
-    """Ctrl-C (finish the running jobs, then exit); killed when it does not stop."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
+    return start([JIEDUI, "worker", *options], env, log_path)
 
 
 def wait_for(condition, timeout=60, what="the condition"):

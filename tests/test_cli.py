@@ -4,11 +4,9 @@ and ``jiedui run`` as the real console script in a process of its own."""
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from core.demo import DEMO_LOGINS
 from core.jobs import ping
 from core.queue import make_huey
 from tests.cli_support import DROPPED, Ran, run_jiedui
+from tests.processes import free_port, log_of, start, stop, wait_for_url
 
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
 
@@ -43,25 +42,6 @@ def in_chinese(instance: Path, *args, stdin=None) -> Ran:
 def count_users(instance: Path) -> int:
     with sqlite3.connect(instance / "jiedui.db") as connection:
         return connection.execute('SELECT count(*) FROM "user"').fetchone()[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float, process: subprocess.Popen) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"jiedui run exited early:\n{process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {timeout} s")
 
 
 @pytest.mark.slow  # loads the demo district
@@ -271,31 +251,28 @@ def enqueue_ping(instance: Path, value: str) -> str:
     return remote_ping(value).get(blocking=True, timeout=20)
 
 
-def start_run(instance: Path, port: int) -> subprocess.Popen:
-    """`make run`: the default language, zh_CN."""
-    return subprocess.Popen([JIEDUI, "run", "--demo", "--port", str(port)],
-                            env=child_env(instance, "zh_CN"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def start_run(instance: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """`make run`: the default language, zh_CN; what it prints in ``log_path``."""
+    return start([JIEDUI, "run", "--demo", "--port", str(port)], child_env(instance, "zh_CN"),
+                 log_path)
 
 
 def stop_with_ctrl_c(process: subprocess.Popen) -> str:
-    process.send_signal(signal.SIGINT)
-    try:
-        output, _ = process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
+    """Ctrl-C, as a person stops it; what it printed."""
+    code = stop(process, 10, signal.SIGINT)
+    output = log_of(process)
+    if code == -signal.SIGKILL:
         pytest.fail(f"jiedui run did not stop within 10 s of Ctrl-C:\n{output}")
-    assert process.returncode == 0, output
+    assert code == 0, output
     return output
 
 
 @pytest.mark.slow  # a real `jiedui run` process
 def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path):
     port = free_port()
-    process = start_run(tmp_path, port)
+    process = start_run(tmp_path, port, tmp_path / "run.log")
     try:
-        assert wait_for(f"http://127.0.0.1:{port}/login", 30, process) == 200
+        assert wait_for_url(f"http://127.0.0.1:{port}/login", 30, process) == 200
         assert enqueue_ping(tmp_path, "from-the-test") == "from-the-test"  # consumer runs
     finally:
         output = stop_with_ctrl_c(process)
@@ -311,9 +288,9 @@ def test_run_serves_runs_jobs_and_stops_on_ctrl_c_then_reuses_the_data(tmp_path)
         urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
 
     # Running it again reuses the data.
-    process = start_run(tmp_path, port)
+    process = start_run(tmp_path, port, tmp_path / "run-again.log")
     try:
-        assert wait_for(f"http://127.0.0.1:{port}/login", 30, process) == 200
+        assert wait_for_url(f"http://127.0.0.1:{port}/login", 30, process) == 200
     finally:
         output = stop_with_ctrl_c(process)
     assert "数据库中已有数据：直接使用（不重新载入演示辖区）。" in output

@@ -8,7 +8,6 @@ PostgreSQL on the PostgreSQL pass) and Redis (``JIEDUI_TEST_REDIS_URL``, else db
 import datetime as dt
 import json
 import re
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -23,7 +22,8 @@ from core.jobs import send_deliveries, whoami
 from core.models import Delivery, Notification
 from core.queue import OncePerTickScheduler, TICK_PREFIX, claim_tick, make_huey
 from tests.consumer_support import (JIEDUI, REDIS_URL, consumer_env, redis_database,
-                                    start_worker, stop, wait_for)
+                                    start_worker, wait_for)
+from tests.processes import log_of, start, stop
 from tests.conftest import PG_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -193,12 +193,14 @@ def test_processes_starting_at_once_on_a_new_schema_migrate_it_once(tmp_path):
     else:
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
     try:
-        processes = [subprocess.Popen(
-            [JIEDUI, "init"], env=consumer_env(tmp_path / f"host{number}", url,
-                                               f"sqlite:///{tmp_path}/q{number}.db"),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        processes = [start(
+            [JIEDUI, "init"], consumer_env(tmp_path / f"host{number}", url,
+                                           f"sqlite:///{tmp_path}/q{number}.db"),
+            tmp_path / f"init-{number}.log")
             for number in range(3)]
-        outputs = [process.communicate(timeout=120)[0] for process in processes]
+        for process in processes:
+            process.wait(timeout=120)
+        outputs = [log_of(process) for process in processes]
     finally:
         if PG_URL:
             _pg_admin([f'DROP DATABASE IF EXISTS "{name}"'])

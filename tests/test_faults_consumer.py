@@ -6,10 +6,7 @@ is set (the PostgreSQL pass), else a SQLite queue file."""
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -22,10 +19,10 @@ from core.feeds import publish
 from core.models import Event, FeedSnapshot, Lawyer, PlanRun, Shortfall, Town
 from core.planner import plan_year
 from core.queue import huey
-from tests.consumer_support import TEST_REDIS_URL, redis_database, wait_for
+from tests.consumer_support import TEST_REDIS_URL, redis_database, start_worker, wait_for
+from tests.processes import stop
 
 pytestmark = pytest.mark.slow
-JIEDUI = str(Path(sys.executable).parent / "jiedui")
 PG_URL = os.environ.get("JIEDUI_TEST_DATABASE_URL")
 
 
@@ -61,17 +58,14 @@ def consumers(tmp_path, real_queue):
                    JIEDUI_DATABASE_URL=url, JIEDUI_QUEUE_URL=get_settings().queue_url,
                    JIEDUI_SECRET_KEY="k", PYTHONUNBUFFERED="1")
         env.pop("JIEDUI_TEST_DATABASE_URL", None)
-        log = open(tmp_path / f"consumer-{len(started)}.log", "w")  # noqa: SIM115
-        process = subprocess.Popen([JIEDUI, "worker", "--workers", "2", "--no-periodic"],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = start_worker(tmp_path / f"consumer-{len(started)}.log", env,
+                               "--workers", "2", "--no-periodic")
         started.append(process)
         return process
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+        stop(process, 30, signal.SIGTERM)
 
 
 def fresh(run_id: int) -> PlanRun:
@@ -117,8 +111,7 @@ def test_planning_killed_midway_is_finished_by_the_next_run_without_duplicates(
     # The same data planned from scratch gives the same events (the consumer stopped first:
     # what it still runs after the run — feeds, the killed run's leftover jobs — would
     # otherwise write events while they are deleted here).
-    second.send_signal(signal.SIGTERM)
-    second.wait(timeout=30)
+    stop(second, 30, signal.SIGTERM)
     Shortfall.delete().execute()
     Event.delete().execute()
     plan_year(demo)

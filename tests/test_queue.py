@@ -2,7 +2,6 @@
 enqueued from another process, on SQLite and on Redis."""
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from core.config import load_settings
 from core.jobs import ping
 from core.queue import make_huey
 from tests.consumer_support import JIEDUI, REDIS_URL, redis_database
+from tests.processes import log_of, start, stop
 
 # REDIS_URL: db 15, the tests' own, flushed before and after (the PostgreSQL pass, which
 # `make test` runs alongside the SQLite one, uses its own: JIEDUI_TEST_REDIS_URL)
@@ -44,21 +44,17 @@ def run_ping_through_a_worker(instance: Path, queue_url: str) -> str:
            if k not in ("JIEDUI_DATABASE_URL", "JIEDUI_TEST_DATABASE_URL")}
     env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_QUEUE_URL=queue_url,
                JIEDUI_SECRET_KEY="queue-test-key")
-    worker = subprocess.Popen([JIEDUI, "worker", "--workers", "1"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    worker = start([JIEDUI, "worker", "--workers", "1"], env, instance / "worker.log",
+                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         remote_ping = make_huey(settings_for(instance, queue_url)).task()(ping)
         result = remote_ping("through-the-queue").get(blocking=True, timeout=30)
     finally:
-        worker.send_signal(signal.SIGINT)  # graceful: finish the running job, then exit
-        try:
-            output, _ = worker.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
+        code = stop(worker, 15)  # Ctrl-C, graceful: finish the running job, then exit
+        output = log_of(worker)
+        if code == -signal.SIGKILL:
             pytest.fail(f"jiedui worker did not stop on Ctrl-C:\n{output}")
-    assert worker.returncode == 0, output
+    assert code == 0, output
     assert "core.jobs.ping" in output  # the worker logs what it runs
     return result
 

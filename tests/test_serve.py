@@ -5,7 +5,7 @@ import http.client
 import logging
 import os
 import re
-import socket
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +20,7 @@ from core.db import close_quietly, db, is_pooled, open_database
 from core.users import create_user
 from tests.factories import PASSWORD
 from tests.feed_helpers import calendar_district
+from tests.processes import free_port, start, stop, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # A feed's bytes selected: the column itself, not its LENGTH (which reads only the size).
@@ -248,12 +249,6 @@ def _two_requests_on_one_connection(host: str, port: int, paths) -> list[int]:
     return statuses
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _database_url() -> str:
     return os.environ.get("JIEDUI_TEST_DATABASE_URL") or f"sqlite:///{db.obj.database}"
 
@@ -268,33 +263,19 @@ def _server_env(tmp_path, **extra) -> dict:
 @pytest.mark.slow
 def test_jiedui_serve_runs_gunicorn_with_keep_alive(tmp_path, raw_token, cal):
     close_quietly()  # the server process reads what this test wrote
-    port = _free_port()
+    port = free_port()
     env = _server_env(tmp_path, JIEDUI_BIND=f"127.0.0.1:{port}", JIEDUI_WEB_WORKERS="1",
                       JIEDUI_WEB_THREADS="2")
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env, cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = start([sys.executable, "-m", "web.cli", "serve"], env, tmp_path / "serve.log",
+                    cwd=ROOT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "jiedui serve did not start"
-                time.sleep(0.3)
+        wait_for_url(f"http://127.0.0.1:{port}/login", 90, process)
         statuses = _two_requests_on_one_connection(
             "127.0.0.1", port, [f"/feeds/{raw_token}.ics", f"/feeds/{raw_token}.ics",
                                 f"/v/{cal.village.code}/calendar.ics", "/login"])
         assert statuses == [200, 200, 200, 200]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop(process, 30, signal.SIGTERM)
     logged = (tmp_path / "serve.log").read_text()
     assert "gthread" in logged and raw_token not in logged  # the access log is redacted
     db.connect(reuse_if_open=True)

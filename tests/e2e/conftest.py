@@ -1,15 +1,12 @@
 """End-to-end: the real `jiedui run --demo` process and Debian's chromium via Playwright."""
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.processes import free_port, start, stop, wait_for_url
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, chromium keeps trying to reach Google's hosts, which this machine cannot.
@@ -18,31 +15,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 LIVE = {}  # what the running server was started with: its instance folder and environment
 
 
 def server_environment(instance: Path) -> tuple[dict, int]:
     """The environment of a `jiedui` process of its own (none of this shell's JIEDUI_*
     settings) on ``instance`` and a free port."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("JIEDUI_") or k == "JIEDUI_REQUIRE_SERVICES"}
     env.update(JIEDUI_INSTANCE=str(instance), JIEDUI_BASE_URL=f"http://127.0.0.1:{port}")
@@ -56,20 +35,14 @@ JIEDUI = Path(sys.executable).parent / "jiedui"
 def running_server(instance: Path, env: dict, port: int, *args: str):
     """`jiedui run ARGS` on ``port`` until the block ends (Ctrl-C, then killed if it hangs);
     yields its base URL once it answers."""
-    log = (instance / "run.log").open("w")  # a file, not a pipe nobody reads (it would fill up)
-    process = subprocess.Popen([str(JIEDUI), "run", *args, "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    process = start([JIEDUI, "run", *args, "--port", str(port)], env, instance / "run.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base + "/login", 180)  # loading the demo takes a minute on a busy machine
+        # loading the demo takes a minute on a busy machine
+        wait_for_url(base + "/login", 180, process)
         yield base
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop(process, 15)
 
 
 @pytest.fixture(scope="session")
