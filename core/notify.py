@@ -174,7 +174,10 @@ def notify_users(users, *, kind: str, title: str, body: str = "", link: str = ""
     seen = set()
     now = clock.now_utc()  # one moment for the call: the outside copy finds its recipients by it
     title = one_line(title)[:255]
-    with db.atomic():
+    # transaction(): on SQLite it takes the write lock first; a deferred one that read the
+    # dedupe keys fails at once ("database is locked") when a second consumer running the
+    # same job wrote meanwhile, instead of waiting its turn
+    with transaction():
         for user in users:
             if user is None or user.id in seen:
                 continue
