@@ -262,22 +262,26 @@ SORTING = Sorting({"due": Task.due_on,
                    "status": Case(Task.status, [(status, index) for index, status
                                                 in enumerate(TASK_STATUSES)], len(TASK_STATUSES)),
                    "town": Town.name, "village": Village.name, "lawyer": Lawyer.name},
-                  tiebreak=(Task.due_on.asc(nulls="LAST"), Task.id))
+                  tiebreak=service.SOONEST_DUE)
 
 
 def _listed(user: User, filters: dict):
     """The tasks the list shows, in its order: the URL's, or what is still to do first,
     soonest due first, then the rest — the page and its export."""
-    finished = Task.status.in_(("done", "cancelled"))
     return SORTING.order(_filtered(user, filters, search_term()), SORTING.requested(),
-                         finished, Task.due_on.asc(nulls="LAST"), Task.id)
+                         *service.LIST_ORDER)
+
+
+# how far the list counts its tasks: beyond, it says "more than 10000 tasks" (a district
+# coordinator's province holds a million; counting them all cost more than the page)
+COUNTED = 10_000
 
 
 @bp.route("/")
 @allow(*ROLES)
 def index():
     user, filters = actor(), _filters()
-    page = paginate(_listed(user, filters), sort=SORTING.requested(),
+    page = paginate(_listed(user, filters), sort=SORTING.requested(), count_up_to=COUNTED,
                     filters={**filters, "overdue": "1" if filters["overdue"] else None})
     views = {task.id: privacy.task_view(user, task) for task in page.items}
     privacy.audit_views(user, views.values(), via="list", address=request.remote_addr or "")
