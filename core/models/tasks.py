@@ -40,6 +40,7 @@ class Task(BaseModel):
     class Meta:
         indexes = ((("program", "status"), False), (("assignee", "status"), False),
                    (("status", "due_on"), False))  # the overdue ones (migration 0022)
+        # and task_list_order (migration 0024): an index on expressions, core.tasks.LIST_ORDER
 
 
 class WorkLog(BaseModel):
