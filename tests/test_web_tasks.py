@@ -73,6 +73,7 @@ def test_list_shows_the_tasks_in_scope_with_their_village_and_lawyer(spread, dis
 
 @pytest.mark.parametrize("query, expected", [
     ("town=T1", {"t1_open", "t1_overdue", "t1_other"}),
+    ("town=西山街道", {"t2_open"}),  # a town typed by name (a province's town field)
     ("village=T1V2", {"t1_overdue"}),
     ("status=done", {"t1_other"}),
     ("overdue=1", {"t1_overdue"}),

@@ -12,6 +12,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
@@ -191,10 +192,13 @@ def _town_charts(year: int, user, calendar) -> dict:
     if bounded:
         work = chart_data.behind_first(work)[:TOWNS_SHOWN]
         sessions = chart_data.behind_first(sessions)[:TOWNS_SHOWN]
-        work_title = _("The %(shown)d towns furthest behind: programme work against each "
-                       "town's share", shown=len(work))
-        sessions_title = _("The %(shown)d towns furthest behind: on-site sessions held "
-                           "against those planned for the year", shown=len(sessions))
+        work_title = ngettext("The town furthest behind: programme work against its share",
+                              "The %(num)d towns furthest behind: programme work against "
+                              "each town's share", len(work))
+        sessions_title = ngettext("The town furthest behind: on-site sessions held against "
+                                  "those planned for the year",
+                                  "The %(num)d towns furthest behind: on-site sessions held "
+                                  "against those planned for the year", len(sessions))
     else:
         work_title = _("Towns compared: programme work against each town's share")
         sessions_title = _("Towns compared: on-site sessions held against those planned "
