@@ -25,7 +25,7 @@ import decimal
 import hashlib
 import uuid
 
-from peewee import JOIN, SQL, Expression, NodeList
+from peewee import JOIN, Expression
 from werkzeug.datastructures import MultiDict
 
 from core import clock
@@ -39,6 +39,7 @@ from core.i18n import N_, gettext_for
 from core.localize import localize_form
 from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
+from core.models.tasks import TASK_LIST_ORDER
 from core.plugins import get_registry, notify
 from core.privacy import read_task
 from core.registry import Schedule, TaskType
@@ -120,13 +121,10 @@ def is_overdue(task: Task, today: dt.date | None = None) -> bool:
     return task.status in OPEN_STATUSES and task.due_on is not None and task.due_on < today
 
 
-# The lists' usual order: what is still to do first, soonest due first, no due date last,
-# then by id. Written with constants (no parameters) and ``due_on IS NULL`` spelt out,
-# exactly as the index of migration 0024 (``task_list_order``) is, so that SQLite and
-# PostgreSQL read a page of a million tasks from that index instead of sorting them all.
-FINISHED_LAST = NodeList((Task.status, SQL("IN ('done', 'cancelled')")), parens=True)
-SOONEST_DUE = (Task.due_on.is_null(), Task.due_on, Task.id)
-LIST_ORDER = (FINISHED_LAST, *SOONEST_DUE)
+# The lists' usual order, read from its index (``core.models.tasks.TASK_LIST_ORDER``):
+# what is still to do first, then soonest due (no due date last), then by id.
+LIST_ORDER = TASK_LIST_ORDER
+SOONEST_DUE = TASK_LIST_ORDER[1:]
 
 
 DAY_GROUPS = ("today", "week", "overdue", "open")
