@@ -145,12 +145,15 @@ def page_number() -> int:
 
 
 def paginate(query, *, per_page: int | None = None, sort: Sort | None = None,
-             filters: dict | None = None, count_up_to: int | None = None) -> Page:
+             filters: dict | None = None, count_up_to: int | None = None,
+             rows_of=None) -> Page:
     """One page of a peewee ``query`` (already filtered and ordered), or of a list of rows
     a core function computed. ``sort`` and ``filters`` (query-string arguments) are what
     the page's links keep (``Page.args``). With ``count_up_to`` a query's rows are counted
     only that far (or to the page asked for): a list of a million rows says "more than
-    10,000" instead of counting them all on every request (``Page.more``)."""
+    10,000" instead of counting them all on every request (``Page.more``). ``rows_of``
+    turns the page's query (ordered, limited) into its rows when reading them otherwise
+    pays (``web.tasks``: the page's ids sorted first, then only their rows read)."""
     per_page = per_page or current_app.config["PER_PAGE"]
     more = False
     if isinstance(query, list):
@@ -165,7 +168,7 @@ def paginate(query, *, per_page: int | None = None, sort: Sort | None = None,
     if isinstance(query, list):
         items = query[(number - 1) * per_page:number * per_page]
     else:
-        items = list(query.paginate(number, per_page))
+        items = list((rows_of or list)(query.paginate(number, per_page)))
     return Page(items=items, number=number, per_page=per_page, total=total, query=search_term(),
                 sort=sort, filters=dict(filters or {}), more=more)
 
