@@ -4,7 +4,8 @@ login page, with its size.
 ``python -m bench.pages`` on the generated world (``bench.generate.prepare``) of
 ``JIEDUI_BENCH_SCALE`` (district, 10x, 50x, province), in SQLite or, with
 ``JIEDUI_BENCH_DATABASE_URL``, PostgreSQL; ``JIEDUI_BENCH_ROUNDS`` rounds each (10);
-``JIEDUI_BENCH_PAGES`` (paths, comma-separated): only those.
+``JIEDUI_BENCH_PAGES`` the paths to measure, separated by commas (every page of ``PAGES``
+by default).
 
 The bare SQL of a page is the statements the page itself ran (recorded during one request:
 the session, the user, the page's queries), executed alone on the same connection and
@@ -34,7 +35,18 @@ PAGES = (
     ("/assessment/behind", "pairings behind pace"),
     ("/calendar/", "district month"),
     ("/programmes/charts", "programme charts"),
+    ("/programmes/charts/towns", "towns compared (table)"),
 )
+
+
+def chosen_pages() -> tuple:
+    """``PAGES``, or those ``JIEDUI_BENCH_PAGES`` names (a path not in PAGES is measured
+    under its own path)."""
+    wanted = [p.strip() for p in os.environ.get("JIEDUI_BENCH_PAGES", "").split(",") if p.strip()]
+    if not wanted:
+        return PAGES
+    names = dict(PAGES)
+    return tuple((path, names.get(path, path)) for path in wanted)
 
 
 def _world() -> tuple[str, str, str]:
@@ -101,10 +113,7 @@ def main() -> int:
     login_client = app.test_client()
     login_page = timed(lambda: login_client.get("/login"), rounds=ROUNDS)
     rows, sizes = [], []
-    chosen = [p for p in os.environ.get("JIEDUI_BENCH_PAGES", "").split(",") if p]
-    for path, name in PAGES:
-        if chosen and path not in chosen:
-            continue
+    for path, name in chosen_pages():
         response = client.get(path)
         if response.status_code != 200:
             print(f"{path}: {response.status_code}, left out")

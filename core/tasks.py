@@ -39,6 +39,7 @@ from core.i18n import N_, gettext_for
 from core.localize import localize_form
 from core.models import (Event, Lawyer, Pairing, Task, Town, User, Village,
                          WorkLog)
+from core.models.tasks import TASK_LIST_ORDER
 from core.plugins import get_registry, notify
 from core.privacy import read_task
 from core.registry import Schedule, TaskType
@@ -120,6 +121,12 @@ def is_overdue(task: Task, today: dt.date | None = None) -> bool:
     return task.status in OPEN_STATUSES and task.due_on is not None and task.due_on < today
 
 
+# The lists' usual order, read from its index (``core.models.tasks.TASK_LIST_ORDER``):
+# what is still to do first, then soonest due (no due date last), then by id.
+LIST_ORDER = TASK_LIST_ORDER
+SOONEST_DUE = TASK_LIST_ORDER[1:]
+
+
 DAY_GROUPS = ("today", "week", "overdue", "open")
 
 
@@ -174,7 +181,7 @@ def list_tasks(user: User | None, *, program=None, task_type=None, town=None, vi
         query = query.where(overdue_filter(today))
     elif status:
         query = query.where(Task.status == status)
-    return with_related(query).order_by(Task.due_on.asc(nulls="LAST"), Task.id)
+    return with_related(query).order_by(*SOONEST_DUE)
 
 
 def get_task(user: User | None, task_id) -> Task:

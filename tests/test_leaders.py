@@ -49,7 +49,9 @@ LEADER_READS = {
     "tasks.index": ALL, "tasks.detail": OF_VILLAGE_0,
     # the district's month opens a calendar by name; the task filter's suggestions
     "calendar.find": ALL, "tasks.suggest_villages": ALL, "tasks.suggest_lawyers": ALL,
+    "tasks.suggest_towns": ALL,
     "programs.index": ALL, "programs.detail": ALL, "programs.chart_page": ALL, "programs.ledger": ALL,
+    "programs.town_table": ALL,
     "records.log": ALL, "records.cases": ALL, "records.log_export": ALL,
     "records.case_detail": OF_VILLAGE_0, "records.log_entry": OF_VILLAGE_0,
     "records.log_photo": OF_VILLAGE_0, "records.log_photo_thumb": OF_VILLAGE_0,

@@ -165,3 +165,43 @@ def test_the_lawyers_figures_come_a_page_at_a_time(work, district, login, app):
     rest = re.findall(r'<figcaption><strong>([^<]+)</strong>', html)
     assert sorted(shown + rest) == names  # each lawyer once, in the database's name order
     assert len(svgs(html, "bar-list")) == 1 and "Towns compared" not in html
+
+
+def row_labels(svg: ET.Element) -> list[str]:
+    return [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "row-label"]
+
+
+def test_many_towns_are_charted_as_those_furthest_behind_and_listed_in_a_table(
+        work, district, login, monkeypatch):
+    """A province's 1,300 towns do not fit a chart: beyond ``TOWNS_CHARTED`` the charts
+    show the towns furthest behind their pace (those to call), and link to every town in a
+    table; a district's towns are all charted (the test above)."""
+    from web import programs
+    monkeypatch.setattr(programs, "TOWNS_CHARTED", 1)
+    monkeypatch.setattr(programs, "TOWNS_SHOWN", 1)
+    client = login(district.users.coordinator)
+    html = client.get("/programmes/charts").get_data(as_text=True)
+    _overview, towns, town_sessions, *_lawyers = svgs(html, "bar-list")
+    assert row_labels(towns) == ["西山街道"]  # nothing done; 东湖镇 has done 2
+    assert row_labels(town_sessions) == ["东湖镇"]  # 1 of 2 held; 西山街道 planned none
+    assert "The town furthest behind" in accessible(towns)[0]
+    table_url = re.search(r'href="(/programmes/charts/towns[^"]*)"', html).group(1)
+    table = client.get(table_url.replace("&amp;", "&")).get_data(as_text=True)
+    assert "2 towns" in table
+    assert table.index("西山街道") < table.index("东湖镇")  # furthest behind first
+    assert "2 / 50" in table and "1 / 2" in table  # 东湖镇's work and sessions
+    by_name = client.get("/programmes/charts/towns?sort=town").get_data(as_text=True)
+    assert by_name.index("东湖镇") < by_name.index("西山街道")
+    own = login(district.users.town_coordinator).get("/programmes/charts/towns")
+    assert "东湖镇" in own.get_data(as_text=True)
+    assert "西山街道" not in own.get_data(as_text=True)
+    assert login(district.users.lawyer).get("/programmes/charts/towns").status_code == 403
+
+
+def test_the_lawyers_pager_answers_with_the_lawyers_alone(work, district, login, app):
+    app.config["PER_PAGE"] = 1
+    client = login(district.users.coordinator)
+    html = client.get("/programmes/charts?page=2", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert 'id="chart-lawyers"' in html and "Towns compared" not in html
+    assert len(svgs(html, "bar-list")) == 1

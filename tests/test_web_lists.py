@@ -400,3 +400,27 @@ def test_menu_offers_lawyer_and_firm_lists_only_to_those_who_may_open_them(distr
     assert f'href="/lawyers/{district.lawyers[0].id}"' in html  # their own page
     html = get(login(district.users.village), "/villages/")[1]
     assert 'href="/lawyers/"' not in html and 'href="/firms/"' not in html
+
+
+def test_many_towns_are_typed_in_the_filter_with_suggestions(district, login, monkeypatch):
+    """A province has 1,300 towns: beyond ``TOWN_SELECT_MAX`` the lists' town filter is a
+    text field (it works without JS: the search form sends it) where the town's code or
+    name is typed, with suggestions from the reader's scope; a district keeps its select."""
+    client = login(district.users.admin)
+    assert '<select name="town"' in get(client, "/villages/")[1]
+    from web import tasks
+    monkeypatch.setattr(tasks, "TOWN_SELECT_MAX", 1)
+    for page in ("/villages/", "/tasks/", "/requests/"):
+        html = get(client, page)[1]
+        assert '<select name="town"' not in html, page
+        field = re.search(r'<input type="search" name="town"[^>]*>', html)
+        assert field and 'hx-get="/tasks/suggest/towns"' in field.group(0), page
+    assert village_names(get(client, "/villages/?town=西山街道")[1]) == [
+        "西山1村", "西山2村", "西山3村"]  # a typed name filters as the code does
+    assert village_names(get(client, "/villages/?town=T2")[1]) == ["西山1村", "西山2村", "西山3村"]
+    assert village_names(get(client, "/villages/?town=西山")[1]) == []  # a part names no town
+    suggested = get(client, "/tasks/suggest/towns?town=西")[1]
+    assert re.findall(r'<option value="([^"]+)">([^<]+)', suggested) == [("T2", "西山街道")]
+    assert "<option" in get(client, "/tasks/suggest/towns?town=T")[1]
+    other = login(district.users.other_town_coordinator)
+    assert "T1" not in get(other, "/tasks/suggest/towns?town=T")[1]  # only their scope

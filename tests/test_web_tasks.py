@@ -73,6 +73,7 @@ def test_list_shows_the_tasks_in_scope_with_their_village_and_lawyer(spread, dis
 
 @pytest.mark.parametrize("query, expected", [
     ("town=T1", {"t1_open", "t1_overdue", "t1_other"}),
+    ("town=西山街道", {"t2_open"}),  # a town typed by name (a province's town field)
     ("village=T1V2", {"t1_overdue"}),
     ("status=done", {"t1_other"}),
     ("overdue=1", {"t1_overdue"}),
@@ -125,6 +126,27 @@ def test_filters_push_the_url_and_pages_keep_them(spread, district, login, app):
     assert "Page 1 of 3" in html
     next_page = re.search(r'<a href="([^"]*)" rel="next"', html).group(1)
     assert "town=T1" in next_page and "page=2" in next_page
+
+
+def test_a_long_list_is_counted_only_so_far_and_still_pages_to_its_end(spread, district, login,
+                                                                        app, monkeypatch):
+    """A province's million tasks are not counted on every request: past ``COUNTED`` the
+    list says "more than", and its pages still lead to every task in the usual order."""
+    from web import tasks as web_tasks
+    monkeypatch.setattr(web_tasks, "COUNTED", 2)
+    app.config["PER_PAGE"] = 1
+    client = login(district.users.coordinator)
+    html = client.get("/tasks/").get_data(as_text=True)
+    assert "More than 2 tasks" in html and "Page 1</span>" in html
+    seen, url = [], "/tasks/"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += [int(n) for n in re.findall(r'href="/tasks/(\d+)"', html)]
+        found = re.search(r'<a href="([^"]*)" rel="next"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == [spread[name].id for name in ("t1_overdue", "t2_open", "t1_open", "t1_other")]
+    assert "4 tasks" in html and "Page 4 of 4" in html  # the last page counted them all
+    assert "1 task<" in client.get("/tasks/?town=T2").get_data(as_text=True)  # under: exact
 
 
 def test_town_coordinator_and_village_user_see_only_their_scope(spread, district, login):

@@ -67,6 +67,7 @@ class Page:
     query: str
     sort: Sort | None = None
     filters: dict = field(default_factory=dict)
+    more: bool = False  # more rows match than ``total``, which was counted only so far
 
     def args(self, **changes) -> dict:
         """The query-string arguments that show this list again (search, filters, sort,
@@ -87,6 +88,8 @@ class Page:
 
     @property
     def pages(self) -> int:
+        if self.more:  # at least one page after this one; how many was not counted
+            return max(self.number + 1, -(-self.total // self.per_page))
         return max(1, -(-self.total // self.per_page))
 
     @property
@@ -142,17 +145,30 @@ def page_number() -> int:
 
 
 def paginate(query, *, per_page: int | None = None, sort: Sort | None = None,
-             filters: dict | None = None) -> Page:
+             filters: dict | None = None, count_up_to: int | None = None,
+             rows_of=None) -> Page:
     """One page of a peewee ``query`` (already filtered and ordered), or of a list of rows
     a core function computed. ``sort`` and ``filters`` (query-string arguments) are what
-    the page's links keep (``Page.args``)."""
+    the page's links keep (``Page.args``). With ``count_up_to`` a query's rows are counted
+    only that far (or to the page asked for): a list of a million rows says "more than
+    10,000" instead of counting them all on every request (``Page.more``). ``rows_of``
+    turns the page's query (ordered, limited) into its rows when reading them otherwise
+    pays (``web.tasks``: the page's ids sorted first, then only their rows read)."""
     per_page = per_page or current_app.config["PER_PAGE"]
-    total = len(query) if isinstance(query, list) else query.count()
-    number = min(page_number(), max(1, -(-total // per_page)))
+    more = False
+    if isinstance(query, list):
+        total = len(query)
+    elif count_up_to:
+        bound = max(count_up_to, page_number() * per_page)
+        total = query.limit(bound + 1).count()  # the count stops at the bound
+        more, total = total > bound, min(total, bound)
+    else:
+        total = query.count()
+    number = min(page_number(), max(1, -(-total // per_page))) if not more else page_number()
     if isinstance(query, list):
         items = query[(number - 1) * per_page:number * per_page]
     else:
-        items = list(query.paginate(number, per_page))
+        items = list((rows_of or list)(query.paginate(number, per_page)))
     return Page(items=items, number=number, per_page=per_page, total=total, query=search_term(),
-                sort=sort, filters=dict(filters or {}))
+                sort=sort, filters=dict(filters or {}), more=more)
 

@@ -12,6 +12,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
@@ -33,9 +34,9 @@ from core.tasks import tasks_visible_to
 from core.vocabulary import MANAGERS, READERS
 from web import charts
 from web.access import actor, allow
-from web.listing import paginate, query_number
+from web.listing import Sorting, paginate, query_number
 from web.longwork import job_progress, long_export
-from web.render import render
+from web.render import render, wants_fragment
 
 bp = Blueprint("programs", __name__, url_prefix="/programmes")
 bp.add_app_template_global(charts.status_label, "status_label")
@@ -177,29 +178,40 @@ def desk_charts(user) -> dict:
             "sessions": charts.session_chart(chart_data.session_months(year, user=user))}
 
 
-@bp.route("/charts")
-@allow(*READERS, "lawyer")
-def chart_page():
-    """The charts: each programme's cumulative progress against the pace line, sessions
-    held against planned by month, the towns compared, each lawyer's 12 + 2 per village —
-    in the viewer's scope, against the viewer's share of the targets."""
-    user, year = actor(), _year()
-    share, calendar = share_of(user), year_calendar(year)
-    locale = _locale()
-    series = chart_data.program_series(year, user=user, share=share, calendar=calendar)
-    programs = [{"name": name_of("programme", s.program, locale),
-                 "metric": name_of("metric", s.metric, locale), "slug": s.program,
-                 "pace": s.pace,
-                 "chart": charts.pace_chart(s, name_of("programme", s.program, locale))}
-                for s in series]
-    towns = town_sessions = None
-    if user.role in READERS:
-        rows = chart_data.town_series(year, user=user, calendar=calendar)
-        towns = charts.bar_list([(t.town.name, t.pace) for t in rows],
-                                _("Towns compared: programme work against each town's share"))
-        town_sessions = charts.bar_list(
-            [(t.town.name, t.pace) for t in chart_data.town_sessions(year, user=user)],
-            _("Towns compared: on-site sessions held against those planned for the year"))
+# A scope of more towns than this (a province's 1,300) charts only those furthest behind
+# (TOWNS_SHOWN), with every town in a table (``town_table``); a district's 12 are all charted.
+TOWNS_CHARTED, TOWNS_SHOWN = 24, 10
+
+
+def _town_charts(year: int, user, calendar) -> dict:
+    """The towns compared (programme work, on-site sessions) as bar lists: every town in
+    town order, or at province scale the ``TOWNS_SHOWN`` furthest behind."""
+    work = chart_data.town_series(year, user=user, calendar=calendar)
+    sessions = chart_data.town_sessions(year, user=user)
+    bounded = len(work) > TOWNS_CHARTED
+    if bounded:
+        work = chart_data.behind_first(work)[:TOWNS_SHOWN]
+        sessions = chart_data.behind_first(sessions)[:TOWNS_SHOWN]
+        work_title = ngettext("The town furthest behind: programme work against its share",
+                              "The %(num)d towns furthest behind: programme work against "
+                              "each town's share", len(work))
+        sessions_title = ngettext("The town furthest behind: on-site sessions held against "
+                                  "those planned for the year",
+                                  "The %(num)d towns furthest behind: on-site sessions held "
+                                  "against those planned for the year", len(sessions))
+    else:
+        work_title = _("Towns compared: programme work against each town's share")
+        sessions_title = _("Towns compared: on-site sessions held against those planned "
+                           "for the year")
+    return {"towns": charts.bar_list([(t.town.name, t.pace) for t in work], work_title),
+            "town_sessions": charts.bar_list([(t.town.name, t.pace) for t in sessions],
+                                             sessions_title),
+            "towns_bounded": bounded}
+
+
+def _lawyer_charts(year: int, user) -> tuple[list[dict], object]:
+    """A page of lawyers, each with their villages' sessions and publicity against the
+    year's 12 + 2, and the page (its pager)."""
     listing = paginate(chart_data.lawyers_of_year(year, user),
                        filters={"year": query_number("year", 2000, 2100)})
     lawyers = [{"name": lawyer.name, "status": lawyer.status,
@@ -211,11 +223,58 @@ def chart_page():
                     _("%(lawyer)s: sessions and publicity per village", lawyer=lawyer.name))}
                for lawyer in chart_data.lawyer_series(
                    year, user=user, lawyer_ids=[lawyer.id for lawyer in listing.items])]
+    return lawyers, listing
+
+
+@bp.route("/charts")
+@allow(*READERS, "lawyer")
+def chart_page():
+    """The charts: each programme's cumulative progress against the pace line, sessions
+    held against planned by month, the towns compared, each lawyer's 12 + 2 per village —
+    in the viewer's scope, against the viewer's share of the targets."""
+    user, year = actor(), _year()
+    lawyers, listing = _lawyer_charts(year, user)
+    if wants_fragment():  # the lawyers' pager: the rest of the page is not sent again
+        return render("charts/index.html", "charts/_lawyers.html", year=year,
+                      lawyers=lawyers, listing=listing)
+    share, calendar = share_of(user), year_calendar(year)
+    locale = _locale()
+    series = chart_data.program_series(year, user=user, share=share, calendar=calendar)
+    programs = [{"name": name_of("programme", s.program, locale),
+                 "metric": name_of("metric", s.metric, locale), "slug": s.program,
+                 "pace": s.pace,
+                 "chart": charts.pace_chart(s, name_of("programme", s.program, locale))}
+                for s in series]
+    towns = _town_charts(year, user, calendar) if user.role in READERS else {}
     return render("charts/index.html", "charts/_lawyers.html", year=year, share=share,
                   target_note=charts.target_note(share), programs=programs,
                   overview=_program_bars(series, _("Programmes against pace")),
                   sessions=charts.session_chart(chart_data.session_months(year, user=user)),
-                  towns=towns, town_sessions=town_sessions, lawyers=lawyers, listing=listing)
+                  towns=towns.get("towns"), town_sessions=towns.get("town_sessions"),
+                  towns_bounded=towns.get("towns_bounded", False),
+                  lawyers=lawyers, listing=listing)
+
+
+TOWN_SORTING = Sorting({"town": lambda row: row["town"].code,
+                        "work": lambda row: chart_data.done_of_expected(row["work"]),
+                        "sessions": lambda row: chart_data.done_of_expected(row["sessions"])})
+
+
+@bp.route("/charts/towns")
+@allow(*READERS)
+def town_table():
+    """Every town of the reader's scope: programme work and on-site sessions against
+    their pace, as the charts compare them (a province's 1,300 towns do not fit a chart),
+    furthest behind first or in the order asked for, a page at a time."""
+    user, year = actor(), _year()
+    work = chart_data.town_series(year, user=user)
+    sessions = {t.town.id: t.pace for t in chart_data.town_sessions(year, user=user)}
+    rows = [{"town": t.town, "work": t.pace, "sessions": sessions[t.town.id]}
+            for t in chart_data.behind_first(work)]
+    sort = TOWN_SORTING.requested()
+    listing = paginate(TOWN_SORTING.sorted(rows, sort), sort=sort,
+                       filters={"year": query_number("year", 2000, 2100)})
+    return render("charts/towns.html", "charts/_towns.html", year=year, listing=listing)
 
 
 # --- one programme ---------------------------------------------------------------------------

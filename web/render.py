@@ -7,13 +7,19 @@ from flask_htmx import HTMX
 htmx = HTMX()
 
 
+def wants_fragment() -> bool:
+    """Whether ``render`` answers this request with the fragment alone (an HTMX request
+    that is not boosted nor a history restore): a view may then spare what only the rest
+    of the page shows."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
 def render(page: str, fragment: str | None = None, /, *, trigger: str | dict | None = None,
            status: int = 200, **context):
     """Render ``page`` (which includes ``fragment``), or ``fragment`` alone when the request
     comes from HTMX. Always ``Vary: HX-Request``, so no cache serves one for the other.
     ``trigger`` announces a state change to the page (``HX-Trigger``)."""
-    partial = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-    template = fragment if fragment and partial else page
+    template = fragment if fragment and wants_fragment() else page
     response = make_response(render_template(template, **context), status)
     response.headers.add("Vary", "HX-Request")
     if trigger:

@@ -184,7 +184,7 @@ def _filtered(user: User, filters: dict, term: str):
     if status and status not in TASK_STATUSES:
         query = query.where(Task.id.is_null())
     if filters["town"]:
-        query = query.where(Town.code == filters["town"])
+        query = query.where(town_matching(filters["town"]))
     if filters["village"]:  # a code (a link, a suggestion) or the name typed in the filter
         query = query.where((Village.code == filters["village"])
                             | (Village.name == filters["village"]))
@@ -203,10 +203,10 @@ def _filtered(user: User, filters: dict, term: str):
 
 def _filter_options(user: User, filters: dict) -> dict:
     """The choices of the filter selects, limited to the user's scope. Villages and lawyers
-    are typed (a province has thousands): ``suggest`` offers the matching ones as they are
-    typed; a lawyer chosen by a link (``lawyer=<id>``) is shown by name."""
-    towns = [(t.code, t.name) for t in Town.select(Town.code, Town.name)
-             .where(town_filter(user)).order_by(Town.code)]
+    are typed (a province has thousands), towns too beyond ``TOWN_SELECT_MAX``: ``suggest``
+    offers the matching ones as they are typed; a lawyer chosen by a link (``lawyer=<id>``)
+    is shown by name."""
+    towns = town_choices(user)
     many_villages = (Village.select(Village.id).where(village_filter(user)).limit(2).count()
                      > 1)
     lawyer = filters["lawyer"]
@@ -219,7 +219,25 @@ def _filter_options(user: User, filters: dict) -> dict:
             "statuses": [(s, statuses[s]) for s in TASK_STATUSES]}
 
 
-SUGGESTED = 20  # villages or lawyers a filter suggests as one types
+SUGGESTED = 20  # villages, towns or lawyers a filter suggests as one types
+# a scope of more towns than this (a province's 1,300) filters by a typed town (a code or
+# a name, with suggestions) instead of a select of every town; a district's 12 keep it
+TOWN_SELECT_MAX = 36
+
+
+def town_choices(user: User) -> list[tuple[str, str]] | None:
+    """The towns of ``user``'s scope as (code, name) for a list's town select, or None
+    when there are more than ``TOWN_SELECT_MAX``: the filter is then typed
+    (``suggest_towns``). Lists of villages, tasks and requests filter alike."""
+    towns = list(Town.select(Town.code, Town.name).where(town_filter(user))
+                 .order_by(Town.code).limit(TOWN_SELECT_MAX + 1).tuples())
+    return towns if len(towns) <= TOWN_SELECT_MAX else None
+
+
+def town_matching(value: str):
+    """The town a filter names: its code (a select, a suggestion, a link) or its whole
+    name typed in the field."""
+    return (Town.code == value) | (Town.name == value)
 
 
 @bp.route("/suggest/villages")
@@ -238,6 +256,21 @@ def suggest_villages():
                          .order_by(Village.code).limit(SUGGESTED).objects())
     return render("tasks/_suggestions.html", options=[(v.code, f"{v.name} · {v.town_name}")
                                                       for v in found])
+
+
+@bp.route("/suggest/towns")
+@allow(*ROLES)
+def suggest_towns():
+    """The towns of the reader's scope whose name or code holds what is typed in a list's
+    town field: ``<option>``s of its datalist."""
+    term = query_text("town")
+    found = []
+    if term:
+        found = list(Town.select(Town.code, Town.name)
+                     .where(town_filter(actor())
+                            & (Town.name.contains(term) | Town.code.startswith(term)))
+                     .order_by(Town.code).limit(SUGGESTED).tuples())
+    return render("tasks/_suggestions.html", options=found)
 
 
 @bp.route("/suggest/lawyers")
@@ -262,22 +295,36 @@ SORTING = Sorting({"due": Task.due_on,
                    "status": Case(Task.status, [(status, index) for index, status
                                                 in enumerate(TASK_STATUSES)], len(TASK_STATUSES)),
                    "town": Town.name, "village": Village.name, "lawyer": Lawyer.name},
-                  tiebreak=(Task.due_on.asc(nulls="LAST"), Task.id))
+                  tiebreak=service.SOONEST_DUE)
 
 
 def _listed(user: User, filters: dict):
     """The tasks the list shows, in its order: the URL's, or what is still to do first,
     soonest due first, then the rest — the page and its export."""
-    finished = Task.status.in_(("done", "cancelled"))
     return SORTING.order(_filtered(user, filters, search_term()), SORTING.requested(),
-                         finished, Task.due_on.asc(nulls="LAST"), Task.id)
+                         *service.LIST_ORDER)
+
+
+def _rows_of_page(page_query) -> list[Task]:
+    """The tasks of a page of the list: the page's ids first (the database sorts ids and
+    the order's keys only, not every matching task with its data: a filter its index
+    cannot order, "only overdue" at province, matches 200,000), then their rows."""
+    ids = [task.id for task in page_query.select(Task.id)]
+    rows = {task.id: task for task in service.with_related(Task.select().where(Task.id.in_(ids)))}
+    return [rows[task_id] for task_id in ids]
+
+
+# how far the list counts its tasks: beyond, it says "more than 10000 tasks" (a district
+# coordinator's province holds a million; counting them all cost more than the page)
+COUNTED = 10_000
 
 
 @bp.route("/")
 @allow(*ROLES)
 def index():
     user, filters = actor(), _filters()
-    page = paginate(_listed(user, filters), sort=SORTING.requested(),
+    page = paginate(_listed(user, filters), sort=SORTING.requested(), count_up_to=COUNTED,
+                    rows_of=_rows_of_page,
                     filters={**filters, "overdue": "1" if filters["overdue"] else None})
     views = {task.id: privacy.task_view(user, task) for task in page.items}
     privacy.audit_views(user, views.values(), via="list", address=request.remote_addr or "")

@@ -28,7 +28,7 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaF
 
 from core import clock
 from core import village_requests as service
-from core.access import is_village_lawyer, speaks_for_village, town_filter
+from core.access import is_village_lawyer, speaks_for_village
 from core.calendar_views import readable_event
 from core.errors import NotFound, PermissionDenied
 from core.models import Event, Invitation, ResidentDemand, SessionConfirmation, Town, Village
@@ -40,6 +40,7 @@ from web.access import actor, allow
 from web.listing import paginate, query_text
 from web.panels import Panel
 from web.render import render
+from web.tasks import town_choices, town_matching
 
 bp = Blueprint("village_requests", __name__)
 
@@ -451,10 +452,11 @@ def _tab(user) -> str:
     return FOCUSED.get(user.role, "demands")
 
 
-def _towns(user) -> list[tuple[str, str]]:
-    """The towns a reader may filter by (only when there is more than one)."""
-    towns = [(t.code, t.name) for t in Town.select().where(town_filter(user)).order_by(Town.code)]
-    return towns if len(towns) > 1 else []
+def _towns(user) -> list[tuple[str, str]] | None:
+    """The towns a reader may filter by (only when there is more than one); None when
+    there are too many for a select (``web.tasks.town_choices``): the town is typed."""
+    towns = town_choices(user)
+    return towns if towns is None or len(towns) > 1 else []
 
 
 def _listing(user, tab: str, status: str, town_code: str):
@@ -474,7 +476,8 @@ def _listing(user, tab: str, status: str, town_code: str):
         query = service.disputes_visible_to(user).order_by(SessionConfirmation.at.desc(),
                                                             SessionConfirmation.id.desc())
     if town_code:  # an unknown town matches nothing
-        query = query.where(Village.town.in_(Town.select(Town.id).where(Town.code == town_code)))
+        query = query.where(Village.town.in_(Town.select(Town.id)
+                                             .where(town_matching(town_code))))
     return paginate(query)
 
 

@@ -9,7 +9,7 @@ from peewee import JOIN
 from wtforms import StringField
 
 from core import villages as service
-from core.access import can_manage_village, town_filter, village_filter
+from core.access import can_manage_village, village_filter
 from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, ROLES
@@ -19,6 +19,7 @@ from web.listing import Sorting, list_args, paginate, query_text, search_term
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import render
+from web.tasks import town_choices, town_matching
 
 bp = Blueprint("villages", __name__, url_prefix="/villages")
 
@@ -67,7 +68,7 @@ def _listed(user: User, filters: dict):
     ignored."""
     query = _matching(visible_villages(user), search_term())
     if filters["town"]:
-        query = query.where(Town.code == filters["town"])
+        query = query.where(town_matching(filters["town"]))
     if filters["paired"] == "yes":
         query = query.where(Pairing.id.is_null(False))
     elif filters["paired"] == "no":
@@ -84,8 +85,7 @@ def index():
     URL says."""
     user, filters = actor(), _filters()
     page = paginate(_listed(user, filters), sort=SORTING.requested(), filters=filters)
-    towns = [(town.code, town.name)
-             for town in Town.select().where(town_filter(user)).order_by(Town.code)]
+    towns = town_choices(user)
     return render("villages/index.html", "villages/_results.html",
                   listing=page, towns=towns, town_code=filters["town"], filters=filters,
                   paired=[("yes", _("With a lawyer")), ("no", _("Without a lawyer"))])

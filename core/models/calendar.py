@@ -61,7 +61,9 @@ class Event(BaseModel):
 
     class Meta:
         indexes = ((("lawyer", "starts_at"), False),  # a lawyer's day, for double-booking
-                   (("status", "ends_at"), False))  # the past ones not recorded (0022)
+                   (("status", "ends_at"), False),  # the past ones not recorded (0022)
+                   # a year's sessions counted by month and town, from the index (0024)
+                   (("kind", "starts_at", "status", "village"), False))
 
 
 class SignIn(BaseModel):

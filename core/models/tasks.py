@@ -1,6 +1,6 @@
 """Programme work: tasks, the work log they write, and the audit log."""
-from peewee import (CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
-                    JSONField, TextField)
+from peewee import (SQL, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
+                    JSONField, NodeList, TextField)
 
 from core.clock import now_utc
 from core.db import BaseModel
@@ -40,6 +40,16 @@ class Task(BaseModel):
     class Meta:
         indexes = ((("program", "status"), False), (("assignee", "status"), False),
                    (("status", "due_on"), False))  # the overdue ones (migration 0022)
+
+
+# The lists' usual order: what is still to do first, soonest due first, no due date last,
+# then by id — and the index that holds it (migration 0024), so that a page of a million
+# tasks is read from the index instead of sorting them all. Written with constants (no
+# parameters) and ``due_on IS NULL`` spelt out, so that SQLite and PostgreSQL match the
+# index to the ORDER BY (``core.tasks.LIST_ORDER`` orders by exactly these).
+TASK_LIST_ORDER = (NodeList((Task.status, SQL("IN ('done', 'cancelled')")), parens=True),
+                   Task.due_on.is_null(), Task.due_on, Task.id)
+Task.add_index(Task.index(*TASK_LIST_ORDER, name="task_list_order"))
 
 
 class WorkLog(BaseModel):
