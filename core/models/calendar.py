@@ -63,7 +63,7 @@ class Event(BaseModel):
         indexes = ((("lawyer", "starts_at"), False),  # a lawyer's day, for double-booking
                    (("status", "ends_at"), False),  # the past ones not recorded (0022)
                    # a year's sessions counted by month and town, from the index (0024)
-                   (("kind", "starts_at", "status", "village"), False))
+                   (("starts_at", "kind", "status", "village"), False))
 
 
 class SignIn(BaseModel):
