@@ -92,7 +92,9 @@ class Recorder:
         """Run ``statements`` alone, fetching every row (reads only: writes are skipped)."""
         def run():
             for sql, params in statements:
-                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                # a compound query starts "(SELECT" on PostgreSQL (peewee parenthesises
+                # its parts there, not on SQLite)
+                if not sql.lstrip(" (").upper().startswith(("SELECT", "WITH")):
                     continue
                 cursor = self.original(sql, params)
                 cursor.fetchall()
