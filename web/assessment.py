@@ -6,13 +6,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core import clock, privacy
-from core.access import can_read_sheet, sheet_filter, town_filter
+from core.access import can_read_sheet, sheet_filter
 from core.assessment import (CRITERIA_LABELS, EXPORT_HEADERS, GRADES, assess,
                              assessment_sheet, behind_pace, count_behind, export_assessment,
                              export_sheet)
 from core.audit import record
 from core.config import get_settings
-from core.models import Pairing, Town
+from core.models import Pairing
 from core.vocabulary import READERS
 from web.access import actor, allow
 from web.listing import (Page, Sorting, page_number, paginate, query_number, query_text,
@@ -20,6 +20,7 @@ from web.listing import (Page, Sorting, page_number, paginate, query_number, que
 from web.longwork import long_export
 from web.programs import xlsx_response
 from web.render import render
+from web.tasks import town_choices, town_code_for
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 
@@ -49,7 +50,8 @@ SORTING = Sorting({"score": lambda row: row.total,
 
 
 def _filters() -> dict:
-    return {"year": _year(), "grade": query_text("grade", 20), "town": query_text("town")}
+    return {"year": _year(), "grade": query_text("grade", 20),
+            "town": town_code_for(query_text("town"))}
 
 
 def _rows(user, filters: dict):
@@ -70,8 +72,7 @@ def index():
     (``core.access.sheet_filter``), sorted and filtered as the URL says."""
     user, filters = actor(), _filters()
     page = paginate(_rows(user, filters), sort=SORTING.requested(), filters=filters)
-    towns = [(town.code, town.name)
-             for town in Town.select().where(town_filter(user)).order_by(Town.code)]
+    towns = town_choices(user)
     return render("assessment/index.html", "assessment/_results.html", listing=page,
                   year=filters["year"], filters=filters, towns=towns,
                   grade_options=[(key, _(label)) for key, label in GRADES.items()],

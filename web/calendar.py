@@ -45,6 +45,7 @@ from web.longwork import long_export
 from web.panels import Panel
 from web.render import htmx, render
 from web.signin_state import prime_signins
+from web.tasks import town_choices, town_code_for
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -468,7 +469,7 @@ def _quota_note(row) -> str:
 
 
 def _quota_filters(today) -> dict:
-    return {"year": _year_param(today.year), "town": query_text("town"),
+    return {"year": _year_param(today.year), "town": town_code_for(query_text("town")),
             "behind": "1" if request.args.get("behind") == "1" else None}
 
 
@@ -571,8 +572,7 @@ def quota():
     filters = _quota_filters(today)
     year, town_code = filters["year"], filters["town"]
     listing, totals, proofs = _quota_page(user, filters, today)
-    towns = [(town.code, town.name) for town in
-             Town.select().where(town_filter(user)).order_by(Town.code)]
+    towns = town_choices(user)
     return render("calendar/quota.html", "calendar/_quota.html", listing=listing,
                   behind=bool(filters["behind"]),
                   totals=totals, year=year, town_code=town_code, towns=towns, proofs=proofs,

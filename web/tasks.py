@@ -240,6 +240,14 @@ def town_matching(value: str):
     return (Town.code == value) | (Town.name == value)
 
 
+def town_code_for(value: str) -> str:
+    """The code of the town a filter names (``town_matching``), for lists that filter
+    their rows by code; what names no town stays as typed and matches nothing."""
+    if not value:
+        return value
+    return Town.select(Town.code).where(town_matching(value)).scalar() or value
+
+
 @bp.route("/suggest/villages")
 @allow(*ROLES)
 def suggest_villages():
