@@ -35,7 +35,7 @@ from core.i18n import N_, gettext_for
 from core.inspections import failed_items, follow_up_late, of_pairing
 from core.models import (Event, Inspection, Lawyer, MajorMatter, PaceTally, Pairing, Rating,
                          ReturnVisit, Task, Town, User, Village, WorkLog)
-from core.pace_tally import pace_columns, year_bounds
+from core.pace_tally import pace_columns
 from core.planner import village_quota
 from core.vocabulary import CRITERIA_LABELS, GRADES
 from core.privacy import audit_views, task_view
@@ -125,9 +125,6 @@ class PaceRow:
 
 # --- loading (one query per kind of record) ------------------------------------------------
 
-_year_bounds = year_bounds  # the year in stored (UTC) instants (core.pace_tally)
-
-
 def _pairings(year: int, user: User | None, pairing_ids=None, active_only=False):
     """{pairing id: (pairing, Quota)} for the pairings in scope that owe something in
     ``year`` (``core.access.sheet_filter``: a lawyer's own, ended ones too). Every pairing
@@ -168,7 +165,7 @@ def _owner(candidates: list[Pairing], day: dt.date) -> Pairing | None:
 
 def _held_events(year: int, pairing_ids, until: dt.datetime | None = None):
     """{pairing id: [held events]} of kinds session and publicity begun in ``year``."""
-    start, end = _year_bounds(year)
+    start, end = clock.year_bounds(year)
     if until is not None:
         end = min(end, until)
     events = defaultdict(list)
@@ -228,7 +225,7 @@ def _load_figures(year: int, owned) -> dict[int, Figures]:
         return figures
     for pairing_id, events in _held_events(year, ids).items():
         _count_events(figures[pairing_id], events, settings.min_session_hours)
-    start, end = _year_bounds(year)
+    start, end = clock.year_bounds(year)
     villages = list({pairing.village_id for pairing, _ in owned.values()})
     pairs = _by_lawyer_village(owned)
     logs = (WorkLog.select(WorkLog.lawyer, WorkLog.village, WorkLog.occurred_at)
@@ -371,7 +368,7 @@ def assessment_sheet(pairing: Pairing, year: int) -> AssessmentRow | None:
     if pairing.id not in owned:
         return None
     row = _rows(year, owned)[0]
-    start, end = _year_bounds(year)
+    start, end = clock.year_bounds(year)
     min_hours = get_settings().min_session_hours
     events = _held_events(year, [pairing.id]).get(pairing.id, [])
     row.details = {

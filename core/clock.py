@@ -35,6 +35,13 @@ def utc_from_local(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=_zone).astimezone(UTC).replace(tzinfo=None)
 
 
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The district year as a stored (naive UTC) instant range [start, end): from
+    1 January 00:00 district time."""
+    return (utc_from_local(dt.date(year, 1, 1), dt.time.min),
+            utc_from_local(dt.date(year + 1, 1, 1), dt.time.min))
+
+
 def as_utc(instant: dt.datetime) -> dt.datetime:
     """Naive UTC, as stored: an aware datetime is converted, a naive one is taken as UTC."""
     if instant.tzinfo is not None:

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, Case, chunked, fn
 
 from core import clock
 from core.config import get_settings
@@ -35,18 +35,13 @@ log = logging.getLogger(__name__)
 _QUOTA_COLUMNS = (Pairing.id, Pairing.village, Pairing.lawyer, Pairing.term_start,
                   Pairing.term_end, Pairing.onsite_week, Pairing.onsite_weekday,
                   Pairing.onsite_start, Pairing.onsite_end)
+BATCH = 900  # ids in one IN list (under SQLite's 999 parameters)
 MANY_VILLAGES = 500  # more villages changed at once: every figure is worked out (no long IN)
 _FIGURES = ("sessions_required", "publicity_required", "first_day", "last_day",
             "sessions_held", "publicity_held", "min_hours")
 
 
 # --- counting held events (core.assessment counts the same way) ------------------------------
-
-def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    """The year in stored (UTC) instants: from 1 January 00:00 district time."""
-    return (clock.utc_from_local(dt.date(year, 1, 1), dt.time()),
-            clock.utc_from_local(dt.date(year + 1, 1, 1), dt.time()))
-
 
 def held_hours_sql():
     """``core.assessment.held_hours`` as SQL (for counting in the database)."""
@@ -108,7 +103,7 @@ def _count_held(figures: dict, village_ids, min_hours: float) -> None:
     """Add the held counts of each year to ``figures`` (one aggregate per year)."""
     for year in sorted({year for _, year in figures}):
         query = (Event.select(Event.pairing, *held_sums(min_hours))
-                 .where(held_in(*year_bounds(year))).group_by(Event.pairing))
+                 .where(held_in(*clock.year_bounds(year))).group_by(Event.pairing))
         if village_ids is not None:
             query = query.where(Event.pairing.in_(
                 Pairing.select(Pairing.id).where(Pairing.village.in_(list(village_ids)))))
@@ -158,22 +153,17 @@ def refresh(village_ids=None, years=None) -> int:
         for pairing_id, year in stored.keys() - wanted.keys():
             gone[year].append(pairing_id)
         for year, pairing_ids in gone.items():
-            for batch in _batches(pairing_ids):
+            for batch in chunked(pairing_ids, BATCH):
                 PaceTally.delete().where((PaceTally.year == year)
                                          & PaceTally.pairing.in_(batch)).execute()
         changed = [dict(pairing=key[0], year=key[1], **dict(zip(_FIGURES, values)))
                    for key, values in sorted(wanted.items()) if stored.get(key) != values]
-        for batch in _batches(changed, 100):  # 9 columns: under SQLite's 999 parameters
+        for batch in chunked(changed, 100):  # 9 columns: under SQLite's 999 parameters
             (PaceTally.insert_many(batch)
              .on_conflict(conflict_target=[PaceTally.year, PaceTally.pairing],
                           preserve=[getattr(PaceTally, name) for name in _FIGURES])
              .execute())
     return sum(len(ids) for ids in gone.values()) + len(changed)
-
-
-def _batches(items, size: int = 900):
-    items = list(items)
-    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def rebuild() -> int:
@@ -189,7 +179,7 @@ def refresh_events(event_ids) -> int:
     if len(ids) > MANY_VILLAGES * 10:  # a year planned: no use finding their villages
         return refresh()
     villages = set()
-    for batch in _batches(ids):
+    for batch in chunked(ids, BATCH):
         villages |= {v for v, in Event.select(Event.village).where(Event.id.in_(batch))
                      .distinct().tuples()}
     return refresh(village_ids=villages) if villages else 0
@@ -222,7 +212,7 @@ def due_sql(required, day: dt.date):
 def _later_held(year: int, today: dt.date, min_hours: float):
     """Held events of the year begun after ``today`` (none, unless the clock moved back),
     per pairing: taken off the kept counts."""
-    start, end = year_bounds(year)
+    start, end = clock.year_bounds(year)
     until = max(start, clock.utc_from_local(today + dt.timedelta(days=1), dt.time()))
     if until >= end:
         return None

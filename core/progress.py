@@ -36,10 +36,7 @@ BREAKDOWNS = ("town", "lawyer")
 
 # --- the shared parts --------------------------------------------------------------------
 
-def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    """The district year as a naive-UTC instant range [start, end)."""
-    return (clock.utc_from_local(dt.date(year, 1, 1), dt.time.min),
-            clock.utc_from_local(dt.date(year + 1, 1, 1), dt.time.min))
+year_bounds = clock.year_bounds  # the district year as stored instants [start, end)
 
 
 def _where(*conditions):

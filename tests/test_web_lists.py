@@ -408,8 +408,8 @@ def test_many_towns_are_typed_in_the_filter_with_suggestions(district, login, mo
     name is typed, with suggestions from the reader's scope; a district keeps its select."""
     client = login(district.users.admin)
     assert '<select name="town"' in get(client, "/villages/")[1]
-    from web import tasks
-    monkeypatch.setattr(tasks, "TOWN_SELECT_MAX", 1)
+    from web import listing
+    monkeypatch.setattr(listing, "TOWN_SELECT_MAX", 1)
     for page in ("/villages/", "/tasks/", "/requests/", "/calendar/quota", "/assessment/"):
         html = get(client, page)[1]
         assert '<select name="town"' not in html, page

@@ -16,11 +16,10 @@ from core.models import Pairing
 from core.vocabulary import READERS
 from web.access import actor, allow
 from web.listing import (Page, Sorting, page_number, paginate, query_number, query_text,
-                         search_term)
+                         search_term, town_choices, town_code_for)
 from web.longwork import long_export
 from web.programs import xlsx_response
 from web.render import render
-from web.tasks import town_choices, town_code_for
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 

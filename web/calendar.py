@@ -40,12 +40,11 @@ from web import labels
 from web.access import actor, allow
 from web.exports import list_export
 from web.listing import (Sorting, list_args, paginate, query_number, query_text,
-                         search_term, whole_number)
+                         search_term, whole_number, town_choices, town_code_for)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import htmx, render
 from web.signin_state import prime_signins
-from web.tasks import town_choices, town_code_for
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from flask import current_app, request
 
+from core.access import town_filter
+from core.models import Town, User
+
 
 @dataclass(frozen=True)
 class Sort:
@@ -172,3 +175,33 @@ def paginate(query, *, per_page: int | None = None, sort: Sort | None = None,
     return Page(items=items, number=number, per_page=per_page, total=total, query=search_term(),
                 sort=sort, filters=dict(filters or {}), more=more)
 
+
+# --- the town filter of a list ------------------------------------------------------------
+
+# a scope of more towns than this (a province's 1,300) filters by a typed town (a code or
+# a name, with suggestions from ``web.tasks.suggest_towns``) instead of a select of every
+# town; a district's 12 keep it
+TOWN_SELECT_MAX = 36
+
+
+def town_choices(user: User) -> list[tuple[str, str]] | None:
+    """The towns of ``user``'s scope as (code, name) for a list's town select, or None
+    when there are more than ``TOWN_SELECT_MAX``: the filter is then typed
+    (``web.tasks.suggest_towns``). Every list with a town filter uses it."""
+    towns = list(Town.select(Town.code, Town.name).where(town_filter(user))
+                 .order_by(Town.code).limit(TOWN_SELECT_MAX + 1).tuples())
+    return towns if len(towns) <= TOWN_SELECT_MAX else None
+
+
+def town_matching(value: str):
+    """The town a filter names: its code (a select, a suggestion, a link) or its whole
+    name typed in the field."""
+    return (Town.code == value) | (Town.name == value)
+
+
+def town_code_for(value: str) -> str:
+    """The code of the town a filter names (``town_matching``), for lists that filter
+    their rows by code; what names no town stays as typed and matches nothing."""
+    if not value:
+        return value
+    return Town.select(Town.code).where(town_matching(value)).scalar() or value

@@ -43,8 +43,8 @@ from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow
 from web.exports import counted, list_export
-from web.listing import (Sorting, list_args, paginate, query_text,
-                         search_term, whole_number)
+from web.listing import (Sorting, list_args, paginate, query_text, search_term,
+                         town_choices, town_matching, whole_number)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import attach_error, back_to, htmx, render
@@ -220,32 +220,6 @@ def _filter_options(user: User, filters: dict) -> dict:
 
 
 SUGGESTED = 20  # villages, towns or lawyers a filter suggests as one types
-# a scope of more towns than this (a province's 1,300) filters by a typed town (a code or
-# a name, with suggestions) instead of a select of every town; a district's 12 keep it
-TOWN_SELECT_MAX = 36
-
-
-def town_choices(user: User) -> list[tuple[str, str]] | None:
-    """The towns of ``user``'s scope as (code, name) for a list's town select, or None
-    when there are more than ``TOWN_SELECT_MAX``: the filter is then typed
-    (``suggest_towns``). Lists of villages, tasks and requests filter alike."""
-    towns = list(Town.select(Town.code, Town.name).where(town_filter(user))
-                 .order_by(Town.code).limit(TOWN_SELECT_MAX + 1).tuples())
-    return towns if len(towns) <= TOWN_SELECT_MAX else None
-
-
-def town_matching(value: str):
-    """The town a filter names: its code (a select, a suggestion, a link) or its whole
-    name typed in the field."""
-    return (Town.code == value) | (Town.name == value)
-
-
-def town_code_for(value: str) -> str:
-    """The code of the town a filter names (``town_matching``), for lists that filter
-    their rows by code; what names no town stays as typed and matches nothing."""
-    if not value:
-        return value
-    return Town.select(Town.code).where(town_matching(value)).scalar() or value
 
 
 @bp.route("/suggest/villages")

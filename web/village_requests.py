@@ -37,10 +37,9 @@ from core.vocabulary import (DEMAND_CATEGORIES, DEMAND_STATUSES, INVITATION_KIND
                              INVITATION_STATUSES, ROLES, STAFF)
 from web import labels
 from web.access import actor, allow
-from web.listing import paginate, query_text
+from web.listing import paginate, query_text, town_choices, town_matching
 from web.panels import Panel
 from web.render import render
-from web.tasks import town_choices, town_matching
 
 bp = Blueprint("village_requests", __name__)
 
@@ -454,7 +453,7 @@ def _tab(user) -> str:
 
 def _towns(user) -> list[tuple[str, str]] | None:
     """The towns a reader may filter by (only when there is more than one); None when
-    there are too many for a select (``web.tasks.town_choices``): the town is typed."""
+    there are too many for a select (``web.listing.town_choices``): the town is typed."""
     towns = town_choices(user)
     return towns if towns is None or len(towns) > 1 else []
 

@@ -15,11 +15,11 @@ from core.models import District, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, ROLES
 from web.access import actor, allow
 from web.exports import counted, list_export
-from web.listing import Sorting, list_args, paginate, query_text, search_term
+from web.listing import (Sorting, list_args, paginate, query_text, search_term, town_choices,
+                         town_matching)
 from web.longwork import long_export
 from web.panels import Panel
 from web.render import render
-from web.tasks import town_choices, town_matching
 
 bp = Blueprint("villages", __name__, url_prefix="/villages")
 
