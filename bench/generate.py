@@ -224,8 +224,11 @@ def build(scale: str, url: str) -> dict:
     with db.connection_context():
         migrate()
         counts = _World(scale).write()
-        from core import pace_tally  # written past the services: the kept pace figures
+        # written past the services: the kept figures counted
+        from core import pace_tally, progress_tally, session_tally
         pace_tally.rebuild()
+        progress_tally.rebuild()
+        session_tally.rebuild()
         if sqlite:
             database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             database.execute_sql("ANALYZE")

@@ -5,7 +5,8 @@ login page, with its size.
 ``JIEDUI_BENCH_SCALE`` (district, 10x, 50x, province), in SQLite or, with
 ``JIEDUI_BENCH_DATABASE_URL``, PostgreSQL; ``JIEDUI_BENCH_ROUNDS`` rounds each (10);
 ``JIEDUI_BENCH_PAGES`` the paths to measure, separated by commas (every page of ``PAGES``
-by default).
+by default); ``JIEDUI_BENCH_SLOWEST=N`` prints each page's N slowest statements (where a
+page's time goes).
 
 The bare SQL of a page is the statements the page itself ran (recorded during one request:
 the session, the user, the page's queries), executed alone on the same connection and
@@ -23,6 +24,7 @@ os.environ.setdefault("JIEDUI_SECRET_KEY", "bench")
 from bench.harness import Row, print_table, scale, timed  # noqa: E402
 
 ROUNDS = int(os.environ.get("JIEDUI_BENCH_ROUNDS", "10"))
+SLOWEST = int(os.environ.get("JIEDUI_BENCH_SLOWEST", "0"))
 
 PAGES = (
     ("/home", "coordinator desk"),
@@ -34,6 +36,8 @@ PAGES = (
     ("/calendar/quota?behind=1", "quota page, only behind pace"),
     ("/assessment/behind", "pairings behind pace"),
     ("/calendar/", "district month"),
+    ("/programmes/", "programmes at a glance"),
+    ("/programmes/family_visits", "one programme"),
     ("/programmes/charts", "programme charts"),
     ("/programmes/charts/towns", "towns compared (table)"),
 )
@@ -91,14 +95,25 @@ class Recorder:
     def replay(self, statements):
         """Run ``statements`` alone, fetching every row (reads only: writes are skipped)."""
         def run():
-            for sql, params in statements:
-                # a compound query starts "(SELECT" on PostgreSQL (peewee parenthesises
-                # its parts there, not on SQLite)
-                if not sql.lstrip(" (").upper().startswith(("SELECT", "WITH")):
-                    continue
-                cursor = self.original(sql, params)
-                cursor.fetchall()
+            for sql, params in _reads(statements):
+                self.original(sql, params).fetchall()
         return run
+
+    def slowest(self, statements, count: int) -> list[tuple[float, str]]:
+        """The ``count`` slowest reads of ``statements`` (ms, the SQL's start), run once."""
+        times = []
+        for sql, params in _reads(statements):
+            started = time.perf_counter()
+            self.original(sql, params).fetchall()
+            times.append(((time.perf_counter() - started) * 1000, " ".join(sql.split())[:160]))
+        return sorted(times, reverse=True)[:count]
+
+
+def _reads(statements):
+    # a compound query starts "(SELECT" on PostgreSQL (peewee parenthesises its parts there,
+    # not on SQLite)
+    return [(sql, params) for sql, params in statements
+            if sql.lstrip(" (").upper().startswith(("SELECT", "WITH"))]
 
 
 def main() -> int:
@@ -123,6 +138,8 @@ def main() -> int:
         statements = recorder.record(lambda: client.get(path))
         with app.app_context(), db.connection_context():
             bare = timed(recorder.replay(statements), rounds=ROUNDS)
+            for ms, sql in recorder.slowest(statements, SLOWEST):
+                print(f"  {path}: {ms:7.1f} ms  {sql}", file=sys.stderr, flush=True)
         page = timed(lambda: client.get(path), rounds=ROUNDS)
         size = len(response.data) / 1024
         rows.append(Row(f"{name} {path} ({len(statements)} q, {size:.0f} KiB) vs bare SQL",

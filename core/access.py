@@ -278,6 +278,22 @@ def task_filter(user: User | None) -> Expression | bool:
     return False
 
 
+def whole_towns(user: User | None) -> bool | list[int] | None:
+    """The towns whose work is exactly what ``user`` may read of the programme tasks
+    (``task_filter``) and of the on-site sessions (``core.calendar_views.event_filter``):
+    True for all of them and the district's own, ``[town id]`` for a town's coordinator or
+    leader, None when the scope is not whole towns (a lawyer, a village, a firm head). The
+    figures kept per town (``core.town_tally``) serve the first two; the others are
+    counted from their own tasks and events. Keep it in step with both filters."""
+    if user is None or user.role == "admin":
+        return True
+    if is_firm_head(user):
+        return None
+    if user.role in SCOPED and not user.village_id:
+        return [user.town_id] if user.town_id else True
+    return None
+
+
 def sensitive_task_filter(user: User | None) -> Expression | bool:
     """A WHERE clause on ``Task`` selecting the tasks whose sensitive fields ``user`` may
     see (as ``can_see_sensitive``): all for administrators and district coordinators, those

@@ -304,6 +304,16 @@ def collect_until_commit(key: str, item, flush) -> None:
         flush([item])
 
 
+def hold_until_commit(key: int) -> None:
+    """Inside a ``transaction()``: wait for any other transaction that holds ``key`` (a
+    fixed number naming what is kept), and hold it until this one ends — so two keepers of
+    the same kept figures never count from different states and write over each other.
+    PostgreSQL: a transaction's advisory lock. SQLite: nothing to do, as its write
+    transactions (BEGIN IMMEDIATE) already run one at a time."""
+    if not is_sqlite():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+
+
 def after_commit(callback) -> None:
     """Run ``callback()`` once the outermost ``transaction()`` commits (now, outside one)."""
     collect_until_commit(f"after_commit:{id(callback)}", callback,

@@ -15,7 +15,7 @@ import uuid
 from peewee import ModelDelete, chunked, sort_models
 from PIL import Image, ImageDraw
 
-from core import clock, pace_tally, signins
+from core import clock, pace_tally, session_tally, signins
 from core.arrangements import Arrangement
 from core.config import get_settings
 from core.db import BaseModel, db, transaction
@@ -236,8 +236,9 @@ def load_demo(reset: bool = False, *, tasks: bool = True, plan: bool = True) -> 
         summary["signins"] = _demo_sign_ins()
         _village_requests()
         summary["inspections"] = _inspections()
-        # the events were recorded held in bulk, past the services: count the pace again
+        # the events were recorded held in bulk, past the services: count them again
         pace_tally.rebuild()
+        session_tally.rebuild()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 

@@ -20,7 +20,7 @@ from huey.signals import SIGNAL_ERROR
 from peewee import chunked
 
 from core import (assessment, clock, feedback, feeds, matters, notify, pace_tally, planner,
-                  plugins, reports, tasks)
+                  plugins, progress_tally, reports, session_tally, tasks)
 from core.config import get_settings
 from core.db import connection as _job_connection
 from core.errors import JieduiError
@@ -423,6 +423,16 @@ def repair_pace_tally() -> int:
     where they differ (a change whose reaction failed); returns the rows repaired."""
     with _job_connection():
         return pace_tally.rebuild()
+
+
+@huey.periodic_task(crontab(minute="47"), priority=BACKGROUND_PRIORITY)
+def repair_town_tallies() -> int:
+    """Hourly: the counts kept per town and month (``core.town_tally``: the programme
+    metrics, the on-site sessions) counted again and repaired where they differ (a change
+    whose reaction failed, tasks or events written past the services); returns the rows
+    repaired."""
+    with _job_connection():
+        return progress_tally.rebuild() + session_tally.rebuild()
 
 
 # --- the bureau's quarterly report (core.reports) --------------------------------------------

@@ -25,7 +25,7 @@ from peewee import JOIN, Case, chunked, fn
 
 from core import clock
 from core.config import get_settings
-from core.db import is_sqlite, transaction
+from core.db import hold_until_commit, is_sqlite, transaction
 from core.models import Event, PaceTally, Pairing
 from core.planner import village_quota
 
@@ -37,6 +37,7 @@ _QUOTA_COLUMNS = (Pairing.id, Pairing.village, Pairing.lawyer, Pairing.term_star
                   Pairing.onsite_start, Pairing.onsite_end)
 BATCH = 900  # ids in one IN list (under SQLite's 999 parameters)
 MANY_VILLAGES = 500  # more villages changed at once: every figure is worked out (no long IN)
+_LOCK_KEY = 0x6A706163  # "jpac": one keeper of these figures at a time (core.db.hold_until_commit)
 _FIGURES = ("sessions_required", "publicity_required", "first_day", "last_day",
             "sessions_held", "publicity_held", "min_hours")
 
@@ -144,10 +145,13 @@ def refresh(village_ids=None, years=None) -> int:
         if len(village_ids) > MANY_VILLAGES:  # a re-plan of the year, an import: all at once
             village_ids = None
     years = set(years) if years is not None else None
-    wanted = work_out(village_ids, years)
-    if _stored(village_ids, years) == wanted:
+    if _stored(village_ids, years) == work_out(village_ids, years):
         return 0  # nothing to write: no write lock taken
     with transaction():
+        # worked out again inside the write transaction, one keeper at a time: a keeper
+        # that worked out before another's change committed cannot write over it
+        hold_until_commit(_LOCK_KEY)
+        wanted = work_out(village_ids, years)
         stored = _stored(village_ids, years)
         gone = defaultdict(list)
         for pairing_id, year in stored.keys() - wanted.keys():

@@ -1,33 +1,30 @@
 """Programme progress: done tasks counted by the plugins' metrics, toward their targets.
 
 A metric counts the done tasks of its task types, or the distinct subjects of those tasks
-(``Task.subject``: one household visited twice counts once). Every metric becomes one
-column of ONE aggregate query over the done tasks of the year:
-
-    COUNT(CASE WHEN program = p AND task_type IN (…) THEN 1 END)             -- tasks
-    COUNT(DISTINCT CASE WHEN program = p AND task_type IN (…) THEN subject END) -- subjects
-
-so a subject counts once per metric even when the metric spans several task types, and the
-page costs the same two queries (counts, then the year's targets) for one programme or ten.
+(``Task.subject``: one household visited twice counts once; told apart per town and
+village). How they are counted is ``core.progress_tally.count_rows``: per metric, town and
+district month, a subject in the month it was first done. The district's and a town's
+counts are kept at commit (``core.progress_tally``), so the desk, the charts and the
+programmes read a few thousand kept rows however many tasks the year holds; a lawyer's,
+a village's or a firm's scope is counted from its own tasks, the same way.
 
 Years are district years (1 January 00:00 in ``JIEDUI_TIMEZONE``) of ``completed_at``. A
 ``ProgramTarget`` row overrides a metric's default target for its year.
 """
 import datetime as dt
-import functools
 import itertools
-import operator
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import Case, Select, fn
 
-from core import clock
-from core.access import is_district_manager, task_filter, town_filter
+from core import clock, progress_tally
+from core.access import is_district_manager, task_filter, whole_towns, town_filter
 from core.audit import record
 from core.db import db, transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import Lawyer, ProgramTarget, Task, Town, User
 from core.plugins import get_registry
+from core.progress_tally import NO_TOWN, SUBJECT_KEY, count_rows, metric_condition
 from core.registry import Metric
 from core.privacy import full_view_filter
 
@@ -62,15 +59,10 @@ def _done_in(year: int | None, user: User | None, between=None):
     return conditions
 
 
-# A subject is counted per village: 王建国's household in one village is not the same
-# household as a 王建国 in another (district- and town-level tasks have no village).
-SUBJECT_KEY = (fn.COALESCE(Task.village.cast("TEXT"), "").concat(":").concat(Task.subject)
-               .alias("subject_key"))
-
-
 def _counts(metric: Metric):
-    """The metric's condition over Task, and how it counts (tasks or distinct subjects)."""
-    condition = (Task.program == metric.program) & Task.task_type.in_(list(metric.task_types))
+    """The metric's condition over Task, and how it counts (tasks or distinct subjects)
+    in one group of a GROUP BY (a lawyer's: ``breakdown``)."""
+    condition = metric_condition(metric)
     if metric.distinct_field:
         return condition, lambda cond: fn.COUNT(fn.DISTINCT(Case(None, [(cond, SUBJECT_KEY.unwrap())])))
     return condition, lambda cond: fn.COUNT(Case(None, [(cond, 1)]))
@@ -103,31 +95,37 @@ def targets(metrics: list[Metric], year: int) -> dict[str, int]:
     return {m.slug: overrides.get(m.slug, m.target) for m in metrics}
 
 
-def _columns(metrics: list[Metric]) -> tuple[list, list[str]]:
-    """A count column per metric (``m0``, ``m1`` …) and the programmes they cover."""
-    columns = []
-    for index, metric in enumerate(metrics):
-        condition, count = _counts(metric)
-        columns.append(count(condition).alias(f"m{index}"))
-    return columns, sorted({m.program for m in metrics})
+def _live(metrics: list[Metric], year: int, user: User | None, between=None) -> list[tuple]:
+    """``count_rows`` over the tasks ``user`` may read (a scope that is not whole towns)."""
+    where = task_filter(user)
+    return [] if where is False else count_rows(metrics, year, where, between)
+
+
+def _totals(metrics: list[Metric], year: int, user: User | None, between=None) -> dict:
+    """``{slug: done}`` in ``user``'s scope: the kept counts of its towns, or its tasks
+    counted (always for a part of the year, ``between``)."""
+    towns = whole_towns(user)
+    if towns is not None and between is None:
+        return progress_tally.totals(metrics, year, towns)
+    totals = {m.slug: 0 for m in metrics}
+    for index, _town, _month, count in _live(metrics, year, user, between):
+        totals[metrics[index].slug] += count
+    return totals
 
 
 def _measure(metrics: list[Metric], year: int, user: User | None,
              between=None) -> dict[str, dict]:
     if not metrics:
         return {}
-    columns, programs = _columns(metrics)
-    row = (Task.select(*columns)
-           .where(_where(*_done_in(year, user, between), Task.program.in_(programs)))
-           .dicts().get())
+    done = _totals(metrics, year, user, between)
     goals = targets(metrics, year)
     registry = get_registry()
     return {m.slug: {"slug": m.slug, "program": m.program, "name": m.name,
                      "program_name": registry.programs[m.program].name
                      if m.program in registry.programs else m.program,
-                     "done": int(row[f"m{index}"] or 0), "target": goals[m.slug],
+                     "done": done[m.slug], "target": goals[m.slug],
                      "distinct": m.distinct_field is not None}
-            for index, m in enumerate(metrics)}
+            for m in metrics}
 
 
 # --- the API -----------------------------------------------------------------------------
@@ -135,7 +133,8 @@ def _measure(metrics: list[Metric], year: int, user: User | None,
 def progress(year: int | None = None, *, user: User | None = None) -> dict[str, dict]:
     """Every metric: ``{slug: {"slug", "program", "program_name", "name", "done", "target",
     "distinct"}}`` for the district ``year`` (default: this year), counting the tasks
-    ``user`` may read (None: all). Ordered by programme. Two queries, however many metrics."""
+    ``user`` may read (None: all). Ordered by programme. A few queries, however many
+    metrics and tasks (the kept counts; a lawyer's scope: its tasks counted)."""
     return _measure(_ordered_metrics(), _year(year), user)
 
 
@@ -143,7 +142,8 @@ def progress_between(start: dt.datetime, end: dt.datetime, year: int, *,
                      user: User | None = None) -> dict[str, dict]:
     """Every metric as in ``progress``, counting the tasks done from ``start`` to ``end``
     (naive UTC instants, end excluded: a month or a quarter of ``core.reports``), against
-    the targets of ``year``. Two queries."""
+    the targets of ``year``. Counted from the tasks (the kept counts are by month, and a
+    subject counts in the part of the year it was first done in)."""
     return _measure(_ordered_metrics(), year, user, between=(start, end))
 
 
@@ -159,7 +159,7 @@ def program_progress(program_slug: str, year: int | None = None, *,
 def counted_tasks(metric_slug: str, year: int | None = None, *,
                   user: User | None = None) -> list[Task]:
     """The done tasks a metric counts, oldest first: every one for a metric of tasks, the
-    first done task of each subject (told apart per village, ``SUBJECT_KEY``) for a
+    first done task of each subject (told apart per town and village, ``SUBJECT_KEY``) for a
     distinct one. The same conditions as ``progress`` (the year's done tasks ``user`` may
     read; ``year`` None: every year), so ``len(counted_tasks(m, year, user=u))`` is the
     ``done`` that ``progress(year, user=u)`` shows for ``m``: a register, a collection or
@@ -173,7 +173,7 @@ def counted_tasks(metric_slug: str, year: int | None = None, *,
     firsts = {}
     for task in query:
         if task.subject is not None:
-            firsts.setdefault((task.village_id, task.subject), task)
+            firsts.setdefault((task.town_id, task.village_id, task.subject), task)
     return list(firsts.values())
 
 
@@ -188,29 +188,29 @@ def headline(program_slug: str) -> Metric | None:
 
 
 def breakdown(metric_slug: str, by: str, year: int | None = None, *,
-              user: User | None = None) -> list[tuple[str, int]]:
+              user: User | None = None, limit: int | None = None) -> list[tuple[str, int]]:
     """One metric split by ``"town"`` (every town in ``user``'s scope, zeros included, in
-    town order) or by ``"lawyer"`` (the assignees with a count, most first). District
+    town order) or by ``"lawyer"`` (the assignees with a count, most first): the first
+    ``limit`` rows (all: None; a province has 1,300 towns and 9,000 lawyers). District
     tasks (no town) and tasks without an assignee are in no row."""
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown by {by!r}: choose one of {', '.join(BREAKDOWNS)}")
     metric = _metric(metric_slug)
-    condition, count = _counts(metric)
-    counted = _where(*_done_in(_year(year), user), condition)
     if by == "town":
-        n = count(Task.id.is_null(False)).alias("n")  # the join already applied the conditions
-        query = (Town.select(Town.name, n)
-                 .join(Task, JOIN.LEFT_OUTER, on=(Task.town == Town.id) & counted)
-                 .group_by(Town.id, Town.name, Town.code).order_by(Town.code))
+        counts = by_town([metric.slug], year, user=user)
+        query = Town.select(Town.id, Town.name).order_by(Town.code).limit(limit)
         towns = town_filter(user)
         if towns is not True:
             query = query.where(towns)
-    else:
-        n = count(Task.id.is_null(False))
-        query = (Lawyer.select(Lawyer.name, n.alias("n"))
-                 .join(Task, on=(Task.assignee == Lawyer.id))
-                 .where(counted)
-                 .group_by(Lawyer.id, Lawyer.name).order_by(n.desc(), Lawyer.name))
+        return [(name, counts.get(town_id, {}).get(metric.slug, 0))
+                for town_id, name in query.tuples()]
+    condition, count = _counts(metric)
+    counted = _where(*_done_in(_year(year), user), condition)
+    n = count(Task.id.is_null(False))
+    query = (Lawyer.select(Lawyer.name, n.alias("n"))
+             .join(Task, on=(Task.assignee == Lawyer.id))
+             .where(counted)
+             .group_by(Lawyer.id, Lawyer.name).order_by(n.desc(), Lawyer.name).limit(limit))
     return [(label, int(value or 0)) for label, value in query.tuples()]
 
 
@@ -274,67 +274,44 @@ def set_target(actor: User | None, metric_slug: str, year: int, target: int) -> 
     return row
 
 
-def month_bounds(year: int) -> list[dt.datetime]:
-    """The 13 instants (naive UTC) that start each district month of ``year`` and the next
-    year: month ``m`` (1–12) is [bounds[m - 1], bounds[m])."""
-    return [clock.utc_from_local(dt.date(year + (m > 12), (m - 1) % 12 + 1, 1), dt.time.min)
-            for m in range(1, 14)]
-
-
-def _month_of(instant, bounds: list[dt.datetime]):
-    """The month index (0–11) of ``instant`` among the 13 ``month_bounds`` (12 after)."""
-    return Case(None, [(instant < bounds[month + 1], month) for month in range(12)], 12)
-
-
 def cumulative_by_month(metric_slugs: list[str], year: int | None = None, *,
                         user: User | None = None) -> dict[str, list[int]]:
     """``{metric slug: [done by the end of January, … by the end of December]}`` for the
     district ``year``, counting as ``progress`` does (a distinct metric counts a subject
-    once, in the month it was first done) in ``user``'s scope. ONE query: per metric, its
-    tasks (or its subjects, at their first completion) counted by month — a UNION ALL of
-    GROUP BYs, so the cost is one pass over the year's done tasks per metric, not a
-    DISTINCT per metric and month."""
+    once, in the month it was first done) in ``user``'s scope: the kept counts by month,
+    or the scope's tasks counted."""
     metrics = [_metric(slug) for slug in metric_slugs]
     if not metrics:
         return {}
     year = _year(year)
-    bounds = month_bounds(year)
-    programs = sorted({m.program for m in metrics})
-    done = _where(*_done_in(year, user), Task.program.in_(programs))
-    parts = []
-    for index, metric in enumerate(metrics):
-        condition, _count = _counts(metric)
-        if metric.distinct_field:
-            firsts = (Task.select(fn.MIN(Task.completed_at).alias("first"))
-                      .where(done & condition).group_by(SUBJECT_KEY.unwrap())
-                      .alias(f"firsts{index}"))
-            month = _month_of(firsts.c.first, bounds)
-            parts.append(Task.select(SQL(str(index)), month, fn.COUNT(SQL("*")))
-                         .from_(firsts).group_by(SQL("2")))
-        else:
-            month = _month_of(Task.completed_at, bounds)
-            parts.append(Task.select(SQL(str(index)), month, fn.COUNT(Task.id))
-                         .where(done & condition).group_by(SQL("2")))
-    counted = [[0] * 13 for _ in metrics]
-    for index, month, count in functools.reduce(operator.add, parts).tuples():
-        counted[int(index)][int(month)] += int(count)
-    return {m.slug: list(itertools.accumulate(counted[index][:12]))
-            for index, m in enumerate(metrics)}
+    towns = whole_towns(user)
+    if towns is not None:
+        months = progress_tally.monthly(metrics, year, towns)
+    else:
+        months = {m.slug: [0] * 12 for m in metrics}
+        for index, _town, month, count in _live(metrics, year, user):
+            months[metrics[index].slug][month] += count
+    return {slug: list(itertools.accumulate(counts)) for slug, counts in months.items()}
 
 
 def by_town(metric_slugs: list[str], year: int | None = None, *,
             user: User | None = None) -> dict[int, dict[str, int]]:
     """``{town id: {metric slug: done}}`` for the district ``year`` in ``user``'s scope,
-    counted as ``progress`` counts (distinct subjects where the metric says so). ONE
-    query, GROUP BY town; district tasks (no town) and towns with nothing done are left
-    out."""
+    counted as ``progress`` counts (distinct subjects where the metric says so): the kept
+    counts by town, or the scope's tasks counted. District tasks (no town) and towns with
+    nothing done are left out."""
     metrics = [_metric(slug) for slug in metric_slugs]
     if not metrics:
         return {}
-    columns, programs = _columns(metrics)
-    rows = (Task.select(Task.town.alias("town_id"), *columns)
-            .where(_where(*_done_in(_year(year), user), Task.program.in_(programs),
-                          Task.town.is_null(False)))
-            .group_by(Task.town).dicts())
-    return {row["town_id"]: {m.slug: int(row[f"m{index}"] or 0) for index, m in enumerate(metrics)}
-            for row in rows}
+    year = _year(year)
+    towns = whole_towns(user)
+    if towns is not None:
+        counted = progress_tally.per_town(metrics, year, towns)
+    else:
+        counted = {}
+        for index, town_id, _month, count in _live(metrics, year, user):
+            if town_id != NO_TOWN:
+                by_metric = counted.setdefault(town_id, {})
+                by_metric[metrics[index].slug] = by_metric.get(metrics[index].slug, 0) + count
+    return {town_id: {m.slug: done.get(m.slug, 0) for m in metrics}
+            for town_id, done in counted.items()}

@@ -9,7 +9,7 @@ the plugin manager, by name.
 """
 import logging
 
-from core import clock, feeds, jobs, pace_tally, problems, village_requests
+from core import clock, feeds, jobs, pace_tally, problems, session_tally, village_requests
 from core.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,15 @@ def pairing_changed(pairing, change):
 @hookimpl
 def feeds_changed(event_ids):
     """Republish the feeds of these events (a job), and keep their villages' pace figures
-    (every change of an event fires this hook: held, cancelled, moved, handed over…)."""
+    and their towns' session counts (every change of an event fires this hook: held,
+    cancelled, moved, handed over…)."""
     publish_affected(event_ids)
-    try:
-        pace_tally.refresh_events(event_ids)
-    except Exception:  # noqa: BLE001 - logged; the hourly repair catches up
-        log.exception("could not count the pace of events %s", sorted(event_ids)[:20])
+    for keep in (pace_tally.refresh_events, session_tally.refresh_events):
+        try:
+            keep(event_ids)
+        except Exception:  # noqa: BLE001 - logged; the hourly repair catches up
+            log.exception("could not keep %s for events %s", keep.__module__,
+                          sorted(event_ids)[:20])
 
 
 def refresh_pace(village_ids) -> None:

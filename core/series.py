@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 
 from peewee import SQL, Case, fn
 
-from core import clock
+from core import clock, session_tally
+from core.access import sheet_filter, town_filter, whole_towns
 from core.calendar_views import event_filter
 from core.models import Event, Lawyer, Pairing, Town, User, Village
 from core.pace import (Pace, Share, YearCalendar, pace, quota_pace, share_of, status as pace_status,
                        year_calendar)
 from core.planner import quota_status
 from core.plugins import get_registry
-from core.progress import by_town, cumulative_by_month, headline, month_bounds, targets
-from core.access import sheet_filter, town_filter
+from core.progress import by_town, cumulative_by_month, headline, targets
+from core.session_tally import HELD, PLANNED
+from core.town_tally import month_bounds
 
 
 def _months_known(year: int, today: dt.date) -> int:
@@ -104,8 +106,10 @@ def sessions_by_month(months: list[dt.date], end: dt.date,
                       user: User | None) -> list[tuple[dt.date, int, int]]:
     """On-site sessions (events of kind ``session``) that ``user`` may read, planned (not
     cancelled) and held, in each district month starting on ``months[i]`` (the last one
-    ends on ``end``): ``[(first day, planned, held)]`` from ONE query. The charts and the
-    bureau's report (``core.reports``) count them here, so they agree."""
+    ends on ``end``): ``[(first day, planned, held)]`` from ONE query. The bureau's report
+    (``core.reports``) and the charts of a scope that is not whole towns count them here;
+    the district's and a town's charts read the counts kept by the same conditions
+    (``core.session_tally``), so they agree."""
     bounds = [clock.utc_from_local(day, dt.time.min) for day in [*months, end]]
     readable = event_filter(user)
     if readable is False:
@@ -113,9 +117,8 @@ def sessions_by_month(months: list[dt.date], end: dt.date,
     # one month number per event, then GROUP BY it: a CASE per event rather than two
     # counts per month per event (a province's year holds 300,000 sessions)
     month = Case(None, [(Event.starts_at < bounds[m + 1], m) for m in range(len(months))])
-    query = (Event.select(month.alias("month"),
-                          fn.COUNT(Case(None, [(Event.status != "cancelled", 1)])),
-                          fn.COUNT(Case(None, [(Event.status == "held", 1)])))
+    query = (Event.select(month.alias("month"), fn.COUNT(Case(None, [(PLANNED, 1)])),
+                          fn.COUNT(Case(None, [(HELD, 1)])))
              .where((Event.kind == "session") & (Event.starts_at >= bounds[0])
                     & (Event.starts_at < bounds[-1]))
              .group_by(SQL("1")))
@@ -127,12 +130,18 @@ def sessions_by_month(months: list[dt.date], end: dt.date,
 
 def session_months(year: int | None = None, *, user: User | None = None,
                    today: dt.date | None = None) -> list[SessionMonth]:
-    """The 12 months of ``year``: sessions planned and held (``sessions_by_month``), and
+    """The 12 months of ``year``: sessions planned and held (kept per town,
+    ``core.session_tally``; a scope that is not whole towns: ``sessions_by_month``), and
     whether each month is over by ``today``."""
     today = today or clock.today()
     year = year or today.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
-    counts = sessions_by_month(months, dt.date(year + 1, 1, 1), user)
+    towns = whole_towns(user)
+    if towns is not None:
+        kept = session_tally.monthly(year, towns)
+        counts = [(day, kept["planned"][i], kept["held"][i]) for i, day in enumerate(months)]
+    else:
+        counts = sessions_by_month(months, dt.date(year + 1, 1, 1), user)
     return [SessionMonth(day.month, planned, held,
                          dt.date(year + (day.month == 12), day.month % 12 + 1, 1) <= today)
             for day, planned, held in counts]
@@ -197,26 +206,18 @@ def town_sessions(year: int | None = None, *, user: User | None = None,
                   now: dt.datetime | None = None) -> list[TownSessions]:
     """Every town in ``user``'s scope: on-site sessions held against those planned for the
     year (not cancelled), and against those whose time has come by ``now`` (what should
-    be held by now). ONE query, GROUP BY town."""
+    be held by now). The district and a town read the kept counts (``core.session_tally``)
+    and count this month's sessions so far; another scope counts its year of sessions (one
+    query, GROUP BY town)."""
     now = now or clock.now_utc()
     year = year or clock.local_date(now).year
-    bounds = month_bounds(year)
-    live = Event.status != "cancelled"
-    query = (Event.select(Village.town.alias("town_id"),
-                          fn.COUNT(Case(None, [(live, 1)])).alias("planned"),
-                          fn.COUNT(Case(None, [(live & (Event.starts_at < now), 1)])).alias("due"),
-                          fn.COUNT(Case(None, [(Event.status == "held", 1)])).alias("held"))
-             .join(Village)
-             .where((Event.kind == "session") & (Event.starts_at >= bounds[0])
-                    & (Event.starts_at < bounds[12]))
-             .group_by(Village.town))
-    readable = event_filter(user)
     towns = _towns_in_scope(user)
+    readable = event_filter(user)
     if readable is False or towns is None:
         return []
-    if readable is not True:
-        query = query.where(readable)
-    counts = {row["town_id"]: row for row in query.dicts()}
+    scope = whole_towns(user)
+    counts = (_town_sessions_counted(year, now, readable) if scope is None
+              else _town_sessions_kept(year, now, scope))
     result = []
     for town in towns:
         row = counts.get(town.id, {"planned": 0, "due": 0, "held": 0})
@@ -227,6 +228,50 @@ def town_sessions(year: int | None = None, *, user: User | None = None,
                                               share=share,
                                               district_target=int(row["planned"] or 0))))
     return result
+
+
+def _town_session_counts(start, end, now, where=True):
+    """{town id: {"planned", "due", "held"}}: sessions begun in [start, end) of the year,
+    counted per town from the events (``due``: planned and begun before ``now``)."""
+    query = (Event.select(Village.town.alias("town_id"),
+                          fn.COUNT(Case(None, [(PLANNED, 1)])).alias("planned"),
+                          fn.COUNT(Case(None, [(PLANNED & (Event.starts_at < now), 1)]))
+                          .alias("due"),
+                          fn.COUNT(Case(None, [(HELD, 1)])).alias("held"))
+             .join(Village)
+             .where((Event.kind == "session") & (Event.starts_at >= start)
+                    & (Event.starts_at < end))
+             .group_by(Village.town))
+    if where is not True:
+        query = query.where(where)
+    return {row.pop("town_id"): row for row in query.dicts()}
+
+
+def _town_sessions_counted(year: int, now, readable) -> dict:
+    """A scope that is not whole towns: its year of sessions counted per town."""
+    bounds = month_bounds(year)
+    return _town_session_counts(bounds[0], bounds[12], now, readable)
+
+
+def _town_sessions_kept(year: int, now, towns) -> dict:
+    """The district or a town: the year's planned and held sessions kept per town
+    (``core.session_tally``); what is due by ``now`` is the months before now's, kept,
+    and now's month so far, counted."""
+    bounds = month_bounds(year)
+    kept = session_tally.per_town(year, towns)
+    month = sum(1 for bound in bounds[1:12] if bound <= now) if bounds[0] <= now else 0
+    if now >= bounds[12]:
+        due = {town_id: row.get("planned", 0) for town_id, row in kept.items()}
+    else:
+        due = {town_id: row.get("planned", 0)
+               for town_id, row in session_tally.per_town(year, towns, month).items()}
+        if now > bounds[0]:
+            where = True if towns is True else Village.town.in_(list(towns))
+            for town_id, row in _town_session_counts(bounds[month], now, now,
+                                                     where).items():
+                due[town_id] = due.get(town_id, 0) + row["due"]
+    return {town_id: {"planned": row.get("planned", 0), "held": row.get("held", 0),
+                      "due": due.get(town_id, 0)} for town_id, row in kept.items()}
 
 
 def done_of_expected(p: Pace) -> float:

@@ -28,7 +28,7 @@ import uuid
 from peewee import JOIN, Expression
 from werkzeug.datastructures import MultiDict
 
-from core import clock
+from core import clock, progress_tally
 from core.access import (can_assign, can_edit_task, can_manage_task, can_view_task,
                          is_district_manager, manages_town, task_filter)
 from core.audit import record
@@ -471,6 +471,8 @@ def reopen_task(actor: User | None, task: Task) -> Task:
     with transaction():
         _touch(task, status="open", completed_at=None, completed_by=None, cancel_reason="")
         record(actor, "task.reopen", obj=task, detail={"from": previous})
+        if previous == "done":
+            progress_tally.count_again(task)
     return task
 
 
@@ -677,6 +679,7 @@ def complete_task(actor: User | None, task: Task, formdata, *, mode: str = "onsi
         record(actor, "task.complete", obj=task,
                detail={"program": task.program, "task_type": task.task_type,
                        "subject_set": task.subject is not None})
+        progress_tally.count_again(task)
         notify("task_completed", task=task)
     return task
 

@@ -55,10 +55,12 @@ def session(pairing, day: dt.date, status: str = "held", kind: str = "session") 
 
 
 def counted(event: Event) -> Event:
-    """An event written past the services: its village's kept pace figures follow, as
-    after a service's change (``core.pace_tally``)."""
-    from core import pace_tally
+    """An event written past the services: its village's kept pace figures and its town's
+    kept session counts follow, as after a service's change (``core.pace_tally``,
+    ``core.session_tally``)."""
+    from core import pace_tally, session_tally
     pace_tally.refresh(village_ids=[event.village_id])
+    session_tally.refresh_events([event.id])
     return event
 
 

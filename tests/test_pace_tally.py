@@ -8,7 +8,9 @@ from collections import Counter
 
 import pytest
 
-from core import clock, desk, pace_tally
+from core import clock, desk, pace_tally, series, town_tally
+from core.calendar_views import event_filter
+from core.session_tally import FIGURES, SESSIONS
 from core.assessment import (Figures, _count_events, _held_events, _pairings, behind_counts,
                              behind_pace, behind_pairing_ids, count_behind)
 from core.config import get_settings
@@ -58,9 +60,28 @@ def users() -> list:
                      for role in ("coordinator", "town coordinator", "lawyer")]
 
 
+def assert_sessions_true_to_the_records(label: str) -> None:
+    """The sessions kept per town and month (``core.session_tally``) are what a fresh
+    count gives, and the charts read from them what counting the events says."""
+    wanted, stored = town_tally._compared(SESSIONS, list(FIGURES), None)
+    assert wanted == stored, label
+    year, now_ = clock.today().year, clock.now_utc()
+    months = [dt.date(year, m, 1) for m in range(1, 13)]
+    for user in users():
+        counted = series.sessions_by_month(months, dt.date(year + 1, 1, 1), user)
+        assert [(m.planned, m.held) for m in series.session_months(year, user=user)] == [
+            (planned, held) for _day, planned, held in counted], (label, user)
+        by_town = series._town_sessions_counted(year, now_, event_filter(user))
+        for row in series.town_sessions(year, user=user, now=now_):
+            expected = by_town.get(row.town.id, {"planned": 0, "held": 0, "due": 0})
+            assert (row.pace.target, row.pace.done, row.pace.expected) == (
+                expected["planned"], expected["held"], expected["due"]), (label, user)
+
+
 def assert_true_to_the_records(label: str) -> None:
     """The kept table is what a fresh count gives, and every reader sees the reference."""
     assert pace_tally._stored() == pace_tally.work_out(), label
+    assert_sessions_true_to_the_records(label)
     today = clock.today()
     for day in (today, dt.date(today.year, 3, 31), dt.date(today.year, 12, 31)):
         for user in users():

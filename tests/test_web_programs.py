@@ -88,6 +88,19 @@ def test_programme_page_shows_progress_breakdowns_and_the_trend_svg(visits, dist
     assert f'href="/programmes/{PROGRAM}/ledger.xlsx"' in html
 
 
+def test_a_long_breakdown_lists_its_first_rows_and_says_so(visits, district, login,
+                                                            monkeypatch):
+    """A province's 1,300 towns and 9,000 lawyers: the page lists the first ones only."""
+    import web.programs
+    monkeypatch.setattr(web.programs, "BREAKDOWN_LISTED", 1)
+    html = login(district.users.coordinator).get(f"/programmes/{PROGRAM}").get_data(
+        as_text=True)
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td></tr>", html))
+    assert "东湖镇" in rows and "西山街道" not in rows  # towns in order: the first one
+    assert len({"张明", "李华"} & rows.keys()) == 1  # lawyers, most done first: one
+    assert html.count("(only the first 1 are listed)") >= 2
+
+
 def test_unknown_programme_is_404(district, login):
     assert login(district.users.coordinator).get("/programmes/nothing").status_code == 404
 

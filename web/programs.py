@@ -294,6 +294,9 @@ def _target_forms(metrics: list[dict], year: int) -> dict:
             for m in metrics}
 
 
+BREAKDOWN_LISTED = 100  # towns or lawyers listed under a metric; the first 10 shown open
+
+
 def _detail_page(program, year: int, *, bound: dict | None = None, status: int = 200):
     user = actor()
     share, calendar = share_of(user), year_calendar(year)
@@ -303,14 +306,17 @@ def _detail_page(program, year: int, *, bound: dict | None = None, status: int =
         year, user=user, share=share, calendar=calendar, metrics=[m["slug"] for m in metrics])}
     for metric in metrics:
         metric["chart"] = charts.pace_chart(series[metric["slug"]], metric["name"])
-        metric["by_town"] = service.breakdown(metric["slug"], "town", year, user=user)
-        metric["by_lawyer"] = service.breakdown(metric["slug"], "lawyer", year, user=user)
+        # one more than listed: the page says when there are more (a province's 9,000)
+        metric["by_town"] = service.breakdown(metric["slug"], "town", year, user=user,
+                                              limit=BREAKDOWN_LISTED + 1)
+        metric["by_lawyer"] = service.breakdown(metric["slug"], "lawyer", year, user=user,
+                                                limit=BREAKDOWN_LISTED + 1)
         metric["trend"] = trend_chart(service.weekly_trend(metric["slug"], user=user))
     forms = _target_forms(metrics, year) if is_district_manager(user) else {}
     forms.update(bound or {})
     program = localized_registry(_locale()).programs[program.slug]  # as the reader reads it
     return render("programs/detail.html", status=status, program=program, year=year,
-                  metrics=metrics, percent=percent, forms=forms,
+                  metrics=metrics, percent=percent, forms=forms, listed=BREAKDOWN_LISTED,
                   target_note=charts.target_note(share),
                   may_export=user.role in READERS)
 

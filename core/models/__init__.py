@@ -66,3 +66,9 @@ __all__ += ["FeedDirty", "FeedWindowCheck"]
 from core.models.calendar import PaceTally  # noqa: E402
 ALL_MODELS += [PaceTally]
 __all__ += ["PaceTally"]
+
+# Figures counted per town and month, kept at commit (core.town_tally): the programme
+# metrics' done tasks, the on-site sessions planned and held.
+from core.models.calendar import TownTally, TownTallyShape  # noqa: E402
+ALL_MODELS += [TownTally, TownTallyShape]
+__all__ += ["TownTally", "TownTallyShape"]

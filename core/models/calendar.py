@@ -194,3 +194,32 @@ class PaceTally(BaseModel):
     class Meta:
         table_name = "pace_tally"
         indexes = ((("year", "pairing"), True),)
+
+
+class TownTally(BaseModel):
+    """A figure counted in one town (``town_id``; 0: the district's own work, -1: the sum
+    over every town) and district month (``month`` 0–11; 12: the year) of a ``year``, kept
+    at commit (``core.town_tally``): the programme metrics' done tasks
+    (``core.progress_tally``) and the on-site sessions planned and held
+    (``core.session_tally``), so the desk and the charts read a few rows instead of a
+    year's tasks and sessions. ``figure`` is ``<source>:<slug>``."""
+    figure = CharField()
+    year = IntegerField()
+    town_id = IntegerField()
+    month = IntegerField()
+    value = IntegerField()
+
+    class Meta:
+        table_name = "town_tally"
+        indexes = ((("year", "town_id", "figure", "month"), True),
+                   (("year", "month", "figure", "town_id"), False),
+                   (("town_id", "year"), False))
+
+
+class TownTallyShape(BaseModel):
+    """What a kept figure was counted with (``core.town_tally.Source.figures``)."""
+    figure = CharField(unique=True)
+    shape = TextField()
+
+    class Meta:
+        table_name = "town_tally_shape"
