@@ -315,3 +315,16 @@ def by_town(metric_slugs: list[str], year: int | None = None, *,
                 by_metric[metrics[index].slug] = by_metric.get(metrics[index].slug, 0) + count
     return {town_id: {m.slug: done.get(m.slug, 0) for m in metrics}
             for town_id, done in counted.items()}
+
+
+def done_by_town(metric_slugs: list[str], year: int | None = None, *,
+                 user: User | None = None) -> dict[int, int]:
+    """``{town id: the metrics' done, added up}`` for the district ``year`` in ``user``'s
+    scope (the towns compared add up the programmes' headline metrics): one kept row per
+    town, or the scope's tasks counted (``by_town``)."""
+    metrics = [_metric(slug) for slug in metric_slugs]
+    towns = whole_towns(user)
+    if towns is not None:
+        return progress_tally.summed_per_town(metrics, _year(year), towns)
+    return {town_id: sum(done.values())
+            for town_id, done in by_town(metric_slugs, year, user=user).items()}

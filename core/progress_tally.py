@@ -169,3 +169,8 @@ def per_town(metrics: list[Metric], year: int, towns) -> dict[int, dict[str, int
     """``{town id: {slug: done in the year}}`` in ``towns`` (True: every town); district
     tasks and towns with nothing done are left out."""
     return town_tally.per_town(PROGRESS, [m.slug for m in metrics], year, towns)
+
+
+def summed_per_town(metrics: list[Metric], year: int, towns) -> dict[int, int]:
+    """``{town id: these metrics' done in the year, added up}`` in ``towns`` (True: all)."""
+    return town_tally.summed_per_town(PROGRESS, [m.slug for m in metrics], year, towns)

@@ -27,7 +27,7 @@ from core.pace import (Pace, Share, YearCalendar, pace, quota_pace, share_of, st
                        year_calendar)
 from core.planner import quota_status
 from core.plugins import get_registry
-from core.progress import by_town, cumulative_by_month, headline, targets
+from core.progress import cumulative_by_month, done_by_town, headline, targets
 from core.session_tally import HELD, PLANNED
 from core.town_tally import month_bounds
 
@@ -162,15 +162,15 @@ def town_series(year: int | None = None, *, user: User | None = None,
                 calendar: YearCalendar | None = None) -> list[TownSeries]:
     """Every town in ``user``'s scope: the programmes' work done in its villages (the
     headline metrics, done tasks of the year) against the town's share of the district
-    targets as expected by ``today``. ONE query (GROUP BY town) for the counts, one for
-    the villages per town."""
+    targets as expected by ``today``: the kept counts, one row per town (another scope:
+    its tasks counted), and the towns with their villages."""
     today = today or clock.today()
     year = year or today.year
     calendar = calendar if calendar is not None else year_calendar(year)
     metrics = _headlines()
     goals = targets(metrics, year)
     total_target = sum(goals.values())
-    counts = by_town([m.slug for m in metrics], year, user=user)
+    counts = done_by_town([m.slug for m in metrics], year, user=user)
     query = _towns_in_scope(user)
     if query is None:
         return []
@@ -178,7 +178,7 @@ def town_series(year: int | None = None, *, user: User | None = None,
     result = []
     for town in query:
         share = Share("town", int(town.villages or 0), all_villages, town.name)
-        done = sum(counts.get(town.id, {}).values())
+        done = counts.get(town.id, 0)
         result.append(TownSeries(town=town, share=share, done=done,
                                  pace=pace(done, total_target, year=year,
                                            day=today, share=share, calendar=calendar)))

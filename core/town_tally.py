@@ -27,7 +27,7 @@ from collections import defaultdict
 from peewee import Case, chunked, fn
 
 from core import clock
-from core.db import hold_until_commit, transaction
+from core.db import db, hold_until_commit, transaction
 from core.models import TownTally, TownTallyShape
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,12 @@ def _slug(source: Source, figure: str) -> str:
     return figure[len(source.name) + 1:]
 
 
+def _rows(query) -> list[tuple]:
+    """The query's rows as the driver gives them: a towns compared reads thousands of
+    plain integers and names, which peewee's per-value conversion would double."""
+    return db.execute(query).fetchall()
+
+
 def monthly(source: Source, slugs, year: int, towns) -> dict[str, list[int]]:
     """``{slug: [count in January, … in December]}`` in ``towns`` (True: the district)."""
     result = {slug: [0] * 12 for slug in slugs}
@@ -239,7 +245,7 @@ def monthly(source: Source, slugs, year: int, towns) -> dict[str, list[int]]:
     query = (TownTally.select(TownTally.figure, TownTally.month, fn.SUM(TownTally.value))
              .where(_read(source, slugs, year, towns, TownTally.month < YEAR))
              .group_by(TownTally.figure, TownTally.month))
-    for figure, month, count in query.tuples():
+    for figure, month, count in _rows(query):
         result[_slug(source, figure)][month] = int(count or 0)
     return result
 
@@ -252,8 +258,17 @@ def totals(source: Source, slugs, year: int, towns) -> dict[str, int]:
     query = (TownTally.select(TownTally.figure, fn.SUM(TownTally.value))
              .where(_read(source, slugs, year, towns, TownTally.month == YEAR))
              .group_by(TownTally.figure))
-    result.update((_slug(source, figure), int(count or 0)) for figure, count in query.tuples())
+    result.update((_slug(source, figure), int(count or 0)) for figure, count in _rows(query))
     return result
+
+
+def _per_town_where(source: Source, slugs, year: int, towns, before_month):
+    ensure_counted(source, slugs)
+    months = TownTally.month == YEAR if before_month is None else TownTally.month < before_month
+    where = ((TownTally.year == year) & months
+             & TownTally.figure.in_([_key(source, slug) for slug in slugs])
+             & (TownTally.town_id > NO_TOWN))
+    return where if towns is True else where & TownTally.town_id.in_(list(towns))
 
 
 def per_town(source: Source, slugs, year: int, towns,
@@ -263,16 +278,21 @@ def per_town(source: Source, slugs, year: int, towns,
     counted are left out."""
     if not slugs:
         return {}
-    ensure_counted(source, slugs)
-    months = TownTally.month == YEAR if before_month is None else TownTally.month < before_month
-    where = ((TownTally.year == year) & months
-             & TownTally.figure.in_([_key(source, slug) for slug in slugs])
-             & (TownTally.town_id > NO_TOWN))
-    if towns is not True:
-        where &= TownTally.town_id.in_(list(towns))
     query = (TownTally.select(TownTally.town_id, TownTally.figure, fn.SUM(TownTally.value))
-             .where(where).group_by(TownTally.town_id, TownTally.figure))
+             .where(_per_town_where(source, slugs, year, towns, before_month))
+             .group_by(TownTally.town_id, TownTally.figure))
     result = defaultdict(dict)
-    for town_id, figure, count in query.tuples():
+    for town_id, figure, count in _rows(query):
         result[town_id][_slug(source, figure)] = int(count or 0)
     return dict(result)
+
+
+def summed_per_town(source: Source, slugs, year: int, towns) -> dict[int, int]:
+    """``{town id: the figures' counts in the year, added up}`` in ``towns`` (True: every
+    town): one row per town (the towns compared add up the programmes' headline metrics)."""
+    if not slugs:
+        return {}
+    query = (TownTally.select(TownTally.town_id, fn.SUM(TownTally.value))
+             .where(_per_town_where(source, slugs, year, towns, None))
+             .group_by(TownTally.town_id))
+    return {town_id: int(count or 0) for town_id, count in _rows(query)}
