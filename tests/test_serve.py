@@ -19,7 +19,7 @@ from core import feeds
 from core.db import close_quietly, db, is_pooled, open_database
 from core.users import create_user
 from tests.factories import PASSWORD
-from tests.feed_helpers import calendar_district
+from tests.feed_helpers import add_event, at, calendar_district, local_day
 from tests.processes import free_port, start, stop, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,12 +77,31 @@ def test_a_feed_answers_its_stored_bytes_and_a_304_reads_no_body(client, raw_tok
     caplog.clear()
     plain = client.get(f"/feeds/{raw_token}.ics")
     assert plain.status_code == 200 and plain.data == first.data
-    assert len(_feed_sql(sql_log)) == 1  # the validators and the bytes in one read
+    assert len(_feed_sql(sql_log)) == 2  # the validators, then the bytes (remembered)
+    caplog.clear()
+    again = client.get(f"/feeds/{raw_token}.ics")
+    assert again.status_code == 200 and again.data == first.data
+    read = _feed_sql(sql_log)
+    assert len(read) == 1 and not BODY_READ.search(read[0])  # the bytes from memory
+
+
+def test_a_feed_published_again_is_never_answered_from_the_remembered_bytes(
+        client, raw_token, cal):
+    before = client.get(f"/feeds/{raw_token}.ics")
+    assert client.get(f"/feeds/{raw_token}.ics").data == before.data  # remembered
+    key = key_of(raw_token)
+    add_event(cal.pairing, start=at(local_day(5), 9), title="新的坐班")
+    feeds.publish(key)
+    after = client.get(f"/feeds/{raw_token}.ics")
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.data == bytes(feeds.snapshot_for(key).body) != before.data
 
 
 def test_a_poll_reads_its_token_and_its_feed_in_one_query(client, raw_token, sql_log, caplog):
     plain = client.get(f"/feeds/{raw_token}.ics")  # published on this first fetch
     zipped = client.get(f"/feeds/{raw_token}.ics", headers={"Accept-Encoding": "gzip"})
+    for headers in ({}, {"Accept-Encoding": "gzip"}):  # the bytes remembered by the process
+        client.get(f"/feeds/{raw_token}.ics", headers=headers)
     for headers, status in (({}, 200), ({"If-None-Match": plain.headers["ETag"]}, 304),
                             ({"Accept-Encoding": "gzip"}, 200),
                             ({"Accept-Encoding": "gzip",
