@@ -302,3 +302,17 @@ def test_pace_tally_checks_the_kept_figures_and_says_how_many_it_repaired(tmp_pa
     jiedui(tmp_path, "init")
     ran = jiedui(tmp_path, "pace-tally")
     assert ran.returncode == 0 and ran.stdout == "Pace figures checked: 0 rows repaired.\n"
+
+
+def test_progress_tally_repairs_the_kept_counts_and_says_how_many_rows(tmp_path):
+    jiedui(tmp_path, "init")
+    with sqlite3.connect(tmp_path / "jiedui.db") as connection:  # a count no session backs
+        connection.execute("INSERT INTO town_tally (figure, year, town_id, month, value) "
+                           "VALUES ('sessions:held', 2026, 5, 0, 3)")
+    ran = jiedui(tmp_path, "progress-tally")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "Progress and session counts checked: 1 rows repaired.\n"
+    with sqlite3.connect(tmp_path / "jiedui.db") as connection:
+        assert connection.execute("SELECT count(*) FROM town_tally").fetchone()[0] == 0
+    assert jiedui(tmp_path, "progress-tally").stdout == \
+        "Progress and session counts checked: 0 rows repaired.\n"
