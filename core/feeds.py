@@ -607,14 +607,15 @@ class _Lawyer:
 
 class _EventRow:
     """What the feeds read of an event (``_EVENT_COLUMNS``, under the model's attribute
-    names) with its village, town and lawyer, and what its placement note names (the
-    holiday's name, the start of the event a make-up makes up for): plain objects, a fifth
-    of the cost of peewee's models for the same columns."""
+    names) with its village, town and lawyer, what its placement note names (the holiday's
+    name, the start of the event a make-up makes up for) and, for a task event, its task's
+    (programme, task type) slugs: plain objects, a fifth of the cost of peewee's models for
+    the same columns."""
     __slots__ = ("id", "uid", "kind", "village_id", "pairing_id", "lawyer_id", "starts_at",
                  "ends_at", "status", "sequence", "description", "held_start", "held_end",
                  "cancel_reason", "placement", "arranged_on", "makeup_for_id", "created_at",
                  "updated_at", "shown_hash", "village", "lawyer", "holiday_name",
-                 "made_up_at")
+                 "made_up_at", "task")
 
 
 _EVENT_WIDTH = len(_EVENT_COLUMNS)
@@ -647,6 +648,7 @@ def _event_rows(rows) -> list[_EventRow]:
             if lawyer is None:
                 lawyer = lawyers[lawyer_id] = _Lawyer(lawyer_id, lawyer_name)
         event.lawyer = lawyer
+        event.task = None
         events.append(event)
     return events
 
@@ -799,7 +801,6 @@ class _Read:
     events: list  # _EventRow, by start
     handed: list  # events handed over from the feed's lawyer, by start
     contacts: tuple  # (by pairing id, by village id) of _Contacts
-    tasks: list  # (event id, task id, programme slug, task type slug)
 
 
 def _read(key: str, now: dt.datetime) -> _Read:
@@ -814,7 +815,12 @@ def _read(key: str, now: dt.datetime) -> _Read:
     by_start = sorted(found["e"], key=lambda row: (row[6], row[0]))  # starts_at, id
     events = _event_rows(row[:-1] for row in by_start if not row[-1])
     handed = _event_rows(row[:-1] for row in by_start if row[-1])
-    return _Read(feed, events, handed, _contacts_by_pairing(found["c"]), found["t"])
+    # a task event's task: its latest, should it have several
+    tasks = {event_id: (program, task_type) for event_id, _task_id, program, task_type
+             in sorted(found["t"], key=lambda row: row[1])}
+    for event in events + handed:
+        event.task = tasks.get(event.id)
+    return _Read(feed, events, handed, _contacts_by_pairing(found["c"]))
 
 
 @dataclass(frozen=True)
@@ -891,20 +897,24 @@ def _times(event: Event) -> tuple[dt.datetime, dt.datetime]:
     return clock.to_local(event.starts_at), clock.to_local(event.ends_at)
 
 
-def _task_kinds(rows, locale: str) -> dict[int, tuple[str, str]]:
+def _task_kinds(events, locale: str) -> dict[int, tuple[str, str]]:
     """Each task event's programme name (its CATEGORIES) and task type name (its title in
-    the feeds), in ``locale``, from the statement's task rows (event id, task id, programme,
-    task type; an event's latest task counts). Never the task's own title or data: a
-    coordinator may have typed a resident's name into them."""
-    if not rows:
+    the feeds), in ``locale``, from its task's slugs read with it (``_EventRow.task``).
+    Never the task's own title or data: a coordinator may have typed a resident's name
+    into them."""
+    tasks = [event for event in events if event.kind == "task"]
+    if not tasks:
         return {}
     registry = localized_registry(locale)
     kinds = {}
-    for event_id, _task_id, program, task_type in sorted(rows, key=lambda row: row[1]):
+    for event in tasks:
+        if event.task is None:
+            continue
+        program, task_type = event.task
         programme = registry.programs.get(program)
         programme_name = programme.name if programme is not None else program
         kind = registry.task_types.get(task_type)
-        kinds[event_id] = (programme_name, kind.name if kind is not None else programme_name)
+        kinds[event.id] = (programme_name, kind.name if kind is not None else programme_name)
     return kinds
 
 
@@ -936,7 +946,7 @@ def _context(read: _Read, settings) -> _Context:
     return _Context(gettext=gettext, base_url=settings.base_url.rstrip("/"),
                     district=read.feed.district_name,
                     contacts=read.contacts,
-                    tasks=_task_kinds(read.tasks, settings.locale),
+                    tasks=_task_kinds(read.events + read.handed, settings.locale),
                     notes=_notes(read.events + read.handed, gettext))
 
 
