@@ -38,8 +38,9 @@ from icalendar import Alarm as ICalAlarm
 from icalendar import Calendar as ICalCalendar
 from icalendar import Event as ICalEvent
 from icalendar import Timezone as ICalTimezone
-from peewee import (JOIN, SQL, Case, Cast, IntegerField, IntegrityError,
-                    PostgresqlDatabase, Psycopg2Adapter, fn)
+from peewee import (JOIN, SQL, AutoField, Case, Cast, CharField, ColumnBase, ForeignKeyField,
+                    IntegerField, IntegrityError, PostgresqlDatabase, Psycopg2Adapter, Select,
+                    TextField, fn)
 
 from core import clock
 from core.audit import record
@@ -48,10 +49,10 @@ from core.db import db, transaction
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_, gettext_for
 from core.models import (District, Event, EventHandover, FeedDirty, FeedSnapshot, FeedToken,
-                         FeedWindowCheck, Lawyer, Pairing, Task, Town, User, Village,
+                         FeedWindowCheck, Holiday, Lawyer, Pairing, Task, Town, User, Village,
                          WechatGroup, WechatGroupMember)
 from core.localize import localized_registry
-from core.placements import EVENT_WORDS, event_title, notes_for
+from core.placements import EVENT_WORDS, event_title, placement_note
 from core.plugins import notify
 from core.problems import error_text, report
 from core.vocabulary import GROUP_ROLE_NAMES, GROUP_ROLES, LAWYER_SIDE, MANAGERS
@@ -229,37 +230,6 @@ class _CompiledQuery:
         marks = ", ".join(["%s"] * len(params))
         return database.execute_sql(f"EXECUTE {self.name}" + (f"({marks})" if params else ""),
                                     params)
-
-
-class _ShapedQuery:
-    """A query of IN lists compiled once per shape (the lists' lengths): ``build(*lists)``
-    makes it. Not PREPAREd on PostgreSQL (a statement per shape would pile up on a
-    connection); the SQL alone is what peewee spent most on."""
-
-    KEPT = 256  # shapes kept (a few a feed; forgotten all at once past this)
-
-    def __init__(self, build, columns):
-        self.build = build
-        self.columns = columns
-        self.made = {}
-
-    def rows(self, *lists) -> list[tuple]:
-        shape = tuple(len(values) for values in lists)
-        query = self.made.get(shape)
-        if query is None:
-            if len(self.made) >= self.KEPT:
-                self.made.clear()
-            query = self.made[shape] = _CompiledQuery(
-                lambda *marks: self.build(*_split(marks, shape)), self.columns, prepare=False)
-        return query.rows(*[value for values in lists for value in values])
-
-
-def _split(values, lengths) -> list[list]:
-    parts, first = [], 0
-    for length in lengths:
-        parts.append(list(values[first:first + length]))
-        first += length
-    return parts
 
 
 _TOKEN_COLUMNS = (FeedToken.id, FeedToken.user, FeedToken.label, FeedToken.token_hash,
@@ -487,50 +457,54 @@ class _Feed:
 
     @property
     def window(self) -> tuple[dt.timedelta, dt.timedelta]:
-        if self.district:
-            return DISTRICT_WINDOW_BACK, DISTRICT_WINDOW_AHEAD
-        if self.coordinator:
-            return COORDINATOR_WINDOW_BACK, COORDINATOR_WINDOW_AHEAD
-        return WINDOW_BACK, WINDOW_AHEAD
+        return _window(self.coordinator, self.district)
 
 
-def _district_name():
-    """The district's name, as a column of the query that reads a feed's owner."""
-    return District.select(District.name).order_by(District.id).limit(1)
+def _window(coordinator: bool, district: bool) -> tuple[dt.timedelta, dt.timedelta]:
+    if district:
+        return DISTRICT_WINDOW_BACK, DISTRICT_WINDOW_AHEAD
+    if coordinator:
+        return COORDINATOR_WINDOW_BACK, COORDINATOR_WINDOW_AHEAD
+    return WINDOW_BACK, WINDOW_AHEAD
 
 
-def _resolve(key: str) -> _Feed:
-    """The feed ``key`` names, its owner and the district's name in one query."""
+# What each kind of key names (``_Feed``'s flags): the key alone decides the window, so the
+# window is known before the one statement that reads the owner and the events together.
+_KEY_KINDS = {
+    "lawyer": {"alarms": True},
+    "town": {"coordinator": True},
+    "village": {"public": True},
+    "district": {"coordinator": True, "district": True},
+}
+
+
+def _parsed(key: str) -> tuple[str, object]:
+    """The key's kind and argument (a lawyer's id, a town's or village's code, None for
+    the district); ``NotFound`` for a key that cannot name a feed."""
     kind, _, arg = key.partition(":")
-    found = None
+    if key == "district":
+        return kind, None
     if kind == "lawyer" and arg.isdigit():
-        found = Lawyer.select(Lawyer.id, Lawyer.name, _district_name()).where(
-            Lawyer.id == int(arg))
-        options = {"alarms": True}
-    elif kind == "town" and arg:
-        found = Town.select(Town.id, Town.name, _district_name()).where(Town.code == arg)
-        options = {"coordinator": True}
-    elif key == "district":
-        district = District.select(District.name).order_by(District.id).tuples().first()
-        name = district[0] if district else ""
-        return _Feed(f"{CALENDAR_PREFIX} · {name}".rstrip(" ·"), "district", None, name or "",
-                     coordinator=True, district=True)
-    elif kind == "village" and arg:
-        found = Village.select(Village.id, Village.name, _district_name()).where(
-            Village.code == arg)
-        options = {"public": True}
-    row = found.tuples().first() if found is not None else None
-    if row is None:
+        return kind, int(arg)
+    if kind in ("town", "village") and arg:
+        return kind, arg
+    raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
+
+
+def _feed_of(key: str, kind: str, owner: tuple | None) -> _Feed:
+    """The feed from its owner's row (id, name, the district's name); ``NotFound`` when the
+    key names no lawyer, town or village."""
+    if owner is None:
         raise NotFound(N_("There is no calendar feed %(key)s."), key=key)
-    owner_id, name, district = row
+    owner_id, name, district = owner
+    district = district or ""
+    options = dict(_KEY_KINDS[kind])
+    if kind == "district":
+        return _Feed(f"{CALENDAR_PREFIX} · {district}".rstrip(" ·"), kind, None, district,
+                     **options)
     if kind == "lawyer":
         options["lawyer_id"] = owner_id
-    return _Feed(f"{CALENDAR_PREFIX} · {name}", kind, owner_id, district or "", **options)
-
-
-def _in_window(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
-    back, ahead = window
-    return Event.starts_at.between(now - back, now + ahead) & Event.village.is_null(False)
+    return _Feed(f"{CALENDAR_PREFIX} · {name}", kind, owner_id, district, **options)
 
 
 def _shown(now: dt.datetime, window=(WINDOW_BACK, WINDOW_AHEAD)):
@@ -545,13 +519,25 @@ def _shown_between(start, end, kept_since):
     return Event.starts_at.between(start, end) & Event.village.is_null(False) & kept
 
 
-# Which events each kind of feed shows (a WHERE clause on Event joined with its Village).
+# Which events each kind of feed shows (a WHERE clause on Event joined with its Village and
+# Town), by the key's argument: the lawyer's id, the town's or the village's code.
 _SCOPES = {
-    "lawyer": lambda scope_id: Event.lawyer == scope_id,
-    "town": lambda scope_id: Village.town == scope_id,
-    "village": lambda scope_id: (Event.village == scope_id) & Event.kind.in_(PUBLIC_KINDS),
-    "district": lambda _scope_id: Event.id.is_null(False),
+    "lawyer": lambda arg: Event.lawyer == arg,
+    "town": lambda arg: Town.code == arg,
+    "village": lambda arg: (Village.code == arg) & Event.kind.in_(PUBLIC_KINDS),
+    "district": lambda _arg: Event.id.is_null(False),
 }
+# A feed's owner (id, name) by the key's argument; the district's feed has none.
+_OWNERS = {
+    "lawyer": (Lawyer, lambda arg: Lawyer.id == arg),
+    "town": (Town, lambda arg: Town.code == arg),
+    "village": (Village, lambda arg: Village.code == arg),
+}
+
+
+def _district_name():
+    """The district's name, as a column of the query that reads a feed's owner."""
+    return District.select(District.name).order_by(District.id).limit(1)
 
 
 # What the feeds read of an event, its village, town and lawyer (not the whole rows: building
@@ -564,12 +550,38 @@ _EVENT_COLUMNS = (Event.id, Event.uid, Event.kind, Event.village, Event.pairing,
 _RELATED_COLUMNS = (Village.id, Village.name, Village.code, Village.address, Village.town,
                     Town.id, Town.name, Town.judicial_office, Town.office_head,
                     Town.office_phone, Lawyer.id, Lawyer.name)
+_Missed = Event.alias("missed")
 
 
-def _with_relations():
-    return (Event.select(*_EVENT_COLUMNS, *_RELATED_COLUMNS)
-            .join(Village).join(Town)
-            .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
+def _placement_columns():
+    """What an event's placement note needs besides the event (``placement_note``): the
+    name of the day off it left, the start of the event a make-up makes up for. Correlated
+    lookups by a unique key, made only for the events placed so (rare)."""
+    holiday = Holiday.select(Holiday.name).where((Holiday.day == Event.arranged_on)
+                                                 & (Holiday.kind == "off"))
+    missed = _Missed.select(_Missed.starts_at).where(_Missed.id == Event.makeup_for)
+    return (Case(None, [(Event.placement == "day_off", holiday)]),
+            Case(None, [(Event.placement == "makeup", missed)]))
+
+
+_Active = Pairing.alias("active_pairing")
+_Scheduled = Task.alias("scheduled")
+
+
+def _contact_pairing():
+    """The pairing whose WeChat group describes an event: its own, or for an event of no
+    pairing its village's active one (one at most: a unique index)."""
+    active = _Active.select(_Active.id).where((_Active.village == Event.village)
+                                              & (_Active.status == "active"))
+    return Case(None, [(Event.pairing.is_null(), active)], Event.pairing)
+
+
+def _chosen(handed: int):
+    """What a feed's statement keeps of each event it shows (``_FEED_EVENT_NAMES``): its id
+    and kind, the pairing of its contacts, and ``handed`` (1: handed over from the lawyer
+    whose feed it is). Joined with its village and town, which the scopes name."""
+    return (Event.select(Event.id, Event.kind, _contact_pairing(), SQL(str(int(handed))))
+            .join(Village).join(Town))
 
 
 class _Town:
@@ -596,12 +608,15 @@ class _Lawyer:
 
 class _EventRow:
     """What the feeds read of an event (``_EVENT_COLUMNS``, under the model's attribute
-    names) with its village, town and lawyer: plain objects, a fifth of the cost of
-    peewee's models for the same columns."""
+    names) with its village, town and lawyer, what its placement note names (the holiday's
+    name, the start of the event a make-up makes up for) and, for a task event, its task's
+    (programme, task type) slugs: plain objects, a fifth of the cost of peewee's models for
+    the same columns."""
     __slots__ = ("id", "uid", "kind", "village_id", "pairing_id", "lawyer_id", "starts_at",
                  "ends_at", "status", "sequence", "description", "held_start", "held_end",
                  "cancel_reason", "placement", "arranged_on", "makeup_for_id", "created_at",
-                 "updated_at", "shown_hash", "village", "lawyer")
+                 "updated_at", "shown_hash", "village", "lawyer", "holiday_name",
+                 "made_up_at", "task")
 
 
 _EVENT_WIDTH = len(_EVENT_COLUMNS)
@@ -609,8 +624,8 @@ _EVENT_FIELDS = _EventRow.__slots__[:_EVENT_WIDTH]
 
 
 def _event_rows(rows) -> list[_EventRow]:
-    """Events from rows of ``_with_relations``' columns; a village, town or lawyer named by
-    several events is one object."""
+    """Events from the statement's event rows (``_BLOCKS["e"]`` without the ``handed``
+    mark); a village, town or lawyer named by several events is one object."""
     towns, villages, lawyers = {}, {}, {}
     events = []
     for row in rows:
@@ -618,7 +633,8 @@ def _event_rows(rows) -> list[_EventRow]:
         for field, value in zip(_EVENT_FIELDS, row):
             setattr(event, field, value)
         (village_id, village_name, code, address, town_id, _town, town_name, office,
-         head, phone, lawyer_id, lawyer_name) = row[_EVENT_WIDTH:]
+         head, phone, lawyer_id, lawyer_name, event.holiday_name,
+         event.made_up_at) = row[_EVENT_WIDTH:]
         village = villages.get(village_id)
         if village is None:
             town = towns.get(town_id)
@@ -633,57 +649,183 @@ def _event_rows(rows) -> list[_EventRow]:
             if lawyer is None:
                 lawyer = lawyers[lawyer_id] = _Lawyer(lawyer_id, lawyer_name)
         event.lawyer = lawyer
+        event.task = None
         events.append(event)
     return events
 
 
-def _events_query(scope: str, part: str | None) -> _CompiledQuery:
-    """A feed's events (compiled once: ``_CompiledQuery``): all of them in order, or the
-    district's nearest ``part`` ("ahead" of now, "back")."""
-    def build(start, end, kept_since, scope_id, now):
-        shown = _with_relations().where(_shown_between(start, end, kept_since)
-                                        & _SCOPES[scope](scope_id))
-        if part is None:
-            return shown.order_by(Event.starts_at, Event.id)
-        if part == "ahead":
-            return (shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
-                    .limit(DISTRICT_AHEAD_MAX))
-        return (shown.where(Event.starts_at < now)
+# --- a feed in one statement -----------------------------------------------------------------
+#
+# A feed is read with ONE statement (``_FEED_QUERIES``: compiled once per kind of key, and
+# PREPAREd on psycopg2): a planning or an import republishes every feed, and each statement
+# is a round trip and, on PostgreSQL, a plan. It is a UNION ALL of kinds of rows, told apart
+# by the first column; each kind fills its own block of columns (``_BLOCKS``), NULL elsewhere:
+#
+#   "o"  the owner: its id and name and the district's name (no row: the key names nothing)
+#   "e"  the feed's events with their village, town, lawyer and placement words; a lawyer's
+#        feed adds the events handed over from them within CANCELLED_KEPT (``handed`` = 1)
+#   "c"  the WeChat groups of those events' pairings (or, for an event of no pairing, of its
+#        village's active pairing), one row per village-side member
+#   "t"  the programme and task type of the task events
+#
+# Which events are shown is decided once, in a CTE (``feed_event``: their ids, kinds and
+# contact pairings) that the "e", "c" and "t" rows read: the contacts and task kinds are
+# those of exactly the events shown, as they were with a query each.
+
+_BLOCKS = {  # kind -> the fields its block's columns have the types of
+    "o": (Lawyer.id, Lawyer.name, District.name),
+    "e": (*_EVENT_COLUMNS, *_RELATED_COLUMNS, Holiday.name, Event.starts_at, IntegerField()),
+    "c": (WechatGroup.id, WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
+          WechatGroupMember.id, WechatGroupMember.role, WechatGroupMember.name,
+          WechatGroupMember.phone),
+    "t": (Task.event, Task.id, Task.program, Task.task_type),
+}
+# Integers and text come from either driver as peewee gives them: only the other columns
+# (times and dates, which SQLite gives as text) are converted.
+_AS_GIVEN = (IntegerField, ForeignKeyField, CharField, TextField)
+_SLICES, _CONVERTERS = {}, {}  # kind -> its block; (position in it, conversion) of its columns
+_first = 1  # after the kind
+for _kind, _fields in _BLOCKS.items():
+    _SLICES[_kind] = slice(_first, _first + len(_fields))
+    _CONVERTERS[_kind] = tuple((i, field.python_value) for i, field in enumerate(_fields)
+                               if not isinstance(field, _AS_GIVEN))
+    _first += len(_fields)
+_FEED_EVENT_NAMES = ("event_id", "event_kind", "contact_pairing", "handed")  # the CTE's
+del _first, _kind, _fields
+
+
+class _Null(ColumnBase):
+    """NULL with the type of ``field``'s column. PostgreSQL types a UNION's columns member by
+    member, left to right: two bare NULLs would make a text column that the next member's
+    integers or times no longer match."""
+
+    def __init__(self, field):
+        super().__init__()
+        self.field = IntegerField() if isinstance(field, AutoField) else field
+
+    def __sql__(self, ctx):
+        return ctx.literal("CAST(NULL AS ").sql(self.field.ddl_datatype(ctx)).literal(")")
+
+
+def _member(kind: str, columns) -> list:
+    """A row kind's select list: its tag, its own block, typed NULLs in the others."""
+    selected = [SQL(f"'{kind}'")]
+    for block, fields in _BLOCKS.items():
+        selected += list(columns) if block == kind else [_Null(field) for field in fields]
+    return selected
+
+
+def _feed_events(scope: str, arg, start, end, kept_since, now):
+    """The events a feed shows (``_chosen``'s columns): in its window, a cancellation
+    for CANCELLED_KEPT; the district's the nearest DISTRICT_BACK_MAX before ``now`` and
+    DISTRICT_AHEAD_MAX after; a lawyer's with the events in its window handed over from
+    the lawyer since ``kept_since`` that are no longer theirs (EventHandover): the feed
+    lists them as cancelled, so calendars remove them instead of keeping a stale copy."""
+    shown = _chosen(0).where(_shown_between(start, end, kept_since) & _SCOPES[scope](arg))
+    if scope == "district":
+        ahead = (shown.where(Event.starts_at >= now).order_by(Event.starts_at, Event.id)
+                 .limit(DISTRICT_AHEAD_MAX))
+        back = (shown.where(Event.starts_at < now)
                 .order_by(Event.starts_at.desc(), Event.id.desc()).limit(DISTRICT_BACK_MAX))
-    return _CompiledQuery(build, (*_EVENT_COLUMNS, *_RELATED_COLUMNS))
+        return ahead.union_all(back)
+    if scope != "lawyer":
+        return shown
+    handed_ids = EventHandover.select(EventHandover.event).where(
+        (EventHandover.lawyer == arg) & (EventHandover.handed_at >= kept_since))
+    # The few hand-overs lead, by their index; the window is tested on the events they name,
+    # not searched (a CASE no index serves): offered the time index, PostgreSQL without
+    # statistics (a new or restored database) read the whole window first, 15× slower.
+    in_window = Case(None, [(Event.starts_at.between(start, end), 1)], 0) == 1
+    handed = _chosen(1).where(
+        in_window & Event.village.is_null(False)
+        & Event.id.in_(handed_ids) & (Event.lawyer.is_null() | (Event.lawyer != arg)))
+    return shown.union_all(handed)
 
 
-_EVENTS_QUERIES = {(scope, part): _events_query(scope, part)
-                   for scope in _SCOPES for part in (None, "ahead", "back")}
+def _feed_statement(scope: str, arg, start, end, kept_since, now):
+    """The feed's one statement (see above) for the key's argument and its window."""
+    shown = _feed_events(scope, arg, start, end, kept_since, now).cte(
+        "feed_event", columns=_FEED_EVENT_NAMES)
+    if scope in _OWNERS:
+        model, where = _OWNERS[scope]
+        owner = model.select(*_member("o", (model.id, model.name, _district_name()))).where(
+            where(arg))
+    else:  # the district's feed: its name is the district's
+        owner = Select(columns=_member("o", (_Null(Lawyer.id), _Null(Lawyer.name),
+                                             _district_name()))).bind(db)
+    # The events' columns are read here, by primary key, not kept in the CTE: SQLite
+    # would copy every one of them into a temporary table first.
+    events = (Event.select(*_member("e", (*_EVENT_COLUMNS, *_RELATED_COLUMNS,
+                                          *_placement_columns(), shown.c.handed)))
+              .join(shown, on=(shown.c.event_id == Event.id))
+              .switch(Event).join(Village).join(Town)
+              .switch(Event).join(Lawyer, JOIN.LEFT_OUTER))
+    # One list of the events' contact pairings, worked out with the events: an OR of the
+    # pairings and the villages' active ones cost SQLite twice the events.
+    pairings = shown.select(shown.c.contact_pairing)
+    member = WechatGroupMember
+    contacts = (WechatGroup.select(*_member("c", _BLOCKS["c"]))
+                .join(Pairing)
+                .switch(WechatGroup)
+                .join(member, JOIN.LEFT_OUTER,
+                      on=(member.group == WechatGroup.id) & member.role.not_in(LAWYER_SIDE))
+                .where(WechatGroup.pairing.in_(pairings)))
+    # The tasks by their ids, found in the index on Task.event alone: most tasks have no
+    # event, so SQLite's statistics (ANALYZE) call that index useless for anything it does
+    # not cover, and asked for the tasks' columns it read every task.
+    task_events = shown.select(shown.c.event_id).where(shown.c.event_kind == "task")
+    task_ids = _Scheduled.select(_Scheduled.id).where(_Scheduled.event.in_(task_events))
+    tasks = Task.select(*_member("t", _BLOCKS["t"])).where(Task.id.in_(task_ids))
+    return owner.union_all(events).union_all(contacts).union_all(tasks).with_cte(shown)
 
 
-def _events(feed: _Feed, now: dt.datetime) -> list[_EventRow]:
-    """The feed's events in its window; a cancellation stays for CANCELLED_KEPT. The
-    district's: the nearest DISTRICT_BACK_MAX before now and DISTRICT_AHEAD_MAX after."""
-    back, ahead = feed.window
-    values = (now - back, now + ahead, now - CANCELLED_KEPT, feed.scope_id, now)
-    if not feed.district:
-        return _event_rows(_EVENTS_QUERIES[feed.scope, None].rows(*values))
-    ahead = _EVENTS_QUERIES[feed.scope, "ahead"].rows(*values)
-    back = _EVENTS_QUERIES[feed.scope, "back"].rows(*values)
-    return _event_rows(back[::-1] + ahead)
+_FEED_QUERIES = {
+    scope: _CompiledQuery(lambda *values, scope=scope: _feed_statement(scope, *values),
+                          ())  # its rows are converted by kind (``_feed_rows``)
+    for scope in _SCOPES}
 
 
-def _handed_over(feed: _Feed, now: dt.datetime) -> list[Event]:
-    """For a lawyer's feed: the events in its window handed over from the lawyer within
-    CANCELLED_KEPT that are no longer theirs (EventHandover). The feed lists them as
-    cancelled, so calendars remove them instead of keeping a stale copy."""
-    if feed.lawyer_id is None:
-        return []
-    handed = [event_id for (event_id,) in EventHandover.select(EventHandover.event)
-              .where((EventHandover.lawyer == feed.lawyer_id)
-                     & (EventHandover.handed_at >= now - CANCELLED_KEPT)).tuples()]
-    if not handed:  # most lawyers: nothing handed over this month
-        return []
-    return _event_rows(_with_relations()
-                       .where(_in_window(now, feed.window) & Event.id.in_(handed)
-                              & (Event.lawyer.is_null() | (Event.lawyer != feed.lawyer_id)))
-                       .order_by(Event.starts_at, Event.id).tuples())
+def _feed_rows(rows) -> dict:
+    """The statement's rows by kind: each its own block's values, converted as peewee
+    would its fields (SQLite's text dates)."""
+    found = {kind: [] for kind in _BLOCKS}
+    for row in rows:
+        kind = row[0]
+        values = list(row[_SLICES[kind]])
+        for i, convert in _CONVERTERS[kind]:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        found[kind].append(values)
+    return found
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a feed's one statement read."""
+    feed: _Feed
+    events: list  # _EventRow, by start
+    handed: list  # events handed over from the feed's lawyer, by start
+    contacts: tuple  # (by pairing id, by village id) of _Contacts
+
+
+def _read(key: str, now: dt.datetime) -> _Read:
+    """The feed ``key`` and everything it shows, in one statement."""
+    kind, arg = _parsed(key)
+    options = _KEY_KINDS[kind]
+    back, ahead = _window(options.get("coordinator", False), options.get("district", False))
+    cursor = _FEED_QUERIES[kind]._cursor(
+        (arg, now - back, now + ahead, now - CANCELLED_KEPT, now))
+    found = _feed_rows(cursor.fetchall())
+    feed = _feed_of(key, kind, found["o"][0] if found["o"] else None)
+    by_start = sorted(found["e"], key=lambda row: (row[6], row[0]))  # starts_at, id
+    events = _event_rows(row[:-1] for row in by_start if not row[-1])
+    handed = _event_rows(row[:-1] for row in by_start if row[-1])
+    # a task event's task: its latest, should it have several
+    tasks = {event_id: (program, task_type) for event_id, _task_id, program, task_type
+             in sorted(found["t"], key=lambda row: row[1])}
+    for event in events + handed:
+        event.task = tasks.get(event.id)
+    return _Read(feed, events, handed, _contacts_by_pairing(found["c"]))
 
 
 @dataclass(frozen=True)
@@ -694,39 +836,14 @@ class _Contacts:
     people: tuple = ()
 
 
-_CONTACT_COLUMNS = (WechatGroup.name, Pairing.id, Pairing.village, Pairing.status,
-                    WechatGroupMember.role, WechatGroupMember.name, WechatGroupMember.phone)
-
-
-def _contacts_query(pairing_ids: list, village_ids: list):
-    member = WechatGroupMember
-    return (WechatGroup.select(*_CONTACT_COLUMNS)
-            .join(Pairing)
-            .switch(WechatGroup)
-            .join(member, JOIN.LEFT_OUTER,
-                  on=(member.group == WechatGroup.id) & member.role.not_in(LAWYER_SIDE))
-            .where(Pairing.id.in_(pairing_ids or [0])
-                   | (Pairing.village.in_(village_ids or [0]) & (Pairing.status == "active")))
-            .order_by(WechatGroup.id, member.id))
-
-
-_CONTACTS_QUERY = _ShapedQuery(_contacts_query, _CONTACT_COLUMNS)
-_TASK_KINDS_QUERY = _ShapedQuery(
-    lambda ids: Task.select(Task.event, Task.program, Task.task_type).where(Task.event.in_(ids)),
-    (Task.event, Task.program, Task.task_type))
-
-
-def _contacts_by_pairing(events: list[Event]) -> tuple[dict, dict]:
+def _contacts_by_pairing(rows) -> tuple[dict, dict]:
     """The WeChat group and its village-side people by pairing id, and by village id for
-    the village's active pairing (for events that name no pairing) — one query for the
-    whole feed, however many events it has."""
-    pairing_ids = sorted({e.pairing_id for e in events if e.pairing_id})
-    village_ids = sorted({e.village_id for e in events if not e.pairing_id})
-    if not pairing_ids and not village_ids:
-        return {}, {}
-    rows = _CONTACTS_QUERY.rows(pairing_ids, village_ids)
+    the village's active pairing (for events that name no pairing), from the statement's
+    contact rows (group id, group name, pairing id, village id, status, member id, role,
+    name, phone)."""
     groups, people = {}, {}
-    for group, pairing_id, village_id, status, role, name, phone in rows:
+    for (_group_id, group, pairing_id, village_id, status, _member_id, role, name,
+         phone) in sorted(rows, key=lambda row: (row[0], row[5] or 0)):  # group, member
         groups[pairing_id] = (group, village_id, status)
         if role is not None:
             people.setdefault(pairing_id, []).append((role, name, phone or ""))
@@ -787,19 +904,35 @@ def _times(event: Event) -> tuple[dt.datetime, dt.datetime]:
 
 def _task_kinds(events, locale: str) -> dict[int, tuple[str, str]]:
     """Each task event's programme name (its CATEGORIES) and task type name (its title in
-    the feeds), in ``locale``, in one query. Never the task's own title or data: a
-    coordinator may have typed a resident's name into them."""
-    ids = [event.id for event in events if event.kind == "task"]
-    if not ids:
+    the feeds), in ``locale``, from its task's slugs read with it (``_EventRow.task``).
+    Never the task's own title or data: a coordinator may have typed a resident's name
+    into them."""
+    tasks = [event for event in events if event.kind == "task"]
+    if not tasks:
         return {}
     registry = localized_registry(locale)
     kinds = {}
-    for event_id, program, task_type in _TASK_KINDS_QUERY.rows(ids):
+    for event in tasks:
+        if event.task is None:
+            continue
+        program, task_type = event.task
         programme = registry.programs.get(program)
         programme_name = programme.name if programme is not None else program
         kind = registry.task_types.get(task_type)
-        kinds[event_id] = (programme_name, kind.name if kind is not None else programme_name)
+        kinds[event.id] = (programme_name, kind.name if kind is not None else programme_name)
     return kinds
+
+
+def _notes(events, gettext) -> dict[int, str]:
+    """The placement note of each event that has one (``core.placements.placement_note``),
+    from the holiday's name and the made-up event's start read with the event."""
+    notes = {}
+    for event in events:
+        made_up = clock.local_date(event.made_up_at) if event.made_up_at is not None else None
+        note = placement_note(event, gettext, event.holiday_name or None, made_up)
+        if note:
+            notes[event.id] = note
+    return notes
 
 
 @dataclass(frozen=True)
@@ -813,13 +946,13 @@ class _Context:
     notes: dict  # event id -> placement note
 
 
-def _context(events: list[Event], settings, district: str) -> _Context:
+def _context(read: _Read, settings) -> _Context:
     gettext = gettext_for(settings.locale)
     return _Context(gettext=gettext, base_url=settings.base_url.rstrip("/"),
-                    district=district,
-                    contacts=_contacts_by_pairing(events),
-                    tasks=_task_kinds(events, settings.locale),
-                    notes=notes_for(events, gettext))
+                    district=read.feed.district_name,
+                    contacts=read.contacts,
+                    tasks=_task_kinds(read.events + read.handed, settings.locale),
+                    notes=_notes(read.events + read.handed, gettext))
 
 
 def event_url(base_url: str, event_id: int) -> str:
@@ -1017,13 +1150,13 @@ class _Prepared:
 
 
 def _prepare(key: str, now: dt.datetime | None) -> _Prepared:
-    feed = _resolve(key)
+    """The feed read (``_read``: one statement) and what each of its events shows."""
     settings = get_settings()
-    now = now or clock.now_utc()
-    events = _events(feed, now)
-    handed = _handed_over(feed, now)
-    ctx = _context(events + handed, settings, feed.district_name)
-    return _Prepared(key, feed, settings, events, {e.id: _shown_of(e, ctx) for e in events},
+    read = _read(key, now or clock.now_utc())
+    ctx = _context(read, settings)
+    events, handed = read.events, read.handed
+    return _Prepared(key, read.feed, settings, events,
+                     {e.id: _shown_of(e, ctx) for e in events},
                      handed, {e.id: _handed_over_shown(e, ctx) for e in handed})
 
 

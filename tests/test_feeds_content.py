@@ -247,7 +247,7 @@ def test_the_lawyers_feed_says_why_a_session_is_not_on_its_arranged_day(cal):
     for event, note in expected.items():
         assert str(found[event.uid]["DESCRIPTION"]).splitlines()[1] == note
     assert str(found[arranged.uid]["DESCRIPTION"]).splitlines()[1].startswith("司法所")
-    # the holidays' names and the made-up days: one query each for the whole feed
+    # the holidays' names and the made-up days are read with the events: no query more
     add_event(p, start=at(local_day(46), 9), placement="day_off",
               arranged_on=dt.date(2026, 10, 6))
     add_event(p, start=at(local_day(47), 9), placement="makeup", makeup_for=busy)
@@ -301,3 +301,66 @@ def test_a_replaced_lawyers_feed_lists_the_moved_events_as_cancelled(district, n
     assert not {e.uid for e in moved} & set(vevents(feeds.render_feed(
         f"lawyer:{first.id}", now=month_later)))
     assert EventHandover.select().where(EventHandover.lawyer == first.id).count() >= len(moved)
+
+
+# --- 9. one statement a feed -----------------------------------------------------------------
+
+def test_every_feed_is_one_statement_and_still_says_everything(cal, district):
+    """Issue 15: a feed's owner, events, hand-overs, contacts, task kinds, holidays' names
+    and made-up days are read in ONE statement, for every kind of key (SQLite and
+    PostgreSQL), and the lawyer's feed still says all of them."""
+    from playhouse.test_utils import count_queries
+    from core.errors import NotFound
+    from core.events import hand_over
+    from core.models import Task
+    from core.plugins import get_registry
+    from core.tasks import assign_task, schedule_task
+    from core.workdays import is_workday
+    p, lawyer, successor = cal.pairing, cal.lawyer, district.lawyers[2]
+    handed = cal.events.afternoon  # handed over: the lawyer's feed lists it as cancelled
+    hand_over(handed, successor.id)
+    handed.save()
+    day = clock.today() + dt.timedelta(days=14)
+    while not is_workday(day):
+        day += dt.timedelta(days=1)
+    task = assign_task(None, program="family_visits", task_type="household_visit",
+                       village=cal.village, data={"household": "王某某"})
+    schedule_task(None, task, starts_at=clock.utc_from_local(day, dt.time(14)),
+                  ends_at=clock.utc_from_local(day, dt.time(16)))
+    task_event = Task.get_by_id(task.id).event
+    Holiday.create(day=dt.date(2026, 10, 13), kind="off", name="国庆节")
+    off = add_event(p, start=at(local_day(40), 9), placement="day_off",
+                    arranged_on=dt.date(2026, 10, 13))
+    makeup = add_event(p, start=at(local_day(44), 9), placement="makeup",
+                       makeup_for=cal.events.cancelled)
+    no_pairing = add_event(village=cal.village, lawyer=lawyer, start=at(local_day(50), 9))
+    users = district.users
+    keys = set(every_key(cal)) | {feeds.feed_key_for(user) for user in (
+        users.lawyer, users.coordinator, users.town_coordinator, users.other_town_coordinator)}
+    assert {key.partition(":")[0] for key in keys} == {"lawyer", "town", "village", "district"}
+    for key in sorted(keys) + ["lawyer:999999"]:
+        try:
+            feeds.render_feed(key)  # warm: PostgreSQL PREPAREs the statement once
+        except NotFound:
+            pass
+        with count_queries() as counted:
+            try:
+                feeds.render_feed(key)
+            except NotFound:
+                assert key == "lawyer:999999"
+        assert counted.count == 1, key
+
+    found = vevents(feeds.render_feed(f"lawyer:{lawyer.id}"))
+    gone = found[handed.uid]
+    assert gone["STATUS"] == "CANCELLED" and successor.name in str(gone["DESCRIPTION"])
+    for event in (cal.events.session, no_pairing):  # the group's village side, to call
+        assert "王主任 13800001111" in str(found[event.uid]["DESCRIPTION"])
+    registry = get_registry()
+    assert found[task_event.uid]["SUMMARY"] == (
+        f"{registry.task_types['household_visit'].name} · {cal.village.name}")
+    assert found[task_event.uid].categories == ["走访100+家庭"]
+    assert str(found[off.uid]["DESCRIPTION"]).splitlines()[1] == (
+        "原定10月13日（星期二）为休息日（国庆节），改在最近的工作日")
+    missed_day = clock.local_date(cal.events.cancelled.starts_at)
+    assert str(found[makeup.uid]["DESCRIPTION"]).splitlines()[1].startswith(
+        f"补{missed_day.month}月{missed_day.day}日")
