@@ -108,6 +108,13 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("ascii")).hexdigest()
 
 
+def token_hash(raw: str) -> str | None:
+    """What a raw token from a URL is stored as, or None when it cannot be a token."""
+    if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
+        return None
+    return _hash(raw)
+
+
 def feed_key_for(user: User) -> str:
     """The feed a user's tokens serve: a lawyer's own events, or a coordinator's scope."""
     if user.role == "lawyer" and user.lawyer_id:
@@ -150,7 +157,9 @@ def create_token(actor: User | None, user: User, label: str) -> tuple[FeedToken,
 
 
 def revoke_token(actor: User | None, token: FeedToken) -> None:
-    """The token's URL stops working at once. Revoking twice changes nothing."""
+    """The token's URL stops working at once (a web process on PostgreSQL that kept its
+    last poll forgets it when the database's word arrives, milliseconds after the commit:
+    ``web.feed_polls``). Revoking twice changes nothing."""
     _require_own(actor, token.user)
     if token.revoked_at is None:
         token.revoked_at = clock.now_utc()

@@ -58,6 +58,18 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _polls_asked_of_the_database():
+    """A test changes a token or a feed and polls it in the same breath: in this process
+    every poll asks the database (``web.feed_polls``: on PostgreSQL a process keeps its
+    polls until the database's word arrives, a moment later). tests/test_feed_polls.py
+    turns the keeping on."""
+    from web.feed_polls import POLLS
+    POLLS.enabled = False
+    yield POLLS
+    POLLS.enabled = True
+
+
+@pytest.fixture(scope="session", autouse=True)
 def immediate_huey():
     huey.immediate = True
     yield huey

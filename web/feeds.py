@@ -31,6 +31,7 @@ from core.errors import JieduiError, NotFound
 from core.models import FeedToken, Village
 from core.vocabulary import STAFF
 from web.access import actor, allow, public
+from web.feed_polls import POLLS
 from web.render import htmx, render
 
 bp = Blueprint("feeds", __name__)
@@ -115,6 +116,21 @@ class Bodies:
 BODIES = Bodies(limit=32 * 2 ** 20)  # per process: a province's lawyers' gzip feeds, ~15 KiB each
 
 
+def _polled(raw: str, gzip_ok: bool):
+    """``core.feeds.polled_feed``, or the answer this process kept of it (PostgreSQL:
+    ``web.feed_polls``, forgotten when the database says the token or the feed changed)."""
+    hashed = service.token_hash(raw)
+    if hashed is None:
+        return None
+    kept, generation = POLLS.get(hashed, gzip_ok)
+    if kept is not None:
+        return kept
+    polled = service.polled_feed(raw, gzip_ok=gzip_ok)
+    if polled is not None and polled[2] is not None and generation is not None:
+        POLLS.keep(hashed, gzip_ok, polled, generation)
+    return polled
+
+
 def answer(environ, *, token: str | None = None, code: str | None = None,
            render: bool = True) -> Answer | None:
     """The answer to a feed request (``token`` or a village ``code``): the stored feed,
@@ -124,8 +140,8 @@ def answer(environ, *, token: str | None = None, code: str | None = None,
     never published and ``render`` is off (the caller goes the ordinary way)."""
     gzip_ok = _accepts_gzip(environ)
     # the validators only: a 304 needs no bytes, and a 200's are in ``BODIES`` (or read then)
-    if token is not None:  # the token and its feed in one query
-        polled = service.polled_feed(token, gzip_ok=gzip_ok)
+    if token is not None:  # the token and its feed in one query, or as kept (``POLLS``)
+        polled = _polled(token, gzip_ok)
         if polled is None:
             return _not_found()
         (found, key, stored), cache = polled, PRIVATE_CACHE
