@@ -37,6 +37,10 @@ _QUOTA_COLUMNS = (Pairing.id, Pairing.village, Pairing.lawyer, Pairing.term_star
                   Pairing.onsite_start, Pairing.onsite_end)
 BATCH = 900  # ids in one IN list (under SQLite's 999 parameters)
 MANY_VILLAGES = 500  # more villages changed at once: every figure is worked out (no long IN)
+# More events changed at once: every figure worked out. A planning tells its events a chunk
+# of 400 villages at a time (~5,600 events): found by village, or a province's planning
+# worked out every figure 65 times.
+MANY_EVENTS = 50_000
 _LOCK_KEY = 0x6A706163  # "jpac": one keeper of these figures at a time (core.db.hold_until_commit)
 _FIGURES = ("sessions_required", "publicity_required", "first_day", "last_day",
             "sessions_held", "publicity_held", "min_hours")
@@ -145,8 +149,10 @@ def refresh(village_ids=None, years=None) -> int:
         if len(village_ids) > MANY_VILLAGES:  # a re-plan of the year, an import: all at once
             village_ids = None
     years = set(years) if years is not None else None
-    if _stored(village_ids, years) == work_out(village_ids, years):
-        return 0  # nothing to write: no write lock taken
+    # everything (the hourly repair): worked out first without the write lock, taken only
+    # when something differs; some villages (a change, a planning's chunk): inside it, once
+    if village_ids is None and _stored(None, years) == work_out(None, years):
+        return 0
     with transaction():
         # worked out again inside the write transaction, one keeper at a time: a keeper
         # that worked out before another's change committed cannot write over it
@@ -180,7 +186,7 @@ def refresh_events(event_ids) -> int:
     """After a change of these events: their villages' figures (a moved or handed-over
     event changes two pairings of one village)."""
     ids = sorted({int(i) for i in event_ids})
-    if len(ids) > MANY_VILLAGES * 10:  # a year planned: no use finding their villages
+    if len(ids) > MANY_EVENTS:  # a year planned at once: no use finding their villages
         return refresh()
     villages = set()
     for batch in chunked(ids, BATCH):

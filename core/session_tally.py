@@ -25,7 +25,8 @@ FIGURES = ("planned", "held")
 # session (one home: ``core.series`` counts the same conditions for the other scopes).
 PLANNED = Event.status != "cancelled"  # what the plan still asks for, held ones included
 HELD = Event.status == "held"
-MANY_EVENTS = 5000  # more events changed at once (a year planned): every town counted
+MANY_EVENTS = 50_000  # more events at once: every town counted (a planning's chunk of 400
+                     # villages, ~5,600 events, counts its own towns)
 
 
 def _in_towns(query, town_ids):
