@@ -273,16 +273,15 @@ def _feed_key_sql():
         (manager, SQL("'district'"))])
 
 
-def _polled_query(content: bool, gzip_ok: bool) -> _CompiledQuery:
+def _polled_query() -> _CompiledQuery:
     """The token's row (``_TOKEN_COLUMNS``), the key of its feed and the stored feed's
-    columns (``_stored_query``'s, NULL when never published) in one indexed read."""
-    stored = _stored_columns(content, gzip_ok)
-    columns = (*_TOKEN_COLUMNS, FeedSnapshot.key, *stored)
+    validators (``_STORED_COLUMNS``, NULL when never published) in one indexed read."""
+    columns = (*_TOKEN_COLUMNS, FeedSnapshot.key, *_STORED_COLUMNS)
     return _CompiledQuery(
         lambda token_hash: _with_user(FeedToken.select(*columns), token_hash)
         .join(FeedSnapshot, JOIN.LEFT_OUTER, on=(FeedSnapshot.key == _feed_key_sql()),
               src=FeedToken),
-        (*_TOKEN_COLUMNS, FeedSnapshot.key, *_STORED_COLUMNS[:len(stored)]))
+        (*_TOKEN_COLUMNS, FeedSnapshot.key, *_STORED_TYPES))
 
 
 def find_token(raw: str) -> FeedToken | None:
@@ -296,15 +295,15 @@ def find_token(raw: str) -> FeedToken | None:
     return _live_token(_TOKEN_QUERY.row(wanted), wanted)
 
 
-def polled_feed(raw: str, *, content: bool = False,
+def polled_feed(raw: str, *,
                 gzip_ok: bool = False) -> tuple[FeedToken, str, "StoredFeed | None"] | None:
     """What a calendar's poll of a token URL needs, in one indexed query: the live token
-    (``find_token``: None as it gives None), its feed's key and the published feed as
-    ``stored_feed`` reads it (None when never published)."""
+    (``find_token``: None as it gives None), its feed's key and the published feed's
+    validators as ``stored_feed`` reads them (None when never published)."""
     if not isinstance(raw, str) or not _TOKEN_SHAPE.match(raw):
         return None
     wanted = _hash(raw)
-    row = _POLLED_QUERIES[content, gzip_ok].row(wanted)
+    row = _POLLED_QUERY.row(wanted)
     token = _live_token(row and row[:_TOKEN_WIDTH], wanted)
     if token is None:
         return None
@@ -312,8 +311,8 @@ def polled_feed(raw: str, *, content: bool = False,
     if row[_TOKEN_WIDTH] is None:  # never published (or the SQL's key missed it: then
         return token, key, None    # ``snapshot_for`` finds it)
     if row[_TOKEN_WIDTH] != key:  # the SQL's key is not the rule's (a bug): read it apart
-        return token, key, stored_feed(key, content=content, gzip_ok=gzip_ok)
-    return token, key, _stored_from(row[_TOKEN_WIDTH + 1:], content, gzip_ok)
+        return token, key, stored_feed(key, gzip_ok=gzip_ok)
+    return token, key, _stored_from(row[_TOKEN_WIDTH + 1:], gzip_ok)
 
 
 def _live_token(row: tuple | None, wanted: str) -> FeedToken | None:
@@ -353,7 +352,8 @@ def record_use(token: FeedToken, client: str) -> None:
 class StoredFeed:
     """What the web needs of a published feed to answer: its validators, whether the
     answer is the stored gzip copy (``gzipped``: the client accepts it and it is there),
-    and those bytes when they were asked for (``content``; None when not read)."""
+    and its bytes when they are at hand (``content``: a feed rendered for this request;
+    otherwise ``stored_content`` reads them, and a 304 never does)."""
     id: int
     etag: str
     generated_at: dt.datetime
@@ -361,61 +361,45 @@ class StoredFeed:
     content: bytes | None = None
 
 
+# What a feed's answer reads of its snapshot: the validators and whether a gzip copy is
+# stored. LENGTH reads the blob's size, never its bytes (SQLite: from the record's header;
+# PostgreSQL: without de-TOASTing). ``_STORED_TYPES``: how the driver's values convert.
 _STORED_COLUMNS = (FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at,
-                   IntegerField(), FeedSnapshot.body)
+                   fn.LENGTH(FeedSnapshot.body_gzip))
+_STORED_TYPES = (FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at, IntegerField())
 
 
-def _stored_columns(content: bool, gzip_ok: bool) -> list:
-    """What a feed's answer reads of its snapshot: the validators, whether a gzip copy is
-    stored, and the bytes only with ``content`` (a 304 reads no body)."""
-    gzipped = FeedSnapshot.body_gzip.is_null(False)
-    # LENGTH reads the blob's size, never its bytes (SQLite: from the record's header;
-    # PostgreSQL: without de-TOASTing)
-    columns = [FeedSnapshot.id, FeedSnapshot.etag, FeedSnapshot.generated_at,
-               fn.LENGTH(FeedSnapshot.body_gzip)]
-    if content:
-        columns.append(Case(None, [(gzipped, FeedSnapshot.body_gzip)], FeedSnapshot.body)
-                       if gzip_ok else FeedSnapshot.body)
-    return columns
-
-
-def _stored_query(content: bool, gzip_ok: bool, village: bool) -> _CompiledQuery:
-    columns = _stored_columns(content, gzip_ok)
-
+def _stored_query(village: bool) -> _CompiledQuery:
     def build(key, code=None):
-        query = FeedSnapshot.select(*columns).where(FeedSnapshot.key == key)
+        query = FeedSnapshot.select(*_STORED_COLUMNS).where(FeedSnapshot.key == key)
         if village:
             query = query.where(fn.EXISTS(Village.select(SQL("1")).where(Village.code == code)))
         return query
-    return _CompiledQuery(build, _STORED_COLUMNS)
+    return _CompiledQuery(build, _STORED_TYPES)
 
 
-_STORED_QUERIES = {(content, gzip_ok, village): _stored_query(content, gzip_ok, village)
-                   for content in (False, True) for gzip_ok in (False, True)
-                   for village in (False, True)}
-_POLLED_QUERIES = {(content, gzip_ok): _polled_query(content, gzip_ok)
-                   for content in (False, True) for gzip_ok in (False, True)}
+_STORED_QUERIES = {village: _stored_query(village) for village in (False, True)}
+_POLLED_QUERY = _polled_query()
 _CONTENT_QUERIES = {
     gzipped: _CompiledQuery(lambda snapshot_id, column=column: FeedSnapshot.select(column)
                        .where(FeedSnapshot.id == snapshot_id), (FeedSnapshot.body,))
     for gzipped, column in ((False, FeedSnapshot.body), (True, FeedSnapshot.body_gzip))}
 
 
-def stored_feed(key: str, *, content: bool = False, gzip_ok: bool = False,
+def stored_feed(key: str, *, gzip_ok: bool = False,
                 village_code: str | None = None) -> StoredFeed | None:
-    """The published feed ``key`` in one indexed read, or None when it was never published
-    (``snapshot_for`` renders it) — or, with ``village_code``, when that village does not
-    exist. The bytes are read only with ``content`` (a client with a matching ETag gets a
-    304 from the validators alone): the gzip copy when ``gzip_ok`` and one is stored."""
-    query = _STORED_QUERIES[content, gzip_ok, village_code is not None]
+    """The validators of the published feed ``key`` in one indexed read, or None when it
+    was never published (``snapshot_for`` renders it) — or, with ``village_code``, when that
+    village does not exist. ``gzipped`` when ``gzip_ok`` and a gzip copy is stored; the bytes
+    are read apart (``stored_content``), so a client with a matching ETag gets a 304 from
+    the validators alone."""
+    query = _STORED_QUERIES[village_code is not None]
     row = query.row(key, village_code) if village_code is not None else query.row(key)
-    return _stored_from(row, content, gzip_ok) if row is not None else None
+    return _stored_from(row, gzip_ok) if row is not None else None
 
 
-def _stored_from(row: tuple, content: bool, gzip_ok: bool) -> StoredFeed:
-    stored = row[3] is not None
-    body = bytes(row[4]) if content else None
-    return StoredFeed(row[0], row[1], row[2], gzipped=stored and gzip_ok, content=body)
+def _stored_from(row: tuple, gzip_ok: bool) -> StoredFeed:
+    return StoredFeed(row[0], row[1], row[2], gzipped=row[3] is not None and gzip_ok)
 
 
 def stored_content(stored: StoredFeed) -> bytes:
