@@ -12,7 +12,9 @@ Years are district years (1 January 00:00 in ``JIEDUI_TIMEZONE``) of ``completed
 ``ProgramTarget`` row overrides a metric's default target for its year.
 """
 import datetime as dt
+import functools
 import itertools
+import operator
 
 from peewee import Case, Select, fn
 
@@ -204,14 +206,20 @@ def breakdown(metric_slug: str, by: str, year: int | None = None, *,
             query = query.where(towns)
         return [(name, counts.get(town_id, {}).get(metric.slug, 0))
                 for town_id, name in query.tuples()]
-    condition, count = _counts(metric)
-    counted = _where(*_done_in(_year(year), user), condition)
-    n = count(Task.id.is_null(False))
-    query = (Lawyer.select(Lawyer.name, n.alias("n"))
-             .join(Task, on=(Task.assignee == Lawyer.id))
-             .where(counted)
-             .group_by(Lawyer.id, Lawyer.name).order_by(n.desc(), Lawyer.name).limit(limit))
-    return [(label, int(value or 0)) for label, value in query.tuples()]
+    year = _year(year)
+    if whole_towns(user) is True:  # the district: the counts kept per lawyer
+        return progress_tally.top_lawyers(metric, year, limit)
+    # a town's or a lawyer's scope: its own tasks counted (a lawyer may work in several
+    # towns, so the district's counts per lawyer are not a town's)
+    where = task_filter(user)
+    counts = {} if where is False else {
+        lawyer_id: count for _index, lawyer_id, count
+        in progress_tally.count_by_lawyer([metric], year, where)}
+    names = dict(Lawyer.select(Lawyer.id, Lawyer.name)
+                 .where(Lawyer.id.in_(list(counts))).tuples()) if counts else {}
+    rows = sorted(((names[i], n) for i, n in counts.items() if i in names),
+                  key=lambda row: (-row[1], row[0]))
+    return rows if limit is None else rows[:limit]
 
 
 week_start = clock.week_start  # Monday
@@ -221,9 +229,10 @@ def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,
                  today: dt.date | None = None) -> list[tuple[dt.date, int]]:
     """What the metric gained in each of the last ``weeks`` weeks (Monday to Sunday,
     district time), oldest first, this week last. A distinct metric counts a subject in
-    the week it was first done, so the weeks add up to the progress they made. Of a task
-    type with sensitive fields, only the tasks ``user`` sees in full are counted (a week
-    would say more than the month the others may know: ``core.privacy``)."""
+    the week it was first done in its district year, as ``progress`` counts it in that
+    year, so the weeks add up to the progress they made. Of a task type with sensitive
+    fields, only the tasks ``user`` sees in full are counted (a week would say more than
+    the month the others may know: ``core.privacy``)."""
     metric = _metric(metric_slug)
     monday = week_start(today or clock.today()) - dt.timedelta(weeks=weeks - 1)
     starts = [monday + dt.timedelta(weeks=i) for i in range(weeks + 1)]
@@ -233,10 +242,7 @@ def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,
     # know of it (core.privacy): the trend counts only the tasks they see in full
     done = _where(*_done_in(None, user), condition, full_view_filter(user))
     if metric.distinct_field:
-        firsts = (Task.select(SUBJECT_KEY, fn.MIN(Task.completed_at).alias("first"))
-                  .where(done & Task.subject.is_null(False))
-                  .group_by(SUBJECT_KEY.unwrap()).alias("firsts"))
-        moment, source = firsts.c.first, firsts
+        moment, source = _firsts_in_window(done, bounds[0], bounds[-1], starts)
     else:
         moment, source = Task.completed_at, None
     columns = [fn.COUNT(Case(None, [((moment >= bounds[i]) & (moment < bounds[i + 1]), 1)]))
@@ -248,6 +254,24 @@ def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,
                .where(done & (Task.completed_at >= bounds[0]) & (Task.completed_at < bounds[-1]))
                .dicts().get())
     return [(starts[i], int(row[f"w{i}"] or 0)) for i in range(weeks)]
+
+
+def _firsts_in_window(done, start: dt.datetime, end: dt.datetime, days: list[dt.date]):
+    """The first completion in its district year of each subject first done in [start,
+    end): a subquery of one column ``first``, a part per year the window touches, each
+    reading that year's tasks up to the window's end only (not every year's)."""
+    parts = []
+    for year in range(days[0].year, (days[-1] - dt.timedelta(days=1)).year + 1):
+        year_start, year_end = year_bounds(year)
+        first = fn.MIN(Task.completed_at)
+        parts.append(Task.select(first.alias("first"))
+                     .where(done & Task.subject.is_null(False)
+                            & (Task.completed_at >= year_start)
+                            & (Task.completed_at < min(end, year_end)))
+                     .group_by(SUBJECT_KEY.unwrap())
+                     .having(first >= max(start, year_start)))
+    firsts = functools.reduce(operator.add, parts).alias("firsts")
+    return firsts.c.first, firsts
 
 
 def set_target(actor: User | None, metric_slug: str, year: int, target: int) -> ProgramTarget:

@@ -153,12 +153,25 @@ def _write(wanted: dict, stored: dict) -> int:
     return len(gone) + len(changed)
 
 
-def _remember_shapes(source: Source, shapes: dict) -> None:
-    rows = [{"figure": _key(source, slug), "shape": shape} for slug, shape in shapes.items()]
+def remember_shapes(shapes: dict[str, str]) -> None:
+    """Record ``{kept figure: the shape it was counted with}`` (``TownTallyShape``: this
+    module's figures and the lawyers' of ``core.progress_tally``)."""
+    rows = [{"figure": figure, "shape": shape} for figure, shape in shapes.items()]
     for batch in chunked(rows, 400):
         (TownTallyShape.insert_many(batch)
          .on_conflict(conflict_target=[TownTallyShape.figure],
                       preserve=[TownTallyShape.shape]).execute())
+
+
+def stale(shapes: dict[str, str]) -> list[str]:
+    """The figures of ``{kept figure: its shape now}`` counted with another shape, or never."""
+    kept = dict(TownTallyShape.select(TownTallyShape.figure, TownTallyShape.shape)
+                .where(TownTallyShape.figure.in_(list(shapes))).tuples())
+    return [figure for figure, shape in shapes.items() if kept.get(figure) != shape]
+
+
+def _remember_shapes(source: Source, shapes: dict) -> None:
+    remember_shapes({_key(source, slug): shape for slug, shape in shapes.items()})
 
 
 def refresh(source: Source, town_ids=None, slugs=None) -> int:
@@ -206,12 +219,11 @@ def ensure_counted(source: Source, slugs) -> None:
     shapes = source.figures(slugs)
     if not shapes:
         return
-    kept = dict(TownTallyShape.select(TownTallyShape.figure, TownTallyShape.shape)
-                .where(TownTallyShape.figure.in_([_key(source, s) for s in shapes])).tuples())
-    stale = [slug for slug, shape in shapes.items() if kept.get(_key(source, slug)) != shape]
-    if stale:
-        log.info("counting %s again: %s", source.name, ", ".join(stale))
-        refresh(source, slugs=stale)
+    recount = [_slug(source, figure) for figure in
+               stale({_key(source, slug): shape for slug, shape in shapes.items()})]
+    if recount:
+        log.info("counting %s again: %s", source.name, ", ".join(recount))
+        refresh(source, slugs=recount)
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -210,6 +210,22 @@ def test_weekly_trend_counts_a_subject_in_the_week_it_was_first_done(district, p
     assert len(weekly_trend("test_households", today=today)) == 12
 
 
+def test_weekly_trend_counts_a_subject_again_in_a_new_year_as_progress_does(district,
+                                                                          programme):
+    v = district.villages
+    # district Mondays 2025-12-22, 12-29 (its week ends 2026-01-04), 2026-01-05
+    done(v[0], household="甲", completed_at=dt.datetime(2025, 12, 22, 1))
+    done(v[0], household="甲", completed_at=dt.datetime(2026, 1, 6, 1))   # first of 2026
+    done(v[0], household="甲", completed_at=dt.datetime(2026, 1, 7, 1))   # again: not new
+    done(v[1], household="乙", completed_at=dt.datetime(2025, 12, 30, 1))
+    done(v[1], household="乙", completed_at=dt.datetime(2026, 1, 1, 17))  # 01-02 district time
+    trend = weekly_trend("test_households", weeks=3, today=D(2026, 1, 8))
+    assert trend == [(D(2025, 12, 22), 1), (D(2025, 12, 29), 2), (D(2026, 1, 5), 1)]
+    # the weeks of 2026 add up to what 2026's progress counts
+    assert progress(2026)["test_households"]["done"] == 2
+    assert progress(2025)["test_households"]["done"] == 2
+
+
 def test_district_stats_programs_show_each_programmes_headline_metric(district, programme):
     done(district.villages[0], household="甲")
     done(district.villages[0], household="甲")

@@ -6,9 +6,9 @@ import pytest
 
 from core import progress_tally, town_tally
 from core.access import task_filter
-from core.models import Task, TownTally, TownTallyShape
+from core.models import Lawyer, LawyerTally, Task, TownTally, TownTallyShape
 from core.plugins import get_registry
-from core.progress import by_town, cumulative_by_month, progress
+from core.progress import breakdown, by_town, cumulative_by_month, progress
 from core.tasks import assign_task, complete_task, reopen_task
 from tests.planning_support import now, utc  # noqa: F401 (fixture)
 from tests.tasks_support import PROGRAM, programme, visit_data  # noqa: F401 (fixture)
@@ -31,8 +31,38 @@ def counted(year, user=None):
     return months, towns
 
 
+def lawyers_counted(year, user=None):
+    """{slug: [(lawyer's name, count)], most first}: the lawyers' counts over the tasks
+    ``user`` may read, counted by grouping the tasks in Python (not by the tally's SQL)."""
+    metrics = get_registry().metrics.values()
+    names = dict(Lawyer.select(Lawyer.id, Lawyer.name).tuples())
+    start, end = town_tally.month_bounds(year)[0], town_tally.month_bounds(year)[12]
+    where = task_filter(user)
+    tasks = Task.select().where((Task.status == "done") & (Task.completed_at >= start)
+                                & (Task.completed_at < end) & Task.assignee.is_null(False))
+    tasks = list(tasks if where is True else tasks.where(where))
+    result = {}
+    for metric in metrics:
+        counted = {}
+        for task in tasks:
+            if task.program != metric.program or task.task_type not in metric.task_types:
+                continue
+            if metric.distinct_field:
+                if task.subject is not None:
+                    counted.setdefault(task.assignee_id, set()).add(
+                        (task.town_id, task.village_id, task.subject))
+            else:
+                counted.setdefault(task.assignee_id, set()).add(task.id)
+        result[metric.slug] = sorted(((names[i], len(keys)) for i, keys in counted.items()),
+                                     key=lambda row: (-row[1], row[0]))
+    return result
+
+
 def assert_kept_as_counted(district, year=YEAR):
     users = district.users
+    for user in (None, users.town_coordinator):  # the kept rows; a town counted
+        for slug, rows in lawyers_counted(year, user).items():
+            assert breakdown(slug, "lawyer", year, user=user) == rows, (slug, user)
     for user in (None, users.coordinator, users.town_coordinator, users.other_town_coordinator):
         months, towns = counted(year, user)
         slugs = sorted(months)
@@ -95,13 +125,16 @@ def test_tasks_written_past_the_services_are_repaired(district, programme, now):
     task = visit(district, "王家")
     visit(district, "李家", village=3)
     assert progress(YEAR)["test_visit_count"]["done"] == 2
+    assert sum(n for _name, n in breakdown("test_visit_count", "lawyer", YEAR)) == 2
     # moved to another month and year past the services (an import script, a fix by hand)
     Task.update(completed_at=utc(YEAR - 1, 11, 3, 10)).where(Task.id == task.id).execute()
     assert progress(YEAR)["test_visit_count"]["done"] == 2  # the kept counts, not yet told
+    assert sum(n for _name, n in breakdown("test_visit_count", "lawyer", YEAR)) == 2
     assert progress_tally.rebuild() > 0
     assert_kept_as_counted(district)
     assert_kept_as_counted(district, YEAR - 1)
     assert progress(YEAR - 1)["test_visit_count"]["done"] == 1
+    assert sum(n for _name, n in breakdown("test_visit_count", "lawyer", YEAR)) == 1
     assert progress_tally.rebuild() == 0  # nothing left to repair
 
 
@@ -112,9 +145,13 @@ def test_a_metric_counted_with_another_definition_is_counted_again(district, pro
     # as if an older version of the plugin had counted it otherwise
     TownTally.update(value=TownTally.value + 40).where(
         TownTally.figure == "progress:test_households").execute()
+    LawyerTally.update(value=LawyerTally.value + 40).where(
+        LawyerTally.figure == "progress:test_households").execute()
     TownTallyShape.update(shape="test_visits|test_visit||Asia/Shanghai").where(
-        TownTallyShape.figure == "progress:test_households").execute()
+        TownTallyShape.figure.in_(["progress:test_households",
+                                   "lawyers:progress:test_households"])).execute()
     assert progress(YEAR)["test_households"]["done"] == 1
+    assert [n for _name, n in breakdown("test_households", "lawyer", YEAR)] == [1]
     assert_kept_as_counted(district)
 
 
@@ -151,3 +188,14 @@ def test_kept_rows_stay_few_for_the_district(district, programme, now):
                    & (TownTally.figure == "progress:test_households")
                    & (TownTally.year == YEAR)))
     assert {(row.month, row.value) for row in sums} == {(1, 4), (town_tally.YEAR, 4)}
+
+
+def test_a_metric_no_longer_registered_leaves_no_lawyer_rows(district, programme, now):
+    now(utc(YEAR, 2, 10, 10))
+    visit(district, "王家")
+    LawyerTally.create(figure="progress:a_removed_metric", year=YEAR,
+                       lawyer_id=district.lawyers[0].id, value=3)
+    assert progress_tally.rebuild() == 1
+    assert not LawyerTally.select().where(
+        LawyerTally.figure == "progress:a_removed_metric").exists()
+    assert LawyerTally.select().where(LawyerTally.figure == "progress:test_households").exists()

@@ -33,8 +33,8 @@ def up(migrator, db):
     db.create_tables([TownTally, TownTallyShape])
     db.execute_sql('CREATE INDEX IF NOT EXISTS task_town_done ON task '
                    '(town_id, status, completed_at)')
-    from core import progress_tally, session_tally
-    progress_tally.rebuild()
+    from core import progress_tally, session_tally, town_tally
+    town_tally.rebuild(progress_tally.PROGRESS)  # the towns only: 0028 counts the lawyers
     session_tally.rebuild()
 
 

@@ -68,7 +68,8 @@ ALL_MODELS += [PaceTally]
 __all__ += ["PaceTally"]
 
 # Figures counted per town and month, kept at commit (core.town_tally): the programme
-# metrics' done tasks, the on-site sessions planned and held.
-from core.models.calendar import TownTally, TownTallyShape  # noqa: E402
-ALL_MODELS += [TownTally, TownTallyShape]
-__all__ += ["TownTally", "TownTallyShape"]
+# metrics' done tasks, the on-site sessions planned and held; the metrics per lawyer
+# (core.progress_tally).
+from core.models.calendar import LawyerTally, TownTally, TownTallyShape  # noqa: E402
+ALL_MODELS += [TownTally, TownTallyShape, LawyerTally]
+__all__ += ["LawyerTally", "TownTally", "TownTallyShape"]

@@ -222,8 +222,26 @@ class TownTally(BaseModel):
                    (("town_id", "year"), False))
 
 
+class LawyerTally(BaseModel):
+    """A programme metric's count over one lawyer's done tasks of a district ``year`` (the
+    tasks they are the assignee of; a distinct metric: their distinct subjects), kept at
+    commit (``core.progress_tally``), so a programme's lawyers, most first, are read from
+    the kept rows instead of a province's year of tasks. ``figure`` is
+    ``progress:<metric slug>``; a lawyer with nothing counted has no row."""
+    figure = CharField()
+    year = IntegerField()
+    lawyer_id = IntegerField()
+    value = IntegerField()
+
+    class Meta:
+        table_name = "lawyer_tally"
+        indexes = ((("figure", "year", "lawyer_id"), True),
+                   (("lawyer_id", "year"), False))
+
+
 class TownTallyShape(BaseModel):
-    """What a kept figure was counted with (``core.town_tally.Source.figures``)."""
+    """What a kept figure was counted with (``core.town_tally.Source.figures``); the
+    lawyers' figures (``LawyerTally``) under ``lawyers:<figure>``."""
     figure = CharField(unique=True)
     shape = TextField()
 
