@@ -26,7 +26,8 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
 from core.models import Lawyer, ProgramTarget, Task, Town, User
 from core.plugins import get_registry
-from core.progress_tally import NO_TOWN, SUBJECT_KEY, count_rows, metric_condition
+from core.progress_tally import (NO_TOWN, SUBJECT_COLUMNS, SUBJECT_KEY, count_rows,
+                                 metric_condition)
 from core.registry import Metric
 from core.privacy import full_view_filter
 
@@ -268,7 +269,7 @@ def _firsts_in_window(done, start: dt.datetime, end: dt.datetime, days: list[dt.
                      .where(done & Task.subject.is_null(False)
                             & (Task.completed_at >= year_start)
                             & (Task.completed_at < min(end, year_end)))
-                     .group_by(SUBJECT_KEY.unwrap())
+                     .group_by(*SUBJECT_COLUMNS)
                      .having(first >= max(start, year_start)))
     firsts = functools.reduce(operator.add, parts).alias("firsts")
     return firsts.c.first, firsts

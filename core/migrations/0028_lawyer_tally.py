@@ -3,9 +3,11 @@
 rows instead of counting a province's year of done tasks per lawyer (400 ms a metric).
 Filled from the existing tasks.
 
-The index of a programme's tasks by status grows the completion time, so a programme's
-done tasks of some weeks or of a year (its weekly trend) are found by range; without it,
-SQLite walked every town's done tasks of the year (1.5 s at province)."""
+The index of a metric's done tasks by when (its programme, task type, status and
+completion time), holding the town, village and subject a distinct metric counts by and the lawyer, so
+a metric's year is counted from the index alone (its weekly trend: 300–1,400 ms at province
+from the table, 80–450 ms from this index, on a busy machine). It replaces the index of
+programme and status, its first two columns."""
 from peewee import *
 
 
@@ -23,8 +25,8 @@ def up(migrator, db):
                        (('lawyer_id', 'year'), False))
 
     db.create_tables([LawyerTally])
-    db.execute_sql('CREATE INDEX IF NOT EXISTS task_program_status_completed_at ON task '
-                   '(program, status, completed_at)')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS task_metric_done ON task (program, task_type, '
+                   'status, completed_at, town_id, village_id, subject, assignee_id)')
     db.execute_sql('DROP INDEX IF EXISTS task_program_status')
     from core import progress_tally
     progress_tally.rebuild_lawyers()
@@ -32,6 +34,6 @@ def up(migrator, db):
 
 def down(migrator, db):
     db.execute_sql('CREATE INDEX IF NOT EXISTS task_program_status ON task (program, status)')
-    db.execute_sql('DROP INDEX IF EXISTS task_program_status_completed_at')
+    db.execute_sql('DROP INDEX IF EXISTS task_metric_done')
     db.execute_sql("DELETE FROM town_tally_shape WHERE figure LIKE 'lawyers:%'")
     db.execute_sql('DROP TABLE IF EXISTS lawyer_tally')
