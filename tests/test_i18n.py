@@ -135,3 +135,65 @@ def test_a_notice_names_the_programme_in_jiedui_locale(monkeypatch, district):
                     village=district.villages[0], title="东湖1村村规民约")
     (notice,) = Notification.select().where(Notification.kind == "tasks_assigned")
     assert "Revise 100+ village rules" in notice.body
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_webs_gettext_says_what_flask_babels_says(app, lang):
+    """web.i18n finds the request's catalog once; it is Flask-Babel's, and every msgid
+    still translates as Flask-Babel translates it."""
+    import flask_babel
+
+    from web import i18n
+    with ZH_PO.open("rb") as f:
+        msgids = [m.id for m in read_po(f) if m.id and not m.pluralizable]
+    with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
+        assert i18n.translations() is flask_babel.get_translations()
+        assert [i18n.gettext(m) for m in msgids] == [flask_babel.gettext(m) for m in msgids]
+
+
+def test_a_request_that_forces_a_locale_hears_each_locales_words(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from web.i18n import gettext, lazy_gettext
+    label = lazy_gettext("Username")
+    template = "{{ _('Tasks') }} {{ ngettext('%(num)d row imported.', '%(num)d rows imported.', 3) }}"
+    with app.test_request_context("/"):
+        assert gettext("Tasks") == "任务" and str(label) == "用户名"
+        assert render_template_string(template) == "任务 已导入 3 行。"
+        with force_locale("en"):
+            assert gettext("Tasks") == "Tasks" and str(label) == "Username"
+            assert render_template_string(template) == "Tasks 3 rows imported."
+        assert gettext("Tasks") == "任务" and str(label) == "用户名"
+        assert render_template_string(template) == "任务 已导入 3 行。"
+
+
+def test_names_and_plurals_are_put_into_the_translation(app):
+    from web.i18n import gettext, ngettext
+    with app.test_request_context("/"):
+        assert gettext("%(name)s is not a member of this group.", name="王律师") \
+            == "王律师 不是本群成员。"
+        assert ngettext("%(num)d row imported.", "%(num)d rows imported.", 1) == "已导入 1 行。"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert gettext("%(name)s is not a member of this group.", name="Wang") \
+            == "Wang is not a member of this group."
+        assert ngettext("%(num)d row imported.", "%(num)d rows imported.", 1) == "1 row imported."
+        assert ngettext("%(num)d row imported.", "%(num)d rows imported.", 2) \
+            == "2 rows imported."
+
+
+def test_outside_an_app_the_words_stay_as_written():
+    from web.i18n import gettext, lazy_gettext, ngettext
+    assert gettext("Tasks") == "Tasks" and str(lazy_gettext("Username")) == "Username"
+    assert gettext("%(name)s is not a member of this group.", name="Wang") \
+        == "Wang is not a member of this group."
+    assert ngettext("%(num)d row imported.", "%(num)d rows imported.", 2) == "2 rows imported."
+
+
+def test_a_forms_lazy_labels_follow_each_requests_locale(app):
+    from web.auth import LoginForm
+    for lang, username in (("zh_CN", "用户名"), ("en", "Username"), ("zh_CN", "用户名")):
+        with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
+            form = LoginForm()
+            assert str(form.username.label.text) == username
+            assert f">{username}</label>" in str(form.username.label())

@@ -10,6 +10,8 @@ from core.arrangements import describe as describe_arrangement
 from core.config import get_settings
 from core.db import UNAVAILABLE_ERRORS, close_quietly, connect_alive, is_unavailable
 from core.i18n import TRANSLATIONS_DIR
+from web import i18n
+from web.i18n import gettext
 from web.labels import ROLE_LABELS
 from web.navigation import home_url, may_open, navigation_for
 from web.render import htmx
@@ -28,7 +30,6 @@ def role_label(role: str) -> str:
 
 def arrangement_text(pairing_or_arrangement) -> str:
     """A pairing's on-site arrangement in the reader's language (core.arrangements)."""
-    from flask_babel import gettext  # noqa: PLC0415 - request-bound translation
     arrangement = getattr(pairing_or_arrangement, "arrangement", pairing_or_arrangement)
     return describe_arrangement(arrangement, gettext)
 
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    i18n.install(app)  # the templates' _() and {% trans %}: the request's catalog found once
     app.jinja_env.globals.update(get_locale=get_locale, role_label=role_label,
                                  arrangement_text=arrangement_text,
                                  navigation_for=navigation_for,
@@ -256,7 +258,6 @@ def _init_static_gzip(app: Flask) -> None:
 
 
 def _init_error_pages(app: Flask) -> None:
-    from flask_babel import gettext
     from werkzeug.exceptions import HTTPException
 
     from core.errors import JieduiError, NotFound, PermissionDenied
