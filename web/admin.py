@@ -5,13 +5,13 @@ import datetime as dt
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core import audit, clock, plugins, problems
 from core.errors import ValidationError
 from core.models import Problem
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_text

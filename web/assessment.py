@@ -2,8 +2,6 @@
 and the "behind pace" panel of the coverage page. ``core.assessment`` computes everything;
 the scope is the viewer's (a town's coordinator assesses their town)."""
 from flask import Blueprint, abort, current_app, request
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from core import clock, privacy
 from core.access import can_read_sheet, sheet_filter
@@ -14,6 +12,8 @@ from core.audit import record
 from core.config import get_settings
 from core.models import Pairing
 from core.vocabulary import READERS
+from web.i18n import gettext as _
+from web.i18n import ngettext
 from web.access import actor, allow
 from web.listing import (Page, Sorting, page_number, paginate, query_number, query_text,
                          search_term, town_choices, town_code_for)

@@ -1,8 +1,6 @@
 """Log in and out. Each login is a session on the server (``core.sessions``): the cookie
 carries only its random key, so logging out ends it for every copy of the cookie."""
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -12,6 +10,8 @@ from core import logins, sessions
 from core.errors import PermissionDenied, TooManyAttempts
 from core.models import User, UserSession
 from core.vocabulary import ROLES
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.access import allow, public
 from web.render import render, safe_path
 

@@ -17,9 +17,6 @@ from pathlib import Path
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
@@ -36,6 +33,9 @@ from core.errors import JieduiError, NotFound, PermissionDenied
 from core.locks import mark_interrupted_runs
 from core.models import HOLIDAY_KINDS, Lawyer, Pairing, PlanRun, Town, Village
 from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
+from web.i18n import ngettext
 from web import labels
 from web.access import actor, allow
 from web.exports import list_export

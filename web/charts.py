@@ -9,10 +9,9 @@ says which target it shows (``target_note``: "本镇目标 = 区目标 × 12/131
 """
 import itertools
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from core.pace import Pace, Share, quota_pace, status as pace_status
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 
 STATUS_LABELS = {"on_pace": _l("On pace"), "behind": _l("Behind pace"),
                  "far_behind": _l("Far behind pace")}

@@ -21,8 +21,6 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from markupsafe import Markup
@@ -36,6 +34,8 @@ from core.config import get_settings
 from core.errors import JieduiError, ValidationError
 from core.i18n import ngettext_for
 from core.models import District, User
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web import role_label
 from web.access import actor, allow, public
 from web.auth import log_in

@@ -10,8 +10,6 @@ device is told apart by a random cookie, the network by a keyed daily hash, neve
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from peewee import JOIN
 
 from core import clock
@@ -23,6 +21,8 @@ from core.models import (Event, Lawyer, Pairing, Rating, RatingBurst, RatingCode
                          User, Village)
 from core.pairings import active_pairing
 from core.vocabulary import MANAGERS, READERS, STAFF
+from web.i18n import gettext as _
+from web.i18n import ngettext
 from web.access import actor, allow
 from web.feeds import qr_data_uri
 from web.listing import paginate, query_text

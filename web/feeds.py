@@ -18,8 +18,6 @@ from urllib.parse import quote
 
 import qrcode
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 from wtforms import StringField
@@ -30,6 +28,8 @@ from core.db import close_quietly, db
 from core.errors import JieduiError, NotFound
 from core.models import FeedToken, Village
 from core.vocabulary import STAFF
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.access import actor, allow, public
 from web.feed_polls import POLLS
 from web.render import htmx, render

@@ -11,8 +11,6 @@ forms post normally and are redirected back (PRG) with a flash message.
 import datetime as dt
 
 from flask import Blueprint, abort, flash, redirect, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField
@@ -23,6 +21,8 @@ from core.errors import JieduiError
 from core.photos import photo_limit, picture_version
 from core.models import Pairing, Town, Village, WechatGroup, WechatGroupMember
 from core.vocabulary import MANAGERS, READERS
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.access import actor, allow
 from web.lawyers import private_picture
 from web.pairings import GROUP_ROLE_LABELS

@@ -3,8 +3,6 @@ town, village and outcome), the form a coordinator records one with, and one ins
 page, where its follow-up is recorded done. The village's page and the pairing's
 assessment sheet list the inspections too (``villages/_inspections.html``)."""
 from flask import Blueprint, abort, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField, TextAreaField
 
@@ -15,6 +13,8 @@ from core.errors import NotFound
 from core.models import Town, Village
 from core.vocabulary import (INSPECTION_ITEMS, INSPECTION_KINDS, INSPECTION_OUTCOMES,
                              INSPECTION_RESULTS, MANAGERS, READERS)
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, whole_number

@@ -2,9 +2,8 @@
 reader's language when a page shows it (lazily: these dicts are built at import, before any
 request). The one home of every label stays ``core.vocabulary``; the CLI and the jobs
 translate the same msgids with ``core.i18n.gettext_for``."""
-from flask_babel import lazy_gettext as _l
-
 from core import vocabulary
+from web.i18n import lazy_gettext as _l
 
 
 def _lazy(labels: dict) -> dict:

@@ -9,8 +9,6 @@ coordinators only read. A refused value comes back next to its field with status
 nothing written; without HTMX the forms post normally and are redirected back (PRG).
 """
 from flask import Blueprint, abort, send_file, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from peewee import JOIN, fn
@@ -24,6 +22,8 @@ from core.formkit import strip
 from core.photos import photo_limit
 from core.models import LawFirm, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import READERS, STAFF
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.access import actor, allow
 from web.exports import counted, list_export
 from web.listing import (Sorting, list_args, paginate, query_number, query_text,

@@ -16,7 +16,6 @@ from urllib.parse import unquote, urlencode
 from flask import (Blueprint, abort, current_app, g, has_app_context, redirect, request,
                    send_file, url_for)
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from core import clock, longwork
@@ -25,6 +24,7 @@ from core.config import get_settings
 from core.errors import JieduiError, NotFound, PermissionDenied
 from core.i18n import N_
 from core.vocabulary import LONG_JOB_ACTIVE, ROLES
+from web.i18n import lazy_gettext as _l
 from web.access import actor, allow
 from web.auth import LoginUser, background
 from web.labels import LONG_JOB_LABELS

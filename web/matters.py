@@ -14,7 +14,6 @@ answers 404.
 import datetime as dt
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_babel import gettext as _
 
 from core import clock
 from core import matters as service
@@ -26,6 +25,7 @@ from core.notify import NOTICE_KINDS
 from core.notify import inbox as inbox_of
 from core.notify import mark_read, unread_count
 from core.vocabulary import MANAGERS, READERS, ROLES
+from web.i18n import gettext as _
 from web.access import actor, allow
 from web.auth import background
 from web.listing import paginate, query_text, whole_number

@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask import current_app, g, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from core import problems
 from core.models import Pairing
 from core.vocabulary import MANAGERS, READERS, ROLES, STAFF
+from web.i18n import lazy_gettext as _l
 
 MAIN_PLACES = 4  # the bottom bar: four places and "More"
 

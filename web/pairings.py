@@ -7,8 +7,6 @@ post normally and are redirected back (PRG) with a flash message.
 """
 
 from flask import Blueprint, abort, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -21,6 +19,8 @@ from core.access import can_manage_village, can_read_village
 from core.models import (GROUP_ROLES, LawFirm, Lawyer, Pairing, Town, Village, WechatGroup,
                          WechatGroupMember)
 from core.vocabulary import MANAGERS, ROLES
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.labels import GROUP_ROLE_LABELS
 from web.access import actor, allow
 from web.panels import Panel

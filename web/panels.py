@@ -30,10 +30,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, request
-from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import JieduiError, TooManyAttempts
+from web.i18n import gettext as _
 from web.render import attach_error, htmx
 
 # show(subject, *, bound=None, status=200, trigger=None, notice=None) -> response

@@ -11,9 +11,6 @@ import datetime as dt
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
@@ -32,6 +29,9 @@ from core.models import Task
 from core.plugins import get_registry
 from core.tasks import tasks_visible_to
 from core.vocabulary import MANAGERS, READERS
+from web.i18n import gettext as _
+from web.i18n import ngettext
+from web.i18n import lazy_gettext as _l
 from web import charts
 from web.access import actor, allow
 from web.listing import Sorting, paginate, query_number

@@ -10,8 +10,6 @@ was typed kept and nothing written; an object outside the user's scope answers 4
 import datetime as dt
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, send_file, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -31,6 +29,8 @@ from core.models import (DUTIES, WORK_MODES, Attachment, CaseFile, Lawyer, Pairi
                          WorkLog)
 from core.tasks import MODE_LABELS
 from core.vocabulary import READERS, STAFF
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_number, query_text, search_term

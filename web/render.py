@@ -58,7 +58,7 @@ def back_to(default: str) -> str:
 def attach_error(form, error) -> None:
     """Show a ``core.errors.JieduiError`` in ``form``: next to the field it names, else
     above the form (in the user's language)."""
-    from flask_babel import gettext
+    from web.i18n import gettext
     message = error.translate(gettext)
     field = form._fields.get(error.field) if getattr(error, "field", None) else None
     if field is not None:

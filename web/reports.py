@@ -3,7 +3,6 @@ town and by lawyer, its .xlsx and .docx, and the registers (core.registers) as .
 Administrators and coordinators, each over their own scope."""
 from flask import Blueprint, abort, make_response, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from core import clock
 from core.access import sheet_filter
@@ -16,6 +15,7 @@ from core.registers import (REGISTERS, cases_register, matters_register, pairing
 from core.reports import (CHARTS, FIGURES, build_report, chart, last_complete_quarter,
                           parse_period, recent_periods, report_docx, report_xlsx, summary)
 from core.vocabulary import READERS, REPORT_PERIOD_LABELS, REPORT_PERIODS
+from web.i18n import gettext as _
 from web.access import actor, allow
 from web.longwork import long_export
 from web.programs import XLSX, xlsx_response

@@ -16,8 +16,6 @@ notice says so.
 """
 from flask import Blueprint, send_file, url_for
 from flask import request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, StringField, TextAreaField
 
@@ -26,6 +24,8 @@ from core import signins as service
 from core.calendar_views import readable_event
 from core.errors import NotFound, PermissionDenied
 from core.vocabulary import ROLES
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.access import actor, allow
 from web.calendar import CHANGED, EVENT, template_labels
 from web.panels import Panel

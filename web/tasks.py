@@ -15,8 +15,6 @@ import datetime as dt
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from peewee import JOIN, Case
 from wtforms import (BooleanField, DateField, DateTimeLocalField, Form, FormField,
@@ -39,6 +37,8 @@ from core.models import (TASK_STATUSES, WORK_MODES, Event, LawFirm, Lawyer, Task
 from core.plugins import get_registry
 from core.privacy import MASK
 from core.vocabulary import DUTIES, MANAGERS, READERS, ROLES, STAFF
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.labels import DUTY_LABELS
 from web.labels import HALF_DAY_LABELS as HALF_DAYS
 from web.access import actor, allow

@@ -7,8 +7,6 @@ notice, or, refused, with the core's message next to the form (422, nothing writ
 Without HTMX the forms post normally and come back with a flash message.
 """
 from flask import Blueprint, abort, flash, redirect, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from peewee import JOIN
 from wtforms import (PasswordField, SelectChoice, SelectField, SelectMultipleField,
@@ -22,6 +20,8 @@ from core.audit import entries_for
 from core import users as service
 from core.errors import JieduiError
 from core.models import ROLES, Lawyer, LawFirm, Town, User, Village
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web import ROLE_LABELS, role_label
 from web.access import actor, allow
 from web.auth import keep_session

@@ -21,8 +21,6 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
 
@@ -35,6 +33,8 @@ from core.models import Event, Invitation, ResidentDemand, SessionConfirmation, 
 from core.pairings import active_pairing
 from core.vocabulary import (DEMAND_CATEGORIES, DEMAND_STATUSES, INVITATION_KINDS,
                              INVITATION_STATUSES, ROLES, STAFF)
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web import labels
 from web.access import actor, allow
 from web.listing import paginate, query_text, town_choices, town_matching

@@ -2,8 +2,6 @@
 manage the village keep its address (``core.villages``: an HTMX form that swaps its own
 section; without HTMX it posts and is redirected back)."""
 from flask import Blueprint, abort, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from peewee import JOIN
 from wtforms import StringField
@@ -13,6 +11,8 @@ from core.access import can_manage_village, village_filter
 from core.feeds import location_of
 from core.models import District, Lawyer, Pairing, Town, User, Village
 from core.vocabulary import MANAGERS, ROLES
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
 from web.access import actor, allow
 from web.exports import counted, list_export
 from web.listing import (Sorting, list_args, paginate, query_text, search_term, town_choices,
