@@ -38,6 +38,7 @@ PAGES = (
     ("/calendar/", "district month"),
     ("/programmes/", "programmes at a glance"),
     ("/programmes/family_visits", "one programme"),
+    ("/programmes/rural_enterprises", "the programme of most tasks"),
     ("/programmes/charts", "programme charts"),
     ("/programmes/charts/towns", "towns compared (table)"),
 )

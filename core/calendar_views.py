@@ -9,7 +9,7 @@ import calendar as stdlib_calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, fn
 
 from core import clock
 from core.access import can_plan, can_read_lawyer, can_read_village, is_district_manager
@@ -245,16 +245,23 @@ TOWNS_COUNTED = 100  # towns a counted month lists; the others are a search away
 
 def _day_counts(user: User, scope: CalendarScope, days: list[dt.date]) -> list[int]:
     """The events ``user`` may read in ``scope`` on each of ``days`` (consecutive district
-    dates), not cancelled: one query, a SUM per day between its UTC bounds."""
-    bounds = [clock.utc_from_local(day, dt.time.min) for day in days]
-    bounds.append(clock.utc_from_local(days[-1] + dt.timedelta(days=1), dt.time.min))
-    columns = [fn.SUM(Case(None, (((Event.starts_at >= since) & (Event.starts_at < until), 1),),
-                           0)) for since, until in zip(bounds, bounds[1:])]
-    query = (Event.select(*columns)
-             .where((Event.starts_at >= bounds[0]) & (Event.starts_at < bounds[-1])
+    dates), not cancelled: one query counting them by start (a few hundred distinct
+    instants in six weeks: sessions start at the half-days' hours), each start's count
+    added to its district date here — a CASE per day over each of a province's 45,000
+    events of six weeks cost 220 ms."""
+    since = clock.utc_from_local(days[0], dt.time.min)
+    until = clock.utc_from_local(days[-1] + dt.timedelta(days=1), dt.time.min)
+    query = (Event.select(Event.starts_at, fn.COUNT(Event.id))
+             .where((Event.starts_at >= since) & (Event.starts_at < until)
                     & (Event.status != "cancelled"))
-             .where(scope.events_clause()).where(event_filter(user)))
-    return [int(value or 0) for value in query.tuples().get()]
+             .where(scope.events_clause()).where(event_filter(user))
+             .group_by(Event.starts_at))
+    counts = dict.fromkeys(days, 0)
+    for starts_at, count in query.tuples():
+        day = clock.local_date(starts_at)
+        if day in counts:
+            counts[day] += count
+    return [counts[day] for day in days]
 
 
 def _town_counts(user: User, scope: CalendarScope, start: dt.date,

@@ -134,9 +134,15 @@ def test_the_district_month_counts_its_days_and_towns(district, login):
     cell = day_cell(whole, D(2027, 4, 8))
     assert '<p class="day-count">2 events</p>' in cell and "张明" not in cell
     assert "day-count" not in day_cell(whole, D(2027, 4, 9))  # cancelled: not counted
+    # counted on its district date, not on the UTC date it begins on (the 11th, 16:30)
+    make_event(district.pairings[1], D(2027, 4, 12), T(0, 30), T(2, 0))
+    whole = text(client.get("/calendar/?month=2027-04"))
+    assert "day-count" not in day_cell(whole, D(2027, 4, 11))
+    assert '<p class="day-count">1 event</p>' in day_cell(whole, D(2027, 4, 12))
     assert re.findall(r'href="/calendar/town/(T\d)\?month=2027-04">', whole) == ["T1", "T2"]
     agenda = text(client.get("/calendar/?month=2027-04&view=agenda"))
-    assert re.findall(r'<li class="agenda-day[^>]*data-date="([\d-]+)"', agenda) == ["2027-04-08"]
+    assert re.findall(r'<li class="agenda-day[^>]*data-date="([\d-]+)"', agenda) == [
+        "2027-04-08", "2027-04-12"]
     assert 'class="event ' not in agenda
     found = client.get("/calendar/find?q=西山1村&month=2027-04")
     assert found.status_code == 302
