@@ -428,9 +428,9 @@ def repair_pace_tally() -> int:
 @huey.periodic_task(crontab(minute="47"), priority=BACKGROUND_PRIORITY)
 def repair_town_tallies() -> int:
     """Hourly: the counts kept per town and month (``core.town_tally``: the programme
-    metrics, the on-site sessions) counted again and repaired where they differ (a change
-    whose reaction failed, tasks or events written past the services); returns the rows
-    repaired."""
+    metrics, the on-site sessions) and the metrics' per lawyer counted again and repaired
+    where they differ (a change whose reaction failed, tasks or events written past the
+    services); returns the rows repaired."""
     with _job_connection():
         return progress_tally.rebuild() + session_tally.rebuild()
 
