@@ -32,7 +32,7 @@ import functools
 import logging
 import operator
 
-from peewee import SQL, chunked, fn
+from peewee import SQL, fn
 
 from core import clock, town_tally
 from core.config import get_settings
@@ -232,22 +232,6 @@ def _lawyers_compared(slugs, lawyer_ids) -> tuple[dict, dict]:
     return wanted, stored
 
 
-def _write_lawyers(wanted: dict, stored: dict) -> int:
-    gone = sorted(stored.keys() - wanted.keys())
-    for figure, year, lawyer_id in gone:
-        LawyerTally.delete().where((LawyerTally.figure == figure) & (LawyerTally.year == year)
-                                   & (LawyerTally.lawyer_id == lawyer_id)).execute()
-    changed = [dict(figure=key[0], year=key[1], lawyer_id=key[2], value=count)
-               for key, count in sorted(wanted.items()) if stored.get(key) != count]
-    for batch in chunked(changed, 200):  # 4 columns: under SQLite's 999 parameters
-        (LawyerTally.insert_many(batch)
-         .on_conflict(conflict_target=[LawyerTally.figure, LawyerTally.year,
-                                       LawyerTally.lawyer_id],
-                      preserve=[LawyerTally.value])
-         .execute())
-    return len(gone) + len(changed)
-
-
 def refresh_lawyers(lawyer_ids=None, slugs=None) -> int:
     """Count these lawyers (all by default) again for these metrics (all by default),
     every year they have something done or kept, and write what differs; returns how
@@ -266,7 +250,8 @@ def refresh_lawyers(lawyer_ids=None, slugs=None) -> int:
             return 0
     with transaction():
         hold_until_commit(_LAWYERS_LOCK)
-        changed = _write_lawyers(*_lawyers_compared(slugs, lawyer_ids))
+        changed = town_tally.write_differences(LawyerTally, ("figure", "year", "lawyer_id"),
+                                               *_lawyers_compared(slugs, lawyer_ids))
         if lawyer_ids is None:
             _remember_lawyer_shapes(shapes)
     return changed
@@ -293,10 +278,10 @@ def rebuild_lawyers() -> int:
 def _lawyers_counted(slugs) -> None:
     """Count again the metrics whose per-lawyer counts were counted with another
     definition (or never), as ``town_tally.ensure_counted`` does for the towns."""
-    shapes = PROGRESS.figures(slugs)
-    keys = {_lawyer_shape_key(slug): slug for slug in shapes}
-    recount = [keys[key] for key in
-               town_tally.stale({_lawyer_shape_key(s): shape for s, shape in shapes.items()})]
+    shapes = {_lawyer_shape_key(slug): (slug, shape)
+              for slug, shape in PROGRESS.figures(slugs).items()}
+    recount = [shapes[key][0] for key in
+               town_tally.stale({key: shape for key, (_slug, shape) in shapes.items()})]
     if recount:
         log.info("counting the lawyers' progress again: %s", ", ".join(recount))
         refresh_lawyers(slugs=recount)

@@ -134,23 +134,28 @@ def _compared(source: Source, slugs, town_ids) -> tuple[dict, dict]:
     return wanted, stored
 
 
-def _write(wanted: dict, stored: dict) -> int:
-    """Write the rows of ``wanted`` that ``stored`` lacks or holds otherwise, delete those
-    it no longer has; returns how many rows changed."""
+def write_differences(model, columns: tuple[str, ...], wanted: dict, stored: dict) -> int:
+    """Write the rows of ``wanted`` (``{key: value}``, the key the values of ``columns``,
+    unique in ``model``, the value its ``value``) that ``stored`` lacks or holds otherwise,
+    and delete those it no longer has; returns how many rows changed. The kept figures'
+    one way to write: this module's towns, ``core.progress_tally``'s lawyers."""
+    fields = [getattr(model, column) for column in columns]
     gone = sorted(stored.keys() - wanted.keys())
-    for figure, year, town_id, month in gone:
-        TownTally.delete().where(
-            (TownTally.figure == figure) & (TownTally.year == year)
-            & (TownTally.town_id == town_id) & (TownTally.month == month)).execute()
-    changed = [dict(figure=key[0], year=key[1], town_id=key[2], month=key[3], value=count)
+    for key in gone:
+        where = fields[0] == key[0]
+        for field, value in zip(fields[1:], key[1:]):
+            where &= field == value
+        model.delete().where(where).execute()
+    changed = [dict(zip(columns, key), value=count)
                for key, count in sorted(wanted.items()) if stored.get(key) != count]
-    for batch in chunked(changed, 150):  # 5 columns: under SQLite's 999 parameters
-        (TownTally.insert_many(batch)
-         .on_conflict(conflict_target=[TownTally.year, TownTally.town_id, TownTally.figure,
-                                       TownTally.month],
-                      preserve=[TownTally.value])
+    for batch in chunked(changed, 900 // (len(columns) + 1)):  # under SQLite's 999 parameters
+        (model.insert_many(batch)
+         .on_conflict(conflict_target=fields, preserve=[model.value])
          .execute())
     return len(gone) + len(changed)
+
+
+_COLUMNS = ("figure", "year", "town_id", "month")  # a TownTally's key, as _stored gives it
 
 
 def remember_shapes(shapes: dict[str, str]) -> None:
@@ -196,7 +201,7 @@ def refresh(source: Source, town_ids=None, slugs=None) -> int:
         # before another's change committed cannot write over the other's newer counts, and
         # the sums over the towns move by exactly what the towns' counts moved
         hold_until_commit(_LOCK_KEY)
-        changed = _write(*_compared(source, slugs, town_ids))
+        changed = write_differences(TownTally, _COLUMNS, *_compared(source, slugs, town_ids))
         if town_ids is None:
             _remember_shapes(source, shapes)
     return changed
