@@ -22,14 +22,15 @@ of record), whether the district has 4 pairings or 131.
 """
 import datetime as dt
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from peewee import Case, fn
+from peewee import SQL, Case, Select, fn
 
 from core import clock
 from core.access import sheet_filter, sheet_pairings, sheet_village_filter
 from core.config import get_settings
+from core.db import db
 from core.feedback import counts
 from core.i18n import N_, gettext_for
 from core.inspections import failed_items, follow_up_late, of_pairing
@@ -668,16 +669,22 @@ def _narrowed(query, town: str, lawyer: int | None):
 
 def behind_pace(year: int, today: dt.date, user: User | None = None, *, town: str = "",
                 lawyer: int | None = None, most_behind: int | None = None,
+                pairings: list[int] | None = None,
                 offset: int = 0, limit: int | None = None) -> list[PaceRow]:
     """Active pairings in scope whose held sessions or publicity events are behind the
     pro-rata pace: fewer than required × the elapsed share of their term in the year,
     rounded down (one query on the kept figures, ``core.pace_tally``), by town and village.
-    ``town`` (a code), ``lawyer`` (an id): only theirs; ``most_behind``: only that many,
-    those owing the most by now first; ``offset``/``limit``: a page of them."""
+    ``town`` (a code), ``lawyer`` (an id), ``pairings`` (ids): only theirs;
+    ``most_behind``: only that many, those owing the most by now first; ``offset``/
+    ``limit``: a page of them."""
+    if pairings is not None and not pairings:
+        return []
     query, shortfall = _behind_query(year, today, user, *_ROW_COLUMNS)
     if query is None:
         return []
     query = _narrowed(query, town, lawyer)
+    if pairings is not None:
+        query = query.where(Pairing.id.in_(pairings))
     order = (Town.code, Village.code, Pairing.term_start, Pairing.id)
     if most_behind is not None:
         query = query.order_by(shortfall.desc(), *order).limit(most_behind)
@@ -704,26 +711,60 @@ def behind_pairing_ids(year: int, today: dt.date, user: User | None = None):
     return query.select(PaceTally.pairing)
 
 
-def behind_counts(year: int, today: dt.date, user: User | None = None) -> dict:
-    """How many pairings are behind (``behind_pace``), in all and by town and by lawyer:
-    {"count": n, "towns": [(id, code, name, n)…], "lawyers": [(id, name, n)…]}, the most
-    behind first (then by name), counted in SQL by town and lawyer (one query)."""
-    query, _shortfall = _behind_query(year, today, user, Town.id)
-    if query is None:
-        return {"count": 0, "towns": [], "lawyers": []}
-    pairs = (query.select(Town.id, Town.code, Town.name, Lawyer.id, Lawyer.name,
-                          fn.COUNT(PaceTally.pairing))
-             .group_by(Town.id, Town.code, Town.name, Lawyer.id, Lawyer.name))
-    towns, lawyers = Counter(), Counter()
-    for town_id, code, name, lawyer_id, lawyer_name, count in pairs.tuples():
-        towns[(town_id, code, name)] += count
-        lawyers[(lawyer_id, lawyer_name)] += count
+def behind_counts(year: int, today: dt.date, user: User | None = None, *,
+                  top: int | None = None) -> dict:
+    """How many pairings are behind (``behind_pace``), in all and by town and by lawyer,
+    and which owe the most: {"count": n, "towns": [(id, code, name, n)…], "lawyers": [(id,
+    name, n)…], "most_behind": [pairing id…]}, the most behind first (then by name);
+    ``top``: only that many towns and lawyers, and the ids of the ``top`` pairings
+    ``behind_pace(most_behind=top)`` lists (none without ``top``).
 
-    def ranked(counted):  # the most behind first, then by name
-        return [(*key, n) for key, n in sorted(counted.items(),
-                                               key=lambda item: (-item[1], item[0][-1],
-                                                                 item[0][0]))]
-    return {"count": sum(towns.values()), "towns": ranked(towns), "lawyers": ranked(lawyers)}
+    ONE statement: the pairings behind are found once (a materialised CTE) and counted
+    three ways in SQL, so a province's desk reads a few rows, not a row per town and lawyer
+    (5,000 of them, ranked in Python, were 35 ms of the desk)."""
+    query, shortfall = _behind_query(
+        year, today, user, Town.id.alias("town_id"), Town.code.alias("town_code"),
+        Town.name.alias("town_name"), Lawyer.id.alias("lawyer_id"),
+        Lawyer.name.alias("lawyer_name"), Village.code.alias("village_code"),
+        Pairing.term_start, PaceTally.pairing.alias("pairing_id"))
+    if query is None:
+        return {"count": 0, "towns": [], "lawyers": [], "most_behind": []}
+    behind = query.select_extend(shortfall.alias("owed")).cte("behind", materialized=True)
+    c, many = behind.c, fn.COUNT(SQL("*"))
+
+    def part(kind: str, columns, group, order):
+        counted = (Select([behind], [SQL(f"'{kind}'").alias("kind"), *columns])
+                   .group_by(*group).order_by(*order))
+        return Select([(counted.limit(top) if top is not None else counted).alias(kind)],
+                      [SQL("*")])
+    towns = part("town", (c.town_id, c.town_code, c.town_name, many.alias("n")),
+                 (c.town_id, c.town_code, c.town_name), (many.desc(), c.town_name, c.town_id))
+    lawyers = part("lawyer", (c.lawyer_id, SQL("NULL"), c.lawyer_name, many),
+                   (c.lawyer_id, c.lawyer_name), (many.desc(), c.lawyer_name, c.lawyer_id))
+    total = Select([behind], [SQL("'all'"), SQL("NULL"), SQL("NULL"), SQL("NULL"), many])
+    most = Select([behind], [SQL("'pairing'"), c.pairing_id, SQL("NULL"), SQL("NULL"), c.owed])
+    most = Select([most.order_by(c.owed.desc(), c.town_code, c.village_code, c.term_start,
+                                 c.pairing_id).limit(top if top is not None else -1)
+                   .alias("most")], [SQL("*")])
+    parts = towns + lawyers + total
+    if top is not None:  # the ids of those owing most (behind_pace orders their rows)
+        parts += Select([Select([behind], [SQL("'pairing'"), c.pairing_id, SQL("NULL"),
+                                           SQL("NULL"), c.owed])
+                         .order_by(c.owed.desc(), c.town_code, c.village_code, c.term_start,
+                                   c.pairing_id).limit(top).alias("most")], [SQL("*")])
+    found = {"count": 0, "towns": [], "lawyers": [], "most_behind": []}
+    for kind, row_id, code, name, n in parts.with_cte(behind).bind(db).tuples():
+        if kind == "all":
+            found["count"] = int(n)
+        elif kind == "town":
+            found["towns"].append((row_id, code, name, int(n)))
+        elif kind == "lawyer":
+            found["lawyers"].append((row_id, name, int(n)))
+        else:
+            found["most_behind"].append(row_id)
+    for key in ("towns", "lawyers"):  # a subquery's order is not the compound's
+        found[key].sort(key=lambda row: (-row[-1], row[-2], row[0]))
+    return found
 
 
 PACE_TITLE = N_("Pairings behind the pace of on-site work: %(count)d")

@@ -181,9 +181,10 @@ def desk(user: User | None, now: dt.datetime | None = None) -> Desk:
     """The desk of ``user`` (a coordinator, an administrator or a member of the leadership group: what their scope holds) at ``now`` (naive UTC)."""
     now = now or clock.now_utc()
     today = clock.local_date(now)
-    counts = behind_counts(today.year, today, user)
+    counts = behind_counts(today.year, today, user, top=TOP_SHOWN)
     towns, lawyers = behind_groups(counts)
-    most = behind_pace(today.year, today, user, most_behind=TOP_SHOWN) if counts["count"] else []
+    most = behind_pace(today.year, today, user, most_behind=TOP_SHOWN,
+                       pairings=counts["most_behind"])
     return Desk(today=today, week_start=clock.week_start(today), coverage=summary(user),
                 needs=needs(user, now), week_sessions=week_sessions(user, today),
                 behind_count=counts["count"], behind_towns=towns, behind_lawyers=lawyers,

@@ -21,11 +21,11 @@ import datetime as dt
 import logging
 from collections import defaultdict
 
-from peewee import JOIN, Case, chunked, fn
+from peewee import JOIN, Case, Select, chunked, fn
 
 from core import clock
 from core.config import get_settings
-from core.db import hold_until_commit, is_sqlite, transaction
+from core.db import db, hold_until_commit, is_sqlite, transaction
 from core.models import Event, PaceTally, Pairing
 from core.planner import village_quota
 
@@ -199,9 +199,13 @@ def ensure_counted(year: int) -> None:
     """Count again when ``min_session_hours`` is no longer the one the sessions were
     counted with (a setting of the environment: it changes with a restart)."""
     min_hours = get_settings().min_session_hours
-    stale = PaceTally.select(PaceTally.pairing).where(
-        (PaceTally.year == year) & (PaceTally.min_hours != min_hours)).limit(1)
-    if stale.exists():
+    # the year's smallest and largest: two seeks in the index of (year, min_hours), where
+    # "any row counted with other hours" would read every pairing's row
+    of_year = PaceTally.select(PaceTally.min_hours).where(PaceTally.year == year)
+    lowest, highest = Select(columns=[
+        of_year.order_by(PaceTally.min_hours).limit(1),
+        of_year.order_by(PaceTally.min_hours.desc()).limit(1)]).bind(db).tuples().get()
+    if lowest is not None and (lowest != min_hours or highest != min_hours):
         log.info("min_session_hours is now %s: counting the held sessions again", min_hours)
         refresh()
 

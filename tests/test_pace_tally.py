@@ -97,6 +97,11 @@ def assert_true_to_the_records(label: str) -> None:
     assert counts["count"] == len(expected), label
     by_lawyer = Counter(Pairing.get_by_id(row[0]).lawyer_id for row in expected)
     assert {lawyer_id: n for lawyer_id, _name, n in counts["lawyers"]} == dict(by_lawyer)
+    first = behind_counts(today.year, today, top=3)  # the desk's: the first few of each
+    assert (first["count"], first["towns"], first["lawyers"]) == (
+        counts["count"], counts["towns"][:3], counts["lawyers"][:3]), label
+    assert first["most_behind"] == [row.pairing.id for row in behind_pace(
+        today.year, today, most_behind=3)], label
 
 
 def _planned(**where) -> Event:

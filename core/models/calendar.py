@@ -199,7 +199,8 @@ class PaceTally(BaseModel):
 
     class Meta:
         table_name = "pace_tally"
-        indexes = ((("year", "pairing"), True),)
+        indexes = ((("year", "pairing"), True),
+                   (("year", "min_hours"), False))  # the year's counted-with hours (0029)
 
 
 class TownTally(BaseModel):
