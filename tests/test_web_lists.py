@@ -410,7 +410,8 @@ def test_many_towns_are_typed_in_the_filter_with_suggestions(district, login, mo
     assert '<select name="town"' in get(client, "/villages/")[1]
     from web import listing
     monkeypatch.setattr(listing, "TOWN_SELECT_MAX", 1)
-    for page in ("/villages/", "/tasks/", "/requests/", "/calendar/quota", "/assessment/"):
+    for page in ("/villages/", "/tasks/", "/requests/", "/calendar/quota", "/assessment/",
+                 "/coverage"):
         html = get(client, page)[1]
         assert '<select name="town"' not in html, page
         field = re.search(r'<input type="search" name="town"[^>]*>', html)
@@ -419,8 +420,8 @@ def test_many_towns_are_typed_in_the_filter_with_suggestions(district, login, mo
         "西山1村", "西山2村", "西山3村"]  # a typed name filters as the code does
     assert village_names(get(client, "/villages/?town=T2")[1]) == ["西山1村", "西山2村", "西山3村"]
     assert village_names(get(client, "/villages/?town=西山")[1]) == []  # a part names no town
-    # the quota page and the assessment table filter their rows by the typed name too
-    for page in ("/calendar/quota", "/assessment/"):
+    # the coverage, the quota page and the assessment table filter by the typed name too
+    for page in ("/coverage", "/calendar/quota", "/assessment/"):
         for town in ("西山街道", "T2"):  # the town's one pairing, not the other town's
             rows = content(get(client, f"{page}?town={town}")[1])
             assert "西山1村" in rows and "东湖1村" not in rows, (page, town)

@@ -5,7 +5,7 @@ from flask import Blueprint, redirect, request, url_for
 from core.coverage import as_rows, page_towns, rows_query, summary
 from core.vocabulary import READERS, ROLES
 from web.access import actor, allow
-from web.listing import paginate
+from web.listing import paginate, query_text, town_choices, town_code_for
 from web.render import render
 
 ROWS_PER_PAGE = 50  # villages a page shows, grouped by town
@@ -15,7 +15,7 @@ bp = Blueprint("coverage", __name__, url_prefix="")
 
 
 def _filters() -> dict:
-    town = (request.args.get("town") or "").strip()[:50]
+    town = town_code_for(query_text("town"))  # a code, or a whole name typed
     return {"town": town or None, "unpaired": request.args.get("unpaired") == "1"}
 
 
@@ -40,7 +40,7 @@ def index():
     attention = sorted((town for town in data.all_towns if town.unpaired or town.term_over),
                        key=lambda town: (-town.unpaired, -town.term_over, town.code))
     return render("coverage/index.html", "coverage/_coverage.html", coverage=data,
-                  filters=filters, listing=listing,
+                  filters=filters, listing=listing, towns=town_choices(user),
                   attention=attention[:TOWNS_SHOWN] if len(data.all_towns) > 1
                   and not filters["town"] else [],
                   attention_more=max(len(attention) - TOWNS_SHOWN, 0))
