@@ -162,6 +162,23 @@ def summary(user: User | None) -> Coverage:
                     term_over=sum(t.term_over for t in towns))
 
 
+def totals(user: User | None) -> Coverage:
+    """The totals of ``user``'s scope alone (no towns): one aggregate row, where
+    ``summary`` groups a province's 1,300 towns (the desk shows the totals)."""
+    scope = village_filter(user)
+    if scope is False:
+        return Coverage(towns=[], all_towns=[], total=0, paired=0, term_over=0)
+    query = (Village
+             .select(fn.COUNT(Village.id), fn.COUNT(Pairing.id),
+                     fn.SUM((Pairing.term_end < clock.today()).cast("integer")))
+             .join(Pairing, JOIN.LEFT_OUTER, on=_active_join()))
+    if scope is not True:
+        query = query.where(scope)
+    total, paired, over = query.tuples().get()
+    return Coverage(towns=[], all_towns=[], total=int(total or 0), paired=int(paired or 0),
+                    term_over=int(over or 0))
+
+
 def rows_query(user: User | None, *, town_code: str | None = None,
                only_unpaired: bool = False):
     """The query of the coverage rows ``user`` reads (town and village code order), with

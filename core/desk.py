@@ -22,7 +22,7 @@ from core import clock
 from core.access import record_filter, task_filter, village_filter
 from core.assessment import PaceRow, behind_counts, behind_pace
 from core.calendar_views import event_filter
-from core.coverage import Coverage, summary
+from core.coverage import Coverage, totals
 from core.disclosure import MISSING_FIELDS, TERM_WARNING_DAYS
 from core.feedback import low_rating_filter
 from core.home import SESSION_KINDS, unrecorded_filter
@@ -185,7 +185,7 @@ def desk(user: User | None, now: dt.datetime | None = None) -> Desk:
     towns, lawyers = behind_groups(counts)
     most = behind_pace(today.year, today, user, most_behind=TOP_SHOWN,
                        pairings=counts["most_behind"])
-    return Desk(today=today, week_start=clock.week_start(today), coverage=summary(user),
+    return Desk(today=today, week_start=clock.week_start(today), coverage=totals(user),
                 needs=needs(user, now), week_sessions=week_sessions(user, today),
                 behind_count=counts["count"], behind_towns=towns, behind_lawyers=lawyers,
                 most_behind=most, problems=data_problems(user, today))

@@ -191,3 +191,20 @@ def test_a_town_is_summed_in_sql_as_the_rows_say(district):
     assert [(t.code, t.paired, t.total) for t in found.all_towns] == [("T1", 3, 3), ("T2", 1, 3)]
     assert (found.paired, found.total, found.term_over) == (4, 6, 0)
     assert summary(district.users.lawyer).total == coverage(district.users.lawyer).total == 1
+
+
+def test_the_desk_reads_the_totals_the_coverage_page_adds_up(district):
+    """The desk shows the scope's totals alone (one aggregate row, not a row per town):
+    the same figures the coverage page adds up over its towns, for every scope, a term
+    run out included."""
+    from core.coverage import summary, totals
+    pairing = district.pairings[0]
+    update_pairing(district.users.admin, pairing, term_start=pairing.term_start,
+                   term_end=clock.today() - dt.timedelta(days=1))
+    for user in vars(district.users).values():
+        whole, alone = summary(user), totals(user)
+        assert (alone.total, alone.paired, alone.term_over) == (
+            whole.total, whole.paired, whole.term_over), user.username
+    assert totals(district.users.coordinator).term_over == 1
+    assert (totals(district.users.other_town_coordinator).total,
+            totals(district.users.other_town_coordinator).paired) == (3, 1)
