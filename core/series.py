@@ -158,8 +158,8 @@ class TownSeries:
 
 
 def town_series(year: int | None = None, *, user: User | None = None,
-                today: dt.date | None = None,
-                calendar: YearCalendar | None = None) -> list[TownSeries]:
+                today: dt.date | None = None, calendar: YearCalendar | None = None,
+                towns: list | None = None) -> list[TownSeries]:
     """Every town in ``user``'s scope: the programmes' work done in its villages (the
     headline metrics, done tasks of the year) against the town's share of the district
     targets as expected by ``today``: the kept counts, one row per town (another scope:
@@ -171,7 +171,7 @@ def town_series(year: int | None = None, *, user: User | None = None,
     goals = targets(metrics, year)
     total_target = sum(goals.values())
     counts = done_by_town([m.slug for m in metrics], year, user=user)
-    query = _towns_in_scope(user)
+    query = towns_in_scope(user) if towns is None else towns
     if query is None:
         return []
     all_villages = Village.select().count()
@@ -185,9 +185,10 @@ def town_series(year: int | None = None, *, user: User | None = None,
     return result
 
 
-def _towns_in_scope(user: User | None):
+def towns_in_scope(user: User | None):
     """The towns ``user`` may read, each with its number of villages (``villages``), in
-    town order; None when they may read none."""
+    town order (a query; a page comparing the towns twice passes the list of it to
+    ``town_series`` and ``town_sessions``); None when they may read none."""
     towns = town_filter(user)
     if towns is False:
         return None
@@ -203,7 +204,8 @@ class TownSessions:
 
 
 def town_sessions(year: int | None = None, *, user: User | None = None,
-                  now: dt.datetime | None = None) -> list[TownSessions]:
+                  now: dt.datetime | None = None,
+                  towns: list | None = None) -> list[TownSessions]:
     """Every town in ``user``'s scope: on-site sessions held against those planned for the
     year (not cancelled), and against those whose time has come by ``now`` (what should
     be held by now). The district and a town read the kept counts (``core.session_tally``)
@@ -211,7 +213,7 @@ def town_sessions(year: int | None = None, *, user: User | None = None,
     query, GROUP BY town)."""
     now = now or clock.now_utc()
     year = year or clock.local_date(now).year
-    towns = _towns_in_scope(user)
+    towns = towns_in_scope(user) if towns is None else towns
     readable = event_filter(user)
     if readable is False or towns is None:
         return []
@@ -263,8 +265,7 @@ def _town_sessions_kept(year: int, now, towns) -> dict:
     if now >= bounds[12]:
         due = {town_id: row.get("planned", 0) for town_id, row in kept.items()}
     else:
-        due = {town_id: row.get("planned", 0)
-               for town_id, row in session_tally.per_town(year, towns, month).items()}
+        due = _planned_before(year, towns, month, kept)
         if now > bounds[0]:
             where = True if towns is True else Village.town.in_(list(towns))
             for town_id, row in _town_session_counts(bounds[month], now, now,
@@ -272,6 +273,18 @@ def _town_sessions_kept(year: int, now, towns) -> dict:
                 due[town_id] = due.get(town_id, 0) + row["due"]
     return {town_id: {"planned": row.get("planned", 0), "held": row.get("held", 0),
                       "due": due.get(town_id, 0)} for town_id, row in kept.items()}
+
+
+def _planned_before(year: int, towns, month: int, kept: dict) -> dict[int, int]:
+    """{town id: sessions planned in the months before ``month`` (0–11)}: those months'
+    kept rows, or, late in the year, the year's (``kept``) less the months from
+    ``month`` on — the fewer rows (a province's December: 2,600 rows, not 28,600)."""
+    if month <= 6:
+        return {town_id: row.get("planned", 0)
+                for town_id, row in session_tally.per_town(year, towns, range(month)).items()}
+    later = session_tally.per_town(year, towns, range(month, 12))
+    return {town_id: row.get("planned", 0) - later.get(town_id, {}).get("planned", 0)
+            for town_id, row in kept.items()}
 
 
 def done_of_expected(p: Pace) -> float:

@@ -92,7 +92,7 @@ def monthly(year: int, towns) -> dict[str, list[int]]:
     return town_tally.monthly(SESSIONS, list(FIGURES), year, towns)
 
 
-def per_town(year: int, towns, before_month: int | None = None) -> dict[int, dict[str, int]]:
-    """``{town id: {"planned": n, "held": n}}`` for the year (or its months before
-    ``before_month``, 0–11), in ``towns`` (True: all)."""
-    return town_tally.per_town(SESSIONS, list(FIGURES), year, towns, before_month)
+def per_town(year: int, towns, months: range | None = None) -> dict[int, dict[str, int]]:
+    """``{town id: {"planned": n, "held": n}}`` for the year (or its ``months``, 0–11), in
+    ``towns`` (True: all)."""
+    return town_tally.per_town(SESSIONS, list(FIGURES), year, towns, months)

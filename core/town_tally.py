@@ -279,24 +279,25 @@ def totals(source: Source, slugs, year: int, towns) -> dict[str, int]:
     return result
 
 
-def _per_town_where(source: Source, slugs, year: int, towns, before_month):
+def _per_town_where(source: Source, slugs, year: int, towns, months: range | None):
     ensure_counted(source, slugs)
-    months = TownTally.month == YEAR if before_month is None else TownTally.month < before_month
-    where = ((TownTally.year == year) & months
+    chosen = (TownTally.month == YEAR if months is None
+              else (TownTally.month >= months.start) & (TownTally.month < months.stop))
+    where = ((TownTally.year == year) & chosen
              & TownTally.figure.in_([_key(source, slug) for slug in slugs])
              & (TownTally.town_id > NO_TOWN))
     return where if towns is True else where & TownTally.town_id.in_(list(towns))
 
 
 def per_town(source: Source, slugs, year: int, towns,
-             before_month: int | None = None) -> dict[int, dict[str, int]]:
-    """``{town id: {slug: count in the year}}`` (or in its months before ``before_month``,
-    0–11) in ``towns`` (True: every town); the district's own work and towns with nothing
-    counted are left out."""
-    if not slugs:
+             months: range | None = None) -> dict[int, dict[str, int]]:
+    """``{town id: {slug: count in the year}}`` (or in its ``months``, 0–11) in ``towns``
+    (True: every town); the district's own work and towns with nothing counted are left
+    out. A province's towns are a row each for the year, a row a month for ``months``."""
+    if not slugs or (months is not None and not months):
         return {}
     query = (TownTally.select(TownTally.town_id, TownTally.figure, fn.SUM(TownTally.value))
-             .where(_per_town_where(source, slugs, year, towns, before_month))
+             .where(_per_town_where(source, slugs, year, towns, months))
              .group_by(TownTally.town_id, TownTally.figure))
     result = defaultdict(dict)
     for town_id, figure, count in _rows(query):

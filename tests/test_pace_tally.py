@@ -71,11 +71,16 @@ def assert_sessions_true_to_the_records(label: str) -> None:
         counted = series.sessions_by_month(months, dt.date(year + 1, 1, 1), user)
         assert [(m.planned, m.held) for m in series.session_months(year, user=user)] == [
             (planned, held) for _day, planned, held in counted], (label, user)
-        by_town = series._town_sessions_counted(year, now_, event_filter(user))
-        for row in series.town_sessions(year, user=user, now=now_):
-            expected = by_town.get(row.town.id, {"planned": 0, "held": 0, "due": 0})
-            assert (row.pace.target, row.pace.done, row.pace.expected) == (
-                expected["planned"], expected["held"], expected["due"]), (label, user)
+        # due by a moment early in the year (the months before it, kept) and late (the
+        # year less the months from it on)
+        for moment in (now_, *(clock.utc_from_local(dt.date(year, m, 15), dt.time(12))
+                               for m in (3, 10, 12))):
+            by_town = series._town_sessions_counted(year, moment, event_filter(user))
+            for row in series.town_sessions(year, user=user, now=moment):
+                expected = by_town.get(row.town.id, {"planned": 0, "held": 0, "due": 0})
+                assert (row.pace.target, row.pace.done, row.pace.expected) == (
+                    expected["planned"], expected["held"], expected["due"]), (
+                    label, user, moment)
 
 
 def assert_true_to_the_records(label: str) -> None:

@@ -183,11 +183,18 @@ def desk_charts(user) -> dict:
 TOWNS_CHARTED, TOWNS_SHOWN = 24, 10
 
 
+def _towns_listed(user):
+    """The reader's towns, read once for the work and the sessions compared (None: none)."""
+    query = chart_data.towns_in_scope(user)
+    return None if query is None else list(query)
+
+
 def _town_charts(year: int, user, calendar) -> dict:
     """The towns compared (programme work, on-site sessions) as bar lists: every town in
     town order, or at province scale the ``TOWNS_SHOWN`` furthest behind."""
-    work = chart_data.town_series(year, user=user, calendar=calendar)
-    sessions = chart_data.town_sessions(year, user=user)
+    towns = _towns_listed(user)
+    work = chart_data.town_series(year, user=user, calendar=calendar, towns=towns)
+    sessions = chart_data.town_sessions(year, user=user, towns=towns)
     bounded = len(work) > TOWNS_CHARTED
     if bounded:
         work = chart_data.behind_first(work)[:TOWNS_SHOWN]
@@ -267,8 +274,10 @@ def town_table():
     their pace, as the charts compare them (a province's 1,300 towns do not fit a chart),
     furthest behind first or in the order asked for, a page at a time."""
     user, year = actor(), _year()
-    work = chart_data.town_series(year, user=user)
-    sessions = {t.town.id: t.pace for t in chart_data.town_sessions(year, user=user)}
+    towns = _towns_listed(user)
+    work = chart_data.town_series(year, user=user, towns=towns)
+    sessions = {t.town.id: t.pace
+                for t in chart_data.town_sessions(year, user=user, towns=towns)}
     rows = [{"town": t.town, "work": t.pace, "sessions": sessions[t.town.id]}
             for t in chart_data.behind_first(work)]
     sort = TOWN_SORTING.requested()
