@@ -13,8 +13,9 @@ change of an event (``feeds_changed``) or of a pairing (``pairing_changed``) fir
 figures do not depend on the day: what is due by a day is worked out when read, in SQL
 (``due_sql``: integer arithmetic on day numbers, the same on SQLite and PostgreSQL), and a
 held event that starts after the day (a clock moved back) is taken off when read. A changed
-``min_session_hours`` is noticed when read (``ensure_counted``) and everything is counted
-again. The hourly ``core.jobs.repair_pace_tally`` and ``jiedui pace-tally`` rebuild the
+``min_session_hours`` is noticed when read (``ensure_counted``: the year's smallest and
+largest hours counted with, two seeks in an index, migration 0029) and everything is
+counted again. The hourly ``core.jobs.repair_pace_tally`` and ``jiedui pace-tally`` rebuild the
 whole table, writing only what differs (a change whose reaction failed is caught up).
 """
 import datetime as dt
