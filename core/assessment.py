@@ -742,10 +742,6 @@ def behind_counts(year: int, today: dt.date, user: User | None = None, *,
     lawyers = part("lawyer", (c.lawyer_id, SQL("NULL"), c.lawyer_name, many),
                    (c.lawyer_id, c.lawyer_name), (many.desc(), c.lawyer_name, c.lawyer_id))
     total = Select([behind], [SQL("'all'"), SQL("NULL"), SQL("NULL"), SQL("NULL"), many])
-    most = Select([behind], [SQL("'pairing'"), c.pairing_id, SQL("NULL"), SQL("NULL"), c.owed])
-    most = Select([most.order_by(c.owed.desc(), c.town_code, c.village_code, c.term_start,
-                                 c.pairing_id).limit(top if top is not None else -1)
-                   .alias("most")], [SQL("*")])
     parts = towns + lawyers + total
     if top is not None:  # the ids of those owing most (behind_pace orders their rows)
         parts += Select([Select([behind], [SQL("'pairing'"), c.pairing_id, SQL("NULL"),
