@@ -29,7 +29,7 @@ from core.plugins import get_registry
 from core.progress_tally import (NO_TOWN, SUBJECT_COLUMNS, SUBJECT_KEY, count_rows,
                                  metric_condition)
 from core.registry import Metric
-from core.privacy import full_view_filter
+from core.privacy import full_view_filter, open_task_types
 
 BREAKDOWNS = ("town", "lawyer")
 
@@ -233,10 +233,29 @@ def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,
     the week it was first done in its district year, as ``progress`` counts it in that
     year, so the weeks add up to the progress they made. Of a task type with sensitive
     fields, only the tasks ``user`` sees in full are counted (a week would say more than
-    the month the others may know: ``core.privacy``)."""
+    the month the others may know: ``core.privacy``). The district and a town's
+    coordinators who see them all read the kept weeks (``progress_tally.weekly``)."""
     metric = _metric(metric_slug)
     monday = week_start(today or clock.today()) - dt.timedelta(weeks=weeks - 1)
     starts = [monday + dt.timedelta(weeks=i) for i in range(weeks + 1)]
+    towns = whole_towns(user)
+    if towns is not None and _sees_in_full(user, metric):  # the kept weeks
+        return list(zip(starts, progress_tally.weekly(metric, starts[:-1], towns)))
+    return _weeks_counted(metric, starts, user)
+
+
+def _sees_in_full(user: User | None, metric: Metric) -> bool:
+    """Whether ``user`` sees every task ``metric`` counts in full (its types have no
+    sensitive fields, or the user may see them): the kept weeks count them all."""
+    full = full_view_filter(user)
+    return full is True or set(metric.task_types) <= set(open_task_types())
+
+
+def _weeks_counted(metric: Metric, starts: list[dt.date], user: User | None):
+    """``weekly_trend`` counted from the tasks (a scope that is not whole towns, or a
+    reader who sees some of the tasks restricted): the weeks from ``starts[i]`` to
+    ``starts[i + 1]``."""
+    weeks = len(starts) - 1
     bounds = [clock.utc_from_local(day, dt.time.min) for day in starts]
     condition, _ = _counts(metric)
     # a week is finer than the month a reader who sees a sensitive task restricted may

@@ -17,6 +17,11 @@ district's time zone) is counted again when read. The hourly
 ``core.jobs.repair_town_tallies`` and ``jiedui progress-tally`` count everything again,
 writing only what differs (tasks written past the services, a reaction that failed).
 
+Each town's weeks are kept with its months (``count_rows(weeks=True)``, the months
+``town_tally.WEEKS + w``: a subject in the week it was first done in the year), so a
+programme's weekly trend reads a few kept rows (``weekly``); grouping a year of a
+province's enterprises (130,000 done tasks) on every view of its page was 110–180 ms.
+
 Who reads the kept counts: the scopes that are whole towns (``core.access.whole_towns``:
 the district, a town's coordinators). A lawyer's, a village's or a firm's scope is counted
 from its own tasks by the same ``count_rows``.
@@ -28,9 +33,11 @@ lawyer, that was 400 ms a metric at province scale. The lawyer of a task complet
 opened again is counted again at commit, as its town is; the district reads these rows,
 a town's coordinator counts the town's tasks (a lawyer may work in several towns).
 """
+import datetime as dt
 import functools
 import logging
 import operator
+from collections import defaultdict
 
 from peewee import SQL, fn
 
@@ -40,7 +47,7 @@ from core.db import collect_until_commit, db, hold_until_commit, transaction
 from core.models import Lawyer, LawyerTally, Task, TownTallyShape
 from core.plugins import get_registry
 from core.registry import Metric
-from core.town_tally import NO_TOWN, month_bounds, month_of
+from core.town_tally import NO_TOWN, WEEKS, month_bounds, month_of, week_bounds, week_of
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +76,18 @@ def metric_condition(metric: Metric):
 
 
 def count_rows(metrics: list[Metric], year: int, where=True,
-               between: tuple | None = None) -> list[tuple[int, int, int, int]]:
+               between: tuple | None = None,
+               weeks: bool = False) -> list[tuple[int, int, int, int]]:
     """``[(metric index, town id or NO_TOWN, month 0–11, count)]``: the done tasks of the
     district ``year`` (completed ``between`` two instants within it, if given) that ``where``
     selects, counted by each metric per town and month — ONE query, a UNION ALL of one
     GROUP BY per metric. A distinct metric counts each subject in the month it was first
-    done (within ``between``)."""
+    done (within ``between``). ``weeks``: each town's weeks too, in the same pass, as the
+    months ``town_tally.WEEKS + w`` (``town_tally.week_bounds``)."""
     if not metrics:
         return []
     bounds = month_bounds(year)
+    weekly = week_bounds(year) if weeks else None
     start, end = between if between is not None else (bounds[0], bounds[12])
     done = ((Task.status == "done") & (Task.completed_at >= max(start, bounds[0]))
             & (Task.completed_at < min(end, bounds[12]))
@@ -85,6 +95,10 @@ def count_rows(metrics: list[Metric], year: int, where=True,
     if where is not True:
         done &= where
     town = fn.COALESCE(Task.town, NO_TOWN)
+    groups = [SQL("2"), SQL("3")] + ([SQL("4")] if weeks else [])
+
+    def periods(instant):
+        return [month_of(instant, bounds)] + ([week_of(instant, weekly)] if weeks else [])
     parts = []
     for index, metric in enumerate(metrics):
         counted = done & metric_condition(metric)
@@ -93,15 +107,22 @@ def count_rows(metrics: list[Metric], year: int, where=True,
             firsts = (Task.select(town.alias("town"), fn.MIN(Task.completed_at).alias("first"))
                       .where(counted & Task.subject.is_null(False))
                       .group_by(*SUBJECT_COLUMNS).alias(f"firsts{index}"))
-            parts.append(Task.select(SQL(str(index)), firsts.c.town,
-                                     month_of(firsts.c.first, bounds), fn.COUNT(SQL("*")))
-                         .from_(firsts).group_by(SQL("2"), SQL("3")))
+            parts.append(Task.select(SQL(str(index)), firsts.c.town, *periods(firsts.c.first),
+                                     fn.COUNT(SQL("*")))
+                         .from_(firsts).group_by(*groups))
         else:
-            parts.append(Task.select(SQL(str(index)), town, month_of(Task.completed_at, bounds),
+            parts.append(Task.select(SQL(str(index)), town, *periods(Task.completed_at),
                                      fn.COUNT(Task.id))
-                         .where(counted).group_by(SQL("2"), SQL("3")))
-    return [(int(index), int(town_id), int(month), int(count))
-            for index, town_id, month, count in functools.reduce(operator.add, parts).tuples()]
+                         .where(counted).group_by(*groups))
+    rows = functools.reduce(operator.add, parts).tuples()
+    if not weeks:
+        return [(int(index), int(town_id), int(month), int(count))
+                for index, town_id, month, count in rows]
+    counts = defaultdict(int)  # each (month, week) group counted into both
+    for index, town_id, month, week, count in rows:
+        counts[(int(index), int(town_id), int(month))] += int(count)
+        counts[(int(index), int(town_id), int(week))] += int(count)
+    return [(*key, count) for key, count in counts.items()]
 
 
 def count_by_lawyer(metrics: list[Metric], year: int,
@@ -159,7 +180,7 @@ class Progress(town_tally.Source):
         wanted = metrics if slugs is None else [s for s in slugs if s in metrics]
         zone = get_settings().timezone
         return {slug: "|".join((metrics[slug].program, ",".join(sorted(metrics[slug].task_types)),
-                                metrics[slug].distinct_field or "", zone))
+                                metrics[slug].distinct_field or "", zone, "weeks"))
                 for slug in wanted}
 
     def years(self, town_ids) -> set[int]:
@@ -168,7 +189,7 @@ class Progress(town_tally.Source):
     def count(self, slugs, town_ids, year: int):
         metrics = [get_registry().metrics[slug] for slug in slugs]
         return [(metrics[index].slug, town_id, month, count) for index, town_id, month, count
-                in count_rows(metrics, year, _town_where(town_ids))]
+                in count_rows(metrics, year, _town_where(town_ids), weeks=True)]
 
 
 PROGRESS = Progress()
@@ -320,3 +341,20 @@ def per_town(metrics: list[Metric], year: int, towns) -> dict[int, dict[str, int
 def summed_per_town(metrics: list[Metric], year: int, towns) -> dict[int, int]:
     """``{town id: these metrics' done in the year, added up}`` in ``towns`` (True: all)."""
     return town_tally.summed_per_town(PROGRESS, [m.slug for m in metrics], year, towns)
+
+
+def weekly(metric: Metric, starts: list, towns) -> list[int]:
+    """What ``metric`` gained in each week beginning on the Mondays ``starts`` (district
+    dates, in order), in ``towns`` (True: the district), from the kept weeks: a week that
+    spans a new year is the old year's part and the new year's, each counted in its year."""
+    gained = [0] * len(starts)
+    for year in sorted({year for monday in starts
+                        for year in (monday.year, (monday + dt.timedelta(days=6)).year)}):
+        week_zero = town_tally.first_monday(year)
+        periods = {i: WEEKS + (monday - week_zero).days // 7 for i, monday in enumerate(starts)
+                   if week_zero <= monday <= dt.date(year, 12, 31)}
+        kept = town_tally.by_period(PROGRESS, [metric.slug], year, towns,
+                                    set(periods.values()))[metric.slug]
+        for i, period in periods.items():
+            gained[i] += kept.get(period, 0)
+    return gained

@@ -9,7 +9,8 @@ planned and held); this module keeps them, the same way for every source:
 - each town's months (``town_id`` 0: the district's own work, which has no town), each
   town's year (``month`` = ``YEAR``) and the sums over the towns (``town_id`` =
   ``ALL_TOWNS``), so the district reads a few dozen rows and the towns compared one row
-  per town;
+  per town; a source may keep weeks as well (``month`` = ``WEEKS + w``, ``week_bounds``:
+  the programmes' weekly trend), summed over the towns like the months;
 - ``refresh`` counts some towns again once a change is committed, inside its write
   transaction and one keeper at a time (``core.db.hold_until_commit``), and moves the sums
   by what those towns' counts moved; over every town (the hourly repair), it counts first
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 NO_TOWN = 0  # the town id kept for the district's own work (no town)
 ALL_TOWNS = -1  # the town id of the sums over every town and the district's own work
 YEAR = 12  # the month number of the sums over the year's twelve months
+# A source may keep weeks too (``core.progress_tally``: the programmes' weekly trend): week
+# ``w`` of a year (``week_bounds``) is kept as the month number ``WEEKS + w``; the weeks are
+# not added into ``YEAR`` (the months are).
+WEEKS = 16
 _LOCK_KEY = 0x6A747479  # "jtty": one keeper of the kept figures at a time
 
 
@@ -48,6 +53,28 @@ def month_bounds(year: int) -> list[dt.datetime]:
 def month_of(instant, bounds: list[dt.datetime]):
     """SQL: the month index (0–11) of ``instant`` among the 13 ``month_bounds`` (12 after)."""
     return Case(None, [(instant < bounds[month + 1], month) for month in range(12)], 12)
+
+
+def first_monday(year: int) -> dt.date:
+    """The Monday of the week that holds 1 January of ``year``: the start of its week 0."""
+    return clock.week_start(dt.date(year, 1, 1))
+
+
+def week_bounds(year: int) -> list[dt.datetime]:
+    """The instants (naive UTC) that start each district week (Monday to Sunday) touching
+    ``year``, from ``first_monday``, and the Monday after its last: week ``w`` is
+    [bounds[w], bounds[w + 1]) — within the year, as the year's bounds cut it."""
+    monday, last = first_monday(year), dt.date(year, 12, 31)
+    weeks = (last - monday).days // 7 + 1
+    return [clock.utc_from_local(monday + dt.timedelta(weeks=w), dt.time.min)
+            for w in range(weeks + 1)]
+
+
+def week_of(instant, bounds: list[dt.datetime]):
+    """SQL: the kept period (``WEEKS + w``) of ``instant`` among ``week_bounds``."""
+    weeks = len(bounds) - 1
+    return Case(None, [(instant < bounds[w + 1], WEEKS + w) for w in range(weeks - 1)],
+                WEEKS + weeks - 1)
 
 
 class Source:
@@ -64,7 +91,8 @@ class Source:
         raise NotImplementedError
 
     def count(self, slugs, town_ids, year: int):
-        """``[(slug, town id or NO_TOWN, month 0–11, count)]`` in these towns (all: None)."""
+        """``[(slug, town id or NO_TOWN, month 0–11, count)]`` in these towns (all: None);
+        a source that keeps weeks gives them too, each as the month ``WEEKS + w``."""
         raise NotImplementedError
 
 
@@ -98,8 +126,8 @@ def _counted(source: Source, slugs, town_ids, years) -> dict:
     counts = defaultdict(int)
     for year in years:
         for slug, town_id, month, count in source.count(slugs, town_ids, year):
-            if month < YEAR:
-                counts[(_key(source, slug), year, town_id, month)] += count
+            counts[(_key(source, slug), year, town_id, month)] += count
+            if month < YEAR:  # a month, not a week: the year is its months
                 counts[(_key(source, slug), year, town_id, YEAR)] += count
     return dict(counts)
 
@@ -276,6 +304,20 @@ def totals(source: Source, slugs, year: int, towns) -> dict[str, int]:
              .where(_read(source, slugs, year, towns, TownTally.month == YEAR))
              .group_by(TownTally.figure))
     result.update((_slug(source, figure), int(count or 0)) for figure, count in _rows(query))
+    return result
+
+
+def by_period(source: Source, slugs, year: int, towns, periods) -> dict[str, dict[int, int]]:
+    """``{slug: {period: count}}`` of these kept ``periods`` (months, ``WEEKS + w``) in
+    ``towns`` (True: the district)."""
+    result = {slug: {} for slug in slugs}
+    if not slugs or not periods:
+        return result
+    query = (TownTally.select(TownTally.figure, TownTally.month, fn.SUM(TownTally.value))
+             .where(_read(source, slugs, year, towns, TownTally.month.in_(list(periods))))
+             .group_by(TownTally.figure, TownTally.month))
+    for figure, period, count in _rows(query):
+        result[_slug(source, figure)][period] = int(count or 0)
     return result
 
 

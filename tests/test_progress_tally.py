@@ -2,13 +2,16 @@
 tells, for the district and a town, through a year of completing, re-opening and
 completing again; a task written past the services is caught up by the repair; a metric
 whose definition changed is counted again when read."""
+import datetime as dt
+
 import pytest
 
 from core import progress_tally, town_tally
 from core.access import task_filter
 from core.models import Lawyer, LawyerTally, Task, TownTally, TownTallyShape
 from core.plugins import get_registry
-from core.progress import breakdown, by_town, cumulative_by_month, progress
+from core.progress import (_weeks_counted, breakdown, by_town, cumulative_by_month, progress,
+                           week_start, weekly_trend)
 from core.tasks import assign_task, complete_task, reopen_task
 from tests.planning_support import now, utc  # noqa: F401 (fixture)
 from tests.tasks_support import PROGRAM, programme, visit_data  # noqa: F401 (fixture)
@@ -72,6 +75,14 @@ def assert_kept_as_counted(district, year=YEAR):
         assert {slug: row["done"] for slug, row in progress(year, user=user).items()} == {
             slug: sum(m) for slug, m in months.items()}, user
         assert by_town(slugs, year, user=user) == towns, user
+        # the weeks kept (a 60-week window: the year and across its end) are the weeks
+        # counted from the tasks
+        for day in (dt.date(year, 12, 31), dt.date(year + 1, 1, 12)):
+            monday = week_start(day) - dt.timedelta(weeks=59)
+            starts = [monday + dt.timedelta(weeks=i) for i in range(61)]
+            for slug in slugs:
+                assert weekly_trend(slug, 60, user=user, today=day) == _weeks_counted(
+                    get_registry().metrics[slug], starts, user), (slug, user, day)
 
 
 def visit(district, household, village=0, task_type="test_visit", **place):
@@ -187,7 +198,9 @@ def test_kept_rows_stay_few_for_the_district(district, programme, now):
             .where((TownTally.town_id == town_tally.ALL_TOWNS)
                    & (TownTally.figure == "progress:test_households")
                    & (TownTally.year == YEAR)))
-    assert {(row.month, row.value) for row in sums} == {(1, 4), (town_tally.YEAR, 4)}
+    # February, the year and the week of 9 February (the 7th week from 29 December 2025)
+    assert {(row.month, row.value) for row in sums} == {
+        (1, 4), (town_tally.YEAR, 4), (town_tally.WEEKS + 6, 4)}
 
 
 def test_a_metric_no_longer_registered_leaves_no_lawyer_rows(district, programme, now):
