@@ -232,8 +232,8 @@ def pace_tally():
 
 @click.command(name="progress-tally")
 def progress_tally():
-    """Count the programme metrics' done tasks and the on-site sessions per town and month,
-    and the metrics per lawyer, again (what the desk, the charts and the programmes read:
+    """Count the programme metrics' done tasks per town, month and week, the on-site
+    sessions per town and month, and the metrics per lawyer, again (what the desk, the charts and the programmes read:
     kept at each change; this is the safety net), writing only what differs."""
     from core import progress_tally as progress, session_tally as sessions
     settings = open_core()
