@@ -218,6 +218,12 @@ def full_view_filter(user: User | None) -> Expression | bool:
     return sensitive if open_types is False else (sensitive | open_types)
 
 
+def sees_in_full(user: User | None, task_types) -> bool:
+    """Whether ``user`` sees every task of these types in full (``full_view_filter``
+    holds for all of them): they have no sensitive fields, or the user may see those."""
+    return full_view_filter(user) is True or set(task_types) <= set(open_task_types())
+
+
 def withheld_task_events(user: User | None):
     """A query of the ids of the calendar events (kind "task") whose task ``user`` sees
     only restricted: calendars leave them out (a slot's day and hour would tell). None

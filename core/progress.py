@@ -29,7 +29,7 @@ from core.plugins import get_registry
 from core.progress_tally import (NO_TOWN, SUBJECT_COLUMNS, SUBJECT_KEY, count_rows,
                                  metric_condition)
 from core.registry import Metric
-from core.privacy import full_view_filter, open_task_types
+from core.privacy import full_view_filter, sees_in_full
 
 BREAKDOWNS = ("town", "lawyer")
 
@@ -239,16 +239,9 @@ def weekly_trend(metric_slug: str, weeks: int = 12, *, user: User | None = None,
     monday = week_start(today or clock.today()) - dt.timedelta(weeks=weeks - 1)
     starts = [monday + dt.timedelta(weeks=i) for i in range(weeks + 1)]
     towns = whole_towns(user)
-    if towns is not None and _sees_in_full(user, metric):  # the kept weeks
+    if towns is not None and sees_in_full(user, metric.task_types):  # the kept weeks
         return list(zip(starts, progress_tally.weekly(metric, starts[:-1], towns)))
     return _weeks_counted(metric, starts, user)
-
-
-def _sees_in_full(user: User | None, metric: Metric) -> bool:
-    """Whether ``user`` sees every task ``metric`` counts in full (its types have no
-    sensitive fields, or the user may see them): the kept weeks count them all."""
-    full = full_view_filter(user)
-    return full is True or set(metric.task_types) <= set(open_task_types())
 
 
 def _weeks_counted(metric: Metric, starts: list[dt.date], user: User | None):

@@ -348,8 +348,8 @@ def weekly(metric: Metric, starts: list, towns) -> list[int]:
     dates, in order), in ``towns`` (True: the district), from the kept weeks: a week that
     spans a new year is the old year's part and the new year's, each counted in its year."""
     gained = [0] * len(starts)
-    for year in sorted({year for monday in starts
-                        for year in (monday.year, (monday + dt.timedelta(days=6)).year)}):
+    years = {day.year for monday in starts for day in (monday, monday + dt.timedelta(days=6))}
+    for year in sorted(years):
         week_zero = town_tally.first_monday(year)
         periods = {i: WEEKS + (monday - week_zero).days // 7 for i, monday in enumerate(starts)
                    if week_zero <= monday <= dt.date(year, 12, 31)}
